@@ -1,0 +1,138 @@
+package org.openkcm.core;
+
+import com.typesafe.config.Config;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.openkcm.core.api.AdminServiceImpl;
+import org.openkcm.core.api.CoreKeyServiceImpl;
+import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.keystore.L1Keystore;
+import org.openkcm.core.keystore.L1Keystores;
+import org.openkcm.core.persistence.JournalSchema;
+import org.openkcm.core.tenant.TenantDependencies;
+import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.tenant.TenantSettings;
+import org.openkcm.protocol.admin.v1.AdminServiceHandlerFactory;
+import org.openkcm.protocol.core.v1.CoreKeyServiceHandlerFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Core node: its actor system (cluster member), tenant sharding and gRPC endpoint. {@link #start}
+ * boots one from configuration; {@link #init} wires an existing system (tests choose the keystore).
+ */
+public final class CoreNode implements AutoCloseable {
+
+  public static final String SYSTEM_NAME = "openkcm-core";
+  private static final Logger log = LoggerFactory.getLogger(CoreNode.class);
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding binding;
+  private final Optional<DevFileKeystore> devKeystore;
+
+  private CoreNode(ActorSystem<Void> system, ServerBinding binding, Optional<DevFileKeystore> devKeystore) {
+    this.system = system;
+    this.binding = binding;
+    this.devKeystore = devKeystore;
+  }
+
+  /** Starts a Core node from {@code config}, with the keystore drivers it enables. Blocks until bound. */
+  public static CoreNode start(Config config) {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
+    try {
+      Optional<DevFileKeystore> dev = Optional.empty();
+      List<L1Keystore> drivers = new ArrayList<>();
+      Config ks = config.getConfig("openkcm.core.keystore");
+      if (ks.getBoolean("devfile.enabled")) {
+        DevFileKeystore d = new DevFileKeystore(Path.of(ks.getString("devfile.directory")),
+            ks.getBoolean("devfile.auto-create-keys"), blockingExecutor(system));
+        drivers.add(d);
+        dev = Optional.of(d);
+      }
+      ServerBinding binding = init(system, new L1Keystores(drivers)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      return new CoreNode(system, binding, dev);
+    } catch (Exception e) {
+      system.terminate();
+      throw new IllegalStateException("Core node failed to start: " + rootMessage(e), e);
+    }
+  }
+
+  /** Wires tenants and the gRPC endpoint into {@code system}; completes when the endpoint is bound. */
+  public static CompletionStage<ServerBinding> init(ActorSystem<?> system, L1Keystore keystore) {
+    Config config = system.settings().config();
+    Cluster cluster = Cluster.get(system);
+    if (config.getBoolean("openkcm.core.cluster.join-self") && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
+    TenantSettings settings = TenantSettings.fromConfig(config);
+    Duration askTimeout = config.getDuration("openkcm.core.tenant.ask-timeout");
+    return JournalSchema.ensure(system, blockingExecutor(system)).thenCompose(done -> {
+      TenantEntity.init(system, new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings));
+      @SuppressWarnings("unchecked")
+      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler = ServiceHandler.concatOrNotFound(
+          CoreKeyServiceHandlerFactory.create(new CoreKeyServiceImpl(system, askTimeout), system),
+          AdminServiceHandlerFactory.create(new AdminServiceImpl(system, askTimeout), system));
+      String host = config.getString("openkcm.core.grpc.host");
+      int port = config.getInt("openkcm.core.grpc.port");
+      return Http.get(system).newServerAt(host, port).bind(handler);
+    }).thenApply(binding -> {
+      binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+      log.info("Core gRPC (CoreKeyService, AdminService) listening on {}", binding.localAddress());
+      return binding;
+    });
+  }
+
+  static Executor blockingExecutor(ActorSystem<?> system) {
+    return system.dispatchers().lookup(DispatcherSelector.fromConfig("openkcm.core.keystore.dispatcher"));
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public InetSocketAddress grpcAddress() {
+    return binding.localAddress();
+  }
+
+  /** The development keystore, when this node runs one (demo, tests). */
+  public Optional<DevFileKeystore> devKeystore() {
+    return devKeystore;
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("Core node did not terminate cleanly: {}", rootMessage(e));
+    }
+  }
+
+  static String rootMessage(Throwable t) {
+    Throwable cur = t;
+    while (cur.getCause() != null && cur.getCause() != cur) {
+      cur = cur.getCause();
+    }
+    return cur.getClass().getSimpleName() + ": " + cur.getMessage();
+  }
+}

@@ -1,0 +1,77 @@
+package org.openkcm.core.api;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.StatusReply;
+import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.tenant.TenantRejections;
+import org.openkcm.protocol.admin.v1.AdminService;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.ServiceInfo;
+import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+
+/** Governance API: onboarding tenants and creating their services. Never sees plaintext keys. */
+public final class AdminServiceImpl implements AdminService {
+
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+
+  public AdminServiceImpl(ActorSystem<?> system, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> createTenant(CreateTenantRequest in) {
+    return ask(in.getTenantId(), Optional.empty(),
+        replyTo -> new TenantEntity.Onboard(in.getL1Reference(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> createService(CreateServiceRequest in) {
+    return ask(in.getTenantId(), Optional.of(in.getServiceId()),
+        replyTo -> new TenantEntity.CreateService(in.getServiceId(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> getTenant(GetTenantRequest in) {
+    return ask(in.getTenantId(), Optional.empty(), TenantEntity.GetSummary::new);
+  }
+
+  private CompletionStage<TenantInfo> ask(String tenantId, Optional<String> serviceId,
+      Function<ActorRef<StatusReply<TenantEntity.TenantSummary>>, TenantEntity.Command> command) {
+    Optional<OpenKcmException> invalid = CoreKeyServiceImpl.checkIds(tenantId, serviceId);
+    if (invalid.isPresent()) {
+      return CoreKeyServiceImpl.failed(invalid.get());
+    }
+    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenantId)
+        .askWithStatus(command::apply, askTimeout)
+        .handle((summary, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+          }
+          return toProto(summary);
+        });
+  }
+
+  private static TenantInfo toProto(TenantEntity.TenantSummary s) {
+    TenantInfo.Builder b = TenantInfo.newBuilder()
+        .setTenantId(s.tenantId())
+        .setL1Reference(s.l1Reference())
+        .setL2Version((int) s.l2Version())
+        .setStatus(s.status())
+        .setUnsealed(s.unsealed());
+    s.services().forEach(v -> b.addServices(
+        ServiceInfo.newBuilder().setServiceId(v.serviceId()).setL3Version((int) v.l3Version())));
+    return b.build();
+  }
+}

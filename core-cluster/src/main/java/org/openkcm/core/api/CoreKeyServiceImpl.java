@@ -1,0 +1,99 @@
+package org.openkcm.core.api;
+
+import com.google.protobuf.ByteString;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.tenant.TenantRejections;
+import org.openkcm.protocol.core.v1.CoreKeyService;
+import org.openkcm.protocol.core.v1.ItemError;
+import org.openkcm.protocol.core.v1.UnwrapItem;
+import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
+import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
+import org.openkcm.protocol.core.v1.UnwrapResult;
+import org.openkcm.protocol.core.v1.WrapItem;
+import org.openkcm.protocol.core.v1.WrapKeysRequest;
+import org.openkcm.protocol.core.v1.WrapKeysResponse;
+import org.openkcm.protocol.envelope.Identifiers;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+
+/** Gateway-facing batched wrap/unwrap: a thin mapping onto the tenant entity. */
+public final class CoreKeyServiceImpl implements CoreKeyService {
+
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+
+  public CoreKeyServiceImpl(ActorSystem<?> system, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+  }
+
+  @Override
+  public CompletionStage<WrapKeysResponse> wrapKeys(WrapKeysRequest in) {
+    Optional<OpenKcmException> invalid = checkIds(in.getTenantId(), Optional.of(in.getServiceId()));
+    if (invalid.isPresent()) {
+      return failed(invalid.get());
+    }
+    List<TenantEntity.WrapItem> items = new ArrayList<>(in.getItemsCount());
+    for (WrapItem item : in.getItemsList()) {
+      items.add(new TenantEntity.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
+    }
+    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
+        .<TenantEntity.Wrapped>askWithStatus(
+            replyTo -> new TenantEntity.WrapKeys(in.getServiceId(), items, in.getCorrelationId(), replyTo), askTimeout)
+        .handle((wrapped, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+          }
+          WrapKeysResponse.Builder out = WrapKeysResponse.newBuilder().setL3Version((int) wrapped.l3Version());
+          wrapped.envelopes().forEach(e -> out.addEnvelopes(ByteString.copyFrom(e)));
+          return out.build();
+        });
+  }
+
+  @Override
+  public CompletionStage<UnwrapKeysResponse> unwrapKeys(UnwrapKeysRequest in) {
+    Optional<OpenKcmException> invalid = checkIds(in.getTenantId(), Optional.empty());
+    if (invalid.isPresent()) {
+      return failed(invalid.get());
+    }
+    List<TenantEntity.UnwrapItem> items = new ArrayList<>(in.getItemsCount());
+    for (UnwrapItem item : in.getItemsList()) {
+      items.add(new TenantEntity.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
+    }
+    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
+        .<TenantEntity.Unwrapped>askWithStatus(
+            replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo), askTimeout)
+        .handle((unwrapped, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+          }
+          UnwrapKeysResponse.Builder out = UnwrapKeysResponse.newBuilder();
+          for (TenantEntity.UnwrapOutcome o : unwrapped.outcomes()) {
+            out.addResults(o.isOk()
+                ? UnwrapResult.newBuilder().setPlaintext(ByteString.copyFrom(o.plaintext())).build()
+                : UnwrapResult.newBuilder().setError(
+                    ItemError.newBuilder().setReason(o.errorReason()).setMessage(o.errorMessage())).build());
+          }
+          return out.build();
+        });
+  }
+
+  static Optional<OpenKcmException> checkIds(String tenantId, Optional<String> serviceId) {
+    Optional<String> problem = Identifiers.problem("tenant", tenantId)
+        .or(() -> serviceId.flatMap(s -> Identifiers.problem("service", s)));
+    return problem.map(p -> new OpenKcmException(ErrorReason.INVALID_ARGUMENT, p));
+  }
+
+  static <T> CompletionStage<T> failed(OpenKcmException e) {
+    return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+  }
+}

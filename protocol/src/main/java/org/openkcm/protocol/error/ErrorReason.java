@@ -1,0 +1,59 @@
+package org.openkcm.protocol.error;
+
+import io.grpc.Status;
+import java.util.Optional;
+import org.openkcm.protocol.envelope.EnvelopeException;
+
+/**
+ * Every stable, machine-readable reason an OpenKCM API can answer with, and the gRPC status code it maps
+ * to. The names are API: clients switch on them (trailer {@code openkcm-reason}), so never rename one.
+ */
+public enum ErrorReason {
+  INVALID_ARGUMENT(Status.Code.INVALID_ARGUMENT),
+  TENANT_NOT_FOUND(Status.Code.NOT_FOUND),
+  TENANT_ALREADY_EXISTS(Status.Code.ALREADY_EXISTS),
+  SERVICE_NOT_FOUND(Status.Code.NOT_FOUND),
+  SERVICE_ALREADY_EXISTS(Status.Code.ALREADY_EXISTS),
+  L3_VERSION_UNKNOWN(Status.Code.NOT_FOUND),
+  ENVELOPE_TRUNCATED(Status.Code.INVALID_ARGUMENT),
+  ENVELOPE_BAD_MAGIC(Status.Code.INVALID_ARGUMENT),
+  ENVELOPE_UNSUPPORTED_VERSION(Status.Code.INVALID_ARGUMENT),
+  ENVELOPE_MALFORMED(Status.Code.INVALID_ARGUMENT),
+  ENVELOPE_TENANT_MISMATCH(Status.Code.PERMISSION_DENIED),
+  ENVELOPE_SERVICE_MISMATCH(Status.Code.PERMISSION_DENIED),
+  ENVELOPE_AUTHENTICATION_FAILED(Status.Code.INVALID_ARGUMENT),
+  INVALID_CONTEXT(Status.Code.INVALID_ARGUMENT),
+  /** The L1 reference cannot be used: unknown scheme, key not found, wrong key type. */
+  L1_REJECTED(Status.Code.FAILED_PRECONDITION),
+  /** The customer's keystore refused the key: disabled, deleted, access denied. */
+  L1_REVOKED(Status.Code.FAILED_PRECONDITION),
+  /** The customer's keystore could not be reached or failed; retrying may help. */
+  L1_UNAVAILABLE(Status.Code.UNAVAILABLE),
+  /** The gateway could not reach any Core node. */
+  CORE_UNAVAILABLE(Status.Code.UNAVAILABLE),
+  /** The request took longer than the configured timeout. */
+  TIMEOUT(Status.Code.DEADLINE_EXCEEDED),
+  INTERNAL(Status.Code.INTERNAL);
+
+  private final Status.Code code;
+
+  ErrorReason(Status.Code code) {
+    this.code = code;
+  }
+
+  public Status.Code grpcCode() {
+    return code;
+  }
+
+  public static ErrorReason of(EnvelopeException.Reason reason) {
+    return valueOf(reason.name());
+  }
+
+  public static Optional<ErrorReason> parse(String name) {
+    try {
+      return Optional.of(valueOf(name));
+    } catch (IllegalArgumentException | NullPointerException e) {
+      return Optional.empty();
+    }
+  }
+}
