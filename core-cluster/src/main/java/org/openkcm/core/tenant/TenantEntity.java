@@ -287,7 +287,7 @@ public final class TenantEntity
     UnsealedKeys keys = unsealed.get();
     String cid = correlation(c.correlationId());
     KeyMaterial l3 = KeyMaterial.random(KEY_BYTES, deps.random());
-    byte[] blob = KeyWrap.wrap(keys.l2(), l3, l3Aad(c.serviceId(), 1, keys.l2Version()), deps.random());
+    byte[] blob = KeyWrap.wrap(keys.l2(), l3, l3Aad(tenantId, c.serviceId(), 1, keys.l2Version()), deps.random());
     ServiceCreated event = new ServiceCreated(c.serviceId(), 1, keys.l2Version(), blob, deps.clock().instant(), cid);
     return Effect().persist(event)
         .thenRun(st -> {
@@ -397,7 +397,7 @@ public final class TenantEntity
     for (ServiceKeys service : s.services().values()) {
       for (WrappedL3 w : service.versions()) {
         try {
-          KeyMaterial l3 = KeyWrap.unwrap(l2, w.blob(), l3Aad(service.serviceId(), w.version(), w.l2Version()));
+          KeyMaterial l3 = KeyWrap.unwrap(l2, w.blob(), l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
           keys.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
           l3.wipe();
         } catch (GeneralSecurityException ex) {
@@ -468,7 +468,8 @@ public final class TenantEntity
     return Map.copyOf(m);
   }
 
-  private byte[] l3Aad(String serviceId, long l3Version, long l2Version) {
+  /** AAD binding a wrapped L3 to its tenant, service, version and wrapping L2 version. */
+  static byte[] l3Aad(String tenantId, String serviceId, long l3Version, long l2Version) {
     return ("openkcm-l3-v1\n" + tenantId + "\n" + serviceId + "\n" + l3Version + "\n" + l2Version)
         .getBytes(StandardCharsets.UTF_8);
   }

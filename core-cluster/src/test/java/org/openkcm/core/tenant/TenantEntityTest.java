@@ -1,0 +1,297 @@
+package org.openkcm.core.tenant;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Function;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openkcm.core.crypto.KeyWrap;
+import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.keystore.L1Keystores;
+import org.openkcm.core.keystore.RecordingKeystore;
+import org.openkcm.core.tenant.TenantEntity.Command;
+import org.openkcm.core.tenant.TenantEntity.Event;
+import org.openkcm.core.tenant.TenantEntity.ServiceCreated;
+import org.openkcm.core.tenant.TenantEntity.State;
+import org.openkcm.core.tenant.TenantEntity.TenantOnboarded;
+import org.openkcm.core.tenant.TenantEntity.TenantSummary;
+import org.openkcm.core.tenant.TenantEntity.UnwrapItem;
+import org.openkcm.core.tenant.TenantEntity.UnwrapOutcome;
+import org.openkcm.core.tenant.TenantEntity.Unwrapped;
+import org.openkcm.core.tenant.TenantEntity.WrapItem;
+import org.openkcm.core.tenant.TenantEntity.Wrapped;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.key.KeyMaterial;
+
+/** The tenant entity alone, on the persistence testkit's in-memory journal, with a real dev keystore. */
+class TenantEntityTest {
+
+  static final Config CONFIG = EventSourcedBehaviorTestKit.config()
+      .withFallback(ConfigFactory.parseResources("core/serialization.conf"))
+      .withFallback(ConfigFactory.parseString("pekko.actor.provider = local"));
+
+  private static final ActorTestKit testKit = ActorTestKit.create(CONFIG);
+  private static final ExecutorService blocking = Executors.newCachedThreadPool();
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private EventSourcedBehaviorTestKit<Command, Event, State> tenant;
+  private RecordingKeystore keystore;
+  private DevFileKeystore dev;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    Path dir = Files.createTempDirectory("openkcm-tenant-test");
+    dev = new DevFileKeystore(dir, true, blocking);
+    keystore = new RecordingKeystore(new L1Keystores(List.of(dev)));
+    tenant = EventSourcedBehaviorTestKit.create(testKit.system(), TenantEntity.create("acme", deps()));
+  }
+
+  @AfterAll
+  static void tearDown() {
+    testKit.shutdownTestKit();
+    blocking.shutdownNow();
+  }
+
+  private TenantDependencies deps() {
+    return new TenantDependencies(keystore, RANDOM, Clock.systemUTC(), new TenantSettings(1000, "crypto"));
+  }
+
+  @Test
+  void onboardingPersistsOnlyTheL1WrappedL2() {
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+        tenant.runCommand(replyTo -> new TenantEntity.Onboard("devfile:acme-root", "cid-1", replyTo));
+    assertTrue(r.reply().isSuccess(), () -> r.reply().toString());
+    TenantOnboarded event = r.eventOfType(TenantOnboarded.class);
+    assertEquals("devfile:acme-root", event.l1Reference());
+    assertEquals(Map.of("openkcm:tenant", "acme", "openkcm:l2-version", "1", "openkcm:correlation-id", "cid-1"),
+        event.l1Context());
+
+    KeyMaterial l2 = keystore.lastWrapped();
+    assertSecretAbsent(event, l2.revealBytes());
+    assertEquals(1 + 12 + 32 + 16, event.wrappedL2().length, "wrapped L2 = version + nonce + key + tag");
+  }
+
+  @Test
+  void creatingAServicePersistsOnlyTheL2WrappedL3() throws Exception {
+    onboard();
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+        tenant.runCommand(replyTo -> new TenantEntity.CreateService("payments", "cid-2", replyTo));
+    assertTrue(r.reply().isSuccess());
+    ServiceCreated event = r.eventOfType(ServiceCreated.class);
+    KeyMaterial l2 = keystore.lastWrapped();
+    // the blob opens with L2 (so it is L2-wrapped), and neither L2 nor that L3 appear in the persisted bytes
+    KeyMaterial l3 = KeyWrap.unwrap(l2, event.wrappedL3(), TenantEntity.l3Aad("acme", "payments", 1, 1));
+    assertSecretAbsent(event, l2.revealBytes());
+    assertSecretAbsent(event, l3.revealBytes());
+    assertSecretAbsent(r.state(), l3.revealBytes());
+    assertSecretAbsent(r.state(), l2.revealBytes());
+  }
+
+  @Test
+  void wrapAndUnwrapABatchRoundTrip() {
+    onboardWithService();
+    List<WrapItem> items = new ArrayList<>();
+    List<byte[]> deks = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      byte[] dek = new byte[32];
+      RANDOM.nextBytes(dek);
+      deks.add(dek);
+      items.add(new WrapItem(dek, Map.of("record", Integer.toString(i))));
+    }
+    CommandResultWithReply<Command, Event, State, StatusReply<Wrapped>> w =
+        tenant.runCommand(replyTo -> new TenantEntity.WrapKeys("payments", items, "c", replyTo));
+    assertTrue(w.hasNoEvents(), "wrap persists nothing");
+    List<byte[]> envelopes = w.reply().getValue().envelopes();
+    assertEquals(100, envelopes.size());
+
+    List<UnwrapItem> back = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      back.add(new UnwrapItem(envelopes.get(i), Map.of("record", Integer.toString(i))));
+    }
+    CommandResultWithReply<Command, Event, State, StatusReply<Unwrapped>> u =
+        tenant.runCommand(replyTo -> new TenantEntity.UnwrapKeys(back, "c", replyTo));
+    assertTrue(u.hasNoEvents(), "unwrap persists nothing");
+    for (int i = 0; i < 100; i++) {
+      assertArrayEquals(deks.get(i), u.reply().getValue().outcomes().get(i).plaintext());
+    }
+  }
+
+  @Test
+  void eachBadItemOfABatchFailsAloneWithItsReason() {
+    onboardWithService();
+    byte[] env = wrapOne(Map.of("k", "v"));
+    byte[] tampered = env.clone();
+    tampered[tampered.length - 1] ^= 1;
+    byte[] otherTenant = env.clone();
+    otherTenant[7] = 'f'; // "acme" -> "acmf"
+    List<UnwrapItem> items = List.of(
+        new UnwrapItem(env, Map.of("k", "v")),
+        new UnwrapItem(tampered, Map.of("k", "v")),
+        new UnwrapItem(env, Map.of("k", "other")),
+        new UnwrapItem(otherTenant, Map.of("k", "v")),
+        new UnwrapItem(new byte[] {1, 2, 3}, Map.of()));
+    List<UnwrapOutcome> out = tenant.<StatusReply<Unwrapped>>runCommand(
+        replyTo -> new TenantEntity.UnwrapKeys(items, "c", replyTo)).reply().getValue().outcomes();
+    assertTrue(out.get(0).isOk());
+    assertEquals("ENVELOPE_AUTHENTICATION_FAILED", out.get(1).errorReason());
+    assertEquals("ENVELOPE_AUTHENTICATION_FAILED", out.get(2).errorReason());
+    assertEquals("ENVELOPE_TENANT_MISMATCH", out.get(3).errorReason());
+    assertEquals("ENVELOPE_BAD_MAGIC", out.get(4).errorReason());
+    out.subList(1, 5).forEach(o -> assertEquals(0, o.plaintext().length));
+  }
+
+  @Test
+  void recoveryForgetsTheKeysAndTheFirstUseUnsealsFromL1() {
+    onboardWithService();
+    byte[] dek = new byte[32];
+    RANDOM.nextBytes(dek);
+    byte[] env = tenant.<StatusReply<Wrapped>>runCommand(replyTo -> new TenantEntity.WrapKeys("payments",
+        List.of(new WrapItem(dek, Map.of())), "c", replyTo)).reply().getValue().envelopes().get(0);
+
+    tenant.restart();
+    assertFalse(summary().unsealed(), "after a restart no key is in memory");
+    assertEquals(0, keystore.unwrapCalls());
+
+    UnwrapOutcome o = tenant.<StatusReply<Unwrapped>>runCommand(replyTo -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of())), "c", replyTo)).reply().getValue().outcomes().get(0);
+    assertArrayEquals(dek, o.plaintext());
+    assertEquals(1, keystore.unwrapCalls(), "one L1 call unsealed L2 and every L3");
+    assertTrue(summary().unsealed());
+  }
+
+  @Test
+  void disabledL1MakesUnsealFailWithL1RevokedAndReEnablingRecovers() {
+    onboardWithService();
+    byte[] env = wrapOne(Map.of());
+    tenant.restart();
+    dev.setEnabled("acme-root", false);
+
+    StatusReply<Unwrapped> refused = tenant.<StatusReply<Unwrapped>>runCommand(
+        replyTo -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", replyTo)).reply();
+    assertEquals(ErrorReason.L1_REVOKED, TenantRejections.parse(refused.getError()).reason());
+    assertTrue(refused.getError().getMessage().contains("devfile:acme-root"));
+
+    dev.setEnabled("acme-root", true);
+    StatusReply<Unwrapped> ok = tenant.<StatusReply<Unwrapped>>runCommand(
+        replyTo -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", replyTo)).reply();
+    assertTrue(ok.getValue().outcomes().get(0).isOk());
+  }
+
+  @Test
+  void rejectionsNameTheirReason() {
+    assertReason(ErrorReason.TENANT_NOT_FOUND, summaryReply(TenantEntity.GetSummary::new));
+    assertReason(ErrorReason.INVALID_ARGUMENT, summaryReply(r -> new TenantEntity.Onboard("no-scheme", "c", r)));
+    assertReason(ErrorReason.L1_REJECTED, summaryReply(r -> new TenantEntity.Onboard("aws-kms:arn:x", "c", r)));
+    onboard();
+    assertReason(ErrorReason.TENANT_ALREADY_EXISTS,
+        summaryReply(r -> new TenantEntity.Onboard("devfile:acme-root", "c", r)));
+    assertReason(ErrorReason.INVALID_ARGUMENT, summaryReply(r -> new TenantEntity.CreateService("Bad Name", "c", r)));
+    assertReason(ErrorReason.SERVICE_NOT_FOUND, wrapReply(List.of(new WrapItem(new byte[32], Map.of()))));
+    summaryReply(r -> new TenantEntity.CreateService("payments", "c", r));
+    assertReason(ErrorReason.SERVICE_ALREADY_EXISTS,
+        summaryReply(r -> new TenantEntity.CreateService("payments", "c", r)));
+    assertReason(ErrorReason.INVALID_ARGUMENT, wrapReply(List.of()));
+    assertReason(ErrorReason.INVALID_ARGUMENT, wrapReply(List.of(new WrapItem(new byte[65], Map.of()))));
+    assertReason(ErrorReason.INVALID_CONTEXT, wrapReply(List.of(new WrapItem(new byte[32], Map.of("", "x")))));
+  }
+
+  @Test
+  void aBatchLargerThanTheLimitIsRefused() {
+    onboardWithService();
+    List<WrapItem> tooMany = new ArrayList<>();
+    for (int i = 0; i <= 1000; i++) {
+      tooMany.add(new WrapItem(new byte[32], Map.of()));
+    }
+    StatusReply<Wrapped> r = wrapReply(tooMany);
+    assertReason(ErrorReason.INVALID_ARGUMENT, r);
+    assertTrue(r.getError().getMessage().contains("at most 1000"));
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private void onboard() {
+    assertTrue(tenant.<StatusReply<TenantSummary>>runCommand(
+        replyTo -> new TenantEntity.Onboard("devfile:acme-root", "c", replyTo)).reply().isSuccess());
+  }
+
+  private void onboardWithService() {
+    onboard();
+    assertTrue(tenant.<StatusReply<TenantSummary>>runCommand(
+        replyTo -> new TenantEntity.CreateService("payments", "c", replyTo)).reply().isSuccess());
+  }
+
+  private byte[] wrapOne(Map<String, String> ctx) {
+    byte[] dek = new byte[32];
+    RANDOM.nextBytes(dek);
+    return tenant.<StatusReply<Wrapped>>runCommand(replyTo -> new TenantEntity.WrapKeys("payments",
+        List.of(new WrapItem(dek, ctx)), "c", replyTo)).reply().getValue().envelopes().get(0);
+  }
+
+  private StatusReply<TenantSummary> summaryReply(Function<ActorRef<StatusReply<TenantSummary>>, Command> f) {
+    return tenant.<StatusReply<TenantSummary>>runCommand(f).reply();
+  }
+
+  private StatusReply<Wrapped> wrapReply(List<WrapItem> items) {
+    return tenant.<StatusReply<Wrapped>>runCommand(r -> new TenantEntity.WrapKeys("payments", items, "c", r)).reply();
+  }
+
+  private TenantSummary summary() {
+    return tenant.<StatusReply<TenantSummary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
+  }
+
+  private static void assertReason(ErrorReason expected, StatusReply<?> reply) {
+    assertTrue(reply.isError(), () -> "expected " + expected + " but got " + reply);
+    assertEquals(expected, TenantRejections.parse(reply.getError()).reason(), reply.getError().getMessage());
+  }
+
+  /** Serializes {@code persisted} exactly as the journal would and searches for the secret in every form. */
+  private static void assertSecretAbsent(Object persisted, byte[] secret) {
+    Serialization serialization = SerializationExtension.get(testKit.system());
+    byte[] bytes = serialization.serialize(persisted).get();
+    assertInstanceOf(org.apache.pekko.serialization.jackson.JacksonCborSerializer.class,
+        serialization.findSerializerFor(persisted));
+    assertFalse(contains(bytes, secret), "raw key bytes found in persisted form");
+    String text = new String(bytes, StandardCharsets.ISO_8859_1);
+    assertFalse(text.contains(Base64.getEncoder().encodeToString(secret)), "base64 of the key found");
+    assertFalse(text.toLowerCase().contains(HexFormat.of().formatHex(secret)), "hex of the key found");
+  }
+
+  private static boolean contains(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+}

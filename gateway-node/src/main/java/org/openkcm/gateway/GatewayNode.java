@@ -1,0 +1,82 @@
+package org.openkcm.gateway;
+
+import com.typesafe.config.Config;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.datakey.DataKeyServiceImpl;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running gateway: its actor system, its link to the Core and the application-facing gRPC endpoint. */
+public final class GatewayNode implements AutoCloseable {
+
+  public static final String SYSTEM_NAME = "openkcm-gateway";
+  private static final Logger log = LoggerFactory.getLogger(GatewayNode.class);
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding binding;
+
+  private GatewayNode(ActorSystem<Void> system, ServerBinding binding) {
+    this.system = system;
+    this.binding = binding;
+  }
+
+  /** Starts a gateway from {@code config} (section {@code openkcm.gateway}). Blocks until bound. */
+  public static GatewayNode start(Config config) {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
+    try {
+      return new GatewayNode(system, init(system).toCompletableFuture().get(30, TimeUnit.SECONDS));
+    } catch (Exception e) {
+      system.terminate();
+      Throwable root = e;
+      while (root.getCause() != null) {
+        root = root.getCause();
+      }
+      throw new IllegalStateException("gateway failed to start: " + root.getMessage(), e);
+    }
+  }
+
+  /** Wires the data-key API into {@code system}; completes when bound. */
+  public static CompletionStage<ServerBinding> init(ActorSystem<?> system) {
+    Config c = system.settings().config().getConfig("openkcm.gateway");
+    CoreLink core = new CoreLink(system, c.getString("core.host"), c.getInt("core.port"),
+        c.getDuration("core.request-timeout"));
+    DataKeyServiceImpl service = new DataKeyServiceImpl(core, new SecureRandom(), c.getInt("default-key-length"));
+    return Http.get(system)
+        .newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"))
+        .bind(DataKeyServiceHandlerFactory.create(service, system))
+        .thenApply(binding -> {
+          binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+          log.info("gateway DataKeyService listening on {} (Core at {}:{})", binding.localAddress(),
+              c.getString("core.host"), c.getInt("core.port"));
+          return binding;
+        });
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public InetSocketAddress grpcAddress() {
+    return binding.localAddress();
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("gateway did not terminate cleanly: {}", e.toString());
+    }
+  }
+}
