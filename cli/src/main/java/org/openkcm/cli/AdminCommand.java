@@ -1,0 +1,113 @@
+package org.openkcm.cli;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import java.util.concurrent.CompletionStage;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.TenantInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ./openkcm admin ...}: governance calls to the Core's AdminService. */
+@Command(name = "admin", mixinStandardHelpOptions = true, description = "Tenants and services (governance API of the Core).",
+    subcommands = {AdminCommand.Tenant.class, AdminCommand.Service.class})
+final class AdminCommand {
+
+  @Command(name = "tenant", mixinStandardHelpOptions = true, description = "Onboard or show a tenant.",
+      subcommands = {TenantCreate.class, TenantShow.class})
+  static final class Tenant {}
+
+  @Command(name = "service", mixinStandardHelpOptions = true, description = "Create a service (an L3 key) of a tenant.",
+      subcommands = {ServiceCreate.class})
+  static final class Service {}
+
+  @Command(name = "create", mixinStandardHelpOptions = true,
+      description = "Onboard a tenant: link its L1 and generate its L2 (persisted only L1-wrapped).")
+  static final class TenantCreate implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id (lower-case letters, digits, '.', '_', '-').")
+    String tenant;
+
+    @Option(names = "--l1", required = true, description = "L1 reference, e.g. devfile:acme-root.")
+    String l1;
+
+    @Override
+    public Integer call() {
+      return target.call(admin -> admin.createTenant(CreateTenantRequest.newBuilder()
+          .setTenantId(tenant).setL1Reference(l1).build()));
+    }
+  }
+
+  @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a tenant, its services and key versions.")
+  static final class TenantShow implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Override
+    public Integer call() {
+      return target.call(admin -> admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
+    }
+  }
+
+  @Command(name = "create", mixinStandardHelpOptions = true,
+      description = "Create a service: generate its L3 (persisted only L2-wrapped).")
+  static final class ServiceCreate implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Option(names = "--service", required = true, description = "Service id.")
+    String service;
+
+    @Override
+    public Integer call() {
+      return target.call(admin -> admin.createService(CreateServiceRequest.newBuilder()
+          .setTenantId(tenant).setServiceId(service).build()));
+    }
+  }
+
+  /** Where the Core is: --core HOST:PORT, else the data dir's endpoints.json. */
+  static final class CoreTarget {
+    @Option(names = "--core", description = "Core HOST:PORT (default: from DATA_DIR/endpoints.json).")
+    String core;
+
+    @Option(names = "--data-dir", defaultValue = "./data", description = "Data dir of the running demo (default: ${DEFAULT-VALUE}).")
+    java.nio.file.Path dataDir;
+
+    @Option(names = "--timeout", defaultValue = "30s", description = "Deadline of the call (default: ${DEFAULT-VALUE}).")
+    String timeout;
+
+    int call(Function<AdminServiceClient, CompletionStage<TenantInfo>> request) {
+      Duration deadline = Cli.parseDuration(timeout);
+      HostPort at = HostPort.parse(core != null ? core : Endpoints.read(dataDir).core());
+      try (ClientSystem clients = new ClientSystem()) {
+        TenantInfo info = Cli.await(request.apply(clients.admin(at, deadline)), deadline);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("tenant", info.getTenantId());
+        out.put("l1", info.getL1Reference());
+        out.put("l2Version", info.getL2Version());
+        out.put("status", info.getStatus());
+        out.put("unsealed", info.getUnsealed());
+        Map<String, Integer> services = new LinkedHashMap<>();
+        info.getServicesList().forEach(s -> services.put(s.getServiceId(), s.getL3Version()));
+        out.put("services", services);
+        Cli.printJson(out);
+        return 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,53 @@
+package org.openkcm.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+
+/** A small local actor system for the CLI's gRPC clients; closed when the command ends. */
+public final class ClientSystem implements AutoCloseable {
+
+  private static final Config CONFIG = ConfigFactory.parseString("""
+      pekko.actor.provider = local
+      pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
+      pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
+      pekko.loglevel = WARNING
+      pekko.stdout-loglevel = OFF
+      pekko.coordinated-shutdown.exit-jvm = off
+      """).withFallback(ConfigFactory.defaultReference()).resolve();
+
+  private final ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "openkcm-cli", CONFIG);
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public GrpcClientSettings settings(HostPort target, Duration deadline) {
+    return GrpcClientSettings.connectToServiceAt(target.host(), target.port(), system)
+        .withTls(false).withDeadline(deadline).withConnectionAttempts(3);
+  }
+
+  public DataKeyServiceClient gateway(HostPort target, Duration deadline) {
+    return DataKeyServiceClient.create(settings(target, deadline), system);
+  }
+
+  public AdminServiceClient admin(HostPort target, Duration deadline) {
+    return AdminServiceClient.create(settings(target, deadline), system);
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // the JVM is about to exit anyway
+    }
+  }
+}

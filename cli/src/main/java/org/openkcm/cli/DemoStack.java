@@ -1,0 +1,113 @@
+package org.openkcm.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.openkcm.core.CoreNode;
+import org.openkcm.gateway.GatewayNode;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.config.NodeConfig;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+
+/**
+ * A Core node and a gateway in one JVM, wired to each other: the one-machine demo, and the stack the
+ * end-to-end tests and the load driver run against.
+ */
+public final class DemoStack implements AutoCloseable {
+
+  private final CoreNode core;
+  private final GatewayNode gateway;
+  private final Path dataDir;
+
+  private DemoStack(CoreNode core, GatewayNode gateway, Path dataDir) {
+    this.core = core;
+    this.gateway = gateway;
+    this.dataDir = dataDir;
+  }
+
+  /**
+   * Starts the Core, then a gateway that talks to it.
+   *
+   * @param coreOverrides settings laid over the Core's profile (ports, journal)
+   * @param gatewayOverrides settings laid over the gateway's profile (port)
+   */
+  public static DemoStack start(Path dataDir, String profile, Config coreOverrides, Config gatewayOverrides) {
+    Config dir = ConfigFactory.empty().withValue("openkcm.data-dir",
+        ConfigValueFactory.fromAnyRef(dataDir.toAbsolutePath().toString()));
+    CoreNode core = CoreNode.start(NodeConfig.load("core", profile, coreOverrides.withFallback(dir)));
+    try {
+      Config link = ConfigFactory.empty()
+          .withValue("openkcm.gateway.core.host", ConfigValueFactory.fromAnyRef(core.grpcAddress().getHostString()))
+          .withValue("openkcm.gateway.core.port", ConfigValueFactory.fromAnyRef(core.grpcAddress().getPort()));
+      GatewayNode gateway = GatewayNode.start(
+          NodeConfig.load("gateway", profile, gatewayOverrides.withFallback(link).withFallback(dir)));
+      return new DemoStack(core, gateway, dataDir);
+    } catch (RuntimeException e) {
+      core.close();
+      throw e;
+    }
+  }
+
+  /** Onboards {@code tenantId} with {@code l1Reference} and creates {@code services}, each only if absent. */
+  public TenantInfo ensureTenant(String tenantId, String l1Reference, String... services) {
+    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings
+        .connectToServiceAt(core.grpcAddress().getHostString(), core.grpcAddress().getPort(), core.system())
+        .withTls(false).withDeadline(Duration.ofSeconds(30)), core.system());
+    try {
+      ignoreIfExists(() -> admin.createTenant(CreateTenantRequest.newBuilder()
+          .setTenantId(tenantId).setL1Reference(l1Reference).setCorrelationId("demo-setup").build()),
+          ErrorReason.TENANT_ALREADY_EXISTS);
+      for (String service : services) {
+        ignoreIfExists(() -> admin.createService(CreateServiceRequest.newBuilder()
+            .setTenantId(tenantId).setServiceId(service).setCorrelationId("demo-setup").build()),
+            ErrorReason.SERVICE_ALREADY_EXISTS);
+      }
+      return admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenantId).build())
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw GrpcErrors.fromGrpc(e);
+    } finally {
+      admin.close();
+    }
+  }
+
+  private static void ignoreIfExists(java.util.function.Supplier<java.util.concurrent.CompletionStage<TenantInfo>> call,
+      ErrorReason exists) throws Exception {
+    try {
+      call.get().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      OpenKcmException err = GrpcErrors.fromGrpc(e);
+      if (err.reason() != exists) {
+        throw err;
+      }
+    }
+  }
+
+  public CoreNode core() {
+    return core;
+  }
+
+  public GatewayNode gateway() {
+    return gateway;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  @Override
+  public void close() {
+    gateway.close();
+    core.close();
+  }
+}
