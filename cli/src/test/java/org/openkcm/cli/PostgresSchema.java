@@ -1,0 +1,65 @@
+package org.openkcm.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A throw-away schema on the machine's real PostgreSQL (127.0.0.1:5432, database test, trust auth;
+ * override with OPENKCM_IT_PG_URL / OPENKCM_IT_PG_USER). Dropped on close.
+ */
+final class PostgresSchema implements AutoCloseable {
+
+  static final String BASE_URL = System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+  static final String USER = System.getenv().getOrDefault("OPENKCM_IT_PG_USER", "postgres");
+
+  final String schema;
+
+  PostgresSchema() {
+    byte[] r = new byte[6];
+    new SecureRandom().nextBytes(r);
+    this.schema = "openkcm_it_" + HexFormat.of().formatHex(r);
+  }
+
+  String url() {
+    return BASE_URL + "?currentSchema=" + schema;
+  }
+
+  /** Journal settings that point the Core at this schema (the Core creates the tables itself). */
+  Config journalConfig() {
+    return ConfigFactory.parseMap(Map.of(
+        "pekko-persistence-jdbc.shared-databases.openkcm.profile", "slick.jdbc.PostgresProfile$",
+        "pekko-persistence-jdbc.shared-databases.openkcm.db.url", url(),
+        "pekko-persistence-jdbc.shared-databases.openkcm.db.user", USER,
+        "pekko-persistence-jdbc.shared-databases.openkcm.db.password", "",
+        "pekko-persistence-jdbc.shared-databases.openkcm.db.driver", "org.postgresql.Driver"));
+  }
+
+  /** Every persisted event payload, in journal order. */
+  List<byte[]> eventPayloads() throws SQLException {
+    try (Connection c = DriverManager.getConnection(url(), USER, ""); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT event_payload FROM " + schema + ".event_journal ORDER BY ordering")) {
+      List<byte[]> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(rs.getBytes(1));
+      }
+      return out;
+    }
+  }
+
+  @Override
+  public void close() throws SQLException {
+    try (Connection c = DriverManager.getConnection(BASE_URL, USER, ""); Statement st = c.createStatement()) {
+      st.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+    }
+  }
+}
