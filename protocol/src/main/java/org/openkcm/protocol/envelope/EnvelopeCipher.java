@@ -22,6 +22,14 @@ import org.openkcm.protocol.key.KeyMaterial;
 public final class EnvelopeCipher {
 
   private static final String TRANSFORMATION = "AES/GCM/NoPadding";
+  /** Cipher.getInstance costs several microseconds (provider lookup); one instance per thread is re-initialised. */
+  private static final ThreadLocal<Cipher> CIPHERS = ThreadLocal.withInitial(() -> {
+    try {
+      return Cipher.getInstance(TRANSFORMATION);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM is unavailable in this JVM: " + e.getClass().getSimpleName(), e);
+    }
+  });
 
   private final EnvelopeHeader header;
   private final byte[] keyBytes;
@@ -57,7 +65,7 @@ public final class EnvelopeCipher {
     byte[] headerBytes = EnvelopeCodec.encodeHeader(header, dek.length());
     byte[] plain = dek.revealBytes();
     try {
-      Cipher c = Cipher.getInstance(TRANSFORMATION);
+      Cipher c = CIPHERS.get();
       c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(EnvelopeCodec.TAG_LENGTH * 8, nonce));
       c.updateAAD(headerBytes);
       c.updateAAD(context.canonicalBytes());
@@ -82,7 +90,7 @@ public final class EnvelopeCipher {
       throw new IllegalArgumentException("envelope " + envelope + " routed to the cipher of " + header);
     }
     try {
-      Cipher c = Cipher.getInstance(TRANSFORMATION);
+      Cipher c = CIPHERS.get();
       c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(EnvelopeCodec.TAG_LENGTH * 8, envelope.nonce()));
       c.updateAAD(envelope.headerBytes());
       c.updateAAD(context.canonicalBytes());

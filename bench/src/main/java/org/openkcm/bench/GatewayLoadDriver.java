@@ -1,0 +1,170 @@
+package org.openkcm.bench;
+
+import com.google.protobuf.ByteString;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.HdrHistogram.Recorder;
+import org.HdrHistogram.Histogram;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.openkcm.cli.DemoStack;
+import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
+import org.openkcm.protocol.core.v1.UnwrapItem;
+import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
+import org.openkcm.protocol.core.v1.WrapItem;
+import org.openkcm.protocol.core.v1.WrapKeysRequest;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.gateway.v1.DecryptRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+
+/**
+ * Closed-loop load on the gateway's GenerateDataKey and Decrypt: N callers, each sending its next request
+ * when the previous answer arrives, for a fixed time after a warm-up. Prints one JSON line per run
+ * (ops/s, p50/p99/p99.9 in microseconds).
+ *
+ * <pre>
+ *   java -cp 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' org.openkcm.bench.GatewayLoadDriver \
+ *       [--gateway HOST:PORT] [--core HOST:PORT] [--seconds 10] [--warmup 15] [--concurrency 1,16,64]
+ * </pre>
+ * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16 and 256.
+ * Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a temp dir), so
+ * client and servers share the machine's cores, like a sidecar deployment.
+ */
+public final class GatewayLoadDriver {
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      opts.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    }
+    int seconds = Integer.parseInt(opts.getOrDefault("seconds", "10"));
+    int warmup = Integer.parseInt(opts.getOrDefault("warmup", "15"));
+    List<Integer> concurrency = new ArrayList<>();
+    for (String c : opts.getOrDefault("concurrency", "1,16,64").split(",")) {
+      concurrency.add(Integer.parseInt(c.strip()));
+    }
+
+    DemoStack stack = null;
+    String target = opts.get("gateway");
+    if (target == null) {
+      Path dir = Files.createTempDirectory("openkcm-bench");
+      stack = DemoStack.start(dir, "test", ConfigFactory.empty(), ConfigFactory.empty());
+      stack.ensureTenant("acme", "devfile:acme-root", "payments");
+      target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
+      opts.putIfAbsent("core", "127.0.0.1:" + stack.core().grpcAddress().getPort());
+    }
+    String host = target.substring(0, target.lastIndexOf(':'));
+    int port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
+
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "openkcm-bench-client",
+        ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING")
+            .withFallback(ConfigFactory.load()));
+    DataKeyServiceClient client = DataKeyServiceClient.create(
+        GrpcClientSettings.connectToServiceAt(host, port, system).withTls(false).withDeadline(Duration.ofSeconds(30)),
+        system);
+    CoreKeyServiceClient coreClient = null;
+    try {
+      GenerateDataKeyRequest gen = GenerateDataKeyRequest.newBuilder()
+          .setTenantId("acme").setServiceId("payments").putContext("order", "42").build();
+      GenerateDataKeyResponse sample = client.generateDataKey(gen).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      DecryptRequest dec = DecryptRequest.newBuilder().setTenantId("acme")
+          .setEnvelope(ByteString.copyFrom(sample.getEnvelope().toByteArray())).putContext("order", "42").build();
+      for (int c : concurrency) {
+        run("GenerateDataKey", c, 1, warmup, seconds, () -> client.generateDataKey(gen));
+        run("Decrypt", c, 1, warmup, seconds, () -> client.decrypt(dec));
+      }
+      if (opts.containsKey("core")) {
+        String core = opts.get("core");
+        coreClient = CoreKeyServiceClient.create(GrpcClientSettings.connectToServiceAt(
+            core.substring(0, core.lastIndexOf(':')), Integer.parseInt(core.substring(core.lastIndexOf(':') + 1)), system)
+            .withTls(false).withDeadline(Duration.ofSeconds(30)), system);
+        CoreKeyServiceClient cc = coreClient;
+        for (int batch : new int[] {1, 16, 256}) {
+          WrapKeysRequest.Builder wrap = WrapKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments");
+          for (int i = 0; i < batch; i++) {
+            wrap.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])).putContext("order", "42"));
+          }
+          WrapKeysRequest w = wrap.build();
+          List<ByteString> envelopes = cc.wrapKeys(w).toCompletableFuture().get(30, TimeUnit.SECONDS).getEnvelopesList();
+          UnwrapKeysRequest.Builder unwrap = UnwrapKeysRequest.newBuilder().setTenantId("acme");
+          envelopes.forEach(e -> unwrap.addItems(UnwrapItem.newBuilder().setEnvelope(e).putContext("order", "42")));
+          UnwrapKeysRequest u = unwrap.build();
+          for (int c : concurrency) {
+            run("CoreWrapKeys", c, batch, warmup, seconds, () -> cc.wrapKeys(w));
+            run("CoreUnwrapKeys", c, batch, warmup, seconds, () -> cc.unwrapKeys(u));
+          }
+        }
+      }
+    } finally {
+      if (coreClient != null) {
+        coreClient.close();
+      }
+      client.close();
+      system.terminate();
+      if (stack != null) {
+        stack.close();
+      }
+    }
+  }
+
+  private static void run(String name, int concurrency, int batch, int warmupSeconds, int seconds,
+      Supplier<CompletionStage<?>> call) throws Exception {
+    measure(call, concurrency, warmupSeconds); // warm-up, discarded
+    long start = System.nanoTime();
+    Result r = measure(call, concurrency, seconds);
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    Histogram h = r.histogram();
+    System.out.printf("{\"scenario\":\"%s\",\"concurrency\":%d,\"batch\":%d,\"seconds\":%.1f,\"ops\":%d,"
+            + "\"errors\":%d,\"opsPerSec\":%.0f,\"keysPerSec\":%.0f,\"p50us\":%d,\"p99us\":%d,\"p999us\":%d,"
+            + "\"maxUs\":%d}%n",
+        name, concurrency, batch, elapsed, h.getTotalCount(), r.errors(), h.getTotalCount() / elapsed,
+        h.getTotalCount() * (double) batch / elapsed,
+        h.getValueAtPercentile(50) / 1000, h.getValueAtPercentile(99) / 1000,
+        h.getValueAtPercentile(99.9) / 1000, h.getMaxValue() / 1000);
+  }
+
+  private record Result(Histogram histogram, long errors) {}
+
+  private static Result measure(Supplier<CompletionStage<?>> call, int concurrency, int seconds) throws Exception {
+    Recorder recorder = new Recorder(3);
+    AtomicLong errors = new AtomicLong();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    List<CompletableFuture<Void>> callers = new ArrayList<>();
+    for (int i = 0; i < concurrency; i++) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      loop(call, recorder, errors, deadline, done);
+      callers.add(done);
+    }
+    CompletableFuture.allOf(callers.toArray(CompletableFuture[]::new)).get(seconds + 60L, TimeUnit.SECONDS);
+    return new Result(recorder.getIntervalHistogram(), errors.get());
+  }
+
+  private static void loop(Supplier<CompletionStage<?>> call, Recorder recorder, AtomicLong errors, long deadline,
+      CompletableFuture<Void> done) {
+    long t0 = System.nanoTime();
+    if (t0 >= deadline) {
+      done.complete(null);
+      return;
+    }
+    call.get().whenComplete((ok, failure) -> {
+      recorder.recordValue(System.nanoTime() - t0);
+      if (failure != null) {
+        errors.incrementAndGet();
+      }
+      loop(call, recorder, errors, deadline, done);
+    });
+  }
+}
