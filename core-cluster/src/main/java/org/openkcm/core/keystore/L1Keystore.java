@@ -21,6 +21,14 @@ public interface L1Keystore {
   /** The reference scheme this driver serves, e.g. {@code devfile}, {@code aws-kms}, {@code pkcs11}. */
   String scheme();
 
+  /**
+   * Checks that the key can serve as an L1 before it is linked: it exists, is enabled and of the right
+   * type. Onboarding follows with a wrap/unwrap round trip. The default accepts every reference.
+   */
+  default CompletionStage<Void> validate(L1Reference key, String correlationId) {
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
+  }
+
   CompletionStage<byte[]> wrap(L1Reference key, KeyMaterial plaintext, Map<String, String> encryptionContext,
       String correlationId);
 

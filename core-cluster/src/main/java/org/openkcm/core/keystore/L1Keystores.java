@@ -30,6 +30,12 @@ public final class L1Keystores implements L1Keystore {
   }
 
   @Override
+  public CompletionStage<Void> validate(L1Reference key, String cid) {
+    L1Keystore d = byScheme.get(key.scheme());
+    return d == null ? unsupported(key) : d.validate(key, cid);
+  }
+
+  @Override
   public CompletionStage<byte[]> wrap(L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
     L1Keystore d = byScheme.get(key.scheme());
     return d == null ? unsupported(key) : d.wrap(key, plaintext, ctx, cid);
