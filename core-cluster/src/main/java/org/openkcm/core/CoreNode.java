@@ -24,7 +24,9 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.openkcm.core.api.AdminServiceImpl;
 import org.openkcm.core.api.CoreKeyServiceImpl;
+import org.openkcm.core.keystore.AwsKmsKeystore;
 import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.keystore.Pkcs11Keystore;
 import org.openkcm.core.keystore.L1Keystore;
 import org.openkcm.core.keystore.L1Keystores;
 import org.openkcm.core.persistence.JournalSchema;
@@ -67,6 +69,17 @@ public final class CoreNode implements AutoCloseable {
             ks.getBoolean("devfile.auto-create-keys"), blockingExecutor(system));
         drivers.add(d);
         dev = Optional.of(d);
+      }
+      if (ks.getBoolean("aws-kms.enabled")) {
+        drivers.add(new AwsKmsKeystore(AwsKmsKeystore.Settings.fromConfig(ks.getConfig("aws-kms")),
+            blockingExecutor(system)));
+      }
+      if (ks.getBoolean("pkcs11.enabled")) {
+        drivers.add(new Pkcs11Keystore(Pkcs11Keystore.Settings.fromConfig(ks.getConfig("pkcs11")),
+            blockingExecutor(system)));
+      }
+      if (drivers.isEmpty()) {
+        throw new IllegalArgumentException("no L1 keystore driver is enabled (openkcm.core.keystore.*.enabled)");
       }
       ServerBinding binding = init(system, new L1Keystores(drivers)).toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new CoreNode(system, binding, dev);

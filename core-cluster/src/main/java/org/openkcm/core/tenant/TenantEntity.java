@@ -18,6 +18,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -25,6 +26,7 @@ import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -76,6 +78,13 @@ public final class TenantEntity
 
   public record GetSummary(ActorRef<StatusReply<TenantSummary>> replyTo) implements Command {}
 
+  /** Asks the customer's keystore now whether L1 still works; a confirmed revocation wipes the keys. */
+  public record CheckL1(String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo) implements Command {}
+
+  /** Re-wraps the tenant's L2 under another L1 (validated by a round trip first). */
+  public record LinkL1(String l1Reference, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements Command {}
+
   /** Wraps a batch of DEKs with the current L3 of {@code serviceId}: all succeed or the batch is rejected. */
   public record WrapKeys(String serviceId, List<WrapItem> items, String correlationId,
       ActorRef<StatusReply<Wrapped>> replyTo) implements Command {}
@@ -93,7 +102,16 @@ public final class TenantEntity
   private record UnsealDone(Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId)
       implements Internal {}
 
-  private record ClearUnsealFailure() implements Internal {}
+  private record LinkL1Done(LinkL1 request, Map<String, String> l1Context, Optional<byte[]> wrappedL2,
+      Optional<Throwable> failure) implements Internal {}
+
+  private record L1CheckTick() implements Internal {}
+
+  /** Sent to self after a failed unseal: every command stashed for that unseal has had its answer. */
+  private record StashedCommandsAnswered() implements Internal {}
+
+  private record L1CheckDone(Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId,
+      Optional<ActorRef<StatusReply<TenantSummary>>> replyTo) implements Internal {}
 
   public record WrapItem(byte[] plaintext, Map<String, String> context) implements CborSerializable {
     @Override
@@ -106,8 +124,12 @@ public final class TenantEntity
 
   public record ServiceSummary(String serviceId, long l3Version) implements CborSerializable {}
 
+  /**
+   * @param status {@code active}, or {@code l1-revoked} when the customer's keystore refused L1
+   * @param revocation why and since when L1 is refused (empty while active)
+   */
   public record TenantSummary(String tenantId, String l1Reference, long l2Version, String status,
-      List<ServiceSummary> services, boolean unsealed) implements CborSerializable {}
+      List<ServiceSummary> services, boolean unsealed, Optional<L1Revocation> revocation) implements CborSerializable {}
 
   public record Wrapped(List<byte[]> envelopes, long l3Version) implements CborSerializable {}
 
@@ -145,17 +167,38 @@ public final class TenantEntity
   public record ServiceCreated(String serviceId, long l3Version, long l2Version, byte[] wrappedL3, Instant at,
       String correlationId) implements Event {}
 
+  /** The customer's keystore refused L1 (disabled, deleted, access denied): keys wiped, every use refused. */
+  public record L1Revoked(String reason, String message, Instant at, String correlationId) implements Event {}
+
+  /** L1 works again (the customer re-enabled it): the tenant was unsealed again. */
+  public record L1Restored(Instant at, String correlationId) implements Event {}
+
+  /** The tenant's L2 is now wrapped by another L1. */
+  public record L1Linked(String l1Reference, byte[] wrappedL2, Map<String, String> l1Context, Instant at,
+      String correlationId) implements Event {}
+
+  public record L1Revocation(String reason, String message, Instant since) implements CborSerializable {}
+
   public sealed interface State extends CborSerializable {}
 
   public record Unregistered() implements State {}
 
   public record Registered(String tenantId, String l1Reference, long l2Version, byte[] wrappedL2,
-      Map<String, String> l1Context, Instant onboardedAt, Map<String, ServiceKeys> services) implements State {
+      Map<String, String> l1Context, Instant onboardedAt, Map<String, ServiceKeys> services,
+      Optional<L1Revocation> revocation) implements State {
 
     Registered withService(ServiceKeys service) {
       Map<String, ServiceKeys> next = new TreeMap<>(services);
       next.put(service.serviceId(), service);
-      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, next);
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, next, revocation);
+    }
+
+    Registered withRevocation(Optional<L1Revocation> r) {
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, r);
+    }
+
+    Registered withL1(String reference, byte[] wrapped, Map<String, String> context) {
+      return new Registered(tenantId, reference, l2Version, wrapped, context, onboardedAt, services, Optional.empty());
     }
   }
 
@@ -173,23 +216,34 @@ public final class TenantEntity
   }
 
   public static Behavior<Command> create(String tenantId, TenantDependencies deps) {
-    return Behaviors.setup(ctx -> new TenantEntity(tenantId, deps, ctx));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new TenantEntity(tenantId, deps, ctx, timers)));
   }
 
   private final String tenantId;
   private final TenantDependencies deps;
   private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
 
   // transient, never persisted
   private Optional<UnsealedKeys> unsealed = Optional.empty();
+  /** An L1 call that user commands must wait for (onboarding, unsealing, linking). */
   private boolean l1CallInFlight;
-  private Optional<OpenKcmException> unsealFailure = Optional.empty();
+  /** A background re-verification of L1; traffic keeps flowing meanwhile. */
+  private boolean l1CheckInFlight;
+  private Instant lastL1Confirmed = Instant.EPOCH;
+  private Optional<UnsealFailure> unsealFailure = Optional.empty();
+  /** The failure the commands stashed during the last unseal get (they must not retry it themselves). */
+  private Optional<OpenKcmException> failStashed = Optional.empty();
 
-  private TenantEntity(String tenantId, TenantDependencies deps, ActorContext<Command> context) {
+  private record UnsealFailure(OpenKcmException error, Instant at) {}
+
+  private TenantEntity(String tenantId, TenantDependencies deps, ActorContext<Command> context,
+      TimerScheduler<Command> timers) {
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId));
     this.tenantId = tenantId;
     this.deps = deps;
     this.context = context;
+    this.timers = timers;
   }
 
   @Override
@@ -210,6 +264,8 @@ public final class TenantEntity
         .onCommand(OnboardL1Done.class, this::onOnboardL1Done)
         .onCommand(CreateService.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(GetSummary.class, c -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(CheckL1.class, c -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(LinkL1.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(WrapKeys.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(UnwrapKeys.class, c -> Effect().reply(c.replyTo(), notFound()));
 
@@ -220,11 +276,17 @@ public final class TenantEntity
         .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary(s))))
         .onCommand(WrapKeys.class, this::onWrap)
         .onCommand(UnwrapKeys.class, this::onUnwrap)
-        .onCommand(UnsealDone.class, this::onUnsealDone);
+        .onCommand(UnsealDone.class, this::onUnsealDone)
+        .onCommand(CheckL1.class, this::onCheckL1)
+        .onCommand(L1CheckTick.class, (s, c) -> startL1Check(s, "l1-check-" + UUID.randomUUID(), Optional.empty()))
+        .onCommand(L1CheckDone.class, this::onL1CheckDone)
+        .onCommand(LinkL1.class, this::onLinkL1)
+        .onCommand(LinkL1Done.class, this::onLinkL1Done);
 
     b.forAnyState()
-        .onCommand(ClearUnsealFailure.class, c -> {
-          unsealFailure = Optional.empty();
+        .onCommand(L1CheckTick.class, c -> Effect().noReply())
+        .onCommand(StashedCommandsAnswered.class, c -> {
+          failStashed = Optional.empty();
           return Effect().noReply();
         })
         .onCommand(OnboardL1Done.class, c -> { // tenant registered meanwhile: cannot happen while in flight
@@ -246,7 +308,7 @@ public final class TenantEntity
     Map<String, String> l1Context = l1Context(1, cid);
     l1CallInFlight = true;
     log.info("tenant {}: onboarding, wrapping a new L2 with L1 {} (cid={})", tenantId, ref, cid);
-    context.pipeToSelf(deps.keystore().wrap(ref, l2, l1Context, cid),
+    context.pipeToSelf(wrapVerified(ref, l2, l1Context, cid),
         (blob, failure) -> new OnboardL1Done(c, l2, l1Context, Optional.ofNullable(blob), Optional.ofNullable(failure)));
     return Effect().noReply(); // answered by OnboardL1Done
   }
@@ -265,7 +327,7 @@ public final class TenantEntity
         done.wrappedL2().orElseThrow(), done.l1Context(), deps.clock().instant(), cid);
     return Effect().persist(event)
         .thenRun(st -> {
-          unsealed = Optional.of(new UnsealedKeys(done.l2(), 1));
+          installKeys(new UnsealedKeys(done.l2(), 1));
           audit.info("tenant.onboard tenant={} l1={} l2v=1 cid={} outcome=ok", tenantId, event.l1Reference(), cid);
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
@@ -374,9 +436,14 @@ public final class TenantEntity
   // ---------------------------------------------------------------- unsealing
 
   private <T> ReplyEffect<Event, State> unsealFirst(Registered s, String correlationId, ActorRef<StatusReply<T>> replyTo) {
-    if (unsealFailure.isPresent()) {
-      return Effect().reply(replyTo, reject(unsealFailure.get()));
+    if (failStashed.isPresent()) {
+      return Effect().reply(replyTo, reject(failStashed.get()));
     }
+    if (unsealFailure.isPresent()
+        && deps.clock().instant().isBefore(unsealFailure.get().at().plus(deps.settings().unsealRetryBackoff()))) {
+      return Effect().reply(replyTo, reject(unsealFailure.get().error()));
+    }
+    unsealFailure = Optional.empty();
     String cid = correlation(correlationId);
     L1Reference ref = L1Reference.parse(s.l1Reference());
     l1CallInFlight = true;
@@ -408,19 +475,160 @@ public final class TenantEntity
         }
       }
     }
-    unsealed = Optional.of(keys);
+    installKeys(keys);
     audit.info("tenant.unseal tenant={} l1={} l2v={} services={} cid={} outcome=ok", tenantId, s.l1Reference(),
         s.l2Version(), s.services().size(), done.correlationId());
+    if (s.revocation().isPresent()) {
+      audit.info("tenant.l1-restored tenant={} l1={} cid={}", tenantId, s.l1Reference(), done.correlationId());
+      return Effect().persist(new L1Restored(deps.clock().instant(), done.correlationId())).thenNoReply().thenUnstashAll();
+    }
     return Effect().noReply().thenUnstashAll();
   }
 
   private ReplyEffect<Event, State> unsealFailed(Registered s, OpenKcmException e, String cid) {
     log.warn("tenant {}: unseal failed: {}", tenantId, e.oneLine());
     audit.info("tenant.unseal tenant={} l1={} cid={} outcome={}", tenantId, s.l1Reference(), cid, e.reason());
-    // The commands waiting for this unseal get its error; the next new one tries again.
-    unsealFailure = Optional.of(e);
-    context.getSelf().tell(new ClearUnsealFailure());
+    // The commands waiting for this unseal get its error, and so does every command for the retry backoff.
+    unsealFailure = Optional.of(new UnsealFailure(e, deps.clock().instant()));
+    failStashed = Optional.of(e);
+    context.getSelf().tell(new StashedCommandsAnswered());
+    if (e.reason() == ErrorReason.L1_REVOKED && s.revocation().isEmpty()) {
+      return Effect().persist(revoked(e, cid)).thenNoReply().thenUnstashAll();
+    }
     return Effect().noReply().thenUnstashAll();
+  }
+
+  // ---------------------------------------------------------------- L1 re-verification and linking
+
+  private ReplyEffect<Event, State> onCheckL1(Registered s, CheckL1 c) {
+    if (unsealed.isEmpty()) {
+      unsealFailure = Optional.empty(); // an operator asked: ask the keystore now, not the cached answer
+      return unsealFirst(s, c.correlationId(), c.replyTo());
+    }
+    if (l1CheckInFlight) {
+      return Effect().stash();
+    }
+    return startL1Check(s, correlation(c.correlationId()), Optional.of(c.replyTo()));
+  }
+
+  private ReplyEffect<Event, State> startL1Check(Registered s, String cid,
+      Optional<ActorRef<StatusReply<TenantSummary>>> replyTo) {
+    if (unsealed.isEmpty() || l1CheckInFlight) {
+      return Effect().noReply();
+    }
+    l1CheckInFlight = true;
+    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), s.wrappedL2(), s.l1Context(), cid),
+        (l2, failure) -> new L1CheckDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid, replyTo));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> onL1CheckDone(Registered s, L1CheckDone done) {
+    l1CheckInFlight = false;
+    done.l2().ifPresent(KeyMaterial::wipe);
+    if (done.failure().isEmpty()) {
+      lastL1Confirmed = deps.clock().instant();
+      audit.info("tenant.l1-check tenant={} l1={} cid={} outcome=ok", tenantId, s.l1Reference(), done.correlationId());
+      return answer(done.replyTo(), Effect().none()).thenUnstashAll();
+    }
+    OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
+    audit.info("tenant.l1-check tenant={} l1={} cid={} outcome={}", tenantId, s.l1Reference(), done.correlationId(),
+        e.reason());
+    if (e.reason() == ErrorReason.L1_REVOKED) {
+      log.warn("tenant {}: L1 revoked by the customer's keystore; keys wiped: {}", tenantId, e.getMessage());
+      wipeKeys("L1 revoked");
+      unsealFailure = Optional.of(new UnsealFailure(e, deps.clock().instant()));
+      return answer(done.replyTo(), s.revocation().isPresent() ? Effect().none()
+          : Effect().persist(revoked(e, done.correlationId()))).thenUnstashAll();
+    }
+    Instant now = deps.clock().instant();
+    if (now.isAfter(lastL1Confirmed.plus(deps.settings().l1UnavailableGrace()))) {
+      log.warn("tenant {}: L1 not confirmed since {} (grace {}); keys wiped: {}", tenantId, lastL1Confirmed,
+          deps.settings().l1UnavailableGrace(), e.getMessage());
+      wipeKeys("L1 unreachable beyond the grace period");
+    } else {
+      log.warn("tenant {}: L1 check failed, keys kept within the grace period: {}", tenantId, e.oneLine());
+    }
+    if (done.replyTo().isPresent()) {
+      return Effect().reply(done.replyTo().get(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
+    }
+    return Effect().noReply().thenUnstashAll();
+  }
+
+  /** Replies the resulting summary after {@code effect} when someone asked. */
+  private ReplyEffect<Event, State> answer(Optional<ActorRef<StatusReply<TenantSummary>>> replyTo,
+      EffectBuilder<Event, State> effect) {
+    return replyTo.isEmpty() ? effect.thenNoReply()
+        : effect.thenReply(replyTo.get(), st -> StatusReply.success(summary((Registered) st)));
+  }
+
+  private ReplyEffect<Event, State> onLinkL1(Registered s, LinkL1 c) {
+    L1Reference ref;
+    try {
+      ref = L1Reference.parse(c.l1Reference());
+    } catch (IllegalArgumentException e) {
+      return Effect().reply(c.replyTo(), reject(ErrorReason.INVALID_ARGUMENT, e.getMessage()));
+    }
+    if (unsealed.isEmpty()) {
+      return unsealFirst(s, c.correlationId(), c.replyTo());
+    }
+    String cid = correlation(c.correlationId());
+    Map<String, String> l1Context = l1Context(s.l2Version(), cid);
+    l1CallInFlight = true;
+    log.info("tenant {}: linking L1 {} (was {}) (cid={})", tenantId, ref, s.l1Reference(), cid);
+    context.pipeToSelf(wrapVerified(ref, unsealed.get().l2(), l1Context, cid),
+        (blob, failure) -> new LinkL1Done(c, l1Context, Optional.ofNullable(blob), Optional.ofNullable(failure)));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> onLinkL1Done(Registered s, LinkL1Done done) {
+    l1CallInFlight = false;
+    LinkL1 c = done.request();
+    String cid = done.l1Context().get("openkcm:correlation-id");
+    if (done.failure().isPresent()) {
+      OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, c.l1Reference(), true);
+      audit.info("tenant.link-l1 tenant={} l1={} cid={} outcome={}", tenantId, c.l1Reference(), cid, e.reason());
+      return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
+    }
+    L1Linked event = new L1Linked(L1Reference.parse(c.l1Reference()).asString(), done.wrappedL2().orElseThrow(),
+        done.l1Context(), deps.clock().instant(), cid);
+    return Effect().persist(event)
+        .thenRun(st -> {
+          lastL1Confirmed = deps.clock().instant();
+          audit.info("tenant.link-l1 tenant={} l1={} previous={} cid={} outcome=ok", tenantId, event.l1Reference(),
+              s.l1Reference(), cid);
+        })
+        .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
+        .thenUnstashAll();
+  }
+
+  /**
+   * Validates {@code ref}, wraps {@code l2} with it and unwraps the result again: a key is linked only when
+   * the customer's keystore has shown it can give L2 back.
+   */
+  private java.util.concurrent.CompletionStage<byte[]> wrapVerified(L1Reference ref, KeyMaterial l2,
+      Map<String, String> l1Context, String cid) {
+    return deps.keystore().validate(ref, cid)
+        .thenCompose(v -> deps.keystore().wrap(ref, l2, l1Context, cid))
+        .thenCompose(blob -> deps.keystore().unwrap(ref, blob, l1Context, cid).thenApply(back -> {
+          boolean same = back.sameKeyAs(l2);
+          back.wipe();
+          if (!same) {
+            throw new org.openkcm.core.keystore.L1KeystoreException(
+                org.openkcm.core.keystore.L1KeystoreException.Kind.INVALID_CIPHERTEXT,
+                "the keystore's round trip returned another key");
+          }
+          return blob;
+        }));
+  }
+
+  private L1Revoked revoked(OpenKcmException e, String cid) {
+    return new L1Revoked(e.reason().name(), e.getMessage(), deps.clock().instant(), cid);
+  }
+
+  private void installKeys(UnsealedKeys keys) {
+    unsealed = Optional.of(keys);
+    lastL1Confirmed = deps.clock().instant();
+    timers.startTimerWithFixedDelay("l1-check", new L1CheckTick(), deps.settings().l1CheckInterval());
   }
 
   // ---------------------------------------------------------------- events
@@ -430,10 +638,13 @@ public final class TenantEntity
     var b = newEventHandlerBuilder();
     b.forStateType(Unregistered.class)
         .onEvent(TenantOnboarded.class, (s, e) -> new Registered(e.tenantId(), e.l1Reference(), e.l2Version(),
-            e.wrappedL2(), Map.copyOf(e.l1Context()), e.at(), Map.of()));
+            e.wrappedL2(), Map.copyOf(e.l1Context()), e.at(), Map.of(), Optional.empty()));
     b.forStateType(Registered.class)
         .onEvent(ServiceCreated.class, (s, e) -> s.withService(new ServiceKeys(e.serviceId(), e.l3Version(),
-            List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())))));
+            List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())))))
+        .onEvent(L1Revoked.class, (s, e) -> s.withRevocation(Optional.of(new L1Revocation(e.reason(), e.message(), e.at()))))
+        .onEvent(L1Restored.class, (s, e) -> s.withRevocation(Optional.empty()))
+        .onEvent(L1Linked.class, (s, e) -> s.withL1(e.l1Reference(), e.wrappedL2(), Map.copyOf(e.l1Context())));
     return b.build();
   }
 
@@ -445,6 +656,7 @@ public final class TenantEntity
   }
 
   private void wipeKeys(String why) {
+    timers.cancel("l1-check");
     unsealed.ifPresent(k -> {
       k.wipe();
       log.debug("tenant {}: keys wiped ({})", tenantId, why);
@@ -457,7 +669,8 @@ public final class TenantEntity
   private TenantSummary summary(Registered s) {
     List<ServiceSummary> services = new ArrayList<>();
     s.services().values().forEach(v -> services.add(new ServiceSummary(v.serviceId(), v.currentVersion())));
-    return new TenantSummary(tenantId, s.l1Reference(), s.l2Version(), "active", services, unsealed.isPresent());
+    return new TenantSummary(tenantId, s.l1Reference(), s.l2Version(),
+        s.revocation().isPresent() ? "l1-revoked" : "active", services, unsealed.isPresent(), s.revocation());
   }
 
   private Map<String, String> l1Context(long l2Version, String cid) {

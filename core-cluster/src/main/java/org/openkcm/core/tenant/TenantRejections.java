@@ -47,21 +47,34 @@ public final class TenantRejections {
     return new OpenKcmException(ErrorReason.INTERNAL, "internal error (" + t.getClass().getSimpleName() + ")");
   }
 
-  /** Maps a keystore failure: the customer said no (revoked), or we could not ask (unavailable). */
-  static OpenKcmException fromKeystore(Throwable failure, String tenantId, String l1Reference, boolean onboarding) {
+  /**
+   * Maps a keystore failure: the customer said no (L1_REVOKED), or we could not ask (L1_UNAVAILABLE); while
+   * linking a key (onboarding, link-l1) every refusal is L1_REJECTED naming its reason.
+   */
+  static OpenKcmException fromKeystore(Throwable failure, String tenantId, String l1Reference, boolean linking) {
     Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
         ? failure.getCause() : failure;
     if (t instanceof L1KeystoreException e) {
       String where = "L1 " + l1Reference + " of tenant " + tenantId;
-      return switch (e.kind()) {
-        case UNSUPPORTED_REFERENCE -> new OpenKcmException(ErrorReason.L1_REJECTED, where + ": " + e.getMessage());
-        case KEY_NOT_FOUND -> new OpenKcmException(onboarding ? ErrorReason.L1_REJECTED : ErrorReason.L1_REVOKED,
-            where + ": key not found (" + e.getMessage() + ")");
-        case KEY_DISABLED, ACCESS_DENIED, INVALID_CIPHERTEXT ->
-            new OpenKcmException(ErrorReason.L1_REVOKED, where + " refused by the customer's keystore: " + e.getMessage());
-        case UNAVAILABLE -> new OpenKcmException(ErrorReason.L1_UNAVAILABLE,
-            where + ": keystore unreachable (" + e.getMessage() + "); retry later");
-      };
+      if (e.kind() == L1KeystoreException.Kind.UNAVAILABLE) {
+        return new OpenKcmException(ErrorReason.L1_UNAVAILABLE, where + ": keystore unreachable (" + e.getMessage()
+            + "); retry later");
+      }
+      if (linking) {
+        // Nothing is linked or persisted: say exactly why the key cannot serve as an L1.
+        String why = switch (e.kind()) {
+          case KEY_NOT_FOUND -> "key not found";
+          case KEY_DISABLED -> "key disabled";
+          case ACCESS_DENIED -> "access denied";
+          case INVALID_CIPHERTEXT -> "round trip through the key failed";
+          default -> "unusable reference";
+        };
+        return new OpenKcmException(ErrorReason.L1_REJECTED, where + " cannot be linked: " + why + " (" + e.getMessage() + ")");
+      }
+      if (e.kind() == L1KeystoreException.Kind.UNSUPPORTED_REFERENCE) {
+        return new OpenKcmException(ErrorReason.L1_UNAVAILABLE, where + ": " + e.getMessage());
+      }
+      return new OpenKcmException(ErrorReason.L1_REVOKED, where + " refused by the customer's keystore: " + e.getMessage());
     }
     return new OpenKcmException(ErrorReason.L1_UNAVAILABLE, "L1 " + l1Reference + " of tenant " + tenantId
         + ": keystore call failed (" + t.getClass().getSimpleName() + "); retry later");

@@ -1,12 +1,28 @@
 package org.openkcm.core.tenant;
 
 import com.typesafe.config.Config;
+import java.time.Duration;
 
-/** Settings of tenant entities, read once from {@code openkcm.core.tenant}. */
-public record TenantSettings(int maxBatchSize, String shardRole) {
+/**
+ * Settings of tenant entities, read once from {@code openkcm.core.tenant}.
+ *
+ * @param l1CheckInterval how often an unsealed tenant asks its L1 again whether it still works
+ * @param l1UnavailableGrace how long an unreachable keystore is tolerated before the keys are wiped anyway
+ * @param unsealRetryBackoff after a failed unseal, how long commands are refused with that failure before
+ *     the customer's keystore is asked again
+ */
+public record TenantSettings(int maxBatchSize, String shardRole, Duration l1CheckInterval,
+    Duration l1UnavailableGrace, Duration unsealRetryBackoff) {
 
   public static TenantSettings fromConfig(Config config) {
     Config c = config.getConfig("openkcm.core.tenant");
-    return new TenantSettings(c.getInt("max-batch-size"), c.getString("shard-role"));
+    return new TenantSettings(c.getInt("max-batch-size"), c.getString("shard-role"),
+        c.getDuration("l1-check-interval"), c.getDuration("l1-unavailable-grace"),
+        c.getDuration("unseal-retry-backoff"));
+  }
+
+  /** Defaults for tests that build an entity by hand. */
+  public static TenantSettings forTests(int maxBatchSize) {
+    return new TenantSettings(maxBatchSize, "crypto", Duration.ofHours(1), Duration.ofMinutes(5), Duration.ZERO);
   }
 }

@@ -79,7 +79,7 @@ class TenantEntityTest {
   }
 
   private TenantDependencies deps() {
-    return new TenantDependencies(keystore, RANDOM, Clock.systemUTC(), new TenantSettings(1000, "crypto"));
+    return new TenantDependencies(keystore, RANDOM, Clock.systemUTC(), TenantSettings.forTests(1000));
   }
 
   @Test
@@ -176,12 +176,12 @@ class TenantEntityTest {
 
     tenant.restart();
     assertFalse(summary().unsealed(), "after a restart no key is in memory");
-    assertEquals(0, keystore.unwrapCalls());
+    int before = keystore.unwrapCalls(); // onboarding's round trip through L1 counted one
 
     UnwrapOutcome o = tenant.<StatusReply<Unwrapped>>runCommand(replyTo -> new TenantEntity.UnwrapKeys(
         List.of(new UnwrapItem(env, Map.of())), "c", replyTo)).reply().getValue().outcomes().get(0);
     assertArrayEquals(dek, o.plaintext());
-    assertEquals(1, keystore.unwrapCalls(), "one L1 call unsealed L2 and every L3");
+    assertEquals(before + 1, keystore.unwrapCalls(), "one L1 call unsealed L2 and every L3");
     assertTrue(summary().unsealed());
   }
 
@@ -231,6 +231,77 @@ class TenantEntityTest {
     StatusReply<Wrapped> r = wrapReply(tooMany);
     assertReason(ErrorReason.INVALID_ARGUMENT, r);
     assertTrue(r.getError().getMessage().contains("at most 1000"));
+  }
+
+  @Test
+  void onboardingValidatesTheL1AndPersistsNothingWhenItCannotBeUsed() throws Exception {
+    DevFileKeystore strict = new DevFileKeystore(Files.createTempDirectory("openkcm-strict"), false, blocking);
+    keystore = new RecordingKeystore(new L1Keystores(List.of(strict)));
+    EventSourcedBehaviorTestKit<Command, Event, State> t =
+        EventSourcedBehaviorTestKit.create(testKit.system(), TenantEntity.create("strict", deps()));
+
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> missing =
+        t.runCommand(r -> new TenantEntity.Onboard("devfile:absent", "c", r));
+    assertReason(ErrorReason.L1_REJECTED, missing.reply());
+    assertTrue(missing.reply().getError().getMessage().contains("key not found"), missing.reply().getError().getMessage());
+    assertTrue(missing.hasNoEvents());
+
+    strict.createKey("off");
+    strict.setEnabled("off", false);
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> disabled =
+        t.runCommand(r -> new TenantEntity.Onboard("devfile:off", "c", r));
+    assertTrue(disabled.reply().getError().getMessage().contains("key disabled"));
+    assertTrue(disabled.hasNoEvents());
+    assertInstanceOf(TenantEntity.Unregistered.class, disabled.state());
+  }
+
+  @Test
+  void checkL1DetectsARevocationWipesTheKeysAndRecordsIt() {
+    onboardWithService();
+    byte[] env = wrapOne(Map.of());
+    dev.setEnabled("acme-root", false);
+
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> check =
+        tenant.runCommand(r -> new TenantEntity.CheckL1("ops-1", r));
+    TenantSummary after = check.reply().getValue();
+    assertEquals("l1-revoked", after.status());
+    assertFalse(after.unsealed(), "keys wiped at once");
+    assertEquals("L1_REVOKED", check.eventOfType(TenantEntity.L1Revoked.class).reason());
+
+    StatusReply<Unwrapped> refused = tenant.<StatusReply<Unwrapped>>runCommand(
+        r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", r)).reply();
+    assertReason(ErrorReason.L1_REVOKED, refused);
+
+    tenant.restart(); // a freshly started Core refuses too
+    assertEquals("l1-revoked", summary().status());
+    assertReason(ErrorReason.L1_REVOKED, tenant.<StatusReply<Unwrapped>>runCommand(
+        r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", r)).reply());
+
+    dev.setEnabled("acme-root", true);
+    CommandResultWithReply<Command, Event, State, StatusReply<Unwrapped>> back = tenant.runCommand(
+        r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", r));
+    assertTrue(back.reply().getValue().outcomes().get(0).isOk(), "old envelopes open again");
+    back.eventOfType(TenantEntity.L1Restored.class);
+    assertEquals("active", summary().status());
+  }
+
+  @Test
+  void linkL1MovesTheL2UnderAnotherKeyAfterARoundTrip() {
+    onboardWithService();
+    byte[] env = wrapOne(Map.of());
+    assertReason(ErrorReason.L1_REJECTED, summaryReply(r -> new TenantEntity.LinkL1("nokms:x", "c", r)));
+
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> linked =
+        tenant.runCommand(r -> new TenantEntity.LinkL1("devfile:acme-root-2", "c-link", r));
+    assertEquals("devfile:acme-root-2", linked.reply().getValue().l1Reference());
+    TenantEntity.L1Linked event = linked.eventOfType(TenantEntity.L1Linked.class);
+    assertSecretAbsent(event, keystore.lastWrapped().revealBytes());
+
+    tenant.restart();
+    dev.setEnabled("acme-root", false); // the old L1 no longer matters
+    UnwrapOutcome o = tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of())), "c", r)).reply().getValue().outcomes().get(0);
+    assertTrue(o.isOk());
   }
 
   // ------------------------------------------------------------------ helpers

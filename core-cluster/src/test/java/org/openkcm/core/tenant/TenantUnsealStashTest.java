@@ -2,6 +2,7 @@ package org.openkcm.core.tenant;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -52,7 +53,7 @@ class TenantUnsealStashTest {
     RecordingKeystore keystore = new RecordingKeystore(new L1Keystores(List.of(
         new DevFileKeystore(Files.createTempDirectory("openkcm-stash"), true, blocking))));
     TenantDependencies deps = new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(),
-        new TenantSettings(1000, "crypto"));
+        TenantSettings.forTests(1000));
 
     ActorRef<Command> first = testKit.spawn(TenantEntity.create("stash", deps));
     TestProbe<StatusReply<TenantSummary>> admin = testKit.createTestProbe();
@@ -67,6 +68,7 @@ class TenantUnsealStashTest {
     byte[] envelope = wrapProbe.receiveMessage().getValue().envelopes().get(0);
     testKit.stop(first);
 
+    int before = keystore.unwrapCalls();
     CompletableFuture<Void> gate = keystore.closeGate();
     ActorRef<Command> second = testKit.spawn(TenantEntity.create("stash", deps));
     List<TestProbe<StatusReply<Unwrapped>>> probes = new ArrayList<>();
@@ -76,7 +78,7 @@ class TenantUnsealStashTest {
       second.tell(new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(envelope, Map.of())), "c" + i, p.getRef()));
     }
     probes.get(0).awaitAssert(() -> {
-      assertEquals(1, keystore.unwrapCalls(), "the first command started exactly one L1 call");
+      assertEquals(before + 1, keystore.unwrapCalls(), "the first command started exactly one L1 call");
       return null;
     });
     probes.forEach(p -> p.expectNoMessage(Duration.ofMillis(200)));
@@ -85,7 +87,27 @@ class TenantUnsealStashTest {
     for (TestProbe<StatusReply<Unwrapped>> p : probes) {
       assertArrayEquals(dek, p.receiveMessage().getValue().outcomes().get(0).plaintext());
     }
-    assertEquals(1, keystore.unwrapCalls(), "stashed commands reused the unsealed keys");
+    assertEquals(before + 1, keystore.unwrapCalls(), "stashed commands reused the unsealed keys");
+  }
+
+  @Test
+  void periodicL1CheckNoticesARevocationWithinOneInterval() throws Exception {
+    DevFileKeystore dev = new DevFileKeystore(Files.createTempDirectory("openkcm-check"), true, blocking);
+    TenantDependencies deps = new TenantDependencies(new L1Keystores(List.of(dev)), new SecureRandom(),
+        Clock.systemUTC(), new TenantSettings(1000, "crypto", Duration.ofMillis(200), Duration.ofMinutes(5), Duration.ZERO));
+    ActorRef<Command> tenant = testKit.spawn(TenantEntity.create("checked", deps));
+    TestProbe<StatusReply<TenantSummary>> probe = testKit.createTestProbe();
+    tenant.tell(new TenantEntity.Onboard("devfile:checked-root", "c", probe.getRef()));
+    assertTrue(probe.receiveMessage().getValue().unsealed());
+
+    dev.setEnabled("checked-root", false);
+    probe.awaitAssert(Duration.ofSeconds(10), () -> {
+      tenant.tell(new TenantEntity.GetSummary(probe.getRef()));
+      TenantSummary s = probe.receiveMessage().getValue();
+      assertEquals("l1-revoked", s.status());
+      assertFalse(s.unsealed(), "keys wiped without anyone asking");
+      return null;
+    });
   }
 
   @Test
