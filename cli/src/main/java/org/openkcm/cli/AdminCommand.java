@@ -7,6 +7,8 @@ import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.concurrent.CompletionStage;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
@@ -21,7 +23,7 @@ import picocli.CommandLine.Option;
 final class AdminCommand {
 
   @Command(name = "tenant", mixinStandardHelpOptions = true, description = "Onboard or show a tenant.",
-      subcommands = {TenantCreate.class, TenantShow.class})
+      subcommands = {TenantCreate.class, TenantShow.class, TenantCheckL1.class, TenantLinkL1.class})
   static final class Tenant {}
 
   @Command(name = "service", mixinStandardHelpOptions = true, description = "Create a service (an L3 key) of a tenant.",
@@ -58,6 +60,39 @@ final class AdminCommand {
     @Override
     public Integer call() {
       return target.call(admin -> admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
+    }
+  }
+
+  @Command(name = "check-l1", mixinStandardHelpOptions = true,
+      description = "Ask the tenant's L1 keystore now; a revoked L1 wipes the tenant's keys at once.")
+  static final class TenantCheckL1 implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Override
+    public Integer call() {
+      return target.call(admin -> admin.checkL1(CheckL1Request.newBuilder().setTenantId(tenant).build()));
+    }
+  }
+
+  @Command(name = "link-l1", mixinStandardHelpOptions = true,
+      description = "Move the tenant's L2 under another L1 (validated by a wrap/unwrap round trip first).")
+  static final class TenantLinkL1 implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Option(names = "--l1", required = true, description = "The new L1 reference.")
+    String l1;
+
+    @Override
+    public Integer call() {
+      return target.call(admin -> admin.linkL1(LinkL1Request.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
     }
   }
 
@@ -102,6 +137,10 @@ final class AdminCommand {
         out.put("l2Version", info.getL2Version());
         out.put("status", info.getStatus());
         out.put("unsealed", info.getUnsealed());
+        if (!info.getRevocationReason().isEmpty()) {
+          out.put("revocation", Map.of("reason", info.getRevocationReason(), "message", info.getRevocationMessage(),
+              "since", info.getRevokedSince()));
+        }
         Map<String, Integer> services = new LinkedHashMap<>();
         info.getServicesList().forEach(s -> services.put(s.getServiceId(), s.getL3Version()));
         out.put("services", services);

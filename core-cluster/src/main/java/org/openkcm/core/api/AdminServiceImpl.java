@@ -11,6 +11,8 @@ import org.apache.pekko.pattern.StatusReply;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantRejections;
 import org.openkcm.protocol.admin.v1.AdminService;
+import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
@@ -47,6 +49,17 @@ public final class AdminServiceImpl implements AdminService {
     return ask(in.getTenantId(), Optional.empty(), TenantEntity.GetSummary::new);
   }
 
+  @Override
+  public CompletionStage<TenantInfo> checkL1(CheckL1Request in) {
+    return ask(in.getTenantId(), Optional.empty(), replyTo -> new TenantEntity.CheckL1(in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> linkL1(LinkL1Request in) {
+    return ask(in.getTenantId(), Optional.empty(),
+        replyTo -> new TenantEntity.LinkL1(in.getL1Reference(), in.getCorrelationId(), replyTo));
+  }
+
   private CompletionStage<TenantInfo> ask(String tenantId, Optional<String> serviceId,
       Function<ActorRef<StatusReply<TenantEntity.TenantSummary>>, TenantEntity.Command> command) {
     Optional<OpenKcmException> invalid = CoreKeyServiceImpl.checkIds(tenantId, serviceId);
@@ -70,6 +83,8 @@ public final class AdminServiceImpl implements AdminService {
         .setL2Version((int) s.l2Version())
         .setStatus(s.status())
         .setUnsealed(s.unsealed());
+    s.revocation().ifPresent(r -> b.setRevocationReason(r.reason()).setRevocationMessage(r.message())
+        .setRevokedSince(r.since().toString()));
     s.services().forEach(v -> b.addServices(
         ServiceInfo.newBuilder().setServiceId(v.serviceId()).setL3Version((int) v.l3Version())));
     return b.build();

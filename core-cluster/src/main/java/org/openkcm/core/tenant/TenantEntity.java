@@ -99,8 +99,8 @@ public final class TenantEntity
   private record OnboardL1Done(Onboard request, KeyMaterial l2, Map<String, String> l1Context,
       Optional<byte[]> wrappedL2, Optional<Throwable> failure) implements Internal {}
 
-  private record UnsealDone(Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId)
-      implements Internal {}
+  private record UnsealDone(Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId,
+      long startedNanos) implements Internal {}
 
   private record LinkL1Done(LinkL1 request, Map<String, String> l1Context, Optional<byte[]> wrappedL2,
       Optional<Throwable> failure) implements Internal {}
@@ -447,9 +447,10 @@ public final class TenantEntity
     String cid = correlation(correlationId);
     L1Reference ref = L1Reference.parse(s.l1Reference());
     l1CallInFlight = true;
+    long started = System.nanoTime();
     log.info("tenant {}: unsealing L2 v{} with L1 {} (cid={})", tenantId, s.l2Version(), ref, cid);
     context.pipeToSelf(deps.keystore().unwrap(ref, s.wrappedL2(), s.l1Context(), cid),
-        (l2, failure) -> new UnsealDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid));
+        (l2, failure) -> new UnsealDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid, started));
     return Effect().stash();
   }
 
@@ -476,8 +477,8 @@ public final class TenantEntity
       }
     }
     installKeys(keys);
-    audit.info("tenant.unseal tenant={} l1={} l2v={} services={} cid={} outcome=ok", tenantId, s.l1Reference(),
-        s.l2Version(), s.services().size(), done.correlationId());
+    audit.info("tenant.unseal tenant={} l1={} l2v={} services={} cid={} outcome=ok ms={}", tenantId, s.l1Reference(),
+        s.l2Version(), s.services().size(), done.correlationId(), (System.nanoTime() - done.startedNanos()) / 1_000_000);
     if (s.revocation().isPresent()) {
       audit.info("tenant.l1-restored tenant={} l1={} cid={}", tenantId, s.l1Reference(), done.correlationId());
       return Effect().persist(new L1Restored(deps.clock().instant(), done.correlationId())).thenNoReply().thenUnstashAll();
