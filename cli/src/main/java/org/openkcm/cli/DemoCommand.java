@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.OpenKcmException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -30,8 +32,21 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--artery-port", defaultValue = "25520", description = "Core cluster (Artery) port (0 = any; default: ${DEFAULT-VALUE}).")
   int arteryPort;
 
+  @Option(names = "--l1", defaultValue = "devfile", description = {
+      "Where tenant acme's root key lives: devfile (DEVELOPMENT file keystore) or softhsm",
+      "(a SoftHSM2 PKCS#11 token that ./openkcm prepares under DATA_DIR/softhsm; needs softhsm2 + opensc)."})
+  String l1;
+
   @Override
   public Integer call() throws Exception {
+    if (!l1.equals("devfile") && !l1.equals("softhsm")) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "--l1 must be devfile or softhsm, was " + l1);
+    }
+    if (l1.equals("softhsm") && !"true".equals(System.getenv("OPENKCM_PKCS11_ENABLED"))) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT,
+          "--l1 softhsm: start the demo through ./openkcm, which prepares the SoftHSM2 token");
+    }
+    String acmeL1 = l1.equals("softhsm") ? "pkcs11:token=openkcm-demo;object=acme-root" : "devfile:acme-root";
     Files.createDirectories(dataDir);
     Path dir = dataDir.toAbsolutePath().normalize();
     Map<String, Object> core = new HashMap<>();
@@ -47,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
       stopped.countDown();
     }, "openkcm-demo-shutdown"));
 
-    TenantInfo acme = stack.ensureTenant("acme", "devfile:acme-root", "payments");
+    TenantInfo acme = stack.ensureTenant("acme", acmeL1, "payments");
     String coreAddr = hostPort(stack.core().grpcAddress());
     String gatewayAddr = hostPort(stack.gateway().grpcAddress());
     Endpoints.now(coreAddr, gatewayAddr, "demo", dir).write(dir);
@@ -57,14 +72,16 @@ final class DemoCommand implements Callable<Integer> {
           Core     gRPC %s  (CoreKeyService, AdminService)
           Gateway  gRPC %s  (DataKeyService)
           Journal  H2 file under %s/journal
-          L1       DEVELOPMENT file keystore under %s/dev-l1 -- NOT FOR PRODUCTION
+          L1       %s
           Tenant   %s (L1 %s), services %s
         Endpoints written to %s/endpoints.json. In another terminal, try:
           ./openkcm datakey generate --tenant acme --service payments --context order=42
           ./openkcm datakey decrypt  --tenant acme --envelope <envelope from above> --context order=42
           ./openkcm admin tenant show --tenant acme
         Press Ctrl+C to stop; a restart on the same data dir keeps every key.
-        """, coreAddr, gatewayAddr, dir, dir, acme.getTenantId(), acme.getL1Reference(),
+        """, coreAddr, gatewayAddr, dir, l1.equals("softhsm")
+            ? "SoftHSM2 token openkcm-demo under " + dir + "/softhsm (PKCS#11; a software token, for demos)"
+            : "DEVELOPMENT file keystore under " + dir + "/dev-l1 -- NOT FOR PRODUCTION", acme.getTenantId(), acme.getL1Reference(),
         acme.getServicesList().stream().map(s -> s.getServiceId() + " (L3 v" + s.getL3Version() + ")").toList(), dir);
     System.out.flush();
     stopped.await();
