@@ -17,6 +17,7 @@ public final class RecordingKeystore implements L1Keystore {
   private final AtomicReference<KeyMaterial> lastWrapped = new AtomicReference<>();
   private final AtomicInteger unwrapCalls = new AtomicInteger();
   private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
+  private volatile L1KeystoreException unwrapFailure;
 
   public RecordingKeystore(L1Keystore delegate) {
     this.delegate = delegate;
@@ -36,7 +37,16 @@ public final class RecordingKeystore implements L1Keystore {
   @Override
   public CompletionStage<KeyMaterial> unwrap(L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
     unwrapCalls.incrementAndGet();
+    L1KeystoreException failure = unwrapFailure;
+    if (failure != null) {
+      return CompletableFuture.failedFuture(failure);
+    }
     return gate.thenCompose(v -> delegate.unwrap(key, wrapped, ctx, cid));
+  }
+
+  /** From now on every unwrap fails with {@code failure} (e.g. an outage); {@code null} heals. */
+  public void failUnwraps(L1KeystoreException failure) {
+    unwrapFailure = failure;
   }
 
   /** The last key given to {@link #wrap} (the tenant's L2). */

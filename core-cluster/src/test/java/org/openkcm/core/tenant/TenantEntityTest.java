@@ -286,6 +286,27 @@ class TenantEntityTest {
   }
 
   @Test
+  void aKeystoreOutageWithinTheGraceKeepsTheKeysAndIsNotARevocation() {
+    onboardWithService();
+    byte[] env = wrapOne(Map.of());
+    keystore.failUnwraps(new org.openkcm.core.keystore.L1KeystoreException(
+        org.openkcm.core.keystore.L1KeystoreException.Kind.UNAVAILABLE, "connection refused"));
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> check =
+        tenant.runCommand(r -> new TenantEntity.CheckL1("ops", r));
+    assertReason(ErrorReason.L1_UNAVAILABLE, check.reply());
+    assertTrue(check.hasNoEvents(), "an outage is not recorded as a revocation");
+    assertTrue(summary().unsealed(), "keys kept within the grace period");
+    assertTrue(tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of())), "c", r)).reply().getValue().outcomes().get(0).isOk());
+
+    tenant.restart(); // a fresh Core cannot unseal during the outage: unavailable, not revoked
+    assertReason(ErrorReason.L1_UNAVAILABLE, tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of())), "c", r)).reply());
+    assertEquals("active", summary().status());
+    keystore.failUnwraps(null);
+  }
+
+  @Test
   void linkL1MovesTheL2UnderAnotherKeyAfterARoundTrip() {
     onboardWithService();
     byte[] env = wrapOne(Map.of());
