@@ -8,6 +8,10 @@ import java.util.function.Function;
 import java.util.concurrent.CompletionStage;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.KillSwitchRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchState;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
@@ -19,7 +23,8 @@ import picocli.CommandLine.Option;
 
 /** {@code ./openkcm admin ...}: governance calls to the Core's AdminService. */
 @Command(name = "admin", mixinStandardHelpOptions = true, description = "Tenants and services (governance API of the Core).",
-    subcommands = {AdminCommand.Tenant.class, AdminCommand.Service.class})
+    subcommands = {AdminCommand.Tenant.class, AdminCommand.Service.class, AdminCommand.KillCmd.class,
+        AdminCommand.ReviveCmd.class})
 final class AdminCommand {
 
   @Command(name = "tenant", mixinStandardHelpOptions = true, description = "Onboard or show a tenant.",
@@ -115,6 +120,80 @@ final class AdminCommand {
     }
   }
 
+  /** Exactly one of --tenant, --region, --all. */
+  static final class KillScope {
+    @Option(names = "--tenant", description = "One tenant.")
+    String tenant;
+
+    @Option(names = "--region", description = "Every tenant of a region (this Core cluster's region: see GetKillSwitch).")
+    String region;
+
+    @Option(names = "--all", description = "Every tenant, everywhere.")
+    boolean all;
+
+    String scope() {
+      int given = (tenant != null ? 1 : 0) + (region != null ? 1 : 0) + (all ? 1 : 0);
+      if (given != 1) {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new KillScope()),
+            "give exactly one of --tenant, --region, --all");
+      }
+      return all ? "global" : region != null ? "region:" + region : "tenant";
+    }
+  }
+
+  @Command(name = "kill", mixinStandardHelpOptions = true,
+      description = {"Pull the kill-switch: the tenant (or region, or everything) refuses every wrap/unwrap with",
+          "TENANT_KILLED at once, on every Core node; persisted, survives a restart."})
+  static final class KillCmd implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @picocli.CommandLine.ArgGroup(exclusive = false, multiplicity = "1")
+    KillScope scope;
+
+    @Option(names = "--reason", required = true, description = "Why (goes to the audit log).")
+    String reason;
+
+    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who pulls it (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      String sc = scope.scope();
+      if (sc.equals("tenant")) {
+        return target.call(admin -> admin.killTenant(KillTenantRequest.newBuilder()
+            .setTenantId(scope.tenant).setReason(reason).setRequestedBy(by).build()));
+      }
+      return target.callKillSwitch(admin -> admin.engageKillSwitch(KillSwitchRequest.newBuilder()
+          .setScope(sc).setReason(reason).setRequestedBy(by).build()));
+    }
+  }
+
+  @Command(name = "revive", mixinStandardHelpOptions = true,
+      description = {"Lift a kill: a tenant is unsealed from its L1 again (fails if the customer revoked L1);",
+          "--region/--all release that kill-switch."})
+  static final class ReviveCmd implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @picocli.CommandLine.ArgGroup(exclusive = false, multiplicity = "1")
+    KillScope scope;
+
+    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who lifts it (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      String sc = scope.scope();
+      if (sc.equals("tenant")) {
+        return target.call(admin -> admin.reviveTenant(ReviveTenantRequest.newBuilder()
+            .setTenantId(scope.tenant).setRequestedBy(by).build()));
+      }
+      return target.callKillSwitch(admin -> admin.releaseKillSwitch(KillSwitchRequest.newBuilder()
+          .setScope(sc).setRequestedBy(by).build()));
+    }
+  }
+
   /** Where the Core is: --core HOST:PORT, else the data dir's endpoints.json. */
   static final class CoreTarget {
     @Option(names = "--core", description = "Core HOST:PORT (default: from DATA_DIR/endpoints.json).")
@@ -125,6 +204,22 @@ final class AdminCommand {
 
     @Option(names = "--timeout", defaultValue = "30s", description = "Deadline of the call (default: ${DEFAULT-VALUE}).")
     String timeout;
+
+    int callKillSwitch(Function<AdminServiceClient, CompletionStage<KillSwitchState>> request) {
+      Duration deadline = Cli.parseDuration(timeout);
+      HostPort at = HostPort.parse(core != null ? core : Endpoints.read(dataDir).core());
+      try (ClientSystem clients = new ClientSystem()) {
+        KillSwitchState state = Cli.await(request.apply(clients.admin(at, deadline)), deadline);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("region", state.getRegion());
+        Map<String, Object> engaged = new LinkedHashMap<>();
+        state.getEngagedList().forEach(e -> engaged.put(e.getScope(),
+            Map.of("reason", e.getReason(), "by", e.getRequestedBy(), "since", e.getSince())));
+        out.put("engaged", engaged);
+        Cli.printJson(out);
+        return 0;
+      }
+    }
 
     int call(Function<AdminServiceClient, CompletionStage<TenantInfo>> request) {
       Duration deadline = Cli.parseDuration(timeout);
@@ -137,6 +232,11 @@ final class AdminCommand {
         out.put("l2Version", info.getL2Version());
         out.put("status", info.getStatus());
         out.put("unsealed", info.getUnsealed());
+        out.put("node", info.getNode());
+        if (!info.getKillScope().isEmpty()) {
+          out.put("killed", Map.of("scope", info.getKillScope(), "reason", info.getKillReason(),
+              "by", info.getKilledBy(), "since", info.getKilledSince()));
+        }
         if (!info.getRevocationReason().isEmpty()) {
           out.put("revocation", Map.of("reason", info.getRevocationReason(), "message", info.getRevocationMessage(),
               "since", info.getRevokedSince()));

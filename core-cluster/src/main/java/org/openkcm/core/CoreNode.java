@@ -12,7 +12,13 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import org.openkcm.core.killswitch.KillSwitchEntity;
+import org.openkcm.core.killswitch.KillSwitchWatcher;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -98,12 +104,22 @@ public final class CoreNode implements AutoCloseable {
     }
     TenantSettings settings = TenantSettings.fromConfig(config);
     Duration askTimeout = config.getDuration("openkcm.core.tenant.ask-timeout");
+    String region = config.getString("openkcm.core.region");
     return JournalSchema.ensure(system, blockingExecutor(system)).thenCompose(done -> {
-      TenantEntity.init(system, new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings));
+      ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic = spawn(system,
+          Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC), "kill-switch-topic");
+      ActorRef<KillSwitchEntity.Command> killSwitch = ClusterSingleton.get(system).init(
+          SingletonActor.of(KillSwitchEntity.create(topic, Clock.systemUTC()), "kill-switch"));
+      KillSwitchWatcher watcher = new KillSwitchWatcher(region);
+      spawn(system, watcher.behavior(topic, killSwitch, askTimeout), "kill-switch-watcher");
+      TenantEntity.init(system, new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings, watcher));
       @SuppressWarnings("unchecked")
       org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler = ServiceHandler.concatOrNotFound(
           CoreKeyServiceHandlerFactory.create(new CoreKeyServiceImpl(system, askTimeout), system),
-          AdminServiceHandlerFactory.create(new AdminServiceImpl(system, askTimeout), system));
+          AdminServiceHandlerFactory.create(new AdminServiceImpl(system, askTimeout, killSwitch, region), system));
+      // Serve nothing before this node knows whether a kill-switch is in force.
+      return watcher.loaded().thenApply(v -> handler);
+    }).thenCompose(handler -> {
       String host = config.getString("openkcm.core.grpc.host");
       int port = config.getInt("openkcm.core.grpc.port");
       return Http.get(system).newServerAt(host, port).bind(handler);
@@ -112,6 +128,12 @@ public final class CoreNode implements AutoCloseable {
       log.info("Core gRPC (CoreKeyService, AdminService) listening on {}", binding.localAddress());
       return binding;
     });
+  }
+
+  /** Spawns a node-level actor under the system guardian (the Core's root behavior is empty). */
+  private static <T> ActorRef<T> spawn(ActorSystem<?> system, org.apache.pekko.actor.typed.Behavior<T> behavior, String name) {
+    return org.apache.pekko.actor.typed.javadsl.Adapter.spawn(
+        org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), behavior, name);
   }
 
   static Executor blockingExecutor(ActorSystem<?> system) {

@@ -10,7 +10,14 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.pattern.StatusReply;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantRejections;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.protocol.admin.v1.AdminService;
+import org.openkcm.protocol.admin.v1.KillSwitchEntry;
+import org.openkcm.protocol.admin.v1.KillSwitchRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchState;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
@@ -24,12 +31,61 @@ import org.openkcm.protocol.error.OpenKcmException;
 /** Governance API: onboarding tenants and creating their services. Never sees plaintext keys. */
 public final class AdminServiceImpl implements AdminService {
 
+  private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
+  private final ActorRef<KillSwitchEntity.Command> killSwitch;
+  private final String region;
 
-  public AdminServiceImpl(ActorSystem<?> system, Duration askTimeout) {
+  public AdminServiceImpl(ActorSystem<?> system, Duration askTimeout, ActorRef<KillSwitchEntity.Command> killSwitch,
+      String region) {
+    this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
+    this.killSwitch = killSwitch;
+    this.region = region;
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> killTenant(KillTenantRequest in) {
+    return ask(in.getTenantId(), Optional.empty(), replyTo ->
+        new TenantEntity.Kill(in.getReason(), in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> reviveTenant(ReviveTenantRequest in) {
+    return ask(in.getTenantId(), Optional.empty(), replyTo ->
+        new TenantEntity.Revive(in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<KillSwitchState> engageKillSwitch(KillSwitchRequest in) {
+    return askKillSwitch(replyTo -> new KillSwitchEntity.Engage(in.getScope(), in.getReason(), in.getRequestedBy(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<KillSwitchState> releaseKillSwitch(KillSwitchRequest in) {
+    return askKillSwitch(replyTo -> new KillSwitchEntity.Release(in.getScope(), in.getRequestedBy(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<KillSwitchState> getKillSwitch(KillSwitchRequest in) {
+    return askKillSwitch(KillSwitchEntity.Get::new);
+  }
+
+  private CompletionStage<KillSwitchState> askKillSwitch(
+      Function<ActorRef<StatusReply<KillSwitchEntity.State>>, KillSwitchEntity.Command> command) {
+    return AskPattern.<KillSwitchEntity.Command, KillSwitchEntity.State>askWithStatus(killSwitch, command::apply,
+            askTimeout, system.scheduler())
+        .handle((state, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+          }
+          KillSwitchState.Builder b = KillSwitchState.newBuilder().setRegion(region);
+          state.engaged().values().forEach(k -> b.addEngaged(KillSwitchEntry.newBuilder().setScope(k.scope())
+              .setReason(k.reason()).setRequestedBy(k.by()).setSince(k.since().toString())));
+          return b.build();
+        });
   }
 
   @Override
@@ -83,6 +139,9 @@ public final class AdminServiceImpl implements AdminService {
         .setL2Version((int) s.l2Version())
         .setStatus(s.status())
         .setUnsealed(s.unsealed());
+    b.setNode(s.node());
+    s.killed().ifPresent(k -> b.setKillScope(k.scope()).setKillReason(k.reason()).setKilledBy(k.by())
+        .setKilledSince(k.since().toString()));
     s.revocation().ifPresent(r -> b.setRevocationReason(r.reason()).setRevocationMessage(r.message())
         .setRevokedSince(r.since().toString()));
     s.services().forEach(v -> b.addServices(

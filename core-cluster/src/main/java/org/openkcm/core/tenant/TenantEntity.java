@@ -93,6 +93,17 @@ public final class TenantEntity
   public record UnwrapKeys(List<UnwrapItem> items, String correlationId, ActorRef<StatusReply<Unwrapped>> replyTo)
       implements Command {}
 
+  /** Kill-switch for this tenant: persisted, keys wiped, every use refused with TENANT_KILLED until revived. */
+  public record Kill(String reason, String requestedBy, String correlationId,
+      ActorRef<StatusReply<TenantSummary>> replyTo) implements Command {}
+
+  /** Lifts a tenant kill: the chain is unsealed again from L1 first, so it fails if L1 was revoked. */
+  public record Revive(String requestedBy, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements Command {}
+
+  /** Poison message of a region/global kill-switch: wipe the keys now (no reply). */
+  public record KillSwitchEngaged(String scope) implements Command {}
+
   /** Messages the entity sends itself; they never leave the node. */
   private sealed interface Internal extends Command {}
 
@@ -106,6 +117,9 @@ public final class TenantEntity
       Optional<Throwable> failure) implements Internal {}
 
   private record L1CheckTick() implements Internal {}
+
+  private record ReviveDone(Revive request, Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId)
+      implements Internal {}
 
   /** Sent to self after a failed unseal: every command stashed for that unseal has had its answer. */
   private record StashedCommandsAnswered() implements Internal {}
@@ -129,7 +143,8 @@ public final class TenantEntity
    * @param revocation why and since when L1 is refused (empty while active)
    */
   public record TenantSummary(String tenantId, String l1Reference, long l2Version, String status,
-      List<ServiceSummary> services, boolean unsealed, Optional<L1Revocation> revocation) implements CborSerializable {}
+      List<ServiceSummary> services, boolean unsealed, Optional<L1Revocation> revocation,
+      Optional<KillRecord> killed, String node) implements CborSerializable {}
 
   public record Wrapped(List<byte[]> envelopes, long l3Version) implements CborSerializable {}
 
@@ -179,26 +194,44 @@ public final class TenantEntity
 
   public record L1Revocation(String reason, String message, Instant since) implements CborSerializable {}
 
+  /** A pulled kill-switch: its scope ({@code tenant}, {@code region:<name>} or {@code global}), why, who, when. */
+  public record KillRecord(String scope, String reason, String by, Instant since) implements CborSerializable {
+    String describe(String tenantId) {
+      String what = scope.equals("tenant") ? "tenant " + tenantId + " is killed"
+          : "every tenant is killed (" + scope + " kill-switch)";
+      return what + " since " + since + " (reason: " + reason + ", by " + by + ")";
+    }
+  }
+
+  public record TenantKilled(String reason, String by, Instant at, String correlationId) implements Event {}
+
+  public record TenantRevived(String by, Instant at, String correlationId) implements Event {}
+
   public sealed interface State extends CborSerializable {}
 
   public record Unregistered() implements State {}
 
   public record Registered(String tenantId, String l1Reference, long l2Version, byte[] wrappedL2,
       Map<String, String> l1Context, Instant onboardedAt, Map<String, ServiceKeys> services,
-      Optional<L1Revocation> revocation) implements State {
+      Optional<L1Revocation> revocation, Optional<KillRecord> killed) implements State {
 
     Registered withService(ServiceKeys service) {
       Map<String, ServiceKeys> next = new TreeMap<>(services);
       next.put(service.serviceId(), service);
-      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, next, revocation);
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, next, revocation, killed);
     }
 
     Registered withRevocation(Optional<L1Revocation> r) {
-      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, r);
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, r, killed);
     }
 
     Registered withL1(String reference, byte[] wrapped, Map<String, String> context) {
-      return new Registered(tenantId, reference, l2Version, wrapped, context, onboardedAt, services, Optional.empty());
+      return new Registered(tenantId, reference, l2Version, wrapped, context, onboardedAt, services, Optional.empty(),
+          killed);
+    }
+
+    Registered withKilled(Optional<KillRecord> k) {
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, revocation, k);
     }
   }
 
@@ -258,6 +291,37 @@ public final class TenantEntity
     CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
     // While the customer's keystore is being called, user commands wait (in order) for its answer.
     b.forAnyState().onCommand(c -> l1CallInFlight && !(c instanceof Internal), c -> Effect().stash());
+    b.forAnyState().onCommand(KillSwitchEngaged.class, c -> {
+      wipeKeys(c.scope() + " kill-switch");
+      return Effect().noReply();
+    });
+
+    // A killed tenant (or every tenant, under a region/global kill) answers only these.
+    b.forState(st -> st instanceof Registered r && killRecord(r).isPresent())
+        .onCommand(WrapKeys.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(UnwrapKeys.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(CreateService.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(CheckL1.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(LinkL1.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(Onboard.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(GetSummary.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary((Registered) st))))
+        .onCommand(Kill.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary((Registered) st))))
+        .onCommand(Revive.class, (st, c) -> onRevive((Registered) st, c))
+        .onCommand(ReviveDone.class, (st, c) -> onReviveDone((Registered) st, c))
+        .onCommand(L1CheckDone.class, (st, c) -> {
+          l1CheckInFlight = false;
+          c.l2().ifPresent(KeyMaterial::wipe);
+          return Effect().noReply();
+        })
+        .onCommand(UnsealDone.class, (st, c) -> {
+          l1CallInFlight = false;
+          c.l2().ifPresent(KeyMaterial::wipe);
+          return Effect().noReply().thenUnstashAll();
+        })
+        .onCommand(LinkL1Done.class, (st, c) -> {
+          l1CallInFlight = false;
+          return Effect().reply(c.request().replyTo(), killed(st)).thenUnstashAll();
+        });
 
     b.forStateType(Unregistered.class)
         .onCommand(Onboard.class, this::onOnboard)
@@ -266,6 +330,8 @@ public final class TenantEntity
         .onCommand(GetSummary.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(CheckL1.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(LinkL1.class, c -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(Kill.class, c -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(Revive.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(WrapKeys.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(UnwrapKeys.class, c -> Effect().reply(c.replyTo(), notFound()));
 
@@ -281,7 +347,9 @@ public final class TenantEntity
         .onCommand(L1CheckTick.class, (s, c) -> startL1Check(s, "l1-check-" + UUID.randomUUID(), Optional.empty()))
         .onCommand(L1CheckDone.class, this::onL1CheckDone)
         .onCommand(LinkL1.class, this::onLinkL1)
-        .onCommand(LinkL1Done.class, this::onLinkL1Done);
+        .onCommand(LinkL1Done.class, this::onLinkL1Done)
+        .onCommand(Kill.class, this::onKill)
+        .onCommand(Revive.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary(st))));
 
     b.forAnyState()
         .onCommand(L1CheckTick.class, c -> Effect().noReply())
@@ -460,21 +528,11 @@ public final class TenantEntity
       OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
       return unsealFailed(s, e, done.correlationId());
     }
-    KeyMaterial l2 = done.l2().orElseThrow();
-    UnsealedKeys keys = new UnsealedKeys(l2, s.l2Version());
-    for (ServiceKeys service : s.services().values()) {
-      for (WrappedL3 w : service.versions()) {
-        try {
-          KeyMaterial l3 = KeyWrap.unwrap(l2, w.blob(), l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
-          keys.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
-          l3.wipe();
-        } catch (GeneralSecurityException ex) {
-          keys.wipe();
-          return unsealFailed(s, new OpenKcmException(ErrorReason.INTERNAL, "tenant " + tenantId + ": L3 v"
-              + w.version() + " of service " + service.serviceId() + " does not open with L2; the journal may be damaged"),
-              done.correlationId());
-        }
-      }
+    UnsealedKeys keys;
+    try {
+      keys = openChain(s, done.l2().orElseThrow());
+    } catch (OpenKcmException e) {
+      return unsealFailed(s, e, done.correlationId());
     }
     installKeys(keys);
     audit.info("tenant.unseal tenant={} l1={} l2v={} services={} cid={} outcome=ok ms={}", tenantId, s.l1Reference(),
@@ -484,6 +542,25 @@ public final class TenantEntity
       return Effect().persist(new L1Restored(deps.clock().instant(), done.correlationId())).thenNoReply().thenUnstashAll();
     }
     return Effect().noReply().thenUnstashAll();
+  }
+
+  /** Opens every L3 with {@code l2}: the in-memory key chain of this tenant. */
+  private UnsealedKeys openChain(Registered s, KeyMaterial l2) {
+    UnsealedKeys keys = new UnsealedKeys(l2, s.l2Version());
+    for (ServiceKeys service : s.services().values()) {
+      for (WrappedL3 w : service.versions()) {
+        try {
+          KeyMaterial l3 = KeyWrap.unwrap(l2, w.blob(), l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
+          keys.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
+          l3.wipe();
+        } catch (GeneralSecurityException ex) {
+          keys.wipe();
+          throw new OpenKcmException(ErrorReason.INTERNAL, "tenant " + tenantId + ": L3 v" + w.version()
+              + " of service " + service.serviceId() + " does not open with L2; the journal may be damaged");
+        }
+      }
+    }
+    return keys;
   }
 
   private ReplyEffect<Event, State> unsealFailed(Registered s, OpenKcmException e, String cid) {
@@ -497,6 +574,68 @@ public final class TenantEntity
       return Effect().persist(revoked(e, cid)).thenNoReply().thenUnstashAll();
     }
     return Effect().noReply().thenUnstashAll();
+  }
+
+  // ---------------------------------------------------------------- kill-switch
+
+  private ReplyEffect<Event, State> onKill(Registered s, Kill c) {
+    String cid = correlation(c.correlationId());
+    String reason = c.reason().isBlank() ? "(no reason given)" : c.reason();
+    String by = c.requestedBy().isBlank() ? "unknown" : c.requestedBy();
+    wipeKeys("tenant kill-switch");
+    log.warn("tenant {}: KILLED by {} (reason: {}); keys wiped (cid={})", tenantId, by, reason, cid);
+    audit.info("tenant.kill tenant={} by={} reason=\"{}\" cid={}", tenantId, by, reason, cid);
+    return Effect().persist(new TenantKilled(reason, by, deps.clock().instant(), cid))
+        .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
+  }
+
+  private ReplyEffect<Event, State> onRevive(Registered s, Revive c) {
+    Optional<KillRecord> global = deps.killSwitch().engaged();
+    if (global.isPresent()) {
+      return Effect().reply(c.replyTo(), reject(ErrorReason.TENANT_KILLED, global.get().describe(tenantId)
+          + "; release that kill-switch first"));
+    }
+    String cid = correlation(c.correlationId());
+    l1CallInFlight = true;
+    log.info("tenant {}: revive requested by {}: unsealing from L1 {} (cid={})", tenantId, c.requestedBy(),
+        s.l1Reference(), cid);
+    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), s.wrappedL2(), s.l1Context(), cid),
+        (l2, failure) -> new ReviveDone(c, Optional.ofNullable(l2), Optional.ofNullable(failure), cid));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> onReviveDone(Registered s, ReviveDone done) {
+    l1CallInFlight = false;
+    Revive c = done.request();
+    if (done.failure().isPresent()) {
+      OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
+      audit.info("tenant.revive tenant={} by={} cid={} outcome={}", tenantId, c.requestedBy(), done.correlationId(),
+          e.reason());
+      return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(new OpenKcmException(e.reason(),
+          "cannot revive: " + e.getMessage()))).thenUnstashAll();
+    }
+    UnsealedKeys keys;
+    try {
+      keys = openChain(s, done.l2().orElseThrow());
+    } catch (OpenKcmException e) {
+      return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
+    }
+    audit.info("tenant.revive tenant={} by={} cid={} outcome=ok", tenantId, c.requestedBy(), done.correlationId());
+    return Effect().persist(new TenantRevived(c.requestedBy(), deps.clock().instant(), done.correlationId()))
+        .thenRun(st -> installKeys(keys))
+        .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
+        .thenUnstashAll();
+  }
+
+  /** The tenant's own kill, else a region/global kill-switch in force on this node. */
+  private Optional<KillRecord> killRecord(Registered s) {
+    return s.killed().or(() -> deps.killSwitch().engaged());
+  }
+
+  private <T> StatusReply<T> killed(State st) {
+    Registered s = (Registered) st;
+    wipeKeys("kill-switch");
+    return reject(ErrorReason.TENANT_KILLED, killRecord(s).map(k -> k.describe(tenantId)).orElse("tenant killed"));
   }
 
   // ---------------------------------------------------------------- L1 re-verification and linking
@@ -639,13 +778,15 @@ public final class TenantEntity
     var b = newEventHandlerBuilder();
     b.forStateType(Unregistered.class)
         .onEvent(TenantOnboarded.class, (s, e) -> new Registered(e.tenantId(), e.l1Reference(), e.l2Version(),
-            e.wrappedL2(), Map.copyOf(e.l1Context()), e.at(), Map.of(), Optional.empty()));
+            e.wrappedL2(), Map.copyOf(e.l1Context()), e.at(), Map.of(), Optional.empty(), Optional.empty()));
     b.forStateType(Registered.class)
         .onEvent(ServiceCreated.class, (s, e) -> s.withService(new ServiceKeys(e.serviceId(), e.l3Version(),
             List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())))))
         .onEvent(L1Revoked.class, (s, e) -> s.withRevocation(Optional.of(new L1Revocation(e.reason(), e.message(), e.at()))))
         .onEvent(L1Restored.class, (s, e) -> s.withRevocation(Optional.empty()))
-        .onEvent(L1Linked.class, (s, e) -> s.withL1(e.l1Reference(), e.wrappedL2(), Map.copyOf(e.l1Context())));
+        .onEvent(L1Linked.class, (s, e) -> s.withL1(e.l1Reference(), e.wrappedL2(), Map.copyOf(e.l1Context())))
+        .onEvent(TenantKilled.class, (s, e) -> s.withKilled(Optional.of(new KillRecord("tenant", e.reason(), e.by(), e.at()))))
+        .onEvent(TenantRevived.class, (s, e) -> s.withKilled(Optional.empty()));
     return b.build();
   }
 
@@ -670,8 +811,10 @@ public final class TenantEntity
   private TenantSummary summary(Registered s) {
     List<ServiceSummary> services = new ArrayList<>();
     s.services().values().forEach(v -> services.add(new ServiceSummary(v.serviceId(), v.currentVersion())));
-    return new TenantSummary(tenantId, s.l1Reference(), s.l2Version(),
-        s.revocation().isPresent() ? "l1-revoked" : "active", services, unsealed.isPresent(), s.revocation());
+    Optional<KillRecord> kill = killRecord(s);
+    String status = kill.isPresent() ? "killed" : s.revocation().isPresent() ? "l1-revoked" : "active";
+    return new TenantSummary(tenantId, s.l1Reference(), s.l2Version(), status, services, unsealed.isPresent(),
+        s.revocation(), kill, context.getSystem().address().toString());
   }
 
   private Map<String, String> l1Context(long l2Version, String cid) {

@@ -325,6 +325,72 @@ class TenantEntityTest {
     assertTrue(o.isOk());
   }
 
+  @Test
+  void killRefusesEveryUseSurvivesRestartAndReviveUnsealsFromL1() {
+    onboardWithService();
+    byte[] env = wrapOne(Map.of());
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> kill =
+        tenant.runCommand(r -> new TenantEntity.Kill("breach suspected", "alice", "cid-k", r));
+    assertEquals("killed", kill.reply().getValue().status());
+    assertFalse(kill.reply().getValue().unsealed(), "keys wiped");
+    assertEquals("alice", kill.eventOfType(TenantEntity.TenantKilled.class).by());
+
+    StatusReply<Wrapped> wrap = wrapReply(List.of(new WrapItem(new byte[32], Map.of())));
+    assertReason(ErrorReason.TENANT_KILLED, wrap);
+    String msg = wrap.getError().getMessage();
+    assertTrue(msg.contains("tenant acme is killed since") && msg.contains("breach suspected") && msg.contains("alice"), msg);
+    tenant.restart();
+    assertReason(ErrorReason.TENANT_KILLED, tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of())), "c", r)).reply());
+
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> revive =
+        tenant.runCommand(r -> new TenantEntity.Revive("bob", "cid-r", r));
+    assertEquals("active", revive.reply().getValue().status());
+    revive.eventOfType(TenantEntity.TenantRevived.class);
+    assertTrue(tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of())), "c", r)).reply().getValue().outcomes().get(0).isOk());
+  }
+
+  @Test
+  void reviveIsImpossibleOnceTheCustomerRevokedL1() {
+    onboardWithService();
+    summaryReply(r -> new TenantEntity.Kill("offboarding", "alice", "c", r));
+    dev.setEnabled("acme-root", false);
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> revive =
+        tenant.runCommand(r -> new TenantEntity.Revive("bob", "c", r));
+    assertReason(ErrorReason.L1_REVOKED, revive.reply());
+    assertTrue(revive.hasNoEvents());
+    assertEquals("killed", summary().status());
+  }
+
+  @Test
+  void aGlobalKillSwitchRefusesAndItsPoisonMessageWipes() {
+    java.util.concurrent.atomic.AtomicReference<java.util.Optional<TenantEntity.KillRecord>> global =
+        new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
+    EventSourcedBehaviorTestKit<Command, Event, State> t = EventSourcedBehaviorTestKit.create(testKit.system(),
+        TenantEntity.create("acme", new TenantDependencies(keystore, RANDOM, Clock.systemUTC(),
+            TenantSettings.forTests(1000), global::get)));
+    t.<StatusReply<TenantSummary>>runCommand(r -> new TenantEntity.Onboard("devfile:acme-root", "c", r));
+    t.<StatusReply<TenantSummary>>runCommand(r -> new TenantEntity.CreateService("payments", "c", r));
+    assertTrue(t.<StatusReply<TenantSummary>>runCommand(TenantEntity.GetSummary::new).reply().getValue().unsealed());
+
+    global.set(java.util.Optional.of(new TenantEntity.KillRecord("global", "incident 42", "ciso", java.time.Instant.now())));
+    t.runCommand(new TenantEntity.KillSwitchEngaged("global"));
+    TenantSummary s = t.<StatusReply<TenantSummary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
+    assertEquals("killed", s.status());
+    assertFalse(s.unsealed(), "the poison message wiped the keys");
+    StatusReply<Wrapped> refused = t.<StatusReply<Wrapped>>runCommand(r -> new TenantEntity.WrapKeys("payments",
+        List.of(new WrapItem(new byte[32], Map.of())), "c", r)).reply();
+    assertReason(ErrorReason.TENANT_KILLED, refused);
+    assertTrue(refused.getError().getMessage().contains("global kill-switch"));
+    assertReason(ErrorReason.TENANT_KILLED, t.<StatusReply<TenantSummary>>runCommand(
+        r -> new TenantEntity.Revive("bob", "c", r)).reply());
+
+    global.set(java.util.Optional.empty());
+    assertTrue(t.<StatusReply<Wrapped>>runCommand(r -> new TenantEntity.WrapKeys("payments",
+        List.of(new WrapItem(new byte[32], Map.of())), "c", r)).reply().isSuccess(), "released: unseals again");
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private void onboard() {

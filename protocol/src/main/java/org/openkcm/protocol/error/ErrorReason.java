@@ -15,6 +15,8 @@ public enum ErrorReason {
   SERVICE_NOT_FOUND(Status.Code.NOT_FOUND),
   SERVICE_ALREADY_EXISTS(Status.Code.ALREADY_EXISTS),
   L3_VERSION_UNKNOWN(Status.Code.NOT_FOUND),
+  /** The kill-switch was pulled for this tenant (or its region, or everything). */
+  TENANT_KILLED(Status.Code.FAILED_PRECONDITION),
   ENVELOPE_TRUNCATED(Status.Code.INVALID_ARGUMENT),
   ENVELOPE_BAD_MAGIC(Status.Code.INVALID_ARGUMENT),
   ENVELOPE_UNSUPPORTED_VERSION(Status.Code.INVALID_ARGUMENT),

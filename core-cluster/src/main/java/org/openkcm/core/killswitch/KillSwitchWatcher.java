@@ -1,0 +1,113 @@
+package org.openkcm.core.killswitch;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
+import org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.StatusReply;
+import org.openkcm.core.tenant.KillSwitchView;
+import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.tenant.TenantEntity.KillRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One per Core node: keeps this node's view of the region/global kill-switch (loaded from the singleton at
+ * start, then pushed through the topic), and on a new kill delivers the poison message
+ * {@link TenantEntity.KillSwitchEngaged} to every tenant entity living on this node.
+ */
+public final class KillSwitchWatcher implements KillSwitchView {
+
+  private static final Logger log = LoggerFactory.getLogger(KillSwitchWatcher.class);
+
+  public sealed interface Command {}
+
+  private record Update(KillSwitchEntity.State state) implements Command {}
+
+  private record LoadFailed() implements Command {}
+
+  private record Load() implements Command {}
+
+  private record LocalEntities(CurrentShardRegionState state, String scope) implements Command {}
+
+  private final String region;
+  private final AtomicReference<Optional<Map<String, KillRecord>>> engaged = new AtomicReference<>(Optional.empty());
+  private final CompletableFuture<Void> loaded = new CompletableFuture<>();
+
+  public KillSwitchWatcher(String region) {
+    this.region = region;
+  }
+
+  /** Completes once this node knows the kill-switch state (the Core serves nothing before). */
+  public CompletableFuture<Void> loaded() {
+    return loaded;
+  }
+
+  public String region() {
+    return region;
+  }
+
+  @Override
+  public Optional<KillRecord> engaged() {
+    Optional<Map<String, KillRecord>> now = engaged.get();
+    if (now.isEmpty()) {
+      // Not loaded yet: fail closed.
+      return Optional.of(new KillRecord("unknown", "this Core node has not loaded the kill-switch state yet; retry",
+          "system", java.time.Instant.EPOCH));
+    }
+    Map<String, KillRecord> m = now.get();
+    return Optional.ofNullable(m.get("global")).or(() -> Optional.ofNullable(m.get("region:" + region)));
+  }
+
+  /** The watcher actor: subscribe, load, apply. */
+  public Behavior<Command> behavior(ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic,
+      ActorRef<KillSwitchEntity.Command> singleton, Duration askTimeout) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<KillSwitchEntity.Changed> adapter = ctx.messageAdapter(KillSwitchEntity.Changed.class, c -> new Update(c.state()));
+      topic.tell(Topic.subscribe(adapter));
+      ctx.getSelf().tell(new Load());
+      return Behaviors.withTimers(timers -> Behaviors.receive(Command.class)
+          .onMessage(Load.class, m -> {
+            ctx.pipeToSelf(AskPattern.<KillSwitchEntity.Command, StatusReply<KillSwitchEntity.State>>ask(singleton,
+                    KillSwitchEntity.Get::new, askTimeout, ctx.getSystem().scheduler()),
+                (reply, failure) -> reply != null && reply.isSuccess() ? new Update(reply.getValue()) : new LoadFailed());
+            return Behaviors.same();
+          })
+          .onMessage(LoadFailed.class, m -> {
+            if (!loaded.isDone()) {
+              log.info("kill-switch state not available yet; asking again");
+              timers.startSingleTimer(new Load(), Duration.ofMillis(500));
+            }
+            return Behaviors.same();
+          })
+          .onMessage(Update.class, m -> {
+            Optional<KillRecord> before = loaded.isDone() ? engaged() : Optional.empty();
+            engaged.set(Optional.of(Map.copyOf(m.state().engaged())));
+            loaded.complete(null);
+            Optional<KillRecord> after = engaged();
+            if (after.isPresent() && before.isEmpty()) {
+              log.warn("kill-switch {} in force on this node: wiping every local tenant's keys", after.get().scope());
+              ClusterSharding.get(ctx.getSystem()).shardState().tell(new GetShardRegionState(TenantEntity.ENTITY_KEY,
+                  ctx.messageAdapter(CurrentShardRegionState.class, st -> new LocalEntities(st, after.get().scope()))));
+            }
+            return Behaviors.same();
+          })
+          .onMessage(LocalEntities.class, m -> {
+            ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+            m.state().getShards().forEach(shard -> shard.getEntityIds().forEach(id ->
+                sharding.entityRefFor(TenantEntity.ENTITY_KEY, id).tell(new TenantEntity.KillSwitchEngaged(m.scope()))));
+            return Behaviors.same();
+          })
+          .build());
+    });
+  }
+}
