@@ -130,10 +130,9 @@ public final class CoreNode implements AutoCloseable {
     });
   }
 
-  /** Spawns a node-level actor under the system guardian (the Core's root behavior is empty). */
+  /** Spawns a node-level actor under the system guardian (works whatever the user guardian is). */
   private static <T> ActorRef<T> spawn(ActorSystem<?> system, org.apache.pekko.actor.typed.Behavior<T> behavior, String name) {
-    return org.apache.pekko.actor.typed.javadsl.Adapter.spawn(
-        org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), behavior, name);
+    return system.systemActorOf(behavior, name, org.apache.pekko.actor.typed.Props.empty());
   }
 
   static Executor blockingExecutor(ActorSystem<?> system) {
