@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -48,16 +49,17 @@ public final class GatewayNode implements AutoCloseable {
   /** Wires the data-key API into {@code system}; completes when bound. */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
-    CoreLink core = new CoreLink(system, c.getString("core.host"), c.getInt("core.port"),
-        c.getDuration("core.request-timeout"));
+    List<CoreLink.Endpoint> endpoints = c.getStringList("core.endpoints").isEmpty()
+        ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
+        : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
+    CoreLink core = new CoreLink(system, endpoints, c.getDuration("core.request-timeout"));
     DataKeyServiceImpl service = new DataKeyServiceImpl(core, new SecureRandom(), c.getInt("default-key-length"));
     return Http.get(system)
         .newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"))
         .bind(DataKeyServiceHandlerFactory.create(service, system))
         .thenApply(binding -> {
           binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
-          log.info("gateway DataKeyService listening on {} (Core at {}:{})", binding.localAddress(),
-              c.getString("core.host"), c.getInt("core.port"));
+          log.info("gateway DataKeyService listening on {} (Core nodes {})", binding.localAddress(), endpoints);
           return binding;
         });
   }

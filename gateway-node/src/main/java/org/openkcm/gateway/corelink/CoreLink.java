@@ -4,7 +4,13 @@ import com.google.protobuf.ByteString;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
@@ -19,19 +25,42 @@ import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
 /**
- * The gateway's link to the Core: batched wrap/unwrap over gRPC. Every call is already a batch, so pooling
- * and request coalescing can sit in front of it without changing the wire. Failures arrive as
- * {@link OpenKcmException}s (CORE_UNAVAILABLE when the Core cannot be reached).
+ * The gateway's link to the Core: batched wrap/unwrap over gRPC to several Core nodes. Calls start at the
+ * next node in turn; when a node cannot be reached the same call (wrap and unwrap persist nothing, so both
+ * are safe to repeat) goes to the next one, and only when none answers does it fail with CORE_UNAVAILABLE.
+ * Every call is already a batch, so pooling and request coalescing can sit in front of it unchanged.
  */
 public final class CoreLink implements AutoCloseable {
 
-  private final CoreKeyServiceClient client;
-  private final String endpoint;
+  private static final Logger log = LoggerFactory.getLogger(CoreLink.class);
 
-  public CoreLink(ActorSystem<?> system, String host, int port, Duration requestTimeout) {
-    this.endpoint = host + ":" + port;
-    this.client = CoreKeyServiceClient.create(
-        GrpcClientSettings.connectToServiceAt(host, port, system).withTls(false).withDeadline(requestTimeout), system);
+  /** One Core node's gRPC endpoint. */
+  public record Endpoint(String host, int port) {
+    public static Endpoint parse(String hostPort) {
+      int colon = hostPort.lastIndexOf(':');
+      if (colon <= 0) {
+        throw new IllegalArgumentException("Core endpoint must be HOST:PORT, was '" + hostPort + "'");
+      }
+      return new Endpoint(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    @Override
+    public String toString() {
+      return host + ":" + port;
+    }
+  }
+
+  private final List<Endpoint> endpoints;
+  private final List<CoreKeyServiceClient> clients;
+  private final AtomicInteger next = new AtomicInteger();
+
+  public CoreLink(ActorSystem<?> system, List<Endpoint> endpoints, Duration requestTimeout) {
+    if (endpoints.isEmpty()) {
+      throw new IllegalArgumentException("no Core endpoint configured (openkcm.gateway.core.endpoints)");
+    }
+    this.endpoints = List.copyOf(endpoints);
+    this.clients = endpoints.stream().map(e -> CoreKeyServiceClient.create(GrpcClientSettings
+        .connectToServiceAt(e.host(), e.port(), system).withTls(false).withDeadline(requestTimeout), system)).toList();
   }
 
   /** One item to wrap: a DEK and its encryption context. */
@@ -48,25 +77,43 @@ public final class CoreLink implements AutoCloseable {
     for (ToWrap item : items) {
       req.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(item.plaintext())).putAllContext(item.context()));
     }
-    return client.wrapKeys(req.build()).exceptionally(this::fail);
+    WrapKeysRequest r = req.build();
+    return withFailover(c -> c.wrapKeys(r));
   }
 
   public CompletionStage<List<UnwrapResult>> unwrap(String tenantId, List<UnwrapItem> items, String cid) {
     UnwrapKeysRequest req = UnwrapKeysRequest.newBuilder()
         .setTenantId(tenantId).addAllItems(items).setCorrelationId(cid).build();
-    return client.unwrapKeys(req).thenApply(r -> r.getResultsList()).exceptionally(this::fail);
+    return withFailover(c -> c.unwrapKeys(req)).thenApply(UnwrapKeysResponse::getResultsList);
   }
 
-  private <T> T fail(Throwable failure) {
-    OpenKcmException e = GrpcErrors.fromGrpc(failure);
-    if (e.reason() == ErrorReason.CORE_UNAVAILABLE) {
-      throw new OpenKcmException(ErrorReason.CORE_UNAVAILABLE, "Core at " + endpoint + " is unreachable (" + e.getMessage() + ")");
-    }
-    throw e;
+  private <T> CompletionStage<T> withFailover(Function<CoreKeyServiceClient, CompletionStage<T>> call) {
+    int start = Math.floorMod(next.getAndIncrement(), clients.size());
+    return attempt(call, start, 0);
+  }
+
+  private <T> CompletionStage<T> attempt(Function<CoreKeyServiceClient, CompletionStage<T>> call, int start, int tried) {
+    int i = (start + tried) % clients.size();
+    return call.apply(clients.get(i)).handle((ok, failure) -> {
+      if (failure == null) {
+        return CompletableFuture.completedFuture(ok);
+      }
+      OpenKcmException e = GrpcErrors.fromGrpc(failure);
+      if (e.reason() != ErrorReason.CORE_UNAVAILABLE) {
+        return CompletableFuture.<T>failedFuture(e);
+      }
+      if (tried + 1 < clients.size()) {
+        log.warn("Core {} unreachable ({}); trying {}", endpoints.get(i), e.getMessage(),
+            endpoints.get((start + tried + 1) % clients.size()));
+        return attempt(call, start, tried + 1);
+      }
+      return CompletableFuture.<T>failedFuture(new OpenKcmException(ErrorReason.CORE_UNAVAILABLE,
+          "no Core node reachable (tried " + endpoints + "): " + e.getMessage()));
+    }).thenCompose(Function.identity());
   }
 
   @Override
   public void close() {
-    client.close();
+    clients.forEach(CoreKeyServiceClient::close);
   }
 }

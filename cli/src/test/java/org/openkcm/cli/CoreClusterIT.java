@@ -1,0 +1,353 @@
+package org.openkcm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openkcm.core.CoreNode;
+import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.gateway.GatewayNode;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchRequest;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.config.NodeConfig;
+import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
+import org.openkcm.protocol.core.v1.UnwrapItem;
+import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
+import org.openkcm.protocol.core.v1.UnwrapResult;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.gateway.v1.DecryptRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+
+/**
+ * A real three-node Core cluster (three actor systems on loopback Artery ports, journal on the real
+ * PostgreSQL) behind a gateway that knows all three: sharding across nodes, a node leaving mid-load,
+ * tenant and global kill-switch, and a full restart.
+ */
+class CoreClusterIT {
+
+  private static final Duration CALL = Duration.ofSeconds(20);
+  private static final int TENANTS = 8;
+
+  private PostgresSchema db;
+  private Path dataDir;
+  private final int[] arteryPorts = new int[3];
+  private final int[] grpcPorts = new int[3];
+  private final CoreNode[] nodes = new CoreNode[3];
+  private GatewayNode gateway;
+  private ActorTestKit client;
+  private DataKeyServiceClient app;
+
+  record Issued(String tenant, String row, byte[] plaintext, ByteString envelope) {}
+
+  @BeforeEach
+  void startCluster() throws Exception {
+    db = new PostgresSchema();
+    dataDir = Files.createTempDirectory("openkcm-cluster");
+    // One development L1 for every tenant, created before any node runs (all nodes share the key file).
+    new DevFileKeystore(dataDir.resolve("dev-l1"), false, Runnable::run).createKey("shared-root");
+    for (int i = 0; i < 3; i++) {
+      arteryPorts[i] = KeyChainEndToEndIT.freePort();
+      grpcPorts[i] = KeyChainEndToEndIT.freePort();
+    }
+    for (int i = 0; i < 3; i++) {
+      nodes[i] = CoreNode.start(nodeConfig(i));
+    }
+    client = ActorTestKit.create("cluster-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      assertEquals(3, upMembers(nodes[0]));
+      return null;
+    });
+    List<String> endpoints = new ArrayList<>();
+    for (int p : grpcPorts) {
+      endpoints.add("127.0.0.1:" + p);
+    }
+    gateway = GatewayNode.start(NodeConfig.load("gateway", "test",
+        ConfigFactory.parseMap(Map.of("openkcm.gateway.core.endpoints", endpoints))));
+    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    for (int t = 0; t < TENANTS; t++) {
+      String tenant = "tenant-" + t;
+      admin(0, a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId(tenant)
+          .setL1Reference("devfile:shared-root").build()));
+      admin(0, a -> a.createService(CreateServiceRequest.newBuilder().setTenantId(tenant).setServiceId("payments").build()));
+    }
+  }
+
+  private Config nodeConfig(int i) {
+    Map<String, Object> m = new HashMap<>();
+    m.put("openkcm.data-dir", dataDir.toString());
+    m.put("openkcm.core.grpc.port", grpcPorts[i]);
+    m.put("openkcm.core.keystore.devfile.auto-create-keys", false);
+    m.put("pekko.remote.artery.canonical.port", arteryPorts[i]);
+    m.put("pekko.cluster.seed-nodes", List.of("pekko://openkcm-core@127.0.0.1:" + arteryPorts[0]));
+    return NodeConfig.load("core", "test", ConfigFactory.parseMap(m).withFallback(db.journalConfig()));
+  }
+
+  @AfterEach
+  void stopCluster() throws Exception {
+    if (app != null) {
+      app.close();
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+    for (int i = 2; i >= 0; i--) {
+      if (nodes[i] != null) {
+        nodes[i].close();
+      }
+    }
+    if (client != null) {
+      client.shutdownTestKit();
+    }
+    db.close();
+  }
+
+  @Test
+  void tenantsSpreadOverNodesAndANodeLeavingMidLoadLosesNoEnvelope() throws Exception {
+    Map<String, Integer> hostOf = hosts();
+    Set<Integer> used = new HashSet<>(hostOf.values());
+    assertTrue(used.size() >= 2, "tenants spread over several crypto nodes: " + hostOf);
+    int victim = used.contains(2) ? 2 : 1; // never the oldest node (it hosts the coordinator and singleton)
+
+    ConcurrentLinkedQueue<Issued> issued = new ConcurrentLinkedQueue<>();
+    AtomicInteger failedDuringLoad = new AtomicInteger();
+    AtomicBoolean running = new AtomicBoolean(true);
+    var executor = Executors.newFixedThreadPool(4);
+    List<CompletableFuture<Void>> loaders = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      int worker = w;
+      loaders.add(CompletableFuture.runAsync(() -> {
+        for (int n = 0; running.get() && n < 100_000; n++) {
+          String tenant = "tenant-" + ((worker + n) % TENANTS);
+          String row = worker + "-" + n;
+          try {
+            GenerateDataKeyResponse r = generate(tenant, row);
+            issued.add(new Issued(tenant, row, r.getPlaintext().toByteArray(), r.getEnvelope()));
+          } catch (OpenKcmException e) {
+            failedDuringLoad.incrementAndGet();
+          }
+        }
+      }, executor));
+    }
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(100), () -> {
+      assertTrue(issued.size() >= 40);
+      return null;
+    });
+    int beforeLeave = issued.size();
+    nodes[victim].close();
+    nodes[victim] = null;
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
+      assertTrue(issued.size() >= beforeLeave + 40, "load continues after the node left");
+      return null;
+    });
+    running.set(false);
+    CompletableFuture.allOf(loaders.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    executor.shutdown();
+    System.out.println("CoreClusterIT: " + issued.size() + " data keys issued, " + failedDuringLoad.get()
+        + " requests failed while node " + victim + " left (hosted " + Collections.frequency(hostOf.values(), victim)
+        + " of " + TENANTS + " tenants)");
+
+    List<Issued> all = new ArrayList<>(issued);
+    for (Issued i : all) {
+      assertArrayEquals(i.plaintext(), decrypt(i.tenant(), i.envelope(), i.row()), "envelope of " + i.tenant());
+    }
+    Set<Integer> after = new HashSet<>(hosts().values());
+    assertTrue(!after.contains(victim), "no tenant lives on the node that left: " + after);
+  }
+
+  @Test
+  void tenantKillRefusesOnEveryNodeAndGlobalKillSurvivesAFullRestart() throws Exception {
+    Map<String, Issued> oneEach = new HashMap<>();
+    for (int t = 0; t < TENANTS; t++) {
+      GenerateDataKeyResponse r = generate("tenant-" + t, "r");
+      oneEach.put("tenant-" + t, new Issued("tenant-" + t, "r", r.getPlaintext().toByteArray(), r.getEnvelope()));
+    }
+    // tenant kill, pulled through a node other than the one hosting the tenant when possible
+    int host = hosts().get("tenant-1");
+    int via = (host + 1) % 3;
+    TenantInfo killed = this.<TenantInfo>admin(via, a -> a.killTenant(KillTenantRequest.newBuilder().setTenantId("tenant-1")
+        .setReason("suspected breach").setRequestedBy("it-test").build()));
+    assertEquals("killed", killed.getStatus());
+    for (int n = 0; n < 3; n++) {
+      assertEquals(ErrorReason.TENANT_KILLED, unwrapVia(n, oneEach.get("tenant-1")).reason(), "via node " + n);
+    }
+    assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class,
+        () -> decrypt("tenant-1", oneEach.get("tenant-1").envelope(), "r")).reason());
+    assertArrayEquals(oneEach.get("tenant-2").plaintext(), decrypt("tenant-2", oneEach.get("tenant-2").envelope(), "r"),
+        "other tenants unaffected");
+
+    // global kill: time from the command to the last node refusing, over repeated runs
+    List<Long> millis = new ArrayList<>();
+    for (int run = 0; run < 5; run++) {
+      long start = System.nanoTime();
+      String drill = "drill " + run;
+      admin(0, a -> a.engageKillSwitch(KillSwitchRequest.newBuilder().setScope("global").setReason(drill)
+          .setRequestedBy("it-test").build()));
+      client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(5), () -> {
+        for (int t = 2; t < TENANTS; t++) {
+          assertEquals(ErrorReason.TENANT_KILLED, unwrapVia(t % 3, oneEach.get("tenant-" + t)).reason());
+        }
+        return null;
+      });
+      millis.add((System.nanoTime() - start) / 1_000_000);
+      if (run < 4) {
+        admin(0, a -> a.releaseKillSwitch(KillSwitchRequest.newBuilder().setScope("global").setRequestedBy("it").build()));
+        client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(20), () -> {
+          assertTrue(unwrapOk(0, oneEach.get("tenant-3")));
+          return null;
+        });
+      }
+    }
+    Collections.sort(millis);
+    System.out.println("CoreClusterIT: global kill to every tenant refused on 3 nodes, ms over 5 runs: " + millis
+        + " (median " + millis.get(2) + ", max " + millis.get(4) + ")");
+
+    // full restart of all three nodes: the global kill is still in force
+    for (int i = 2; i >= 0; i--) {
+      nodes[i].close();
+      nodes[i] = null;
+    }
+    for (int i = 0; i < 3; i++) {
+      nodes[i] = CoreNode.start(nodeConfig(i));
+    }
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class,
+          () -> decrypt("tenant-4", oneEach.get("tenant-4").envelope(), "r")).reason());
+      return null;
+    });
+    admin(0, a -> a.releaseKillSwitch(KillSwitchRequest.newBuilder().setScope("global").setRequestedBy("it").build()));
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      assertArrayEquals(oneEach.get("tenant-4").plaintext(), decrypt("tenant-4", oneEach.get("tenant-4").envelope(), "r"));
+      return null;
+    });
+    // the tenant kill outlived the restart and the global release
+    assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class,
+        () -> decrypt("tenant-1", oneEach.get("tenant-1").envelope(), "r")).reason());
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private static long upMembers(CoreNode node) {
+    var members = Cluster.get(node.system()).state().getMembers();
+    long up = 0;
+    for (var m : members) {
+      if (m.status() == MemberStatus.up()) {
+        up++;
+      }
+    }
+    return up;
+  }
+
+  /** Which node (index) hosts each tenant now. */
+  private Map<String, Integer> hosts() {
+    Map<String, Integer> out = new HashMap<>();
+    for (int t = 0; t < TENANTS; t++) {
+      String tenant = "tenant-" + t;
+      TenantInfo info = this.<TenantInfo>admin(0, a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
+      for (int i = 0; i < 3; i++) {
+        if (info.getNode().endsWith(":" + arteryPorts[i])) {
+          out.put(tenant, i);
+        }
+      }
+    }
+    return out;
+  }
+
+  private int firstLiveNode() {
+    for (int i = 0; i < 3; i++) {
+      if (nodes[i] != null) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("no node");
+  }
+
+  private <T> T admin(int node, java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
+    int n = nodes[node] != null ? node : firstLiveNode();
+    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        grpcPorts[n], client.system()).withTls(false).withDeadline(CALL), client.system());
+    try {
+      return await(call.apply(admin));
+    } finally {
+      admin.close();
+    }
+  }
+
+  /** The failure of unwrapping {@code i} directly through node {@code n}'s CoreKeyService. */
+  private OpenKcmException unwrapVia(int n, Issued i) {
+    return assertThrows(OpenKcmException.class, () -> {
+      if (unwrapOk(n, i)) {
+        throw new AssertionError("unwrap through node " + n + " still works");
+      }
+    });
+  }
+
+  private boolean unwrapOk(int n, Issued i) {
+    int node = nodes[n] != null ? n : firstLiveNode();
+    CoreKeyServiceClient core = CoreKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        grpcPorts[node], client.system()).withTls(false).withDeadline(CALL), client.system());
+    try {
+      UnwrapResult r = await(core.unwrapKeys(UnwrapKeysRequest.newBuilder().setTenantId(i.tenant())
+          .addItems(UnwrapItem.newBuilder().setEnvelope(i.envelope()).putContext("row", i.row())).build()))
+          .getResults(0);
+      return r.hasPlaintext();
+    } finally {
+      core.close();
+    }
+  }
+
+  private GenerateDataKeyResponse generate(String tenant, String row) {
+    return await(app.generateDataKey(GenerateDataKeyRequest.newBuilder().setTenantId(tenant).setServiceId("payments")
+        .putContext("row", row).build()));
+  }
+
+  private byte[] decrypt(String tenant, ByteString envelope, String row) {
+    return await(app.decrypt(DecryptRequest.newBuilder().setTenantId(tenant).setEnvelope(envelope)
+        .putContext("row", row).build())).getPlaintext().toByteArray();
+  }
+
+  private static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw GrpcErrors.fromGrpc(e);
+    }
+  }
+}
