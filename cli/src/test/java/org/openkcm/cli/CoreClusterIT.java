@@ -115,6 +115,7 @@ class CoreClusterIT {
     m.put("openkcm.data-dir", dataDir.toString());
     m.put("openkcm.core.grpc.port", grpcPorts[i]);
     m.put("openkcm.core.keystore.devfile.auto-create-keys", false);
+    m.put("openkcm.core.seal.auto.l1-reference", "devfile:shared-root");
     m.put("pekko.remote.artery.canonical.port", arteryPorts[i]);
     m.put("pekko.cluster.seed-nodes", List.of("pekko://openkcm-core@127.0.0.1:" + arteryPorts[0]));
     return NodeConfig.load("core", "test", ConfigFactory.parseMap(m).withFallback(db.journalConfig()));

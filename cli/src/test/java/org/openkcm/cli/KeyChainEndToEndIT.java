@@ -98,7 +98,7 @@ class KeyChainEndToEndIT {
 
     assertArrayEquals(generated.getPlaintext().toByteArray(), decrypt("acme", generated.getEnvelope(), Map.of("order", "42")));
 
-    List<byte[]> payloads = db.eventPayloads();
+    List<byte[]> payloads = db.eventPayloads("Tenant|");
     assertEquals(4, payloads.size(), "2 onboardings + 2 services; wrap/unwrap persist nothing");
     byte[] dek = generated.getPlaintext().toByteArray();
     payloads.forEach(p -> assertFalse(indexOf(p, dek) >= 0, "a DEK reached the journal"));

@@ -44,10 +44,13 @@ final class PostgresSchema implements AutoCloseable {
         "pekko-persistence-jdbc.shared-databases.openkcm.db.driver", "org.postgresql.Driver"));
   }
 
-  /** Every persisted event payload, in journal order. */
-  List<byte[]> eventPayloads() throws SQLException {
-    try (Connection c = DriverManager.getConnection(url(), USER, ""); Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT event_payload FROM " + schema + ".event_journal ORDER BY ordering")) {
+  /** The persisted event payloads of the entities whose persistence id starts with {@code prefix}, in order. */
+  List<byte[]> eventPayloads(String prefix) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url(), USER, "");
+        java.sql.PreparedStatement st = c.prepareStatement("SELECT event_payload FROM " + schema
+            + ".event_journal WHERE persistence_id LIKE ? ORDER BY ordering")) {
+      st.setString(1, prefix + "%");
+      ResultSet rs = st.executeQuery();
       List<byte[]> out = new ArrayList<>();
       while (rs.next()) {
         out.add(rs.getBytes(1));

@@ -17,7 +17,12 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.killswitch.KillSwitchEntity;
+import org.openkcm.core.seal.MasterKey;
+import org.openkcm.core.seal.SealConfigEntity;
+import org.openkcm.core.seal.SealService;
+import org.openkcm.core.tenant.LocalTenants;
 import org.openkcm.core.killswitch.KillSwitchWatcher;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -112,13 +117,19 @@ public final class CoreNode implements AutoCloseable {
           SingletonActor.of(KillSwitchEntity.create(topic, Clock.systemUTC()), "kill-switch"));
       KillSwitchWatcher watcher = new KillSwitchWatcher(region);
       spawn(system, watcher.behavior(topic, killSwitch, askTimeout), "kill-switch-watcher");
-      TenantEntity.init(system, new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings, watcher));
+      MasterKey master = new MasterKey();
+      ActorRef<SealConfigEntity.Command> sealConfig = ClusterSingleton.get(system).init(
+          SingletonActor.of(SealConfigEntity.create(), "seal-config"));
+      SealService seal = new SealService(system, sealConfig, master, keystore, askTimeout,
+          () -> LocalTenants.tellAll(system, new TenantEntity.WipeKeys("node sealed"), askTimeout));
+      TenantEntity.init(system, new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings,
+          watcher, master));
       @SuppressWarnings("unchecked")
       org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler = ServiceHandler.concatOrNotFound(
           CoreKeyServiceHandlerFactory.create(new CoreKeyServiceImpl(system, askTimeout), system),
-          AdminServiceHandlerFactory.create(new AdminServiceImpl(system, askTimeout, killSwitch, region), system));
-      // Serve nothing before this node knows whether a kill-switch is in force.
-      return watcher.loaded().thenApply(v -> handler);
+          AdminServiceHandlerFactory.create(new AdminServiceImpl(system, askTimeout, killSwitch, region, seal), system));
+      // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal before serving.
+      return watcher.loaded().thenCompose(v -> unsealAtStart(config, seal)).thenApply(v -> handler);
     }).thenCompose(handler -> {
       String host = config.getString("openkcm.core.grpc.host");
       int port = config.getInt("openkcm.core.grpc.port");
@@ -128,6 +139,20 @@ public final class CoreNode implements AutoCloseable {
       log.info("Core gRPC (CoreKeyService, AdminService) listening on {}", binding.localAddress());
       return binding;
     });
+  }
+
+  private static CompletionStage<Void> unsealAtStart(Config config, SealService seal) {
+    String mode = config.getString("openkcm.core.seal.mode");
+    if (mode.equals("auto")) {
+      L1Reference ref = L1Reference.parse(config.getString("openkcm.core.seal.auto.l1-reference"));
+      return seal.autoUnseal(ref).thenAccept(st -> log.info("node auto-unsealed through {}", ref));
+    }
+    if (!mode.equals("shamir")) {
+      throw new IllegalArgumentException("openkcm.core.seal.mode must be auto or shamir, was " + mode);
+    }
+    return seal.status().thenAccept(st -> log.warn(st.initialised()
+        ? "node is SEALED: enter {} unseal shares (./openkcm admin unseal --share ...)"
+        : "seal not initialised: run ./openkcm admin init --shares N --threshold K (threshold {})", st.threshold()));
   }
 
   /** Spawns a node-level actor under the system guardian (works whatever the user guardian is). */

@@ -12,6 +12,12 @@ import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantRejections;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.openkcm.core.killswitch.KillSwitchEntity;
+import org.openkcm.core.seal.SealService;
+import org.openkcm.protocol.admin.v1.InitSealReply;
+import org.openkcm.protocol.admin.v1.InitSealRequest;
+import org.openkcm.protocol.admin.v1.SealRequest;
+import org.openkcm.protocol.admin.v1.SealStatusReply;
+import org.openkcm.protocol.admin.v1.UnsealRequest;
 import org.openkcm.protocol.admin.v1.AdminService;
 import org.openkcm.protocol.admin.v1.KillSwitchEntry;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
@@ -37,13 +43,56 @@ public final class AdminServiceImpl implements AdminService {
   private final ActorRef<KillSwitchEntity.Command> killSwitch;
   private final String region;
 
+  private final SealService seal;
+
   public AdminServiceImpl(ActorSystem<?> system, Duration askTimeout, ActorRef<KillSwitchEntity.Command> killSwitch,
-      String region) {
+      String region, SealService seal) {
+    this.seal = seal;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
     this.killSwitch = killSwitch;
     this.region = region;
+  }
+
+  @Override
+  public CompletionStage<SealStatusReply> sealStatus(SealRequest in) {
+    return sealReply(seal.status());
+  }
+
+  @Override
+  public CompletionStage<InitSealReply> initSeal(InitSealRequest in) {
+    return seal.initShamir(in.getShares(), in.getThreshold(), in.getRequestedBy())
+        .thenCompose(shares -> seal.status().thenApply(st -> InitSealReply.newBuilder().addAllShares(shares)
+            .setStatus(toProto(st)).build()))
+        .exceptionally(failure -> {
+          throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+        });
+  }
+
+  @Override
+  public CompletionStage<SealStatusReply> unseal(UnsealRequest in) {
+    return sealReply(seal.submitShare(in.getShare(), in.getRequestedBy()));
+  }
+
+  @Override
+  public CompletionStage<SealStatusReply> seal(SealRequest in) {
+    return sealReply(seal.seal(in.getRequestedBy()));
+  }
+
+  private CompletionStage<SealStatusReply> sealReply(CompletionStage<SealService.Status> status) {
+    return status.handle((st, failure) -> {
+      if (failure != null) {
+        throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+      }
+      return toProto(st);
+    });
+  }
+
+  private SealStatusReply toProto(SealService.Status st) {
+    return SealStatusReply.newBuilder().setSealed(st.sealed()).setInitialised(st.initialised()).setMode(st.mode())
+        .setThreshold(st.threshold()).setShares(st.shares()).setProgress(st.progress())
+        .setNode(system.address().toString()).build();
   }
 
   @Override

@@ -10,11 +10,9 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
-import org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.pattern.StatusReply;
 import org.openkcm.core.tenant.KillSwitchView;
+import org.openkcm.core.tenant.LocalTenants;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantEntity.KillRecord;
 import org.slf4j.Logger;
@@ -23,7 +21,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One per Core node: keeps this node's view of the region/global kill-switch (loaded from the singleton at
  * start, then pushed through the topic), and on a new kill delivers the poison message
- * {@link TenantEntity.KillSwitchEngaged} to every tenant entity living on this node.
+ * {@link TenantEntity.WipeKeys} to every tenant entity living on this node.
  */
 public final class KillSwitchWatcher implements KillSwitchView {
 
@@ -36,8 +34,6 @@ public final class KillSwitchWatcher implements KillSwitchView {
   private record LoadFailed() implements Command {}
 
   private record Load() implements Command {}
-
-  private record LocalEntities(CurrentShardRegionState state, String scope) implements Command {}
 
   private final String region;
   private final AtomicReference<Optional<Map<String, KillRecord>>> engaged = new AtomicReference<>(Optional.empty());
@@ -96,15 +92,8 @@ public final class KillSwitchWatcher implements KillSwitchView {
             Optional<KillRecord> after = engaged();
             if (after.isPresent() && before.isEmpty()) {
               log.warn("kill-switch {} in force on this node: wiping every local tenant's keys", after.get().scope());
-              ClusterSharding.get(ctx.getSystem()).shardState().tell(new GetShardRegionState(TenantEntity.ENTITY_KEY,
-                  ctx.messageAdapter(CurrentShardRegionState.class, st -> new LocalEntities(st, after.get().scope()))));
+              LocalTenants.tellAll(ctx.getSystem(), new TenantEntity.WipeKeys(after.get().scope() + " kill-switch"), askTimeout);
             }
-            return Behaviors.same();
-          })
-          .onMessage(LocalEntities.class, m -> {
-            ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
-            m.state().getShards().forEach(shard -> shard.getEntityIds().forEach(id ->
-                sharding.entityRefFor(TenantEntity.ENTITY_KEY, id).tell(new TenantEntity.KillSwitchEngaged(m.scope()))));
             return Behaviors.same();
           })
           .build());

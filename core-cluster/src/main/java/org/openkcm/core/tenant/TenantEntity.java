@@ -101,8 +101,8 @@ public final class TenantEntity
   public record Revive(String requestedBy, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
       implements Command {}
 
-  /** Poison message of a region/global kill-switch: wipe the keys now (no reply). */
-  public record KillSwitchEngaged(String scope) implements Command {}
+  /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
+  public record WipeKeys(String why) implements Command {}
 
   /** Messages the entity sends itself; they never leave the node. */
   private sealed interface Internal extends Command {}
@@ -291,8 +291,8 @@ public final class TenantEntity
     CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
     // While the customer's keystore is being called, user commands wait (in order) for its answer.
     b.forAnyState().onCommand(c -> l1CallInFlight && !(c instanceof Internal), c -> Effect().stash());
-    b.forAnyState().onCommand(KillSwitchEngaged.class, c -> {
-      wipeKeys(c.scope() + " kill-switch");
+    b.forAnyState().onCommand(WipeKeys.class, c -> {
+      wipeKeys(c.why());
       return Effect().noReply();
     });
 
@@ -371,6 +371,9 @@ public final class TenantEntity
     } catch (IllegalArgumentException e) {
       return Effect().reply(c.replyTo(), reject(ErrorReason.INVALID_ARGUMENT, e.getMessage()));
     }
+    if (!deps.masterKey().isUnsealed()) {
+      return Effect().reply(c.replyTo(), reject(sealedError()));
+    }
     String cid = correlation(c.correlationId());
     KeyMaterial l2 = KeyMaterial.random(KEY_BYTES, deps.random());
     Map<String, String> l1Context = l1Context(1, cid);
@@ -391,8 +394,15 @@ public final class TenantEntity
       audit.info("tenant.onboard tenant={} l1={} cid={} outcome={}", tenantId, c.l1Reference(), cid, e.reason());
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
     }
+    byte[] sealedL2;
+    try {
+      sealedL2 = deps.masterKey().seal(done.wrappedL2().orElseThrow(), l2Purpose());
+    } catch (OpenKcmException e) {
+      done.l2().wipe();
+      return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
+    }
     TenantOnboarded event = new TenantOnboarded(tenantId, L1Reference.parse(c.l1Reference()).asString(), 1,
-        done.wrappedL2().orElseThrow(), done.l1Context(), deps.clock().instant(), cid);
+        sealedL2, done.l1Context(), deps.clock().instant(), cid);
     return Effect().persist(event)
         .thenRun(st -> {
           installKeys(new UnsealedKeys(done.l2(), 1));
@@ -417,7 +427,14 @@ public final class TenantEntity
     UnsealedKeys keys = unsealed.get();
     String cid = correlation(c.correlationId());
     KeyMaterial l3 = KeyMaterial.random(KEY_BYTES, deps.random());
-    byte[] blob = KeyWrap.wrap(keys.l2(), l3, l3Aad(tenantId, c.serviceId(), 1, keys.l2Version()), deps.random());
+    byte[] blob;
+    try {
+      blob = deps.masterKey().seal(KeyWrap.wrap(keys.l2(), l3, l3Aad(tenantId, c.serviceId(), 1, keys.l2Version()),
+          deps.random()), l3Purpose(c.serviceId(), 1));
+    } catch (OpenKcmException e) {
+      l3.wipe();
+      return Effect().reply(c.replyTo(), reject(e));
+    }
     ServiceCreated event = new ServiceCreated(c.serviceId(), 1, keys.l2Version(), blob, deps.clock().instant(), cid);
     return Effect().persist(event)
         .thenRun(st -> {
@@ -514,10 +531,16 @@ public final class TenantEntity
     unsealFailure = Optional.empty();
     String cid = correlation(correlationId);
     L1Reference ref = L1Reference.parse(s.l1Reference());
+    byte[] l1Blob;
+    try {
+      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+    } catch (OpenKcmException e) {
+      return Effect().reply(replyTo, reject(e));
+    }
     l1CallInFlight = true;
     long started = System.nanoTime();
     log.info("tenant {}: unsealing L2 v{} with L1 {} (cid={})", tenantId, s.l2Version(), ref, cid);
-    context.pipeToSelf(deps.keystore().unwrap(ref, s.wrappedL2(), s.l1Context(), cid),
+    context.pipeToSelf(deps.keystore().unwrap(ref, l1Blob, s.l1Context(), cid),
         (l2, failure) -> new UnsealDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid, started));
     return Effect().stash();
   }
@@ -550,9 +573,13 @@ public final class TenantEntity
     for (ServiceKeys service : s.services().values()) {
       for (WrappedL3 w : service.versions()) {
         try {
-          KeyMaterial l3 = KeyWrap.unwrap(l2, w.blob(), l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
+          byte[] blob = deps.masterKey().open(w.blob(), l3Purpose(service.serviceId(), w.version()));
+          KeyMaterial l3 = KeyWrap.unwrap(l2, blob, l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
           keys.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
           l3.wipe();
+        } catch (OpenKcmException ex) {
+          keys.wipe();
+          throw ex;
         } catch (GeneralSecurityException ex) {
           keys.wipe();
           throw new OpenKcmException(ErrorReason.INTERNAL, "tenant " + tenantId + ": L3 v" + w.version()
@@ -596,10 +623,16 @@ public final class TenantEntity
           + "; release that kill-switch first"));
     }
     String cid = correlation(c.correlationId());
+    byte[] l1Blob;
+    try {
+      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+    } catch (OpenKcmException e) {
+      return Effect().reply(c.replyTo(), reject(e));
+    }
     l1CallInFlight = true;
     log.info("tenant {}: revive requested by {}: unsealing from L1 {} (cid={})", tenantId, c.requestedBy(),
         s.l1Reference(), cid);
-    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), s.wrappedL2(), s.l1Context(), cid),
+    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), l1Blob, s.l1Context(), cid),
         (l2, failure) -> new ReviveDone(c, Optional.ofNullable(l2), Optional.ofNullable(failure), cid));
     return Effect().noReply();
   }
@@ -656,8 +689,15 @@ public final class TenantEntity
     if (unsealed.isEmpty() || l1CheckInFlight) {
       return Effect().noReply();
     }
+    byte[] l1Blob;
+    try {
+      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+    } catch (OpenKcmException e) {
+      return replyTo.isPresent() ? Effect().reply(replyTo.get(), TenantRejections.<TenantSummary>reject(e))
+          : Effect().noReply();
+    }
     l1CheckInFlight = true;
-    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), s.wrappedL2(), s.l1Context(), cid),
+    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), l1Blob, s.l1Context(), cid),
         (l2, failure) -> new L1CheckDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid, replyTo));
     return Effect().noReply();
   }
@@ -729,7 +769,13 @@ public final class TenantEntity
       audit.info("tenant.link-l1 tenant={} l1={} cid={} outcome={}", tenantId, c.l1Reference(), cid, e.reason());
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
     }
-    L1Linked event = new L1Linked(L1Reference.parse(c.l1Reference()).asString(), done.wrappedL2().orElseThrow(),
+    byte[] sealedL2;
+    try {
+      sealedL2 = deps.masterKey().seal(done.wrappedL2().orElseThrow(), l2Purpose());
+    } catch (OpenKcmException e) {
+      return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
+    }
+    L1Linked event = new L1Linked(L1Reference.parse(c.l1Reference()).asString(), sealedL2,
         done.l1Context(), deps.clock().instant(), cid);
     return Effect().persist(event)
         .thenRun(st -> {
@@ -823,6 +869,19 @@ public final class TenantEntity
     m.put("openkcm:l2-version", Long.toString(l2Version));
     m.put("openkcm:correlation-id", cid);
     return Map.copyOf(m);
+  }
+
+  private String l2Purpose() {
+    return "l2:" + tenantId;
+  }
+
+  private String l3Purpose(String serviceId, long version) {
+    return "l3:" + tenantId + ":" + serviceId + ":" + version;
+  }
+
+  private static OpenKcmException sealedError() {
+    return new OpenKcmException(ErrorReason.CORE_SEALED,
+        "this Core node is sealed: unseal it (admin unseal --share ..., or auto-unseal) before it serves keys");
   }
 
   /** AAD binding a wrapped L3 to its tenant, service, version and wrapping L2 version. */

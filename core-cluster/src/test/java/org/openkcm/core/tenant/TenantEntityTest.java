@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
@@ -46,6 +47,7 @@ import org.openkcm.core.tenant.TenantEntity.UnwrapOutcome;
 import org.openkcm.core.tenant.TenantEntity.Unwrapped;
 import org.openkcm.core.tenant.TenantEntity.WrapItem;
 import org.openkcm.core.tenant.TenantEntity.Wrapped;
+import org.openkcm.core.seal.MasterKey;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.key.KeyMaterial;
 
@@ -78,8 +80,11 @@ class TenantEntityTest {
     blocking.shutdownNow();
   }
 
+  private final MasterKey master = MasterKey.unsealedWith(KeyMaterial.random(32, RANDOM));
+
   private TenantDependencies deps() {
-    return new TenantDependencies(keystore, RANDOM, Clock.systemUTC(), TenantSettings.forTests(1000));
+    return new TenantDependencies(keystore, RANDOM, Clock.systemUTC(), TenantSettings.forTests(1000),
+        KillSwitchView.NONE, master);
   }
 
   @Test
@@ -94,7 +99,25 @@ class TenantEntityTest {
 
     KeyMaterial l2 = keystore.lastWrapped();
     assertSecretAbsent(event, l2.revealBytes());
-    assertEquals(1 + 12 + 32 + 16, event.wrappedL2().length, "wrapped L2 = version + nonce + key + tag");
+    // persisted = master-sealed(L1-wrapped L2): the customer's L1 alone cannot open what a dump shows...
+    assertTrue(MasterKey.isSealedBlob(event.wrappedL2()));
+    org.openkcm.core.keystore.L1Reference ref = org.openkcm.core.keystore.L1Reference.parse("devfile:acme-root");
+    assertThrows(java.util.concurrent.CompletionException.class,
+        () -> dev.unwrap(ref, event.wrappedL2(), event.l1Context(), "c").toCompletableFuture().join());
+    // ...only the master key and then L1 together give L2 back
+    byte[] l1Blob = master.open(event.wrappedL2(), "l2:acme");
+    assertTrue(l2.sameKeyAs(dev.unwrap(ref, l1Blob, event.l1Context(), "c").toCompletableFuture().join()));
+  }
+
+  @Test
+  void aSealedNodeRefusesWithCoreSealed() {
+    onboardWithService();
+    byte[] env = wrapOne(Map.of());
+    tenant.restart();
+    master.wipe();
+    assertReason(ErrorReason.CORE_SEALED, tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of())), "c", r)).reply());
+    assertReason(ErrorReason.CORE_SEALED, summaryReply(r -> new TenantEntity.CheckL1("c", r)));
   }
 
   @Test
@@ -106,7 +129,8 @@ class TenantEntityTest {
     ServiceCreated event = r.eventOfType(ServiceCreated.class);
     KeyMaterial l2 = keystore.lastWrapped();
     // the blob opens with L2 (so it is L2-wrapped), and neither L2 nor that L3 appear in the persisted bytes
-    KeyMaterial l3 = KeyWrap.unwrap(l2, event.wrappedL3(), TenantEntity.l3Aad("acme", "payments", 1, 1));
+    KeyMaterial l3 = KeyWrap.unwrap(l2, master.open(event.wrappedL3(), "l3:acme:payments:1"),
+        TenantEntity.l3Aad("acme", "payments", 1, 1));
     assertSecretAbsent(event, l2.revealBytes());
     assertSecretAbsent(event, l3.revealBytes());
     assertSecretAbsent(r.state(), l3.revealBytes());
@@ -375,7 +399,7 @@ class TenantEntityTest {
     assertTrue(t.<StatusReply<TenantSummary>>runCommand(TenantEntity.GetSummary::new).reply().getValue().unsealed());
 
     global.set(java.util.Optional.of(new TenantEntity.KillRecord("global", "incident 42", "ciso", java.time.Instant.now())));
-    t.runCommand(new TenantEntity.KillSwitchEngaged("global"));
+    t.runCommand(new TenantEntity.WipeKeys("global"));
     TenantSummary s = t.<StatusReply<TenantSummary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
     assertEquals("killed", s.status());
     assertFalse(s.unsealed(), "the poison message wiped the keys");

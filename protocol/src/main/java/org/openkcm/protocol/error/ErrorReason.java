@@ -31,6 +31,12 @@ public enum ErrorReason {
   L1_REVOKED(Status.Code.FAILED_PRECONDITION),
   /** The customer's keystore could not be reached or failed; retrying may help. */
   L1_UNAVAILABLE(Status.Code.UNAVAILABLE),
+  /** This Core node is sealed: it has no master key yet (unseal it with shares, or check auto-unseal). */
+  CORE_SEALED(Status.Code.UNAVAILABLE),
+  /** The seal was already initialised (shares are printed only once). */
+  SEAL_ALREADY_INITIALISED(Status.Code.FAILED_PRECONDITION),
+  /** The shares entered do not reconstruct the master key. */
+  UNSEAL_FAILED(Status.Code.INVALID_ARGUMENT),
   /** The gateway could not reach any Core node. */
   CORE_UNAVAILABLE(Status.Code.UNAVAILABLE),
   /** The request took longer than the configured timeout. */
