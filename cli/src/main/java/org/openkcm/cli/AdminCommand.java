@@ -8,6 +8,10 @@ import java.util.function.Function;
 import java.util.concurrent.CompletionStage;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.InitSealRequest;
+import org.openkcm.protocol.admin.v1.SealRequest;
+import org.openkcm.protocol.admin.v1.SealStatusReply;
+import org.openkcm.protocol.admin.v1.UnsealRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
@@ -24,7 +28,8 @@ import picocli.CommandLine.Option;
 /** {@code ./openkcm admin ...}: governance calls to the Core's AdminService. */
 @Command(name = "admin", mixinStandardHelpOptions = true, description = "Tenants and services (governance API of the Core).",
     subcommands = {AdminCommand.Tenant.class, AdminCommand.Service.class, AdminCommand.KillCmd.class,
-        AdminCommand.ReviveCmd.class})
+        AdminCommand.ReviveCmd.class, AdminCommand.InitCmd.class, AdminCommand.UnsealCmd.class,
+        AdminCommand.SealCmd.class, AdminCommand.SealStatusCmd.class})
 final class AdminCommand {
 
   @Command(name = "tenant", mixinStandardHelpOptions = true, description = "Onboard or show a tenant.",
@@ -194,6 +199,89 @@ final class AdminCommand {
     }
   }
 
+  @Command(name = "init", mixinStandardHelpOptions = true,
+      description = {"Initialise the cluster's seal (mode shamir): generates the master key and prints its N",
+          "shares ONCE; any K of them unseal a node. Hand each share to a different operator."})
+  static final class InitCmd implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--shares", required = true, description = "N, the number of shares.")
+    int shares;
+
+    @Option(names = "--threshold", required = true, description = "K, how many shares unseal a node.")
+    int threshold;
+
+    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      return target.callAdmin(admin -> admin.initSeal(InitSealRequest.newBuilder().setShares(shares)
+          .setThreshold(threshold).setRequestedBy(by).build()),
+          r -> Map.of("shares", r.getSharesList(), "threshold", threshold, "sealed", r.getStatus().getSealed(),
+              "warning", "these shares are shown once; store each with a different operator"));
+    }
+  }
+
+  @Command(name = "unseal", mixinStandardHelpOptions = true,
+      description = "Enter one share on this Core node; it unseals when the threshold is reached.")
+  static final class UnsealCmd implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--share", required = true, description = "One unseal share (okcm-share-v1-...).")
+    String share;
+
+    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      return target.callAdmin(admin -> admin.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy(by).build()),
+          AdminCommand::sealJson);
+    }
+  }
+
+  @Command(name = "seal", mixinStandardHelpOptions = true,
+      description = "Seal this Core node: wipe its master key and every tenant key it holds.")
+  static final class SealCmd implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      return target.callAdmin(admin -> admin.seal(SealRequest.newBuilder().setRequestedBy(by).build()),
+          AdminCommand::sealJson);
+    }
+  }
+
+  @Command(name = "seal-status", mixinStandardHelpOptions = true, description = "Is this Core node sealed?")
+  static final class SealStatusCmd implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Override
+    public Integer call() {
+      return target.callAdmin(admin -> admin.sealStatus(SealRequest.getDefaultInstance()), AdminCommand::sealJson);
+    }
+  }
+
+  static Map<String, Object> sealJson(SealStatusReply s) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("sealed", s.getSealed());
+    out.put("initialised", s.getInitialised());
+    out.put("mode", s.getMode());
+    out.put("threshold", s.getThreshold());
+    out.put("shares", s.getShares());
+    out.put("progress", s.getProgress());
+    out.put("node", s.getNode());
+    return out;
+  }
+
   /** Where the Core is: --core HOST:PORT, else the data dir's endpoints.json. */
   static final class CoreTarget {
     @Option(names = "--core", description = "Core HOST:PORT (default: from DATA_DIR/endpoints.json).")
@@ -204,6 +292,15 @@ final class AdminCommand {
 
     @Option(names = "--timeout", defaultValue = "30s", description = "Deadline of the call (default: ${DEFAULT-VALUE}).")
     String timeout;
+
+    <T> int callAdmin(Function<AdminServiceClient, CompletionStage<T>> request, Function<T, Map<String, Object>> json) {
+      Duration deadline = Cli.parseDuration(timeout);
+      HostPort at = HostPort.parse(core != null ? core : Endpoints.read(dataDir).core());
+      try (ClientSystem clients = new ClientSystem()) {
+        Cli.printJson(json.apply(Cli.await(request.apply(clients.admin(at, deadline)), deadline)));
+        return 0;
+      }
+    }
 
     int callKillSwitch(Function<AdminServiceClient, CompletionStage<KillSwitchState>> request) {
       Duration deadline = Cli.parseDuration(timeout);

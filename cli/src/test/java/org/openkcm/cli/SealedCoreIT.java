@@ -1,0 +1,161 @@
+package org.openkcm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Files;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.openkcm.core.CoreNode;
+import org.openkcm.core.seal.ShamirShares;
+import org.openkcm.gateway.GatewayNode;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.InitSealRequest;
+import org.openkcm.protocol.admin.v1.SealRequest;
+import org.openkcm.protocol.admin.v1.SealStatusReply;
+import org.openkcm.protocol.admin.v1.UnsealRequest;
+import org.openkcm.protocol.config.NodeConfig;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.gateway.v1.DecryptRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+import org.openkcm.protocol.key.KeyMaterial;
+
+/** A Core in Shamir mode on the real PostgreSQL: sealed start, init, k-of-n unseal, wrong share, seal. */
+class SealedCoreIT {
+
+  private static final Duration CALL = Duration.ofSeconds(20);
+  private PostgresSchema db;
+  private CoreNode core;
+  private GatewayNode gateway;
+  private ActorTestKit client;
+  private DataKeyServiceClient app;
+
+  @AfterEach
+  void stop() throws Exception {
+    app.close();
+    client.shutdownTestKit();
+    gateway.close();
+    core.close();
+    db.close();
+  }
+
+  @Test
+  void sealedNodeRefusesUntilThresholdSharesUnsealItAndWrongSharesAreRejected() throws Exception {
+    db = new PostgresSchema();
+    Config config = NodeConfig.load("core", "test", db.journalConfig()
+        .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(Files.createTempDirectory("openkcm-seal").toString()))
+        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(KeyChainEndToEndIT.freePort()))
+        .withValue("openkcm.core.seal.mode", ConfigValueFactory.fromAnyRef("shamir")));
+    core = CoreNode.start(config);
+    gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
+        "openkcm.gateway.core.port", core.grpcAddress().getPort()))));
+    client = ActorTestKit.create("seal-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+
+    SealStatusReply fresh = admin(a -> a.sealStatus(SealRequest.getDefaultInstance()));
+    assertTrue(fresh.getSealed());
+    assertFalse(fresh.getInitialised());
+    assertEquals(ErrorReason.CORE_SEALED, failure(() -> admin(a -> a.createTenant(CreateTenantRequest.newBuilder()
+        .setTenantId("acme").setL1Reference("devfile:acme-root").build()))).reason());
+
+    List<String> shares = admin(a -> a.initSeal(InitSealRequest.newBuilder().setShares(5).setThreshold(3)
+        .setRequestedBy("it").build())).getSharesList();
+    assertEquals(5, shares.size());
+    assertEquals(ErrorReason.SEAL_ALREADY_INITIALISED, failure(() -> admin(a -> a.initSeal(
+        InitSealRequest.newBuilder().setShares(3).setThreshold(2).build()))).reason());
+    admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId("acme").setL1Reference("devfile:acme-root").build()));
+    admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId("acme").setServiceId("payments").build()));
+    GenerateDataKeyResponse key = await(app.generateDataKey(GenerateDataKeyRequest.newBuilder()
+        .setTenantId("acme").setServiceId("payments").build()));
+
+    // restart: the node comes back sealed
+    int port = core.grpcAddress().getPort();
+    core.close();
+    core = CoreNode.start(config.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(port)));
+    assertTrue(admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getSealed());
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
+      return null;
+    });
+
+    // fewer than K shares: still sealed
+    assertEquals(1, unseal(shares.get(0)).getProgress());
+    SealStatusReply two = unseal(shares.get(1));
+    assertTrue(two.getSealed());
+    assertEquals(2, two.getProgress());
+    assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
+
+    // a share of another cluster's seal completes the count but not the key
+    String foreign = ShamirShares.split(KeyMaterial.random(32, new SecureRandom()), 5, 3, new SecureRandom()).get(2);
+    assertEquals(ErrorReason.UNSEAL_FAILED, failure(() -> unseal(foreign)).reason());
+    assertTrue(admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getSealed());
+    assertEquals(ErrorReason.INVALID_ARGUMENT, failure(() -> unseal(shares.get(3) + "x")).reason());
+
+    // K good shares (any three)
+    unseal(shares.get(4));
+    unseal(shares.get(2));
+    SealStatusReply open = unseal(shares.get(0));
+    assertFalse(open.getSealed());
+    assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key));
+
+    // seal again: master key and tenant keys wiped on this node
+    assertTrue(admin(a -> a.seal(SealRequest.newBuilder().setRequestedBy("it").build())).getSealed());
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
+      assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
+      return null;
+    });
+  }
+
+  private SealStatusReply unseal(String share) {
+    return admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy("op").build()));
+  }
+
+  private byte[] decrypt(GenerateDataKeyResponse key) {
+    return await(app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(key.getEnvelope()).build()))
+        .getPlaintext().toByteArray();
+  }
+
+  private <T> T admin(Function<AdminServiceClient, CompletionStage<T>> call) {
+    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        core.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    try {
+      return await(call.apply(admin));
+    } finally {
+      admin.close();
+    }
+  }
+
+  private static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw GrpcErrors.fromGrpc(e);
+    }
+  }
+
+  private static OpenKcmException failure(Runnable call) {
+    return assertThrows(OpenKcmException.class, call::run);
+  }
+}
