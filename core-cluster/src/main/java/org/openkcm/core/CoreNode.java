@@ -23,6 +23,7 @@ import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.seal.SealConfigEntity;
 import org.openkcm.core.seal.SealService;
 import org.openkcm.core.tenant.LocalTenants;
+import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.core.killswitch.KillSwitchWatcher;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -122,11 +123,13 @@ public final class CoreNode implements AutoCloseable {
           SingletonActor.of(SealConfigEntity.create(), "seal-config"));
       SealService seal = new SealService(system, sealConfig, master, keystore, askTimeout,
           () -> LocalTenants.tellAll(system, new TenantEntity.WipeKeys("node sealed"), askTimeout));
+      ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic = spawn(system,
+          Topic.create(TenantEvents.StatusChanged.class, TenantEvents.TOPIC), "tenant-events-topic");
       TenantEntity.init(system, new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings,
-          watcher, master));
+          watcher, master, change -> tenantTopic.tell(Topic.publish(change))));
       @SuppressWarnings("unchecked")
       org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler = ServiceHandler.concatOrNotFound(
-          CoreKeyServiceHandlerFactory.create(new CoreKeyServiceImpl(system, askTimeout), system),
+          CoreKeyServiceHandlerFactory.create(new CoreKeyServiceImpl(system, askTimeout, tenantTopic, topic, watcher), system),
           AdminServiceHandlerFactory.create(new AdminServiceImpl(system, askTimeout, killSwitch, region, seal), system));
       // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal before serving.
       return watcher.loaded().thenCompose(v -> unsealAtStart(config, seal)).thenApply(v -> handler);

@@ -3,7 +3,9 @@ package org.openkcm.gateway;
 import com.typesafe.config.Config;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -11,7 +13,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.tenantwatch.TenantStates;
+import org.openkcm.gateway.tenantwatch.TenantWatch;
 import org.openkcm.gateway.datakey.DataKeyServiceImpl;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
 import org.slf4j.Logger;
@@ -25,17 +30,23 @@ public final class GatewayNode implements AutoCloseable {
 
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
+  private final Wiring wiring;
 
-  private GatewayNode(ActorSystem<Void> system, ServerBinding binding) {
+  /** What a running gateway is made of (tests look at the cache and the tenant states). */
+  public record Wiring(CoreLink core, Optional<DekCache> cache, TenantStates tenants) {}
+
+  private GatewayNode(ActorSystem<Void> system, ServerBinding binding, Wiring wiring) {
     this.system = system;
     this.binding = binding;
+    this.wiring = wiring;
   }
 
   /** Starts a gateway from {@code config} (section {@code openkcm.gateway}). Blocks until bound. */
   public static GatewayNode start(Config config) {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
     try {
-      return new GatewayNode(system, init(system).toCompletableFuture().get(30, TimeUnit.SECONDS));
+      Wiring wiring = wire(system);
+      return new GatewayNode(system, bind(system, wiring).toCompletableFuture().get(30, TimeUnit.SECONDS), wiring);
     } catch (Exception e) {
       system.terminate();
       Throwable root = e;
@@ -46,14 +57,33 @@ public final class GatewayNode implements AutoCloseable {
     }
   }
 
-  /** Wires the data-key API into {@code system}; completes when bound. */
-  public static CompletionStage<ServerBinding> init(ActorSystem<?> system) {
+  /** The Core link, the optional DEK cache and the tenant-event watch of {@code system}'s gateway. */
+  public static Wiring wire(ActorSystem<?> system) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
     List<CoreLink.Endpoint> endpoints = c.getStringList("core.endpoints").isEmpty()
         ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
         : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
     CoreLink core = new CoreLink(system, endpoints, c.getDuration("core.request-timeout"));
-    DataKeyServiceImpl service = new DataKeyServiceImpl(core, new SecureRandom(), c.getInt("default-key-length"));
+    Optional<DekCache> cache = c.getBoolean("cache.enabled")
+        ? Optional.of(new DekCache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
+        : Optional.empty();
+    TenantStates tenants = new TenantStates();
+    if (c.getBoolean("watch.enabled")) {
+      TenantWatch.start(system, core.clients(), c.getString("name"), tenants,
+          tenant -> cache.ifPresent(k -> k.flush(tenant)), c.getDuration("watch.min-backoff"),
+          c.getDuration("watch.max-backoff"));
+    }
+    return new Wiring(core, cache, tenants);
+  }
+
+  /** Binds the data-key API of {@code wiring}; completes when bound. */
+  public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, Wiring wiring) {
+    Config c = system.settings().config().getConfig("openkcm.gateway");
+    List<CoreLink.Endpoint> endpoints = c.getStringList("core.endpoints").isEmpty()
+        ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
+        : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
+    DataKeyServiceImpl service = new DataKeyServiceImpl(wiring.core(), new SecureRandom(),
+        c.getInt("default-key-length"), wiring.cache(), wiring.tenants());
     return Http.get(system)
         .newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"))
         .bind(DataKeyServiceHandlerFactory.create(service, system))
@@ -62,6 +92,10 @@ public final class GatewayNode implements AutoCloseable {
           log.info("gateway DataKeyService listening on {} (Core nodes {})", binding.localAddress(), endpoints);
           return binding;
         });
+  }
+
+  public Wiring wiring() {
+    return wiring;
   }
 
   public ActorSystem<Void> system() {

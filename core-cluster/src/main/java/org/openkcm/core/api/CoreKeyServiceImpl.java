@@ -7,7 +7,20 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.UUID;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.typed.javadsl.ActorSource;
+import org.openkcm.core.killswitch.KillSwitchEntity;
+import org.openkcm.core.killswitch.KillSwitchWatcher;
+import org.openkcm.core.tenant.TenantEvents;
+import org.openkcm.protocol.core.v1.TenantEvent;
+import org.openkcm.protocol.core.v1.WatchTenantEventsRequest;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantRejections;
@@ -28,12 +41,33 @@ import org.openkcm.protocol.error.OpenKcmException;
 /** Gateway-facing batched wrap/unwrap: a thin mapping onto the tenant entity. */
 public final class CoreKeyServiceImpl implements CoreKeyService {
 
+  private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
+  private final ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic;
+  private final ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic;
+  private final KillSwitchWatcher killSwitch;
 
-  public CoreKeyServiceImpl(ActorSystem<?> system, Duration askTimeout) {
+  public CoreKeyServiceImpl(ActorSystem<?> system, Duration askTimeout,
+      ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic,
+      ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic, KillSwitchWatcher killSwitch) {
+    this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
+    this.tenantTopic = tenantTopic;
+    this.killSwitchTopic = killSwitchTopic;
+    this.killSwitch = killSwitch;
+  }
+
+  @Override
+  public Source<TenantEvent, NotUsed> watchTenantEvents(WatchTenantEventsRequest in) {
+    String gateway = in.getGateway().isBlank() ? "unnamed" : in.getGateway();
+    return ActorSource.<TenantEvent>actorRef(e -> false, e -> Optional.empty(), 1024, OverflowStrategy.fail())
+        .mapMaterializedValue(out -> {
+          system.systemActorOf(TenantWatchSession.create(out, gateway, tenantTopic, killSwitchTopic, killSwitch),
+              "tenant-watch-" + UUID.randomUUID(), Props.empty());
+          return NotUsed.getInstance();
+        });
   }
 
   @Override

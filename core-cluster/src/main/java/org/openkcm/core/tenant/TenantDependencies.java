@@ -11,7 +11,13 @@ import org.openkcm.protocol.key.KeyMaterial;
  * node's view of the region/global kill-switch, and this node's master key (which seals what is persisted).
  */
 public record TenantDependencies(L1Keystore keystore, SecureRandom random, Clock clock, TenantSettings settings,
-    KillSwitchView killSwitch, MasterKey masterKey) {
+    KillSwitchView killSwitch, MasterKey masterKey, TenantEvents events) {
+
+  /** Without event publication (tests). */
+  public TenantDependencies(L1Keystore keystore, SecureRandom random, Clock clock, TenantSettings settings,
+      KillSwitchView killSwitch, MasterKey masterKey) {
+    this(keystore, random, clock, settings, killSwitch, masterKey, TenantEvents.NONE);
+  }
 
   /** For tests: no kill-switch, an unsealed random master key. */
   public TenantDependencies(L1Keystore keystore, SecureRandom random, Clock clock, TenantSettings settings) {

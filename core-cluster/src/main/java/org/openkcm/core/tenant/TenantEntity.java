@@ -562,7 +562,8 @@ public final class TenantEntity
         s.l2Version(), s.services().size(), done.correlationId(), (System.nanoTime() - done.startedNanos()) / 1_000_000);
     if (s.revocation().isPresent()) {
       audit.info("tenant.l1-restored tenant={} l1={} cid={}", tenantId, s.l1Reference(), done.correlationId());
-      return Effect().persist(new L1Restored(deps.clock().instant(), done.correlationId())).thenNoReply().thenUnstashAll();
+      return Effect().persist(new L1Restored(deps.clock().instant(), done.correlationId()))
+          .thenRun(st -> publish("l1-restored", "L1 works again")).thenNoReply().thenUnstashAll();
     }
     return Effect().noReply().thenUnstashAll();
   }
@@ -598,7 +599,8 @@ public final class TenantEntity
     failStashed = Optional.of(e);
     context.getSelf().tell(new StashedCommandsAnswered());
     if (e.reason() == ErrorReason.L1_REVOKED && s.revocation().isEmpty()) {
-      return Effect().persist(revoked(e, cid)).thenNoReply().thenUnstashAll();
+      return Effect().persist(revoked(e, cid)).thenRun(st -> publish("l1-revoked", e.getMessage()))
+          .thenNoReply().thenUnstashAll();
     }
     return Effect().noReply().thenUnstashAll();
   }
@@ -613,6 +615,7 @@ public final class TenantEntity
     log.warn("tenant {}: KILLED by {} (reason: {}); keys wiped (cid={})", tenantId, by, reason, cid);
     audit.info("tenant.kill tenant={} by={} reason=\"{}\" cid={}", tenantId, by, reason, cid);
     return Effect().persist(new TenantKilled(reason, by, deps.clock().instant(), cid))
+        .thenRun(st -> publish("killed", reason))
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
   }
 
@@ -656,6 +659,7 @@ public final class TenantEntity
     audit.info("tenant.revive tenant={} by={} cid={} outcome=ok", tenantId, c.requestedBy(), done.correlationId());
     return Effect().persist(new TenantRevived(c.requestedBy(), deps.clock().instant(), done.correlationId()))
         .thenRun(st -> installKeys(keys))
+        .thenRun(st -> publish("revived", "revived by " + c.requestedBy()))
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
         .thenUnstashAll();
   }
@@ -718,7 +722,8 @@ public final class TenantEntity
       wipeKeys("L1 revoked");
       unsealFailure = Optional.of(new UnsealFailure(e, deps.clock().instant()));
       return answer(done.replyTo(), s.revocation().isPresent() ? Effect().none()
-          : Effect().persist(revoked(e, done.correlationId()))).thenUnstashAll();
+          : Effect().persist(revoked(e, done.correlationId())).thenRun(st -> publish("l1-revoked", e.getMessage())))
+          .thenUnstashAll();
     }
     Instant now = deps.clock().instant();
     if (now.isAfter(lastL1Confirmed.plus(deps.settings().l1UnavailableGrace()))) {
@@ -805,6 +810,10 @@ public final class TenantEntity
           }
           return blob;
         }));
+  }
+
+  private void publish(String kind, String reason) {
+    deps.events().publish(new TenantEvents.StatusChanged(tenantId, kind, reason, deps.clock().instant()));
   }
 
   private L1Revoked revoked(OpenKcmException e, String cid) {

@@ -112,6 +112,11 @@ public final class CoreLink implements AutoCloseable {
     }).thenCompose(Function.identity());
   }
 
+  /** The per-node clients (the tenant-event watch streams from one of them). */
+  public List<CoreKeyServiceClient> clients() {
+    return clients;
+  }
+
   @Override
   public void close() {
     clients.forEach(CoreKeyServiceClient::close);

@@ -7,7 +7,9 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.tenantwatch.TenantStates;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapResult;
 import org.openkcm.protocol.envelope.EncryptionContext;
@@ -35,11 +37,16 @@ public final class DataKeyServiceImpl implements DataKeyService {
   private final CoreLink core;
   private final SecureRandom random;
   private final int defaultKeyLength;
+  private final Optional<DekCache> cache;
+  private final TenantStates tenants;
 
-  public DataKeyServiceImpl(CoreLink core, SecureRandom random, int defaultKeyLength) {
+  public DataKeyServiceImpl(CoreLink core, SecureRandom random, int defaultKeyLength, Optional<DekCache> cache,
+      TenantStates tenants) {
     this.core = core;
     this.random = random;
     this.defaultKeyLength = defaultKeyLength;
+    this.cache = cache;
+    this.tenants = tenants;
   }
 
   @Override
@@ -84,6 +91,16 @@ public final class DataKeyServiceImpl implements DataKeyService {
             "this envelope belongs to another tenant, not to " + in.getTenantId());
       }
       EncryptionContext.of(in.getContextMap());
+      Optional<String> cacheKey = cache.map(c -> DekCache.key(in.getTenantId(), in.getEnvelope().toByteArray(),
+          in.getContextMap()));
+      if (cacheKey.isPresent() && tenants.mayServeLocally(in.getTenantId())) {
+        Optional<byte[]> hit = cache.get().get(cacheKey.get());
+        if (hit.isPresent()) {
+          return CompletableFuture.completedFuture(DecryptResponse.newBuilder()
+              .setPlaintext(ByteString.copyFrom(hit.get())).build());
+        }
+      }
+      long token = tenants.generation();
       UnwrapItem item = UnwrapItem.newBuilder().setEnvelope(in.getEnvelope()).putAllContext(in.getContextMap()).build();
       return core.unwrap(in.getTenantId(), List.of(item), cid(in.getCorrelationId()))
           .handle((results, failure) -> {
@@ -94,6 +111,9 @@ public final class DataKeyServiceImpl implements DataKeyService {
             if (r.hasError()) {
               ErrorReason reason = ErrorReason.parse(r.getError().getReason()).orElse(ErrorReason.INTERNAL);
               throw GrpcErrors.toGrpc(new OpenKcmException(reason, r.getError().getMessage()));
+            }
+            if (cacheKey.isPresent() && tenants.confirm(in.getTenantId(), token)) {
+              cache.get().put(cacheKey.get(), in.getTenantId(), r.getPlaintext().toByteArray());
             }
             return DecryptResponse.newBuilder().setPlaintext(r.getPlaintext()).build();
           });

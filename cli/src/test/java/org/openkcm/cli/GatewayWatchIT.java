@@ -1,0 +1,155 @@
+package org.openkcm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.openkcm.core.CoreNode;
+import org.openkcm.gateway.GatewayNode;
+import org.openkcm.gateway.cache.DekCache;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchRequest;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.config.NodeConfig;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.gateway.v1.DecryptRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+
+/**
+ * A gateway with its DEK cache on: the Core's tenant-event watch flushes it on a kill (a decrypt that would
+ * have hit the cache fails), on a global kill-switch, and after a lost connection (re-sync on reconnect).
+ */
+class GatewayWatchIT {
+
+  private static final Duration CALL = Duration.ofSeconds(20);
+  private PostgresSchema db;
+  private Config coreConfig;
+  private CoreNode core;
+  private GatewayNode gateway;
+  private ActorTestKit client;
+  private DataKeyServiceClient app;
+
+  @AfterEach
+  void stop() throws Exception {
+    app.close();
+    client.shutdownTestKit();
+    gateway.close();
+    core.close();
+    db.close();
+  }
+
+  @Test
+  void killFlushesTheGatewayCacheAndAReconnectReSyncs() throws Exception {
+    db = new PostgresSchema();
+    coreConfig = NodeConfig.load("core", "test", db.journalConfig()
+        .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(Files.createTempDirectory("openkcm-watch").toString()))
+        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(KeyChainEndToEndIT.freePort())));
+    core = CoreNode.start(coreConfig);
+    gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
+        "openkcm.gateway.core.port", core.grpcAddress().getPort(),
+        "openkcm.gateway.cache.enabled", true,
+        "openkcm.gateway.cache.ttl", "5m"))));
+    DekCache cache = gateway.wiring().cache().orElseThrow();
+    client = ActorTestKit.create("watch-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId("acme").setL1Reference("devfile:acme-root").build()));
+    admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId("acme").setServiceId("payments").build()));
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
+      assertTrue(gateway.wiring().tenants().isConnected(), "watch connected");
+      return null;
+    });
+
+    GenerateDataKeyResponse key = await(app.generateDataKey(GenerateDataKeyRequest.newBuilder()
+        .setTenantId("acme").setServiceId("payments").putContext("row", "1").build()));
+    assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key)); // from the Core, then cached
+    long hits = cache.hits();
+    assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key));
+    assertEquals(hits + 1, cache.hits(), "the second decrypt was served from the gateway cache");
+
+    // kill: the watch flushes the cache, so the decrypt that would have hit it goes to the Core and fails
+    admin(a -> a.killTenant(KillTenantRequest.newBuilder().setTenantId("acme").setReason("drill").setRequestedBy("it").build()));
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(20), () -> {
+      assertEquals(0, cache.size());
+      return null;
+    });
+    assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class, () -> decrypt(key)).reason());
+
+    admin(a -> a.reviveTenant(ReviveTenantRequest.newBuilder().setTenantId("acme").setRequestedBy("it").build()));
+    assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key));
+    assertEquals(1, cache.size(), "cached again after the revival");
+
+    // global kill-switch: flushed as well
+    admin(a -> a.engageKillSwitch(KillSwitchRequest.newBuilder().setScope("global").setReason("drill").build()));
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(20), () -> {
+      assertEquals(0, cache.size());
+      return null;
+    });
+    assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class, () -> decrypt(key)).reason());
+    admin(a -> a.releaseKillSwitch(KillSwitchRequest.newBuilder().setScope("global").build()));
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(50), () -> {
+      assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key));
+      assertEquals(1, cache.size());
+      return null;
+    });
+
+    // the Core goes away: the cache is dropped and nothing is served locally until the watch is back
+    int port = core.grpcAddress().getPort();
+    core.close();
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(50), () -> {
+      assertEquals(0, cache.size());
+      assertTrue(!gateway.wiring().tenants().isConnected());
+      return null;
+    });
+    assertThrows(OpenKcmException.class, () -> decrypt(key), "no Core, no local answer");
+    core = CoreNode.start(coreConfig.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(port)));
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key));
+      assertTrue(gateway.wiring().tenants().isConnected(), "re-synced through the Core after reconnecting");
+      return null;
+    });
+  }
+
+  private byte[] decrypt(GenerateDataKeyResponse key) {
+    return await(app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(key.getEnvelope())
+        .putContext("row", "1").build())).getPlaintext().toByteArray();
+  }
+
+  private <T> T admin(java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
+    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        core.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    try {
+      return await(call.apply(admin));
+    } finally {
+      admin.close();
+    }
+  }
+
+  private static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw GrpcErrors.fromGrpc(e);
+    }
+  }
+}

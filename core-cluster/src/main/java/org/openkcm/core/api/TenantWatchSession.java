@@ -1,0 +1,70 @@
+package org.openkcm.core.api;
+
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.openkcm.core.killswitch.KillSwitchEntity;
+import org.openkcm.core.killswitch.KillSwitchWatcher;
+import org.openkcm.core.tenant.TenantEntity.KillRecord;
+import org.openkcm.core.tenant.TenantEvents;
+import org.openkcm.protocol.core.v1.TenantEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One gateway's tenant-event watch: subscribed to the cluster's tenant-event and kill-switch topics, it
+ * forwards each change to the gRPC stream, and stops when the stream ends.
+ */
+final class TenantWatchSession {
+
+  private static final Logger log = LoggerFactory.getLogger(TenantWatchSession.class);
+
+  sealed interface Command {}
+
+  private record TenantChanged(TenantEvents.StatusChanged change) implements Command {}
+
+  private record KillSwitchChanged(KillSwitchEntity.State state) implements Command {}
+
+  private record StreamEnded() implements Command {}
+
+  private TenantWatchSession() {}
+
+  static Behavior<Command> create(ActorRef<TenantEvent> out, String gateway,
+      ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic,
+      ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic, KillSwitchWatcher killSwitch) {
+    return Behaviors.setup(ctx -> {
+      ctx.watchWith(out, new StreamEnded());
+      tenantTopic.tell(Topic.subscribe(ctx.messageAdapter(TenantEvents.StatusChanged.class, TenantChanged::new)));
+      killSwitchTopic.tell(Topic.subscribe(ctx.messageAdapter(KillSwitchEntity.Changed.class,
+          c -> new KillSwitchChanged(c.state()))));
+      log.info("gateway {} watches tenant events", gateway);
+      out.tell(TenantEvent.newBuilder().setKind("hello").build());
+      out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
+      return Behaviors.receive(Command.class)
+          .onMessage(TenantChanged.class, m -> {
+            out.tell(TenantEvent.newBuilder().setKind(m.change().kind()).setTenantId(m.change().tenantId())
+                .setReason(m.change().reason()).setAt(m.change().at().toString()).build());
+            return Behaviors.same();
+          })
+          .onMessage(KillSwitchChanged.class, m -> {
+            String inForce = m.state().engaged().keySet().stream()
+                .filter(scope -> scope.equals("global") || scope.equals("region:" + killSwitch.region()))
+                .collect(Collectors.joining(","));
+            out.tell(killSwitchEvent(inForce.isEmpty() ? Optional.empty() : Optional.of(inForce)));
+            return Behaviors.same();
+          })
+          .onMessage(StreamEnded.class, m -> {
+            log.info("gateway {} stopped watching tenant events", gateway);
+            return Behaviors.stopped();
+          })
+          .build();
+    });
+  }
+
+  private static TenantEvent killSwitchEvent(Optional<String> scope) {
+    return TenantEvent.newBuilder().setKind("kill-switch").setScope(scope.orElse("")).build();
+  }
+}

@@ -1,0 +1,17 @@
+package org.openkcm.core.tenant;
+
+import java.time.Instant;
+import org.openkcm.core.serialization.CborSerializable;
+
+/** Publishes tenant status changes cluster-wide (to every node's gateway watch streams). */
+public interface TenantEvents {
+
+  TenantEvents NONE = change -> {};
+
+  String TOPIC = "openkcm-tenant-events";
+
+  /** @param kind killed | revived | l1-revoked | l1-restored */
+  record StatusChanged(String tenantId, String kind, String reason, Instant at) implements CborSerializable {}
+
+  void publish(StatusChanged change);
+}

@@ -1,0 +1,71 @@
+package org.openkcm.gateway.tenantwatch;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.stream.RestartSettings;
+import org.apache.pekko.stream.javadsl.RestartSource;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
+import org.openkcm.protocol.core.v1.TenantEvent;
+import org.openkcm.protocol.core.v1.WatchTenantEventsRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps a server-streamed tenant-event watch open to one of the Core nodes (reconnecting with backoff, to
+ * the next node in turn) and applies each event to {@link TenantStates}; {@code flush} drops what the
+ * gateway holds for a tenant (or, with {@code null}, for every tenant).
+ */
+public final class TenantWatch {
+
+  private static final Logger log = LoggerFactory.getLogger(TenantWatch.class);
+
+  private TenantWatch() {}
+
+  public static void start(ActorSystem<?> system, List<CoreKeyServiceClient> cores, String gatewayName,
+      TenantStates states, Consumer<String> flush, Duration minBackoff, Duration maxBackoff) {
+    AtomicInteger next = new AtomicInteger();
+    RestartSource.withBackoff(RestartSettings.create(minBackoff, maxBackoff, 0.2), () -> {
+      CoreKeyServiceClient core = cores.get(Math.floorMod(next.getAndIncrement(), cores.size()));
+      return core.watchTenantEvents(WatchTenantEventsRequest.newBuilder().setGateway(gatewayName).build())
+          .watchTermination((mat, done) -> {
+            done.whenComplete((d, failure) -> {
+              if (states.isConnected()) {
+                log.warn("tenant-event watch lost ({}); serving nothing locally until it is back",
+                    failure == null ? "closed" : failure.getMessage());
+              }
+              states.disconnected();
+              flush.accept(null);
+            });
+            return mat;
+          });
+    }).runWith(Sink.foreach(event -> apply(event, states, flush)), system);
+  }
+
+  static void apply(TenantEvent e, TenantStates states, Consumer<String> flush) {
+    switch (e.getKind()) {
+      case "hello" -> {
+        flush.accept(null);
+        states.connected();
+        log.info("tenant-event watch connected; every tenant re-syncs on its next Core call");
+      }
+      case "kill-switch" -> {
+        boolean inForce = !e.getScope().isEmpty();
+        states.killSwitch(inForce);
+        if (inForce) {
+          flush.accept(null);
+          log.warn("kill-switch {} in force: local state of every tenant dropped", e.getScope());
+        }
+      }
+      case "killed", "l1-revoked" -> {
+        states.blocked(e.getTenantId());
+        flush.accept(e.getTenantId());
+        log.warn("tenant {} {} ({}): local state dropped", e.getTenantId(), e.getKind(), e.getReason());
+      }
+      default -> log.info("tenant {} {}", e.getTenantId(), e.getKind());
+    }
+  }
+}
