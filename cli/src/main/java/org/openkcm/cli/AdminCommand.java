@@ -270,6 +270,38 @@ final class AdminCommand {
     }
   }
 
+  static Map<String, Object> killSwitchJson(KillSwitchState state) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("region", state.getRegion());
+    Map<String, Object> engaged = new LinkedHashMap<>();
+    state.getEngagedList().forEach(e -> engaged.put(e.getScope(),
+        Map.of("reason", e.getReason(), "by", e.getRequestedBy(), "since", e.getSince())));
+    out.put("engaged", engaged);
+    return out;
+  }
+
+  static Map<String, Object> tenantJson(TenantInfo info) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("tenant", info.getTenantId());
+    out.put("l1", info.getL1Reference());
+    out.put("l2Version", info.getL2Version());
+    out.put("status", info.getStatus());
+    out.put("unsealed", info.getUnsealed());
+    out.put("node", info.getNode());
+    if (!info.getKillScope().isEmpty()) {
+      out.put("killed", Map.of("scope", info.getKillScope(), "reason", info.getKillReason(),
+          "by", info.getKilledBy(), "since", info.getKilledSince()));
+    }
+    if (!info.getRevocationReason().isEmpty()) {
+      out.put("revocation", Map.of("reason", info.getRevocationReason(), "message", info.getRevocationMessage(),
+          "since", info.getRevokedSince()));
+    }
+    Map<String, Integer> services = new LinkedHashMap<>();
+    info.getServicesList().forEach(sv -> services.put(sv.getServiceId(), sv.getL3Version()));
+    out.put("services", services);
+    return out;
+  }
+
   static Map<String, Object> sealJson(SealStatusReply s) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("sealed", s.getSealed());
@@ -303,47 +335,11 @@ final class AdminCommand {
     }
 
     int callKillSwitch(Function<AdminServiceClient, CompletionStage<KillSwitchState>> request) {
-      Duration deadline = Cli.parseDuration(timeout);
-      HostPort at = HostPort.parse(core != null ? core : Endpoints.read(dataDir).core());
-      try (ClientSystem clients = new ClientSystem()) {
-        KillSwitchState state = Cli.await(request.apply(clients.admin(at, deadline)), deadline);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("region", state.getRegion());
-        Map<String, Object> engaged = new LinkedHashMap<>();
-        state.getEngagedList().forEach(e -> engaged.put(e.getScope(),
-            Map.of("reason", e.getReason(), "by", e.getRequestedBy(), "since", e.getSince())));
-        out.put("engaged", engaged);
-        Cli.printJson(out);
-        return 0;
-      }
+      return callAdmin(request, AdminCommand::killSwitchJson);
     }
 
     int call(Function<AdminServiceClient, CompletionStage<TenantInfo>> request) {
-      Duration deadline = Cli.parseDuration(timeout);
-      HostPort at = HostPort.parse(core != null ? core : Endpoints.read(dataDir).core());
-      try (ClientSystem clients = new ClientSystem()) {
-        TenantInfo info = Cli.await(request.apply(clients.admin(at, deadline)), deadline);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("tenant", info.getTenantId());
-        out.put("l1", info.getL1Reference());
-        out.put("l2Version", info.getL2Version());
-        out.put("status", info.getStatus());
-        out.put("unsealed", info.getUnsealed());
-        out.put("node", info.getNode());
-        if (!info.getKillScope().isEmpty()) {
-          out.put("killed", Map.of("scope", info.getKillScope(), "reason", info.getKillReason(),
-              "by", info.getKilledBy(), "since", info.getKilledSince()));
-        }
-        if (!info.getRevocationReason().isEmpty()) {
-          out.put("revocation", Map.of("reason", info.getRevocationReason(), "message", info.getRevocationMessage(),
-              "since", info.getRevokedSince()));
-        }
-        Map<String, Integer> services = new LinkedHashMap<>();
-        info.getServicesList().forEach(s -> services.put(s.getServiceId(), s.getL3Version()));
-        out.put("services", services);
-        Cli.printJson(out);
-        return 0;
-      }
+      return callAdmin(request, AdminCommand::tenantJson);
     }
   }
 }

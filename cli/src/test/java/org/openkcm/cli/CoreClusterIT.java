@@ -1,5 +1,7 @@
 package org.openkcm.cli;
 
+import static org.openkcm.cli.Rpc.await;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -85,8 +87,8 @@ class CoreClusterIT {
     // One development L1 for every tenant, created before any node runs (all nodes share the key file).
     new DevFileKeystore(dataDir.resolve("dev-l1"), false, Runnable::run).createKey("shared-root");
     for (int i = 0; i < 3; i++) {
-      arteryPorts[i] = KeyChainEndToEndIT.freePort();
-      grpcPorts[i] = KeyChainEndToEndIT.freePort();
+      arteryPorts[i] = Rpc.freePort();
+      grpcPorts[i] = Rpc.freePort();
     }
     for (int i = 0; i < 3; i++) {
       nodes[i] = CoreNode.start(nodeConfig(i));
@@ -334,14 +336,7 @@ class CoreClusterIT {
   }
 
   private <T> T admin(int node, java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
-    int n = nodes[node] != null ? node : firstLiveNode();
-    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        grpcPorts[n], client.system()).withTls(false).withDeadline(CALL), client.system());
-    try {
-      return await(call.apply(admin));
-    } finally {
-      admin.close();
-    }
+    return Rpc.admin(client.system(), grpcPorts[nodes[node] != null ? node : firstLiveNode()], call);
   }
 
   /** The failure of unwrapping {@code i} directly through node {@code n}'s CoreKeyService. */
@@ -382,11 +377,4 @@ class CoreClusterIT {
         .putContext("row", row).build())).getPlaintext().toByteArray();
   }
 
-  private static <T> T await(CompletionStage<T> stage) {
-    try {
-      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw GrpcErrors.fromGrpc(e);
-    }
-  }
 }

@@ -1,5 +1,7 @@
 package org.openkcm.cli;
 
+import static org.openkcm.cli.Rpc.await;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -108,8 +110,8 @@ class CoreCrashIT {
     dataDir = Files.createTempDirectory("openkcm-crash");
     new DevFileKeystore(dataDir.resolve("dev-l1"), false, Runnable::run).createKey("shared-root");
     for (int i = 0; i < 3; i++) {
-      artery[i] = KeyChainEndToEndIT.freePort();
-      grpc[i] = KeyChainEndToEndIT.freePort();
+      artery[i] = Rpc.freePort();
+      grpc[i] = Rpc.freePort();
     }
     for (int i = 0; i < 2; i++) {
       Config c = ConfigFactory.parseMap(settings(i))
@@ -203,20 +205,7 @@ class CoreCrashIT {
   }
 
   private <T> T admin(java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
-    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        grpc[0], client.system()).withTls(false).withDeadline(CALL), client.system());
-    try {
-      return await(call.apply(admin));
-    } finally {
-      admin.close();
-    }
+    return Rpc.admin(client.system(), grpc[0], call);
   }
 
-  private static <T> T await(CompletionStage<T> stage) {
-    try {
-      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw GrpcErrors.fromGrpc(e);
-    }
-  }
 }

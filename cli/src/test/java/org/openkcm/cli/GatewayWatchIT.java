@@ -1,5 +1,7 @@
 package org.openkcm.cli;
 
+import static org.openkcm.cli.Rpc.await;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -63,7 +65,7 @@ class GatewayWatchIT {
     db = new PostgresSchema();
     coreConfig = NodeConfig.load("core", "test", db.journalConfig()
         .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(Files.createTempDirectory("openkcm-watch").toString()))
-        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(KeyChainEndToEndIT.freePort())));
+        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(Rpc.freePort())));
     core = CoreNode.start(coreConfig);
     gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
         "openkcm.gateway.core.port", core.grpcAddress().getPort(),
@@ -136,20 +138,7 @@ class GatewayWatchIT {
   }
 
   private <T> T admin(java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
-    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        core.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
-    try {
-      return await(call.apply(admin));
-    } finally {
-      admin.close();
-    }
+    return Rpc.admin(client.system(), core.grpcAddress().getPort(), call);
   }
 
-  private static <T> T await(CompletionStage<T> stage) {
-    try {
-      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw GrpcErrors.fromGrpc(e);
-    }
-  }
 }

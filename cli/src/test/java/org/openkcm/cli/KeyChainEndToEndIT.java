@@ -1,5 +1,7 @@
 package org.openkcm.cli;
 
+import static org.openkcm.cli.Rpc.await;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -67,7 +69,7 @@ class KeyChainEndToEndIT {
     dataDir = Files.createTempDirectory("openkcm-e2e");
     coreConfig = NodeConfig.load("core", "test", db.journalConfig()
         .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(dataDir.toString()))
-        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(freePort())));
+        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(Rpc.freePort())));
     core = CoreNode.start(coreConfig);
     gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
         "openkcm.gateway.core.port", core.grpcAddress().getPort()))));
@@ -205,16 +207,6 @@ class KeyChainEndToEndIT {
         .setTenantId(tenant).setEnvelope(envelope).putAllContext(ctx).build())).getPlaintext().toByteArray();
   }
 
-  private static <T> T await(CompletionStage<T> stage) {
-    try {
-      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-      throw GrpcErrors.fromGrpc(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
 
   private static void assertReason(ErrorReason expected, Runnable call) {
     OpenKcmException e = assertThrows(OpenKcmException.class, call::run);
@@ -233,12 +225,5 @@ class KeyChainEndToEndIT {
       return i;
     }
     return -1;
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    }
   }
 }

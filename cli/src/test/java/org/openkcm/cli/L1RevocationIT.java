@@ -1,5 +1,7 @@
 package org.openkcm.cli;
 
+import static org.openkcm.cli.Rpc.await;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -69,7 +71,7 @@ class L1RevocationIT {
     Path dataDir = Files.createTempDirectory("openkcm-l1");
     Map<String, Object> settings = new HashMap<>();
     settings.put("openkcm.data-dir", dataDir.toString());
-    settings.put("openkcm.core.grpc.port", KeyChainEndToEndIT.freePort());
+    settings.put("openkcm.core.grpc.port", Rpc.freePort());
     settings.put("openkcm.core.tenant.l1-check-interval", CHECK_INTERVAL.toMillis() + "ms");
     settings.put("openkcm.core.keystore.aws-kms.enabled", true);
     settings.put("openkcm.core.keystore.aws-kms.endpoint-override", kms.endpoint().toString());
@@ -204,22 +206,9 @@ class L1RevocationIT {
   }
 
   private TenantInfo admin(java.util.function.Function<AdminServiceClient, CompletionStage<TenantInfo>> call) {
-    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        core.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
-    try {
-      return await(call.apply(admin));
-    } finally {
-      admin.close();
-    }
+    return Rpc.admin(client.system(), core.grpcAddress().getPort(), call);
   }
 
-  private static <T> T await(CompletionStage<T> stage) {
-    try {
-      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw GrpcErrors.fromGrpc(e);
-    }
-  }
 
   private static OpenKcmException failure(Runnable call) {
     return assertThrows(OpenKcmException.class, call::run);

@@ -1,5 +1,7 @@
 package org.openkcm.cli;
 
+import static org.openkcm.cli.Rpc.await;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -65,7 +67,7 @@ class SealedCoreIT {
     db = new PostgresSchema();
     Config config = NodeConfig.load("core", "test", db.journalConfig()
         .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(Files.createTempDirectory("openkcm-seal").toString()))
-        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(KeyChainEndToEndIT.freePort()))
+        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(Rpc.freePort()))
         .withValue("openkcm.core.seal.mode", ConfigValueFactory.fromAnyRef("shamir")));
     core = CoreNode.start(config);
     gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
@@ -138,22 +140,9 @@ class SealedCoreIT {
   }
 
   private <T> T admin(Function<AdminServiceClient, CompletionStage<T>> call) {
-    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        core.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
-    try {
-      return await(call.apply(admin));
-    } finally {
-      admin.close();
-    }
+    return Rpc.admin(client.system(), core.grpcAddress().getPort(), call);
   }
 
-  private static <T> T await(CompletionStage<T> stage) {
-    try {
-      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw GrpcErrors.fromGrpc(e);
-    }
-  }
 
   private static OpenKcmException failure(Runnable call) {
     return assertThrows(OpenKcmException.class, call::run);

@@ -1,0 +1,50 @@
+package org.openkcm.cli;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.error.GrpcErrors;
+
+/** The end-to-end tests' gRPC plumbing: bounded waits, one-shot admin calls, free loopback ports. */
+final class Rpc {
+
+  static final Duration CALL = Duration.ofSeconds(20);
+
+  private Rpc() {}
+
+  /** Waits (bounded) for a call; a failure becomes the OpenKcmException with its reason. */
+  static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (Exception e) {
+      throw GrpcErrors.fromGrpc(e);
+    }
+  }
+
+  /** One AdminService call to the Core at 127.0.0.1:{@code port}. */
+  static <T> T admin(ActorSystem<?> system, int port, Function<AdminServiceClient, CompletionStage<T>> call) {
+    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", port, system)
+        .withTls(false).withDeadline(CALL), system);
+    try {
+      return await(call.apply(admin));
+    } finally {
+      admin.close();
+    }
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    }
+  }
+}
