@@ -124,7 +124,11 @@ class L1RevocationIT {
       int row = i;
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> decrypt("acme", keys.get(row), row)).reason());
     }
-    assertEquals(ErrorReason.L1_REVOKED, failure(() -> generate("acme", Map.of())).reason());
+    // pooled keys are dropped when the revocation event reaches the gateway (milliseconds later)
+    client.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+      assertEquals(ErrorReason.L1_REVOKED, failure(() -> generate("acme", Map.of())).reason());
+      return null;
+    });
     TenantInfo revoked = admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId("acme").build()));
     assertEquals("l1-revoked", revoked.getStatus());
     assertFalse(revoked.getUnsealed());

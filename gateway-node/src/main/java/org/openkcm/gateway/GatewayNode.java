@@ -13,7 +13,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.openkcm.gateway.batch.UnwrapBatcher;
 import org.openkcm.gateway.cache.DekCache;
+import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.tenantwatch.TenantStates;
 import org.openkcm.gateway.tenantwatch.TenantWatch;
@@ -33,7 +35,8 @@ public final class GatewayNode implements AutoCloseable {
   private final Wiring wiring;
 
   /** What a running gateway is made of (tests look at the cache and the tenant states). */
-  public record Wiring(CoreLink core, Optional<DekCache> cache, TenantStates tenants) {}
+  public record Wiring(CoreLink core, Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher,
+      TenantStates tenants) {}
 
   private GatewayNode(ActorSystem<Void> system, ServerBinding binding, Wiring wiring) {
     this.system = system;
@@ -68,12 +71,19 @@ public final class GatewayNode implements AutoCloseable {
         ? Optional.of(new DekCache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
         : Optional.empty();
     TenantStates tenants = new TenantStates();
+    Optional<DekPool> pool = c.getBoolean("pool.enabled") && c.getBoolean("watch.enabled")
+        ? Optional.of(new DekPool(new DekPool.Settings(c.getInt("pool.min-target"), c.getInt("pool.max-target"),
+            c.getInt("pool.max-pools")), core, tenants, new SecureRandom()))
+        : Optional.empty();
+    UnwrapBatcher batcher = new UnwrapBatcher(core, c.getInt("batching.max-batch"),
+        c.getInt("batching.max-in-flight-per-tenant"));
     if (c.getBoolean("watch.enabled")) {
-      TenantWatch.start(system, core.clients(), c.getString("name"), tenants,
-          tenant -> cache.ifPresent(k -> k.flush(tenant)), c.getDuration("watch.min-backoff"),
-          c.getDuration("watch.max-backoff"));
+      TenantWatch.start(system, core.clients(), c.getString("name"), tenants, tenant -> {
+        cache.ifPresent(k -> k.flush(tenant));
+        pool.ifPresent(k -> k.flush(tenant));
+      }, c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"));
     }
-    return new Wiring(core, cache, tenants);
+    return new Wiring(core, cache, pool, batcher, tenants);
   }
 
   /** Binds the data-key API of {@code wiring}; completes when bound. */
@@ -82,8 +92,9 @@ public final class GatewayNode implements AutoCloseable {
     List<CoreLink.Endpoint> endpoints = c.getStringList("core.endpoints").isEmpty()
         ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
         : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
-    DataKeyServiceImpl service = new DataKeyServiceImpl(wiring.core(), new SecureRandom(),
-        c.getInt("default-key-length"), wiring.cache(), wiring.tenants());
+    DataKeyServiceImpl service = new DataKeyServiceImpl(new DataKeyServiceImpl.Parts(wiring.core(), new SecureRandom(),
+        c.getInt("default-key-length"), c.getInt("max-batch"), wiring.cache(), wiring.pool(), wiring.batcher(),
+        wiring.tenants()));
     return Http.get(system)
         .newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"))
         .bind(DataKeyServiceHandlerFactory.create(service, system))

@@ -2,13 +2,18 @@ package org.openkcm.gateway.datakey;
 
 import com.google.protobuf.ByteString;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.openkcm.gateway.batch.UnwrapBatcher;
 import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.tenantwatch.TenantStates;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapResult;
@@ -20,33 +25,37 @@ import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.gateway.v1.DataKey;
 import org.openkcm.protocol.gateway.v1.DataKeyService;
+import org.openkcm.protocol.gateway.v1.DecryptBatchRequest;
+import org.openkcm.protocol.gateway.v1.DecryptBatchResponse;
+import org.openkcm.protocol.gateway.v1.DecryptFailure;
+import org.openkcm.protocol.gateway.v1.DecryptItem;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.DecryptResponse;
+import org.openkcm.protocol.gateway.v1.DecryptResult;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeysResponse;
 
 /**
- * Application-facing data keys. DEKs are generated here ({@link SecureRandom}) and wrapped by the Core;
- * envelopes are checked here (structure, tenant) before the Core is asked to open them. Holds no L2/L3.
+ * Application-facing data keys. DEKs are generated here ({@link SecureRandom}) and wrapped by the Core,
+ * ahead of time when a pool is on; envelopes are checked here (structure, tenant) before the Core is asked
+ * to open them, and concurrent opens of one tenant travel together. Holds no L2/L3.
  */
 public final class DataKeyServiceImpl implements DataKeyService {
 
   private static final List<Integer> KEY_LENGTHS = List.of(16, 24, 32);
 
-  private final CoreLink core;
-  private final SecureRandom random;
-  private final int defaultKeyLength;
-  private final Optional<DekCache> cache;
-  private final TenantStates tenants;
+  /** Everything the service works with. */
+  public record Parts(CoreLink core, SecureRandom random, int defaultKeyLength, int maxBatch,
+      Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher, TenantStates tenants) {}
 
-  public DataKeyServiceImpl(CoreLink core, SecureRandom random, int defaultKeyLength, Optional<DekCache> cache,
-      TenantStates tenants) {
-    this.core = core;
-    this.random = random;
-    this.defaultKeyLength = defaultKeyLength;
-    this.cache = cache;
-    this.tenants = tenants;
+  private final Parts p;
+
+  public DataKeyServiceImpl(Parts parts) {
+    this.p = parts;
   }
 
   @Override
@@ -54,19 +63,29 @@ public final class DataKeyServiceImpl implements DataKeyService {
     try {
       requireId("tenant", in.getTenantId());
       requireId("service", in.getServiceId());
-      int length = in.getKeyLength() == 0 ? defaultKeyLength : in.getKeyLength();
-      if (!KEY_LENGTHS.contains(length)) {
-        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "key_length must be 16, 24 or 32 bytes, was " + length);
-      }
+      int length = keyLength(in.getKeyLength());
       EncryptionContext.of(in.getContextMap());
+      Optional<DekPool.Pooled> pooled = p.pool().flatMap(pool ->
+          pool.take(in.getTenantId(), in.getServiceId(), length, in.getContextMap()));
+      if (pooled.isPresent()) {
+        byte[] plain = pooled.get().dek().revealBytes();
+        pooled.get().dek().wipe();
+        return CompletableFuture.completedFuture(GenerateDataKeyResponse.newBuilder()
+            .setPlaintext(ByteString.copyFrom(plain)).setEnvelope(ByteString.copyFrom(pooled.get().envelope()))
+            .setL3Version(pooled.get().l3Version()).build());
+      }
+      long token = p.tenants().generation();
       byte[] dek = new byte[length];
-      random.nextBytes(dek);
-      return core.wrap(in.getTenantId(), in.getServiceId(), List.of(new CoreLink.ToWrap(dek, in.getContextMap())),
+      p.random().nextBytes(dek);
+      return p.core().wrap(in.getTenantId(), in.getServiceId(), List.of(new CoreLink.ToWrap(dek, in.getContextMap())),
               cid(in.getCorrelationId()))
           .handle((wrapped, failure) -> {
             if (failure != null) {
-              java.util.Arrays.fill(dek, (byte) 0);
+              Arrays.fill(dek, (byte) 0);
               throw GrpcErrors.toGrpc(failure);
+            }
+            if (p.tenants().confirm(in.getTenantId(), token)) {
+              p.pool().ifPresent(pool -> pool.warm(in.getTenantId(), in.getServiceId(), length, in.getContextMap()));
             }
             return GenerateDataKeyResponse.newBuilder()
                 .setPlaintext(ByteString.copyFrom(dek))
@@ -74,10 +93,43 @@ public final class DataKeyServiceImpl implements DataKeyService {
                 .setL3Version(wrapped.getL3Version())
                 .build();
           });
-    } catch (OpenKcmException e) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
-    } catch (EnvelopeException e) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.of(e.reason()), e.getMessage())));
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  @Override
+  public CompletionStage<GenerateDataKeysResponse> generateDataKeys(GenerateDataKeysRequest in) {
+    try {
+      requireId("tenant", in.getTenantId());
+      requireId("service", in.getServiceId());
+      int length = keyLength(in.getKeyLength());
+      requireCount("count", in.getCount());
+      EncryptionContext.of(in.getContextMap());
+      List<byte[]> deks = new ArrayList<>(in.getCount());
+      List<CoreLink.ToWrap> items = new ArrayList<>(in.getCount());
+      for (int i = 0; i < in.getCount(); i++) {
+        byte[] dek = new byte[length];
+        p.random().nextBytes(dek);
+        deks.add(dek);
+        items.add(new CoreLink.ToWrap(dek, in.getContextMap()));
+      }
+      return p.core().wrap(in.getTenantId(), in.getServiceId(), items, cid(in.getCorrelationId()))
+          .handle((wrapped, failure) -> {
+            if (failure != null) {
+              deks.forEach(d -> Arrays.fill(d, (byte) 0));
+              throw GrpcErrors.toGrpc(failure);
+            }
+            GenerateDataKeysResponse.Builder out = GenerateDataKeysResponse.newBuilder().setL3Version(wrapped.getL3Version());
+            for (int i = 0; i < deks.size(); i++) {
+              out.addKeys(DataKey.newBuilder().setPlaintext(ByteString.copyFrom(deks.get(i)))
+                  .setEnvelope(wrapped.getEnvelopes(i)));
+              Arrays.fill(deks.get(i), (byte) 0);
+            }
+            return out.build();
+          });
+    } catch (Exception e) {
+      return failed(e);
     }
   }
 
@@ -85,42 +137,103 @@ public final class DataKeyServiceImpl implements DataKeyService {
   public CompletionStage<DecryptResponse> decrypt(DecryptRequest in) {
     try {
       requireId("tenant", in.getTenantId());
-      Envelope envelope = EnvelopeCodec.decode(in.getEnvelope().toByteArray());
-      if (!envelope.tenantId().equals(in.getTenantId())) {
-        throw new OpenKcmException(ErrorReason.ENVELOPE_TENANT_MISMATCH,
-            "this envelope belongs to another tenant, not to " + in.getTenantId());
-      }
-      EncryptionContext.of(in.getContextMap());
-      Optional<String> cacheKey = cache.map(c -> DekCache.key(in.getTenantId(), in.getEnvelope().toByteArray(),
+      checkEnvelope(in.getTenantId(), in.getEnvelope(), in.getContextMap());
+      Optional<String> cacheKey = p.cache().map(c -> DekCache.key(in.getTenantId(), in.getEnvelope().toByteArray(),
           in.getContextMap()));
-      if (cacheKey.isPresent() && tenants.mayServeLocally(in.getTenantId())) {
-        Optional<byte[]> hit = cache.get().get(cacheKey.get());
+      if (cacheKey.isPresent() && p.tenants().mayServeLocally(in.getTenantId())) {
+        Optional<byte[]> hit = p.cache().get().get(cacheKey.get());
         if (hit.isPresent()) {
           return CompletableFuture.completedFuture(DecryptResponse.newBuilder()
               .setPlaintext(ByteString.copyFrom(hit.get())).build());
         }
       }
-      long token = tenants.generation();
+      long token = p.tenants().generation();
       UnwrapItem item = UnwrapItem.newBuilder().setEnvelope(in.getEnvelope()).putAllContext(in.getContextMap()).build();
-      return core.unwrap(in.getTenantId(), List.of(item), cid(in.getCorrelationId()))
-          .handle((results, failure) -> {
+      return p.batcher().unwrap(in.getTenantId(), item)
+          .handle((r, failure) -> {
             if (failure != null) {
               throw GrpcErrors.toGrpc(failure);
             }
-            UnwrapResult r = results.get(0);
             if (r.hasError()) {
               ErrorReason reason = ErrorReason.parse(r.getError().getReason()).orElse(ErrorReason.INTERNAL);
               throw GrpcErrors.toGrpc(new OpenKcmException(reason, r.getError().getMessage()));
             }
-            if (cacheKey.isPresent() && tenants.confirm(in.getTenantId(), token)) {
-              cache.get().put(cacheKey.get(), in.getTenantId(), r.getPlaintext().toByteArray());
+            if (cacheKey.isPresent() && p.tenants().confirm(in.getTenantId(), token)) {
+              p.cache().get().put(cacheKey.get(), in.getTenantId(), r.getPlaintext().toByteArray());
             }
             return DecryptResponse.newBuilder().setPlaintext(r.getPlaintext()).build();
           });
-    } catch (OpenKcmException e) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  @Override
+  public CompletionStage<DecryptBatchResponse> decryptBatch(DecryptBatchRequest in) {
+    try {
+      requireId("tenant", in.getTenantId());
+      requireCount("items", in.getItemsCount());
+      DecryptResult[] results = new DecryptResult[in.getItemsCount()];
+      List<Integer> toCore = new ArrayList<>();
+      List<UnwrapItem> items = new ArrayList<>();
+      for (int i = 0; i < in.getItemsCount(); i++) {
+        DecryptItem item = in.getItems(i);
+        try {
+          checkEnvelope(in.getTenantId(), item.getEnvelope(), item.getContextMap());
+          toCore.add(i);
+          items.add(UnwrapItem.newBuilder().setEnvelope(item.getEnvelope()).putAllContext(item.getContextMap()).build());
+        } catch (OpenKcmException e) {
+          results[i] = failure(e.reason().name(), e.getMessage());
+        }
+      }
+      CompletionStage<List<UnwrapResult>> opened = items.isEmpty() ? CompletableFuture.completedFuture(List.of())
+          : p.core().unwrap(in.getTenantId(), items, cid(in.getCorrelationId()));
+      return opened.handle((list, failure) -> {
+        if (failure != null) {
+          throw GrpcErrors.toGrpc(failure);
+        }
+        for (int j = 0; j < list.size(); j++) {
+          UnwrapResult r = list.get(j);
+          results[toCore.get(j)] = r.hasError() ? failure(r.getError().getReason(), r.getError().getMessage())
+              : DecryptResult.newBuilder().setPlaintext(r.getPlaintext()).build();
+        }
+        return DecryptBatchResponse.newBuilder().addAllResults(Arrays.asList(results)).build();
+      });
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  /** Structure and tenant of an envelope, and its context, checked here: bad input never reaches the Core. */
+  private static void checkEnvelope(String tenantId, ByteString envelope, Map<String, String> context) {
+    try {
+      Envelope parsed = EnvelopeCodec.decode(envelope.toByteArray());
+      if (!parsed.tenantId().equals(tenantId)) {
+        throw new OpenKcmException(ErrorReason.ENVELOPE_TENANT_MISMATCH,
+            "this envelope belongs to another tenant, not to " + tenantId);
+      }
+      EncryptionContext.of(context);
     } catch (EnvelopeException e) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.of(e.reason()), e.getMessage())));
+      throw new OpenKcmException(ErrorReason.of(e.reason()), e.getMessage());
+    }
+  }
+
+  private static DecryptResult failure(String reason, String message) {
+    return DecryptResult.newBuilder().setError(DecryptFailure.newBuilder().setReason(reason).setMessage(message)).build();
+  }
+
+  private int keyLength(int requested) {
+    int length = requested == 0 ? p.defaultKeyLength() : requested;
+    if (!KEY_LENGTHS.contains(length)) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "key_length must be 16, 24 or 32 bytes, was " + length);
+    }
+    return length;
+  }
+
+  private void requireCount(String field, int count) {
+    if (count < 1 || count > p.maxBatch()) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT,
+          field + " must be 1.." + p.maxBatch() + " (openkcm.gateway.max-batch), was " + count);
     }
   }
 
@@ -129,6 +242,13 @@ public final class DataKeyServiceImpl implements DataKeyService {
     if (problem.isPresent()) {
       throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, problem.get());
     }
+  }
+
+  private static <T> CompletionStage<T> failed(Exception e) {
+    if (e instanceof EnvelopeException ee) {
+      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.of(ee.reason()), ee.getMessage())));
+    }
+    return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
   }
 
   private static String cid(String given) {

@@ -1,0 +1,177 @@
+package org.openkcm.gateway.pool;
+
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.tenantwatch.TenantStates;
+import org.openkcm.protocol.key.KeyMaterial;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pre-generated, already wrapped DEKs per (tenant, service, key length, encryption context), so that
+ * GenerateDataKey is answered without a Core round trip. A pool refills itself in the background with one
+ * batched WrapKeys call when it falls below half its target; the target doubles (up to a bound) whenever a
+ * request finds the pool empty, and halves (down to a floor) when a refill finds it still more than half
+ * full. Pools are dropped (their plaintexts wiped) on kill, revocation, kill-switch and a lost watch.
+ *
+ * <p>The envelope binds the caller's encryption context, so a pooled DEK can serve only requests with the
+ * very same context; the number of pools is bounded (least recently used pool dropped).
+ */
+public final class DekPool {
+
+  private static final Logger log = LoggerFactory.getLogger(DekPool.class);
+
+  /** Settings from {@code openkcm.gateway.pool}. */
+  public record Settings(int minTarget, int maxTarget, int maxPools) {}
+
+  record Key(String tenantId, String serviceId, int keyLength, Map<String, String> context) {
+    Key {
+      context = new TreeMap<>(context);
+    }
+  }
+
+  /** One ready DEK: its plaintext (owned by the taker, who must wipe it) and its envelope. */
+  public record Pooled(KeyMaterial dek, byte[] envelope, int l3Version) {
+    @Override
+    public String toString() {
+      return "Pooled[redacted]";
+    }
+  }
+
+  private final class Pool {
+    final Key key;
+    final ArrayDeque<Pooled> ready = new ArrayDeque<>();
+    int target;
+    boolean refilling;
+
+    Pool(Key key) {
+      this.key = key;
+      this.target = settings.minTarget();
+    }
+  }
+
+  private final Settings settings;
+  private final CoreLink core;
+  private final TenantStates tenants;
+  private final SecureRandom random;
+  private final LinkedHashMap<Key, Pool> pools = new LinkedHashMap<>(16, 0.75f, true);
+
+  public DekPool(Settings settings, CoreLink core, TenantStates tenants, SecureRandom random) {
+    this.settings = settings;
+    this.core = core;
+    this.tenants = tenants;
+    this.random = random;
+  }
+
+  /** A ready DEK for this request, if the pool has one and the tenant may be served locally. */
+  public Optional<Pooled> take(String tenantId, String serviceId, int keyLength, Map<String, String> context) {
+    return takeOrWarm(tenantId, serviceId, keyLength, context, true);
+  }
+
+  /** Makes sure a pool for these parameters exists and is filling (after a direct Core call succeeded). */
+  public void warm(String tenantId, String serviceId, int keyLength, Map<String, String> context) {
+    takeOrWarm(tenantId, serviceId, keyLength, context, false);
+  }
+
+  private Optional<Pooled> takeOrWarm(String tenantId, String serviceId, int keyLength, Map<String, String> context,
+      boolean take) {
+    if (!tenants.mayServeLocally(tenantId)) {
+      return Optional.empty();
+    }
+    Key key = new Key(tenantId, serviceId, keyLength, context);
+    Pooled taken;
+    synchronized (this) {
+      Pool pool = pools.computeIfAbsent(key, Pool::new);
+      evictIfNeeded();
+      taken = take ? pool.ready.pollFirst() : null;
+      if (take && taken == null) {
+        pool.target = Math.min(settings.maxTarget(), pool.target * 2);
+      }
+      if (pool.ready.size() < pool.target / 2 && !pool.refilling) {
+        pool.refilling = true;
+        refill(pool);
+      }
+    }
+    return Optional.ofNullable(taken);
+  }
+
+  private void refill(Pool pool) {
+    int n;
+    synchronized (this) {
+      n = pool.target - pool.ready.size();
+      if (pool.ready.size() > pool.target / 2 && pool.target > settings.minTarget()) {
+        pool.target = Math.max(settings.minTarget(), pool.target / 2);
+      }
+    }
+    if (n <= 0) {
+      synchronized (this) {
+        pool.refilling = false;
+      }
+      return;
+    }
+    long token = tenants.generation();
+    List<byte[]> plaintexts = new ArrayList<>(n);
+    List<CoreLink.ToWrap> items = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      byte[] dek = new byte[pool.key.keyLength()];
+      random.nextBytes(dek);
+      plaintexts.add(dek);
+      items.add(new CoreLink.ToWrap(dek, pool.key.context()));
+    }
+    core.wrap(pool.key.tenantId(), pool.key.serviceId(), items, "pool-refill-" + UUID.randomUUID())
+        .whenComplete((wrapped, failure) -> {
+          synchronized (this) {
+            pool.refilling = false;
+            boolean stillValid = failure == null && tenants.generation() == token && pools.get(pool.key) == pool
+                && tenants.mayServeLocally(pool.key.tenantId());
+            for (int i = 0; i < plaintexts.size(); i++) {
+              if (stillValid) {
+                pool.ready.addLast(new Pooled(KeyMaterial.adopt(plaintexts.get(i)), wrapped.getEnvelopes(i).toByteArray(),
+                    wrapped.getL3Version()));
+              } else {
+                java.util.Arrays.fill(plaintexts.get(i), (byte) 0);
+              }
+            }
+          }
+          if (failure != null) {
+            log.debug("pool refill for {}/{} failed: {}", pool.key.tenantId(), pool.key.serviceId(), failure.toString());
+          }
+        });
+  }
+
+  /** Drops and wipes the pools of {@code tenantId}, or every pool when it is {@code null}. */
+  public synchronized void flush(String tenantId) {
+    Iterator<Map.Entry<Key, Pool>> it = pools.entrySet().iterator();
+    while (it.hasNext()) {
+      Pool p = it.next().getValue();
+      if (tenantId == null || p.key.tenantId().equals(tenantId)) {
+        p.ready.forEach(d -> d.dek().wipe());
+        p.ready.clear();
+        it.remove();
+      }
+    }
+  }
+
+  /** Ready DEKs across all pools (for tests and metrics). */
+  public synchronized int readyCount() {
+    return pools.values().stream().mapToInt(p -> p.ready.size()).sum();
+  }
+
+  private void evictIfNeeded() {
+    while (pools.size() > settings.maxPools()) {
+      Iterator<Map.Entry<Key, Pool>> it = pools.entrySet().iterator();
+      Pool eldest = it.next().getValue();
+      eldest.ready.forEach(d -> d.dek().wipe());
+      it.remove();
+    }
+  }
+}
