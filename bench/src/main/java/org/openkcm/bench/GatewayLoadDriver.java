@@ -26,6 +26,9 @@ import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
 import org.openkcm.protocol.core.v1.WrapItem;
 import org.openkcm.protocol.core.v1.WrapKeysRequest;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.gateway.v1.DecryptBatchRequest;
+import org.openkcm.protocol.gateway.v1.DecryptItem;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
@@ -37,7 +40,8 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  *
  * <pre>
  *   java -cp 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' org.openkcm.bench.GatewayLoadDriver \
- *       [--gateway HOST:PORT] [--core HOST:PORT] [--seconds 10] [--warmup 15] [--concurrency 1,16,64]
+ *       [--gateway HOST:PORT] [--core HOST:PORT] [--skip-core true] [--seconds 10] [--warmup 15]
+ *       [--concurrency 1,16,64]
  * </pre>
  * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16 and 256.
  * Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a temp dir), so
@@ -86,7 +90,18 @@ public final class GatewayLoadDriver {
         run("GenerateDataKey", c, 1, warmup, seconds, () -> client.generateDataKey(gen));
         run("Decrypt", c, 1, warmup, seconds, () -> client.decrypt(dec));
       }
-      if (opts.containsKey("core")) {
+      GenerateDataKeysRequest gens = GenerateDataKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments")
+          .putContext("order", "42").setCount(256).build();
+      DecryptBatchRequest.Builder bulk = DecryptBatchRequest.newBuilder().setTenantId("acme");
+      for (int i = 0; i < 256; i++) {
+        bulk.addItems(DecryptItem.newBuilder().setEnvelope(sample.getEnvelope()).putContext("order", "42"));
+      }
+      DecryptBatchRequest decs = bulk.build();
+      for (int c : new int[] {1, 4}) {
+        run("GenerateDataKeys", c, 256, warmup, seconds, () -> client.generateDataKeys(gens));
+        run("DecryptBatch", c, 256, warmup, seconds, () -> client.decryptBatch(decs));
+      }
+      if (opts.containsKey("core") && !opts.containsKey("skip-core")) {
         String core = opts.get("core");
         coreClient = CoreKeyServiceClient.create(GrpcClientSettings.connectToServiceAt(
             core.substring(0, core.lastIndexOf(':')), Integer.parseInt(core.substring(core.lastIndexOf(':') + 1)), system)
