@@ -1,0 +1,137 @@
+package org.openkcm.gateway.vault;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Vault on Redis (Lettuce, asynchronous). Per key a hash {@code <prefix>:<tenant>:k:<id>} (service,
+ * envelope in base64, context as {@code c:<name>} fields, subject, created); a tombstone
+ * {@code <prefix>:<tenant>:d:<id>} once destroyed; a set per subject. Only envelopes are stored.
+ */
+public final class RedisKeyVault implements KeyVault {
+
+  private final RedisClient client;
+  private final StatefulRedisConnection<String, String> connection;
+  private final RedisAsyncCommands<String, String> redis;
+  private final String prefix;
+  private final Clock clock;
+
+  public RedisKeyVault(String uri, String prefix, Clock clock) {
+    this.client = RedisClient.create(uri);
+    this.connection = client.connect();
+    this.redis = connection.async();
+    this.prefix = prefix;
+    this.clock = clock;
+  }
+
+  @Override
+  public String kind() {
+    return "redis";
+  }
+
+  private String key(String tenantId, String id) {
+    return prefix + ":" + tenantId + ":k:" + id;
+  }
+
+  private String tomb(String tenantId, String id) {
+    return prefix + ":" + tenantId + ":d:" + id;
+  }
+
+  private String subject(String tenantId, String subject) {
+    return prefix + ":" + tenantId + ":s:" + subject;
+  }
+
+  @Override
+  public CompletionStage<Void> store(String tenantId, StoredKey k) {
+    Map<String, String> fields = new HashMap<>();
+    fields.put("svc", k.serviceId());
+    fields.put("env", Base64.getEncoder().encodeToString(k.envelope()));
+    fields.put("sub", k.subject());
+    fields.put("created", k.created().toString());
+    k.context().forEach((name, value) -> fields.put("c:" + name, value));
+    CompletionStage<?> stored = redis.hset(key(tenantId, k.keyId()), fields);
+    if (!k.subject().isEmpty()) {
+      stored = stored.thenCompose(v -> redis.sadd(subject(tenantId, k.subject()), k.keyId()));
+    }
+    return stored.thenApply(v -> null);
+  }
+
+  @Override
+  public CompletionStage<Lookup> lookup(String tenantId, String keyId) {
+    return redis.hgetall(key(tenantId, keyId)).thenCompose(h -> {
+      if (h != null && !h.isEmpty()) {
+        Map<String, String> ctx = new HashMap<>();
+        h.forEach((f, v) -> {
+          if (f.startsWith("c:")) {
+            ctx.put(f.substring(2), v);
+          }
+        });
+        return CompletableFuture.completedFuture(new Found(new StoredKey(keyId, h.get("svc"),
+            Base64.getDecoder().decode(h.get("env")), ctx, h.getOrDefault("sub", ""), Instant.parse(h.get("created")))));
+      }
+      return redis.get(tomb(tenantId, keyId)).thenApply(t -> t == null ? new Absent() : new Destroyed(Instant.parse(t)));
+    });
+  }
+
+  @Override
+  public CompletionStage<Boolean> destroy(String tenantId, String keyId) {
+    String k = key(tenantId, keyId);
+    return redis.hget(k, "sub").thenCompose(sub -> {
+      if (sub == null) {
+        return CompletableFuture.completedFuture(false);
+      }
+      return redis.set(tomb(tenantId, keyId), clock.instant().toString())
+          .thenCompose(ok -> redis.del(k))
+          .thenCompose(n -> sub.isEmpty() ? CompletableFuture.completedFuture(n)
+              : redis.srem(subject(tenantId, sub), keyId))
+          .thenApply(n -> true);
+    });
+  }
+
+  @Override
+  public CompletionStage<Integer> destroyBySubject(String tenantId, String subject) {
+    return redis.smembers(subject(tenantId, subject)).thenCompose(ids -> {
+      CompletableFuture<Integer> all = CompletableFuture.completedFuture(0);
+      for (String id : ids) {
+        all = all.thenCompose(n -> destroy(tenantId, id).thenApply(done -> done ? n + 1 : n));
+      }
+      return all;
+    });
+  }
+
+  @Override
+  public CompletionStage<Void> dropTenant(String tenantId) {
+    List<String> keys = new ArrayList<>();
+    ScanCursor cursor = ScanCursor.INITIAL;
+    try {
+      do {
+        var page = redis.scan(cursor, ScanArgs.Builder.matches(prefix + ":" + tenantId + ":*").limit(500))
+            .toCompletableFuture().get();
+        keys.addAll(page.getKeys());
+        cursor = page;
+      } while (!cursor.isFinished());
+    } catch (Exception e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return keys.isEmpty() ? CompletableFuture.completedFuture(null)
+        : redis.del(keys.toArray(String[]::new)).thenApply(n -> null);
+  }
+
+  @Override
+  public void close() {
+    connection.close();
+    client.shutdown();
+  }
+}
