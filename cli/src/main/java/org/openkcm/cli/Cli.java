@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
 @Command(name = "openkcm", mixinStandardHelpOptions = true, version = "OpenKCM 0.1.0-SNAPSHOT",
     description = "Open Key Chain Manager: customer-owned key chains for SaaS platforms.",
     subcommands = {DemoCommand.class, NodeCommands.Core.class, NodeCommands.Gateway.class, DataKeyCommand.class,
+        KeyCommand.class,
         AdminCommand.class})
 public final class Cli {
 

@@ -19,6 +19,11 @@ import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.tenantwatch.TenantStates;
 import org.openkcm.gateway.tenantwatch.TenantWatch;
+import org.openkcm.gateway.vault.InMemoryKeyVault;
+import org.openkcm.gateway.vault.KeyVault;
+import org.openkcm.gateway.vault.PostgresKeyVault;
+import org.openkcm.gateway.vault.RedisKeyVault;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.openkcm.gateway.datakey.DataKeyServiceImpl;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
 import org.slf4j.Logger;
@@ -36,7 +41,7 @@ public final class GatewayNode implements AutoCloseable {
 
   /** What a running gateway is made of (tests look at the cache and the tenant states). */
   public record Wiring(CoreLink core, Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher,
-      TenantStates tenants) {}
+      TenantStates tenants, KeyVault vault) {}
 
   private GatewayNode(ActorSystem<Void> system, ServerBinding binding, Wiring wiring) {
     this.system = system;
@@ -83,7 +88,23 @@ public final class GatewayNode implements AutoCloseable {
         pool.ifPresent(k -> k.flush(tenant));
       }, c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"));
     }
-    return new Wiring(core, cache, pool, batcher, tenants);
+    return new Wiring(core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")));
+  }
+
+  private static KeyVault vault(ActorSystem<?> system, Config v) {
+    String backend = v.getString("backend");
+    KeyVault vault = switch (backend) {
+      case "memory" -> new InMemoryKeyVault(Clock.systemUTC());
+      case "redis" -> new RedisKeyVault(v.getString("redis.uri"), v.getString("redis.key-prefix"), Clock.systemUTC());
+      case "postgres" -> new PostgresKeyVault(v.getString("postgres.url"), v.getString("postgres.user"),
+          v.getString("postgres.password"), v.getInt("postgres.pool-size"),
+          system.dispatchers().lookup(DispatcherSelector.blocking()), Clock.systemUTC());
+      default -> throw new IllegalArgumentException("openkcm.gateway.vault.backend must be memory, redis or postgres, was "
+          + backend);
+    };
+    system.getWhenTerminated().thenRun(vault::close);
+    log.info("L4 vault backend: {}", vault.kind());
+    return vault;
   }
 
   /** Binds the data-key API of {@code wiring}; completes when bound. */
@@ -94,7 +115,7 @@ public final class GatewayNode implements AutoCloseable {
         : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
     DataKeyServiceImpl service = new DataKeyServiceImpl(new DataKeyServiceImpl.Parts(wiring.core(), new SecureRandom(),
         c.getInt("default-key-length"), c.getInt("max-batch"), wiring.cache(), wiring.pool(), wiring.batcher(),
-        wiring.tenants()));
+        wiring.tenants(), wiring.vault()));
     return Http.get(system)
         .newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"))
         .bind(DataKeyServiceHandlerFactory.create(service, system))

@@ -15,6 +15,15 @@ import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.tenantwatch.TenantStates;
+import org.openkcm.gateway.vault.KeyVault;
+import org.openkcm.protocol.gateway.v1.CreateKeyRequest;
+import org.openkcm.protocol.gateway.v1.CreateKeyResponse;
+import org.openkcm.protocol.gateway.v1.DestroyBySubjectRequest;
+import org.openkcm.protocol.gateway.v1.DestroyBySubjectResponse;
+import org.openkcm.protocol.gateway.v1.DestroyKeyRequest;
+import org.openkcm.protocol.gateway.v1.DestroyKeyResponse;
+import org.openkcm.protocol.gateway.v1.GetKeyRequest;
+import org.openkcm.protocol.gateway.v1.GetKeyResponse;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapResult;
 import org.openkcm.protocol.envelope.EncryptionContext;
@@ -50,7 +59,9 @@ public final class DataKeyServiceImpl implements DataKeyService {
 
   /** Everything the service works with. */
   public record Parts(CoreLink core, SecureRandom random, int defaultKeyLength, int maxBatch,
-      Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher, TenantStates tenants) {}
+      Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher, TenantStates tenants, KeyVault vault) {}
+
+  private static final java.util.regex.Pattern KEY_ID = java.util.regex.Pattern.compile("k_[0-9a-f]{32}");
 
   private final Parts p;
 
@@ -201,6 +212,92 @@ public final class DataKeyServiceImpl implements DataKeyService {
       });
     } catch (Exception e) {
       return failed(e);
+    }
+  }
+
+  @Override
+  public CompletionStage<CreateKeyResponse> createKey(CreateKeyRequest in) {
+    try {
+      if (in.getSubject().length() > 256) {
+        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "subject is " + in.getSubject().length()
+            + " characters; at most 256");
+      }
+      byte[] rnd = new byte[16];
+      p.random().nextBytes(rnd);
+      String keyId = "k_" + java.util.HexFormat.of().formatHex(rnd);
+      return generateDataKey(GenerateDataKeyRequest.newBuilder().setTenantId(in.getTenantId())
+              .setServiceId(in.getServiceId()).putAllContext(in.getContextMap()).setKeyLength(in.getKeyLength())
+              .setCorrelationId(in.getCorrelationId()).build())
+          .thenCompose(generated -> p.vault().store(in.getTenantId(), new KeyVault.StoredKey(keyId, in.getServiceId(),
+                  generated.getEnvelope().toByteArray(), in.getContextMap(), in.getSubject(), java.time.Instant.now()))
+              .thenApply(v -> CreateKeyResponse.newBuilder().setKeyId(keyId).setPlaintext(generated.getPlaintext()).build()));
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  @Override
+  public CompletionStage<GetKeyResponse> getKey(GetKeyRequest in) {
+    try {
+      requireId("tenant", in.getTenantId());
+      requireKeyId(in.getKeyId());
+      return p.vault().lookup(in.getTenantId(), in.getKeyId()).thenCompose(found -> {
+        if (found instanceof KeyVault.Found f) {
+          return decrypt(DecryptRequest.newBuilder().setTenantId(in.getTenantId())
+                  .setEnvelope(ByteString.copyFrom(f.key().envelope())).putAllContext(f.key().context())
+                  .setCorrelationId(in.getCorrelationId()).build())
+              .thenApply(d -> GetKeyResponse.newBuilder().setPlaintext(d.getPlaintext()).build());
+        }
+        throw GrpcErrors.toGrpc(missing(in.getKeyId(), found));
+      });
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  @Override
+  public CompletionStage<DestroyKeyResponse> destroyKey(DestroyKeyRequest in) {
+    try {
+      requireId("tenant", in.getTenantId());
+      requireKeyId(in.getKeyId());
+      return p.vault().destroy(in.getTenantId(), in.getKeyId()).thenCompose(now -> now
+          ? CompletableFuture.completedFuture(DestroyKeyResponse.newBuilder().setDestroyedNow(true).build())
+          : p.vault().lookup(in.getTenantId(), in.getKeyId()).thenApply(found -> {
+            if (found instanceof KeyVault.Destroyed) {
+              return DestroyKeyResponse.newBuilder().setDestroyedNow(false).build();
+            }
+            throw GrpcErrors.toGrpc(missing(in.getKeyId(), found));
+          }));
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  @Override
+  public CompletionStage<DestroyBySubjectResponse> destroyBySubject(DestroyBySubjectRequest in) {
+    try {
+      requireId("tenant", in.getTenantId());
+      if (in.getSubject().isEmpty() || in.getSubject().length() > 256) {
+        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "subject must be 1..256 characters");
+      }
+      return p.vault().destroyBySubject(in.getTenantId(), in.getSubject())
+          .thenApply(n -> DestroyBySubjectResponse.newBuilder().setDestroyed(n).build());
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  private static OpenKcmException missing(String keyId, KeyVault.Lookup found) {
+    if (found instanceof KeyVault.Destroyed d) {
+      return new OpenKcmException(ErrorReason.KEY_DESTROYED, "key " + keyId + " was destroyed at " + d.at()
+          + "; it can never be read again");
+    }
+    return new OpenKcmException(ErrorReason.KEY_NOT_FOUND, "no key " + keyId + " in this tenant's vault");
+  }
+
+  private static void requireKeyId(String keyId) {
+    if (!KEY_ID.matcher(keyId).matches()) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "key id must look like k_ followed by 32 hex digits");
     }
   }
 

@@ -15,6 +15,10 @@ public enum ErrorReason {
   SERVICE_NOT_FOUND(Status.Code.NOT_FOUND),
   SERVICE_ALREADY_EXISTS(Status.Code.ALREADY_EXISTS),
   L3_VERSION_UNKNOWN(Status.Code.NOT_FOUND),
+  /** No key with this id in the vault. */
+  KEY_NOT_FOUND(Status.Code.NOT_FOUND),
+  /** The key was destroyed (crypto-shredded); it can never be read again. */
+  KEY_DESTROYED(Status.Code.FAILED_PRECONDITION),
   /** The kill-switch was pulled for this tenant (or its region, or everything). */
   TENANT_KILLED(Status.Code.FAILED_PRECONDITION),
   ENVELOPE_TRUNCATED(Status.Code.INVALID_ARGUMENT),
