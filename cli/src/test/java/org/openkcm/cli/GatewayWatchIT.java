@@ -53,11 +53,24 @@ class GatewayWatchIT {
 
   @AfterEach
   void stop() throws Exception {
-    app.close();
-    client.shutdownTestKit();
-    gateway.close();
-    core.close();
-    db.close();
+    try {
+      if (app != null) {
+        app.close();
+      }
+      if (client != null) {
+        client.shutdownTestKit();
+      }
+      if (gateway != null) {
+        gateway.close();
+      }
+      if (core != null) {
+        core.close();
+      }
+    } finally {
+      if (db != null) {
+        db.close();
+      }
+    }
   }
 
   @Test

@@ -93,12 +93,25 @@ class L1RevocationIT {
 
   @AfterEach
   void stop() throws Exception {
-    app.close();
-    client.shutdownTestKit();
-    gateway.close();
-    core.close();
-    db.close();
-    kms.close();
+    try {
+      if (app != null) {
+        app.close();
+      }
+      if (client != null) {
+        client.shutdownTestKit();
+      }
+      if (gateway != null) {
+        gateway.close();
+      }
+      if (core != null) {
+        core.close();
+      }
+    } finally {
+      kms.close();
+      if (db != null) {
+        db.close();
+      }
+    }
   }
 
   @Test
