@@ -19,6 +19,11 @@ import org.HdrHistogram.Histogram;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.http.javadsl.Http;
+import org.openkcm.bench.echo.v1.EchoMessage;
+import org.openkcm.bench.echo.v1.EchoService;
+import org.openkcm.bench.echo.v1.EchoServiceClient;
+import org.openkcm.bench.echo.v1.EchoServiceHandlerFactory;
 import org.openkcm.cli.DemoStack;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
@@ -70,6 +75,7 @@ public final class GatewayLoadDriver {
       target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
       opts.putIfAbsent("core", "127.0.0.1:" + stack.core().grpcAddress().getPort());
     }
+    int echoPort = startEcho(stack);
     String host = target.substring(0, target.lastIndexOf(':'));
     int port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
 
@@ -86,10 +92,16 @@ public final class GatewayLoadDriver {
       GenerateDataKeyResponse sample = client.generateDataKey(gen).toCompletableFuture().get(30, TimeUnit.SECONDS);
       DecryptRequest dec = DecryptRequest.newBuilder().setTenantId("acme")
           .setEnvelope(ByteString.copyFrom(sample.getEnvelope().toByteArray())).putContext("order", "42").build();
+      // The transport limit: a trivial echo served by the gateway's own actor system and HTTP/2 settings.
+      EchoServiceClient echo = EchoServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+          echoPort, system).withTls(false).withDeadline(Duration.ofSeconds(30)), system);
+      EchoMessage ping = EchoMessage.newBuilder().setPayload(ByteString.copyFrom(new byte[120])).build();
       for (int c : concurrency) {
+        run("Echo", c, 1, warmup, seconds, () -> echo.echo(ping));
         run("GenerateDataKey", c, 1, warmup, seconds, () -> client.generateDataKey(gen));
         run("Decrypt", c, 1, warmup, seconds, () -> client.decrypt(dec));
       }
+      echo.close();
       GenerateDataKeysRequest gens = GenerateDataKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments")
           .putContext("order", "42").setCount(256).build();
       DecryptBatchRequest.Builder bulk = DecryptBatchRequest.newBuilder().setTenantId("acme");
@@ -133,6 +145,17 @@ public final class GatewayLoadDriver {
         stack.close();
       }
     }
+  }
+
+  /** Serves EchoService from the in-process gateway's actor system (same HTTP/2 server settings). */
+  private static int startEcho(DemoStack stack) throws Exception {
+    if (stack == null) {
+      throw new IllegalArgumentException("the echo baseline needs the in-process stack (omit --gateway)");
+    }
+    ActorSystem<Void> gw = stack.gateway().system();
+    EchoService impl = in -> CompletableFuture.completedFuture(in);
+    return Http.get(gw).newServerAt("127.0.0.1", 0).bind(EchoServiceHandlerFactory.create(impl, gw))
+        .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
   }
 
   private static void run(String name, int concurrency, int batch, int warmupSeconds, int seconds,

@@ -28,7 +28,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.openkcm.core.tenant.TenantEntity;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
@@ -96,6 +102,7 @@ class CoreClusterIT {
     client = ActorTestKit.create("cluster-client", ConfigFactory.parseString("pekko.actor.provider = local"));
     client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
       assertEquals(3, upMembers(nodes[0]));
+      assertEquals(3, shardRegions(nodes[0]), "every node's shard region registered with the coordinator");
       return null;
     });
     List<String> endpoints = new ArrayList<>();
@@ -309,6 +316,16 @@ class CoreClusterIT {
       }
     }
     return up;
+  }
+
+  /** How many tenant shard regions the shard coordinator knows (new shards go only to known regions). */
+  static int shardRegions(CoreNode node) {
+    ClusterShardingStats stats = AskPattern.<ClusterShardingQuery, ClusterShardingStats>ask(
+            ClusterSharding.get(node.system()).shardState(),
+            replyTo -> new GetClusterShardingStats(TenantEntity.ENTITY_KEY, Duration.ofSeconds(3), replyTo),
+            Duration.ofSeconds(5), node.system().scheduler())
+        .toCompletableFuture().join();
+    return stats.getRegions().size();
   }
 
   /** Which node (index) hosts each tenant now. */

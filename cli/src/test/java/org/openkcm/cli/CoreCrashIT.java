@@ -122,6 +122,7 @@ class CoreCrashIT {
     client = ActorTestKit.create("crash-client", ConfigFactory.parseString("pekko.actor.provider = local"));
     client.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(250), () -> {
       assertEquals(3, upMembers());
+      assertEquals(3, CoreClusterIT.shardRegions(nodes[0]), "every node's shard region registered");
       return null;
     });
     gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
