@@ -126,7 +126,7 @@ class L1RevocationIT {
 
     kms.disable(arn);
     long disabledAt = System.nanoTime();
-    client.createTestProbe().awaitAssert(CHECK_INTERVAL.multipliedBy(4), Duration.ofMillis(50), () -> {
+    client.createTestProbe().awaitAssert(CHECK_INTERVAL.multipliedBy(10), Duration.ofMillis(50), () -> {
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> decrypt("acme", keys.get(0), 0)).reason());
       return null;
     });
