@@ -46,7 +46,7 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  * <pre>
  *   java -cp 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' org.openkcm.bench.GatewayLoadDriver \
  *       [--gateway HOST:PORT] [--core HOST:PORT] [--skip-core true] [--seconds 10] [--warmup 15]
- *       [--concurrency 1,16,64]
+ *       [--concurrency 1,16,64] [--rate N (open loop at N req/s first)]
  * </pre>
  * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16 and 256.
  * Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a temp dir), so
@@ -96,6 +96,12 @@ public final class GatewayLoadDriver {
       EchoServiceClient echo = EchoServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
           echoPort, system).withTls(false).withDeadline(Duration.ofSeconds(30)), system);
       EchoMessage ping = EchoMessage.newBuilder().setPayload(ByteString.copyFrom(new byte[120])).build();
+      if (opts.containsKey("rate")) {
+        int rate = Integer.parseInt(opts.get("rate"));
+        openLoop("Echo", rate, warmup, seconds, () -> echo.echo(ping));
+        openLoop("GenerateDataKey", rate, warmup, seconds, () -> client.generateDataKey(gen));
+        openLoop("Decrypt", rate, warmup, seconds, () -> client.decrypt(dec));
+      }
       for (int c : concurrency) {
         run("Echo", c, 1, warmup, seconds, () -> echo.echo(ping));
         run("GenerateDataKey", c, 1, warmup, seconds, () -> client.generateDataKey(gen));
@@ -143,6 +149,48 @@ public final class GatewayLoadDriver {
       system.terminate();
       if (stack != null) {
         stack.close();
+      }
+    }
+  }
+
+  /**
+   * Open loop: requests leave at a fixed rate whatever the answers do; latency is measured from the
+   * intended send time, so a stall shows up in the percentiles (no coordinated omission).
+   */
+  private static void openLoop(String name, int rate, int warmupSeconds, int seconds,
+      Supplier<CompletionStage<?>> call) throws Exception {
+    for (boolean measured : new boolean[] {false, true}) {
+      int duration = measured ? seconds : warmupSeconds;
+      Recorder recorder = new Recorder(3);
+      AtomicLong errors = new AtomicLong();
+      long intervalNanos = 1_000_000_000L / rate;
+      long start = System.nanoTime();
+      long total = (long) rate * duration;
+      List<CompletableFuture<Void>> inFlight = new ArrayList<>();
+      for (long i = 0; i < total; i++) {
+        long intended = start + i * intervalNanos;
+        long wait = intended - System.nanoTime();
+        if (wait > 0) {
+          java.util.concurrent.locks.LockSupport.parkNanos(wait);
+        }
+        inFlight.add(call.get().toCompletableFuture().handle((ok, failure) -> {
+          recorder.recordValue(System.nanoTime() - intended);
+          if (failure != null) {
+            errors.incrementAndGet();
+          }
+          return null;
+        }));
+        if (inFlight.size() > 10_000) {
+          inFlight.removeIf(CompletableFuture::isDone);
+        }
+      }
+      CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+      if (measured) {
+        Histogram h = recorder.getIntervalHistogram();
+        System.out.printf("{\"scenario\":\"%s\",\"openLoopRate\":%d,\"seconds\":%d,\"ops\":%d,\"errors\":%d,"
+                + "\"p50us\":%d,\"p99us\":%d,\"p999us\":%d,\"maxUs\":%d}%n", name, rate, duration,
+            h.getTotalCount(), errors.get(), h.getValueAtPercentile(50) / 1000, h.getValueAtPercentile(99) / 1000,
+            h.getValueAtPercentile(99.9) / 1000, h.getMaxValue() / 1000);
       }
     }
   }

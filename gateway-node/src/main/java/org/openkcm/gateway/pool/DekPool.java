@@ -89,6 +89,7 @@ public final class DekPool {
     }
     Key key = new Key(tenantId, serviceId, keyLength, context);
     Pooled taken;
+    Pool toRefill = null;
     synchronized (this) {
       Pool pool = pools.computeIfAbsent(key, Pool::new);
       evictIfNeeded();
@@ -98,8 +99,11 @@ public final class DekPool {
       }
       if (pool.ready.size() < pool.target / 2 && !pool.refilling) {
         pool.refilling = true;
-        refill(pool);
+        toRefill = pool;
       }
+    }
+    if (toRefill != null) {
+      refill(toRefill); // outside the lock: generating hundreds of DEKs must not hold up other takers
     }
     return Optional.ofNullable(taken);
   }
