@@ -7,19 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.openkcm.core.CoreNode;
 import org.openkcm.gateway.GatewayNode;
 import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
@@ -28,9 +21,7 @@ import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
-import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.error.ErrorReason;
-import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
@@ -43,51 +34,23 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  */
 class GatewayWatchIT {
 
-  private static final Duration CALL = Duration.ofSeconds(20);
-  private PostgresSchema db;
-  private Config coreConfig;
-  private CoreNode core;
-  private GatewayNode gateway;
-  private ActorTestKit client;
-  private DataKeyServiceClient app;
+  private PgStack stack;
 
   @AfterEach
   void stop() throws Exception {
-    try {
-      if (app != null) {
-        app.close();
-      }
-      if (client != null) {
-        client.shutdownTestKit();
-      }
-      if (gateway != null) {
-        gateway.close();
-      }
-      if (core != null) {
-        core.close();
-      }
-    } finally {
-      if (db != null) {
-        db.close();
-      }
+    if (stack != null) {
+      stack.close();
     }
   }
 
   @Test
   void killFlushesTheGatewayCacheAndAReconnectReSyncs() throws Exception {
-    db = new PostgresSchema();
-    coreConfig = NodeConfig.load("core", "test", db.journalConfig()
-        .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(Files.createTempDirectory("openkcm-watch").toString()))
-        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(Rpc.freePort())));
-    core = CoreNode.start(coreConfig);
-    gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
-        "openkcm.gateway.core.port", core.grpcAddress().getPort(),
-        "openkcm.gateway.cache.enabled", true,
-        "openkcm.gateway.cache.ttl", "5m"))));
+    stack = PgStack.start("watch", Map.of(), Map.of("openkcm.gateway.cache.enabled", true,
+        "openkcm.gateway.cache.ttl", "5m"));
+    GatewayNode gateway = stack.gateway;
+    ActorTestKit client = stack.client;
+    DataKeyServiceClient app = stack.app;
     DekCache cache = gateway.wiring().cache().orElseThrow();
-    client = ActorTestKit.create("watch-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
     admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId("acme").setL1Reference("devfile:acme-root").build()));
     admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId("acme").setServiceId("payments").build()));
     client.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
@@ -129,15 +92,14 @@ class GatewayWatchIT {
     });
 
     // the Core goes away: the cache is dropped and nothing is served locally until the watch is back
-    int port = core.grpcAddress().getPort();
-    core.close();
+    stack.stopCore();
     client.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(50), () -> {
       assertEquals(0, cache.size());
       assertTrue(!gateway.wiring().tenants().isConnected());
       return null;
     });
     assertThrows(OpenKcmException.class, () -> decrypt(key), "no Core, no local answer");
-    core = CoreNode.start(coreConfig.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(port)));
+    stack.startCore();
     client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
       assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key));
       assertTrue(gateway.wiring().tenants().isConnected(), "re-synced through the Core after reconnecting");
@@ -146,12 +108,12 @@ class GatewayWatchIT {
   }
 
   private byte[] decrypt(GenerateDataKeyResponse key) {
-    return await(app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(key.getEnvelope())
+    return await(stack.app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(key.getEnvelope())
         .putContext("row", "1").build())).getPlaintext().toByteArray();
   }
 
   private <T> T admin(java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
-    return Rpc.admin(client.system(), core.grpcAddress().getPort(), call);
+    return stack.admin(call);
   }
 
 }

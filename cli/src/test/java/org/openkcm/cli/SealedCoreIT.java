@@ -8,24 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
-import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.openkcm.core.CoreNode;
 import org.openkcm.core.seal.ShamirShares;
-import org.openkcm.gateway.GatewayNode;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
@@ -33,9 +25,7 @@ import org.openkcm.protocol.admin.v1.InitSealRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
 import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.UnsealRequest;
-import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.error.ErrorReason;
-import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
@@ -46,48 +36,20 @@ import org.openkcm.protocol.key.KeyMaterial;
 /** A Core in Shamir mode on the real PostgreSQL: sealed start, init, k-of-n unseal, wrong share, seal. */
 class SealedCoreIT {
 
-  private static final Duration CALL = Duration.ofSeconds(20);
-  private PostgresSchema db;
-  private CoreNode core;
-  private GatewayNode gateway;
-  private ActorTestKit client;
-  private DataKeyServiceClient app;
+  private PgStack stack;
 
   @AfterEach
   void stop() throws Exception {
-    try {
-      if (app != null) {
-        app.close();
-      }
-      if (client != null) {
-        client.shutdownTestKit();
-      }
-      if (gateway != null) {
-        gateway.close();
-      }
-      if (core != null) {
-        core.close();
-      }
-    } finally {
-      if (db != null) {
-        db.close();
-      }
+    if (stack != null) {
+      stack.close();
     }
   }
 
   @Test
   void sealedNodeRefusesUntilThresholdSharesUnsealItAndWrongSharesAreRejected() throws Exception {
-    db = new PostgresSchema();
-    Config config = NodeConfig.load("core", "test", db.journalConfig()
-        .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(Files.createTempDirectory("openkcm-seal").toString()))
-        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(Rpc.freePort()))
-        .withValue("openkcm.core.seal.mode", ConfigValueFactory.fromAnyRef("shamir")));
-    core = CoreNode.start(config);
-    gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
-        "openkcm.gateway.core.port", core.grpcAddress().getPort()))));
-    client = ActorTestKit.create("seal-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    stack = PgStack.start("seal", Map.of("openkcm.core.seal.mode", "shamir"), Map.of());
+    ActorTestKit client = stack.client;
+    DataKeyServiceClient app = stack.app;
 
     SealStatusReply fresh = admin(a -> a.sealStatus(SealRequest.getDefaultInstance()));
     assertTrue(fresh.getSealed());
@@ -106,9 +68,8 @@ class SealedCoreIT {
         .setTenantId("acme").setServiceId("payments").build()));
 
     // restart: the node comes back sealed
-    int port = core.grpcAddress().getPort();
-    core.close();
-    core = CoreNode.start(config.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(port)));
+    stack.stopCore();
+    stack.startCore();
     assertTrue(admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getSealed());
     client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
       assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
@@ -148,12 +109,12 @@ class SealedCoreIT {
   }
 
   private byte[] decrypt(GenerateDataKeyResponse key) {
-    return await(app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(key.getEnvelope()).build()))
+    return await(stack.app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(key.getEnvelope()).build()))
         .getPlaintext().toByteArray();
   }
 
   private <T> T admin(Function<AdminServiceClient, CompletionStage<T>> call) {
-    return Rpc.admin(client.system(), core.grpcAddress().getPort(), call);
+    return stack.admin(call);
   }
 
 

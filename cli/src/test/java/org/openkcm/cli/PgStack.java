@@ -1,0 +1,98 @@
+package org.openkcm.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Files;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.openkcm.core.CoreNode;
+import org.openkcm.gateway.GatewayNode;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.config.NodeConfig;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+
+/**
+ * One Core whose journal is a throw-away schema of the real PostgreSQL, one gateway pointed at it, and a
+ * client actor system with a data-key client; the Core can be stopped and started again on the same port.
+ */
+final class PgStack implements AutoCloseable {
+
+  final PostgresSchema db;
+  final Config coreConfig;
+  final GatewayNode gateway;
+  final ActorTestKit client;
+  final DataKeyServiceClient app;
+  private CoreNode core;
+
+  private PgStack(PostgresSchema db, Config coreConfig, CoreNode core, GatewayNode gateway, ActorTestKit client,
+      DataKeyServiceClient app) {
+    this.db = db;
+    this.coreConfig = coreConfig;
+    this.core = core;
+    this.gateway = gateway;
+    this.client = client;
+    this.app = app;
+  }
+
+  static PgStack start(String name, Map<String, Object> coreSettings, Map<String, Object> gatewaySettings)
+      throws Exception {
+    PostgresSchema db = new PostgresSchema();
+    try {
+      Map<String, Object> c = new HashMap<>(coreSettings);
+      c.putIfAbsent("openkcm.data-dir", Files.createTempDirectory("openkcm-" + name).toString());
+      c.putIfAbsent("openkcm.core.grpc.port", Rpc.freePort());
+      Config coreConfig = NodeConfig.load("core", "test", ConfigFactory.parseMap(c).withFallback(db.journalConfig()));
+      CoreNode core = CoreNode.start(coreConfig);
+      Map<String, Object> g = new HashMap<>(gatewaySettings);
+      g.put("openkcm.gateway.core.port", core.grpcAddress().getPort());
+      GatewayNode gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(g)));
+      ActorTestKit client = ActorTestKit.create(name + "-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+      DataKeyServiceClient app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+          gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(Rpc.CALL), client.system());
+      return new PgStack(db, coreConfig, core, gateway, client, app);
+    } catch (Exception | AssertionError e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  CoreNode core() {
+    return core;
+  }
+
+  int corePort() {
+    return coreConfig.getInt("openkcm.core.grpc.port");
+  }
+
+  void stopCore() {
+    core.close();
+    core = null;
+  }
+
+  void startCore() {
+    core = CoreNode.start(coreConfig.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(corePort())));
+  }
+
+  <T> T admin(Function<AdminServiceClient, CompletionStage<T>> call) {
+    return Rpc.admin(client.system(), corePort(), call);
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      app.close();
+      client.shutdownTestKit();
+      gateway.close();
+      if (core != null) {
+        core.close();
+      }
+    } finally {
+      db.close();
+    }
+  }
+}
