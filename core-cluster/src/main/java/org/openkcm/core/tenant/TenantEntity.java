@@ -672,7 +672,12 @@ public final class TenantEntity
   private <T> StatusReply<T> killed(State st) {
     Registered s = (Registered) st;
     wipeKeys("kill-switch");
-    return reject(ErrorReason.TENANT_KILLED, killRecord(s).map(k -> k.describe(tenantId)).orElse("tenant killed"));
+    Optional<KillRecord> kill = killRecord(s);
+    if (kill.isPresent() && kill.get().scope().equals("unknown")) {
+      // this node has not loaded the kill-switch state yet: fail closed, but say so (retryable)
+      return reject(ErrorReason.CORE_UNAVAILABLE, kill.get().reason());
+    }
+    return reject(ErrorReason.TENANT_KILLED, kill.map(k -> k.describe(tenantId)).orElse("tenant killed"));
   }
 
   // ---------------------------------------------------------------- L1 re-verification and linking

@@ -415,6 +415,19 @@ class TenantEntityTest {
         List.of(new WrapItem(new byte[32], Map.of())), "c", r)).reply().isSuccess(), "released: unseals again");
   }
 
+  @Test
+  void beforeTheKillSwitchStateIsKnownTheTenantFailsClosedButRetryably() {
+    EventSourcedBehaviorTestKit<Command, Event, State> t = EventSourcedBehaviorTestKit.create(testKit.system(),
+        TenantEntity.create("acme", new TenantDependencies(keystore, RANDOM, Clock.systemUTC(),
+            TenantSettings.forTests(1000), () -> java.util.Optional.of(new TenantEntity.KillRecord("unknown",
+                "this Core node has not loaded the kill-switch state yet; retry", "system", java.time.Instant.EPOCH)),
+            master)));
+    t.<StatusReply<TenantSummary>>runCommand(r -> new TenantEntity.Onboard("devfile:acme-root", "c", r));
+    StatusReply<Wrapped> r = t.<StatusReply<Wrapped>>runCommand(rr -> new TenantEntity.WrapKeys("payments",
+        List.of(new WrapItem(new byte[32], Map.of())), "c", rr)).reply();
+    assertReason(ErrorReason.CORE_UNAVAILABLE, r);
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private void onboard() {
