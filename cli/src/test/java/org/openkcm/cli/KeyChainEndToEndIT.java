@@ -9,40 +9,22 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import io.grpc.Status;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.openkcm.core.CoreNode;
-import org.openkcm.gateway.GatewayNode;
-import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.TenantInfo;
-import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.envelope.Envelope;
 import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.error.ErrorReason;
-import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
@@ -53,52 +35,19 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  */
 class KeyChainEndToEndIT {
 
-  private static final Duration CALL = Duration.ofSeconds(20);
-
-  private PostgresSchema db;
-  private Path dataDir;
-  private Config coreConfig;
-  private CoreNode core;
-  private GatewayNode gateway;
-  private ActorTestKit client;
-  private DataKeyServiceClient app;
+  private PgStack stack;
 
   @BeforeEach
   void startStack() throws Exception {
-    db = new PostgresSchema();
-    dataDir = Files.createTempDirectory("openkcm-e2e");
-    coreConfig = NodeConfig.load("core", "test", db.journalConfig()
-        .withValue("openkcm.data-dir", ConfigValueFactory.fromAnyRef(dataDir.toString()))
-        .withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(Rpc.freePort())));
-    core = CoreNode.start(coreConfig);
-    gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
-        "openkcm.gateway.core.port", core.grpcAddress().getPort()))));
-    client = ActorTestKit.create("e2e-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    stack = PgStack.start("e2e", Map.of(), Map.of());
     onboard("acme", "devfile:acme-root", "payments");
     onboard("globex", "devfile:globex-root", "payments");
   }
 
   @AfterEach
   void stopStack() throws Exception {
-    try {
-      if (app != null) {
-        app.close();
-      }
-      if (client != null) {
-        client.shutdownTestKit();
-      }
-      if (gateway != null) {
-        gateway.close();
-      }
-      if (core != null) {
-        core.close();
-      }
-    } finally {
-      if (db != null) {
-        db.close();
-      }
+    if (stack != null) {
+      stack.close();
     }
   }
 
@@ -113,7 +62,7 @@ class KeyChainEndToEndIT {
 
     assertArrayEquals(generated.getPlaintext().toByteArray(), decrypt("acme", generated.getEnvelope(), Map.of("order", "42")));
 
-    List<byte[]> payloads = db.eventPayloads("Tenant|");
+    List<byte[]> payloads = stack.db.eventPayloads("Tenant|");
     assertEquals(4, payloads.size(), "2 onboardings + 2 services; wrap/unwrap persist nothing");
     byte[] dek = generated.getPlaintext().toByteArray();
     payloads.forEach(p -> assertFalse(indexOf(p, dek) >= 0, "a DEK reached the journal"));
@@ -122,16 +71,15 @@ class KeyChainEndToEndIT {
   @Test
   void envelopeStillDecryptsAfterTheCoreRestartsOnTheSameDatabase() throws Exception {
     GenerateDataKeyResponse generated = generate("acme", "payments", Map.of("order", "7"));
-    int corePort = core.grpcAddress().getPort();
-    core.close();
+    stack.stopCore();
 
     OpenKcmException down = assertThrows(OpenKcmException.class,
         () -> decrypt("acme", generated.getEnvelope(), Map.of("order", "7")));
     assertTrue(Arrays.asList(ErrorReason.CORE_UNAVAILABLE, ErrorReason.TIMEOUT).contains(down.reason()), down.oneLine());
 
-    core = CoreNode.start(coreConfig.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(corePort)));
+    stack.startCore();
     assertFalse(tenant("acme").getUnsealed(), "a fresh Core holds no key until first use");
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+    stack.client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
       assertArrayEquals(generated.getPlaintext().toByteArray(),
           decrypt("acme", generated.getEnvelope(), Map.of("order", "7")));
       return null;
@@ -176,7 +124,7 @@ class KeyChainEndToEndIT {
     assertReason(ErrorReason.SERVICE_NOT_FOUND, () -> generate("acme", "audit", Map.of()));
     assertReason(ErrorReason.TENANT_NOT_FOUND, () -> generate("nobody", "payments", Map.of()));
     assertReason(ErrorReason.INVALID_ARGUMENT, () -> generate("Not Valid", "payments", Map.of()));
-    assertReason(ErrorReason.INVALID_ARGUMENT, () -> await(app.generateDataKey(GenerateDataKeyRequest.newBuilder()
+    assertReason(ErrorReason.INVALID_ARGUMENT, () -> await(stack.app.generateDataKey(GenerateDataKeyRequest.newBuilder()
         .setTenantId("acme").setServiceId("payments").setKeyLength(20).build())));
     assertReason(ErrorReason.INVALID_CONTEXT, () -> generate("acme", "payments", Map.of("", "x")));
     // the original envelope is intact after all of that
@@ -185,38 +133,22 @@ class KeyChainEndToEndIT {
 
   // ------------------------------------------------------------------ helpers
 
-  private void onboard(String tenant, String l1, String service) throws Exception {
-    try (AdminClient admin = new AdminClient()) {
-      await(admin.client.createTenant(CreateTenantRequest.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
-      await(admin.client.createService(CreateServiceRequest.newBuilder().setTenantId(tenant).setServiceId(service).build()));
-    }
+  private void onboard(String tenant, String l1, String service) {
+    stack.admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
+    stack.admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId(tenant).setServiceId(service).build()));
   }
 
-  private TenantInfo tenant(String tenant) throws Exception {
-    try (AdminClient admin = new AdminClient()) {
-      return await(admin.client.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
-    }
-  }
-
-  /** An admin client to the current Core (which may have been restarted). */
-  private final class AdminClient implements AutoCloseable {
-    final AdminServiceClient client = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        core.grpcAddress().getPort(), KeyChainEndToEndIT.this.client.system()).withTls(false).withDeadline(CALL),
-        KeyChainEndToEndIT.this.client.system());
-
-    @Override
-    public void close() {
-      client.close();
-    }
+  private TenantInfo tenant(String tenant) {
+    return stack.admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
   }
 
   private GenerateDataKeyResponse generate(String tenant, String service, Map<String, String> ctx) {
-    return await(app.generateDataKey(GenerateDataKeyRequest.newBuilder()
+    return await(stack.app.generateDataKey(GenerateDataKeyRequest.newBuilder()
         .setTenantId(tenant).setServiceId(service).putAllContext(ctx).build()));
   }
 
   private byte[] decrypt(String tenant, ByteString envelope, Map<String, String> ctx) {
-    return await(app.decrypt(DecryptRequest.newBuilder()
+    return await(stack.app.decrypt(DecryptRequest.newBuilder()
         .setTenantId(tenant).setEnvelope(envelope).putAllContext(ctx).build())).getPlaintext().toByteArray();
   }
 

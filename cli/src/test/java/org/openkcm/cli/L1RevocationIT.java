@@ -9,38 +9,25 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.openkcm.core.CoreNode;
 import org.openkcm.core.keystore.FakeKms;
 import org.openkcm.core.keystore.SoftHsm;
-import org.openkcm.gateway.GatewayNode;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.TenantInfo;
-import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.error.ErrorReason;
-import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
@@ -56,22 +43,13 @@ class L1RevocationIT {
 
   private FakeKms kms;
   private SoftHsm hsm;
-  private PostgresSchema db;
-  private Config coreConfig;
-  private CoreNode core;
-  private GatewayNode gateway;
-  private ActorTestKit client;
-  private DataKeyServiceClient app;
+  private PgStack stack;
 
   @BeforeEach
   void start() throws Exception {
     kms = new FakeKms();
     hsm = SoftHsm.shared();
-    db = new PostgresSchema();
-    Path dataDir = Files.createTempDirectory("openkcm-l1");
     Map<String, Object> settings = new HashMap<>();
-    settings.put("openkcm.data-dir", dataDir.toString());
-    settings.put("openkcm.core.grpc.port", Rpc.freePort());
     settings.put("openkcm.core.tenant.l1-check-interval", CHECK_INTERVAL.toMillis() + "ms");
     settings.put("openkcm.core.keystore.aws-kms.enabled", true);
     settings.put("openkcm.core.keystore.aws-kms.endpoint-override", kms.endpoint().toString());
@@ -82,35 +60,17 @@ class L1RevocationIT {
     settings.put("openkcm.core.keystore.pkcs11.token-label", hsm.tokenLabel());
     settings.put("openkcm.core.keystore.pkcs11.slot", hsm.settings().slot());
     settings.put("openkcm.core.keystore.pkcs11.pin", SoftHsm.PIN);
-    coreConfig = NodeConfig.load("core", "test", ConfigFactory.parseMap(settings).withFallback(db.journalConfig()));
-    core = CoreNode.start(coreConfig);
-    gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
-        "openkcm.gateway.core.port", core.grpcAddress().getPort()))));
-    client = ActorTestKit.create("l1-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    stack = PgStack.start("l1", settings, Map.of());
   }
 
   @AfterEach
   void stop() throws Exception {
     try {
-      if (app != null) {
-        app.close();
-      }
-      if (client != null) {
-        client.shutdownTestKit();
-      }
-      if (gateway != null) {
-        gateway.close();
-      }
-      if (core != null) {
-        core.close();
+      if (stack != null) {
+        stack.close();
       }
     } finally {
       kms.close();
-      if (db != null) {
-        db.close();
-      }
     }
   }
 
@@ -126,7 +86,7 @@ class L1RevocationIT {
 
     kms.disable(arn);
     long disabledAt = System.nanoTime();
-    client.createTestProbe().awaitAssert(CHECK_INTERVAL.multipliedBy(10), Duration.ofMillis(50), () -> {
+    stack.client.createTestProbe().awaitAssert(CHECK_INTERVAL.multipliedBy(10), Duration.ofMillis(50), () -> {
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> decrypt("acme", keys.get(0), 0)).reason());
       return null;
     });
@@ -138,7 +98,7 @@ class L1RevocationIT {
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> decrypt("acme", keys.get(row), row)).reason());
     }
     // pooled keys are dropped when the revocation event reaches the gateway (milliseconds later)
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+    stack.client.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> generate("acme", Map.of())).reason());
       return null;
     });
@@ -148,16 +108,15 @@ class L1RevocationIT {
     assertEquals("L1_REVOKED", revoked.getRevocationReason());
 
     // a freshly started Core refuses too
-    int port = core.grpcAddress().getPort();
-    core.close();
-    core = CoreNode.start(coreConfig.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(port)));
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+    stack.stopCore();
+    stack.startCore();
+    stack.client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> decrypt("acme", keys.get(0), 0)).reason());
       return null;
     });
 
     kms.enable(arn);
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
+    stack.client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
       assertArrayEquals(keys.get(0).getPlaintext().toByteArray(), decrypt("acme", keys.get(0), 0));
       return null;
     });
@@ -209,7 +168,7 @@ class L1RevocationIT {
   // ------------------------------------------------------------------ helpers
 
   private GenerateDataKeyResponse generate(String tenant, Map<String, String> ctx) {
-    return await(app.generateDataKey(GenerateDataKeyRequest.newBuilder()
+    return await(stack.app.generateDataKey(GenerateDataKeyRequest.newBuilder()
         .setTenantId(tenant).setServiceId("payments").putAllContext(ctx).build()));
   }
 
@@ -219,11 +178,11 @@ class L1RevocationIT {
     if (row >= 0) {
       req.putContext("row", Integer.toString(row));
     }
-    return await(app.decrypt(req.build())).getPlaintext().toByteArray();
+    return await(stack.app.decrypt(req.build())).getPlaintext().toByteArray();
   }
 
   private TenantInfo admin(java.util.function.Function<AdminServiceClient, CompletionStage<TenantInfo>> call) {
-    return Rpc.admin(client.system(), core.grpcAddress().getPort(), call);
+    return stack.admin(call);
   }
 
 

@@ -68,10 +68,7 @@ public final class GatewayNode implements AutoCloseable {
   /** The Core link, the optional DEK cache and the tenant-event watch of {@code system}'s gateway. */
   public static Wiring wire(ActorSystem<?> system) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
-    List<CoreLink.Endpoint> endpoints = c.getStringList("core.endpoints").isEmpty()
-        ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
-        : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
-    CoreLink core = new CoreLink(system, endpoints, c.getDuration("core.request-timeout"));
+    CoreLink core = new CoreLink(system, coreEndpoints(c), c.getDuration("core.request-timeout"));
     Optional<DekCache> cache = c.getBoolean("cache.enabled")
         ? Optional.of(new DekCache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
         : Optional.empty();
@@ -89,6 +86,13 @@ public final class GatewayNode implements AutoCloseable {
       }, c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"));
     }
     return new Wiring(core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")));
+  }
+
+  /** openkcm.gateway.core.endpoints, or the single node at core.host:core.port when that list is empty. */
+  private static List<CoreLink.Endpoint> coreEndpoints(Config c) {
+    return c.getStringList("core.endpoints").isEmpty()
+        ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
+        : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
   }
 
   private static KeyVault vault(ActorSystem<?> system, Config v) {
@@ -110,9 +114,6 @@ public final class GatewayNode implements AutoCloseable {
   /** Binds the data-key API of {@code wiring}; completes when bound. */
   public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, Wiring wiring) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
-    List<CoreLink.Endpoint> endpoints = c.getStringList("core.endpoints").isEmpty()
-        ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
-        : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
     DataKeyServiceImpl service = new DataKeyServiceImpl(new DataKeyServiceImpl.Parts(wiring.core(), new SecureRandom(),
         c.getInt("default-key-length"), c.getInt("max-batch"), wiring.cache(), wiring.pool(), wiring.batcher(),
         wiring.tenants(), wiring.vault()));
@@ -121,7 +122,7 @@ public final class GatewayNode implements AutoCloseable {
         .bind(DataKeyServiceHandlerFactory.create(service, system))
         .thenApply(binding -> {
           binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
-          log.info("gateway DataKeyService listening on {} (Core nodes {})", binding.localAddress(), endpoints);
+          log.info("gateway DataKeyService listening on {} (Core nodes {})", binding.localAddress(), coreEndpoints(c));
           return binding;
         });
   }

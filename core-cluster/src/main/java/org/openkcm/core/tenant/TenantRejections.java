@@ -52,8 +52,7 @@ public final class TenantRejections {
    * linking a key (onboarding, link-l1) every refusal is L1_REJECTED naming its reason.
    */
   static OpenKcmException fromKeystore(Throwable failure, String tenantId, String l1Reference, boolean linking) {
-    Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
+    Throwable t = org.openkcm.protocol.error.GrpcErrors.unwrap(failure);
     if (t instanceof L1KeystoreException e) {
       String where = "L1 " + l1Reference + " of tenant " + tenantId;
       if (e.kind() == L1KeystoreException.Kind.UNAVAILABLE) {
