@@ -1,7 +1,11 @@
 package org.openkcm.bench;
 
 import com.google.protobuf.ByteString;
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import org.openkcm.gateway.GatewayNode;
+import org.openkcm.gateway.transport.UnaryService;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +52,7 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  *   java -cp 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' org.openkcm.bench.GatewayLoadDriver \
  *       [--gateway HOST:PORT] [--core HOST:PORT] [--skip-core true] [--seconds 10] [--warmup 15]
  *       [--concurrency 1,16,64] [--rate N (open loop at N req/s first)]
+ *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
  * </pre>
  * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16 and 256.
  * Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a temp dir), so
@@ -70,7 +76,9 @@ public final class GatewayLoadDriver {
     String target = opts.get("gateway");
     if (target == null) {
       Path dir = Files.createTempDirectory("openkcm-bench");
-      stack = DemoStack.start(dir, "test", ConfigFactory.empty(), ConfigFactory.empty());
+      stack = DemoStack.start(dir, "test", ConfigFactory.empty(), ConfigFactory.parseMap(Map.of(
+          "openkcm.gateway.grpc.server", opts.getOrDefault("server", "netty"),
+          "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"))));
       stack.ensureTenant("acme", "devfile:acme-root", "payments");
       target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
       opts.putIfAbsent("core", "127.0.0.1:" + stack.core().grpcAddress().getPort());
@@ -195,13 +203,22 @@ public final class GatewayLoadDriver {
     }
   }
 
-  /** Serves EchoService from the in-process gateway's actor system (same HTTP/2 server settings). */
+  /**
+   * Serves EchoService from the in-process gateway's actor system on the same server stack and settings as
+   * its DataKeyService (grpc-java Netty or pekko-http).
+   */
   private static int startEcho(DemoStack stack) throws Exception {
     if (stack == null) {
       throw new IllegalArgumentException("the echo baseline needs the in-process stack (omit --gateway)");
     }
     ActorSystem<Void> gw = stack.gateway().system();
     EchoService impl = in -> CompletableFuture.completedFuture(in);
+    Config grpc = gw.settings().config().getConfig("openkcm.gateway.grpc");
+    if (grpc.getString("server").equals("netty")) {
+      return GatewayNode.bindNetty(gw, grpc.withValue("port", ConfigValueFactory.fromAnyRef(0)), Optional.empty(),
+          List.of(UnaryService.named(EchoService.name).method("Echo", EchoMessage.getDefaultInstance(),
+              EchoMessage.getDefaultInstance(), impl::echo).build())).address().getPort();
+    }
     return Http.get(gw).newServerAt("127.0.0.1", 0).bind(EchoServiceHandlerFactory.create(impl, gw))
         .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
   }

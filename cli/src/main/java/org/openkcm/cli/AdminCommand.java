@@ -325,9 +325,13 @@ final class AdminCommand {
     @Option(names = "--timeout", defaultValue = "30s", description = "Deadline of the call (default: ${DEFAULT-VALUE}).")
     String timeout;
 
+    @Option(names = "--tls-dir", description = "mTLS client material: DIR/cli.crt, cli.key, ca.crt (default: the "
+        + "demo's, from endpoints.json; none with --core).")
+    java.nio.file.Path tlsDir;
+
     <T> int callAdmin(Function<AdminServiceClient, CompletionStage<T>> request, Function<T, Map<String, Object>> json) {
       Duration deadline = Cli.parseDuration(timeout);
-      HostPort at = HostPort.parse(core != null ? core : Endpoints.read(dataDir).core());
+      Target at = Target.resolve(core, dataDir, tlsDir, Endpoints::core);
       try (ClientSystem clients = new ClientSystem()) {
         Cli.printJson(json.apply(Cli.await(request.apply(clients.admin(at, deadline)), deadline)));
         return 0;

@@ -3,6 +3,8 @@ package org.openkcm.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
+import java.util.Set;
+import org.openkcm.protocol.tls.NodeTls;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -28,17 +30,17 @@ public final class ClientSystem implements AutoCloseable {
     return system;
   }
 
-  public GrpcClientSettings settings(HostPort target, Duration deadline) {
-    return GrpcClientSettings.connectToServiceAt(target.host(), target.port(), system)
-        .withTls(false).withDeadline(deadline).withConnectionAttempts(3);
+  GrpcClientSettings settings(Target target, Duration deadline, String serverKind) {
+    return NodeTls.client(GrpcClientSettings.connectToServiceAt(target.at().host(), target.at().port(), system)
+        .withDeadline(deadline).withConnectionAttempts(3), target.tls(), Set.of(serverKind));
   }
 
-  public DataKeyServiceClient gateway(HostPort target, Duration deadline) {
-    return DataKeyServiceClient.create(settings(target, deadline), system);
+  DataKeyServiceClient gateway(Target target, Duration deadline) {
+    return DataKeyServiceClient.create(settings(target, deadline, "gateway"), system);
   }
 
-  public AdminServiceClient admin(HostPort target, Duration deadline) {
-    return AdminServiceClient.create(settings(target, deadline), system);
+  AdminServiceClient admin(Target target, Duration deadline) {
+    return AdminServiceClient.create(settings(target, deadline, "core"), system);
   }
 
   @Override

@@ -101,8 +101,12 @@ final class DataKeyCommand {
     @Option(names = "--timeout", defaultValue = "15s", description = "Deadline of the call, e.g. 500ms, 15s (default: ${DEFAULT-VALUE}).")
     String timeout;
 
-    HostPort resolve() {
-      return HostPort.parse(gateway != null ? gateway : Endpoints.read(dataDir).gateway());
+    @Option(names = "--tls-dir", description = "mTLS client material: DIR/cli.crt, cli.key, ca.crt (default: the "
+        + "demo's, from endpoints.json; none with --gateway).")
+    java.nio.file.Path tlsDir;
+
+    Target resolve() {
+      return Target.resolve(gateway, dataDir, tlsDir, Endpoints::gateway);
     }
 
     Duration timeout() {

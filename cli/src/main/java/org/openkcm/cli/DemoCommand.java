@@ -65,12 +65,14 @@ final class DemoCommand implements Callable<Integer> {
     TenantInfo acme = stack.ensureTenant("acme", acmeL1, "payments");
     String coreAddr = hostPort(stack.core().grpcAddress());
     String gatewayAddr = hostPort(stack.gateway().grpcAddress());
-    Endpoints.now(coreAddr, gatewayAddr, "demo", dir).write(dir);
+    Endpoints.now(coreAddr, gatewayAddr, "demo", dir,
+        stack.clientTls().map(t -> t.settings().certFile().toAbsolutePath().getParent())).write(dir);
 
     System.out.printf("""
         OpenKCM demo is running (profile demo)
           Core     gRPC %s  (CoreKeyService, AdminService)
           Gateway  gRPC %s  (DataKeyService)
+          TLS      %s
           Journal  H2 file under %s/journal
           L1       %s
           Tenant   %s (L1 %s), services %s
@@ -79,7 +81,9 @@ final class DemoCommand implements Callable<Integer> {
           ./openkcm datakey decrypt  --tenant acme --envelope <envelope from above> --context order=42
           ./openkcm admin tenant show --tenant acme
         Press Ctrl+C to stop; a restart on the same data dir keeps every key.
-        """, coreAddr, gatewayAddr, dir, l1.equals("softhsm")
+        """, coreAddr, gatewayAddr, stack.clientTls().map(t -> "mutual TLS 1.3, DEVELOPMENT CA and certificates in "
+            + t.settings().certFile().toAbsolutePath().getParent() + " (the CLI uses cli.crt)").orElse("off (plaintext)"),
+        dir, l1.equals("softhsm")
             ? "SoftHSM2 token openkcm-demo under " + dir + "/softhsm (PKCS#11; a software token, for demos)"
             : "DEVELOPMENT file keystore under " + dir + "/dev-l1 -- NOT FOR PRODUCTION", acme.getTenantId(), acme.getL1Reference(),
         acme.getServicesList().stream().map(s -> s.getServiceId() + " (L3 v" + s.getL3Version() + ")").toList(), dir);

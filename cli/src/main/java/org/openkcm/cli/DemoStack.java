@@ -5,6 +5,10 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.core.CoreNode;
@@ -28,11 +32,13 @@ public final class DemoStack implements AutoCloseable {
   private final CoreNode core;
   private final GatewayNode gateway;
   private final Path dataDir;
+  private final Optional<MutualTls> clientTls;
 
-  private DemoStack(CoreNode core, GatewayNode gateway, Path dataDir) {
+  private DemoStack(CoreNode core, GatewayNode gateway, Path dataDir, Optional<MutualTls> clientTls) {
     this.core = core;
     this.gateway = gateway;
     this.dataDir = dataDir;
+    this.clientTls = clientTls;
   }
 
   /**
@@ -44,14 +50,16 @@ public final class DemoStack implements AutoCloseable {
   public static DemoStack start(Path dataDir, String profile, Config coreOverrides, Config gatewayOverrides) {
     Config dir = ConfigFactory.empty().withValue("openkcm.data-dir",
         ConfigValueFactory.fromAnyRef(dataDir.toAbsolutePath().toString()));
-    CoreNode core = CoreNode.start(NodeConfig.load("core", profile, coreOverrides.withFallback(dir)));
+    Config coreConfig = NodeConfig.load("core", profile, coreOverrides.withFallback(dir));
+    CoreNode core = CoreNode.start(coreConfig);
     try {
+      Optional<MutualTls> clientTls = NodeTls.loadDevClient(coreConfig, Target.CLIENT_FILES);
       Config link = ConfigFactory.empty()
           .withValue("openkcm.gateway.core.host", ConfigValueFactory.fromAnyRef(core.grpcAddress().getHostString()))
           .withValue("openkcm.gateway.core.port", ConfigValueFactory.fromAnyRef(core.grpcAddress().getPort()));
       GatewayNode gateway = GatewayNode.start(
           NodeConfig.load("gateway", profile, gatewayOverrides.withFallback(link).withFallback(dir)));
-      return new DemoStack(core, gateway, dataDir);
+      return new DemoStack(core, gateway, dataDir, clientTls);
     } catch (RuntimeException e) {
       core.close();
       throw e;
@@ -60,9 +68,9 @@ public final class DemoStack implements AutoCloseable {
 
   /** Onboards {@code tenantId} with {@code l1Reference} and creates {@code services}, each only if absent. */
   public TenantInfo ensureTenant(String tenantId, String l1Reference, String... services) {
-    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings
+    AdminServiceClient admin = AdminServiceClient.create(NodeTls.client(GrpcClientSettings
         .connectToServiceAt(core.grpcAddress().getHostString(), core.grpcAddress().getPort(), core.system())
-        .withTls(false).withDeadline(Duration.ofSeconds(30)), core.system());
+        .withDeadline(Duration.ofSeconds(30)), clientTls, Set.of("core")), core.system());
     try {
       ignoreIfExists(() -> admin.createTenant(CreateTenantRequest.newBuilder()
           .setTenantId(tenantId).setL1Reference(l1Reference).setCorrelationId("demo-setup").build()),
@@ -99,6 +107,14 @@ public final class DemoStack implements AutoCloseable {
 
   public GatewayNode gateway() {
     return gateway;
+  }
+
+  /**
+   * The command-line client's mTLS material ({@code spiffe://<domain>/admin/cli}, in the development CA's
+   * directory), or empty when the stack is plaintext.
+   */
+  public Optional<MutualTls> clientTls() {
+    return clientTls;
   }
 
   public Path dataDir() {

@@ -6,18 +6,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
+import java.util.Optional;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 
-/** {@code DATA_DIR/endpoints.json}: where a running demo stack listens, for the CLI and scripts. */
-public record Endpoints(String core, String gateway, String profile, long pid, String startedAt, String dataDir) {
+/**
+ * {@code DATA_DIR/endpoints.json}: where a running demo stack listens, for the CLI and scripts; {@code tlsDir}
+ * holds the CLI's client certificate when the stack runs with mTLS (null when plaintext).
+ */
+public record Endpoints(String core, String gateway, String profile, long pid, String startedAt, String dataDir,
+    String tlsDir) {
 
   public static final String FILE_NAME = "endpoints.json";
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  public static Endpoints now(String core, String gateway, String profile, Path dataDir) {
+  public static Endpoints now(String core, String gateway, String profile, Path dataDir, Optional<Path> tlsDir) {
     return new Endpoints(core, gateway, profile, ProcessHandle.current().pid(), Instant.now().toString(),
-        dataDir.toAbsolutePath().toString());
+        dataDir.toAbsolutePath().toString(), tlsDir.map(d -> d.toAbsolutePath().toString()).orElse(null));
   }
 
   public void write(Path dataDir) throws IOException {

@@ -33,7 +33,8 @@ class CliIT {
   private static DemoStack startDemo(Path dir) throws Exception {
     DemoStack stack = DemoStack.start(dir, "test", ConfigFactory.empty(), ConfigFactory.empty());
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
-    Endpoints.now(hostPort(stack.core().grpcAddress()), hostPort(stack.gateway().grpcAddress()), "test", dir).write(dir);
+    Endpoints.now(hostPort(stack.core().grpcAddress()), hostPort(stack.gateway().grpcAddress()), "test", dir,
+        java.util.Optional.empty()).write(dir);
     return stack;
   }
 

@@ -30,7 +30,14 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import java.util.Set;
+import javax.net.ssl.SSLContext;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBuilder;
+import org.openkcm.core.api.PeerIdentity;
+import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -60,6 +67,9 @@ public final class CoreNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreNode.class);
 
   private final ActorSystem<Void> system;
+  /** Who may open a connection to the Core's listener (what each may do is decided per call). */
+  public static final Set<String> CALLER_KINDS = Set.of("gateway", "admin", "core");
+
   private final ServerBinding binding;
   private final Optional<DevFileKeystore> devKeystore;
 
@@ -111,6 +121,7 @@ public final class CoreNode implements AutoCloseable {
     TenantSettings settings = TenantSettings.fromConfig(config);
     Duration askTimeout = config.getDuration("openkcm.core.tenant.ask-timeout");
     String region = config.getString("openkcm.core.region");
+    Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
     return JournalSchema.ensure(system, blockingExecutor(system)).thenCompose(done -> {
       ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic = spawn(system,
           Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC), "kill-switch-topic");
@@ -136,10 +147,17 @@ public final class CoreNode implements AutoCloseable {
     }).thenCompose(handler -> {
       String host = config.getString("openkcm.core.grpc.host");
       int port = config.getInt("openkcm.core.grpc.port");
-      return Http.get(system).newServerAt(host, port).bind(handler);
+      ServerBuilder server = Http.get(system).newServerAt(host, port);
+      if (tls.isPresent()) {
+        SSLContext ctx = tls.get().sslContext(CALLER_KINDS);
+        server = server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
+      }
+      return server.bind(PeerIdentity.stamp(handler));
     }).thenApply(binding -> {
       binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
-      log.info("Core gRPC (CoreKeyService, AdminService) listening on {}", binding.localAddress());
+      log.info("Core gRPC (CoreKeyService, AdminService) listening on {} ({})", binding.localAddress(),
+          tls.map(t -> "mTLS " + t.settings().protocols() + " as " + t.identity() + ", accepting " + CALLER_KINDS)
+              .orElse("PLAINTEXT"));
       return binding;
     });
   }

@@ -11,8 +11,19 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import java.util.Set;
+import javax.net.ssl.SSLContext;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
+import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
+import io.grpc.ServerServiceDefinition;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.openkcm.gateway.transport.DataKeyServers;
+import org.openkcm.gateway.transport.NettyGrpcServer;
 import org.openkcm.gateway.batch.UnwrapBatcher;
 import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.pool.DekPool;
@@ -36,16 +47,19 @@ public final class GatewayNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GatewayNode.class);
 
   private final ActorSystem<Void> system;
-  private final ServerBinding binding;
+  private final Listener listener;
   private final Wiring wiring;
 
   /** What a running gateway is made of (tests look at the cache and the tenant states). */
   public record Wiring(CoreLink core, Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher,
-      TenantStates tenants, KeyVault vault) {}
+      TenantStates tenants, KeyVault vault, Optional<MutualTls> tls) {}
 
-  private GatewayNode(ActorSystem<Void> system, ServerBinding binding, Wiring wiring) {
+  /** Who may connect to the gateway's listener (what each may do is decided per call). */
+  public static final Set<String> CALLER_KINDS = Set.of("app", "admin");
+
+  private GatewayNode(ActorSystem<Void> system, Listener listener, Wiring wiring) {
     this.system = system;
-    this.binding = binding;
+    this.listener = listener;
     this.wiring = wiring;
   }
 
@@ -68,7 +82,9 @@ public final class GatewayNode implements AutoCloseable {
   /** The Core link, the optional DEK cache and the tenant-event watch of {@code system}'s gateway. */
   public static Wiring wire(ActorSystem<?> system) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
-    CoreLink core = new CoreLink(system, coreEndpoints(c), c.getDuration("core.request-timeout"));
+    Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.getString("name"));
+    CoreLink core = new CoreLink(system, coreEndpoints(c), c.getDuration("core.request-timeout"),
+        settings -> NodeTls.client(settings, tls, Set.of("core")));
     Optional<DekCache> cache = c.getBoolean("cache.enabled")
         ? Optional.of(new DekCache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
         : Optional.empty();
@@ -85,7 +101,7 @@ public final class GatewayNode implements AutoCloseable {
         pool.ifPresent(k -> k.flush(tenant));
       }, c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"));
     }
-    return new Wiring(core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")));
+    return new Wiring(core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")), tls);
   }
 
   /** openkcm.gateway.core.endpoints, or the single node at core.host:core.port when that list is empty. */
@@ -111,20 +127,63 @@ public final class GatewayNode implements AutoCloseable {
     return vault;
   }
 
-  /** Binds the data-key API of {@code wiring}; completes when bound. */
-  public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, Wiring wiring) {
+  /** The bound application-facing listener: its address and how to stop it. */
+  public record Listener(InetSocketAddress address, String transport) {}
+
+  /**
+   * Binds the data-key API of {@code wiring} on the transport {@code openkcm.gateway.grpc.server} names
+   * (grpc-java Netty or pekko-http); completes when bound. The listener stops with the actor system.
+   */
+  public static CompletionStage<Listener> bind(ActorSystem<?> system, Wiring wiring) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
     DataKeyServiceImpl service = new DataKeyServiceImpl(new DataKeyServiceImpl.Parts(wiring.core(), new SecureRandom(),
         c.getInt("default-key-length"), c.getInt("max-batch"), wiring.cache(), wiring.pool(), wiring.batcher(),
         wiring.tenants(), wiring.vault()));
-    return Http.get(system)
-        .newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"))
-        .bind(DataKeyServiceHandlerFactory.create(service, system))
-        .thenApply(binding -> {
-          binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
-          log.info("gateway DataKeyService listening on {} (Core nodes {})", binding.localAddress(), coreEndpoints(c));
-          return binding;
-        });
+    String transport = c.getString("grpc.server");
+    CompletionStage<Listener> bound = switch (transport) {
+      case "netty" -> CompletableFuture.completedFuture(
+          bindNetty(system, c.getConfig("grpc"), wiring.tls(), List.of(DataKeyServers.definition(service))));
+      case "pekko" -> pekkoServer(system, c, wiring.tls())
+          .bind(DataKeyServiceHandlerFactory.create(service, system))
+          .thenApply(binding -> {
+            binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+            return new Listener(binding.localAddress(), "pekko-http");
+          });
+      default -> throw new IllegalArgumentException("openkcm.gateway.grpc.server must be netty or pekko, was "
+          + transport);
+    };
+    return bound.thenApply(l -> {
+      log.info("gateway DataKeyService listening on {} ({}, {}; Core nodes {})", l.address(), l.transport(),
+          wiring.tls().map(t -> "mTLS " + t.settings().protocols() + " as " + t.identity() + ", accepting "
+              + CALLER_KINDS).orElse("PLAINTEXT"), coreEndpoints(c));
+      return l;
+    });
+  }
+
+  private static ServerBuilder pekkoServer(ActorSystem<?> system, Config c, Optional<MutualTls> tls) {
+    ServerBuilder server = Http.get(system).newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"));
+    if (tls.isEmpty()) {
+      return server;
+    }
+    SSLContext ctx = tls.get().sslContext(CALLER_KINDS);
+    return server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
+  }
+
+  /** Serves {@code services} on grpc-java's Netty server at grpc.host:grpc.port until {@code system} stops. */
+  public static Listener bindNetty(ActorSystem<?> system, Config grpc, Optional<MutualTls> tls,
+      List<ServerServiceDefinition> services) {
+    NettyGrpcServer server = NettyGrpcServer.start(grpc.getString("host"), grpc.getInt("port"),
+        new NettyGrpcServer.Limits(grpc.getInt("max-concurrent-calls-per-connection"),
+            (int) Math.min(Integer.MAX_VALUE, grpc.getBytes("max-request-size")), Duration.ofSeconds(3)),
+        grpc.getString("executor").equals("direct") ? Runnable::run : system.executionContext(), tls, CALLER_KINDS,
+        services);
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "stop-grpc-" + server.address(),
+        () -> CompletableFuture.supplyAsync(() -> {
+          server.close();
+          return Done.getInstance();
+        }));
+    system.getWhenTerminated().thenRun(server::close);
+    return new Listener(server.address(), "grpc-java netty");
   }
 
   public Wiring wiring() {
@@ -136,7 +195,7 @@ public final class GatewayNode implements AutoCloseable {
   }
 
   public InetSocketAddress grpcAddress() {
-    return binding.localAddress();
+    return listener.address();
   }
 
   @Override

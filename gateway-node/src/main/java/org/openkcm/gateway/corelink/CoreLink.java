@@ -3,6 +3,7 @@ package org.openkcm.gateway.corelink;
 import com.google.protobuf.ByteString;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -54,13 +55,15 @@ public final class CoreLink implements AutoCloseable {
   private final List<CoreKeyServiceClient> clients;
   private final AtomicInteger next = new AtomicInteger();
 
-  public CoreLink(ActorSystem<?> system, List<Endpoint> endpoints, Duration requestTimeout) {
+  /** @param secure applies this gateway's mTLS (or plaintext) to the client settings of each Core node */
+  public CoreLink(ActorSystem<?> system, List<Endpoint> endpoints, Duration requestTimeout,
+      UnaryOperator<GrpcClientSettings> secure) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no Core endpoint configured (openkcm.gateway.core.endpoints)");
     }
     this.endpoints = List.copyOf(endpoints);
-    this.clients = endpoints.stream().map(e -> CoreKeyServiceClient.create(GrpcClientSettings
-        .connectToServiceAt(e.host(), e.port(), system).withTls(false).withDeadline(requestTimeout), system)).toList();
+    this.clients = endpoints.stream().map(e -> CoreKeyServiceClient.create(secure.apply(GrpcClientSettings
+        .connectToServiceAt(e.host(), e.port(), system).withDeadline(requestTimeout)), system)).toList();
   }
 
   /** One item to wrap: a DEK and its encryption context. */

@@ -44,6 +44,17 @@ public final class GrpcErrors {
         "internal error (" + t.getClass().getSimpleName() + "); see the server log"));
   }
 
+  /**
+   * Server side, for grpc-java servers: the same status, description and reason trailer as
+   * {@link #toGrpc(Throwable)} gives pekko-grpc.
+   */
+  public static StatusRuntimeException toStatusException(Throwable failure) {
+    GrpcServiceException g = toGrpc(failure);
+    Metadata trailers = new Metadata();
+    g.getMetadata().getText(REASON_KEY).ifPresent(reason -> trailers.put(REASON_TRAILER, reason));
+    return new StatusRuntimeException(g.status(), trailers);
+  }
+
   /** Client side: the reason and message of a failed call. */
   public static OpenKcmException fromGrpc(Throwable failure) {
     Throwable t = unwrap(failure);

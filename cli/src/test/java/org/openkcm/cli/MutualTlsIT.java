@@ -1,0 +1,210 @@
+package org.openkcm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openkcm.protocol.admin.v1.AdminServiceClient;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.gateway.v1.DecryptRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+import org.openkcm.protocol.tls.DevCa;
+import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
+import org.openkcm.protocol.tls.SpiffeId;
+
+/**
+ * The demo stack with mutual TLS on (development CA in the data dir): applications, the gateway's calls to
+ * the Core and the CLI all present certificates over real TLS 1.3 sockets on loopback; clients without one,
+ * from another CA, expired or of the wrong kind are refused; a trust bundle change is picked up live.
+ */
+class MutualTlsIT {
+
+  private static final Config TLS_ON = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true,
+      "openkcm.tls.reload-check", "100ms"));
+  private static final String DOMAIN = "openkcm.local";
+  private static final GenerateDataKeyRequest GEN = GenerateDataKeyRequest.newBuilder().setTenantId("acme")
+      .setServiceId("payments").putContext("order", "42").build();
+
+  private static Path dir;
+  private static Path pki;
+  private static DemoStack stack;
+  private static ActorTestKit kit;
+
+  @BeforeAll
+  static void start() throws Exception {
+    dir = Files.createTempDirectory("openkcm-mtls");
+    pki = dir.resolve("pki");
+    stack = DemoStack.start(dir, "test", TLS_ON, TLS_ON);
+    stack.ensureTenant("acme", "devfile:acme-root", "payments");
+    Endpoints.now(hostPort(stack.core().grpcAddress()), hostPort(stack.gateway().grpcAddress()), "test", dir,
+        Optional.of(pki)).write(dir);
+    kit = ActorTestKit.create("mtls-client");
+  }
+
+  @AfterAll
+  static void stop() {
+    kit.shutdownTestKit();
+    stack.close();
+  }
+
+  /** Files {@code base}.crt/.key for {@code id} issued by {@code ca} under the temp dir; TLS material trusting our CA. */
+  private static MutualTls identity(DevCa ca, String base, String id, Instant notBefore, Instant notAfter) {
+    Path d = dir.resolve("clients");
+    ca.issue(SpiffeId.parse(id), notBefore, notAfter, d.resolve(base + ".crt"), d.resolve(base + ".key"));
+    return MutualTls.load(new MutualTls.Settings(d.resolve(base + ".crt"), d.resolve(base + ".key"),
+        pki.resolve(DevCa.CA_CERT), DOMAIN, List.of("TLSv1.3"), Duration.ofSeconds(1)));
+  }
+
+  private static MutualTls identity(DevCa ca, String base, String id) {
+    return identity(ca, base, id, Instant.now().minusSeconds(60), Instant.now().plus(Duration.ofDays(1)));
+  }
+
+  private static DevCa ourCa() {
+    return DevCa.loadOrCreate(pki, DOMAIN);
+  }
+
+  private static <T> T gateway(GrpcClientSettings settings, Function<DataKeyServiceClient, java.util.concurrent.CompletionStage<T>> call) {
+    DataKeyServiceClient client = DataKeyServiceClient.create(settings, kit.system());
+    try {
+      return Rpc.await(call.apply(client));
+    } finally {
+      client.close();
+    }
+  }
+
+  private static GrpcClientSettings toGateway() {
+    return GrpcClientSettings.connectToServiceAt("127.0.0.1", stack.gateway().grpcAddress().getPort(), kit.system())
+        .withDeadline(Duration.ofSeconds(10)).withConnectionAttempts(2);
+  }
+
+  private static GrpcClientSettings as(MutualTls who) {
+    return NodeTls.client(toGateway(), Optional.of(who), Set.of("gateway"));
+  }
+
+  @Test
+  void anApplicationWithACertificateGetsAndOpensDataKeysThroughTheMutuallyAuthenticatedChain() {
+    MutualTls app = identity(ourCa(), "app", "spiffe://" + DOMAIN + "/app/acme/payments");
+    GenerateDataKeyResponse dek = gateway(as(app), c -> c.generateDataKey(GEN));
+    assertEquals(32, dek.getPlaintext().size());
+    var opened = gateway(as(app), c -> c.decrypt(DecryptRequest.newBuilder().setTenantId("acme")
+        .setEnvelope(dek.getEnvelope()).putContext("order", "42").build()));
+    assertEquals(dek.getPlaintext(), opened.getPlaintext());
+  }
+
+  @Test
+  void theCliUsesTheDemosClientCertificateAndPlaintextIsRefused() throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = Cli.run(new String[] {"datakey", "generate", "--tenant", "acme", "--service", "payments",
+        "--data-dir", dir.toString()}, new PrintWriter(out, true), new PrintWriter(err, true));
+    assertEquals(0, exit, err.toString());
+    assertEquals(32, java.util.Base64.getDecoder().decode(
+        new ObjectMapper().readTree(out.toString()).get("plaintext").asText()).length);
+
+    exit = Cli.run(new String[] {"admin", "tenant", "show", "--tenant", "acme", "--data-dir", dir.toString()},
+        new PrintWriter(out, true), new PrintWriter(err, true));
+    assertEquals(0, exit, err.toString());
+
+    StringWriter refused = new StringWriter();
+    exit = Cli.run(new String[] {"datakey", "generate", "--tenant", "acme", "--service", "payments", "--timeout", "5s",
+        "--gateway", hostPort(stack.gateway().grpcAddress())}, new PrintWriter(new StringWriter(), true),
+        new PrintWriter(refused, true));
+    assertEquals(1, exit);
+    assertTrue(refused.toString().startsWith("error: "), refused.toString());
+  }
+
+  @Test
+  void clientsWithoutAnAcceptableCertificateAreRefusedAndNothingIsServed() throws Exception {
+    // no certificate at all (but trusting the server)
+    SSLContext anonymous = SSLContext.getInstance("TLSv1.3");
+    anonymous.init(null, new TrustManager[] {stack.clientTls().orElseThrow().trustManager(Set.of("gateway"))}, null);
+    assertRefused(toGateway().withTls(true).withSslContext(anonymous));
+    // plaintext
+    assertRefused(toGateway().withTls(false));
+    // a certificate from another CA (same trust domain, same name)
+    DevCa other = DevCa.loadOrCreate(dir.resolve("other-ca"), DOMAIN);
+    MutualTls intruder = identity(other, "intruder", "spiffe://" + DOMAIN + "/app/acme/payments");
+    SSLContext intruderCtx = SSLContext.getInstance("TLSv1.3");
+    intruderCtx.init(new javax.net.ssl.KeyManager[] {intruder.keyManager()},
+        new TrustManager[] {stack.clientTls().orElseThrow().trustManager(Set.of("gateway"))}, null);
+    assertRefused(toGateway().withTls(true).withSslContext(intruderCtx));
+    // an expired certificate of our own CA
+    MutualTls expired = identity(ourCa(), "expired", "spiffe://" + DOMAIN + "/app/acme/payments",
+        Instant.now().minus(Duration.ofDays(2)), Instant.now().minus(Duration.ofDays(1)));
+    assertRefused(as(expired));
+    // a gateway identity is not a caller of the gateway's data-key API
+    assertRefused(as(identity(ourCa(), "other-gw", "spiffe://" + DOMAIN + "/gateway/other")));
+
+    // the Core's listener does not take application identities at all
+    MutualTls app = identity(ourCa(), "app2", "spiffe://" + DOMAIN + "/app/acme/payments");
+    AdminServiceClient admin = AdminServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt(
+        "127.0.0.1", stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10))
+        .withConnectionAttempts(2), Optional.of(app), Set.of("core")), kit.system());
+    try {
+      assertThrows(OpenKcmException.class, () -> Rpc.await(admin.getTenant(
+          GetTenantRequest.newBuilder().setTenantId("acme").build())));
+    } finally {
+      admin.close();
+    }
+    // and the accepted path still works
+    assertEquals(32, gateway(as(app), c -> c.generateDataKey(GEN)).getPlaintext().size());
+  }
+
+  @Test
+  void aNewCaInTheTrustBundleIsAcceptedWithoutRestart() throws Exception {
+    Path bundle = pki.resolve(DevCa.CA_CERT);
+    String original = Files.readString(bundle);
+    DevCa next = DevCa.loadOrCreate(dir.resolve("next-ca"), DOMAIN);
+    MutualTls newcomer = identity(next, "newcomer", "spiffe://" + DOMAIN + "/app/acme/payments");
+    assertRefused(as(newcomer));
+    try {
+      Files.writeString(bundle, original + Files.readString(dir.resolve("next-ca").resolve(DevCa.CA_CERT)));
+      Files.setLastModifiedTime(bundle, FileTime.from(Instant.now().plusSeconds(2)));
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(15), Duration.ofMillis(200),
+          () -> {
+            assertEquals(32, gateway(as(newcomer), c -> c.generateDataKey(GEN)).getPlaintext().size());
+            return null;
+          });
+    } finally {
+      Files.writeString(bundle, original);
+      Files.setLastModifiedTime(bundle, FileTime.from(Instant.now().plusSeconds(4)));
+    }
+  }
+
+  private static void assertRefused(GrpcClientSettings settings) {
+    OpenKcmException e = assertThrows(OpenKcmException.class, () -> gateway(settings, c -> c.generateDataKey(GEN)));
+    assertTrue(e.getMessage().contains("UNAVAILABLE") || e.getMessage().toLowerCase().contains("closed")
+        || e.getMessage().toLowerCase().contains("ssl") || e.getMessage().toLowerCase().contains("certificate"),
+        e.getMessage());
+  }
+
+  private static String hostPort(java.net.InetSocketAddress a) {
+    return a.getHostString() + ":" + a.getPort();
+  }
+}
