@@ -28,7 +28,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.google.protobuf.ByteString;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
+import org.openkcm.protocol.core.v1.WrapItem;
+import org.openkcm.protocol.core.v1.WrapKeysRequest;
+import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
+import org.slf4j.LoggerFactory;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
@@ -45,8 +54,7 @@ import org.openkcm.protocol.tls.SpiffeId;
  */
 class MutualTlsIT {
 
-  private static final Config TLS_ON = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true,
-      "openkcm.tls.reload-check", "100ms"));
+  private static Config tlsOn;
   private static final String DOMAIN = "openkcm.local";
   private static final GenerateDataKeyRequest GEN = GenerateDataKeyRequest.newBuilder().setTenantId("acme")
       .setServiceId("payments").putContext("order", "42").build();
@@ -55,12 +63,23 @@ class MutualTlsIT {
   private static Path pki;
   private static DemoStack stack;
   private static ActorTestKit kit;
+  private static ListAppender<ILoggingEvent> audit;
 
   @BeforeAll
   static void start() throws Exception {
     dir = Files.createTempDirectory("openkcm-mtls");
     pki = dir.resolve("pki");
-    stack = DemoStack.start(dir, "test", TLS_ON, TLS_ON);
+    // the shipped policies, plus: gateway "gw-a" serves tenant acme only
+    Path restrict = Files.writeString(dir.resolve("restrict.cedar"), """
+        @id("gw-a-only-acme")
+        forbid (principal == OpenKCM::Gateway::"gw-a", action, resource) unless { resource == OpenKCM::Tenant::"acme" };
+        """);
+    tlsOn = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true, "openkcm.tls.reload-check", "100ms",
+        "openkcm.authz.policy-files", List.of("classpath:policies/default.cedar", restrict.toString())));
+    audit = new ListAppender<>();
+    audit.start();
+    ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("org.openkcm.audit")).addAppender(audit);
+    stack = DemoStack.start(dir, "test", tlsOn, tlsOn);
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
     Endpoints.now(hostPort(stack.core().grpcAddress()), hostPort(stack.gateway().grpcAddress()), "test", dir,
         Optional.of(pki)).write(dir);
@@ -69,6 +88,7 @@ class MutualTlsIT {
 
   @AfterAll
   static void stop() {
+    ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("org.openkcm.audit")).detachAppender(audit);
     kit.shutdownTestKit();
     stack.close();
   }
@@ -195,6 +215,74 @@ class MutualTlsIT {
       Files.writeString(bundle, original);
       Files.setLastModifiedTime(bundle, FileTime.from(Instant.now().plusSeconds(4)));
     }
+  }
+
+  @Test
+  void anApplicationAskingForAnotherTenantOrServiceIsDeniedAndAudited() {
+    MutualTls app = identity(ourCa(), "app-authz", "spiffe://" + DOMAIN + "/app/acme/payments");
+    OpenKcmException otherTenant = assertThrows(OpenKcmException.class, () -> gateway(as(app),
+        c -> c.generateDataKey(GEN.toBuilder().setTenantId("globex").build())));
+    assertEquals(ErrorReason.PERMISSION_DENIED, otherTenant.reason());
+    assertTrue(otherTenant.getMessage().contains("spiffe://" + DOMAIN + "/app/acme/payments may not GenerateDataKey"
+        + " on tenant globex"), otherTenant.getMessage());
+    assertAudited("decision=deny principal=spiffe://" + DOMAIN + "/app/acme/payments action=GenerateDataKey "
+        + "resource=Tenant::\"globex\"");
+
+    OpenKcmException otherService = assertThrows(OpenKcmException.class, () -> gateway(as(app),
+        c -> c.generateDataKey(GEN.toBuilder().setServiceId("billing").build())));
+    assertEquals(ErrorReason.PERMISSION_DENIED, otherService.reason());
+
+    // an envelope of acme/payments opened by an app of acme/billing: the envelope header names payments
+    MutualTls billing = identity(ourCa(), "app-billing", "spiffe://" + DOMAIN + "/app/acme/billing");
+    GenerateDataKeyResponse dek = gateway(as(app), c -> c.generateDataKey(GEN));
+    OpenKcmException foreignEnvelope = assertThrows(OpenKcmException.class, () -> gateway(as(billing),
+        c -> c.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(dek.getEnvelope())
+            .putContext("order", "42").build())));
+    assertEquals(ErrorReason.PERMISSION_DENIED, foreignEnvelope.reason());
+    assertAudited("decision=allow principal=spiffe://" + DOMAIN + "/app/acme/payments action=GenerateDataKey");
+  }
+
+  @Test
+  void aGatewayLimitedToTenantAIsDeniedTenantBAtTheCoreAndCannotAdminister() {
+    MutualTls gwA = identity(ourCa(), "gw-a", "spiffe://" + DOMAIN + "/gateway/gw-a");
+    CoreKeyServiceClient core = CoreKeyServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt(
+        "127.0.0.1", stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10)),
+        Optional.of(gwA), Set.of("core")), kit.system());
+    AdminServiceClient admin = AdminServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt(
+        "127.0.0.1", stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10)),
+        Optional.of(gwA), Set.of("core")), kit.system());
+    try {
+      WrapKeysRequest.Builder wrap = WrapKeysRequest.newBuilder().setServiceId("payments")
+          .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])));
+      assertEquals(1, Rpc.await(core.wrapKeys(wrap.setTenantId("acme").build())).getEnvelopesCount());
+      OpenKcmException denied = assertThrows(OpenKcmException.class,
+          () -> Rpc.await(core.wrapKeys(wrap.setTenantId("globex").build())));
+      assertEquals(ErrorReason.PERMISSION_DENIED, denied.reason());
+      assertTrue(denied.getMessage().contains("forbidden by [gw-a-only-acme]"), denied.getMessage());
+      assertAudited("decision=deny principal=spiffe://" + DOMAIN + "/gateway/gw-a action=WrapKeys "
+          + "resource=Tenant::\"globex\"");
+
+      OpenKcmException kill = assertThrows(OpenKcmException.class, () -> Rpc.await(admin.killTenant(
+          KillTenantRequest.newBuilder().setTenantId("acme").setReason("test").build())));
+      assertEquals(ErrorReason.PERMISSION_DENIED, kill.reason());
+      // nothing happened to the tenant
+      assertEquals("active", Rpc.await(stackAdmin().getTenant(GetTenantRequest.newBuilder().setTenantId("acme")
+          .build())).getStatus());
+    } finally {
+      core.close();
+      admin.close();
+    }
+  }
+
+  private static AdminServiceClient stackAdmin() {
+    return AdminServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10)), stack.clientTls(),
+        Set.of("core")), kit.system());
+  }
+
+  private static void assertAudited(String fragment) {
+    assertTrue(audit.list.stream().anyMatch(e -> e.getFormattedMessage().contains(fragment)),
+        "no audit line with: " + fragment);
   }
 
   private static void assertRefused(GrpcClientSettings settings) {

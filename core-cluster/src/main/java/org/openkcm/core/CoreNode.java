@@ -52,8 +52,11 @@ import org.openkcm.core.persistence.JournalSchema;
 import org.openkcm.core.tenant.TenantDependencies;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantSettings;
-import org.openkcm.protocol.admin.v1.AdminServiceHandlerFactory;
-import org.openkcm.protocol.core.v1.CoreKeyServiceHandlerFactory;
+import org.openkcm.core.api.AuthorizedAdminService;
+import org.openkcm.core.api.AuthorizedCoreKeyService;
+import org.openkcm.protocol.admin.v1.AdminServicePowerApiHandlerFactory;
+import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.protocol.core.v1.CoreKeyServicePowerApiHandlerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,6 +125,7 @@ public final class CoreNode implements AutoCloseable {
     Duration askTimeout = config.getDuration("openkcm.core.tenant.ask-timeout");
     String region = config.getString("openkcm.core.region");
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
+    Optional<Authorizer> authz = NodeTls.authorizer(config, tls);
     return JournalSchema.ensure(system, blockingExecutor(system)).thenCompose(done -> {
       ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic = spawn(system,
           Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC), "kill-switch-topic");
@@ -140,8 +144,10 @@ public final class CoreNode implements AutoCloseable {
           watcher, master, change -> tenantTopic.tell(Topic.publish(change))));
       @SuppressWarnings("unchecked")
       org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler = ServiceHandler.concatOrNotFound(
-          CoreKeyServiceHandlerFactory.create(new CoreKeyServiceImpl(system, askTimeout, tenantTopic, topic, watcher), system),
-          AdminServiceHandlerFactory.create(new AdminServiceImpl(system, askTimeout, killSwitch, region, seal), system));
+          CoreKeyServicePowerApiHandlerFactory.create(new AuthorizedCoreKeyService(
+              new CoreKeyServiceImpl(system, askTimeout, tenantTopic, topic, watcher), authz), system),
+          AdminServicePowerApiHandlerFactory.create(new AuthorizedAdminService(
+              new AdminServiceImpl(system, askTimeout, killSwitch, region, seal), authz), system));
       // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal before serving.
       return watcher.loaded().thenCompose(v -> unsealAtStart(config, seal)).thenApply(v -> handler);
     }).thenCompose(handler -> {

@@ -16,6 +16,7 @@ import javax.net.ssl.SSLContext;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBuilder;
+import org.openkcm.protocol.authz.Authorizer;
 import org.openkcm.protocol.tls.MutualTls;
 import org.openkcm.protocol.tls.NodeTls;
 import io.grpc.ServerServiceDefinition;
@@ -52,7 +53,7 @@ public final class GatewayNode implements AutoCloseable {
 
   /** What a running gateway is made of (tests look at the cache and the tenant states). */
   public record Wiring(CoreLink core, Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher,
-      TenantStates tenants, KeyVault vault, Optional<MutualTls> tls) {}
+      TenantStates tenants, KeyVault vault, Optional<MutualTls> tls, Optional<Authorizer> authz) {}
 
   /** Who may connect to the gateway's listener (what each may do is decided per call). */
   public static final Set<String> CALLER_KINDS = Set.of("app", "admin");
@@ -101,7 +102,12 @@ public final class GatewayNode implements AutoCloseable {
         pool.ifPresent(k -> k.flush(tenant));
       }, c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"));
     }
-    return new Wiring(core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")), tls);
+    Optional<Authorizer> authz = NodeTls.authorizer(system.settings().config(), tls);
+    if (authz.isPresent() && !c.getString("grpc.server").equals("netty")) {
+      throw new IllegalArgumentException("openkcm.gateway.grpc.server = " + c.getString("grpc.server")
+          + " cannot hand caller identities to the authorization policies; with mTLS on use netty");
+    }
+    return new Wiring(core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")), tls, authz);
   }
 
   /** openkcm.gateway.core.endpoints, or the single node at core.host:core.port when that list is empty. */
@@ -142,7 +148,8 @@ public final class GatewayNode implements AutoCloseable {
     String transport = c.getString("grpc.server");
     CompletionStage<Listener> bound = switch (transport) {
       case "netty" -> CompletableFuture.completedFuture(
-          bindNetty(system, c.getConfig("grpc"), wiring.tls(), List.of(DataKeyServers.definition(service))));
+          bindNetty(system, c.getConfig("grpc"), wiring.tls(),
+          List.of(DataKeyServers.definition(service, wiring.authz()))));
       case "pekko" -> pekkoServer(system, c, wiring.tls())
           .bind(DataKeyServiceHandlerFactory.create(service, system))
           .thenApply(binding -> {

@@ -1,11 +1,21 @@
 package org.openkcm.gateway.transport;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ServerServiceDefinition;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.protocol.envelope.EnvelopeCodec;
+import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.gateway.v1.CreateKeyRequest;
 import org.openkcm.protocol.gateway.v1.CreateKeyResponse;
 import org.openkcm.protocol.gateway.v1.DataKeyService;
 import org.openkcm.protocol.gateway.v1.DecryptBatchRequest;
 import org.openkcm.protocol.gateway.v1.DecryptBatchResponse;
+import org.openkcm.protocol.gateway.v1.DecryptItem;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.DecryptResponse;
 import org.openkcm.protocol.gateway.v1.DestroyBySubjectRequest;
@@ -19,27 +29,82 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeysResponse;
 import org.openkcm.protocol.gateway.v1.GetKeyRequest;
 import org.openkcm.protocol.gateway.v1.GetKeyResponse;
 
-/** {@link DataKeyService} as a grpc-java service definition (wire-identical to the pekko-grpc one). */
+/**
+ * {@link DataKeyService} as a grpc-java service definition (wire-identical to the pekko-grpc one), each
+ * method behind the authorization policy when there is one: the caller's identity
+ * ({@link PeerInterceptor#PEER}) must be allowed the method on the request's tenant and service. For opens
+ * the service is read from each envelope's header; calls that name no service (vault reads and deletes by
+ * id or subject) are judged with service "".
+ */
 public final class DataKeyServers {
 
   private DataKeyServers() {}
 
-  public static ServerServiceDefinition definition(DataKeyService s) {
+  /** One (tenant, service) a request touches. */
+  private record Scope(String tenant, String service) {}
+
+  public static ServerServiceDefinition definition(DataKeyService s, Optional<Authorizer> authz) {
+    Guard g = new Guard(authz);
     return UnaryService.named(DataKeyService.name)
         .method("GenerateDataKey", GenerateDataKeyRequest.getDefaultInstance(),
-            GenerateDataKeyResponse.getDefaultInstance(), s::generateDataKey)
-        .method("Decrypt", DecryptRequest.getDefaultInstance(), DecryptResponse.getDefaultInstance(), s::decrypt)
+            GenerateDataKeyResponse.getDefaultInstance(),
+            g.check("GenerateDataKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::generateDataKey))
+        .method("Decrypt", DecryptRequest.getDefaultInstance(), DecryptResponse.getDefaultInstance(),
+            g.check("Decrypt", r -> Set.of(new Scope(r.getTenantId(), serviceOf(r.getEnvelope()))), s::decrypt))
         .method("GenerateDataKeys", GenerateDataKeysRequest.getDefaultInstance(),
-            GenerateDataKeysResponse.getDefaultInstance(), s::generateDataKeys)
+            GenerateDataKeysResponse.getDefaultInstance(),
+            g.check("GenerateDataKeys", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::generateDataKeys))
         .method("DecryptBatch", DecryptBatchRequest.getDefaultInstance(), DecryptBatchResponse.getDefaultInstance(),
-            s::decryptBatch)
+            g.check("DecryptBatch", DataKeyServers::scopes, s::decryptBatch))
         .method("CreateKey", CreateKeyRequest.getDefaultInstance(), CreateKeyResponse.getDefaultInstance(),
-            s::createKey)
-        .method("GetKey", GetKeyRequest.getDefaultInstance(), GetKeyResponse.getDefaultInstance(), s::getKey)
+            g.check("CreateKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::createKey))
+        .method("GetKey", GetKeyRequest.getDefaultInstance(), GetKeyResponse.getDefaultInstance(),
+            g.check("GetKey", r -> Set.of(new Scope(r.getTenantId(), "")), s::getKey))
         .method("DestroyKey", DestroyKeyRequest.getDefaultInstance(), DestroyKeyResponse.getDefaultInstance(),
-            s::destroyKey)
+            g.check("DestroyKey", r -> Set.of(new Scope(r.getTenantId(), "")), s::destroyKey))
         .method("DestroyBySubject", DestroyBySubjectRequest.getDefaultInstance(),
-            DestroyBySubjectResponse.getDefaultInstance(), s::destroyBySubject)
+            DestroyBySubjectResponse.getDefaultInstance(),
+            g.check("DestroyBySubject", r -> Set.of(new Scope(r.getTenantId(), "")), s::destroyBySubject))
         .build();
+  }
+
+  /** The service named in an envelope's header, or "" when it does not parse (the call then fails on it). */
+  private static String serviceOf(ByteString envelope) {
+    try {
+      return EnvelopeCodec.decode(envelope.toByteArray()).header().serviceId();
+    } catch (EnvelopeException | RuntimeException e) {
+      return "";
+    }
+  }
+
+  private static Set<Scope> scopes(DecryptBatchRequest r) {
+    Set<Scope> out = new LinkedHashSet<>();
+    for (DecryptItem item : r.getItemsList()) {
+      out.add(new Scope(r.getTenantId(), serviceOf(item.getEnvelope())));
+    }
+    return out;
+  }
+
+  /** Wraps a method so that it runs only when every scope of its request is allowed. */
+  private record Guard(Optional<Authorizer> authz) {
+    <Q, R> Function<Q, CompletionStage<R>> check(String action, Function<Q, Set<Scope>> scopes,
+        Function<Q, CompletionStage<R>> call) {
+      if (authz.isEmpty()) {
+        return call;
+      }
+      Authorizer a = authz.get();
+      return request -> {
+        var caller = Optional.ofNullable(PeerInterceptor.PEER.get());
+        for (Scope scope : scopes.apply(request)) {
+          a.require(caller, action, Authorizer.Resource.tenant(scope.tenant()), scope.service(), "");
+        }
+        return call.apply(request);
+      };
+    }
+  }
+
+  /** Without authorization (plaintext listeners, the benchmark's baseline). */
+  public static ServerServiceDefinition definition(DataKeyService s) {
+    return definition(s, Optional.empty());
   }
 }

@@ -10,6 +10,7 @@ import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.tls.SpiffeId;
 
 /**
  * A grpc-java service definition made of unary methods that answer with a {@link CompletionStage}, the
@@ -42,16 +43,19 @@ public final class UnaryService {
         .build();
     builder.addMethod(descriptor, ServerCalls.asyncUnaryCall((Q request, StreamObserver<R> out) -> {
       CompletionStage<R> answer;
-      // Outside the call's gRPC Context: calls to the Core started here (pool refills, coalesced unwraps)
-      // serve other requests too and must not be cancelled when this call ends.
-      Context previous = Context.ROOT.attach();
+      // Outside the call's cancellable gRPC Context (only the caller's identity is carried over): calls to
+      // the Core started here (pool refills, coalesced unwraps) serve other requests too and must not be
+      // cancelled when this call ends.
+      SpiffeId peer = PeerInterceptor.PEER.get();
+      Context detached = peer == null ? Context.ROOT : Context.ROOT.withValue(PeerInterceptor.PEER, peer);
+      Context previous = detached.attach();
       try {
         answer = handler.apply(request);
       } catch (RuntimeException e) {
         out.onError(GrpcErrors.toStatusException(e));
         return;
       } finally {
-        Context.ROOT.detach(previous);
+        detached.detach(previous);
       }
       answer.whenComplete((response, failure) -> {
         if (failure != null) {

@@ -45,6 +45,8 @@ public enum ErrorReason {
   CORE_UNAVAILABLE(Status.Code.UNAVAILABLE),
   /** The request took longer than the configured timeout. */
   TIMEOUT(Status.Code.DEADLINE_EXCEEDED),
+  /** The caller's identity may not do this (authorization policy); the audit log has the decision. */
+  PERMISSION_DENIED(Status.Code.PERMISSION_DENIED),
   INTERNAL(Status.Code.INTERNAL);
 
   private final Status.Code code;

@@ -1,0 +1,138 @@
+package org.openkcm.core.api;
+
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.pekko.grpc.javadsl.Metadata;
+import org.openkcm.protocol.admin.v1.AdminService;
+import org.openkcm.protocol.admin.v1.AdminServicePowerApi;
+import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.InitSealReply;
+import org.openkcm.protocol.admin.v1.InitSealRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchState;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.SealRequest;
+import org.openkcm.protocol.admin.v1.SealStatusReply;
+import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.admin.v1.UnsealRequest;
+import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.protocol.authz.Authorizer.Resource;
+import org.openkcm.protocol.tls.SpiffeId;
+
+/**
+ * {@link AdminService} behind the authorization policy (see {@link AuthorizedCoreKeyService}). Resources:
+ * the tenant for tenant calls, {@code KillSwitch::"global"} or {@code KillSwitch::"region/<name>"} for the
+ * kill-switch, {@code Seal::"core"} for seal calls. With an identity, "requested by" in kill and revive
+ * records is the verified identity (the name the client typed follows in parentheses).
+ */
+public final class AuthorizedAdminService implements AdminServicePowerApi {
+
+  private static final Resource SEAL = new Resource("Seal", "core");
+
+  private final AdminService service;
+  private final Optional<Authorizer> authz;
+
+  public AuthorizedAdminService(AdminService service, Optional<Authorizer> authz) {
+    this.service = service;
+    this.authz = authz;
+  }
+
+  private <T> CompletionStage<T> checked(Metadata md, String action, Resource resource, String cid,
+      Supplier<CompletionStage<T>> call) {
+    return AuthorizedCoreKeyService.checked(authz, md, action, resource, "", cid, call);
+  }
+
+  private static String requestedBy(Metadata md, String claimed) {
+    Optional<SpiffeId> who = PeerIdentity.of(md);
+    if (who.isEmpty()) {
+      return claimed;
+    }
+    return claimed.isBlank() || claimed.equals(who.get().uri()) ? who.get().uri() : who.get().uri() + " (" + claimed + ")";
+  }
+
+  private static Resource killSwitch(KillSwitchRequest in) {
+    return new Resource("KillSwitch", in.getScope().replaceFirst("^region:", "region/"));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> createTenant(CreateTenantRequest in, Metadata md) {
+    return checked(md, "CreateTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+        () -> service.createTenant(in));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> createService(CreateServiceRequest in, Metadata md) {
+    return checked(md, "CreateService", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+        () -> service.createService(in));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> getTenant(GetTenantRequest in, Metadata md) {
+    return checked(md, "GetTenant", Resource.tenant(in.getTenantId()), "", () -> service.getTenant(in));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> checkL1(CheckL1Request in, Metadata md) {
+    return checked(md, "CheckL1", Resource.tenant(in.getTenantId()), in.getCorrelationId(), () -> service.checkL1(in));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> linkL1(LinkL1Request in, Metadata md) {
+    return checked(md, "LinkL1", Resource.tenant(in.getTenantId()), in.getCorrelationId(), () -> service.linkL1(in));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> killTenant(KillTenantRequest in, Metadata md) {
+    return checked(md, "KillTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+        () -> service.killTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> reviveTenant(ReviveTenantRequest in, Metadata md) {
+    return checked(md, "ReviveTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+        () -> service.reviveTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+  }
+
+  @Override
+  public CompletionStage<KillSwitchState> engageKillSwitch(KillSwitchRequest in, Metadata md) {
+    return checked(md, "EngageKillSwitch", killSwitch(in), "",
+        () -> service.engageKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+  }
+
+  @Override
+  public CompletionStage<KillSwitchState> releaseKillSwitch(KillSwitchRequest in, Metadata md) {
+    return checked(md, "ReleaseKillSwitch", killSwitch(in), "",
+        () -> service.releaseKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+  }
+
+  @Override
+  public CompletionStage<KillSwitchState> getKillSwitch(KillSwitchRequest in, Metadata md) {
+    return checked(md, "GetKillSwitch", killSwitch(in), "", () -> service.getKillSwitch(in));
+  }
+
+  @Override
+  public CompletionStage<SealStatusReply> sealStatus(SealRequest in, Metadata md) {
+    return checked(md, "SealStatus", SEAL, "", () -> service.sealStatus(in));
+  }
+
+  @Override
+  public CompletionStage<InitSealReply> initSeal(InitSealRequest in, Metadata md) {
+    return checked(md, "InitSeal", SEAL, "", () -> service.initSeal(in));
+  }
+
+  @Override
+  public CompletionStage<SealStatusReply> unseal(UnsealRequest in, Metadata md) {
+    return checked(md, "Unseal", SEAL, "", () -> service.unseal(in));
+  }
+
+  @Override
+  public CompletionStage<SealStatusReply> seal(SealRequest in, Metadata md) {
+    return checked(md, "Seal", SEAL, "", () -> service.seal(in));
+  }
+}

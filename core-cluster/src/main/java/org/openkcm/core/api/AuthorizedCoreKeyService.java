@@ -1,0 +1,75 @@
+package org.openkcm.core.api;
+
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.grpc.javadsl.Metadata;
+import org.apache.pekko.stream.javadsl.Source;
+import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.protocol.authz.Authorizer.Resource;
+import org.openkcm.protocol.core.v1.CoreKeyService;
+import org.openkcm.protocol.core.v1.CoreKeyServicePowerApi;
+import org.openkcm.protocol.core.v1.TenantEvent;
+import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
+import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
+import org.openkcm.protocol.core.v1.WatchTenantEventsRequest;
+import org.openkcm.protocol.core.v1.WrapKeysRequest;
+import org.openkcm.protocol.core.v1.WrapKeysResponse;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+
+/**
+ * {@link CoreKeyService} behind the authorization policy: each call is allowed or refused
+ * (PERMISSION_DENIED) for the caller's verified identity ({@link PeerIdentity}) before it reaches a tenant.
+ * Without an authorizer (plaintext listener, development only) calls pass unchecked.
+ */
+public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
+
+  private final CoreKeyService service;
+  private final Optional<Authorizer> authz;
+
+  public AuthorizedCoreKeyService(CoreKeyService service, Optional<Authorizer> authz) {
+    this.service = service;
+    this.authz = authz;
+  }
+
+  @Override
+  public CompletionStage<WrapKeysResponse> wrapKeys(WrapKeysRequest in, Metadata md) {
+    return checked(md, "WrapKeys", Resource.tenant(in.getTenantId()), in.getServiceId(), in.getCorrelationId(),
+        () -> service.wrapKeys(in));
+  }
+
+  @Override
+  public CompletionStage<UnwrapKeysResponse> unwrapKeys(UnwrapKeysRequest in, Metadata md) {
+    return checked(md, "UnwrapKeys", Resource.tenant(in.getTenantId()), "", in.getCorrelationId(),
+        () -> service.unwrapKeys(in));
+  }
+
+  @Override
+  public Source<TenantEvent, NotUsed> watchTenantEvents(WatchTenantEventsRequest in, Metadata md) {
+    try {
+      authz.ifPresent(a -> a.require(PeerIdentity.of(md), "WatchTenantEvents", Resource.tenant("*"), "", ""));
+    } catch (OpenKcmException e) {
+      return Source.failed(GrpcErrors.toGrpc(e));
+    }
+    return service.watchTenantEvents(in);
+  }
+
+  /** Runs {@code call} when the caller may do {@code action}; otherwise a failed PERMISSION_DENIED stage. */
+  static <T> CompletionStage<T> checked(Optional<Authorizer> authz, Metadata md, String action, Resource resource,
+      String service, String cid, Supplier<CompletionStage<T>> call) {
+    try {
+      authz.ifPresent(a -> a.require(PeerIdentity.of(md), action, resource, service, cid));
+    } catch (OpenKcmException e) {
+      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+    }
+    return call.get();
+  }
+
+  private <T> CompletionStage<T> checked(Metadata md, String action, Resource resource, String service, String cid,
+      Supplier<CompletionStage<T>> call) {
+    return checked(authz, md, action, resource, service, cid, call);
+  }
+}
