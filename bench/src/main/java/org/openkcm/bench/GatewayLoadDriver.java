@@ -17,10 +17,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import org.HdrHistogram.Recorder;
-import org.HdrHistogram.Histogram;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.openkcm.cli.bench.LoadRunner;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -161,46 +160,12 @@ public final class GatewayLoadDriver {
     }
   }
 
-  /**
-   * Open loop: requests leave at a fixed rate whatever the answers do; latency is measured from the
-   * intended send time, so a stall shows up in the percentiles (no coordinated omission).
-   */
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One open-loop run at {@code rate} calls/s, printed as one JSON line (see {@link LoadRunner}). */
   private static void openLoop(String name, int rate, int warmupSeconds, int seconds,
       Supplier<CompletionStage<?>> call) throws Exception {
-    for (boolean measured : new boolean[] {false, true}) {
-      int duration = measured ? seconds : warmupSeconds;
-      Recorder recorder = new Recorder(3);
-      AtomicLong errors = new AtomicLong();
-      long intervalNanos = 1_000_000_000L / rate;
-      long start = System.nanoTime();
-      long total = (long) rate * duration;
-      List<CompletableFuture<Void>> inFlight = new ArrayList<>();
-      for (long i = 0; i < total; i++) {
-        long intended = start + i * intervalNanos;
-        long wait = intended - System.nanoTime();
-        if (wait > 0) {
-          java.util.concurrent.locks.LockSupport.parkNanos(wait);
-        }
-        inFlight.add(call.get().toCompletableFuture().handle((ok, failure) -> {
-          recorder.recordValue(System.nanoTime() - intended);
-          if (failure != null) {
-            errors.incrementAndGet();
-          }
-          return null;
-        }));
-        if (inFlight.size() > 10_000) {
-          inFlight.removeIf(CompletableFuture::isDone);
-        }
-      }
-      CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-      if (measured) {
-        Histogram h = recorder.getIntervalHistogram();
-        System.out.printf("{\"scenario\":\"%s\",\"openLoopRate\":%d,\"seconds\":%d,\"ops\":%d,\"errors\":%d,"
-                + "\"p50us\":%d,\"p99us\":%d,\"p999us\":%d,\"maxUs\":%d}%n", name, rate, duration,
-            h.getTotalCount(), errors.get(), h.getValueAtPercentile(50) / 1000, h.getValueAtPercentile(99) / 1000,
-            h.getValueAtPercentile(99.9) / 1000, h.getMaxValue() / 1000);
-      }
-    }
+    System.out.println(JSON.writeValueAsString(LoadRunner.openLoop(name, rate, warmupSeconds, seconds, call)));
   }
 
   /**
@@ -223,51 +188,10 @@ public final class GatewayLoadDriver {
         .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
   }
 
+  /** One closed-loop run, printed as one JSON line (see {@link LoadRunner}). */
   private static void run(String name, int concurrency, int batch, int warmupSeconds, int seconds,
       Supplier<CompletionStage<?>> call) throws Exception {
-    measure(call, concurrency, warmupSeconds); // warm-up, discarded
-    long start = System.nanoTime();
-    Result r = measure(call, concurrency, seconds);
-    double elapsed = (System.nanoTime() - start) / 1e9;
-    Histogram h = r.histogram();
-    System.out.printf("{\"scenario\":\"%s\",\"concurrency\":%d,\"batch\":%d,\"seconds\":%.1f,\"ops\":%d,"
-            + "\"errors\":%d,\"opsPerSec\":%.0f,\"keysPerSec\":%.0f,\"p50us\":%d,\"p99us\":%d,\"p999us\":%d,"
-            + "\"maxUs\":%d}%n",
-        name, concurrency, batch, elapsed, h.getTotalCount(), r.errors(), h.getTotalCount() / elapsed,
-        h.getTotalCount() * (double) batch / elapsed,
-        h.getValueAtPercentile(50) / 1000, h.getValueAtPercentile(99) / 1000,
-        h.getValueAtPercentile(99.9) / 1000, h.getMaxValue() / 1000);
-  }
-
-  private record Result(Histogram histogram, long errors) {}
-
-  private static Result measure(Supplier<CompletionStage<?>> call, int concurrency, int seconds) throws Exception {
-    Recorder recorder = new Recorder(3);
-    AtomicLong errors = new AtomicLong();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    List<CompletableFuture<Void>> callers = new ArrayList<>();
-    for (int i = 0; i < concurrency; i++) {
-      CompletableFuture<Void> done = new CompletableFuture<>();
-      loop(call, recorder, errors, deadline, done);
-      callers.add(done);
-    }
-    CompletableFuture.allOf(callers.toArray(CompletableFuture[]::new)).get(seconds + 60L, TimeUnit.SECONDS);
-    return new Result(recorder.getIntervalHistogram(), errors.get());
-  }
-
-  private static void loop(Supplier<CompletionStage<?>> call, Recorder recorder, AtomicLong errors, long deadline,
-      CompletableFuture<Void> done) {
-    long t0 = System.nanoTime();
-    if (t0 >= deadline) {
-      done.complete(null);
-      return;
-    }
-    call.get().whenComplete((ok, failure) -> {
-      recorder.recordValue(System.nanoTime() - t0);
-      if (failure != null) {
-        errors.incrementAndGet();
-      }
-      loop(call, recorder, errors, deadline, done);
-    });
+    System.out.println(JSON.writeValueAsString(
+        LoadRunner.closedLoop(name, concurrency, batch, warmupSeconds, seconds, call)));
   }
 }

@@ -1,6 +1,7 @@
 package org.openkcm.core.api;
 
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.grpc.javadsl.Metadata;
@@ -23,10 +24,14 @@ import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.admin.v1.UnsealRequest;
 import org.openkcm.protocol.authz.Authorizer;
 import org.openkcm.protocol.authz.Authorizer.Resource;
+import org.openkcm.protocol.error.Fields;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.tls.SpiffeId;
 
 /**
- * {@link AdminService} behind the authorization policy (see {@link AuthorizedCoreKeyService}). Resources:
+ * The edge of {@link AdminService}: field checks (correlation ids, free text that reaches the journal and
+ * the logs; INVALID_ARGUMENT naming the field), then the authorization policy (see {@link AuthorizedCoreKeyService}). Resources:
  * the tenant for tenant calls, {@code KillSwitch::"global"} or {@code KillSwitch::"region/<name>"} for the
  * kill-switch, {@code Seal::"core"} for seal calls. With an identity, "requested by" in kill and revive
  * records is the verified identity (the name the client typed follows in parentheses).
@@ -45,7 +50,22 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   private <T> CompletionStage<T> checked(Metadata md, String action, Resource resource, String cid,
       Supplier<CompletionStage<T>> call) {
+    try {
+      Fields.correlationId("correlation_id", cid);
+    } catch (OpenKcmException e) {
+      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+    }
     return AuthorizedCoreKeyService.checked(authz, md, action, resource, "", cid, call);
+  }
+
+  /** Free-text fields that end up in the journal and the logs. */
+  private static <T> CompletionStage<T> fields(Runnable checks, Supplier<CompletionStage<T>> call) {
+    try {
+      checks.run();
+    } catch (OpenKcmException e) {
+      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+    }
+    return call.get();
   }
 
   private static String requestedBy(Metadata md, String claimed) {
@@ -56,14 +76,21 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
     return claimed.isBlank() || claimed.equals(who.get().uri()) ? who.get().uri() : who.get().uri() + " (" + claimed + ")";
   }
 
+  private static void killSwitchFields(KillSwitchRequest in) {
+    Fields.text("scope", in.getScope(), 128);
+    Fields.text("reason", in.getReason(), 512);
+    Fields.text("requested_by", in.getRequestedBy(), 256);
+  }
+
   private static Resource killSwitch(KillSwitchRequest in) {
     return new Resource("KillSwitch", in.getScope().replaceFirst("^region:", "region/"));
   }
 
   @Override
   public CompletionStage<TenantInfo> createTenant(CreateTenantRequest in, Metadata md) {
-    return checked(md, "CreateTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-        () -> service.createTenant(in));
+    return fields(() -> Fields.requiredText("l1_reference", in.getL1Reference(), 2048),
+        () -> checked(md, "CreateTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+            () -> service.createTenant(in)));
   }
 
   @Override
@@ -84,36 +111,42 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   @Override
   public CompletionStage<TenantInfo> linkL1(LinkL1Request in, Metadata md) {
-    return checked(md, "LinkL1", Resource.tenant(in.getTenantId()), in.getCorrelationId(), () -> service.linkL1(in));
+    return fields(() -> Fields.requiredText("l1_reference", in.getL1Reference(), 2048),
+        () -> checked(md, "LinkL1", Resource.tenant(in.getTenantId()), in.getCorrelationId(), () -> service.linkL1(in)));
   }
 
   @Override
   public CompletionStage<TenantInfo> killTenant(KillTenantRequest in, Metadata md) {
-    return checked(md, "KillTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-        () -> service.killTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+    return fields(() -> {
+      Fields.text("reason", in.getReason(), 512);
+      Fields.text("requested_by", in.getRequestedBy(), 256);
+    }, () -> checked(md, "KillTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+        () -> service.killTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
   }
 
   @Override
   public CompletionStage<TenantInfo> reviveTenant(ReviveTenantRequest in, Metadata md) {
-    return checked(md, "ReviveTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-        () -> service.reviveTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+    return fields(() -> Fields.text("requested_by", in.getRequestedBy(), 256),
+        () -> checked(md, "ReviveTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+            () -> service.reviveTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
   }
 
   @Override
   public CompletionStage<KillSwitchState> engageKillSwitch(KillSwitchRequest in, Metadata md) {
-    return checked(md, "EngageKillSwitch", killSwitch(in), "",
-        () -> service.engageKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+    return fields(() -> killSwitchFields(in), () -> checked(md, "EngageKillSwitch", killSwitch(in), "",
+        () -> service.engageKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
   }
 
   @Override
   public CompletionStage<KillSwitchState> releaseKillSwitch(KillSwitchRequest in, Metadata md) {
-    return checked(md, "ReleaseKillSwitch", killSwitch(in), "",
-        () -> service.releaseKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build()));
+    return fields(() -> killSwitchFields(in), () -> checked(md, "ReleaseKillSwitch", killSwitch(in), "",
+        () -> service.releaseKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
   }
 
   @Override
   public CompletionStage<KillSwitchState> getKillSwitch(KillSwitchRequest in, Metadata md) {
-    return checked(md, "GetKillSwitch", killSwitch(in), "", () -> service.getKillSwitch(in));
+    return fields(() -> killSwitchFields(in),
+        () -> checked(md, "GetKillSwitch", killSwitch(in), "", () -> service.getKillSwitch(in)));
   }
 
   @Override
@@ -123,16 +156,21 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   @Override
   public CompletionStage<InitSealReply> initSeal(InitSealRequest in, Metadata md) {
-    return checked(md, "InitSeal", SEAL, "", () -> service.initSeal(in));
+    return fields(() -> Fields.text("requested_by", in.getRequestedBy(), 256),
+        () -> checked(md, "InitSeal", SEAL, "", () -> service.initSeal(in)));
   }
 
   @Override
   public CompletionStage<SealStatusReply> unseal(UnsealRequest in, Metadata md) {
-    return checked(md, "Unseal", SEAL, "", () -> service.unseal(in));
+    return fields(() -> {
+      Fields.text("requested_by", in.getRequestedBy(), 256);
+      Fields.requiredText("share", in.getShare(), 4096);
+    }, () -> checked(md, "Unseal", SEAL, "", () -> service.unseal(in)));
   }
 
   @Override
   public CompletionStage<SealStatusReply> seal(SealRequest in, Metadata md) {
-    return checked(md, "Seal", SEAL, "", () -> service.seal(in));
+    return fields(() -> Fields.text("requested_by", in.getRequestedBy(), 256),
+        () -> checked(md, "Seal", SEAL, "", () -> service.seal(in)));
   }
 }

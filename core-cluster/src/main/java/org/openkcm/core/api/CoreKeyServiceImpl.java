@@ -35,6 +35,8 @@ import org.openkcm.protocol.core.v1.WrapKeysRequest;
 import org.openkcm.protocol.core.v1.WrapKeysResponse;
 import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.Fields;
+import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
@@ -47,6 +49,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
   private final ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic;
   private final ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic;
   private final KillSwitchWatcher killSwitch;
+  private final int maxBatch;
 
   public CoreKeyServiceImpl(ActorSystem<?> system, Duration askTimeout,
       ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic,
@@ -57,10 +60,16 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     this.tenantTopic = tenantTopic;
     this.killSwitchTopic = killSwitchTopic;
     this.killSwitch = killSwitch;
+    this.maxBatch = system.settings().config().getInt("openkcm.core.grpc.max-batch");
   }
 
   @Override
   public Source<TenantEvent, NotUsed> watchTenantEvents(WatchTenantEventsRequest in) {
+    try {
+      Fields.text("gateway", in.getGateway(), 128);
+    } catch (OpenKcmException e) {
+      return Source.failed(GrpcErrors.toGrpc(e));
+    }
     String gateway = in.getGateway().isBlank() ? "unnamed" : in.getGateway();
     return ActorSource.<TenantEvent>actorRef(e -> false, e -> Optional.empty(), 1024, OverflowStrategy.fail())
         .mapMaterializedValue(out -> {
@@ -77,8 +86,20 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
       return failed(invalid.get());
     }
     List<TenantEntity.WrapItem> items = new ArrayList<>(in.getItemsCount());
-    for (WrapItem item : in.getItemsList()) {
-      items.add(new TenantEntity.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
+    try {
+      Fields.correlationId("correlation_id", in.getCorrelationId());
+      Fields.count("items", in.getItemsCount(), maxBatch, "openkcm.core.grpc.max-batch");
+      for (int i = 0; i < in.getItemsCount(); i++) {
+        WrapItem item = in.getItems(i);
+        int length = item.getPlaintext().size();
+        if (length < 1 || length > EnvelopeCodec.MAX_KEY_LENGTH) {
+          throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "items[" + i + "].plaintext is " + length
+              + " bytes; a data key is 1.." + EnvelopeCodec.MAX_KEY_LENGTH);
+        }
+        items.add(new TenantEntity.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
+      }
+    } catch (OpenKcmException e) {
+      return failed(e);
     }
     return sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
         .<TenantEntity.Wrapped>askWithStatus(
@@ -100,8 +121,19 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
       return failed(invalid.get());
     }
     List<TenantEntity.UnwrapItem> items = new ArrayList<>(in.getItemsCount());
-    for (UnwrapItem item : in.getItemsList()) {
-      items.add(new TenantEntity.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
+    try {
+      Fields.correlationId("correlation_id", in.getCorrelationId());
+      Fields.count("items", in.getItemsCount(), maxBatch, "openkcm.core.grpc.max-batch");
+      for (int i = 0; i < in.getItemsCount(); i++) {
+        UnwrapItem item = in.getItems(i);
+        if (item.getEnvelope().size() > EnvelopeCodec.MAX_ENVELOPE_LENGTH) {
+          throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "items[" + i + "].envelope is "
+              + item.getEnvelope().size() + " bytes; an envelope is at most " + EnvelopeCodec.MAX_ENVELOPE_LENGTH);
+        }
+        items.add(new TenantEntity.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
+      }
+    } catch (OpenKcmException e) {
+      return failed(e);
     }
     return sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
         .<TenantEntity.Unwrapped>askWithStatus(

@@ -32,6 +32,7 @@ import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.DataKey;
@@ -218,10 +219,7 @@ public final class DataKeyServiceImpl implements DataKeyService {
   @Override
   public CompletionStage<CreateKeyResponse> createKey(CreateKeyRequest in) {
     try {
-      if (in.getSubject().length() > 256) {
-        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "subject is " + in.getSubject().length()
-            + " characters; at most 256");
-      }
+      Fields.text("subject", in.getSubject(), 256);
       byte[] rnd = new byte[16];
       p.random().nextBytes(rnd);
       String keyId = "k_" + java.util.HexFormat.of().formatHex(rnd);
@@ -277,9 +275,7 @@ public final class DataKeyServiceImpl implements DataKeyService {
   public CompletionStage<DestroyBySubjectResponse> destroyBySubject(DestroyBySubjectRequest in) {
     try {
       requireId("tenant", in.getTenantId());
-      if (in.getSubject().isEmpty() || in.getSubject().length() > 256) {
-        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "subject must be 1..256 characters");
-      }
+      Fields.requiredText("subject", in.getSubject(), 256);
       return p.vault().destroyBySubject(in.getTenantId(), in.getSubject())
           .thenApply(n -> DestroyBySubjectResponse.newBuilder().setDestroyed(n).build());
     } catch (Exception e) {
@@ -349,6 +345,7 @@ public final class DataKeyServiceImpl implements DataKeyService {
   }
 
   private static String cid(String given) {
+    Fields.correlationId("correlation_id", given);
     return given.isBlank() ? UUID.randomUUID().toString() : given;
   }
 }

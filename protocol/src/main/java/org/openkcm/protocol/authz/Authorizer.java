@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.tls.SpiffeId;
 import org.slf4j.Logger;
@@ -109,7 +110,7 @@ public final class Authorizer {
   public void require(Optional<SpiffeId> caller, String action, Resource resource, String service, String cid) {
     if (caller.isEmpty()) {
       audit.info("authz decision=deny principal=none action={} resource={}::\"{}\" service={} cid={} why=no-identity",
-          action, resource.type(), resource.id(), service, cid);
+          action, resource.type(), Fields.safe(resource.id()), Fields.safe(service), Fields.safe(cid));
       throw new OpenKcmException(ErrorReason.PERMISSION_DENIED, action + " needs a client certificate identity");
     }
     SpiffeId who = caller.get();
@@ -123,14 +124,16 @@ public final class Authorizer {
       }
       cache.put(key, d);
       audit.info("authz decision={} principal={} action={} resource={}::\"{}\" service={} cid={} policies={}",
-          d.allowed() ? "allow" : "deny", who, action, resource.type(), resource.id(), service, cid, d.why());
+          d.allowed() ? "allow" : "deny", who, action, resource.type(), Fields.safe(resource.id()),
+          Fields.safe(service), Fields.safe(cid), d.why());
     } else if (!d.allowed()) {
       audit.info("authz decision=deny principal={} action={} resource={}::\"{}\" service={} cid={} policies={} cached",
-          who, action, resource.type(), resource.id(), service, cid, d.why());
+          who, action, resource.type(), Fields.safe(resource.id()), Fields.safe(service), Fields.safe(cid), d.why());
     }
     if (!d.allowed()) {
       throw new OpenKcmException(ErrorReason.PERMISSION_DENIED, who + " may not " + action + " on "
-          + resource.type().toLowerCase() + " " + resource.id() + (service.isEmpty() ? "" : " service " + service)
+          + resource.type().toLowerCase() + " " + Fields.safe(resource.id())
+          + (service.isEmpty() ? "" : " service " + Fields.safe(service))
           + " (" + d.why() + ")");
     }
   }

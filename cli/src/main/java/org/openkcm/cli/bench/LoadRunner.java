@@ -1,0 +1,134 @@
+package org.openkcm.cli.bench;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * Drives asynchronous calls and measures them with HdrHistogram: closed loop (N callers, each sending its
+ * next request when the previous answer arrives) or open loop (requests leave at a fixed rate whatever the
+ * answers do, latency counted from the intended send time, so stalls are not hidden). A warm-up run is
+ * discarded. Results are one flat map per run, printed as one JSON line.
+ */
+public final class LoadRunner {
+
+  private LoadRunner() {}
+
+  /** Closed loop with {@code concurrency} callers; {@code batch} keys per call (for keys/s). */
+  public static Map<String, Object> closedLoop(String scenario, int concurrency, int batch, int warmupSeconds,
+      int seconds, Supplier<CompletionStage<?>> call) throws Exception {
+    if (warmupSeconds > 0) {
+      measure(call, concurrency, warmupSeconds);
+    }
+    long start = System.nanoTime();
+    Run r = measure(call, concurrency, seconds);
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("scenario", scenario);
+    out.put("concurrency", concurrency);
+    out.put("batch", batch);
+    out.put("seconds", Math.round(elapsed * 10) / 10.0);
+    out.putAll(figures(r, elapsed, batch));
+    return out;
+  }
+
+  /** Open loop at {@code rate} calls per second. */
+  public static Map<String, Object> openLoop(String scenario, int rate, int warmupSeconds, int seconds,
+      Supplier<CompletionStage<?>> call) throws Exception {
+    if (warmupSeconds > 0) {
+      open(call, rate, warmupSeconds);
+    }
+    long start = System.nanoTime();
+    Run r = open(call, rate, seconds);
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("scenario", scenario);
+    out.put("openLoopRate", rate);
+    out.put("seconds", Math.round(elapsed * 10) / 10.0);
+    out.putAll(figures(r, elapsed, 1));
+    return out;
+  }
+
+  private record Run(Histogram histogram, long errors) {}
+
+  private static Map<String, Object> figures(Run r, double elapsed, int batch) {
+    Histogram h = r.histogram();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("ops", h.getTotalCount());
+    out.put("errors", r.errors());
+    out.put("opsPerSec", Math.round(h.getTotalCount() / elapsed));
+    out.put("keysPerSec", Math.round(h.getTotalCount() * (double) batch / elapsed));
+    out.put("p50us", h.getValueAtPercentile(50) / 1000);
+    out.put("p99us", h.getValueAtPercentile(99) / 1000);
+    out.put("p999us", h.getValueAtPercentile(99.9) / 1000);
+    out.put("maxUs", h.getMaxValue() / 1000);
+    return out;
+  }
+
+  private static Run measure(Supplier<CompletionStage<?>> call, int concurrency, int seconds) throws Exception {
+    Recorder recorder = new Recorder(3);
+    AtomicLong errors = new AtomicLong();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    List<CompletableFuture<Void>> callers = new ArrayList<>();
+    for (int i = 0; i < concurrency; i++) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      loop(call, recorder, errors, deadline, done);
+      callers.add(done);
+    }
+    CompletableFuture.allOf(callers.toArray(CompletableFuture[]::new)).get(seconds + 60L, TimeUnit.SECONDS);
+    return new Run(recorder.getIntervalHistogram(), errors.get());
+  }
+
+  private static void loop(Supplier<CompletionStage<?>> call, Recorder recorder, AtomicLong errors, long deadline,
+      CompletableFuture<Void> done) {
+    long t0 = System.nanoTime();
+    if (t0 >= deadline) {
+      done.complete(null);
+      return;
+    }
+    call.get().whenComplete((ok, failure) -> {
+      recorder.recordValue(System.nanoTime() - t0);
+      if (failure != null) {
+        errors.incrementAndGet();
+      }
+      loop(call, recorder, errors, deadline, done);
+    });
+  }
+
+  private static Run open(Supplier<CompletionStage<?>> call, int rate, int seconds) throws Exception {
+    Recorder recorder = new Recorder(3);
+    AtomicLong errors = new AtomicLong();
+    long intervalNanos = 1_000_000_000L / rate;
+    long start = System.nanoTime();
+    long total = (long) rate * seconds;
+    List<CompletableFuture<Void>> inFlight = new ArrayList<>();
+    for (long i = 0; i < total; i++) {
+      long intended = start + i * intervalNanos;
+      long wait = intended - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      inFlight.add(call.get().toCompletableFuture().handle((ok, failure) -> {
+        recorder.recordValue(System.nanoTime() - intended);
+        if (failure != null) {
+          errors.incrementAndGet();
+        }
+        return null;
+      }));
+      if (inFlight.size() > 10_000) {
+        inFlight.removeIf(CompletableFuture::isDone);
+      }
+    }
+    CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    return new Run(recorder.getIntervalHistogram(), errors.get());
+  }
+}

@@ -1,0 +1,43 @@
+package org.openkcm.protocol.error;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class FieldsTest {
+
+  private static OpenKcmException refused(Runnable check) {
+    OpenKcmException e = assertThrows(OpenKcmException.class, check::run);
+    assertEquals(ErrorReason.INVALID_ARGUMENT, e.reason());
+    return e;
+  }
+
+  @Test
+  void correlationIdsAreShortAndPlain() {
+    assertDoesNotThrow(() -> Fields.correlationId("correlation_id", ""));
+    assertDoesNotThrow(() -> Fields.correlationId("correlation_id", "req-42:batch/7@gw-1"));
+    assertTrue(refused(() -> Fields.correlationId("correlation_id", "a\nb")).getMessage()
+        .startsWith("correlation_id must be"));
+    refused(() -> Fields.correlationId("correlation_id", "x".repeat(129)));
+    refused(() -> Fields.correlationId("correlation_id", "\u00fcmlaut"));
+  }
+
+  @Test
+  void freeTextHasNoControlCharactersAndABound() {
+    assertDoesNotThrow(() -> Fields.text("reason", "Wartung \u2013 Zugang gesperrt", 512));
+    assertTrue(refused(() -> Fields.text("reason", "a\u0000b", 512)).getMessage().startsWith("reason must not"));
+    assertTrue(refused(() -> Fields.text("reason", "x".repeat(513), 512)).getMessage()
+        .startsWith("reason is 513 characters long; at most 512"));
+    assertTrue(refused(() -> Fields.requiredText("share", " ", 10)).getMessage().startsWith("share is empty"));
+    assertTrue(refused(() -> Fields.count("items", 0, 8, "x.max")).getMessage().startsWith("items must hold 1..8"));
+  }
+
+  @Test
+  void safeEscapesControlCharactersForLogs() {
+    assertEquals("a\\u000ab", Fields.safe("a\nb"));
+    assertTrue(Fields.safe("y".repeat(500)).endsWith("..."));
+  }
+}
