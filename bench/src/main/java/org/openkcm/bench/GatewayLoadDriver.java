@@ -52,6 +52,7 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  *       [--gateway HOST:PORT] [--core HOST:PORT] [--skip-core true] [--seconds 10] [--warmup 15]
  *       [--concurrency 1,16,64] [--rate N (open loop at N req/s first)]
  *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
+ *       [--streaming on|off] (gateway to Core over bidirectional streams) [--pool on|off]
  * </pre>
  * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16 and 256.
  * Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a temp dir), so
@@ -77,7 +78,9 @@ public final class GatewayLoadDriver {
       Path dir = Files.createTempDirectory("openkcm-bench");
       stack = DemoStack.start(dir, "test", ConfigFactory.empty(), ConfigFactory.parseMap(Map.of(
           "openkcm.gateway.grpc.server", opts.getOrDefault("server", "netty"),
-          "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"))));
+          "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"),
+          "openkcm.gateway.core.streaming", opts.getOrDefault("streaming", "off"),
+          "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"))));
       stack.ensureTenant("acme", "devfile:acme-root", "payments");
       target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
       opts.putIfAbsent("core", "127.0.0.1:" + stack.core().grpcAddress().getPort());

@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
     description = "Open Key Chain Manager: customer-owned key chains for SaaS platforms.",
     subcommands = {DemoCommand.class, NodeCommands.Core.class, NodeCommands.Gateway.class, DataKeyCommand.class,
         KeyCommand.class,
-        AdminCommand.class, BenchCommand.class})
+        AdminCommand.class, PkiCommand.class, BenchCommand.class})
 public final class Cli {
 
   private static final ObjectMapper JSON = new ObjectMapper();

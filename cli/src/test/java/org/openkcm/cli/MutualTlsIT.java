@@ -160,6 +160,31 @@ class MutualTlsIT {
   }
 
   @Test
+  void pkiIssueGivesAWorkingApplicationCertificateAndBenchRunsOverMutualTls() throws Exception {
+    Path out = dir.resolve("issued");
+    StringWriter json = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = Cli.run(new String[] {"pki", "issue", "--id", "spiffe://" + DOMAIN + "/app/acme/payments", "--out",
+        out.toString(), "--data-dir", dir.toString(), "--days", "1"}, new PrintWriter(json, true), new PrintWriter(err, true));
+    assertEquals(0, exit, err.toString());
+    assertEquals(out.resolve("payments.crt").toAbsolutePath().toString(),
+        new ObjectMapper().readTree(json.toString()).get("cert").asText());
+    MutualTls issued = MutualTls.load(new MutualTls.Settings(out.resolve("payments.crt"), out.resolve("payments.key"),
+        pki.resolve(DevCa.CA_CERT), DOMAIN, List.of("TLSv1.3"), Duration.ofSeconds(1)));
+    assertEquals(32, gateway(as(issued), c -> c.generateDataKey(GEN)).getPlaintext().size());
+
+    StringWriter bench = new StringWriter();
+    exit = Cli.run(new String[] {"bench", "generate", "--seconds", "1", "--warmup", "0", "--concurrency", "2",
+        "--data-dir", dir.toString()}, new PrintWriter(bench, true), new PrintWriter(err, true));
+    assertEquals(0, exit, err.toString());
+    var figures = new ObjectMapper().readTree(bench.toString());
+    assertEquals("generate", figures.get("scenario").asText());
+    assertTrue(figures.get("ops").asLong() > 0, bench.toString());
+    assertEquals(0, figures.get("errors").asLong(), bench.toString());
+    assertEquals(1, bench.toString().strip().lines().count(), "one JSON line");
+  }
+
+  @Test
   void clientsWithoutAnAcceptableCertificateAreRefusedAndNothingIsServed() throws Exception {
     // no certificate at all (but trusting the server)
     SSLContext anonymous = SSLContext.getInstance("TLSv1.3");

@@ -85,7 +85,7 @@ public final class GatewayNode implements AutoCloseable {
     Config c = system.settings().config().getConfig("openkcm.gateway");
     Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.getString("name"));
     CoreLink core = new CoreLink(system, coreEndpoints(c), c.getDuration("core.request-timeout"),
-        settings -> NodeTls.client(settings, tls, Set.of("core")));
+        settings -> NodeTls.client(settings, tls, Set.of("core")), c.getBoolean("core.streaming"));
     Optional<DekCache> cache = c.getBoolean("cache.enabled")
         ? Optional.of(new DekCache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
         : Optional.empty();

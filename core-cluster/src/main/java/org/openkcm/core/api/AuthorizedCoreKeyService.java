@@ -57,6 +57,20 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
     return service.watchTenantEvents(in);
   }
 
+  /** Each request of the stream is judged like a unary WrapKeys; a refusal answers {@code failure}. */
+  @Override
+  public Source<WrapKeysResponse, NotUsed> wrapStream(Source<WrapKeysRequest, NotUsed> in, Metadata md) {
+    return in.mapAsync(CoreKeyServiceImpl.STREAM_PARALLELISM, r -> wrapKeys(r, md).exceptionally(
+        failure -> WrapKeysResponse.newBuilder().setFailure(CoreKeyServiceImpl.itemError(failure)).build()));
+  }
+
+  /** Each request of the stream is judged like a unary UnwrapKeys; a refusal answers {@code failure}. */
+  @Override
+  public Source<UnwrapKeysResponse, NotUsed> unwrapStream(Source<UnwrapKeysRequest, NotUsed> in, Metadata md) {
+    return in.mapAsync(CoreKeyServiceImpl.STREAM_PARALLELISM, r -> unwrapKeys(r, md).exceptionally(
+        failure -> UnwrapKeysResponse.newBuilder().setFailure(CoreKeyServiceImpl.itemError(failure)).build()));
+  }
+
   /** Runs {@code call} when the caller may do {@code action}; otherwise a failed PERMISSION_DENIED stage. */
   static <T> CompletionStage<T> checked(Optional<Authorizer> authz, Metadata md, String action, Resource resource,
       String service, String cid, Supplier<CompletionStage<T>> call) {

@@ -50,6 +50,8 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
   private final ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic;
   private final KillSwitchWatcher killSwitch;
   private final int maxBatch;
+  /** Calls of one stream in progress at once (answers still leave in order). */
+  static final int STREAM_PARALLELISM = 64;
 
   public CoreKeyServiceImpl(ActorSystem<?> system, Duration askTimeout,
       ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic,
@@ -151,6 +153,26 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
           }
           return out.build();
         });
+  }
+
+  /** Many WrapKeys over one stream; answers in request order, refusals as {@code failure}. */
+  @Override
+  public Source<WrapKeysResponse, NotUsed> wrapStream(Source<WrapKeysRequest, NotUsed> in) {
+    return in.mapAsync(STREAM_PARALLELISM, r -> wrapKeys(r).exceptionally(
+        failure -> WrapKeysResponse.newBuilder().setFailure(itemError(failure)).build()));
+  }
+
+  /** Many UnwrapKeys over one stream; answers in request order, refusals as {@code failure}. */
+  @Override
+  public Source<UnwrapKeysResponse, NotUsed> unwrapStream(Source<UnwrapKeysRequest, NotUsed> in) {
+    return in.mapAsync(STREAM_PARALLELISM, r -> unwrapKeys(r).exceptionally(
+        failure -> UnwrapKeysResponse.newBuilder().setFailure(itemError(failure)).build()));
+  }
+
+  /** A failed call as the {@code failure} of a stream answer: the same reason and message as a status. */
+  public static ItemError itemError(Throwable failure) {
+    OpenKcmException e = GrpcErrors.fromGrpc(GrpcErrors.toStatusException(failure));
+    return ItemError.newBuilder().setReason(e.reason().name()).setMessage(e.getMessage()).build();
   }
 
   static Optional<OpenKcmException> checkIds(String tenantId, Optional<String> serviceId) {

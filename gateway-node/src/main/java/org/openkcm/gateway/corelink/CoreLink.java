@@ -2,7 +2,9 @@ package org.openkcm.gateway.corelink;
 
 import com.google.protobuf.ByteString;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import org.apache.pekko.stream.Materializer;
 import java.util.function.UnaryOperator;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -55,16 +57,43 @@ public final class CoreLink implements AutoCloseable {
   private final List<CoreKeyServiceClient> clients;
   private final AtomicInteger next = new AtomicInteger();
 
-  /** @param secure applies this gateway's mTLS (or plaintext) to the client settings of each Core node */
+  /**
+   * @param secure applies this gateway's mTLS (or plaintext) to the client settings of each Core node
+   * @param streaming carry WrapKeys/UnwrapKeys over one long-lived bidirectional stream per node
+   *     ({@code WrapStream}/{@code UnwrapStream}) instead of one unary call each
+   */
   public CoreLink(ActorSystem<?> system, List<Endpoint> endpoints, Duration requestTimeout,
-      UnaryOperator<GrpcClientSettings> secure) {
+      UnaryOperator<GrpcClientSettings> secure, boolean streaming) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no Core endpoint configured (openkcm.gateway.core.endpoints)");
     }
     this.endpoints = List.copyOf(endpoints);
     this.clients = endpoints.stream().map(e -> CoreKeyServiceClient.create(secure.apply(GrpcClientSettings
         .connectToServiceAt(e.host(), e.port(), system).withDeadline(requestTimeout)), system)).toList();
+    if (streaming) {
+      // no deadline on these clients: a stream lives as long as the gateway; each call has its own timeout
+      Materializer m = Materializer.matFromSystem(system);
+      List<CoreKeyServiceClient> streamClients = endpoints.stream().map(e -> CoreKeyServiceClient.create(
+          secure.apply(GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)), system)).toList();
+      this.wrapStreams = new ArrayList<>();
+      this.unwrapStreams = new ArrayList<>();
+      for (int i = 0; i < endpoints.size(); i++) {
+        CoreKeyServiceClient c = streamClients.get(i);
+        wrapStreams.add(new CoreStream<>(endpoints.get(i) + " (WrapStream)", c::wrapStream, m, 1024, requestTimeout));
+        unwrapStreams.add(new CoreStream<>(endpoints.get(i) + " (UnwrapStream)", c::unwrapStream, m, 1024,
+            requestTimeout));
+      }
+      this.streamClients = streamClients;
+    } else {
+      this.wrapStreams = null;
+      this.unwrapStreams = null;
+      this.streamClients = List.of();
+    }
   }
+
+  private final List<CoreStream<WrapKeysRequest, WrapKeysResponse>> wrapStreams;
+  private final List<CoreStream<UnwrapKeysRequest, UnwrapKeysResponse>> unwrapStreams;
+  private final List<CoreKeyServiceClient> streamClients;
 
   /** One item to wrap: a DEK and its encryption context. */
   public record ToWrap(byte[] plaintext, Map<String, String> context) {
@@ -81,23 +110,41 @@ public final class CoreLink implements AutoCloseable {
       req.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(item.plaintext())).putAllContext(item.context()));
     }
     WrapKeysRequest r = req.build();
-    return withFailover(c -> c.wrapKeys(r));
+    return withFailover(i -> wrapStreams == null ? clients.get(i).wrapKeys(r)
+        : wrapStreams.get(i).call(r).thenApply(answer -> {
+          if (answer.hasFailure()) {
+            throw failure(answer.getFailure());
+          }
+          return answer;
+        }));
+  }
+
+  /** A stream answer's {@code failure} as the exception a unary call would have failed with. */
+  private static OpenKcmException failure(org.openkcm.protocol.core.v1.ItemError e) {
+    return new OpenKcmException(ErrorReason.parse(e.getReason()).orElse(ErrorReason.INTERNAL), e.getMessage());
   }
 
   public CompletionStage<List<UnwrapResult>> unwrap(String tenantId, List<UnwrapItem> items, String cid) {
     UnwrapKeysRequest req = UnwrapKeysRequest.newBuilder()
         .setTenantId(tenantId).addAllItems(items).setCorrelationId(cid).build();
-    return withFailover(c -> c.unwrapKeys(req)).thenApply(UnwrapKeysResponse::getResultsList);
+    return withFailover(i -> unwrapStreams == null ? clients.get(i).unwrapKeys(req)
+        : unwrapStreams.get(i).call(req).thenApply(answer -> {
+          if (answer.hasFailure()) {
+            throw failure(answer.getFailure());
+          }
+          return answer;
+        })).thenApply(UnwrapKeysResponse::getResultsList);
   }
 
-  private <T> CompletionStage<T> withFailover(Function<CoreKeyServiceClient, CompletionStage<T>> call) {
+  /** {@code call} on the next node (round robin), then on the others while a node is unreachable. */
+  private <T> CompletionStage<T> withFailover(Function<Integer, CompletionStage<T>> call) {
     int start = Math.floorMod(next.getAndIncrement(), clients.size());
     return attempt(call, start, 0);
   }
 
-  private <T> CompletionStage<T> attempt(Function<CoreKeyServiceClient, CompletionStage<T>> call, int start, int tried) {
+  private <T> CompletionStage<T> attempt(Function<Integer, CompletionStage<T>> call, int start, int tried) {
     int i = (start + tried) % clients.size();
-    return call.apply(clients.get(i)).handle((ok, failure) -> {
+    return call.apply(i).handle((ok, failure) -> {
       if (failure == null) {
         return CompletableFuture.completedFuture(ok);
       }
@@ -122,6 +169,11 @@ public final class CoreLink implements AutoCloseable {
 
   @Override
   public void close() {
+    if (wrapStreams != null) {
+      wrapStreams.forEach(CoreStream::close);
+      unwrapStreams.forEach(CoreStream::close);
+    }
+    streamClients.forEach(CoreKeyServiceClient::close);
     clients.forEach(CoreKeyServiceClient::close);
   }
 }
