@@ -53,6 +53,7 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  *       [--concurrency 1,16,64] [--rate N (open loop at N req/s first)]
  *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
  *       [--streaming on|off] (gateway to Core over bidirectional streams) [--pool on|off]
+ *       [--scenarios Echo,GenerateDataKey,...] (only these)
  * </pre>
  * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16 and 256.
  * Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a temp dir), so
@@ -66,6 +67,9 @@ public final class GatewayLoadDriver {
       opts.put(args[i].replaceFirst("^--", ""), args[i + 1]);
     }
     int seconds = Integer.parseInt(opts.getOrDefault("seconds", "10"));
+    if (opts.containsKey("scenarios")) {
+      only = java.util.Set.of(opts.get("scenarios").split(","));
+    }
     int warmup = Integer.parseInt(opts.getOrDefault("warmup", "15"));
     List<Integer> concurrency = new ArrayList<>();
     for (String c : opts.getOrDefault("concurrency", "1,16,64").split(",")) {
@@ -168,6 +172,9 @@ public final class GatewayLoadDriver {
   /** One open-loop run at {@code rate} calls/s, printed as one JSON line (see {@link LoadRunner}). */
   private static void openLoop(String name, int rate, int warmupSeconds, int seconds,
       Supplier<CompletionStage<?>> call) throws Exception {
+    if (!only.isEmpty() && !only.contains(name)) {
+      return;
+    }
     System.out.println(JSON.writeValueAsString(LoadRunner.openLoop(name, rate, warmupSeconds, seconds, call)));
   }
 
@@ -191,9 +198,15 @@ public final class GatewayLoadDriver {
         .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
   }
 
+  /** Scenarios to run (--scenarios a,b,...); empty = all. */
+  private static java.util.Set<String> only = java.util.Set.of();
+
   /** One closed-loop run, printed as one JSON line (see {@link LoadRunner}). */
   private static void run(String name, int concurrency, int batch, int warmupSeconds, int seconds,
       Supplier<CompletionStage<?>> call) throws Exception {
+    if (!only.isEmpty() && !only.contains(name)) {
+      return;
+    }
     System.out.println(JSON.writeValueAsString(
         LoadRunner.closedLoop(name, concurrency, batch, warmupSeconds, seconds, call)));
   }

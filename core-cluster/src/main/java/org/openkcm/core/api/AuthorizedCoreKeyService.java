@@ -60,15 +60,15 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
   /** Each request of the stream is judged like a unary WrapKeys; a refusal answers {@code failure}. */
   @Override
   public Source<WrapKeysResponse, NotUsed> wrapStream(Source<WrapKeysRequest, NotUsed> in, Metadata md) {
-    return in.mapAsync(CoreKeyServiceImpl.STREAM_PARALLELISM, r -> wrapKeys(r, md).exceptionally(
-        failure -> WrapKeysResponse.newBuilder().setFailure(CoreKeyServiceImpl.itemError(failure)).build()));
+    return in.mapAsyncUnordered(CoreKeyServiceImpl.STREAM_PARALLELISM,
+        r -> CoreKeyServiceImpl.streamed(r, wrapKeys(r, md)));
   }
 
   /** Each request of the stream is judged like a unary UnwrapKeys; a refusal answers {@code failure}. */
   @Override
   public Source<UnwrapKeysResponse, NotUsed> unwrapStream(Source<UnwrapKeysRequest, NotUsed> in, Metadata md) {
-    return in.mapAsync(CoreKeyServiceImpl.STREAM_PARALLELISM, r -> unwrapKeys(r, md).exceptionally(
-        failure -> UnwrapKeysResponse.newBuilder().setFailure(CoreKeyServiceImpl.itemError(failure)).build()));
+    return in.mapAsyncUnordered(CoreKeyServiceImpl.STREAM_PARALLELISM,
+        r -> CoreKeyServiceImpl.streamed(r, unwrapKeys(r, md)));
   }
 
   /** Runs {@code call} when the caller may do {@code action}; otherwise a failed PERMISSION_DENIED stage. */

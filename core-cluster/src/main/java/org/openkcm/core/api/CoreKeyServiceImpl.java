@@ -155,18 +155,28 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
         });
   }
 
-  /** Many WrapKeys over one stream; answers in request order, refusals as {@code failure}. */
+  /** Many WrapKeys over one stream, answered as they finish with their call id; refusals as {@code failure}. */
   @Override
   public Source<WrapKeysResponse, NotUsed> wrapStream(Source<WrapKeysRequest, NotUsed> in) {
-    return in.mapAsync(STREAM_PARALLELISM, r -> wrapKeys(r).exceptionally(
-        failure -> WrapKeysResponse.newBuilder().setFailure(itemError(failure)).build()));
+    return in.mapAsyncUnordered(STREAM_PARALLELISM, r -> streamed(r, wrapKeys(r)));
   }
 
-  /** Many UnwrapKeys over one stream; answers in request order, refusals as {@code failure}. */
+  /** Many UnwrapKeys over one stream, answered as they finish with their call id; refusals as {@code failure}. */
   @Override
   public Source<UnwrapKeysResponse, NotUsed> unwrapStream(Source<UnwrapKeysRequest, NotUsed> in) {
-    return in.mapAsync(STREAM_PARALLELISM, r -> unwrapKeys(r).exceptionally(
-        failure -> UnwrapKeysResponse.newBuilder().setFailure(itemError(failure)).build()));
+    return in.mapAsyncUnordered(STREAM_PARALLELISM, r -> streamed(r, unwrapKeys(r)));
+  }
+
+  /** The stream answer of {@code request}: its answer or refusal, tagged with its call id. */
+  static CompletionStage<WrapKeysResponse> streamed(WrapKeysRequest request, CompletionStage<WrapKeysResponse> call) {
+    return call.handle((ok, failure) -> (failure == null ? ok.toBuilder()
+        : WrapKeysResponse.newBuilder().setFailure(itemError(failure))).setCallId(request.getCallId()).build());
+  }
+
+  static CompletionStage<UnwrapKeysResponse> streamed(UnwrapKeysRequest request,
+      CompletionStage<UnwrapKeysResponse> call) {
+    return call.handle((ok, failure) -> (failure == null ? ok.toBuilder()
+        : UnwrapKeysResponse.newBuilder().setFailure(itemError(failure))).setCallId(request.getCallId()).build());
   }
 
   /** A failed call as the {@code failure} of a stream answer: the same reason and message as a status. */

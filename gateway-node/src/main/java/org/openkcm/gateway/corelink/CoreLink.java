@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.stream.Materializer;
 import java.util.function.UnaryOperator;
+import java.util.concurrent.TimeUnit;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -73,15 +75,21 @@ public final class CoreLink implements AutoCloseable {
     if (streaming) {
       // no deadline on these clients: a stream lives as long as the gateway; each call has its own timeout
       Materializer m = Materializer.matFromSystem(system);
+      // HTTP/2 keepalive pings: a node that vanished without closing its connections (killed, partitioned)
+      // is noticed within seconds and its stream's pending calls fail over
+      scala.Function1<NettyChannelBuilder, NettyChannelBuilder> keepalive = b -> b
+          .keepAliveTime(2, TimeUnit.SECONDS).keepAliveTimeout(2, TimeUnit.SECONDS).keepAliveWithoutCalls(true);
       List<CoreKeyServiceClient> streamClients = endpoints.stream().map(e -> CoreKeyServiceClient.create(
-          secure.apply(GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)), system)).toList();
+          secure.apply(GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
+              .withChannelBuilderOverrides(keepalive)), system)).toList();
       this.wrapStreams = new ArrayList<>();
       this.unwrapStreams = new ArrayList<>();
       for (int i = 0; i < endpoints.size(); i++) {
         CoreKeyServiceClient c = streamClients.get(i);
-        wrapStreams.add(new CoreStream<>(endpoints.get(i) + " (WrapStream)", c::wrapStream, m, 1024, requestTimeout));
-        unwrapStreams.add(new CoreStream<>(endpoints.get(i) + " (UnwrapStream)", c::unwrapStream, m, 1024,
-            requestTimeout));
+        wrapStreams.add(new CoreStream<>(endpoints.get(i) + " (WrapStream)", c::wrapStream,
+            (r, id) -> r.toBuilder().setCallId(id).build(), WrapKeysResponse::getCallId, m, 1024, requestTimeout));
+        unwrapStreams.add(new CoreStream<>(endpoints.get(i) + " (UnwrapStream)", c::unwrapStream,
+            (r, id) -> r.toBuilder().setCallId(id).build(), UnwrapKeysResponse::getCallId, m, 1024, requestTimeout));
       }
       this.streamClients = streamClients;
     } else {

@@ -3,7 +3,10 @@ package org.openkcm.gateway.corelink;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
+import java.util.function.ToLongFunction;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.pekko.NotUsed;
@@ -19,9 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One long-lived bidirectional gRPC stream to one Core node, carrying many calls without an HTTP/2 stream
- * set-up per call. The Core answers in request order, so each answer completes the oldest pending call.
- * Opened on first use; when it fails or ends, its pending calls fail with CORE_UNAVAILABLE (so the link
- * fails over) and the next call opens a new one.
+ * set-up per call. Each request carries a call id that its answer echoes (the Core answers calls as they
+ * finish, so a slow tenant holds up nobody else). Opened on first use; when it fails or ends, its pending
+ * calls fail with CORE_UNAVAILABLE (so the link fails over) and the next call opens a new one.
  */
 final class CoreStream<Q, R> {
 
@@ -29,6 +32,9 @@ final class CoreStream<Q, R> {
 
   private final String name;
   private final Function<Source<Q, NotUsed>, Source<R, NotUsed>> open;
+  private final BiFunction<Q, Long, Q> withCallId;
+  private final ToLongFunction<R> callIdOf;
+  private final AtomicLong nextCallId = new AtomicLong();
   private final Materializer materializer;
   private final int buffer;
   private final Duration timeout;
@@ -36,7 +42,7 @@ final class CoreStream<Q, R> {
 
   private static final class Open<Q, R> {
     final BoundedSourceQueue<Q> queue;
-    final ConcurrentLinkedDeque<CompletableFuture<R>> pending = new ConcurrentLinkedDeque<>();
+    final ConcurrentHashMap<Long, CompletableFuture<R>> pending = new ConcurrentHashMap<>();
     volatile boolean closed;
 
     Open(BoundedSourceQueue<Q> queue) {
@@ -44,10 +50,12 @@ final class CoreStream<Q, R> {
     }
   }
 
-  CoreStream(String name, Function<Source<Q, NotUsed>, Source<R, NotUsed>> open, Materializer materializer,
-      int buffer, Duration timeout) {
+  CoreStream(String name, Function<Source<Q, NotUsed>, Source<R, NotUsed>> open, BiFunction<Q, Long, Q> withCallId,
+      ToLongFunction<R> callIdOf, Materializer materializer, int buffer, Duration timeout) {
     this.name = name;
     this.open = open;
+    this.withCallId = withCallId;
+    this.callIdOf = callIdOf;
     this.materializer = materializer;
     this.buffer = buffer;
     this.timeout = timeout;
@@ -59,15 +67,17 @@ final class CoreStream<Q, R> {
       current = start();
     }
     Open<Q, R> s = current;
+    long id = nextCallId.incrementAndGet();
     CompletableFuture<R> answer = new CompletableFuture<>();
-    s.pending.addLast(answer);
-    QueueOfferResult offered = s.queue.offer(request);
+    s.pending.put(id, answer);
+    QueueOfferResult offered = s.queue.offer(withCallId.apply(request, id));
     if (!(offered instanceof QueueOfferResult.Enqueued$)) {
-      s.pending.removeLastOccurrence(answer);
+      s.pending.remove(id);
       return CompletableFuture.failedFuture(new OpenKcmException(ErrorReason.CORE_UNAVAILABLE,
           "stream to Core " + name + " " + (offered instanceof QueueOfferResult.Dropped$ ? "is full" : "is closed")));
     }
-    return answer.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return answer.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((ok, failure) -> s.pending.remove(id));
   }
 
   private Open<Q, R> start() {
@@ -75,9 +85,9 @@ final class CoreStream<Q, R> {
     Open<Q, R> s = new Open<>(requests.first());
     open.apply(requests.second())
         .runForeach(answer -> {
-          CompletableFuture<R> oldest = s.pending.pollFirst();
-          if (oldest != null) {
-            oldest.complete(answer);
+          CompletableFuture<R> waiting = s.pending.remove(callIdOf.applyAsLong(answer));
+          if (waiting != null) {
+            waiting.complete(answer);
           }
         }, materializer)
         .whenComplete((done, failure) -> {
@@ -87,9 +97,12 @@ final class CoreStream<Q, R> {
           if (!s.pending.isEmpty()) {
             log.warn("stream to Core {} {}; failing {} pending call(s)", name, why, s.pending.size());
           }
-          for (CompletableFuture<R> f = s.pending.pollFirst(); f != null; f = s.pending.pollFirst()) {
-            f.completeExceptionally(new OpenKcmException(ErrorReason.CORE_UNAVAILABLE,
-                "stream to Core " + name + " " + why));
+          for (Long id : s.pending.keySet()) {
+            CompletableFuture<R> f = s.pending.remove(id);
+            if (f != null) {
+              f.completeExceptionally(new OpenKcmException(ErrorReason.CORE_UNAVAILABLE,
+                  "stream to Core " + name + " " + why));
+            }
           }
         });
     return s;
