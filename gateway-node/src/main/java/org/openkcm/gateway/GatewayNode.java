@@ -97,7 +97,7 @@ public final class GatewayNode implements AutoCloseable {
     UnwrapBatcher batcher = new UnwrapBatcher(core, c.getInt("batching.max-batch"),
         c.getInt("batching.max-in-flight-per-tenant"));
     if (c.getBoolean("watch.enabled")) {
-      TenantWatch.start(system, core.clients(), c.getString("name"), tenants, tenant -> {
+      TenantWatch.start(system, core.streamingClients(), c.getString("name"), tenants, tenant -> {
         cache.ifPresent(k -> k.flush(tenant));
         pool.ifPresent(k -> k.flush(tenant));
       }, c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"));

@@ -72,16 +72,17 @@ public final class CoreLink implements AutoCloseable {
     this.endpoints = List.copyOf(endpoints);
     this.clients = endpoints.stream().map(e -> CoreKeyServiceClient.create(secure.apply(GrpcClientSettings
         .connectToServiceAt(e.host(), e.port(), system).withDeadline(requestTimeout)), system)).toList();
+    // Clients for long-lived streams (the tenant-event watch; WrapStream/UnwrapStream when streaming): no
+    // deadline, since a stream lives as long as the gateway (each streamed call has its own timeout), and
+    // HTTP/2 keepalive pings, so a node that vanished without closing its connections (killed,
+    // partitioned) is noticed within seconds.
+    scala.Function1<NettyChannelBuilder, NettyChannelBuilder> keepalive = b -> b
+        .keepAliveTime(2, TimeUnit.SECONDS).keepAliveTimeout(2, TimeUnit.SECONDS).keepAliveWithoutCalls(true);
+    this.streamClients = endpoints.stream().map(e -> CoreKeyServiceClient.create(
+        secure.apply(GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
+            .withChannelBuilderOverrides(keepalive)), system)).toList();
     if (streaming) {
-      // no deadline on these clients: a stream lives as long as the gateway; each call has its own timeout
       Materializer m = Materializer.matFromSystem(system);
-      // HTTP/2 keepalive pings: a node that vanished without closing its connections (killed, partitioned)
-      // is noticed within seconds and its stream's pending calls fail over
-      scala.Function1<NettyChannelBuilder, NettyChannelBuilder> keepalive = b -> b
-          .keepAliveTime(2, TimeUnit.SECONDS).keepAliveTimeout(2, TimeUnit.SECONDS).keepAliveWithoutCalls(true);
-      List<CoreKeyServiceClient> streamClients = endpoints.stream().map(e -> CoreKeyServiceClient.create(
-          secure.apply(GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
-              .withChannelBuilderOverrides(keepalive)), system)).toList();
       this.wrapStreams = new ArrayList<>();
       this.unwrapStreams = new ArrayList<>();
       for (int i = 0; i < endpoints.size(); i++) {
@@ -91,11 +92,9 @@ public final class CoreLink implements AutoCloseable {
         unwrapStreams.add(new CoreStream<>(endpoints.get(i) + " (UnwrapStream)", c::unwrapStream,
             (r, id) -> r.toBuilder().setCallId(id).build(), UnwrapKeysResponse::getCallId, m, 1024, requestTimeout));
       }
-      this.streamClients = streamClients;
     } else {
       this.wrapStreams = null;
       this.unwrapStreams = null;
-      this.streamClients = List.of();
     }
   }
 
@@ -170,9 +169,13 @@ public final class CoreLink implements AutoCloseable {
     }).thenCompose(Function.identity());
   }
 
-  /** The per-node clients (the tenant-event watch streams from one of them). */
-  public List<CoreKeyServiceClient> clients() {
-    return clients;
+  /**
+   * The per-node clients for long-lived server streams (the tenant-event watch): without the per-call
+   * deadline, which would end a watch after {@code request-timeout} and make the gateway drop everything it
+   * holds each time.
+   */
+  public List<CoreKeyServiceClient> streamingClients() {
+    return streamClients;
   }
 
   @Override
