@@ -37,7 +37,11 @@ public final class Cli {
     cli.setErr(err);
     cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
       OpenKcmException failure = GrpcErrors.fromGrpc(e);
-      commandLine.getErr().println("error: " + failure.oneLine());
+      String hint = failure.reason() == ErrorReason.CORE_UNAVAILABLE
+          && String.valueOf(failure.getMessage()).contains("Network closed for unknown reason")
+          ? " (the server closed the connection: it may require mutual TLS; pass --tls-dir DIR holding cli.crt,"
+              + " cli.key and ca.crt, or --data-dir of the running demo)" : "";
+      commandLine.getErr().println("error: " + failure.oneLine() + hint);
       return 1;
     });
     OUT.set(out);

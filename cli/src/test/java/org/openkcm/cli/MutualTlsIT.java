@@ -157,6 +157,7 @@ class MutualTlsIT {
         new PrintWriter(refused, true));
     assertEquals(1, exit);
     assertTrue(refused.toString().startsWith("error: "), refused.toString());
+    assertTrue(refused.toString().contains("--tls-dir"), "says what to do: " + refused);
   }
 
   @Test
