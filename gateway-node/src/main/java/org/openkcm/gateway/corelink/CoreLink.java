@@ -75,9 +75,9 @@ public final class CoreLink implements AutoCloseable {
     // Clients for long-lived streams (the tenant-event watch; WrapStream/UnwrapStream when streaming): no
     // deadline, since a stream lives as long as the gateway (each streamed call has its own timeout), and
     // HTTP/2 keepalive pings, so a node that vanished without closing its connections (killed,
-    // partitioned) is noticed within seconds.
+    // partitioned) is noticed within about 12 s (10 s is the shortest ping interval grpc-java allows).
     scala.Function1<NettyChannelBuilder, NettyChannelBuilder> keepalive = b -> b
-        .keepAliveTime(2, TimeUnit.SECONDS).keepAliveTimeout(2, TimeUnit.SECONDS).keepAliveWithoutCalls(true);
+        .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(2, TimeUnit.SECONDS).keepAliveWithoutCalls(true);
     this.streamClients = endpoints.stream().map(e -> CoreKeyServiceClient.create(
         secure.apply(GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
             .withChannelBuilderOverrides(keepalive)), system)).toList();
