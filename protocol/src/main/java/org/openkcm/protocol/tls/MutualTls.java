@@ -103,6 +103,9 @@ public final class MutualTls {
               + "protocols {}", m.identity(), m.chain().get(0).getNotAfter().toInstant(), settings.trustBundleFile(),
           m.bundle().length, settings.protocols());
       return new MutualTls(settings, m);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IllegalStateException("mTLS material: no file " + e.getFile() + " (set openkcm.tls.cert-file, "
+          + "key-file and trust-bundle-file; for development only, openkcm.tls.dev-ca = on creates them)", e);
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalStateException("mTLS material: " + e.getMessage(), e);
     }

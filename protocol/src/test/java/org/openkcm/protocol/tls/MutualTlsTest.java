@@ -178,6 +178,14 @@ class MutualTlsTest {
   }
 
   @Test
+  void missingFilesAreNamedWithWhatToSet() {
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> MutualTls.load(new MutualTls.Settings(
+        dir.resolve("none.crt"), dir.resolve("none.key"), caBundle(), DOMAIN, List.of("TLSv1.3"), Duration.ofSeconds(1))));
+    assertTrue(e.getMessage().contains("no file " + dir.resolve("none.crt")), e.getMessage());
+    assertTrue(e.getMessage().contains("openkcm.tls.cert-file"), e.getMessage());
+  }
+
+  @Test
   void parsesAndRefusesSpiffeIds() {
     SpiffeId id = SpiffeId.parse("spiffe://openkcm.local/app/acme/payments");
     assertEquals("app", id.kind());
