@@ -1,7 +1,6 @@
 package org.openkcm.core.api;
 
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.grpc.javadsl.Metadata;
@@ -25,7 +24,6 @@ import org.openkcm.protocol.admin.v1.UnsealRequest;
 import org.openkcm.protocol.authz.Authorizer;
 import org.openkcm.protocol.authz.Authorizer.Resource;
 import org.openkcm.protocol.error.Fields;
-import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.tls.SpiffeId;
 
@@ -50,12 +48,8 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   private <T> CompletionStage<T> checked(Metadata md, String action, Resource resource, String cid,
       Supplier<CompletionStage<T>> call) {
-    try {
-      Fields.correlationId("correlation_id", cid);
-    } catch (OpenKcmException e) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
-    }
-    return AuthorizedCoreKeyService.checked(authz, md, action, resource, "", cid, call);
+    return fields(() -> Fields.correlationId("correlation_id", cid),
+        () -> AuthorizedCoreKeyService.checked(authz, md, action, resource, "", cid, call));
   }
 
   /** Free-text fields that end up in the journal and the logs. */
@@ -63,7 +57,7 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
     try {
       checks.run();
     } catch (OpenKcmException e) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+      return CoreKeyServiceImpl.failed(e);
     }
     return call.get();
   }

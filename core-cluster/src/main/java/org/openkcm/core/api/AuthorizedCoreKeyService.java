@@ -1,7 +1,6 @@
 package org.openkcm.core.api;
 
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
@@ -77,7 +76,7 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
     try {
       authz.ifPresent(a -> a.require(PeerIdentity.of(md), action, resource, service, cid));
     } catch (OpenKcmException e) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+      return CoreKeyServiceImpl.failed(e);
     }
     return call.get();
   }
