@@ -8,10 +8,16 @@ import org.openkcm.protocol.key.KeyMaterial;
 
 /**
  * What a tenant entity needs from outside: the L1 keystore drivers, randomness, time, settings, this
- * node's view of the region/global kill-switch, and this node's master key (which seals what is persisted).
+ * node's view of the region/global kill-switch, this node's master key (which seals what is persisted), where
+ * status changes are published, and the kills this node accepted that the journal does not have yet.
  */
 public record TenantDependencies(L1Keystore keystore, SecureRandom random, Clock clock, TenantSettings settings,
-    KillSwitchView killSwitch, MasterKey masterKey, TenantEvents events) {
+    KillSwitchView killSwitch, MasterKey masterKey, TenantEvents events, PendingKills pendingKills) {
+
+  public TenantDependencies(L1Keystore keystore, SecureRandom random, Clock clock, TenantSettings settings,
+      KillSwitchView killSwitch, MasterKey masterKey, TenantEvents events) {
+    this(keystore, random, clock, settings, killSwitch, masterKey, events, new PendingKills());
+  }
 
   /** Without event publication (tests). */
   public TenantDependencies(L1Keystore keystore, SecureRandom random, Clock clock, TenantSettings settings,

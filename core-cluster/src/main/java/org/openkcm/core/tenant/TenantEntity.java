@@ -111,15 +111,18 @@ public final class TenantEntity
       Optional<byte[]> wrappedL2, Optional<Throwable> failure) implements Internal {}
 
   private record UnsealDone(Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId,
-      long startedNanos) implements Internal {}
+      long startedNanos, long wipeEpoch) implements Internal {}
+
+  /** After a restart on this node: a kill the journal did not take is written again. */
+  private record PersistPendingKill() implements Internal {}
 
   private record LinkL1Done(LinkL1 request, Map<String, String> l1Context, Optional<byte[]> wrappedL2,
       Optional<Throwable> failure) implements Internal {}
 
   private record L1CheckTick() implements Internal {}
 
-  private record ReviveDone(Revive request, Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId)
-      implements Internal {}
+  private record ReviveDone(Revive request, Optional<KeyMaterial> l2, Optional<Throwable> failure, String correlationId,
+      long killEpoch) implements Internal {}
 
   /** Sent to self after a failed unseal: every command stashed for that unseal has had its answer. */
   private record StashedCommandsAnswered() implements Internal {}
@@ -267,6 +270,12 @@ public final class TenantEntity
   private Optional<UnsealFailure> unsealFailure = Optional.empty();
   /** The failure the commands stashed during the last unseal get (they must not retry it themselves). */
   private Optional<OpenKcmException> failStashed = Optional.empty();
+  /** Commands stashed while an L1 call is in flight; past the configured bound new ones are refused. */
+  private int waiting;
+  /** Counts wipes: keys an L1 call brings back after a wipe (kill, seal, revocation) are discarded. */
+  private long wipeEpoch;
+  /** Counts kills: a revive whose L1 call was overtaken by a kill does not revive. */
+  private long killEpoch;
 
   private record UnsealFailure(OpenKcmException error, Instant at) {}
 
@@ -289,12 +298,16 @@ public final class TenantEntity
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
-    // While the customer's keystore is being called, user commands wait (in order) for its answer.
-    b.forAnyState().onCommand(c -> l1CallInFlight && !(c instanceof Internal), c -> Effect().stash());
+    // A kill or a wipe never waits: not for an L1 call in flight, not behind other commands.
     b.forAnyState().onCommand(WipeKeys.class, c -> {
       wipeKeys(c.why());
       return Effect().noReply();
     });
+    b.forStateType(Registered.class)
+        .onCommand(Kill.class, this::onKill)
+        .onCommand(PersistPendingKill.class, this::onPersistPendingKill);
+    // While the customer's keystore is being called, user commands wait (in order) for its answer.
+    b.forAnyState().onCommand(c -> l1CallInFlight && !(c instanceof Internal), this::waitForL1);
 
     // A killed tenant (or every tenant, under a region/global kill) answers only these.
     b.forState(st -> st instanceof Registered r && killRecord(r).isPresent())
@@ -305,7 +318,6 @@ public final class TenantEntity
         .onCommand(LinkL1.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
         .onCommand(Onboard.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
         .onCommand(GetSummary.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary((Registered) st))))
-        .onCommand(Kill.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary((Registered) st))))
         .onCommand(Revive.class, (st, c) -> onRevive((Registered) st, c))
         .onCommand(ReviveDone.class, (st, c) -> onReviveDone((Registered) st, c))
         .onCommand(L1CheckDone.class, (st, c) -> {
@@ -314,12 +326,12 @@ public final class TenantEntity
           return Effect().noReply();
         })
         .onCommand(UnsealDone.class, (st, c) -> {
-          l1CallInFlight = false;
+          l1CallEnded();
           c.l2().ifPresent(KeyMaterial::wipe);
           return Effect().noReply().thenUnstashAll();
         })
         .onCommand(LinkL1Done.class, (st, c) -> {
-          l1CallInFlight = false;
+          l1CallEnded();
           return Effect().reply(c.request().replyTo(), killed(st)).thenUnstashAll();
         });
 
@@ -348,11 +360,11 @@ public final class TenantEntity
         .onCommand(L1CheckDone.class, this::onL1CheckDone)
         .onCommand(LinkL1.class, this::onLinkL1)
         .onCommand(LinkL1Done.class, this::onLinkL1Done)
-        .onCommand(Kill.class, this::onKill)
         .onCommand(Revive.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary(st))));
 
     b.forAnyState()
         .onCommand(L1CheckTick.class, c -> Effect().noReply())
+        .onCommand(PersistPendingKill.class, c -> Effect().noReply())
         .onCommand(StashedCommandsAnswered.class, c -> {
           failStashed = Optional.empty();
           return Effect().noReply();
@@ -385,7 +397,7 @@ public final class TenantEntity
   }
 
   private ReplyEffect<Event, State> onOnboardL1Done(Unregistered s, OnboardL1Done done) {
-    l1CallInFlight = false;
+    l1CallEnded();
     Onboard c = done.request();
     String cid = done.l1Context().get("openkcm:correlation-id");
     if (done.failure().isPresent()) {
@@ -540,13 +552,19 @@ public final class TenantEntity
     l1CallInFlight = true;
     long started = System.nanoTime();
     log.info("tenant {}: unsealing L2 v{} with L1 {} (cid={})", tenantId, s.l2Version(), ref, cid);
-    context.pipeToSelf(deps.keystore().unwrap(ref, l1Blob, s.l1Context(), cid),
-        (l2, failure) -> new UnsealDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid, started));
+    long epoch = wipeEpoch;
+    context.pipeToSelf(l1Call(deps.keystore().unwrap(ref, l1Blob, s.l1Context(), cid)),
+        (l2, failure) -> new UnsealDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid, started, epoch));
+    waiting++;
     return Effect().stash();
   }
 
   private ReplyEffect<Event, State> onUnsealDone(Registered s, UnsealDone done) {
-    l1CallInFlight = false;
+    l1CallEnded();
+    if (done.wipeEpoch() != wipeEpoch) { // wiped meanwhile (seal, revocation): these keys are not to be kept
+      done.l2().ifPresent(KeyMaterial::wipe);
+      return Effect().noReply().thenUnstashAll();
+    }
     if (done.failure().isPresent()) {
       OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
       return unsealFailed(s, e, done.correlationId());
@@ -607,16 +625,52 @@ public final class TenantEntity
 
   // ---------------------------------------------------------------- kill-switch
 
+  /**
+   * Kills the tenant: keys wiped and every command refused at once, before the kill is even persisted (it is
+   * entered in {@link PendingKills} first, so a journal failure cannot bring the tenant back on this node),
+   * whatever L1 call is in flight; commands that waited for that call are answered now.
+   */
   private ReplyEffect<Event, State> onKill(Registered s, Kill c) {
+    killEpoch++;
+    if (s.killed().isPresent()) {
+      return Effect().reply(c.replyTo(), StatusReply.success(summary(s)));
+    }
     String cid = correlation(c.correlationId());
     String reason = c.reason().isBlank() ? "(no reason given)" : c.reason();
     String by = c.requestedBy().isBlank() ? "unknown" : c.requestedBy();
+    Instant at = deps.clock().instant();
+    deps.pendingKills().put(tenantId, new PendingKills.Pending(new KillRecord("tenant", reason, by, at), cid,
+        Optional.of(c.replyTo())));
     wipeKeys("tenant kill-switch");
+    l1CallEnded(); // whatever the keystore answers now is discarded (wipe epoch) and waiting commands are refused
     log.warn("tenant {}: KILLED by {} (reason: {}); keys wiped (cid={})", tenantId, by, reason, cid);
     audit.info("tenant.kill tenant={} by={} reason=\"{}\" cid={}", tenantId, by, reason, cid);
-    return Effect().persist(new TenantKilled(reason, by, deps.clock().instant(), cid))
-        .thenRun(st -> publish("killed", reason))
-        .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
+    return Effect().persist(new TenantKilled(reason, by, at, cid))
+        .thenRun(st -> {
+          deps.pendingKills().persisted(tenantId);
+          publish("killed", reason);
+        })
+        .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
+        .thenUnstashAll();
+  }
+
+  /** A kill accepted on this node before a journal failure: write it again (everything is refused meanwhile). */
+  private ReplyEffect<Event, State> onPersistPendingKill(Registered s, PersistPendingKill c) {
+    Optional<PendingKills.Pending> pending = deps.pendingKills().get(tenantId);
+    if (pending.isEmpty() || s.killed().isPresent()) {
+      deps.pendingKills().persisted(tenantId);
+      return Effect().noReply();
+    }
+    KillRecord k = pending.get().kill();
+    log.warn("tenant {}: writing the kill of {} again (the journal refused it before)", tenantId, k.since());
+    return Effect().persist(new TenantKilled(k.reason(), k.by(), k.since(), pending.get().correlationId()))
+        .thenRun(st -> {
+          deps.pendingKills().persisted(tenantId);
+          audit.info("tenant.kill tenant={} by={} cid={} persisted=after-retry", tenantId, k.by(),
+              pending.get().correlationId());
+          publish("killed", k.reason());
+        })
+        .thenNoReply();
   }
 
   private ReplyEffect<Event, State> onRevive(Registered s, Revive c) {
@@ -635,14 +689,20 @@ public final class TenantEntity
     l1CallInFlight = true;
     log.info("tenant {}: revive requested by {}: unsealing from L1 {} (cid={})", tenantId, c.requestedBy(),
         s.l1Reference(), cid);
-    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), l1Blob, s.l1Context(), cid),
-        (l2, failure) -> new ReviveDone(c, Optional.ofNullable(l2), Optional.ofNullable(failure), cid));
+    long epoch = killEpoch;
+    context.pipeToSelf(l1Call(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), l1Blob, s.l1Context(), cid)),
+        (l2, failure) -> new ReviveDone(c, Optional.ofNullable(l2), Optional.ofNullable(failure), cid, epoch));
     return Effect().noReply();
   }
 
   private ReplyEffect<Event, State> onReviveDone(Registered s, ReviveDone done) {
-    l1CallInFlight = false;
+    l1CallEnded();
     Revive c = done.request();
+    if (done.killEpoch() != killEpoch) {
+      done.l2().ifPresent(KeyMaterial::wipe);
+      return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(ErrorReason.TENANT_KILLED,
+          "tenant " + tenantId + " was killed again while the revive asked its L1; not revived")).thenUnstashAll();
+    }
     if (done.failure().isPresent()) {
       OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
       audit.info("tenant.revive tenant={} by={} cid={} outcome={}", tenantId, c.requestedBy(), done.correlationId(),
@@ -664,9 +724,10 @@ public final class TenantEntity
         .thenUnstashAll();
   }
 
-  /** The tenant's own kill, else a region/global kill-switch in force on this node. */
+  /** The tenant's own kill (persisted, or accepted and not yet persisted), else a region/global kill-switch. */
   private Optional<KillRecord> killRecord(Registered s) {
-    return s.killed().or(() -> deps.killSwitch().engaged());
+    return s.killed().or(() -> deps.pendingKills().get(tenantId).map(PendingKills.Pending::kill))
+        .or(() -> deps.killSwitch().engaged());
   }
 
   private <T> StatusReply<T> killed(State st) {
@@ -688,6 +749,7 @@ public final class TenantEntity
       return unsealFirst(s, c.correlationId(), c.replyTo());
     }
     if (l1CheckInFlight) {
+      waiting++;
       return Effect().stash();
     }
     return startL1Check(s, correlation(c.correlationId()), Optional.of(c.replyTo()));
@@ -706,13 +768,16 @@ public final class TenantEntity
           : Effect().noReply();
     }
     l1CheckInFlight = true;
-    context.pipeToSelf(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), l1Blob, s.l1Context(), cid),
+    context.pipeToSelf(l1Call(deps.keystore().unwrap(L1Reference.parse(s.l1Reference()), l1Blob, s.l1Context(), cid)),
         (l2, failure) -> new L1CheckDone(Optional.ofNullable(l2), Optional.ofNullable(failure), cid, replyTo));
     return Effect().noReply();
   }
 
   private ReplyEffect<Event, State> onL1CheckDone(Registered s, L1CheckDone done) {
     l1CheckInFlight = false;
+    if (!l1CallInFlight) {
+      waiting = 0;
+    }
     done.l2().ifPresent(KeyMaterial::wipe);
     if (done.failure().isEmpty()) {
       lastL1Confirmed = deps.clock().instant();
@@ -771,7 +836,7 @@ public final class TenantEntity
   }
 
   private ReplyEffect<Event, State> onLinkL1Done(Registered s, LinkL1Done done) {
-    l1CallInFlight = false;
+    l1CallEnded();
     LinkL1 c = done.request();
     String cid = done.l1Context().get("openkcm:correlation-id");
     if (done.failure().isPresent()) {
@@ -803,9 +868,9 @@ public final class TenantEntity
    */
   private java.util.concurrent.CompletionStage<byte[]> wrapVerified(L1Reference ref, KeyMaterial l2,
       Map<String, String> l1Context, String cid) {
-    return deps.keystore().validate(ref, cid)
-        .thenCompose(v -> deps.keystore().wrap(ref, l2, l1Context, cid))
-        .thenCompose(blob -> deps.keystore().unwrap(ref, blob, l1Context, cid).thenApply(back -> {
+    return l1Call(deps.keystore().validate(ref, cid))
+        .thenCompose(v -> l1Call(deps.keystore().wrap(ref, l2, l1Context, cid)))
+        .thenCompose(blob -> l1Call(deps.keystore().unwrap(ref, blob, l1Context, cid)).thenApply(back -> {
           boolean same = back.sameKeyAs(l2);
           back.wipe();
           if (!same) {
@@ -815,6 +880,62 @@ public final class TenantEntity
           }
           return blob;
         }));
+  }
+
+  /**
+   * {@code call} to the customer's keystore, failing with L1 unavailable when it has not answered within
+   * {@code l1-call-timeout}: a hung KMS or HSM never holds the tenant's commands longer.
+   */
+  private <T> java.util.concurrent.CompletableFuture<T> l1Call(java.util.concurrent.CompletionStage<T> call) {
+    java.time.Duration timeout = deps.settings().l1CallTimeout();
+    return call.toCompletableFuture().copy().orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .exceptionallyCompose(e -> java.util.concurrent.CompletableFuture.failedFuture(
+            e instanceof java.util.concurrent.TimeoutException
+                ? new org.openkcm.core.keystore.L1KeystoreException(
+                    org.openkcm.core.keystore.L1KeystoreException.Kind.UNAVAILABLE,
+                    "no answer within " + timeout + " (openkcm.core.tenant.l1-call-timeout)")
+                : e));
+  }
+
+  /** An L1 call that commands waited for has ended: they are about to be unstashed. */
+  private void l1CallEnded() {
+    l1CallInFlight = false;
+    waiting = 0;
+  }
+
+  /** Stashes {@code c} until the L1 call in flight ends, or refuses it when too many already wait. */
+  private ReplyEffect<Event, State> waitForL1(Command c) {
+    if (waiting >= deps.settings().maxWaitingCommands()) {
+      log.warn("tenant {}: {} commands already wait for an L1 call; refusing more", tenantId, waiting);
+      return refuse(c, new OpenKcmException(ErrorReason.CORE_UNAVAILABLE, "tenant " + tenantId + ": "
+          + waiting + " requests already wait for its L1 keystore (openkcm.core.tenant.max-waiting-commands); retry"));
+    }
+    waiting++;
+    return Effect().stash();
+  }
+
+  /** Answers {@code c} with {@code e}, whatever its reply type. */
+  private ReplyEffect<Event, State> refuse(Command c, OpenKcmException e) {
+    if (c instanceof WrapKeys w) {
+      return Effect().reply(w.replyTo(), reject(e));
+    } else if (c instanceof UnwrapKeys u) {
+      return Effect().reply(u.replyTo(), reject(e));
+    } else if (c instanceof Onboard o) {
+      return Effect().reply(o.replyTo(), reject(e));
+    } else if (c instanceof CreateService cs) {
+      return Effect().reply(cs.replyTo(), reject(e));
+    } else if (c instanceof GetSummary g) {
+      return Effect().reply(g.replyTo(), reject(e));
+    } else if (c instanceof CheckL1 ch) {
+      return Effect().reply(ch.replyTo(), reject(e));
+    } else if (c instanceof LinkL1 l) {
+      return Effect().reply(l.replyTo(), reject(e));
+    } else if (c instanceof Revive r) {
+      return Effect().reply(r.replyTo(), reject(e));
+    } else if (c instanceof Kill k) {
+      return Effect().reply(k.replyTo(), reject(e));
+    }
+    return Effect().noReply();
   }
 
   private void publish(String kind, String reason) {
@@ -853,11 +974,35 @@ public final class TenantEntity
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(PostStop.instance(), s -> wipeKeys("stopped"))
+        .onSignal(PostStop.instance(), s -> {
+          wipeKeys("stopped");
+          answerUnpersistedKill();
+        })
+        .onSignal(org.apache.pekko.persistence.typed.RecoveryCompleted.instance(), s -> {
+          if (s instanceof Registered r && r.killed().isEmpty() && deps.pendingKills().get(tenantId).isPresent()) {
+            context.getSelf().tell(new PersistPendingKill());
+          }
+        })
         .build();
   }
 
+  /**
+   * Stopping with a kill the journal did not take (a persist failure stops the entity): whoever asked for it
+   * gets a definite answer; the tenant stays blocked on this node and the kill is written again on restart.
+   */
+  private void answerUnpersistedKill() {
+    deps.pendingKills().get(tenantId).flatMap(PendingKills.Pending::replyTo).ifPresent(replyTo -> {
+      log.error("tenant {}: the journal did not take its kill; it stays killed on this node and the kill is "
+          + "written again when the tenant restarts", tenantId);
+      replyTo.tell(TenantRejections.reject(ErrorReason.CORE_UNAVAILABLE, "tenant " + tenantId + " is blocked on "
+          + "this Core node, but its kill could not be persisted (journal failure); it is retried on restart; "
+          + "repeat the kill to confirm"));
+      deps.pendingKills().answered(tenantId);
+    });
+  }
+
   private void wipeKeys(String why) {
+    wipeEpoch++;
     timers.cancel("l1-check");
     unsealed.ifPresent(k -> {
       k.wipe();
