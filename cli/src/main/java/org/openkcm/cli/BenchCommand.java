@@ -87,7 +87,7 @@ final class BenchCommand implements Callable<Integer> {
       int keysPerCall = 1;
       if (scenario.startsWith("core-")) {
         CoreKeyServiceClient c = CoreKeyServiceClient.create(clients.settings(
-            Target.resolve(core, dataDir, tlsDir, Endpoints::core), CALL, "core"), clients.system());
+            Target.resolveGateway(core, dataDir, tlsDir, Endpoints::core), CALL, "core"), clients.system());
         WrapKeysRequest.Builder wrap = WrapKeysRequest.newBuilder().setTenantId(tenant).setServiceId(service);
         SecureRandom random = new SecureRandom();
         for (int i = 0; i < batch; i++) {
@@ -110,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
         };
       } else {
         DataKeyServiceClient g = DataKeyServiceClient.create(clients.settings(
-            Target.resolve(gateway, dataDir, tlsDir, Endpoints::gateway), CALL, "gateway"), clients.system());
+            Target.resolveApp(gateway, dataDir, tlsDir, Endpoints::gateway, tenant, service), CALL, "gateway"), clients.system());
         GenerateDataKeyRequest gen = GenerateDataKeyRequest.newBuilder().setTenantId(tenant).setServiceId(service)
             .putContext("bench", "1").build();
         switch (scenario) {
@@ -143,7 +143,8 @@ final class BenchCommand implements Callable<Integer> {
           case "key-get" -> {
             String id = Cli.await(g.createKey(CreateKeyRequest.newBuilder().setTenantId(tenant).setServiceId(service)
                 .build()), CALL).getKeyId();
-            GetKeyRequest r = GetKeyRequest.newBuilder().setTenantId(tenant).setKeyId(id).build();
+            GetKeyRequest r = GetKeyRequest.newBuilder().setTenantId(tenant).setServiceId(service).setKeyId(id)
+                .build();
             call = () -> g.getKey(r);
           }
           default -> throw unknown();

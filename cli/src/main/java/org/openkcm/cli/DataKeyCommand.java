@@ -6,6 +6,8 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.openkcm.protocol.envelope.EnvelopeCodec;
+import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
@@ -43,7 +45,7 @@ final class DataKeyCommand {
     @Override
     public Integer call() {
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw = clients.gateway(target.resolve(), target.timeout());
+        DataKeyServiceClient gw = clients.gateway(target.resolveApp(tenant, service), target.timeout());
         GenerateDataKeyResponse r = Cli.await(gw.generateDataKey(GenerateDataKeyRequest.newBuilder()
             .setTenantId(tenant).setServiceId(service).putAllContext(context).setKeyLength(keyLength).build()),
             target.timeout());
@@ -80,8 +82,14 @@ final class DataKeyCommand {
       } catch (IllegalArgumentException e) {
         throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "--envelope is not valid base64: " + e.getMessage());
       }
+      String service;
+      try {
+        service = EnvelopeCodec.decode(env).header().serviceId(); // the application the envelope belongs to
+      } catch (EnvelopeException e) {
+        throw new OpenKcmException(ErrorReason.of(e.reason()), e.getMessage());
+      }
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw = clients.gateway(target.resolve(), target.timeout());
+        DataKeyServiceClient gw = clients.gateway(target.resolveApp(tenant, service), target.timeout());
         DecryptResponse r = Cli.await(gw.decrypt(DecryptRequest.newBuilder()
             .setTenantId(tenant).setEnvelope(ByteString.copyFrom(env)).putAllContext(context).build()), target.timeout());
         Cli.printJson(Map.of("plaintext", Base64.getEncoder().encodeToString(r.getPlaintext().toByteArray())));
@@ -107,6 +115,11 @@ final class DataKeyCommand {
 
     Target resolve() {
       return Target.resolve(gateway, dataDir, tlsDir, Endpoints::gateway);
+    }
+
+    /** The gateway, called as application {@code tenant}/{@code service}. */
+    Target resolveApp(String tenant, String service) {
+      return Target.resolveApp(gateway, dataDir, tlsDir, Endpoints::gateway, tenant, service);
     }
 
     Duration timeout() {

@@ -42,7 +42,7 @@ final class KeyCommand {
     @Override
     public Integer call() {
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw = clients.gateway(target.resolve(), target.timeout());
+        DataKeyServiceClient gw = clients.gateway(target.resolveApp(tenant, service), target.timeout());
         CreateKeyResponse r = Cli.await(gw.createKey(CreateKeyRequest.newBuilder().setTenantId(tenant)
             .setServiceId(service).setSubject(subject).putAllContext(context).build()), target.timeout());
         Map<String, Object> out = new LinkedHashMap<>();
@@ -62,14 +62,18 @@ final class KeyCommand {
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
 
+    @Option(names = "--service", required = true, description = "Service id the key was created for.")
+    String service;
+
     @Option(names = "--id", required = true, description = "Key id (k_...).")
     String id;
 
     @Override
     public Integer call() {
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw = clients.gateway(target.resolve(), target.timeout());
-        byte[] plain = Cli.await(gw.getKey(GetKeyRequest.newBuilder().setTenantId(tenant).setKeyId(id).build()),
+        DataKeyServiceClient gw = clients.gateway(target.resolveApp(tenant, service), target.timeout());
+        byte[] plain = Cli.await(gw.getKey(GetKeyRequest.newBuilder().setTenantId(tenant).setServiceId(service).setKeyId(id)
+            .build()),
             target.timeout()).getPlaintext().toByteArray();
         Cli.printJson(Map.of("plaintext", Base64.getEncoder().encodeToString(plain)));
         return 0;
@@ -86,6 +90,9 @@ final class KeyCommand {
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
 
+    @Option(names = "--service", required = true, description = "Service id the keys were created for.")
+    String service;
+
     @Option(names = "--id", description = "Key id (k_...).")
     String id;
 
@@ -98,14 +105,15 @@ final class KeyCommand {
         throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "give exactly one of --id or --subject");
       }
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw = clients.gateway(target.resolve(), target.timeout());
+        DataKeyServiceClient gw = clients.gateway(target.resolveApp(tenant, service), target.timeout());
         if (id != null) {
-          boolean now = Cli.await(gw.destroyKey(DestroyKeyRequest.newBuilder().setTenantId(tenant).setKeyId(id).build()),
+          boolean now = Cli.await(gw.destroyKey(DestroyKeyRequest.newBuilder().setTenantId(tenant).setServiceId(service)
+              .setKeyId(id).build()),
               target.timeout()).getDestroyedNow();
           Cli.printJson(Map.of("keyId", id, "destroyedNow", now));
         } else {
           int n = Cli.await(gw.destroyBySubject(DestroyBySubjectRequest.newBuilder().setTenantId(tenant)
-              .setSubject(subject).build()), target.timeout()).getDestroyed();
+              .setServiceId(service).setSubject(subject).build()), target.timeout()).getDestroyed();
           Cli.printJson(Map.of("subject", subject, "destroyed", n));
         }
         return 0;

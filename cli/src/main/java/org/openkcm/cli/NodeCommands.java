@@ -24,7 +24,7 @@ final class NodeCommands {
   @Command(name = "core", mixinStandardHelpOptions = true,
       description = "Run one Core node (cluster member; seed nodes, journal and keystores from configuration).")
   static final class Core implements Callable<Integer> {
-    @Option(names = "--profile", defaultValue = "dev", description = "demo, dev, prod or test (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--profile", required = true, description = "demo, dev, prod or test (required: a node never guesses its profile).")
     String profile;
 
     @Option(names = "--data-dir", description = "Data directory (default: openkcm.data-dir).")
@@ -47,7 +47,7 @@ final class NodeCommands {
   @Command(name = "gateway", mixinStandardHelpOptions = true,
       description = "Run one gateway (Core endpoints from openkcm.gateway.core.endpoints).")
   static final class Gateway implements Callable<Integer> {
-    @Option(names = "--profile", defaultValue = "dev", description = "demo, dev, prod or test (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--profile", required = true, description = "demo, dev, prod or test (required: a node never guesses its profile).")
     String profile;
 
     @Override

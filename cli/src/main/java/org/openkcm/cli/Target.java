@@ -1,14 +1,24 @@
 package org.openkcm.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
+import org.openkcm.protocol.tls.DevCa;
 import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
+import org.openkcm.protocol.tls.SpiffeId;
 
 /**
  * Where a CLI command connects and with which client certificate: an explicit HOST:PORT (plaintext unless
  * {@code --tls-dir} is given), or the running demo's {@code endpoints.json} (mTLS with the demo's
- * {@code cli} certificate when the demo runs with TLS).
+ * certificates when the demo runs with TLS).
+ *
+ * <p>Admin commands present {@code cli.crt} (the demo's {@code admin/cli}). Data-key commands act for one
+ * application, {@code app/<tenant>/<service>}: with the demo's development CA in the TLS directory
+ * ({@code ca.key} beside {@code ca.crt}) that application's certificate is issued there on first use;
+ * otherwise the directory's {@code cli.crt} is presented, which must then be the caller's app certificate.
  */
 record Target(HostPort at, Optional<MutualTls> tls) {
 
@@ -16,15 +26,50 @@ record Target(HostPort at, Optional<MutualTls> tls) {
   static final String CLIENT_FILES = "cli";
 
   static Target resolve(String explicit, Path dataDir, Path tlsDir, Function<Endpoints, String> pick) {
+    Resolved r = locate(explicit, dataDir, tlsDir, pick);
+    return new Target(r.at(), r.tlsDir().map(d -> load(d, CLIENT_FILES)));
+  }
+
+  /** Like {@link #resolve}, presenting the identity of application {@code tenant}/{@code service}. */
+  static Target resolveApp(String explicit, Path dataDir, Path tlsDir, Function<Endpoints, String> pick, String tenant,
+      String service) {
+    Resolved r = locate(explicit, dataDir, tlsDir, pick);
+    return new Target(r.at(), r.tlsDir().map(d -> appIdentity(d, tenant, service)));
+  }
+
+  /**
+   * Like {@link #resolve}, presenting the demo gateway's own certificate ({@code gateway.crt} in the TLS
+   * directory, when there): only gateways may call the Core's key API (the Core benchmarks do).
+   */
+  static Target resolveGateway(String explicit, Path dataDir, Path tlsDir, Function<Endpoints, String> pick) {
+    Resolved r = locate(explicit, dataDir, tlsDir, pick);
+    return new Target(r.at(), r.tlsDir().map(d -> load(d, Files.exists(d.resolve("gateway.crt")) ? "gateway"
+        : CLIENT_FILES)));
+  }
+
+  private record Resolved(HostPort at, Optional<Path> tlsDir) {}
+
+  private static Resolved locate(String explicit, Path dataDir, Path tlsDir, Function<Endpoints, String> pick) {
     if (explicit != null) {
-      return new Target(HostPort.parse(explicit), Optional.ofNullable(tlsDir).map(Target::load));
+      return new Resolved(HostPort.parse(explicit), Optional.ofNullable(tlsDir));
     }
     Endpoints e = Endpoints.read(dataDir);
     Path dir = tlsDir != null ? tlsDir : e.tlsDir() == null ? null : Path.of(e.tlsDir());
-    return new Target(HostPort.parse(pick.apply(e)), Optional.ofNullable(dir).map(Target::load));
+    return new Resolved(HostPort.parse(pick.apply(e)), Optional.ofNullable(dir));
   }
 
-  private static MutualTls load(Path dir) {
-    return MutualTls.load(MutualTls.Settings.forDir(dir, CLIENT_FILES));
+  private static MutualTls appIdentity(Path dir, String tenant, String service) {
+    if (!Files.exists(dir.resolve(DevCa.CA_KEY))) {
+      return load(dir, CLIENT_FILES);
+    }
+    String domain = MutualTls.Settings.forDir(dir, CLIENT_FILES).trustDomain();
+    String base = "app-" + tenant + "-" + service;
+    DevCa.loadOrCreate(dir, domain).ensure(dir, base, new SpiffeId(domain, List.of("app", tenant, service)),
+        NodeTls.DEV_VALIDITY);
+    return load(dir, base);
+  }
+
+  private static MutualTls load(Path dir, String base) {
+    return MutualTls.load(MutualTls.Settings.forDir(dir, base));
   }
 }

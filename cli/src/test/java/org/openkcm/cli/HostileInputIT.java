@@ -110,7 +110,7 @@ class HostileInputIT {
     assertInvalid("correlation_id", () -> gateway.generateDataKey(GEN.toBuilder()
         .setCorrelationId("forged\r\naudit line").build()));
     assertInvalid("subject", () -> gateway.destroyBySubject(DestroyBySubjectRequest.newBuilder()
-        .setTenantId("acme").setSubject("user\n42").build()));
+        .setTenantId("acme").setServiceId("payments").setSubject("user\n42").build()));
     assertInvalid("tenant id", () -> gateway.generateDataKey(GEN.toBuilder().setTenantId("ACME!").build()));
     // a request over the per-connection size limit is refused by the transport
     StatusRuntimeException big = assertThrows(StatusRuntimeException.class, () -> {
@@ -145,8 +145,8 @@ class HostileInputIT {
         org.openkcm.protocol.gateway.v1.CreateKeyRequest.newBuilder().setTenantId("acme").setServiceId("payments")
             .setSubject("user-1").build(),
         org.openkcm.protocol.gateway.v1.GetKeyRequest.newBuilder().setTenantId("acme")
-            .setKeyId("k_0123456789abcdef0123456789abcdef").build(),
-        DestroyBySubjectRequest.newBuilder().setTenantId("acme").setSubject("nobody").build());
+            .setServiceId("payments").setKeyId("k_0123456789abcdef0123456789abcdef").build(),
+        DestroyBySubjectRequest.newBuilder().setTenantId("acme").setServiceId("payments").setSubject("nobody").build());
     Map<String, AtomicLong> outcomes = new java.util.concurrent.ConcurrentHashMap<>();
     List<String> unclear = java.util.Collections.synchronizedList(new ArrayList<>());
     java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(64);

@@ -69,13 +69,9 @@ class MutualTlsIT {
   static void start() throws Exception {
     dir = Files.createTempDirectory("openkcm-mtls");
     pki = dir.resolve("pki");
-    // the shipped policies, plus: gateway "gw-a" serves tenant acme only
-    Path restrict = Files.writeString(dir.resolve("restrict.cedar"), """
-        @id("gw-a-only-acme")
-        forbid (principal == OpenKCM::Gateway::"gw-a", action, resource) unless { resource == OpenKCM::Tenant::"acme" };
-        """);
+    // the shipped policies; gateway "gw-a" is assigned tenant acme only
     tlsOn = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true, "openkcm.tls.reload-check", "100ms",
-        "openkcm.authz.policy-files", List.of("classpath:policies/default.cedar", restrict.toString())));
+        "openkcm.authz.assignments.gateways.gw-a", List.of("acme")));
     audit = new ListAppender<>();
     audit.start();
     ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("org.openkcm.audit")).addAppender(audit);
@@ -147,6 +143,11 @@ class MutualTlsIT {
     assertEquals(32, java.util.Base64.getDecoder().decode(
         new ObjectMapper().readTree(out.toString()).get("plaintext").asText()).length);
 
+    String envelope = new ObjectMapper().readTree(out.toString()).get("envelope").asText();
+    StringWriter opened = new StringWriter();
+    exit = Cli.run(new String[] {"datakey", "decrypt", "--tenant", "acme", "--envelope", envelope,
+        "--data-dir", dir.toString()}, new PrintWriter(opened, true), new PrintWriter(err, true));
+    assertEquals(0, exit, "the CLI opens as the envelope's application: " + err);
     exit = Cli.run(new String[] {"admin", "tenant", "show", "--tenant", "acme", "--data-dir", dir.toString()},
         new PrintWriter(out, true), new PrintWriter(err, true));
     assertEquals(0, exit, err.toString());
@@ -284,7 +285,7 @@ class MutualTlsIT {
       OpenKcmException denied = assertThrows(OpenKcmException.class,
           () -> Rpc.await(core.wrapKeys(wrap.setTenantId("globex").build())));
       assertEquals(ErrorReason.PERMISSION_DENIED, denied.reason());
-      assertTrue(denied.getMessage().contains("forbidden by [gw-a-only-acme]"), denied.getMessage());
+      assertTrue(denied.getMessage().contains("may not WrapKeys on tenant globex"), denied.getMessage());
       assertAudited("decision=deny principal=spiffe://" + DOMAIN + "/gateway/gw-a action=WrapKeys "
           + "resource=Tenant::\"globex\"");
 
@@ -297,6 +298,36 @@ class MutualTlsIT {
     } finally {
       core.close();
       admin.close();
+    }
+  }
+
+  @Test
+  void theClisAdminIdentityCannotObtainADataKeyAndEachDenialIsAudited() {
+    MutualTls app = identity(ourCa(), "app-for-admin-test", "spiffe://" + DOMAIN + "/app/acme/payments");
+    GenerateDataKeyResponse dek = gateway(as(app), c -> c.generateDataKey(GEN));
+    MutualTls cli = stack.clientTls().orElseThrow();
+    assertEquals("admin", cli.identity().kind());
+    OpenKcmException decrypt = assertThrows(OpenKcmException.class, () -> gateway(as(cli), c -> c.decrypt(
+        DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(dek.getEnvelope()).putContext("order", "42").build())));
+    assertEquals(ErrorReason.PERMISSION_DENIED, decrypt.reason());
+    assertTrue(decrypt.getMessage().contains("admins-never-obtain-data-keys"), decrypt.getMessage());
+    assertAudited("decision=deny principal=" + cli.identity() + " action=Decrypt resource=Tenant::\"acme\"");
+    OpenKcmException generate = assertThrows(OpenKcmException.class, () -> gateway(as(cli), c -> c.generateDataKey(GEN)));
+    assertEquals(ErrorReason.PERMISSION_DENIED, generate.reason());
+    assertAudited("decision=deny principal=" + cli.identity() + " action=GenerateDataKey");
+    // nor through the Core's key API
+    CoreKeyServiceClient core = CoreKeyServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt(
+        "127.0.0.1", stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10)),
+        Optional.of(cli), Set.of("core")), kit.system());
+    try {
+      OpenKcmException unwrap = assertThrows(OpenKcmException.class, () -> Rpc.await(core.unwrapKeys(
+          org.openkcm.protocol.core.v1.UnwrapKeysRequest.newBuilder().setTenantId("acme")
+              .addItems(org.openkcm.protocol.core.v1.UnwrapItem.newBuilder().setEnvelope(dek.getEnvelope())
+                  .putContext("order", "42")).build())));
+      assertEquals(ErrorReason.PERMISSION_DENIED, unwrap.reason());
+      assertAudited("decision=deny principal=" + cli.identity() + " action=UnwrapKeys");
+    } finally {
+      core.close();
     }
   }
 

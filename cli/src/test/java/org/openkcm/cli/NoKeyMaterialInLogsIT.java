@@ -84,7 +84,7 @@ class NoKeyMaterialInLogsIT {
         var created = await(app.createKey(CreateKeyRequest.newBuilder().setTenantId("acme").setServiceId("payments")
             .setSubject("alice").build()));
         secrets.add(created.getPlaintext().toByteArray());
-        await(app.getKey(GetKeyRequest.newBuilder().setTenantId("acme").setKeyId(created.getKeyId()).build()));
+        await(app.getKey(GetKeyRequest.newBuilder().setTenantId("acme").setServiceId("payments").setKeyId(created.getKeyId()).build()));
         // failures log too: a wrong context, a tampered envelope, a killed tenant
         byte[] tampered = keys.get(0).getEnvelope().toByteArray();
         tampered[tampered.length - 2] ^= 1;

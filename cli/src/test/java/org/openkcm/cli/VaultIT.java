@@ -34,25 +34,35 @@ class VaultIT {
         String id = created.get("keyId").asText();
         assertTrue(id.matches("k_[0-9a-f]{32}"), id);
         assertEquals(created.get("plaintext").asText(),
-            ok("key", "get", "--tenant", tenant, "--id", id, "--gateway", gw).get("plaintext").asText());
+            ok("key", "get", "--tenant", tenant, "--service", "payments", "--id", id, "--gateway", gw).get("plaintext").asText());
+
+        // another service of the same tenant neither reads nor shreds it
+        assertTrue(fails("key", "get", "--tenant", tenant, "--service", "billing", "--id", id, "--gateway", gw)
+            .startsWith("error: KEY_NOT_FOUND:"));
+        assertTrue(fails("key", "destroy", "--tenant", tenant, "--service", "billing", "--id", id, "--gateway", gw)
+            .startsWith("error: KEY_NOT_FOUND:"));
+        assertEquals(0, ok("key", "destroy", "--tenant", tenant, "--service", "billing", "--subject", "alice", "--gateway",
+            gw).get("destroyed").asInt());
+        assertEquals(created.get("plaintext").asText(), ok("key", "get", "--tenant", tenant, "--service", "payments",
+            "--id", id, "--gateway", gw).get("plaintext").asText(), "still there for its own service");
 
         JsonNode second = ok("key", "create", "--tenant", tenant, "--service", "payments", "--subject", "alice", "--gateway", gw);
         JsonNode bobs = ok("key", "create", "--tenant", tenant, "--service", "payments", "--subject", "bob", "--gateway", gw);
 
-        assertTrue(ok("key", "destroy", "--tenant", tenant, "--id", id, "--gateway", gw).get("destroyedNow").asBoolean());
-        assertTrue(fails("key", "get", "--tenant", tenant, "--id", id, "--gateway", gw).startsWith("error: KEY_DESTROYED:"));
-        assertTrue(!ok("key", "destroy", "--tenant", tenant, "--id", id, "--gateway", gw).get("destroyedNow").asBoolean(),
+        assertTrue(ok("key", "destroy", "--tenant", tenant, "--service", "payments", "--id", id, "--gateway", gw).get("destroyedNow").asBoolean());
+        assertTrue(fails("key", "get", "--tenant", tenant, "--service", "payments", "--id", id, "--gateway", gw).startsWith("error: KEY_DESTROYED:"));
+        assertTrue(!ok("key", "destroy", "--tenant", tenant, "--service", "payments", "--id", id, "--gateway", gw).get("destroyedNow").asBoolean(),
             "destroying again is idempotent");
 
-        assertEquals(1, ok("key", "destroy", "--tenant", tenant, "--subject", "alice", "--gateway", gw).get("destroyed").asInt());
-        assertTrue(fails("key", "get", "--tenant", tenant, "--id", second.get("keyId").asText(), "--gateway", gw)
+        assertEquals(1, ok("key", "destroy", "--tenant", tenant, "--service", "payments", "--subject", "alice", "--gateway", gw).get("destroyed").asInt());
+        assertTrue(fails("key", "get", "--tenant", tenant, "--service", "payments", "--id", second.get("keyId").asText(), "--gateway", gw)
             .startsWith("error: KEY_DESTROYED:"));
-        assertEquals(bobs.get("plaintext").asText(), ok("key", "get", "--tenant", tenant, "--id",
+        assertEquals(bobs.get("plaintext").asText(), ok("key", "get", "--tenant", tenant, "--service", "payments", "--id",
             bobs.get("keyId").asText(), "--gateway", gw).get("plaintext").asText(), "bob's key untouched");
 
-        assertTrue(fails("key", "get", "--tenant", tenant, "--id", "k_00000000000000000000000000000000", "--gateway", gw)
+        assertTrue(fails("key", "get", "--tenant", tenant, "--service", "payments", "--id", "k_00000000000000000000000000000000", "--gateway", gw)
             .startsWith("error: KEY_NOT_FOUND:"));
-        assertTrue(fails("key", "get", "--tenant", tenant, "--id", "nonsense", "--gateway", gw)
+        assertTrue(fails("key", "get", "--tenant", tenant, "--service", "payments", "--id", "nonsense", "--gateway", gw)
             .startsWith("error: INVALID_ARGUMENT:"));
       } finally {
         stack.gateway().wiring().vault().dropTenant(tenant).toCompletableFuture().join();

@@ -18,6 +18,7 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.openkcm.core.cluster.ClusterTransport;
+import org.openkcm.protocol.config.ProfileGuard;
 import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.seal.MasterKey;
@@ -85,6 +86,7 @@ public final class CoreNode implements AutoCloseable {
 
   /** Starts a Core node from {@code config}, with the keystore drivers it enables. Blocks until bound. */
   public static CoreNode start(Config config) {
+    ProfileGuard.check(config, "core");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, ClusterTransport.apply(config));
     try {
       Optional<DevFileKeystore> dev = Optional.empty();

@@ -66,6 +66,7 @@ public final class GatewayNode implements AutoCloseable {
 
   /** Starts a gateway from {@code config} (section {@code openkcm.gateway}). Blocks until bound. */
   public static GatewayNode start(Config config) {
+    org.openkcm.protocol.config.ProfileGuard.check(config, "gateway");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
     try {
       Wiring wiring = wire(system);

@@ -238,15 +238,14 @@ public final class DataKeyServiceImpl implements DataKeyService {
   public CompletionStage<GetKeyResponse> getKey(GetKeyRequest in) {
     try {
       requireId("tenant", in.getTenantId());
+      requireId("service", in.getServiceId());
       requireKeyId(in.getKeyId());
       return p.vault().lookup(in.getTenantId(), in.getKeyId()).thenCompose(found -> {
-        if (found instanceof KeyVault.Found f) {
-          return decrypt(DecryptRequest.newBuilder().setTenantId(in.getTenantId())
-                  .setEnvelope(ByteString.copyFrom(f.key().envelope())).putAllContext(f.key().context())
-                  .setCorrelationId(in.getCorrelationId()).build())
-              .thenApply(d -> GetKeyResponse.newBuilder().setPlaintext(d.getPlaintext()).build());
-        }
-        throw GrpcErrors.toGrpc(missing(in.getKeyId(), found));
+        KeyVault.StoredKey key = ofService(in.getKeyId(), in.getServiceId(), found);
+        return decrypt(DecryptRequest.newBuilder().setTenantId(in.getTenantId())
+                .setEnvelope(ByteString.copyFrom(key.envelope())).putAllContext(key.context())
+                .setCorrelationId(in.getCorrelationId()).build())
+            .thenApply(d -> GetKeyResponse.newBuilder().setPlaintext(d.getPlaintext()).build());
       });
     } catch (Exception e) {
       return failed(e);
@@ -257,15 +256,16 @@ public final class DataKeyServiceImpl implements DataKeyService {
   public CompletionStage<DestroyKeyResponse> destroyKey(DestroyKeyRequest in) {
     try {
       requireId("tenant", in.getTenantId());
+      requireId("service", in.getServiceId());
       requireKeyId(in.getKeyId());
-      return p.vault().destroy(in.getTenantId(), in.getKeyId()).thenCompose(now -> now
-          ? CompletableFuture.completedFuture(DestroyKeyResponse.newBuilder().setDestroyedNow(true).build())
-          : p.vault().lookup(in.getTenantId(), in.getKeyId()).thenApply(found -> {
-            if (found instanceof KeyVault.Destroyed) {
-              return DestroyKeyResponse.newBuilder().setDestroyedNow(false).build();
-            }
-            throw GrpcErrors.toGrpc(missing(in.getKeyId(), found));
-          }));
+      return p.vault().lookup(in.getTenantId(), in.getKeyId()).thenCompose(found -> {
+        if (found instanceof KeyVault.Destroyed) {
+          return CompletableFuture.completedFuture(DestroyKeyResponse.newBuilder().setDestroyedNow(false).build());
+        }
+        ofService(in.getKeyId(), in.getServiceId(), found);
+        return p.vault().destroy(in.getTenantId(), in.getKeyId())
+            .thenApply(now -> DestroyKeyResponse.newBuilder().setDestroyedNow(now).build());
+      });
     } catch (Exception e) {
       return failed(e);
     }
@@ -275,12 +275,35 @@ public final class DataKeyServiceImpl implements DataKeyService {
   public CompletionStage<DestroyBySubjectResponse> destroyBySubject(DestroyBySubjectRequest in) {
     try {
       requireId("tenant", in.getTenantId());
+      requireId("service", in.getServiceId());
       Fields.requiredText("subject", in.getSubject(), 256);
-      return p.vault().destroyBySubject(in.getTenantId(), in.getSubject())
+      return p.vault().destroyBySubject(in.getTenantId(), in.getServiceId(), in.getSubject())
           .thenApply(n -> DestroyBySubjectResponse.newBuilder().setDestroyed(n).build());
     } catch (Exception e) {
       return failed(e);
     }
+  }
+
+  /**
+   * The live key {@code keyId} when it was stored for {@code serviceId} and its envelope names that service;
+   * otherwise KEY_NOT_FOUND / KEY_DESTROYED (a key of another service of the tenant is not this caller's).
+   */
+  private static KeyVault.StoredKey ofService(String keyId, String serviceId, KeyVault.Lookup found) {
+    if (!(found instanceof KeyVault.Found f)) {
+      throw GrpcErrors.toGrpc(missing(keyId, found));
+    }
+    String sealedFor;
+    try {
+      sealedFor = EnvelopeCodec.decode(f.key().envelope()).header().serviceId();
+    } catch (EnvelopeException e) {
+      throw GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.of(e.reason()), "stored key " + keyId + ": "
+          + e.getMessage()));
+    }
+    if (!f.key().serviceId().equals(serviceId) || !sealedFor.equals(serviceId)) {
+      throw GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.KEY_NOT_FOUND, "no key " + keyId + " of service "
+          + serviceId + " in this tenant's vault"));
+    }
+    return f.key();
   }
 
   private static OpenKcmException missing(String keyId, KeyVault.Lookup found) {

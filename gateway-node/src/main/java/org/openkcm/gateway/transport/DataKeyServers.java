@@ -33,8 +33,8 @@ import org.openkcm.protocol.gateway.v1.GetKeyResponse;
  * {@link DataKeyService} as a grpc-java service definition (wire-identical to the pekko-grpc one), each
  * method behind the authorization policy when there is one: the caller's identity
  * ({@link PeerInterceptor#PEER}) must be allowed the method on the request's tenant and service. For opens
- * the service is read from each envelope's header; calls that name no service (vault reads and deletes by
- * id or subject) are judged with service "".
+ * the service is read from each envelope's header; vault reads and deletes name the service they act for,
+ * and the vault then touches only keys stored for that service.
  */
 public final class DataKeyServers {
 
@@ -59,12 +59,12 @@ public final class DataKeyServers {
         .method("CreateKey", CreateKeyRequest.getDefaultInstance(), CreateKeyResponse.getDefaultInstance(),
             g.check("CreateKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::createKey))
         .method("GetKey", GetKeyRequest.getDefaultInstance(), GetKeyResponse.getDefaultInstance(),
-            g.check("GetKey", r -> Set.of(new Scope(r.getTenantId(), "")), s::getKey))
+            g.check("GetKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::getKey))
         .method("DestroyKey", DestroyKeyRequest.getDefaultInstance(), DestroyKeyResponse.getDefaultInstance(),
-            g.check("DestroyKey", r -> Set.of(new Scope(r.getTenantId(), "")), s::destroyKey))
+            g.check("DestroyKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::destroyKey))
         .method("DestroyBySubject", DestroyBySubjectRequest.getDefaultInstance(),
             DestroyBySubjectResponse.getDefaultInstance(),
-            g.check("DestroyBySubject", r -> Set.of(new Scope(r.getTenantId(), "")), s::destroyBySubject))
+            g.check("DestroyBySubject", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::destroyBySubject))
         .build();
   }
 

@@ -34,8 +34,11 @@ public interface KeyVault extends AutoCloseable {
   /** Deletes the envelope and leaves a tombstone; answers whether a live key was destroyed. */
   CompletionStage<Boolean> destroy(String tenantId, String keyId);
 
-  /** Destroys every live key tagged with {@code subject} ("right to be forgotten"); answers how many. */
-  CompletionStage<Integer> destroyBySubject(String tenantId, String subject);
+  /**
+   * Destroys every live key of {@code serviceId} tagged with {@code subject} ("right to be forgotten");
+   * answers how many. Keys of the tenant's other services are left alone.
+   */
+  CompletionStage<Integer> destroyBySubject(String tenantId, String serviceId, String subject);
 
   /** Offboarding: removes everything of the tenant. */
   CompletionStage<Void> dropTenant(String tenantId);

@@ -154,12 +154,13 @@ public final class PostgresKeyVault implements KeyVault {
   }
 
   @Override
-  public CompletionStage<Integer> destroyBySubject(String tenantId, String subject) {
+  public CompletionStage<Integer> destroyBySubject(String tenantId, String serviceId, String subject) {
     return withTenant(tenantId, c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE " + schema(tenantId) + ".keys SET envelope = NULL,"
-          + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE subject = ? AND destroyed_at IS NULL")) {
+          + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE subject = ? AND service = ? AND destroyed_at IS NULL")) {
         ps.setTimestamp(1, Timestamp.from(clock.instant()));
         ps.setString(2, subject);
+        ps.setString(3, serviceId);
         return ps.executeUpdate();
       }
     });

@@ -101,11 +101,14 @@ public final class RedisKeyVault implements KeyVault {
   }
 
   @Override
-  public CompletionStage<Integer> destroyBySubject(String tenantId, String subject) {
+  public CompletionStage<Integer> destroyBySubject(String tenantId, String serviceId, String subject) {
     return redis.smembers(subject(tenantId, subject)).thenCompose(ids -> {
       CompletableFuture<Integer> all = CompletableFuture.completedFuture(0);
       for (String id : ids) {
-        all = all.thenCompose(n -> destroy(tenantId, id).thenApply(done -> done ? n + 1 : n));
+        all = all.thenCompose(n -> lookup(tenantId, id).thenCompose(found ->
+            found instanceof Found f && f.key().serviceId().equals(serviceId)
+                ? destroy(tenantId, id).thenApply(done -> done ? n + 1 : n)
+                : CompletableFuture.completedFuture(n)));
       }
       return all;
     });

@@ -42,9 +42,13 @@ abstract class KeyVaultContract {
   }
 
   private static KeyVault.StoredKey key(String id, String subject) {
+    return key(id, "payments", subject);
+  }
+
+  private static KeyVault.StoredKey key(String id, String service, String subject) {
     byte[] env = new byte[80];
     new SecureRandom().nextBytes(env);
-    return new KeyVault.StoredKey(id, "payments", env, Map.of("table", "orders", "row", "7"), subject,
+    return new KeyVault.StoredKey(id, service, env, Map.of("table", "orders", "row", "7"), subject,
         Instant.now().truncatedTo(ChronoUnit.MILLIS));
   }
 
@@ -84,12 +88,15 @@ abstract class KeyVaultContract {
     join(vault.store(tenant, key("a2", "alice")));
     join(vault.store(tenant, key("b1", "bob")));
     join(vault.store(otherTenant, key("a3", "alice")));
-    assertEquals(2, join(vault.destroyBySubject(tenant, "alice")));
+    join(vault.store(tenant, key("a4", "billing", "alice")));
+    assertEquals(2, join(vault.destroyBySubject(tenant, "payments", "alice")));
     assertInstanceOf(KeyVault.Destroyed.class, join(vault.lookup(tenant, "a1")));
     assertInstanceOf(KeyVault.Destroyed.class, join(vault.lookup(tenant, "a2")));
     assertInstanceOf(KeyVault.Found.class, join(vault.lookup(tenant, "b1")));
     assertInstanceOf(KeyVault.Found.class, join(vault.lookup(otherTenant, "a3")), "other tenant untouched");
-    assertEquals(0, join(vault.destroyBySubject(tenant, "alice")));
+    assertInstanceOf(KeyVault.Found.class, join(vault.lookup(tenant, "a4")), "the tenant's other service untouched");
+    assertEquals(0, join(vault.destroyBySubject(tenant, "payments", "alice")));
+    assertEquals(1, join(vault.destroyBySubject(tenant, "billing", "alice")));
   }
 
   @Test

@@ -50,17 +50,27 @@ public final class Authorizer {
   private static final Map<String, String> KINDS = Map.of("core", "Core", "gateway", "Gateway", "app", "App",
       "admin", "Admin");
 
-  /** {@code openkcm.authz}. */
-  /** @param policyFiles file paths, or {@code classpath:<resource>} for policies shipped in the jar */
-  public record Settings(List<String> policyFiles, Duration cacheTtl, int cacheMaxEntries, Duration reloadCheck) {
+  /**
+   * {@code openkcm.authz}.
+   *
+   * @param policyFiles file paths, or {@code classpath:<resource>} for policies shipped in the jar
+   * @param assignments which tenants each gateway serves and which roles each admin holds
+   */
+  public record Settings(List<String> policyFiles, Duration cacheTtl, int cacheMaxEntries, Duration reloadCheck,
+      Assignments assignments) {
 
     public Settings {
       policyFiles = List.copyOf(policyFiles);
     }
 
+    public Settings(List<String> policyFiles, Duration cacheTtl, int cacheMaxEntries, Duration reloadCheck) {
+      this(policyFiles, cacheTtl, cacheMaxEntries, reloadCheck, Assignments.NONE);
+    }
+
     public static Settings from(Config authz) {
       return new Settings(authz.getStringList("policy-files"), authz.getDuration("cache-ttl"),
-          authz.getInt("cache-max-entries"), authz.getDuration("reload-check"));
+          authz.getInt("cache-max-entries"), authz.getDuration("reload-check"),
+          Assignments.from(authz.getConfig("assignments")));
     }
   }
 
@@ -147,6 +157,13 @@ public final class Authorizer {
     }
     Map<String, Value> principalAttrs = new HashMap<>();
     principalAttrs.put("spiffe", new PrimString(who.uri()));
+    if (kind.equals("Gateway")) {
+      principalAttrs.put("tenants", strings(settings.assignments().tenantsOf(who.name())));
+    }
+    if (kind.equals("Admin")) {
+      principalAttrs.put("roles", strings(settings.assignments().rolesOf(who.name()).stream().map(AdminRole::id)
+          .toList()));
+    }
     if (kind.equals("App")) {
       principalAttrs.put("tenant", new PrimString(who.segments().size() == 3 ? who.segments().get(1) : ""));
       principalAttrs.put("service", new PrimString(who.segments().size() == 3 ? who.segments().get(2) : ""));
@@ -175,6 +192,12 @@ public final class Authorizer {
       log.warn("authorization: Cedar failed for {} {}: {}", who, action, e.getMessage());
       return new Decision(false, "evaluation failed", now);
     }
+  }
+
+  private static com.cedarpolicy.value.CedarList strings(java.util.Collection<String> values) {
+    List<Value> out = new ArrayList<>();
+    values.forEach(v -> out.add(new PrimString(v)));
+    return new com.cedarpolicy.value.CedarList(out);
   }
 
   private static EntityTypeName type(String name) {

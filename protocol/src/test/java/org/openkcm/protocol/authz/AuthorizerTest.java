@@ -11,6 +11,8 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -23,9 +25,17 @@ import org.openkcm.protocol.tls.SpiffeId;
 /** The shipped default policies and policy-file handling, evaluated by the real Cedar engine. */
 class AuthorizerTest {
 
+  /** The shipped policies with: gateway gw-a serves acme, gw-all every tenant; ops is an operator, so a security officer. */
+  private static final Assignments ASSIGNED = new Assignments(
+      Map.of("gw-a", Set.of("acme"), "gw-all", Set.of(Assignments.EVERY_TENANT)),
+      Map.of("ops", Set.of(AdminRole.OPERATOR), "so", Set.of(AdminRole.SECURITY_OFFICER),
+          "both", Set.of(AdminRole.OPERATOR, AdminRole.SECURITY_OFFICER)));
   private static final Authorizer DEFAULT = Authorizer.load(new Authorizer.Settings(
-      List.of("classpath:policies/default.cedar"), Duration.ofMinutes(1), 100, Duration.ofHours(1)));
+      List.of("classpath:policies/default.cedar"), Duration.ofMinutes(1), 100, Duration.ofHours(1), ASSIGNED));
   private static final Resource ACME = Resource.tenant("acme");
+  private static final Resource GLOBEX = Resource.tenant("globex");
+  private static final List<String> DATA_KEY_ACTIONS = List.of("GenerateDataKey", "GenerateDataKeys", "Decrypt",
+      "DecryptBatch", "CreateKey", "GetKey", "WrapKeys", "UnwrapKeys");
 
   @TempDir
   Path dir;
@@ -41,13 +51,18 @@ class AuthorizerTest {
   }
 
   @Test
-  void gatewaysWrapAndUnwrapForAnyTenantButDoNothingElse() {
-    assertDoesNotThrow(() -> DEFAULT.require(id("gateway/g1"), "WrapKeys", ACME, "payments", "t"));
-    assertDoesNotThrow(() -> DEFAULT.require(id("gateway/g1"), "UnwrapKeys", Resource.tenant("other"), "", "t"));
-    OpenKcmException e = denied(DEFAULT, id("gateway/g1"), "KillTenant", ACME, "");
-    assertTrue(e.getMessage().contains("spiffe://openkcm.local/gateway/g1 may not KillTenant on tenant acme"),
+  void aGatewayWrapsAndUnwrapsOnlyForItsAssignedTenants() {
+    assertDoesNotThrow(() -> DEFAULT.require(id("gateway/gw-a"), "WrapKeys", ACME, "payments", "t"));
+    assertDoesNotThrow(() -> DEFAULT.require(id("gateway/gw-a"), "UnwrapKeys", ACME, "", "t"));
+    OpenKcmException e = denied(DEFAULT, id("gateway/gw-a"), "UnwrapKeys", GLOBEX, "");
+    assertTrue(e.getMessage().contains("spiffe://openkcm.local/gateway/gw-a may not UnwrapKeys on tenant globex"),
         e.getMessage());
-    denied(DEFAULT, id("gateway/g1"), "GenerateDataKey", ACME, "payments");
+    denied(DEFAULT, id("gateway/gw-unassigned"), "WrapKeys", ACME, "payments");
+    assertDoesNotThrow(() -> DEFAULT.require(id("gateway/gw-all"), "UnwrapKeys", GLOBEX, "", "t"));
+    assertDoesNotThrow(() -> DEFAULT.require(id("gateway/gw-unassigned"), "WatchTenantEvents",
+        Resource.tenant("*"), "", "t"));
+    denied(DEFAULT, id("gateway/gw-all"), "KillTenant", ACME, "");
+    denied(DEFAULT, id("gateway/gw-all"), "GenerateDataKey", ACME, "payments");
   }
 
   @Test
@@ -55,23 +70,68 @@ class AuthorizerTest {
     Optional<SpiffeId> app = id("app/acme/payments");
     assertDoesNotThrow(() -> DEFAULT.require(app, "GenerateDataKey", ACME, "payments", "t"));
     assertDoesNotThrow(() -> DEFAULT.require(app, "Decrypt", ACME, "payments", "t"));
-    assertDoesNotThrow(() -> DEFAULT.require(app, "DestroyBySubject", ACME, "", "t"));
-    OpenKcmException other = denied(DEFAULT, app, "GenerateDataKey", Resource.tenant("globex"), "payments");
+    assertDoesNotThrow(() -> DEFAULT.require(app, "DestroyBySubject", ACME, "payments", "t"));
+    OpenKcmException other = denied(DEFAULT, app, "GenerateDataKey", GLOBEX, "payments");
     assertTrue(other.getMessage().contains("no policy permits it"), other.getMessage());
     denied(DEFAULT, app, "Decrypt", ACME, "billing");
+    denied(DEFAULT, app, "GetKey", ACME, "");
+    denied(DEFAULT, app, "DestroyBySubject", ACME, "billing");
     denied(DEFAULT, app, "WrapKeys", ACME, "payments");
     denied(DEFAULT, app, "KillTenant", ACME, "");
     denied(DEFAULT, id("app/acme"), "GenerateDataKey", ACME, "payments");
   }
 
   @Test
-  void adminsAdministerAndCallersWithoutIdentityOrOfUnknownKindAreDenied() {
-    assertDoesNotThrow(() -> DEFAULT.require(id("admin/ops"), "KillTenant", ACME, "", "t"));
-    assertDoesNotThrow(() -> DEFAULT.require(id("admin/ops"), "EngageKillSwitch",
+  void operatorsAdministerAndOnlySecurityOfficersKillSealOrApprove() {
+    assertDoesNotThrow(() -> DEFAULT.require(id("admin/ops"), "CreateTenant", ACME, "", "t"));
+    assertDoesNotThrow(() -> DEFAULT.require(id("admin/ops"), "Unseal", new Resource("Seal", "core"), "", "t"));
+    for (String action : List.of("KillTenant", "ReviveTenant", "ApproveL1Link")) {
+      denied(DEFAULT, id("admin/ops"), action, ACME, "");
+      assertDoesNotThrow(() -> DEFAULT.require(id("admin/so"), action, ACME, "", "t"));
+    }
+    denied(DEFAULT, id("admin/ops"), "EngageKillSwitch", new Resource("KillSwitch", "global"), "");
+    denied(DEFAULT, id("admin/ops"), "Seal", new Resource("Seal", "core"), "");
+    assertDoesNotThrow(() -> DEFAULT.require(id("admin/so"), "EngageKillSwitch",
         new Resource("KillSwitch", "global"), "", "t"));
+    assertDoesNotThrow(() -> DEFAULT.require(id("admin/so"), "Seal", new Resource("Seal", "core"), "", "t"));
+    denied(DEFAULT, id("admin/so"), "CreateTenant", ACME, "");
+    denied(DEFAULT, id("admin/nobody"), "GetTenant", ACME, "");
+  }
+
+  @Test
+  void noAdminEverObtainsADataKeyEvenWhenAnotherPolicyPermitsIt() throws Exception {
+    Path extra = Files.writeString(dir.resolve("careless.cedar"),
+        "@id(\"careless\") permit (principal is OpenKCM::Admin, action, resource);\n");
+    Authorizer careless = Authorizer.load(new Authorizer.Settings(
+        List.of("classpath:policies/default.cedar", extra.toString()), Duration.ofMinutes(1), 100,
+        Duration.ofHours(1), ASSIGNED));
+    for (String action : DATA_KEY_ACTIONS) {
+      for (String admin : List.of("admin/ops", "admin/so", "admin/both")) {
+        OpenKcmException e = denied(careless, id(admin), action, ACME, "payments");
+        assertTrue(e.getMessage().contains("admins-never-obtain-data-keys"), e.getMessage());
+      }
+    }
+    assertDoesNotThrow(() -> careless.require(id("admin/ops"), "KillTenant", ACME, "", "t"));
+  }
+
+  @Test
+  void callersWithoutIdentityOrOfUnknownKindAreDenied() {
     assertTrue(denied(DEFAULT, Optional.empty(), "GenerateDataKey", ACME, "payments").getMessage()
         .contains("client certificate"));
     denied(DEFAULT, id("robot/r1"), "GenerateDataKey", ACME, "payments");
+    denied(DEFAULT, id("core/c1"), "UnwrapKeys", ACME, "");
+  }
+
+  @Test
+  void assignmentsAreReadFromConfigurationAndAnUnknownRoleIsRefused() {
+    Assignments a = Assignments.from(com.typesafe.config.ConfigFactory.parseString(
+        "gateways { gw-eu-1 = [acme, globex] }, admins { alice = [security-officer] }"));
+    assertEquals(Set.of("acme", "globex"), a.tenantsOf("gw-eu-1"));
+    assertEquals(Set.of(AdminRole.SECURITY_OFFICER), a.rolesOf("alice"));
+    assertEquals(Set.of(), a.tenantsOf("gw-other"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Assignments.from(
+        com.typesafe.config.ConfigFactory.parseString("gateways {}, admins { bob = [root] }")));
+    assertTrue(e.getMessage().contains("unknown admin role 'root'"), e.getMessage());
   }
 
   @Test
