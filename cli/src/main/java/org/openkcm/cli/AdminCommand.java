@@ -16,6 +16,7 @@ import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
@@ -33,7 +34,8 @@ import picocli.CommandLine.Option;
 final class AdminCommand {
 
   @Command(name = "tenant", mixinStandardHelpOptions = true, description = "Onboard or show a tenant.",
-      subcommands = {TenantCreate.class, TenantShow.class, TenantCheckL1.class, TenantLinkL1.class})
+      subcommands = {TenantCreate.class, TenantShow.class, TenantCheckL1.class, TenantLinkL1.class,
+          TenantApproveL1Link.class})
   static final class Tenant {}
 
   @Command(name = "service", mixinStandardHelpOptions = true, description = "Create a service (an L3 key) of a tenant.",
@@ -89,7 +91,8 @@ final class AdminCommand {
   }
 
   @Command(name = "link-l1", mixinStandardHelpOptions = true,
-      description = "Move the tenant's L2 under another L1 (validated by a wrap/unwrap round trip first).")
+      description = "Request to move the tenant's L2 under another L1 of the key domain pinned at onboarding; "
+          + "nothing moves until another identity runs approve-l1-link with the printed request id.")
   static final class TenantLinkL1 implements Callable<Integer> {
     @Mixin
     CoreTarget target;
@@ -102,7 +105,28 @@ final class AdminCommand {
 
     @Override
     public Integer call() {
-      return target.call(admin -> admin.linkL1(LinkL1Request.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
+      return target.call(admin -> admin.requestL1Link(LinkL1Request.newBuilder().setTenantId(tenant).setL1Reference(l1)
+          .build()));
+    }
+  }
+
+  @Command(name = "approve-l1-link", mixinStandardHelpOptions = true,
+      description = "Approve a pending L1 re-link (four eyes: not as the identity that requested it). The "
+          + "current L1 must answer and the new one pass a wrap/unwrap round trip.")
+  static final class TenantApproveL1Link implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Option(names = "--request", required = true, description = "The pending request's id (pendingL1Link.id).")
+    String request;
+
+    @Override
+    public Integer call() {
+      return target.call(admin -> admin.approveL1Link(ApproveL1LinkRequest.newBuilder().setTenantId(tenant)
+          .setRequestId(request).build()));
     }
   }
 
@@ -296,6 +320,10 @@ final class AdminCommand {
       out.put("revocation", Map.of("reason", info.getRevocationReason(), "message", info.getRevocationMessage(),
           "since", info.getRevokedSince()));
     }
+    if (!info.getPendingL1LinkId().isEmpty()) {
+      out.put("pendingL1Link", Map.of("id", info.getPendingL1LinkId(), "l1", info.getPendingL1Reference(),
+          "requestedBy", info.getPendingL1RequestedBy()));
+    }
     Map<String, Integer> services = new LinkedHashMap<>();
     info.getServicesList().forEach(sv -> services.put(sv.getServiceId(), sv.getL3Version()));
     out.put("services", services);
@@ -329,9 +357,14 @@ final class AdminCommand {
         + "demo's, from endpoints.json; none with --core).")
     java.nio.file.Path tlsDir;
 
+    @Option(names = "--as", description = "Act as admin identity NAME (spiffe://<domain>/admin/NAME), issued from the "
+        + "demo's development CA on first use; default: the CLI's own (cli).")
+    String as;
+
     <T> int callAdmin(Function<AdminServiceClient, CompletionStage<T>> request, Function<T, Map<String, Object>> json) {
       Duration deadline = Cli.parseDuration(timeout);
-      Target at = Target.resolve(core, dataDir, tlsDir, Endpoints::core);
+      Target at = as == null ? Target.resolve(core, dataDir, tlsDir, Endpoints::core)
+          : Target.resolveAdmin(core, dataDir, tlsDir, Endpoints::core, as);
       try (ClientSystem clients = new ClientSystem()) {
         Cli.printJson(json.apply(Cli.await(request.apply(clients.admin(at, deadline)), deadline)));
         return 0;

@@ -47,6 +47,12 @@ record Target(HostPort at, Optional<MutualTls> tls) {
         : CLIENT_FILES)));
   }
 
+  /** Like {@link #resolve}, presenting admin identity {@code name}, issued from the development CA on first use. */
+  static Target resolveAdmin(String explicit, Path dataDir, Path tlsDir, Function<Endpoints, String> pick, String name) {
+    Resolved r = locate(explicit, dataDir, tlsDir, pick);
+    return new Target(r.at(), r.tlsDir().map(d -> issued(d, "admin-" + name, List.of("admin", name))));
+  }
+
   private record Resolved(HostPort at, Optional<Path> tlsDir) {}
 
   private static Resolved locate(String explicit, Path dataDir, Path tlsDir, Function<Endpoints, String> pick) {
@@ -62,10 +68,18 @@ record Target(HostPort at, Optional<MutualTls> tls) {
     if (!Files.exists(dir.resolve(DevCa.CA_KEY))) {
       return load(dir, CLIENT_FILES);
     }
+    return issued(dir, "app-" + tenant + "-" + service, List.of("app", tenant, service));
+  }
+
+  /** {@code dir/<base>.crt} for {@code spiffe://<domain>/<segments>}, issued by the development CA in {@code dir}. */
+  private static MutualTls issued(Path dir, String base, List<String> segments) {
+    if (!Files.exists(dir.resolve(DevCa.CA_KEY))) {
+      throw new org.openkcm.protocol.error.OpenKcmException(org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT,
+          "no development CA (" + dir.resolve(DevCa.CA_KEY) + ") to issue " + String.join("/", segments)
+          + " from; present that identity's certificate with --tls-dir");
+    }
     String domain = MutualTls.Settings.forDir(dir, CLIENT_FILES).trustDomain();
-    String base = "app-" + tenant + "-" + service;
-    DevCa.loadOrCreate(dir, domain).ensure(dir, base, new SpiffeId(domain, List.of("app", tenant, service)),
-        NodeTls.DEV_VALIDITY);
+    DevCa.loadOrCreate(dir, domain).ensure(dir, base, new SpiffeId(domain, segments), NodeTls.DEV_VALIDITY);
     return load(dir, base);
   }
 

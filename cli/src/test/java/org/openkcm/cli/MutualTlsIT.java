@@ -331,6 +331,47 @@ class MutualTlsIT {
     }
   }
 
+  /** Runs the CLI against the stack; returns exit code, stdout and stderr. */
+  private static String[] cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+        java.util.stream.Stream.of("--data-dir", dir.toString())).toArray(String[]::new);
+    int exit = Cli.run(all, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new String[] {Integer.toString(exit), out.toString(), err.toString()};
+  }
+
+  @Test
+  void anL1ReLinkNeedsARequestAndAnotherVerifiedIdentitysApproval() throws Exception {
+    stack.ensureTenant("relink", "devfile:relink-root", "payments");
+    String[] requested = cli("admin", "tenant", "link-l1", "--tenant", "relink", "--l1", "devfile:relink-root-2");
+    assertEquals("0", requested[0], requested[2]);
+    var pending = new ObjectMapper().readTree(requested[1]).get("pendingL1Link");
+    assertEquals("spiffe://" + DOMAIN + "/admin/cli", pending.get("requestedBy").asText());
+    String id = pending.get("id").asText();
+    assertEquals("devfile:relink-root", new ObjectMapper().readTree(requested[1]).get("l1").asText(), "nothing moved");
+
+    String[] self = cli("admin", "tenant", "approve-l1-link", "--tenant", "relink", "--request", id);
+    assertEquals("1", self[0]);
+    assertTrue(self[2].startsWith("error: PERMISSION_DENIED:") && self[2].contains("another identity must approve"),
+        self[2]);
+    // an admin without the security-officer role is stopped by the policy before the entity
+    String[] operator = cli("admin", "tenant", "approve-l1-link", "--tenant", "relink", "--request", id, "--as", "night-ops");
+    assertEquals("1", operator[0]);
+    assertTrue(operator[2].contains("may not ApproveL1Link"), operator[2]);
+    // a foreign key domain is refused at the request
+    String[] foreign = cli("admin", "tenant", "link-l1", "--tenant", "relink", "--l1",
+        "aws-kms:arn:aws:kms:eu-west-1:111122223333:key/platform");
+    assertTrue(foreign[2].startsWith("error: L1_REJECTED:") && foreign[2].contains("outside the key domain"), foreign[2]);
+
+    String[] approved = cli("admin", "tenant", "approve-l1-link", "--tenant", "relink", "--request", id, "--as", "officer");
+    assertEquals("0", approved[0], approved[2]);
+    assertEquals("devfile:relink-root-2", new ObjectMapper().readTree(approved[1]).get("l1").asText());
+    assertAudited("tenant.link-l1.request tenant=relink l1=devfile:relink-root-2");
+    assertAudited("outcome=PERMISSION_DENIED why=four-eyes");
+    assertAudited("requested-by=spiffe://" + DOMAIN + "/admin/cli approved-by=spiffe://" + DOMAIN + "/admin/officer");
+  }
+
   private static AdminServiceClient stackAdmin() {
     return AdminServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt("127.0.0.1",
         stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10)), stack.clientTls(),

@@ -25,6 +25,7 @@ import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
@@ -160,9 +161,15 @@ public final class AdminServiceImpl implements AdminService {
   }
 
   @Override
-  public CompletionStage<TenantInfo> linkL1(LinkL1Request in) {
-    return ask(in.getTenantId(), Optional.empty(),
-        replyTo -> new TenantEntity.LinkL1(in.getL1Reference(), in.getCorrelationId(), replyTo));
+  public CompletionStage<TenantInfo> requestL1Link(LinkL1Request in) {
+    return ask(in.getTenantId(), Optional.empty(), replyTo -> new TenantEntity.RequestL1Link(in.getL1Reference(),
+        in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> approveL1Link(ApproveL1LinkRequest in) {
+    return ask(in.getTenantId(), Optional.empty(), replyTo -> new TenantEntity.ApproveL1Link(in.getRequestId(),
+        in.getApprovedBy(), in.getCorrelationId(), replyTo));
   }
 
   private CompletionStage<TenantInfo> ask(String tenantId, Optional<String> serviceId,
@@ -193,6 +200,8 @@ public final class AdminServiceImpl implements AdminService {
         .setKilledSince(k.since().toString()));
     s.revocation().ifPresent(r -> b.setRevocationReason(r.reason()).setRevocationMessage(r.message())
         .setRevokedSince(r.since().toString()));
+    s.pendingLink().ifPresent(p -> b.setPendingL1LinkId(p.requestId()).setPendingL1Reference(p.l1Reference())
+        .setPendingL1RequestedBy(p.requestedBy()));
     s.services().forEach(v -> b.addServices(
         ServiceInfo.newBuilder().setServiceId(v.serviceId()).setL3Version((int) v.l3Version())));
     return b.build();

@@ -15,6 +15,7 @@ import org.openkcm.protocol.admin.v1.InitSealRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
@@ -62,6 +63,14 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
     return call.get();
   }
 
+  /**
+   * Who acts, for four-eyes rules: the verified certificate identity alone when there is one (a claimed name
+   * must not make one identity look like two); the claimed name only on a plaintext test node.
+   */
+  private static String identity(Metadata md, String claimed) {
+    return PeerIdentity.of(md).map(SpiffeId::uri).orElse(claimed);
+  }
+
   private static String requestedBy(Metadata md, String claimed) {
     Optional<SpiffeId> who = PeerIdentity.of(md);
     if (who.isEmpty()) {
@@ -104,9 +113,21 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   }
 
   @Override
-  public CompletionStage<TenantInfo> linkL1(LinkL1Request in, Metadata md) {
-    return fields(() -> Fields.requiredText("l1_reference", in.getL1Reference(), 2048),
-        () -> checked(md, "LinkL1", Resource.tenant(in.getTenantId()), in.getCorrelationId(), () -> service.linkL1(in)));
+  public CompletionStage<TenantInfo> requestL1Link(LinkL1Request in, Metadata md) {
+    return fields(() -> {
+      Fields.requiredText("l1_reference", in.getL1Reference(), 2048);
+      Fields.text("requested_by", in.getRequestedBy(), 256);
+    }, () -> checked(md, "RequestL1Link", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+        () -> service.requestL1Link(in.toBuilder().setRequestedBy(identity(md, in.getRequestedBy())).build())));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> approveL1Link(ApproveL1LinkRequest in, Metadata md) {
+    return fields(() -> {
+      Fields.requiredText("request_id", in.getRequestId(), 128);
+      Fields.text("approved_by", in.getApprovedBy(), 256);
+    }, () -> checked(md, "ApproveL1Link", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+        () -> service.approveL1Link(in.toBuilder().setApprovedBy(identity(md, in.getApprovedBy())).build())));
   }
 
   @Override

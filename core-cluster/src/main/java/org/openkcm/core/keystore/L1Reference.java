@@ -35,6 +35,36 @@ public record L1Reference(String scheme, String keyId) {
     return new L1Reference(text.substring(0, colon), text.substring(colon + 1));
   }
 
+  /**
+   * The key domain the customer owns that this key lives in, pinned at onboarding: a re-link may only move a
+   * tenant to another key of the same domain. AWS KMS: partition, account and region of the ARN
+   * ({@code aws-kms:aws:111122223333:eu-west-1}); PKCS#11: the token ({@code pkcs11:token=acme-hsm});
+   * development file keystore: {@code devfile} (development only). Any other reference is its own domain.
+   */
+  public String keyDomain() {
+    switch (scheme) {
+      case "aws-kms": {
+        String[] arn = keyId.split(":", 6);
+        if (arn.length == 6 && arn[0].equals("arn") && arn[2].equals("kms") && !arn[3].isBlank() && !arn[4].isBlank()) {
+          return scheme + ":" + arn[1] + ":" + arn[4] + ":" + arn[3];
+        }
+        return asString();
+      }
+      case "pkcs11": {
+        for (String attr : keyId.split(";")) {
+          if (attr.startsWith("token=")) {
+            return scheme + ":" + attr;
+          }
+        }
+        return asString();
+      }
+      case "devfile":
+        return scheme;
+      default:
+        return asString();
+    }
+  }
+
   public String asString() {
     return scheme + ":" + keyId;
   }

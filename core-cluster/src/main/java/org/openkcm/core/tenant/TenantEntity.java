@@ -42,6 +42,7 @@ import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.envelope.EnvelopeHeader;
 import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.key.KeyMaterial;
 import org.slf4j.Logger;
@@ -81,9 +82,19 @@ public final class TenantEntity
   /** Asks the customer's keystore now whether L1 still works; a confirmed revocation wipes the keys. */
   public record CheckL1(String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo) implements Command {}
 
-  /** Re-wraps the tenant's L2 under another L1 (validated by a round trip first). */
-  public record LinkL1(String l1Reference, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+  /**
+   * Asks to move the tenant's L2 under another L1 of the key domain pinned at onboarding. Nothing moves until a
+   * second identity approves ({@link ApproveL1Link}).
+   */
+  public record RequestL1Link(String l1Reference, String requestedBy, String correlationId,
+      ActorRef<StatusReply<TenantSummary>> replyTo) implements Command {}
+
+  /**
+   * Approves the pending re-link {@code requestId} (an identity other than the requester's): the current L1
+   * must give L2 back now, the new L1 must pass a wrap/unwrap round trip, then L2 is re-wrapped.
+   */
+  public record ApproveL1Link(String requestId, String approvedBy, String correlationId,
+      ActorRef<StatusReply<TenantSummary>> replyTo) implements Command {}
 
   /** Wraps a batch of DEKs with the current L3 of {@code serviceId}: all succeed or the batch is rejected. */
   public record WrapKeys(String serviceId, List<WrapItem> items, String correlationId,
@@ -116,8 +127,8 @@ public final class TenantEntity
   /** After a restart on this node: a kill the journal did not take is written again. */
   private record PersistPendingKill() implements Internal {}
 
-  private record LinkL1Done(LinkL1 request, Map<String, String> l1Context, Optional<byte[]> wrappedL2,
-      Optional<Throwable> failure) implements Internal {}
+  private record L1LinkDone(ApproveL1Link request, PendingL1Link link, Map<String, String> l1Context,
+      Optional<byte[]> wrappedL2, Optional<Throwable> failure) implements Internal {}
 
   private record L1CheckTick() implements Internal {}
 
@@ -147,7 +158,7 @@ public final class TenantEntity
    */
   public record TenantSummary(String tenantId, String l1Reference, long l2Version, String status,
       List<ServiceSummary> services, boolean unsealed, Optional<L1Revocation> revocation,
-      Optional<KillRecord> killed, String node) implements CborSerializable {}
+      Optional<KillRecord> killed, String node, Optional<PendingL1Link> pendingLink) implements CborSerializable {}
 
   public record Wrapped(List<byte[]> envelopes, long l3Version) implements CborSerializable {}
 
@@ -191,9 +202,21 @@ public final class TenantEntity
   /** L1 works again (the customer re-enabled it): the tenant was unsealed again. */
   public record L1Restored(Instant at, String correlationId) implements Event {}
 
-  /** The tenant's L2 is now wrapped by another L1. */
+  /** The tenant's L2 is now wrapped by another L1 (requested by one identity, approved by another). */
   public record L1Linked(String l1Reference, byte[] wrappedL2, Map<String, String> l1Context, Instant at,
+      String correlationId, String requestedBy, String approvedBy) implements Event {}
+
+  /** Someone asked to re-link the tenant's L1; it waits for another identity's approval. */
+  public record L1LinkRequested(String requestId, String l1Reference, String requestedBy, Instant at,
       String correlationId) implements Event {}
+
+  /** A re-link request ended without a link: {@code outcome} is the error reason, {@code by} who approved. */
+  public record L1LinkClosed(String requestId, String outcome, String message, String by, Instant at,
+      String correlationId) implements Event {}
+
+  /** A re-link waiting for approval. */
+  public record PendingL1Link(String requestId, String l1Reference, String requestedBy, Instant at)
+      implements CborSerializable {}
 
   public record L1Revocation(String reason, String message, Instant since) implements CborSerializable {}
 
@@ -214,27 +237,40 @@ public final class TenantEntity
 
   public record Unregistered() implements State {}
 
+  /**
+   * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and region, HSM
+   *     token): every later L1 must be of it
+   */
   public record Registered(String tenantId, String l1Reference, long l2Version, byte[] wrappedL2,
       Map<String, String> l1Context, Instant onboardedAt, Map<String, ServiceKeys> services,
-      Optional<L1Revocation> revocation, Optional<KillRecord> killed) implements State {
+      Optional<L1Revocation> revocation, Optional<KillRecord> killed, String keyDomain,
+      Optional<PendingL1Link> pendingLink) implements State {
 
     Registered withService(ServiceKeys service) {
       Map<String, ServiceKeys> next = new TreeMap<>(services);
       next.put(service.serviceId(), service);
-      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, next, revocation, killed);
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, next, revocation, killed,
+          keyDomain, pendingLink);
     }
 
     Registered withRevocation(Optional<L1Revocation> r) {
-      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, r, killed);
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, r, killed,
+          keyDomain, pendingLink);
     }
 
     Registered withL1(String reference, byte[] wrapped, Map<String, String> context) {
       return new Registered(tenantId, reference, l2Version, wrapped, context, onboardedAt, services, Optional.empty(),
-          killed);
+          killed, keyDomain, Optional.empty());
     }
 
     Registered withKilled(Optional<KillRecord> k) {
-      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, revocation, k);
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, revocation, k,
+          keyDomain, pendingLink);
+    }
+
+    Registered withPendingLink(Optional<PendingL1Link> p) {
+      return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, revocation,
+          killed, keyDomain, p);
     }
   }
 
@@ -315,7 +351,8 @@ public final class TenantEntity
         .onCommand(UnwrapKeys.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
         .onCommand(CreateService.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
         .onCommand(CheckL1.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
-        .onCommand(LinkL1.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(RequestL1Link.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
+        .onCommand(ApproveL1Link.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
         .onCommand(Onboard.class, (st, c) -> Effect().reply(c.replyTo(), killed(st)))
         .onCommand(GetSummary.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary((Registered) st))))
         .onCommand(Revive.class, (st, c) -> onRevive((Registered) st, c))
@@ -330,7 +367,7 @@ public final class TenantEntity
           c.l2().ifPresent(KeyMaterial::wipe);
           return Effect().noReply().thenUnstashAll();
         })
-        .onCommand(LinkL1Done.class, (st, c) -> {
+        .onCommand(L1LinkDone.class, (st, c) -> {
           l1CallEnded();
           return Effect().reply(c.request().replyTo(), killed(st)).thenUnstashAll();
         });
@@ -341,7 +378,8 @@ public final class TenantEntity
         .onCommand(CreateService.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(GetSummary.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(CheckL1.class, c -> Effect().reply(c.replyTo(), notFound()))
-        .onCommand(LinkL1.class, c -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(RequestL1Link.class, c -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(ApproveL1Link.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(Kill.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(Revive.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(WrapKeys.class, c -> Effect().reply(c.replyTo(), notFound()))
@@ -358,8 +396,9 @@ public final class TenantEntity
         .onCommand(CheckL1.class, this::onCheckL1)
         .onCommand(L1CheckTick.class, (s, c) -> startL1Check(s, "l1-check-" + UUID.randomUUID(), Optional.empty()))
         .onCommand(L1CheckDone.class, this::onL1CheckDone)
-        .onCommand(LinkL1.class, this::onLinkL1)
-        .onCommand(LinkL1Done.class, this::onLinkL1Done)
+        .onCommand(RequestL1Link.class, this::onRequestL1Link)
+        .onCommand(ApproveL1Link.class, this::onApproveL1Link)
+        .onCommand(L1LinkDone.class, this::onL1LinkDone)
         .onCommand(Revive.class, (st, c) -> Effect().reply(c.replyTo(), StatusReply.success(summary(st))));
 
     b.forAnyState()
@@ -816,33 +855,125 @@ public final class TenantEntity
         : effect.thenReply(replyTo.get(), st -> StatusReply.success(summary((Registered) st)));
   }
 
-  private ReplyEffect<Event, State> onLinkL1(Registered s, LinkL1 c) {
+  private ReplyEffect<Event, State> onRequestL1Link(Registered s, RequestL1Link c) {
     L1Reference ref;
     try {
       ref = L1Reference.parse(c.l1Reference());
     } catch (IllegalArgumentException e) {
       return Effect().reply(c.replyTo(), reject(ErrorReason.INVALID_ARGUMENT, e.getMessage()));
     }
-    if (unsealed.isEmpty()) {
-      return unsealFirst(s, c.correlationId(), c.replyTo());
-    }
     String cid = correlation(c.correlationId());
+    Optional<OpenKcmException> refused = linkRefusal(s, ref);
+    if (c.requestedBy().isBlank()) {
+      refused = Optional.of(new OpenKcmException(ErrorReason.PERMISSION_DENIED, "a re-link request needs the "
+          + "identity that asks for it"));
+    }
+    if (refused.isPresent()) {
+      audit.info("tenant.link-l1.request tenant={} l1={} by={} cid={} outcome={}", tenantId, ref, c.requestedBy(), cid,
+          refused.get().reason());
+      return Effect().reply(c.replyTo(), reject(refused.get()));
+    }
+    L1LinkRequested event = new L1LinkRequested("rl-" + UUID.randomUUID(), ref.asString(), c.requestedBy(),
+        deps.clock().instant(), cid);
+    return Effect().persist(event)
+        .thenRun(st -> {
+          audit.info("tenant.link-l1.request tenant={} l1={} previous={} by={} request={} cid={} outcome=pending",
+              tenantId, ref, s.l1Reference(), c.requestedBy(), event.requestId(), cid);
+          publish("l1-link-requested", "re-link to " + ref + " requested by " + c.requestedBy() + " (" + event.requestId()
+              + ")");
+        })
+        .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
+  }
+
+  /** Why {@code ref} may not become this tenant's L1, if it may not. */
+  private Optional<OpenKcmException> linkRefusal(Registered s, L1Reference ref) {
+    if (s.revocation().isPresent()) {
+      return Optional.of(new OpenKcmException(ErrorReason.L1_REVOKED, "tenant " + tenantId + ": its L1 "
+          + s.l1Reference() + " is revoked by the customer; a re-link would take the tenant from the customer's key"));
+    }
+    if (!ref.keyDomain().equals(s.keyDomain())) {
+      return Optional.of(new OpenKcmException(ErrorReason.L1_REJECTED, "tenant " + tenantId + ": L1 " + ref
+          + " is outside the key domain " + s.keyDomain() + " pinned at onboarding (the customer's own keys only)"));
+    }
+    if (ref.asString().equals(s.l1Reference())) {
+      return Optional.of(new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "tenant " + tenantId + " is already linked "
+          + "to " + ref));
+    }
+    return Optional.empty();
+  }
+
+  private ReplyEffect<Event, State> onApproveL1Link(Registered s, ApproveL1Link c) {
+    String cid = correlation(c.correlationId());
+    Optional<PendingL1Link> pending = s.pendingLink().filter(p -> p.requestId().equals(c.requestId()));
+    if (pending.isEmpty()) {
+      return Effect().reply(c.replyTo(), reject(ErrorReason.INVALID_ARGUMENT, "tenant " + tenantId + " has no pending "
+          + "re-link request " + Fields.safe(c.requestId()) + s.pendingLink().map(p -> " (pending: " + p.requestId()
+          + ")").orElse("")));
+    }
+    PendingL1Link link = pending.get();
+    if (c.approvedBy().isBlank() || c.approvedBy().equals(link.requestedBy())) {
+      audit.info("tenant.link-l1.approve tenant={} request={} by={} cid={} outcome=PERMISSION_DENIED why=four-eyes",
+          tenantId, link.requestId(), c.approvedBy(), cid);
+      return Effect().reply(c.replyTo(), reject(ErrorReason.PERMISSION_DENIED, "re-link " + link.requestId()
+          + " was requested by " + link.requestedBy() + "; another identity must approve it"));
+    }
+    L1Reference next = L1Reference.parse(link.l1Reference());
+    Optional<OpenKcmException> refused = linkRefusal(s, next);
+    if (refused.isPresent()) {
+      return closeLink(s, link, refused.get(), c.approvedBy(), cid, c.replyTo());
+    }
+    byte[] l1Blob;
+    try {
+      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+    } catch (OpenKcmException e) {
+      return Effect().reply(c.replyTo(), reject(e));
+    }
     Map<String, String> l1Context = l1Context(s.l2Version(), cid);
     l1CallInFlight = true;
-    log.info("tenant {}: linking L1 {} (was {}) (cid={})", tenantId, ref, s.l1Reference(), cid);
-    context.pipeToSelf(wrapVerified(ref, unsealed.get().l2(), l1Context, cid),
-        (blob, failure) -> new LinkL1Done(c, l1Context, Optional.ofNullable(blob), Optional.ofNullable(failure)));
+    log.info("tenant {}: re-link {} approved by {}: asking the current L1 {} first, then {} (cid={})", tenantId,
+        link.requestId(), c.approvedBy(), s.l1Reference(), next, cid);
+    // the current L1 must give L2 back now: proof that the customer's key still answers for this tenant
+    java.util.concurrent.CompletionStage<byte[]> linked = l1Call(deps.keystore().unwrap(
+            L1Reference.parse(s.l1Reference()), l1Blob, s.l1Context(), cid))
+        .exceptionallyCompose(e -> java.util.concurrent.CompletableFuture.failedFuture(new CurrentL1Failed(e)))
+        .thenCompose(l2 -> {
+          boolean consistent = unsealed.map(k -> k.l2().sameKeyAs(l2)).orElse(true);
+          if (!consistent) {
+            l2.wipe();
+            throw new IllegalStateException("the current L1 returned another L2 than the one in memory");
+          }
+          return wrapVerified(next, l2, l1Context, cid).whenComplete((blob, failure) -> l2.wipe());
+        });
+    context.pipeToSelf(linked, (blob, failure) -> new L1LinkDone(c, link, l1Context, Optional.ofNullable(blob),
+        Optional.ofNullable(failure)));
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, State> onLinkL1Done(Registered s, LinkL1Done done) {
+  /** The current L1 did not give L2 back during a re-link. */
+  private static final class CurrentL1Failed extends RuntimeException {
+    CurrentL1Failed(Throwable cause) {
+      super(cause);
+    }
+  }
+
+  private ReplyEffect<Event, State> onL1LinkDone(Registered s, L1LinkDone done) {
     l1CallEnded();
-    LinkL1 c = done.request();
+    ApproveL1Link c = done.request();
+    PendingL1Link link = done.link();
     String cid = done.l1Context().get("openkcm:correlation-id");
     if (done.failure().isPresent()) {
-      OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, c.l1Reference(), true);
-      audit.info("tenant.link-l1 tenant={} l1={} cid={} outcome={}", tenantId, c.l1Reference(), cid, e.reason());
-      return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
+      Throwable f = done.failure().get();
+      Throwable cause = f instanceof java.util.concurrent.CompletionException && f.getCause() != null ? f.getCause() : f;
+      OpenKcmException e;
+      if (cause instanceof CurrentL1Failed current) {
+        OpenKcmException why = TenantRejections.fromKeystore(current.getCause(), tenantId, s.l1Reference(), false);
+        e = new OpenKcmException(why.reason(), "the current L1 must answer before a re-link: " + why.getMessage());
+      } else if (cause instanceof IllegalStateException) {
+        e = new OpenKcmException(ErrorReason.INTERNAL, "tenant " + tenantId + ": " + cause.getMessage());
+      } else {
+        e = TenantRejections.fromKeystore(f, tenantId, link.l1Reference(), true);
+      }
+      return closeLink(s, link, e, c.approvedBy(), cid, c.replyTo()).thenUnstashAll();
     }
     byte[] sealedL2;
     try {
@@ -850,16 +981,30 @@ public final class TenantEntity
     } catch (OpenKcmException e) {
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
     }
-    L1Linked event = new L1Linked(L1Reference.parse(c.l1Reference()).asString(), sealedL2,
-        done.l1Context(), deps.clock().instant(), cid);
+    L1Linked event = new L1Linked(link.l1Reference(), sealedL2, done.l1Context(), deps.clock().instant(), cid,
+        link.requestedBy(), c.approvedBy());
     return Effect().persist(event)
         .thenRun(st -> {
           lastL1Confirmed = deps.clock().instant();
-          audit.info("tenant.link-l1 tenant={} l1={} previous={} cid={} outcome=ok", tenantId, event.l1Reference(),
-              s.l1Reference(), cid);
+          audit.info("tenant.link-l1.approve tenant={} l1={} previous={} request={} requested-by={} approved-by={} "
+              + "cid={} outcome=ok", tenantId, event.l1Reference(), s.l1Reference(), link.requestId(),
+              link.requestedBy(), c.approvedBy(), cid);
+          publish("l1-linked", "L1 is now " + event.l1Reference() + " (requested by " + link.requestedBy()
+              + ", approved by " + c.approvedBy() + ")");
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
         .thenUnstashAll();
+  }
+
+  /** Ends a re-link request with {@code e}: recorded, audited, published and answered. */
+  private ReplyEffect<Event, State> closeLink(Registered s, PendingL1Link link, OpenKcmException e, String by, String cid,
+      ActorRef<StatusReply<TenantSummary>> replyTo) {
+    audit.info("tenant.link-l1.approve tenant={} l1={} request={} by={} cid={} outcome={}", tenantId,
+        link.l1Reference(), link.requestId(), by, cid, e.reason());
+    return Effect().persist(new L1LinkClosed(link.requestId(), e.reason().name(), e.getMessage(), by,
+            deps.clock().instant(), cid))
+        .thenRun(st -> publish("l1-link-failed", "re-link " + link.requestId() + " failed: " + e.reason()))
+        .thenReply(replyTo, st -> TenantRejections.<TenantSummary>reject(e));
   }
 
   /**
@@ -928,8 +1073,10 @@ public final class TenantEntity
       return Effect().reply(g.replyTo(), reject(e));
     } else if (c instanceof CheckL1 ch) {
       return Effect().reply(ch.replyTo(), reject(e));
-    } else if (c instanceof LinkL1 l) {
+    } else if (c instanceof RequestL1Link l) {
       return Effect().reply(l.replyTo(), reject(e));
+    } else if (c instanceof ApproveL1Link a) {
+      return Effect().reply(a.replyTo(), reject(e));
     } else if (c instanceof Revive r) {
       return Effect().reply(r.replyTo(), reject(e));
     } else if (c instanceof Kill k) {
@@ -959,13 +1106,18 @@ public final class TenantEntity
     var b = newEventHandlerBuilder();
     b.forStateType(Unregistered.class)
         .onEvent(TenantOnboarded.class, (s, e) -> new Registered(e.tenantId(), e.l1Reference(), e.l2Version(),
-            e.wrappedL2(), Map.copyOf(e.l1Context()), e.at(), Map.of(), Optional.empty(), Optional.empty()));
+            e.wrappedL2(), Map.copyOf(e.l1Context()), e.at(), Map.of(), Optional.empty(), Optional.empty(),
+            L1Reference.parse(e.l1Reference()).keyDomain(), Optional.empty()));
     b.forStateType(Registered.class)
         .onEvent(ServiceCreated.class, (s, e) -> s.withService(new ServiceKeys(e.serviceId(), e.l3Version(),
             List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())))))
         .onEvent(L1Revoked.class, (s, e) -> s.withRevocation(Optional.of(new L1Revocation(e.reason(), e.message(), e.at()))))
         .onEvent(L1Restored.class, (s, e) -> s.withRevocation(Optional.empty()))
         .onEvent(L1Linked.class, (s, e) -> s.withL1(e.l1Reference(), e.wrappedL2(), Map.copyOf(e.l1Context())))
+        .onEvent(L1LinkRequested.class, (s, e) -> s.withPendingLink(Optional.of(new PendingL1Link(e.requestId(),
+            e.l1Reference(), e.requestedBy(), e.at()))))
+        .onEvent(L1LinkClosed.class, (s, e) -> s.withPendingLink(s.pendingLink()
+            .filter(p -> !p.requestId().equals(e.requestId()))))
         .onEvent(TenantKilled.class, (s, e) -> s.withKilled(Optional.of(new KillRecord("tenant", e.reason(), e.by(), e.at()))))
         .onEvent(TenantRevived.class, (s, e) -> s.withKilled(Optional.empty()));
     return b.build();
@@ -1019,7 +1171,7 @@ public final class TenantEntity
     Optional<KillRecord> kill = killRecord(s);
     String status = kill.isPresent() ? "killed" : s.revocation().isPresent() ? "l1-revoked" : "active";
     return new TenantSummary(tenantId, s.l1Reference(), s.l2Version(), status, services, unsealed.isPresent(),
-        s.revocation(), kill, context.getSystem().address().toString());
+        s.revocation(), kill, context.getSystem().address().toString(), s.pendingLink());
   }
 
   private Map<String, String> l1Context(long l2Version, String cid) {

@@ -10,7 +10,9 @@ public interface TenantEvents {
 
   String TOPIC = "openkcm-tenant-events";
 
-  /** @param kind killed | revived | l1-revoked | l1-restored */
+  /**
+   * @param kind killed | revived | l1-revoked | l1-restored | l1-link-requested | l1-linked | l1-link-failed
+   */
   record StatusChanged(String tenantId, String kind, String reason, Instant at) implements CborSerializable {}
 
   void publish(StatusChanged change);

@@ -330,16 +330,42 @@ class TenantEntityTest {
     keystore.failUnwraps(null);
   }
 
+  private TenantEntity.PendingL1Link requestLink(String l1, String by) {
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+        tenant.runCommand(c -> new TenantEntity.RequestL1Link(l1, by, "c-req", c));
+    assertTrue(r.reply().isSuccess(), () -> r.reply().toString());
+    assertEquals(by, r.eventOfType(TenantEntity.L1LinkRequested.class).requestedBy());
+    TenantEntity.PendingL1Link pending = r.reply().getValue().pendingLink().orElseThrow();
+    assertEquals(l1, pending.l1Reference());
+    assertEquals("devfile:acme-root", r.reply().getValue().l1Reference(), "nothing moved yet");
+    return pending;
+  }
+
   @Test
-  void linkL1MovesTheL2UnderAnotherKeyAfterARoundTrip() {
+  void aReLinkNeedsARequestAndAnotherIdentitysApprovalAndAsksTheOldL1First() {
     onboardWithService();
     byte[] env = wrapOne(Map.of());
-    assertReason(ErrorReason.L1_REJECTED, summaryReply(r -> new TenantEntity.LinkL1("nokms:x", "c", r)));
+    TenantEntity.PendingL1Link pending = requestLink("devfile:acme-root-2", "spiffe://openkcm.local/admin/ops");
 
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> linked =
-        tenant.runCommand(r -> new TenantEntity.LinkL1("devfile:acme-root-2", "c-link", r));
-    assertEquals("devfile:acme-root-2", linked.reply().getValue().l1Reference());
-    TenantEntity.L1Linked event = linked.eventOfType(TenantEntity.L1Linked.class);
+    StatusReply<TenantSummary> self = summaryReply(r -> new TenantEntity.ApproveL1Link(pending.requestId(),
+        "spiffe://openkcm.local/admin/ops", "c", r));
+    assertReason(ErrorReason.PERMISSION_DENIED, self);
+    assertTrue(self.getError().getMessage().contains("another identity must approve"), self.getError().getMessage());
+    assertReason(ErrorReason.PERMISSION_DENIED, summaryReply(r -> new TenantEntity.ApproveL1Link(pending.requestId(),
+        "", "c", r)));
+    assertReason(ErrorReason.INVALID_ARGUMENT, summaryReply(r -> new TenantEntity.ApproveL1Link("rl-other",
+        "spiffe://openkcm.local/admin/alice", "c", r)));
+    assertEquals("devfile:acme-root", summary().l1Reference());
+
+    int calls = keystore.unwrapCalls();
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> approved = tenant.runCommand(
+        r -> new TenantEntity.ApproveL1Link(pending.requestId(), "spiffe://openkcm.local/admin/alice", "c-ok", r));
+    assertEquals("devfile:acme-root-2", approved.reply().getValue().l1Reference());
+    assertTrue(approved.reply().getValue().pendingLink().isEmpty());
+    assertTrue(keystore.unwrapCalls() >= calls + 2, "the old L1 and the new one's round trip were both asked");
+    TenantEntity.L1Linked event = approved.eventOfType(TenantEntity.L1Linked.class);
+    assertEquals("spiffe://openkcm.local/admin/ops", event.requestedBy());
+    assertEquals("spiffe://openkcm.local/admin/alice", event.approvedBy());
     assertSecretAbsent(event, keystore.lastWrapped().revealBytes());
 
     tenant.restart();
@@ -347,6 +373,76 @@ class TenantEntityTest {
     UnwrapOutcome o = tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
         List.of(new UnwrapItem(env, Map.of())), "c", r)).reply().getValue().outcomes().get(0);
     assertTrue(o.isOk());
+  }
+
+  @Test
+  void aLinkOutsideTheKeyDomainPinnedAtOnboardingIsRefused() {
+    onboardWithService();
+    for (String foreign : List.of("nokms:x", "aws-kms:arn:aws:kms:eu-west-1:111122223333:key/k1",
+        "pkcs11:token=platform-hsm;object=k")) {
+      StatusReply<TenantSummary> r = summaryReply(c -> new TenantEntity.RequestL1Link(foreign, "ops", "c", c));
+      assertReason(ErrorReason.L1_REJECTED, r);
+      assertTrue(r.getError().getMessage().contains("outside the key domain devfile pinned at onboarding"),
+          r.getError().getMessage());
+    }
+    assertTrue(summary().pendingLink().isEmpty());
+    assertReason(ErrorReason.INVALID_ARGUMENT, summaryReply(c -> new TenantEntity.RequestL1Link("devfile:acme-root",
+        "ops", "c", c)));
+  }
+
+  @Test
+  void keyDomainsAreTheAccountAndRegionOrTheToken() {
+    var aws = org.openkcm.core.keystore.L1Reference.parse("aws-kms:arn:aws:kms:eu-west-1:111122223333:key/k1");
+    assertEquals("aws-kms:aws:111122223333:eu-west-1", aws.keyDomain());
+    assertEquals(aws.keyDomain(), org.openkcm.core.keystore.L1Reference.parse(
+        "aws-kms:arn:aws:kms:eu-west-1:111122223333:alias/other").keyDomain());
+    assertFalse(aws.keyDomain().equals(org.openkcm.core.keystore.L1Reference.parse(
+        "aws-kms:arn:aws:kms:eu-west-1:444455556666:key/k1").keyDomain()), "another account");
+    assertFalse(aws.keyDomain().equals(org.openkcm.core.keystore.L1Reference.parse(
+        "aws-kms:arn:aws:kms:us-east-1:111122223333:key/k1").keyDomain()), "another region");
+    assertEquals("pkcs11:token=acme-hsm", org.openkcm.core.keystore.L1Reference.parse(
+        "pkcs11:token=acme-hsm;object=root-2").keyDomain());
+  }
+
+  @Test
+  void aReLinkIsRefusedWhileTheTenantIsKilledOrItsL1Revoked() {
+    onboardWithService();
+    TenantEntity.PendingL1Link pending = requestLink("devfile:acme-root-2", "ops");
+    assertTrue(summaryReply(r -> new TenantEntity.Kill("breach", "so", "k", r)).isSuccess());
+    assertReason(ErrorReason.TENANT_KILLED, summaryReply(r -> new TenantEntity.ApproveL1Link(pending.requestId(),
+        "alice", "c", r)));
+    assertReason(ErrorReason.TENANT_KILLED, summaryReply(r -> new TenantEntity.RequestL1Link("devfile:acme-root-3",
+        "ops", "c", r)));
+    assertEquals("devfile:acme-root", summary().l1Reference());
+
+    assertTrue(summaryReply(r -> new TenantEntity.Revive("so", "r", r)).isSuccess());
+    dev.setEnabled("acme-root", false);
+    summaryReply(r -> new TenantEntity.CheckL1("c", r));
+    assertEquals("l1-revoked", summary().status());
+    assertReason(ErrorReason.L1_REVOKED, summaryReply(r -> new TenantEntity.RequestL1Link("devfile:acme-root-3",
+        "ops", "c", r)));
+    StatusReply<TenantSummary> approve = summaryReply(r -> new TenantEntity.ApproveL1Link(pending.requestId(),
+        "alice", "c", r));
+    assertReason(ErrorReason.L1_REVOKED, approve);
+    assertEquals("devfile:acme-root", summary().l1Reference(), "the customer's revocation still holds");
+    assertTrue(summary().pendingLink().isEmpty(), "the refused request is closed");
+  }
+
+  @Test
+  void anApprovalFailsWhenTheCurrentL1DoesNotAnswer() {
+    onboardWithService();
+    TenantEntity.PendingL1Link pending = requestLink("devfile:acme-root-2", "ops");
+    keystore.failUnwraps(new org.openkcm.core.keystore.L1KeystoreException(
+        org.openkcm.core.keystore.L1KeystoreException.Kind.UNAVAILABLE, "keystore down"));
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r = tenant.runCommand(
+        c -> new TenantEntity.ApproveL1Link(pending.requestId(), "alice", "c", c));
+    keystore.failUnwraps(null);
+    assertReason(ErrorReason.L1_UNAVAILABLE, r.reply());
+    assertTrue(r.reply().getError().getMessage().contains("the current L1 must answer before a re-link"),
+        r.reply().getError().getMessage());
+    assertEquals("L1_UNAVAILABLE", r.eventOfType(TenantEntity.L1LinkClosed.class).outcome());
+    assertEquals("devfile:acme-root", summary().l1Reference());
+    assertTrue(summary().pendingLink().isEmpty());
   }
 
   @Test
