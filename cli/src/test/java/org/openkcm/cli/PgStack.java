@@ -41,6 +41,12 @@ final class PgStack implements AutoCloseable {
 
   static PgStack start(String name, Map<String, Object> coreSettings, Map<String, Object> gatewaySettings)
       throws Exception {
+    return start(name, coreSettings, gatewaySettings, e -> true);
+  }
+
+  /** As above, the gateway applying only the watch events {@code delivered} accepts. */
+  static PgStack start(String name, Map<String, Object> coreSettings, Map<String, Object> gatewaySettings,
+      java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) throws Exception {
     PostgresSchema db = new PostgresSchema();
     try {
       Map<String, Object> c = new HashMap<>(coreSettings);
@@ -50,7 +56,7 @@ final class PgStack implements AutoCloseable {
       CoreNode core = CoreNode.start(coreConfig);
       Map<String, Object> g = new HashMap<>(gatewaySettings);
       g.put("openkcm.gateway.core.port", core.grpcAddress().getPort());
-      GatewayNode gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(g)));
+      GatewayNode gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(g)), delivered);
       ActorTestKit client = ActorTestKit.create(name + "-client", ConfigFactory.parseString("pekko.actor.provider = local"));
       DataKeyServiceClient app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
           gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(Rpc.CALL), client.system());

@@ -135,7 +135,8 @@ public final class CoreNode implements AutoCloseable {
       ActorRef<KillSwitchEntity.Command> killSwitch = ClusterSingleton.get(system).init(
           SingletonActor.of(KillSwitchEntity.create(topic, Clock.systemUTC()), "kill-switch"));
       KillSwitchWatcher watcher = new KillSwitchWatcher(region);
-      spawn(system, watcher.behavior(topic, killSwitch, askTimeout), "kill-switch-watcher");
+      spawn(system, watcher.behavior(topic, killSwitch, askTimeout,
+          config.getDuration("openkcm.core.kill-switch.refresh-interval")), "kill-switch-watcher");
       MasterKey master = new MasterKey();
       ActorRef<SealConfigEntity.Command> sealConfig = ClusterSingleton.get(system).init(
           SingletonActor.of(SealConfigEntity.create(), "seal-config"));

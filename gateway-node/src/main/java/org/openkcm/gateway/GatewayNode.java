@@ -66,10 +66,16 @@ public final class GatewayNode implements AutoCloseable {
 
   /** Starts a gateway from {@code config} (section {@code openkcm.gateway}). Blocks until bound. */
   public static GatewayNode start(Config config) {
+    return start(config, e -> true);
+  }
+
+  /** As {@link #start(Config)}, applying only the watch events {@code delivered} accepts (tests lose some). */
+  public static GatewayNode start(Config config,
+      java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) {
     org.openkcm.protocol.config.ProfileGuard.check(config, "gateway");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
     try {
-      Wiring wiring = wire(system);
+      Wiring wiring = wire(system, delivered);
       return new GatewayNode(system, bind(system, wiring).toCompletableFuture().get(30, TimeUnit.SECONDS), wiring);
     } catch (Exception e) {
       system.terminate();
@@ -83,6 +89,12 @@ public final class GatewayNode implements AutoCloseable {
 
   /** The Core link, the optional DEK cache and the tenant-event watch of {@code system}'s gateway. */
   public static Wiring wire(ActorSystem<?> system) {
+    return wire(system, e -> true);
+  }
+
+  /** As {@link #wire(ActorSystem)}, applying only the watch events {@code delivered} accepts (tests lose some). */
+  public static Wiring wire(ActorSystem<?> system,
+      java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
     Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.getString("name"));
     CoreLink core = new CoreLink(system, coreEndpoints(c), c.getDuration("core.request-timeout"),
@@ -90,18 +102,36 @@ public final class GatewayNode implements AutoCloseable {
     Optional<DekCache> cache = c.getBoolean("cache.enabled")
         ? Optional.of(new DekCache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
         : Optional.empty();
-    TenantStates tenants = new TenantStates();
+    TenantStates tenants = new TenantStates(c.getDuration("watch.lease"));
     Optional<DekPool> pool = c.getBoolean("pool.enabled") && c.getBoolean("watch.enabled")
         ? Optional.of(new DekPool(new DekPool.Settings(c.getInt("pool.min-target"), c.getInt("pool.max-target"),
             c.getInt("pool.max-pools")), core, tenants, new SecureRandom()))
         : Optional.empty();
     UnwrapBatcher batcher = new UnwrapBatcher(core, c.getInt("batching.max-batch"),
         c.getInt("batching.max-in-flight-per-tenant"));
+    java.util.function.Consumer<String> flush = tenant -> {
+      cache.ifPresent(k -> k.flush(tenant));
+      pool.ifPresent(k -> k.flush(tenant));
+    };
+    core.signals(new CoreLink.TenantSignals() {
+      @Override
+      public void blocked(String tenantId, org.openkcm.protocol.error.OpenKcmException why) {
+        tenants.blocked(tenantId);
+        flush.accept(tenantId);
+        log.info("tenant {}: the Core answered {}; local state dropped", tenantId, why.reason());
+      }
+
+      @Override
+      public void answered(String tenantId, long sequence) {
+        if (!tenants.answered(tenantId, sequence)) {
+          flush.accept(tenantId);
+          log.info("tenant {}: the Core is at event {}, past what the watch delivered; re-syncing", tenantId, sequence);
+        }
+      }
+    });
     if (c.getBoolean("watch.enabled")) {
-      TenantWatch.start(system, core.streamingClients(), c.getString("name"), tenants, tenant -> {
-        cache.ifPresent(k -> k.flush(tenant));
-        pool.ifPresent(k -> k.flush(tenant));
-      }, c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"));
+      TenantWatch.start(system, core.streamingClients(), c.getString("name"), tenants, flush,
+          c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"), delivered);
     }
     Optional<Authorizer> authz = NodeTls.authorizer(system.settings().config(), tls);
     if (authz.isPresent() && !c.getString("grpc.server").equals("netty")) {

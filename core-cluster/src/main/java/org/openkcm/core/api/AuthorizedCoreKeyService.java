@@ -26,10 +26,10 @@ import org.openkcm.protocol.error.OpenKcmException;
  */
 public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
 
-  private final CoreKeyService service;
+  private final CoreKeyServiceImpl service;
   private final Optional<Authorizer> authz;
 
-  public AuthorizedCoreKeyService(CoreKeyService service, Optional<Authorizer> authz) {
+  public AuthorizedCoreKeyService(CoreKeyServiceImpl service, Optional<Authorizer> authz) {
     this.service = service;
     this.authz = authz;
   }
@@ -53,7 +53,13 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
     } catch (OpenKcmException e) {
       return Source.failed(GrpcErrors.toGrpc(e));
     }
-    return service.watchTenantEvents(in);
+    // a gateway hears only of the tenants assigned to it (and of the kill-switches)
+    java.util.function.Predicate<String> serves = authz.isEmpty() ? t -> true : PeerIdentity.of(md)
+        .map(id -> authz.get().assignments().tenantsOf(id.name()))
+        .<java.util.function.Predicate<String>>map(set -> set.contains(
+            org.openkcm.protocol.authz.Assignments.EVERY_TENANT) ? t -> true : set::contains)
+        .orElse(t -> false);
+    return service.watchTenantEvents(in, serves);
   }
 
   /** Each request of the stream is judged like a unary WrapKeys; a refusal answers {@code failure}. */

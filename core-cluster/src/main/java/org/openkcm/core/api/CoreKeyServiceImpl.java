@@ -50,6 +50,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
   private final ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic;
   private final KillSwitchWatcher killSwitch;
   private final int maxBatch;
+  private final java.time.Duration killSwitchResend;
   /** Calls of one stream in progress at once (answers still leave in order). */
   static final int STREAM_PARALLELISM = 64;
 
@@ -63,10 +64,16 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     this.killSwitchTopic = killSwitchTopic;
     this.killSwitch = killSwitch;
     this.maxBatch = system.settings().config().getInt("openkcm.core.grpc.max-batch");
+    this.killSwitchResend = system.settings().config().getDuration("openkcm.core.kill-switch.refresh-interval");
   }
 
   @Override
   public Source<TenantEvent, NotUsed> watchTenantEvents(WatchTenantEventsRequest in) {
+    return watchTenantEvents(in, tenant -> true);
+  }
+
+  /** The watch of a gateway that serves the tenants {@code serves} accepts: it gets only their events. */
+  Source<TenantEvent, NotUsed> watchTenantEvents(WatchTenantEventsRequest in, java.util.function.Predicate<String> serves) {
     try {
       Fields.text("gateway", in.getGateway(), 128);
     } catch (OpenKcmException e) {
@@ -75,7 +82,8 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     String gateway = in.getGateway().isBlank() ? "unnamed" : in.getGateway();
     return ActorSource.<TenantEvent>actorRef(e -> false, e -> Optional.empty(), 1024, OverflowStrategy.fail())
         .mapMaterializedValue(out -> {
-          system.systemActorOf(TenantWatchSession.create(out, gateway, tenantTopic, killSwitchTopic, killSwitch),
+          system.systemActorOf(TenantWatchSession.create(out, gateway, serves, tenantTopic, killSwitchTopic, killSwitch,
+                  killSwitchResend),
               "tenant-watch-" + UUID.randomUUID(), Props.empty());
           return NotUsed.getInstance();
         });
@@ -110,7 +118,8 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
           if (failure != null) {
             throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
           }
-          WrapKeysResponse.Builder out = WrapKeysResponse.newBuilder().setL3Version((int) wrapped.l3Version());
+          WrapKeysResponse.Builder out = WrapKeysResponse.newBuilder().setL3Version((int) wrapped.l3Version())
+              .setTenantSequence(wrapped.sequence());
           wrapped.envelopes().forEach(e -> out.addEnvelopes(ByteString.copyFrom(e)));
           return out.build();
         });
@@ -144,7 +153,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
           if (failure != null) {
             throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
           }
-          UnwrapKeysResponse.Builder out = UnwrapKeysResponse.newBuilder();
+          UnwrapKeysResponse.Builder out = UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
           for (TenantEntity.UnwrapOutcome o : unwrapped.outcomes()) {
             out.addResults(o.isOk()
                 ? UnwrapResult.newBuilder().setPlaintext(ByteString.copyFrom(o.plaintext())).build()

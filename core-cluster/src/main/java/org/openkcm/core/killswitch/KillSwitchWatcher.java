@@ -67,11 +67,24 @@ public final class KillSwitchWatcher implements KillSwitchView {
   /** The watcher actor: subscribe, load, apply. */
   public Behavior<Command> behavior(ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic,
       ActorRef<KillSwitchEntity.Command> singleton, Duration askTimeout) {
+    return behavior(topic, singleton, askTimeout, Duration.ZERO);
+  }
+
+  /**
+   * The watcher actor: subscribe, load, apply; and with a positive {@code refresh}, ask the singleton again
+   * that often, so a change whose topic message this node lost is in force here within one interval.
+   */
+  public Behavior<Command> behavior(ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic,
+      ActorRef<KillSwitchEntity.Command> singleton, Duration askTimeout, Duration refresh) {
     return Behaviors.setup(ctx -> {
       ActorRef<KillSwitchEntity.Changed> adapter = ctx.messageAdapter(KillSwitchEntity.Changed.class, c -> new Update(c.state()));
       topic.tell(Topic.subscribe(adapter));
       ctx.getSelf().tell(new Load());
-      return Behaviors.withTimers(timers -> Behaviors.receive(Command.class)
+      return Behaviors.withTimers(timers -> {
+        if (!refresh.isZero()) {
+          timers.startTimerWithFixedDelay("refresh", new Load(), refresh);
+        }
+        return Behaviors.receive(Command.class)
           .onMessage(Load.class, m -> {
             ctx.pipeToSelf(AskPattern.<KillSwitchEntity.Command, StatusReply<KillSwitchEntity.State>>ask(singleton,
                     KillSwitchEntity.Get::new, askTimeout, ctx.getSystem().scheduler()),
@@ -91,12 +104,14 @@ public final class KillSwitchWatcher implements KillSwitchView {
             loaded.complete(null);
             Optional<KillRecord> after = engaged();
             if (after.isPresent() && before.isEmpty()) {
+              // also when only the periodic re-read found it: the topic message was lost
               log.warn("kill-switch {} in force on this node: wiping every local tenant's keys", after.get().scope());
               LocalTenants.tellAll(ctx.getSystem(), new TenantEntity.WipeKeys(after.get().scope() + " kill-switch"), askTimeout);
             }
             return Behaviors.same();
           })
-          .build());
+          .build();
+      });
     });
   }
 }

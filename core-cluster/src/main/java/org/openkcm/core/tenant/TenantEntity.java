@@ -160,7 +160,8 @@ public final class TenantEntity
       List<ServiceSummary> services, boolean unsealed, Optional<L1Revocation> revocation,
       Optional<KillRecord> killed, String node, Optional<PendingL1Link> pendingLink) implements CborSerializable {}
 
-  public record Wrapped(List<byte[]> envelopes, long l3Version) implements CborSerializable {}
+  /** @param sequence the tenant's event sequence when it answered (gateways compare it with the events they saw) */
+  public record Wrapped(List<byte[]> envelopes, long l3Version, long sequence) implements CborSerializable {}
 
   /** One unwrap outcome: a plaintext, or an error reason and message (then the plaintext is empty). */
   public record UnwrapOutcome(byte[] plaintext, String errorReason, String errorMessage) implements CborSerializable {
@@ -182,7 +183,7 @@ public final class TenantEntity
     }
   }
 
-  public record Unwrapped(List<UnwrapOutcome> outcomes) implements CborSerializable {}
+  public record Unwrapped(List<UnwrapOutcome> outcomes, long sequence) implements CborSerializable {}
 
   // ---------------------------------------------------------------- events and state
 
@@ -336,7 +337,11 @@ public final class TenantEntity
     CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
     // A kill or a wipe never waits: not for an L1 call in flight, not behind other commands.
     b.forAnyState().onCommand(WipeKeys.class, c -> {
+      boolean held = unsealed.isPresent();
       wipeKeys(c.why());
+      if (held) {
+        publish("keys-wiped", c.why());
+      }
       return Effect().noReply();
     });
     b.forStateType(Registered.class)
@@ -458,6 +463,7 @@ public final class TenantEntity
         .thenRun(st -> {
           installKeys(new UnsealedKeys(done.l2(), 1));
           audit.info("tenant.onboard tenant={} l1={} l2v=1 cid={} outcome=ok", tenantId, event.l1Reference(), cid);
+          publish("onboarded", "L1 " + event.l1Reference());
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
         .thenUnstashAll();
@@ -492,6 +498,7 @@ public final class TenantEntity
           unsealed.ifPresent(k -> k.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, c.serviceId(), 1), l3)));
           l3.wipe();
           audit.info("service.create tenant={} service={} l3v=1 cid={} outcome=ok", tenantId, c.serviceId(), cid);
+          publish("service-created", c.serviceId());
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
   }
@@ -526,7 +533,8 @@ public final class TenantEntity
         dek.wipe();
       }
     }
-    return Effect().reply(c.replyTo(), StatusReply.success(new Wrapped(envelopes, service.currentVersion())));
+    return Effect().reply(c.replyTo(), StatusReply.success(new Wrapped(envelopes, service.currentVersion(),
+        lastSequenceNumber(context))));
   }
 
   private ReplyEffect<Event, State> onUnwrap(Registered s, UnwrapKeys c) {
@@ -541,7 +549,7 @@ public final class TenantEntity
     for (UnwrapItem item : c.items()) {
       outcomes.add(unwrapOne(s, item));
     }
-    return Effect().reply(c.replyTo(), StatusReply.success(new Unwrapped(outcomes)));
+    return Effect().reply(c.replyTo(), StatusReply.success(new Unwrapped(outcomes, lastSequenceNumber(context))));
   }
 
   private UnwrapOutcome unwrapOne(Registered s, UnwrapItem item) {
@@ -839,6 +847,7 @@ public final class TenantEntity
       log.warn("tenant {}: L1 not confirmed since {} (grace {}); keys wiped: {}", tenantId, lastL1Confirmed,
           deps.settings().l1UnavailableGrace(), e.getMessage());
       wipeKeys("L1 unreachable beyond the grace period");
+      publish("keys-wiped", "L1 unreachable beyond the grace period");
     } else {
       log.warn("tenant {}: L1 check failed, keys kept within the grace period: {}", tenantId, e.oneLine());
     }
@@ -1086,7 +1095,8 @@ public final class TenantEntity
   }
 
   private void publish(String kind, String reason) {
-    deps.events().publish(new TenantEvents.StatusChanged(tenantId, kind, reason, deps.clock().instant()));
+    deps.events().publish(new TenantEvents.StatusChanged(tenantId, kind, reason, deps.clock().instant(),
+        lastSequenceNumber(context)));
   }
 
   private L1Revoked revoked(OpenKcmException e, String cid) {

@@ -13,7 +13,8 @@ public interface TenantEvents {
   /**
    * @param kind killed | revived | l1-revoked | l1-restored | l1-link-requested | l1-linked | l1-link-failed
    */
-  record StatusChanged(String tenantId, String kind, String reason, Instant at) implements CborSerializable {}
+  record StatusChanged(String tenantId, String kind, String reason, Instant at, long sequence)
+      implements CborSerializable {}
 
   void publish(StatusChanged change);
 }

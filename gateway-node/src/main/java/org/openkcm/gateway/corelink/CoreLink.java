@@ -110,6 +110,50 @@ public final class CoreLink implements AutoCloseable {
     }
   }
 
+  /**
+   * What the Core's answers say about a tenant beyond the call itself: {@code blocked} for an answer that means
+   * the tenant may not be served (killed, revoked, sealed, L1 unreachable, gone), {@code answered} with the
+   * tenant's event sequence for every success. Called before the caller sees the answer.
+   */
+  public interface TenantSignals {
+    TenantSignals NONE = new TenantSignals() {
+      @Override
+      public void blocked(String tenantId, OpenKcmException why) {}
+
+      @Override
+      public void answered(String tenantId, long sequence) {}
+    };
+
+    void blocked(String tenantId, OpenKcmException why);
+
+    void answered(String tenantId, long sequence);
+  }
+
+  /** The answers that mean "this tenant may not be served now". */
+  static final java.util.Set<ErrorReason> BLOCKING = java.util.EnumSet.of(ErrorReason.TENANT_KILLED,
+      ErrorReason.L1_REVOKED, ErrorReason.L1_UNAVAILABLE, ErrorReason.CORE_SEALED, ErrorReason.TENANT_NOT_FOUND);
+
+  private volatile TenantSignals signals = TenantSignals.NONE;
+
+  /** Where the Core's answers about tenants go (the gateway's tenant states and flush). */
+  public void signals(TenantSignals s) {
+    this.signals = s;
+  }
+
+  private <T> CompletionStage<T> observed(String tenantId, CompletionStage<T> call,
+      java.util.function.ToLongFunction<T> sequence) {
+    return call.whenComplete((ok, failure) -> {
+      if (failure != null) {
+        OpenKcmException e = GrpcErrors.fromGrpc(failure);
+        if (BLOCKING.contains(e.reason())) {
+          signals.blocked(tenantId, e);
+        }
+      } else {
+        signals.answered(tenantId, sequence.applyAsLong(ok));
+      }
+    });
+  }
+
   public CompletionStage<WrapKeysResponse> wrap(String tenantId, String serviceId, List<ToWrap> items, String cid) {
     WrapKeysRequest.Builder req = WrapKeysRequest.newBuilder()
         .setTenantId(tenantId).setServiceId(serviceId).setCorrelationId(cid);
@@ -117,13 +161,13 @@ public final class CoreLink implements AutoCloseable {
       req.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(item.plaintext())).putAllContext(item.context()));
     }
     WrapKeysRequest r = req.build();
-    return withFailover(i -> wrapStreams == null ? clients.get(i).wrapKeys(r)
+    return observed(tenantId, withFailover(i -> wrapStreams == null ? clients.get(i).wrapKeys(r)
         : wrapStreams.get(i).call(r).thenApply(answer -> {
           if (answer.hasFailure()) {
             throw failure(answer.getFailure());
           }
           return answer;
-        }));
+        })), WrapKeysResponse::getTenantSequence);
   }
 
   /** A stream answer's {@code failure} as the exception a unary call would have failed with. */
@@ -134,13 +178,13 @@ public final class CoreLink implements AutoCloseable {
   public CompletionStage<List<UnwrapResult>> unwrap(String tenantId, List<UnwrapItem> items, String cid) {
     UnwrapKeysRequest req = UnwrapKeysRequest.newBuilder()
         .setTenantId(tenantId).addAllItems(items).setCorrelationId(cid).build();
-    return withFailover(i -> unwrapStreams == null ? clients.get(i).unwrapKeys(req)
+    return observed(tenantId, withFailover(i -> unwrapStreams == null ? clients.get(i).unwrapKeys(req)
         : unwrapStreams.get(i).call(req).thenApply(answer -> {
           if (answer.hasFailure()) {
             throw failure(answer.getFailure());
           }
           return answer;
-        })).thenApply(UnwrapKeysResponse::getResultsList);
+        })), UnwrapKeysResponse::getTenantSequence).thenApply(UnwrapKeysResponse::getResultsList);
   }
 
   /** {@code call} on the next node (round robin), then on the others while a node is unreachable. */

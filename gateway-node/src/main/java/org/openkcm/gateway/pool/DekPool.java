@@ -135,8 +135,9 @@ public final class DekPool {
         .whenComplete((wrapped, failure) -> {
           synchronized (this) {
             pool.refilling = false;
-            boolean stillValid = failure == null && tenants.generation() == token && pools.get(pool.key) == pool
-                && tenants.mayServeLocally(pool.key.tenantId());
+            // a refill is a Core answer for the tenant: it renews the tenant's lease (unless anything happened since)
+            boolean stillValid = failure == null && pools.get(pool.key) == pool
+                && tenants.confirm(pool.key.tenantId(), token);
             for (int i = 0; i < plaintexts.size(); i++) {
               if (stillValid) {
                 pool.ready.addLast(new Pooled(KeyMaterial.adopt(plaintexts.get(i)), wrapped.getEnvelopes(i).toByteArray(),

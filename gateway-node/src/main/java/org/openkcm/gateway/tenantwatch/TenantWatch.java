@@ -27,6 +27,16 @@ public final class TenantWatch {
 
   public static void start(ActorSystem<?> system, List<CoreKeyServiceClient> cores, String gatewayName,
       TenantStates states, Consumer<String> flush, Duration minBackoff, Duration maxBackoff) {
+    start(system, cores, gatewayName, states, flush, minBackoff, maxBackoff, e -> true);
+  }
+
+  /**
+   * As above; only events {@code delivered} accepts are applied (tests use it to lose events on purpose, as a
+   * network or a late subscription would).
+   */
+  public static void start(ActorSystem<?> system, List<CoreKeyServiceClient> cores, String gatewayName,
+      TenantStates states, Consumer<String> flush, Duration minBackoff, Duration maxBackoff,
+      java.util.function.Predicate<TenantEvent> delivered) {
     AtomicInteger next = new AtomicInteger();
     RestartSource.withBackoff(RestartSettings.create(minBackoff, maxBackoff, 0.2), () -> {
       CoreKeyServiceClient core = cores.get(Math.floorMod(next.getAndIncrement(), cores.size()));
@@ -42,7 +52,7 @@ public final class TenantWatch {
             });
             return mat;
           });
-    }).runWith(Sink.foreach(event -> apply(event, states, flush)), system);
+    }).filter(delivered::test).runWith(Sink.foreach(event -> apply(event, states, flush)), system);
   }
 
   static void apply(TenantEvent e, TenantStates states, Consumer<String> flush) {
@@ -60,12 +70,21 @@ public final class TenantWatch {
           log.warn("kill-switch {} in force: local state of every tenant dropped", e.getScope());
         }
       }
-      case "killed", "l1-revoked" -> {
-        states.blocked(e.getTenantId());
-        flush.accept(e.getTenantId());
-        log.warn("tenant {} {} ({}): local state dropped", e.getTenantId(), e.getKind(), e.getReason());
+      default -> {
+        if (!states.event(e.getTenantId(), e.getSequence())) {
+          flush.accept(e.getTenantId());
+          log.warn("tenant {}: event {} arrived after a gap in its sequence (an event was lost); local state dropped, "
+              + "re-synced on its next Core call", e.getTenantId(), e.getSequence());
+        }
+        switch (e.getKind()) {
+          case "killed", "l1-revoked", "keys-wiped", "l1-linked" -> {
+            states.blocked(e.getTenantId());
+            flush.accept(e.getTenantId());
+            log.warn("tenant {} {} ({}): local state dropped", e.getTenantId(), e.getKind(), e.getReason());
+          }
+          default -> log.info("tenant {} {}", e.getTenantId(), e.getKind());
+        }
       }
-      default -> log.info("tenant {} {}", e.getTenantId(), e.getKind());
     }
   }
 }

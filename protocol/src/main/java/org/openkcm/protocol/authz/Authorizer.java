@@ -101,6 +101,11 @@ public final class Authorizer {
     this.nextCheckNanos = System.nanoTime() + settings.reloadCheck().toNanos();
   }
 
+  /** Who is assigned what (the data behind the policies). */
+  public Assignments assignments() {
+    return settings.assignments();
+  }
+
   /** Reads the policy files; fails with the file and Cedar's message when one does not parse. */
   public static Authorizer load(Settings settings) {
     try {
