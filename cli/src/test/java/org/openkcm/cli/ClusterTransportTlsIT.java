@@ -127,6 +127,12 @@ class ClusterTransportTlsIT {
     m.put("openkcm.data-dir", dataDir.toString());
     m.put("openkcm.tls.enabled", true);
     m.put("openkcm.tls.name", "core-" + i);
+    m.put("openkcm.authz.assignments.admins.admin-it", List.of("operator"));
+    List<String> tenants = new ArrayList<>();
+    for (int t = 0; t < TENANTS; t++) {
+      tenants.add("tenant-" + t);
+    }
+    m.put("openkcm.authz.assignments.gateways.gw-it", tenants);
     m.put("openkcm.core.keystore.devfile.auto-create-keys", false);
     m.put("openkcm.core.seal.auto.l1-reference", "devfile:shared-root");
     // the other nodes reach this one through its recording proxy; it listens on the port behind it

@@ -206,6 +206,7 @@ class CoreClusterIT {
         + " requests failed while node " + victim + " left (hosted " + Collections.frequency(hostOf.values(), victim)
         + " of " + TENANTS + " tenants)");
 
+    assertEquals(0, failedDuringLoad.get(), "no request failed while a node left gracefully");
     List<Issued> all = new ArrayList<>(issued);
     for (Issued i : all) {
       assertArrayEquals(i.plaintext(), decrypt(i.tenant(), i.envelope(), i.row()), "envelope of " + i.tenant());

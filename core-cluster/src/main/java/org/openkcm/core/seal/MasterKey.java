@@ -1,14 +1,12 @@
 package org.openkcm.core.seal;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
-import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
+import javax.crypto.AEADBadTagException;
+import org.openkcm.protocol.crypto.AesGcm;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.key.KeyMaterial;
@@ -18,7 +16,9 @@ import org.openkcm.protocol.key.KeyMaterial;
  * (the L1-wrapped L2, the L2-wrapped L3s) is additionally sealed with it, so a database dump alone is
  * useless. A node starts sealed; {@link #install} unseals it, {@link #wipe} seals it again.
  *
- * <p>Sealed blob: {@code 'M' 'K' 0x01 | nonce (12) | AES-256-GCM ciphertext | tag (16)}, AAD = purpose.
+ * <p>Sealed blob: {@code 'M' 'K' 0x01 | nonce (12) | AES-256-GCM ciphertext | tag (16)}, AAD = purpose. Only
+ * such blobs open: an unsealed blob (older data dirs) is refused; {@code admin migrate-seal} is not needed
+ * for data written by this version.
  */
 public final class MasterKey {
 
@@ -26,7 +26,7 @@ public final class MasterKey {
   private static final int NONCE = 12;
   private static final byte[] CHECK = "openkcm master key check v1".getBytes(StandardCharsets.UTF_8);
 
-  private final AtomicReference<Optional<KeyMaterial>> key = new AtomicReference<>(Optional.empty());
+  private final AtomicReference<Optional<AesGcm>> key = new AtomicReference<>(Optional.empty());
   private final SecureRandom random = new SecureRandom();
 
   /** A sealed holder (the normal start of a node). */
@@ -43,65 +43,46 @@ public final class MasterKey {
     return key.get().isPresent();
   }
 
+  /** Unseals with {@code master}, taking ownership: its bytes move into the primitive and it is wiped. */
   public void install(KeyMaterial master) {
-    if (master.length() != 32) {
+    if (master.length() != AesGcm.KEY_BYTES) {
       throw new IllegalArgumentException("a master key is 32 bytes");
     }
-    key.getAndSet(Optional.of(master)).ifPresent(old -> {
-      if (old != master) {
-        old.wipe();
-      }
-    });
+    AesGcm aes = AesGcm.of(master);
+    master.wipe();
+    key.getAndSet(Optional.of(aes)).ifPresent(AesGcm::destroy);
   }
 
   /** Forgets the master key (zeroised). */
   public void wipe() {
-    key.getAndSet(Optional.empty()).ifPresent(KeyMaterial::wipe);
+    key.getAndSet(Optional.empty()).ifPresent(AesGcm::destroy);
   }
 
   /** Seals {@code data} for {@code purpose}; fails with CORE_SEALED while sealed. */
   public byte[] seal(byte[] data, String purpose) {
-    KeyMaterial k = current();
+    AesGcm k = current();
+    byte[] out = new byte[MAGIC.length + NONCE + data.length + AesGcm.TAG_BYTES];
+    System.arraycopy(MAGIC, 0, out, 0, MAGIC.length);
     byte[] nonce = new byte[NONCE];
     random.nextBytes(nonce);
-    byte[] raw = k.revealBytes();
-    try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(raw, "AES"), new GCMParameterSpec(128, nonce));
-      c.updateAAD(purpose.getBytes(StandardCharsets.UTF_8));
-      byte[] ct = c.doFinal(data);
-      byte[] out = new byte[MAGIC.length + NONCE + ct.length];
-      System.arraycopy(MAGIC, 0, out, 0, MAGIC.length);
-      System.arraycopy(nonce, 0, out, MAGIC.length, NONCE);
-      System.arraycopy(ct, 0, out, MAGIC.length + NONCE, ct.length);
-      return out;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM unavailable: " + e.getClass().getSimpleName(), e);
-    } finally {
-      Arrays.fill(raw, (byte) 0);
-    }
+    System.arraycopy(nonce, 0, out, MAGIC.length, NONCE);
+    k.seal(nonce, data, 0, data.length, out, MAGIC.length + NONCE, purpose.getBytes(StandardCharsets.UTF_8));
+    return out;
   }
 
-  /**
-   * Opens a blob sealed for {@code purpose}. A blob written before master-key sealing existed (no magic) is
-   * returned as is.
-   */
+  /** Opens a blob sealed for {@code purpose}; anything else (an unsealed or altered blob) is refused. */
   public byte[] open(byte[] blob, String purpose) {
     if (!isSealedBlob(blob)) {
-      return blob;
+      throw new OpenKcmException(ErrorReason.INTERNAL, "a persisted blob (" + purpose + ") is not sealed with a "
+          + "master key; data written before master-key sealing is not accepted");
     }
-    KeyMaterial k = current();
-    byte[] raw = k.revealBytes();
+    AesGcm k = current();
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(raw, "AES"), new GCMParameterSpec(128, blob, MAGIC.length, NONCE));
-      c.updateAAD(purpose.getBytes(StandardCharsets.UTF_8));
-      return c.doFinal(blob, MAGIC.length + NONCE, blob.length - MAGIC.length - NONCE);
-    } catch (GeneralSecurityException e) {
+      return k.open(blob, MAGIC.length, blob, MAGIC.length + NONCE, blob.length - MAGIC.length - NONCE,
+          purpose.getBytes(StandardCharsets.UTF_8));
+    } catch (AEADBadTagException e) {
       throw new OpenKcmException(ErrorReason.INTERNAL,
           "a persisted blob (" + purpose + ") does not open with this cluster's master key");
-    } finally {
-      Arrays.fill(raw, (byte) 0);
     }
   }
 
@@ -123,7 +104,7 @@ public final class MasterKey {
     return blob.length > MAGIC.length + NONCE + 16 && blob[0] == MAGIC[0] && blob[1] == MAGIC[1] && blob[2] == MAGIC[2];
   }
 
-  private KeyMaterial current() {
+  private AesGcm current() {
     return key.get().orElseThrow(() -> new OpenKcmException(ErrorReason.CORE_SEALED,
         "this Core node is sealed: unseal it (admin unseal --share ..., or auto-unseal) before it serves keys"));
   }

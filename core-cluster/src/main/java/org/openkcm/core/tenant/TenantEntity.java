@@ -1206,7 +1206,7 @@ public final class TenantEntity
   }
 
   /** AAD binding a wrapped L3 to its tenant, service, version and wrapping L2 version. */
-  static byte[] l3Aad(String tenantId, String serviceId, long l3Version, long l2Version) {
+  public static byte[] l3Aad(String tenantId, String serviceId, long l3Version, long l2Version) {
     return ("openkcm-l3-v1\n" + tenantId + "\n" + serviceId + "\n" + l3Version + "\n" + l2Version)
         .getBytes(StandardCharsets.UTF_8);
   }

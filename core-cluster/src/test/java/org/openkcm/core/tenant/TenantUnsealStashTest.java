@@ -111,11 +111,17 @@ class TenantUnsealStashTest {
   }
 
   @Test
-  void wipingUnsealedKeysZeroisesL2() {
+  void wipingUnsealedKeysZeroisesL2AndEveryL3() {
     KeyMaterial l2 = KeyMaterial.random(32, new SecureRandom());
     UnsealedKeys keys = new UnsealedKeys(l2, 1);
+    org.openkcm.protocol.envelope.EnvelopeCipher l3 = new org.openkcm.protocol.envelope.EnvelopeCipher(
+        new org.openkcm.protocol.envelope.EnvelopeHeader("acme", "payments", 1), KeyMaterial.random(32, new SecureRandom()));
+    keys.install(l3);
+    assertFalse(l2.bytesAreZero());
+    assertFalse(l3.keyBytesAreZero());
     keys.wipe();
-    assertTrue(l2.isWiped());
+    assertTrue(l2.bytesAreZero(), "the L2 bytes themselves are zero");
+    assertTrue(l3.keyBytesAreZero(), "the L3 bytes the cipher owned are zero");
     assertTrue(keys.cipher("payments", 1).isEmpty());
   }
 }

@@ -3,46 +3,31 @@ package org.openkcm.protocol.envelope;
 import static org.openkcm.protocol.envelope.EnvelopeException.Reason.ENVELOPE_AUTHENTICATION_FAILED;
 import static org.openkcm.protocol.envelope.EnvelopeException.Reason.ENVELOPE_MALFORMED;
 
-import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
+import org.openkcm.protocol.crypto.AesGcm;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * Wraps and unwraps L4 data keys under one L3 service key (AES-256-GCM, random 96-bit nonce,
- * AAD = header bytes followed by the canonical encryption context).
+ * Wraps and unwraps L4 data keys under one L3 service key (AES-256-GCM through {@link AesGcm}, random 96-bit
+ * nonce, AAD = header bytes followed by the canonical encryption context).
  *
- * <p>Immutable and thread-safe; holds the JCA key for the L3 it was made for. {@link #destroy()} wipes
- * the copy of the L3 bytes it owns.
+ * <p>Thread-safe; owns the only copy of the L3 it was made for. {@link #destroy()} zeroises it, after which
+ * every wrap and unwrap throws.
  */
 public final class EnvelopeCipher {
 
-  private static final String TRANSFORMATION = "AES/GCM/NoPadding";
-  /** Cipher.getInstance costs several microseconds (provider lookup); one instance per thread is re-initialised. */
-  private static final ThreadLocal<Cipher> CIPHERS = ThreadLocal.withInitial(() -> {
-    try {
-      return Cipher.getInstance(TRANSFORMATION);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM is unavailable in this JVM: " + e.getClass().getSimpleName(), e);
-    }
-  });
-
   private final EnvelopeHeader header;
-  private final byte[] keyBytes;
-  private final SecretKeySpec key;
+  private final AesGcm aes;
 
-  /** A cipher for envelopes of {@code header}'s tenant, service and L3 version, keyed by {@code l3}. */
+  /** A cipher for envelopes of {@code header}'s tenant, service and L3 version, keyed by a copy of {@code l3}. */
   public EnvelopeCipher(EnvelopeHeader header, KeyMaterial l3) {
-    if (l3.length() != 32) {
+    if (l3.length() != AesGcm.KEY_BYTES) {
       throw new IllegalArgumentException("an L3 key is 32 bytes (AES-256), got " + l3.length());
     }
     this.header = header;
-    this.keyBytes = l3.revealBytes();
-    this.key = new SecretKeySpec(keyBytes, "AES");
+    this.aes = AesGcm.of(l3);
   }
 
   public EnvelopeHeader header() {
@@ -65,17 +50,12 @@ public final class EnvelopeCipher {
     byte[] headerBytes = EnvelopeCodec.encodeHeader(header, dek.length());
     byte[] plain = dek.revealBytes();
     try {
-      Cipher c = CIPHERS.get();
-      c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(EnvelopeCodec.TAG_LENGTH * 8, nonce));
-      c.updateAAD(headerBytes);
-      c.updateAAD(context.canonicalBytes());
       int ctLen = plain.length + EnvelopeCodec.TAG_LENGTH;
       byte[] out = Arrays.copyOf(headerBytes, headerBytes.length + nonce.length + ctLen);
       System.arraycopy(nonce, 0, out, headerBytes.length, nonce.length);
-      c.doFinal(plain, 0, plain.length, out, headerBytes.length + nonce.length);
+      aes.seal(nonce, plain, 0, plain.length, out, headerBytes.length + nonce.length, headerBytes,
+          context.canonicalBytes());
       return out;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM is unavailable in this JVM: " + e.getClass().getSimpleName(), e);
     } finally {
       Arrays.fill(plain, (byte) 0);
     }
@@ -89,24 +69,30 @@ public final class EnvelopeCipher {
     if (!envelope.header().equals(header)) {
       throw new IllegalArgumentException("envelope " + envelope + " routed to the cipher of " + header);
     }
+    byte[] nonce = envelope.nonce();
+    byte[] sealed = envelope.ciphertextAndTag();
     try {
-      Cipher c = CIPHERS.get();
-      c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(EnvelopeCodec.TAG_LENGTH * 8, envelope.nonce()));
-      c.updateAAD(envelope.headerBytes());
-      c.updateAAD(context.canonicalBytes());
-      return KeyMaterial.adopt(c.doFinal(envelope.ciphertextAndTag()));
+      return KeyMaterial.adopt(aes.open(nonce, 0, sealed, 0, sealed.length, envelope.headerBytes(),
+          context.canonicalBytes()));
     } catch (AEADBadTagException e) {
       throw new EnvelopeException(ENVELOPE_AUTHENTICATION_FAILED,
           "envelope does not authenticate: it was altered, or the encryption context differs from the one "
               + "used when the data key was generated");
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM is unavailable in this JVM: " + e.getClass().getSimpleName(), e);
     }
   }
 
-  /** Wipes this cipher's copy of the L3 bytes (the JCA key object may keep its own until collected). */
+  /** Zeroises this cipher's L3; every later wrap or unwrap throws {@link IllegalStateException}. */
   public void destroy() {
-    Arrays.fill(keyBytes, (byte) 0);
+    aes.destroy();
+  }
+
+  public boolean isDestroyed() {
+    return aes.isDestroyed();
+  }
+
+  /** Whether the L3 bytes this cipher owns are all zero (after {@link #destroy()}). */
+  public boolean keyBytesAreZero() {
+    return aes.keyBytesAreZero();
   }
 
   @Override

@@ -71,6 +71,15 @@ public final class KeyMaterial {
     return MessageDigest.isEqual(bytes, other.bytes);
   }
 
+  /** Whether every key byte is zero (reads the bytes themselves, not a flag: what wipe tests check). */
+  public boolean bytesAreZero() {
+    int acc = 0;
+    for (byte b : bytes) {
+      acc |= b;
+    }
+    return acc == 0;
+  }
+
   /** Overwrites the bytes with zeros. Idempotent. */
   public void wipe() {
     Arrays.fill(bytes, (byte) 0);

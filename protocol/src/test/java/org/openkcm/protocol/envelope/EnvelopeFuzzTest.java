@@ -30,6 +30,7 @@ class EnvelopeFuzzTest {
     List<byte[]> seeds = List.of(
         cipher.wrap(KeyMaterial.random(32, new SecureRandom()), ctx, new SecureRandom()),
         cipher.wrap(KeyMaterial.random(16, new SecureRandom()), EncryptionContext.empty(), new SecureRandom()));
+    List<EncryptionContext> seedContexts = List.of(ctx, EncryptionContext.empty());
     int valid = 0;
     int opened = 0;
     long deadline = System.nanoTime() + 120_000_000_000L;
@@ -40,8 +41,15 @@ class EnvelopeFuzzTest {
         valid++;
         assertNotNull(e.header());
         if (e.header().equals(cipher.header())) {
-          cipher.unwrap(e, rnd.nextBoolean() ? ctx : EncryptionContext.empty());
+          EncryptionContext tried = rnd.nextBoolean() ? ctx : EncryptionContext.empty();
+          cipher.unwrap(e, tried);
           opened++;
+          // an open is legitimate only for an unmodified envelope under the context it was made with
+          boolean genuine = false;
+          for (int s = 0; s < seeds.size(); s++) {
+            genuine |= java.util.Arrays.equals(seeds.get(s), input) && seedContexts.get(s).equals(tried);
+          }
+          assertTrue(genuine, "round " + i + " (seed " + seed + "): a modified envelope or a wrong context OPENED");
         }
       } catch (EnvelopeException e) {
         assertNotNull(e.reason());

@@ -29,10 +29,16 @@ class KeyMaterialTest {
   }
 
   @Test
-  void wipedKeyRefusesUse() {
-    KeyMaterial key = KeyMaterial.random(32, new SecureRandom());
+  void wipedKeyIsZeroAndRefusesUse() {
+    byte[] adopted = new byte[32];
+    new SecureRandom().nextBytes(adopted);
+    adopted[0] = 1; // never all zero by chance
+    KeyMaterial key = KeyMaterial.adopt(adopted);
+    assertFalse(key.bytesAreZero());
     key.wipe();
     assertTrue(key.isWiped());
+    assertTrue(key.bytesAreZero());
+    assertArrayEquals(new byte[32], adopted, "the very array that held the key is zero");
     assertThrows(IllegalStateException.class, key::revealBytes);
   }
 
