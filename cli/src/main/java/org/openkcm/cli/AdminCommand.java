@@ -249,21 +249,45 @@ final class AdminCommand {
   }
 
   @Command(name = "unseal", mixinStandardHelpOptions = true,
-      description = "Enter one share on this Core node; it unseals when the threshold is reached.")
+      description = "Enter one share on this Core node (read from the terminal, not echoed, or one line of stdin);"
+          + " it unseals when shares of the threshold's number of distinct operators are in.")
   static final class UnsealCmd implements Callable<Integer> {
     @Mixin
     CoreTarget target;
 
-    @Option(names = "--share", required = true, description = "One unseal share (okcm-share-v1-...).")
-    String share;
 
     @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who (default: ${DEFAULT-VALUE}).")
     String by;
 
     @Override
     public Integer call() {
+      String share = readShare();
       return target.callAdmin(admin -> admin.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy(by).build()),
           AdminCommand::sealJson);
+    }
+
+    /** The share from the terminal (not echoed) or one line of standard input: never from argv (ps, history). */
+    private static String readShare() {
+      java.io.Console console = System.console();
+      if (console != null) {
+        char[] typed = console.readPassword("unseal share: ");
+        if (typed == null || typed.length == 0) {
+          throw new org.openkcm.protocol.error.OpenKcmException(org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT,
+              "no share entered");
+        }
+        return new String(typed);
+      }
+      try {
+        String line = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+            java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+        if (line == null || line.isBlank()) {
+          throw new org.openkcm.protocol.error.OpenKcmException(org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT,
+              "no share on standard input (pipe one line: okcm-share-v1-...)");
+        }
+        return line.strip();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
     }
   }
 

@@ -95,7 +95,7 @@ class HostileInputIT {
     assertInvalid("items must hold 1..8 items (openkcm.core.grpc.max-batch)", () -> core.wrapKeys(wrap.build()));
     assertInvalid("items", () -> core.wrapKeys(wrap.clearItems().build()));
     assertInvalid("items[0].plaintext", () -> core.wrapKeys(wrap.clearItems()
-        .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[65]))).build()));
+        .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[20]))).build()));
     assertInvalid("items[0].envelope", () -> core.unwrapKeys(UnwrapKeysRequest.newBuilder().setTenantId("acme")
         .addItems(UnwrapItem.newBuilder().setEnvelope(ByteString.copyFrom(new byte[100_000]))).build()));
     assertInvalid("correlation_id", () -> core.wrapKeys(wrap.clearItems()

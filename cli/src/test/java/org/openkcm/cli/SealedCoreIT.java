@@ -88,6 +88,17 @@ class SealedCoreIT {
     assertEquals(ErrorReason.UNSEAL_FAILED, failure(() -> unseal(foreign)).reason());
     assertTrue(admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getSealed());
     assertEquals(ErrorReason.INVALID_ARGUMENT, failure(() -> unseal(shares.get(3) + "x")).reason());
+    // any failure clears the pending shares; one operator's share twice, or the same share by two operators, does not count
+    assertEquals(1, unseal(shares.get(1)).getProgress());
+    assertEquals(ErrorReason.INVALID_ARGUMENT, failure(() -> unseal(shares.get(3) + "x")).reason());
+    assertEquals(0, admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getProgress(), "cleared by the failure");
+    assertEquals(1, admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(shares.get(1)).setRequestedBy("alice")
+        .build())).getProgress());
+    assertEquals(1, admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(shares.get(3)).setRequestedBy("alice")
+        .build())).getProgress(), "alice's second share replaces her first");
+    assertEquals(ErrorReason.INVALID_ARGUMENT, failure(() -> admin(a -> a.unseal(UnsealRequest.newBuilder()
+        .setShare(shares.get(3)).setRequestedBy("bob").build()))).reason(), "bob cannot enter alice's share");
+    assertEquals(0, admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getProgress());
 
     // K good shares (any three)
     unseal(shares.get(4));
@@ -104,8 +115,12 @@ class SealedCoreIT {
     });
   }
 
+  private int operator;
+
+  /** Each share is entered by another operator (pending shares are kept one per operator). */
   private SealStatusReply unseal(String share) {
-    return admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy("op").build()));
+    String by = "op-" + (++operator);
+    return admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy(by).build()));
   }
 
   private byte[] decrypt(GenerateDataKeyResponse key) {

@@ -180,7 +180,8 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
     return fields(() -> {
       Fields.text("requested_by", in.getRequestedBy(), 256);
       Fields.requiredText("share", in.getShare(), 4096);
-    }, () -> checked(md, "Unseal", SEAL, "", () -> service.unseal(in)));
+    }, () -> checked(md, "Unseal", SEAL, "", () -> service.unseal(in.toBuilder()
+        .setRequestedBy(identity(md, in.getRequestedBy())).build()))); // one pending share per verified operator
   }
 
   @Override

@@ -102,9 +102,9 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
       for (int i = 0; i < in.getItemsCount(); i++) {
         WrapItem item = in.getItems(i);
         int length = item.getPlaintext().size();
-        if (length < 1 || length > EnvelopeCodec.MAX_KEY_LENGTH) {
+        if (length != 16 && length != 24 && length != 32) {
           throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "items[" + i + "].plaintext is " + length
-              + " bytes; a data key is 1.." + EnvelopeCodec.MAX_KEY_LENGTH);
+              + " bytes; a data key is 16, 24 or 32 bytes");
         }
         items.add(new TenantEntity.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
       }

@@ -41,7 +41,8 @@ public final class SealService {
   private final Duration timeout;
   private final Runnable wipeLocalTenants;
   private final SecureRandom random = new SecureRandom();
-  private final List<ShamirShares.Share> pending = new ArrayList<>();
+  /** The shares entered so far, one per operator (an operator entering again replaces their own). */
+  private final java.util.Map<String, ShamirShares.Share> pending = new java.util.LinkedHashMap<>();
 
   public SealService(ActorSystem<?> system, ActorRef<SealConfigEntity.Command> config, MasterKey master,
       L1Keystore keystore, Duration timeout, Runnable wipeLocalTenants) {
@@ -124,12 +125,18 @@ public final class SealService {
     });
   }
 
-  /** Enters one operator's share; unseals when the threshold is reached and the key verifies. */
+  /**
+   * Enters one operator's share; unseals when shares of the threshold's number of distinct operators are in
+   * and the key verifies. Any failure clears every pending share: the operators start over.
+   */
   public CompletionStage<Status> submitShare(String text, String by) {
     ShamirShares.Share share;
     try {
       share = ShamirShares.parse(text);
     } catch (OpenKcmException e) {
+      synchronized (this) {
+        discardPending(by, e);
+      }
       return CompletableFuture.failedFuture(e);
     }
     return get().thenApply(s -> {
@@ -140,16 +147,25 @@ public final class SealService {
       }
       synchronized (this) {
         if (share.threshold() != c.threshold()) {
-          throw new OpenKcmException(ErrorReason.UNSEAL_FAILED, "this share belongs to a " + share.threshold()
-              + "-of-n seal, this cluster's is " + c.threshold() + "-of-" + c.shares());
+          throw discardPending(by, new OpenKcmException(ErrorReason.UNSEAL_FAILED, "this share belongs to a "
+              + share.threshold() + "-of-n seal, this cluster's is " + c.threshold() + "-of-" + c.shares()));
         }
-        pending.removeIf(p -> p.index() == share.index());
-        pending.add(share);
+        if (share.index() > c.shares()) {
+          throw discardPending(by, new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share index " + share.index()
+              + ", but this cluster's seal has " + c.shares() + " shares"));
+        }
+        for (var e : pending.entrySet()) {
+          if (!e.getKey().equals(by) && e.getValue().index() == share.index()) {
+            throw discardPending(by, new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share " + share.index()
+                + " was already entered by " + e.getKey() + "; each operator enters their own share"));
+          }
+        }
+        pending.put(by, share);
         audit.info("seal.share index={} progress={}/{} by={}", share.index(), pending.size(), c.threshold(), by);
         if (pending.size() < c.threshold()) {
           return status(s);
         }
-        KeyMaterial candidate = ShamirShares.join(pending);
+        KeyMaterial candidate = ShamirShares.join(List.copyOf(pending.values()));
         pending.clear();
         if (!MasterKey.verifies(candidate, c.checkBlob())) {
           candidate.wipe();
@@ -163,6 +179,15 @@ public final class SealService {
         return status(s);
       }
     });
+  }
+
+  /** Forgets every pending share after a failure (audited); answers {@code e} for throwing. */
+  private OpenKcmException discardPending(String by, OpenKcmException e) {
+    if (!pending.isEmpty()) {
+      audit.info("seal.share outcome={} by={} pending-discarded={}", e.reason(), by, pending.size());
+    }
+    pending.clear();
+    return e;
   }
 
   /** Seals this node: the master key and every tenant key held here are wiped. */

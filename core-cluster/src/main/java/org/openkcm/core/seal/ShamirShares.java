@@ -24,6 +24,7 @@ import org.openkcm.protocol.key.KeyMaterial;
  */
 public final class ShamirShares {
 
+  private static final int MASTER_KEY_BYTES = 32;
   private static final Pattern FORM = Pattern.compile("okcm-share-v1-(\\d{1,3})-(\\d{1,3})-([A-Za-z0-9_-]+)-([0-9a-f]{8})");
 
   /** One parsed share. */
@@ -60,10 +61,23 @@ public final class ShamirShares {
     }
     int k = Integer.parseInt(m.group(1));
     int index = Integer.parseInt(m.group(2));
-    byte[] part = Base64.getUrlDecoder().decode(m.group(3));
+    byte[] part;
+    try {
+      part = Base64.getUrlDecoder().decode(m.group(3));
+    } catch (IllegalArgumentException e) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share " + index + " is damaged (not base64url)");
+    }
     if (!checksum(k, index, part).equals(m.group(4))) {
       throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT,
           "share " + index + " is damaged (checksum mismatch): check it was copied completely");
+    }
+    if (k < 2 || k > 255 || index < 1 || index > 255) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share " + index + " of threshold " + k
+          + " is out of range (threshold 2..255, index 1..255)");
+    }
+    if (part.length != MASTER_KEY_BYTES) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share " + index + " holds " + part.length
+          + " bytes; a share of the master key holds " + MASTER_KEY_BYTES);
     }
     return new Share(k, index, part);
   }

@@ -430,6 +430,12 @@ public final class TenantEntity
     if (!deps.masterKey().isUnsealed()) {
       return Effect().reply(c.replyTo(), reject(sealedError()));
     }
+    Optional<KillRecord> switchedOff = deps.killSwitch().engaged();
+    if (switchedOff.isPresent()) {
+      return Effect().reply(c.replyTo(), switchedOff.get().scope().equals("unknown")
+          ? reject(ErrorReason.CORE_UNAVAILABLE, switchedOff.get().reason())
+          : reject(ErrorReason.TENANT_KILLED, "onboarding refused: " + switchedOff.get().describe(tenantId)));
+    }
     String cid = correlation(c.correlationId());
     KeyMaterial l2 = KeyMaterial.random(KEY_BYTES, deps.random());
     Map<String, String> l1Context = l1Context(1, cid);
@@ -520,9 +526,9 @@ public final class TenantEntity
     for (int i = 0; i < c.items().size(); i++) {
       WrapItem item = c.items().get(i);
       int len = item.plaintext().length;
-      if (len < 1 || len > EnvelopeCodec.MAX_KEY_LENGTH) {
+      if (len != 16 && len != 24 && len != 32) {
         return Effect().reply(c.replyTo(), reject(ErrorReason.INVALID_ARGUMENT,
-            "item " + i + ": a data key is 1.." + EnvelopeCodec.MAX_KEY_LENGTH + " bytes, got " + len));
+            "item " + i + ": a data key is 16, 24 or 32 bytes (AES-128/192/256), got " + len));
       }
       KeyMaterial dek = KeyMaterial.copyOf(item.plaintext());
       try {

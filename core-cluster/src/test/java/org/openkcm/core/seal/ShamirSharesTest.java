@@ -78,4 +78,24 @@ class ShamirSharesTest {
     m.wipe();
     assertEquals(ErrorReason.CORE_SEALED, assertThrows(OpenKcmException.class, () -> m.open(blob, "purpose-a")).reason());
   }
+
+  /** A share with a valid checksum around {@code part}, as a tampering tool would write it. */
+  private static String forged(int k, int index, byte[] part) throws Exception {
+    java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+    d.update((k + ":" + index + ":").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    d.update(part);
+    return "okcm-share-v1-" + k + "-" + index + "-" + java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(part) + "-" + java.util.HexFormat.of().formatHex(d.digest(), 0, 4);
+  }
+
+  @org.junit.jupiter.api.Test
+  void sharesWithAnIndexOrLengthOutOfRangeAreRefusedEvenWithAValidChecksum() throws Exception {
+    for (String bad : java.util.List.of(forged(3, 0, new byte[32]), forged(3, 256, new byte[32]),
+        forged(1, 2, new byte[32]), forged(3, 2, new byte[16]), forged(3, 2, new byte[33]))) {
+      org.openkcm.protocol.error.OpenKcmException e = org.junit.jupiter.api.Assertions.assertThrows(
+          org.openkcm.protocol.error.OpenKcmException.class, () -> ShamirShares.parse(bad), bad);
+      org.junit.jupiter.api.Assertions.assertEquals(org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT, e.reason());
+    }
+    org.junit.jupiter.api.Assertions.assertEquals(2, ShamirShares.parse(forged(3, 2, new byte[32])).index());
+  }
 }

@@ -19,6 +19,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Function;
@@ -242,7 +243,26 @@ class TenantEntityTest {
         summaryReply(r -> new TenantEntity.CreateService("payments", "c", r)));
     assertReason(ErrorReason.INVALID_ARGUMENT, wrapReply(List.of()));
     assertReason(ErrorReason.INVALID_ARGUMENT, wrapReply(List.of(new WrapItem(new byte[65], Map.of()))));
+    for (int weak : new int[] {1, 8, 20, 31, 64}) {
+      assertReason(ErrorReason.INVALID_ARGUMENT, wrapReply(List.of(new WrapItem(new byte[weak], Map.of()))));
+    }
+    for (int aes : new int[] {16, 24, 32}) {
+      assertTrue(wrapReply(List.of(new WrapItem(new byte[aes], Map.of()))).isSuccess(), "AES key of " + aes);
+    }
     assertReason(ErrorReason.INVALID_CONTEXT, wrapReply(List.of(new WrapItem(new byte[32], Map.of("", "x")))));
+  }
+
+  @Test
+  void onboardingIsRefusedUnderARegionOrGlobalKillSwitch() {
+    TenantEntity.KillRecord global = new TenantEntity.KillRecord("global", "breach", "so", java.time.Instant.now());
+    EventSourcedBehaviorTestKit<Command, Event, State> fresh = EventSourcedBehaviorTestKit.create(testKit.system(),
+        TenantEntity.create("newcomer", new TenantDependencies(keystore, RANDOM, Clock.systemUTC(),
+            TenantSettings.forTests(1000), () -> Optional.of(global), master)));
+    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+        fresh.runCommand(c -> new TenantEntity.Onboard("devfile:newcomer-root", "c", c));
+    assertReason(ErrorReason.TENANT_KILLED, r.reply());
+    assertTrue(r.events().isEmpty(), "nothing persisted");
+    assertTrue(r.reply().getError().getMessage().contains("onboarding refused"), r.reply().getError().getMessage());
   }
 
   @Test
@@ -513,12 +533,23 @@ class TenantEntityTest {
 
   @Test
   void beforeTheKillSwitchStateIsKnownTheTenantFailsClosedButRetryably() {
+    TenantEntity.KillRecord unknown = new TenantEntity.KillRecord("unknown",
+        "this Core node has not loaded the kill-switch state yet; retry", "system", java.time.Instant.EPOCH);
+    java.util.concurrent.atomic.AtomicReference<Optional<TenantEntity.KillRecord>> view =
+        new java.util.concurrent.atomic.AtomicReference<>(Optional.of(unknown));
     EventSourcedBehaviorTestKit<Command, Event, State> t = EventSourcedBehaviorTestKit.create(testKit.system(),
         TenantEntity.create("acme", new TenantDependencies(keystore, RANDOM, Clock.systemUTC(),
-            TenantSettings.forTests(1000), () -> java.util.Optional.of(new TenantEntity.KillRecord("unknown",
-                "this Core node has not loaded the kill-switch state yet; retry", "system", java.time.Instant.EPOCH)),
-            master)));
-    t.<StatusReply<TenantSummary>>runCommand(r -> new TenantEntity.Onboard("devfile:acme-root", "c", r));
+            TenantSettings.forTests(1000), view::get, master)));
+    // even onboarding waits until this node knows whether a kill-switch is in force
+    assertReason(ErrorReason.CORE_UNAVAILABLE, t.<StatusReply<TenantSummary>>runCommand(
+        r -> new TenantEntity.Onboard("devfile:acme-root", "c", r)).reply());
+    view.set(Optional.empty());
+    assertTrue(t.<StatusReply<TenantSummary>>runCommand(r -> new TenantEntity.Onboard("devfile:acme-root", "c", r))
+        .reply().isSuccess());
+    assertTrue(t.<StatusReply<TenantSummary>>runCommand(r -> new TenantEntity.CreateService("payments", "c", r))
+        .reply().isSuccess());
+    // a tenant that exists fails closed, retryably, while the state is unknown
+    view.set(Optional.of(unknown));
     StatusReply<Wrapped> r = t.<StatusReply<Wrapped>>runCommand(rr -> new TenantEntity.WrapKeys("payments",
         List.of(new WrapItem(new byte[32], Map.of())), "c", rr)).reply();
     assertReason(ErrorReason.CORE_UNAVAILABLE, r);

@@ -11,8 +11,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.openkcm.protocol.envelope.EncryptionContext;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
@@ -37,18 +37,17 @@ public final class DekCache {
     this.clock = clock;
   }
 
-  public static String key(String tenantId, byte[] envelope, Map<String, String> context) {
+  /**
+   * The cache key of an open: SHA-256 over the tenant, the envelope and the context's canonical encoding, each
+   * length-prefixed, so a hit (which skips the Core's context check) needs exactly the same three.
+   */
+  public static String key(String tenantId, byte[] envelope, EncryptionContext context) {
     try {
       MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update(tenantId.getBytes(StandardCharsets.UTF_8));
-      d.update((byte) 0);
-      d.update(envelope);
-      new TreeMap<>(context).forEach((k, v) -> {
-        d.update((byte) 0);
-        d.update(k.getBytes(StandardCharsets.UTF_8));
-        d.update((byte) '=');
-        d.update(v.getBytes(StandardCharsets.UTF_8));
-      });
+      for (byte[] part : new byte[][] {tenantId.getBytes(StandardCharsets.UTF_8), envelope, context.canonicalBytes()}) {
+        d.update(java.nio.ByteBuffer.allocate(4).putInt(part.length).array());
+        d.update(part);
+      }
       return HexFormat.of().formatHex(d.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);

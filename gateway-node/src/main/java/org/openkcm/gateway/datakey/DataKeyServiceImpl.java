@@ -149,9 +149,9 @@ public final class DataKeyServiceImpl implements DataKeyService {
   public CompletionStage<DecryptResponse> decrypt(DecryptRequest in) {
     try {
       requireId("tenant", in.getTenantId());
-      checkEnvelope(in.getTenantId(), in.getEnvelope(), in.getContextMap());
+      EncryptionContext context = checkEnvelope(in.getTenantId(), in.getEnvelope(), in.getContextMap());
       Optional<String> cacheKey = p.cache().map(c -> DekCache.key(in.getTenantId(), in.getEnvelope().toByteArray(),
-          in.getContextMap()));
+          context));
       if (cacheKey.isPresent() && p.tenants().mayServeLocally(in.getTenantId())) {
         Optional<byte[]> hit = p.cache().get().get(cacheKey.get());
         if (hit.isPresent()) {
@@ -321,14 +321,14 @@ public final class DataKeyServiceImpl implements DataKeyService {
   }
 
   /** Structure and tenant of an envelope, and its context, checked here: bad input never reaches the Core. */
-  private static void checkEnvelope(String tenantId, ByteString envelope, Map<String, String> context) {
+  private static EncryptionContext checkEnvelope(String tenantId, ByteString envelope, Map<String, String> context) {
     try {
       Envelope parsed = EnvelopeCodec.decode(envelope.toByteArray());
       if (!parsed.tenantId().equals(tenantId)) {
         throw new OpenKcmException(ErrorReason.ENVELOPE_TENANT_MISMATCH,
             "this envelope belongs to another tenant, not to " + tenantId);
       }
-      EncryptionContext.of(context);
+      return EncryptionContext.of(context);
     } catch (EnvelopeException e) {
       throw new OpenKcmException(ErrorReason.of(e.reason()), e.getMessage());
     }

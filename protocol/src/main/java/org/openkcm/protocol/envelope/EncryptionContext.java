@@ -82,8 +82,11 @@ public final class EncryptionContext {
     return entries.isEmpty();
   }
 
-  /** The canonical encoding appended to the AAD. */
-  byte[] canonicalBytes() {
+  /**
+   * The canonical encoding appended to the AAD: sorted entries, every key and value length-prefixed, so two
+   * different contexts never encode alike. Not secret.
+   */
+  public byte[] canonicalBytes() {
     return canonical;
   }
 
