@@ -97,6 +97,8 @@ class L1RevocationIT {
       int row = i;
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> decrypt("acme", keys.get(row), row)).reason());
     }
+    String told = failure(() -> decrypt("acme", keys.get(0), 0)).getMessage();
+    assertTrue(!told.contains(arn) && !told.contains("111122223333"), "an application is not told the L1 ARN: " + told);
     // pooled keys are dropped when the revocation event reaches the gateway (milliseconds later)
     stack.client.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
       assertEquals(ErrorReason.L1_REVOKED, failure(() -> generate("acme", Map.of())).reason());

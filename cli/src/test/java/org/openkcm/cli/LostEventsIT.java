@@ -78,8 +78,8 @@ class LostEventsIT {
   }
 
   private void kill() {
-    stack.admin(a -> a.killTenant(KillTenantRequest.newBuilder().setTenantId("acme").setReason("drill")
-        .setRequestedBy("it").build()));
+    stack.admin(a -> a.killTenant(KillTenantRequest.newBuilder().setTenantId("acme").setReason("drill-7")
+        .setRequestedBy("officer-jane").build()));
   }
 
   @Test
@@ -131,6 +131,8 @@ class LostEventsIT {
         org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest.newBuilder().setTenantId("acme")
             .setServiceId("payments").putContext("row", "1").setCount(1).build())));
     assertEquals(ErrorReason.TENANT_KILLED, refused.reason());
+    assertFalse(refused.getMessage().contains("officer-jane") || refused.getMessage().contains("drill-7"),
+        "an application is not told who killed the tenant or why: " + refused.getMessage());
     assertFalse(states().mayServeLocally("acme"), "dropped at once");
     assertEquals(0, pool().readyCount());
     assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class, () -> decrypt(key)).reason(),

@@ -252,8 +252,8 @@ class MutualTlsIT {
     assertEquals(ErrorReason.PERMISSION_DENIED, otherTenant.reason());
     assertTrue(otherTenant.getMessage().contains("spiffe://" + DOMAIN + "/app/acme/payments may not GenerateDataKey"
         + " on tenant globex"), otherTenant.getMessage());
-    assertAudited("decision=deny principal=spiffe://" + DOMAIN + "/app/acme/payments action=GenerateDataKey "
-        + "resource=Tenant::\"globex\"");
+    assertAudited("authz", "decision", "deny", "principal", "spiffe://" + DOMAIN + "/app/acme/payments", "action",
+        "GenerateDataKey", "resourceType", "Tenant", "resource", "globex");
 
     OpenKcmException otherService = assertThrows(OpenKcmException.class, () -> gateway(as(app),
         c -> c.generateDataKey(GEN.toBuilder().setServiceId("billing").build())));
@@ -266,7 +266,8 @@ class MutualTlsIT {
         c -> c.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(dek.getEnvelope())
             .putContext("order", "42").build())));
     assertEquals(ErrorReason.PERMISSION_DENIED, foreignEnvelope.reason());
-    assertAudited("decision=allow principal=spiffe://" + DOMAIN + "/app/acme/payments action=GenerateDataKey");
+    assertAudited("authz", "decision", "allow", "principal", "spiffe://" + DOMAIN + "/app/acme/payments", "action",
+        "GenerateDataKey");
   }
 
   @Test
@@ -286,8 +287,8 @@ class MutualTlsIT {
           () -> Rpc.await(core.wrapKeys(wrap.setTenantId("globex").build())));
       assertEquals(ErrorReason.PERMISSION_DENIED, denied.reason());
       assertTrue(denied.getMessage().contains("may not WrapKeys on tenant globex"), denied.getMessage());
-      assertAudited("decision=deny principal=spiffe://" + DOMAIN + "/gateway/gw-a action=WrapKeys "
-          + "resource=Tenant::\"globex\"");
+      assertAudited("authz", "decision", "deny", "principal", "spiffe://" + DOMAIN + "/gateway/gw-a", "action",
+          "WrapKeys", "resource", "globex");
 
       OpenKcmException kill = assertThrows(OpenKcmException.class, () -> Rpc.await(admin.killTenant(
           KillTenantRequest.newBuilder().setTenantId("acme").setReason("test").build())));
@@ -311,10 +312,11 @@ class MutualTlsIT {
         DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(dek.getEnvelope()).putContext("order", "42").build())));
     assertEquals(ErrorReason.PERMISSION_DENIED, decrypt.reason());
     assertTrue(decrypt.getMessage().contains("admins-never-obtain-data-keys"), decrypt.getMessage());
-    assertAudited("decision=deny principal=" + cli.identity() + " action=Decrypt resource=Tenant::\"acme\"");
+    assertAudited("authz", "decision", "deny", "principal", cli.identity().uri(), "action", "Decrypt", "resource",
+        "acme");
     OpenKcmException generate = assertThrows(OpenKcmException.class, () -> gateway(as(cli), c -> c.generateDataKey(GEN)));
     assertEquals(ErrorReason.PERMISSION_DENIED, generate.reason());
-    assertAudited("decision=deny principal=" + cli.identity() + " action=GenerateDataKey");
+    assertAudited("authz", "decision", "deny", "principal", cli.identity().uri(), "action", "GenerateDataKey");
     // nor through the Core's key API
     CoreKeyServiceClient core = CoreKeyServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt(
         "127.0.0.1", stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10)),
@@ -325,7 +327,7 @@ class MutualTlsIT {
               .addItems(org.openkcm.protocol.core.v1.UnwrapItem.newBuilder().setEnvelope(dek.getEnvelope())
                   .putContext("order", "42")).build())));
       assertEquals(ErrorReason.PERMISSION_DENIED, unwrap.reason());
-      assertAudited("decision=deny principal=" + cli.identity() + " action=UnwrapKeys");
+      assertAudited("authz", "decision", "deny", "principal", cli.identity().uri(), "action", "UnwrapKeys");
     } finally {
       core.close();
     }
@@ -367,9 +369,10 @@ class MutualTlsIT {
     String[] approved = cli("admin", "tenant", "approve-l1-link", "--tenant", "relink", "--request", id, "--as", "officer");
     assertEquals("0", approved[0], approved[2]);
     assertEquals("devfile:relink-root-2", new ObjectMapper().readTree(approved[1]).get("l1").asText());
-    assertAudited("tenant.link-l1.request tenant=relink l1=devfile:relink-root-2");
-    assertAudited("outcome=PERMISSION_DENIED why=four-eyes");
-    assertAudited("requested-by=spiffe://" + DOMAIN + "/admin/cli approved-by=spiffe://" + DOMAIN + "/admin/officer");
+    assertAudited("tenant.link-l1.request", "tenant", "relink", "l1", "devfile:relink-root-2", "outcome", "pending");
+    assertAudited("tenant.link-l1.approve", "tenant", "relink", "outcome", "PERMISSION_DENIED", "why", "four-eyes");
+    assertAudited("tenant.link-l1.approve", "tenant", "relink", "requested-by", "spiffe://" + DOMAIN + "/admin/cli",
+        "approved-by", "spiffe://" + DOMAIN + "/admin/officer", "outcome", "ok");
   }
 
   private static AdminServiceClient stackAdmin() {
@@ -378,9 +381,26 @@ class MutualTlsIT {
         Set.of("core")), kit.system());
   }
 
-  private static void assertAudited(String fragment) {
-    assertTrue(audit.list.stream().anyMatch(e -> e.getFormattedMessage().contains(fragment)),
-        "no audit line with: " + fragment);
+  /** Some audit record is the JSON object of {@code event} with every given field name = value. */
+  private static void assertAudited(String event, String... fields) {
+    ObjectMapper json = new ObjectMapper();
+    boolean found = audit.list.stream().anyMatch(e -> {
+      try {
+        var record = json.readTree(e.getFormattedMessage());
+        if (!event.equals(record.path("event").asText())) {
+          return false;
+        }
+        for (int i = 0; i < fields.length; i += 2) {
+          if (!fields[i + 1].equals(record.path(fields[i]).asText())) {
+            return false;
+          }
+        }
+        return true;
+      } catch (Exception notJson) {
+        throw new AssertionError("an audit record that is not JSON: " + e.getFormattedMessage(), notJson);
+      }
+    });
+    assertTrue(found, "no audit record " + event + " " + java.util.Arrays.toString(fields));
   }
 
   private static void assertRefused(GrpcClientSettings settings) {

@@ -1,5 +1,7 @@
 package org.openkcm.core.keystore;
 
+import org.openkcm.protocol.audit.AuditLog;
+
 import com.typesafe.config.Config;
 import java.net.URI;
 import java.time.Duration;
@@ -49,7 +51,6 @@ public final class AwsKmsKeystore implements L1Keystore {
 
   public static final String SCHEME = "aws-kms";
   private static final Logger log = LoggerFactory.getLogger(AwsKmsKeystore.class);
-  private static final Logger audit = LoggerFactory.getLogger("org.openkcm.audit");
   private static final Pattern ARN = Pattern.compile("arn:aws[a-z-]*:kms:([a-z0-9-]+):(\\d{12}):(key|alias)/[A-Za-z0-9/_+=.@-]+");
 
   /** Settings from {@code openkcm.core.keystore.aws-kms}. */
@@ -130,15 +131,14 @@ public final class AwsKmsKeystore implements L1Keystore {
       long start = System.nanoTime();
       try {
         T result = body.get();
-        audit.info("l1.{} keystore=aws-kms key={} cid={} outcome=ok ms={}", operation, key.keyId(), cid,
-            (System.nanoTime() - start) / 1_000_000);
+        AuditLog.record("l1." + operation, "keystore", "aws-kms", "key", key.keyId(), "cid", cid, "outcome", "ok", "ms", (System.nanoTime() - start) / 1_000_000);
         return result;
       } catch (L1KeystoreException e) {
-        audit.info("l1.{} keystore=aws-kms key={} cid={} outcome={}", operation, key.keyId(), cid, e.kind());
+        AuditLog.record("l1." + operation, "keystore", "aws-kms", "key", key.keyId(), "cid", cid, "outcome", e.kind());
         throw e;
       } catch (SdkException e) {
         L1KeystoreException mapped = map(key, operation, e);
-        audit.info("l1.{} keystore=aws-kms key={} cid={} outcome={}", operation, key.keyId(), cid, mapped.kind());
+        AuditLog.record("l1." + operation, "keystore", "aws-kms", "key", key.keyId(), "cid", cid, "outcome", mapped.kind());
         throw mapped;
       }
     }, blocking);

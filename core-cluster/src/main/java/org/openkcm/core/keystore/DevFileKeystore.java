@@ -1,5 +1,7 @@
 package org.openkcm.core.keystore;
 
+import org.openkcm.protocol.audit.AuditLog;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +38,6 @@ public final class DevFileKeystore implements L1Keystore {
   public static final String FILE_NAME = "dev-l1-keystore.properties";
 
   private static final Logger log = LoggerFactory.getLogger(DevFileKeystore.class);
-  private static final Logger audit = LoggerFactory.getLogger("org.openkcm.audit");
   private static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
   private final Path file;
@@ -94,7 +95,7 @@ public final class DevFileKeystore implements L1Keystore {
       KeyMaterial kek = usableKey(key, true);
       try {
         byte[] blob = KeyWrap.wrap(kek, plaintext, aad(ctx), random);
-        audit.info("l1.wrap keystore=devfile key={} cid={} outcome=ok", key.keyId(), cid);
+        AuditLog.record("l1.wrap", "keystore", "devfile", "key", key.keyId(), "cid", cid, "outcome", "ok");
         return blob;
       } finally {
         kek.wipe();
@@ -108,10 +109,10 @@ public final class DevFileKeystore implements L1Keystore {
       KeyMaterial kek = usableKey(key, false);
       try {
         KeyMaterial out = KeyWrap.unwrap(kek, wrapped, aad(ctx));
-        audit.info("l1.unwrap keystore=devfile key={} cid={} outcome=ok", key.keyId(), cid);
+        AuditLog.record("l1.unwrap", "keystore", "devfile", "key", key.keyId(), "cid", cid, "outcome", "ok");
         return out;
       } catch (GeneralSecurityException e) {
-        audit.info("l1.unwrap keystore=devfile key={} cid={} outcome=invalid-ciphertext", key.keyId(), cid);
+        AuditLog.record("l1.unwrap", "keystore", "devfile", "key", key.keyId(), "cid", cid, "outcome", "invalid-ciphertext");
         throw new L1KeystoreException(Kind.INVALID_CIPHERTEXT,
             "dev keystore key '" + key.keyId() + "' cannot open this blob (other key or other encryption context)");
       } finally {
@@ -129,11 +130,11 @@ public final class DevFileKeystore implements L1Keystore {
       entry = load().get(ref.keyId());
     }
     if (entry == null) {
-      audit.info("l1.use keystore=devfile key={} outcome=not-found", ref.keyId());
+      AuditLog.record("l1.use", "keystore", "devfile", "key", ref.keyId(), "outcome", "not-found");
       throw new L1KeystoreException(Kind.KEY_NOT_FOUND, "dev keystore has no key '" + ref.keyId() + "'");
     }
     if (entry.startsWith("disabled:")) {
-      audit.info("l1.use keystore=devfile key={} outcome=disabled", ref.keyId());
+      AuditLog.record("l1.use", "keystore", "devfile", "key", ref.keyId(), "outcome", "disabled");
       throw new L1KeystoreException(Kind.KEY_DISABLED, "dev keystore key '" + ref.keyId() + "' is disabled");
     }
     return KeyMaterial.adopt(Base64.getDecoder().decode(entry.substring(entry.indexOf(':') + 1)));

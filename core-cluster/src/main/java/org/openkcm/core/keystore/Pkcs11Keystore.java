@@ -1,5 +1,7 @@
 package org.openkcm.core.keystore;
 
+import org.openkcm.protocol.audit.AuditLog;
+
 import com.typesafe.config.Config;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +44,6 @@ public final class Pkcs11Keystore implements L1Keystore {
 
   public static final String SCHEME = "pkcs11";
   private static final Logger log = LoggerFactory.getLogger(Pkcs11Keystore.class);
-  private static final Logger audit = LoggerFactory.getLogger("org.openkcm.audit");
   private static final byte[] MAGIC = {'P', '1'};
   private static final int NONCE = 12;
 
@@ -144,15 +145,14 @@ public final class Pkcs11Keystore implements L1Keystore {
       long start = System.nanoTime();
       try {
         T result = body.apply(findKey(ref));
-        audit.info("l1.{} keystore=pkcs11 key={} cid={} outcome=ok ms={}", operation, ref.keyId(), cid,
-            (System.nanoTime() - start) / 1_000_000);
+        AuditLog.record("l1." + operation, "keystore", "pkcs11", "key", ref.keyId(), "cid", cid, "outcome", "ok", "ms", (System.nanoTime() - start) / 1_000_000);
         return result;
       } catch (L1KeystoreException e) {
-        audit.info("l1.{} keystore=pkcs11 key={} cid={} outcome={}", operation, ref.keyId(), cid, e.kind());
+        AuditLog.record("l1." + operation, "keystore", "pkcs11", "key", ref.keyId(), "cid", cid, "outcome", e.kind());
         throw e;
       } catch (ProviderException e) {
         L1KeystoreException mapped = map(ref, e);
-        audit.info("l1.{} keystore=pkcs11 key={} cid={} outcome={}", operation, ref.keyId(), cid, mapped.kind());
+        AuditLog.record("l1." + operation, "keystore", "pkcs11", "key", ref.keyId(), "cid", cid, "outcome", mapped.kind());
         throw mapped;
       }
     }, blocking);

@@ -1,5 +1,7 @@
 package org.openkcm.core.killswitch;
 
+import org.openkcm.protocol.audit.AuditLog;
+
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
@@ -30,7 +32,6 @@ public final class KillSwitchEntity
 
   public static final String TOPIC = "openkcm-kill-switch";
   private static final Logger log = LoggerFactory.getLogger(KillSwitchEntity.class);
-  private static final Logger audit = LoggerFactory.getLogger("org.openkcm.audit");
 
   public sealed interface Command extends CborSerializable {}
 
@@ -79,7 +80,7 @@ public final class KillSwitchEntity
                 "[INVALID_ARGUMENT] scope must be 'global' or 'region:<name>', was '" + c.scope() + "'"));
           }
           log.warn("KILL-SWITCH ENGAGED for {} by {} (reason: {})", c.scope(), c.by(), c.reason());
-          audit.info("killswitch.engage scope={} by={} reason=\"{}\"", c.scope(), c.by(), c.reason());
+          AuditLog.record("killswitch.engage", "scope", c.scope(), "by", c.by(), "reason", c.reason());
           return Effect().persist(new Engaged(c.scope(), c.reason(), c.by(), clock.instant()))
               .thenRun(this::publish)
               .thenReply(c.replyTo(), StatusReply::success);
@@ -89,7 +90,7 @@ public final class KillSwitchEntity
             return Effect().reply(c.replyTo(), StatusReply.success(s));
           }
           log.warn("kill-switch released for {} by {}", c.scope(), c.by());
-          audit.info("killswitch.release scope={} by={}", c.scope(), c.by());
+          AuditLog.record("killswitch.release", "scope", c.scope(), "by", c.by());
           return Effect().persist(new Released(c.scope(), c.by(), clock.instant()))
               .thenRun(this::publish)
               .thenReply(c.replyTo(), StatusReply::success);

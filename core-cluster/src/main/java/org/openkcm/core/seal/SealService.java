@@ -1,5 +1,7 @@
 package org.openkcm.core.seal;
 
+import org.openkcm.protocol.audit.AuditLog;
+
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,7 +31,6 @@ import org.slf4j.LoggerFactory;
 public final class SealService {
 
   private static final Logger log = LoggerFactory.getLogger(SealService.class);
-  private static final Logger audit = LoggerFactory.getLogger("org.openkcm.audit");
 
   /** What an operator sees. */
   public record Status(boolean sealed, boolean initialised, String mode, int threshold, int shares, int progress) {}
@@ -81,7 +82,7 @@ public final class SealService {
     SealConfigEntity.Config c = new SealConfigEntity.Config("shamir", shares, threshold, check, "", new byte[0], Map.of());
     return ask(r -> new SealConfigEntity.Initialise(c, r)).thenApply(st -> {
       master.install(key);
-      audit.info("seal.init mode=shamir shares={} threshold={} by={}", shares, threshold, by);
+      AuditLog.record("seal.init", "mode", "shamir", "shares", shares, "threshold", threshold, "by", by);
       log.warn("seal initialised: {} shares, threshold {}; this node is unsealed", shares, threshold);
       return parts;
     }).whenComplete((ok, failure) -> {
@@ -103,7 +104,7 @@ public final class SealService {
                 check, ref.asString(), wrapped, ctx), r)))
             .thenApply(st -> {
               master.install(key);
-              audit.info("seal.init mode=auto l1={}", ref);
+              AuditLog.record("seal.init", "mode", "auto", "l1", ref);
               return status(st);
             });
       }
@@ -119,7 +120,7 @@ public final class SealService {
               throw new OpenKcmException(ErrorReason.UNSEAL_FAILED, "auto-unseal returned a key that is not the master key");
             }
             master.install(key);
-            audit.info("seal.unseal mode=auto l1={} outcome=ok", c.autoL1Reference());
+            AuditLog.record("seal.unseal", "mode", "auto", "l1", c.autoL1Reference(), "outcome", "ok");
             return status(s);
           });
     });
@@ -161,7 +162,8 @@ public final class SealService {
           }
         }
         pending.put(by, share);
-        audit.info("seal.share index={} progress={}/{} by={}", share.index(), pending.size(), c.threshold(), by);
+        AuditLog.record("seal.share", "index", share.index(), "progress", pending.size(), "threshold", c.threshold(),
+            "by", by);
         if (pending.size() < c.threshold()) {
           return status(s);
         }
@@ -169,12 +171,12 @@ public final class SealService {
         pending.clear();
         if (!MasterKey.verifies(candidate, c.checkBlob())) {
           candidate.wipe();
-          audit.info("seal.unseal mode=shamir outcome=wrong-shares by={}", by);
+          AuditLog.record("seal.unseal", "mode", "shamir", "outcome", "wrong-shares", "by", by);
           throw new OpenKcmException(ErrorReason.UNSEAL_FAILED, "the shares entered do not reconstruct the master key"
               + " (one is wrong or from another cluster); enter " + c.threshold() + " shares again");
         }
         master.install(candidate);
-        audit.info("seal.unseal mode=shamir outcome=ok by={}", by);
+        AuditLog.record("seal.unseal", "mode", "shamir", "outcome", "ok", "by", by);
         log.warn("node unsealed with {} shares", c.threshold());
         return status(s);
       }
@@ -184,7 +186,7 @@ public final class SealService {
   /** Forgets every pending share after a failure (audited); answers {@code e} for throwing. */
   private OpenKcmException discardPending(String by, OpenKcmException e) {
     if (!pending.isEmpty()) {
-      audit.info("seal.share outcome={} by={} pending-discarded={}", e.reason(), by, pending.size());
+      AuditLog.record("seal.share", "outcome", e.reason(), "by", by, "pending-discarded", pending.size());
     }
     pending.clear();
     return e;
@@ -197,7 +199,7 @@ public final class SealService {
       pending.clear();
     }
     wipeLocalTenants.run();
-    audit.info("seal.seal by={}", by);
+    AuditLog.record("seal.seal", "by", by);
     log.warn("node SEALED by {}: master key and tenant keys wiped", by);
     return status();
   }

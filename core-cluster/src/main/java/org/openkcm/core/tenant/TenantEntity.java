@@ -1,5 +1,7 @@
 package org.openkcm.core.tenant;
 
+import org.openkcm.protocol.audit.AuditLog;
+
 import static org.openkcm.core.tenant.TenantRejections.reject;
 
 import java.nio.charset.StandardCharsets;
@@ -62,7 +64,6 @@ public final class TenantEntity
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Tenant");
 
   private static final Logger log = LoggerFactory.getLogger(TenantEntity.class);
-  private static final Logger audit = LoggerFactory.getLogger("org.openkcm.audit");
   private static final int KEY_BYTES = 32;
 
   // ---------------------------------------------------------------- protocol
@@ -453,7 +454,7 @@ public final class TenantEntity
     if (done.failure().isPresent()) {
       done.l2().wipe();
       OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, c.l1Reference(), true);
-      audit.info("tenant.onboard tenant={} l1={} cid={} outcome={}", tenantId, c.l1Reference(), cid, e.reason());
+      AuditLog.record("tenant.onboard", "tenant", tenantId, "l1", c.l1Reference(), "cid", cid, "outcome", e.reason());
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
     }
     byte[] sealedL2;
@@ -468,7 +469,7 @@ public final class TenantEntity
     return Effect().persist(event)
         .thenRun(st -> {
           installKeys(new UnsealedKeys(done.l2(), 1));
-          audit.info("tenant.onboard tenant={} l1={} l2v=1 cid={} outcome=ok", tenantId, event.l1Reference(), cid);
+          AuditLog.record("tenant.onboard", "tenant", tenantId, "l1", event.l1Reference(), "l2v", "1", "cid", cid, "outcome", "ok");
           publish("onboarded", "L1 " + event.l1Reference());
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
@@ -503,7 +504,7 @@ public final class TenantEntity
         .thenRun(st -> {
           unsealed.ifPresent(k -> k.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, c.serviceId(), 1), l3)));
           l3.wipe();
-          audit.info("service.create tenant={} service={} l3v=1 cid={} outcome=ok", tenantId, c.serviceId(), cid);
+          AuditLog.record("service.create", "tenant", tenantId, "service", c.serviceId(), "l3v", "1", "cid", cid, "outcome", "ok");
           publish("service-created", c.serviceId());
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
@@ -629,10 +630,9 @@ public final class TenantEntity
       return unsealFailed(s, e, done.correlationId());
     }
     installKeys(keys);
-    audit.info("tenant.unseal tenant={} l1={} l2v={} services={} cid={} outcome=ok ms={}", tenantId, s.l1Reference(),
-        s.l2Version(), s.services().size(), done.correlationId(), (System.nanoTime() - done.startedNanos()) / 1_000_000);
+    AuditLog.record("tenant.unseal", "tenant", tenantId, "l1", s.l1Reference(), "l2v", s.l2Version(), "services", s.services().size(), "cid", done.correlationId(), "outcome", "ok", "ms", (System.nanoTime() - done.startedNanos()) / 1_000_000);
     if (s.revocation().isPresent()) {
-      audit.info("tenant.l1-restored tenant={} l1={} cid={}", tenantId, s.l1Reference(), done.correlationId());
+      AuditLog.record("tenant.l1-restored", "tenant", tenantId, "l1", s.l1Reference(), "cid", done.correlationId());
       return Effect().persist(new L1Restored(deps.clock().instant(), done.correlationId()))
           .thenRun(st -> publish("l1-restored", "L1 works again")).thenNoReply().thenUnstashAll();
     }
@@ -664,7 +664,7 @@ public final class TenantEntity
 
   private ReplyEffect<Event, State> unsealFailed(Registered s, OpenKcmException e, String cid) {
     log.warn("tenant {}: unseal failed: {}", tenantId, e.oneLine());
-    audit.info("tenant.unseal tenant={} l1={} cid={} outcome={}", tenantId, s.l1Reference(), cid, e.reason());
+    AuditLog.record("tenant.unseal", "tenant", tenantId, "l1", s.l1Reference(), "cid", cid, "outcome", e.reason());
     // The commands waiting for this unseal get its error, and so does every command for the retry backoff.
     unsealFailure = Optional.of(new UnsealFailure(e, deps.clock().instant()));
     failStashed = Optional.of(e);
@@ -697,7 +697,7 @@ public final class TenantEntity
     wipeKeys("tenant kill-switch");
     l1CallEnded(); // whatever the keystore answers now is discarded (wipe epoch) and waiting commands are refused
     log.warn("tenant {}: KILLED by {} (reason: {}); keys wiped (cid={})", tenantId, by, reason, cid);
-    audit.info("tenant.kill tenant={} by={} reason=\"{}\" cid={}", tenantId, by, reason, cid);
+    AuditLog.record("tenant.kill", "tenant", tenantId, "by", by, "reason", reason, "cid", cid);
     return Effect().persist(new TenantKilled(reason, by, at, cid))
         .thenRun(st -> {
           deps.pendingKills().persisted(tenantId);
@@ -719,8 +719,7 @@ public final class TenantEntity
     return Effect().persist(new TenantKilled(k.reason(), k.by(), k.since(), pending.get().correlationId()))
         .thenRun(st -> {
           deps.pendingKills().persisted(tenantId);
-          audit.info("tenant.kill tenant={} by={} cid={} persisted=after-retry", tenantId, k.by(),
-              pending.get().correlationId());
+          AuditLog.record("tenant.kill", "tenant", tenantId, "by", k.by(), "cid", pending.get().correlationId(), "persisted", "after-retry");
           publish("killed", k.reason());
         })
         .thenNoReply();
@@ -758,8 +757,7 @@ public final class TenantEntity
     }
     if (done.failure().isPresent()) {
       OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
-      audit.info("tenant.revive tenant={} by={} cid={} outcome={}", tenantId, c.requestedBy(), done.correlationId(),
-          e.reason());
+      AuditLog.record("tenant.revive", "tenant", tenantId, "by", c.requestedBy(), "cid", done.correlationId(), "outcome", e.reason());
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(new OpenKcmException(e.reason(),
           "cannot revive: " + e.getMessage()))).thenUnstashAll();
     }
@@ -769,7 +767,7 @@ public final class TenantEntity
     } catch (OpenKcmException e) {
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
     }
-    audit.info("tenant.revive tenant={} by={} cid={} outcome=ok", tenantId, c.requestedBy(), done.correlationId());
+    AuditLog.record("tenant.revive", "tenant", tenantId, "by", c.requestedBy(), "cid", done.correlationId(), "outcome", "ok");
     return Effect().persist(new TenantRevived(c.requestedBy(), deps.clock().instant(), done.correlationId()))
         .thenRun(st -> installKeys(keys))
         .thenRun(st -> publish("revived", "revived by " + c.requestedBy()))
@@ -834,12 +832,11 @@ public final class TenantEntity
     done.l2().ifPresent(KeyMaterial::wipe);
     if (done.failure().isEmpty()) {
       lastL1Confirmed = deps.clock().instant();
-      audit.info("tenant.l1-check tenant={} l1={} cid={} outcome=ok", tenantId, s.l1Reference(), done.correlationId());
+      AuditLog.record("tenant.l1-check", "tenant", tenantId, "l1", s.l1Reference(), "cid", done.correlationId(), "outcome", "ok");
       return answer(done.replyTo(), Effect().none()).thenUnstashAll();
     }
     OpenKcmException e = TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
-    audit.info("tenant.l1-check tenant={} l1={} cid={} outcome={}", tenantId, s.l1Reference(), done.correlationId(),
-        e.reason());
+    AuditLog.record("tenant.l1-check", "tenant", tenantId, "l1", s.l1Reference(), "cid", done.correlationId(), "outcome", e.reason());
     if (e.reason() == ErrorReason.L1_REVOKED) {
       log.warn("tenant {}: L1 revoked by the customer's keystore; keys wiped: {}", tenantId, e.getMessage());
       wipeKeys("L1 revoked");
@@ -884,16 +881,14 @@ public final class TenantEntity
           + "identity that asks for it"));
     }
     if (refused.isPresent()) {
-      audit.info("tenant.link-l1.request tenant={} l1={} by={} cid={} outcome={}", tenantId, ref, c.requestedBy(), cid,
-          refused.get().reason());
+      AuditLog.record("tenant.link-l1.request", "tenant", tenantId, "l1", ref, "by", c.requestedBy(), "cid", cid, "outcome", refused.get().reason());
       return Effect().reply(c.replyTo(), reject(refused.get()));
     }
     L1LinkRequested event = new L1LinkRequested("rl-" + UUID.randomUUID(), ref.asString(), c.requestedBy(),
         deps.clock().instant(), cid);
     return Effect().persist(event)
         .thenRun(st -> {
-          audit.info("tenant.link-l1.request tenant={} l1={} previous={} by={} request={} cid={} outcome=pending",
-              tenantId, ref, s.l1Reference(), c.requestedBy(), event.requestId(), cid);
+          AuditLog.record("tenant.link-l1.request", "tenant", tenantId, "l1", ref, "previous", s.l1Reference(), "by", c.requestedBy(), "request", event.requestId(), "cid", cid, "outcome", "pending");
           publish("l1-link-requested", "re-link to " + ref + " requested by " + c.requestedBy() + " (" + event.requestId()
               + ")");
         })
@@ -927,8 +922,7 @@ public final class TenantEntity
     }
     PendingL1Link link = pending.get();
     if (c.approvedBy().isBlank() || c.approvedBy().equals(link.requestedBy())) {
-      audit.info("tenant.link-l1.approve tenant={} request={} by={} cid={} outcome=PERMISSION_DENIED why=four-eyes",
-          tenantId, link.requestId(), c.approvedBy(), cid);
+      AuditLog.record("tenant.link-l1.approve", "tenant", tenantId, "request", link.requestId(), "by", c.approvedBy(), "cid", cid, "outcome", "PERMISSION_DENIED", "why", "four-eyes");
       return Effect().reply(c.replyTo(), reject(ErrorReason.PERMISSION_DENIED, "re-link " + link.requestId()
           + " was requested by " + link.requestedBy() + "; another identity must approve it"));
     }
@@ -1001,9 +995,7 @@ public final class TenantEntity
     return Effect().persist(event)
         .thenRun(st -> {
           lastL1Confirmed = deps.clock().instant();
-          audit.info("tenant.link-l1.approve tenant={} l1={} previous={} request={} requested-by={} approved-by={} "
-              + "cid={} outcome=ok", tenantId, event.l1Reference(), s.l1Reference(), link.requestId(),
-              link.requestedBy(), c.approvedBy(), cid);
+          AuditLog.record("tenant.link-l1.approve", "tenant", tenantId, "l1", event.l1Reference(), "previous", s.l1Reference(), "request", link.requestId(), "requested-by", link.requestedBy(), "approved-by", c.approvedBy(), "cid", cid, "outcome", "ok");
           publish("l1-linked", "L1 is now " + event.l1Reference() + " (requested by " + link.requestedBy()
               + ", approved by " + c.approvedBy() + ")");
         })
@@ -1014,8 +1006,7 @@ public final class TenantEntity
   /** Ends a re-link request with {@code e}: recorded, audited, published and answered. */
   private ReplyEffect<Event, State> closeLink(Registered s, PendingL1Link link, OpenKcmException e, String by, String cid,
       ActorRef<StatusReply<TenantSummary>> replyTo) {
-    audit.info("tenant.link-l1.approve tenant={} l1={} request={} by={} cid={} outcome={}", tenantId,
-        link.l1Reference(), link.requestId(), by, cid, e.reason());
+    AuditLog.record("tenant.link-l1.approve", "tenant", tenantId, "l1", link.l1Reference(), "request", link.requestId(), "by", by, "cid", cid, "outcome", e.reason());
     return Effect().persist(new L1LinkClosed(link.requestId(), e.reason().name(), e.getMessage(), by,
             deps.clock().instant(), cid))
         .thenRun(st -> publish("l1-link-failed", "re-link " + link.requestId() + " failed: " + e.reason()))

@@ -142,16 +142,34 @@ public final class CoreLink implements AutoCloseable {
 
   private <T> CompletionStage<T> observed(String tenantId, CompletionStage<T> call,
       java.util.function.ToLongFunction<T> sequence) {
-    return call.whenComplete((ok, failure) -> {
+    return call.handle((ok, failure) -> {
       if (failure != null) {
         OpenKcmException e = GrpcErrors.fromGrpc(failure);
         if (BLOCKING.contains(e.reason())) {
           signals.blocked(tenantId, e);
         }
-      } else {
-        signals.answered(tenantId, sequence.applyAsLong(ok));
+        throw forApplications(tenantId, e);
       }
+      signals.answered(tenantId, sequence.applyAsLong(ok));
+      return ok;
     });
+  }
+
+  /**
+   * What an application is told of a Core refusal: the stable reason and what to do, never the Core's
+   * details (the customer's L1 reference, who pulled a kill-switch and why), which are for operators.
+   */
+  static OpenKcmException forApplications(String tenantId, OpenKcmException e) {
+    String message = switch (e.reason()) {
+      case TENANT_KILLED -> "tenant " + tenantId + " is killed (kill-switch): its data keys cannot be used until "
+          + "an operator revives it";
+      case L1_REVOKED -> "the root key (L1) of tenant " + tenantId + " refuses: its data keys cannot be opened";
+      case L1_UNAVAILABLE -> "the root key (L1) of tenant " + tenantId + " cannot be reached now; retry later";
+      case L1_REJECTED -> "the root key (L1) of tenant " + tenantId + " was refused; ask the tenant's operators";
+      case CORE_SEALED -> "the key service is sealed; retry later";
+      default -> null;
+    };
+    return message == null ? e : new OpenKcmException(e.reason(), message);
   }
 
   public CompletionStage<WrapKeysResponse> wrap(String tenantId, String serviceId, List<ToWrap> items, String cid) {

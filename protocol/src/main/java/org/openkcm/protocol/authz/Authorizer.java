@@ -1,5 +1,7 @@
 package org.openkcm.protocol.authz;
 
+import org.openkcm.protocol.audit.AuditLog;
+
 import com.cedarpolicy.BasicAuthorizationEngine;
 import com.cedarpolicy.model.AuthorizationRequest;
 import com.cedarpolicy.model.AuthorizationResponse;
@@ -45,7 +47,6 @@ import org.slf4j.LoggerFactory;
 public final class Authorizer {
 
   private static final Logger log = LoggerFactory.getLogger(Authorizer.class);
-  private static final Logger audit = LoggerFactory.getLogger("org.openkcm.audit");
   private static final String CLASSPATH = "classpath:";
   private static final Map<String, String> KINDS = Map.of("core", "Core", "gateway", "Gateway", "app", "App",
       "admin", "Admin");
@@ -124,8 +125,8 @@ public final class Authorizer {
    */
   public void require(Optional<SpiffeId> caller, String action, Resource resource, String service, String cid) {
     if (caller.isEmpty()) {
-      audit.info("authz decision=deny principal=none action={} resource={}::\"{}\" service={} cid={} why=no-identity",
-          action, resource.type(), Fields.safe(resource.id()), Fields.safe(service), Fields.safe(cid));
+      AuditLog.record("authz", "decision", "deny", "principal", "none", "action", action, "resourceType",
+          resource.type(), "resource", resource.id(), "service", service, "cid", cid, "why", "no-identity");
       throw new OpenKcmException(ErrorReason.PERMISSION_DENIED, action + " needs a client certificate identity");
     }
     SpiffeId who = caller.get();
@@ -138,12 +139,13 @@ public final class Authorizer {
         cache.clear();
       }
       cache.put(key, d);
-      audit.info("authz decision={} principal={} action={} resource={}::\"{}\" service={} cid={} policies={}",
-          d.allowed() ? "allow" : "deny", who, action, resource.type(), Fields.safe(resource.id()),
-          Fields.safe(service), Fields.safe(cid), d.why());
+      AuditLog.record("authz", "decision", d.allowed() ? "allow" : "deny", "principal", who, "action", action,
+          "resourceType", resource.type(), "resource", resource.id(), "service", service, "cid", cid,
+          "policies", d.why());
     } else if (!d.allowed()) {
-      audit.info("authz decision=deny principal={} action={} resource={}::\"{}\" service={} cid={} policies={} cached",
-          who, action, resource.type(), Fields.safe(resource.id()), Fields.safe(service), Fields.safe(cid), d.why());
+      AuditLog.record("authz", "decision", "deny", "principal", who, "action", action, "resourceType",
+          resource.type(), "resource", resource.id(), "service", service, "cid", cid, "policies", d.why(),
+          "cached", true);
     }
     if (!d.allowed()) {
       throw new OpenKcmException(ErrorReason.PERMISSION_DENIED, who + " may not " + action + " on "

@@ -1,0 +1,49 @@
+package org.openkcm.protocol.audit;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit trail: one JSON object per record on the logger {@code org.openkcm.audit}, e.g.
+ * {@code {"event":"tenant.kill","tenant":"acme","by":"spiffe://…/admin/so","reason":"…","cid":"…"}}. Every value
+ * is a JSON string, number or boolean written by Jackson, so client-supplied text (a kill reason, a
+ * correlation id) can never add or change a field, and a reader parses records instead of guessing.
+ */
+public final class AuditLog {
+
+  public static final String LOGGER = "org.openkcm.audit";
+  private static final Logger AUDIT = LoggerFactory.getLogger(LOGGER);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private AuditLog() {}
+
+  /** Records {@code event} with {@code fields} given as name, value, name, value, … */
+  public static void record(String event, Object... fields) {
+    if (AUDIT.isInfoEnabled()) {
+      AUDIT.info("{}", json(event, fields));
+    }
+  }
+
+  /** The JSON text of a record (what {@link #record} logs). */
+  public static String json(String event, Object... fields) {
+    if (fields.length % 2 != 0) {
+      throw new IllegalArgumentException("audit fields come in name/value pairs");
+    }
+    Map<String, Object> record = new LinkedHashMap<>();
+    record.put("event", event);
+    for (int i = 0; i < fields.length; i += 2) {
+      Object v = fields[i + 1];
+      record.put(String.valueOf(fields[i]), v == null || v instanceof Number || v instanceof Boolean ? v
+          : v instanceof Enum<?> e ? e.name() : v.toString());
+    }
+    try {
+      return JSON.writeValueAsString(record);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("audit record not serialisable: " + e.getOriginalMessage(), e);
+    }
+  }
+}
