@@ -375,6 +375,36 @@ class MutualTlsIT {
         "approved-by", "spiffe://" + DOMAIN + "/admin/officer", "outcome", "ok");
   }
 
+  @Test
+  void aGatewayWatchCarriesOnlyTheTenantsAssignedToIt() {
+    MutualTls gwA = identity(ourCa(), "gw-a-watch", "spiffe://" + DOMAIN + "/gateway/gw-a");
+    CoreKeyServiceClient core = CoreKeyServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt(
+        "127.0.0.1", stack.core().grpcAddress().getPort(), kit.system()), Optional.of(gwA), Set.of("core")), kit.system());
+    java.util.List<org.openkcm.protocol.core.v1.TenantEvent> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    org.apache.pekko.stream.UniqueKillSwitch stop = core.watchTenantEvents(
+            org.openkcm.protocol.core.v1.WatchTenantEventsRequest.newBuilder().setGateway("gw-a").build())
+        .viaMat(org.apache.pekko.stream.KillSwitches.single(), org.apache.pekko.stream.javadsl.Keep.right())
+        .to(org.apache.pekko.stream.javadsl.Sink.foreach(seen::add)).run(kit.system());
+    try {
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(50), () -> {
+        assertTrue(seen.stream().anyMatch(e -> e.getKind().equals("hello")));
+        return null;
+      });
+      stack.ensureTenant("not-for-gw-a", "devfile:not-for-gw-a-root", "payments");
+      stack.ensureTenant("acme", "devfile:acme-root", "watch-probe");
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(50), () -> {
+        assertTrue(seen.stream().anyMatch(e -> e.getTenantId().equals("acme") && e.getKind().equals("service-created")),
+            "gw-a hears of acme: " + seen);
+        return null;
+      });
+      assertTrue(seen.stream().noneMatch(e -> e.getTenantId().equals("not-for-gw-a")),
+          "gw-a never hears of a tenant it does not serve: " + seen);
+    } finally {
+      stop.shutdown();
+      core.close();
+    }
+  }
+
   private static AdminServiceClient stackAdmin() {
     return AdminServiceClient.create(NodeTls.client(GrpcClientSettings.connectToServiceAt("127.0.0.1",
         stack.core().grpcAddress().getPort(), kit.system()).withDeadline(Duration.ofSeconds(10)), stack.clientTls(),
