@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(name = "admin", mixinStandardHelpOptions = true, description = "Tenants and services (governance API of the Core).",
     subcommands = {AdminCommand.Tenant.class, AdminCommand.Service.class, AdminCommand.KillCmd.class,
         AdminCommand.ReviveCmd.class, AdminCommand.InitCmd.class, AdminCommand.UnsealCmd.class,
-        AdminCommand.SealCmd.class, AdminCommand.SealStatusCmd.class})
+        AdminCommand.SealCmd.class, AdminCommand.SealStatusCmd.class, AdminCommand.MigrateSealCmd.class})
 final class AdminCommand {
 
   @Command(name = "tenant", mixinStandardHelpOptions = true, description = "Onboard or show a tenant.",
@@ -288,6 +288,29 @@ final class AdminCommand {
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
+    }
+  }
+
+  @Command(name = "migrate-seal", mixinStandardHelpOptions = true,
+      description = "One-time, for data written before master-key sealing: seal every tenant's (or one tenant's) "
+          + "L2/L3 blobs with the master key. Opens nothing; safe to run again.")
+  static final class MigrateSealCmd implements Callable<Integer> {
+    @Mixin
+    CoreTarget target;
+
+    @Option(names = "--tenant", description = "Only this tenant (default: every tenant in the journal).")
+    String tenant;
+
+    @Override
+    public Integer call() {
+      return target.callAdmin(admin -> admin.migrateSeal(org.openkcm.protocol.admin.v1.MigrateSealRequest.newBuilder()
+          .setTenantId(tenant == null ? "" : tenant).build()), r -> {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("tenants", r.getTenants());
+            out.put("migrated", r.getMigratedList());
+            out.put("blobsSealed", r.getBlobsSealed());
+            return out;
+          });
     }
   }
 

@@ -27,6 +27,8 @@ import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.MigrateSealReply;
+import org.openkcm.protocol.admin.v1.MigrateSealRequest;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
@@ -170,6 +172,41 @@ public final class AdminServiceImpl implements AdminService {
   public CompletionStage<TenantInfo> approveL1Link(ApproveL1LinkRequest in) {
     return ask(in.getTenantId(), Optional.empty(), replyTo -> new TenantEntity.ApproveL1Link(in.getRequestId(),
         in.getApprovedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<MigrateSealReply> migrateSeal(MigrateSealRequest in) {
+    if (!in.getTenantId().isEmpty()) {
+      Optional<OpenKcmException> invalid = CoreKeyServiceImpl.checkIds(in.getTenantId(), Optional.empty());
+      if (invalid.isPresent()) {
+        return CoreKeyServiceImpl.failed(invalid.get());
+      }
+    }
+    org.apache.pekko.stream.javadsl.Source<String, org.apache.pekko.NotUsed> tenants = in.getTenantId().isEmpty()
+        ? org.apache.pekko.persistence.query.PersistenceQuery.get(system)
+            .getReadJournalFor(org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.class,
+                org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.Identifier())
+            .currentPersistenceIds()
+            .filter(id -> id.startsWith(TenantEntity.ENTITY_KEY.name() + "|"))
+            .map(id -> id.substring(TenantEntity.ENTITY_KEY.name().length() + 1))
+        : org.apache.pekko.stream.javadsl.Source.single(in.getTenantId());
+    return tenants
+        .mapAsync(1, tenant -> sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+            .<Integer>askWithStatus(replyTo -> new TenantEntity.MigrateSeal(in.getCorrelationId(), replyTo), askTimeout)
+            .thenApply(n -> java.util.Map.entry(tenant, n)))
+        .runFold(MigrateSealReply.newBuilder(), (b, done) -> {
+          b.setTenants(b.getTenants() + 1);
+          if (done.getValue() > 0) {
+            b.addMigrated(done.getKey()).setBlobsSealed(b.getBlobsSealed() + done.getValue());
+          }
+          return b;
+        }, system)
+        .handle((b, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+          }
+          return b.build();
+        });
   }
 
   private CompletionStage<TenantInfo> ask(String tenantId, Optional<String> serviceId,

@@ -122,6 +122,12 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   }
 
   @Override
+  public CompletionStage<org.openkcm.protocol.admin.v1.MigrateSealReply> migrateSeal(
+      org.openkcm.protocol.admin.v1.MigrateSealRequest in, Metadata md) {
+    return checked(md, "MigrateSeal", SEAL, in.getCorrelationId(), () -> service.migrateSeal(in));
+  }
+
+  @Override
   public CompletionStage<TenantInfo> approveL1Link(ApproveL1LinkRequest in, Metadata md) {
     return fields(() -> {
       Fields.requiredText("request_id", in.getRequestId(), 128);

@@ -17,8 +17,8 @@ import org.openkcm.protocol.key.KeyMaterial;
  * useless. A node starts sealed; {@link #install} unseals it, {@link #wipe} seals it again.
  *
  * <p>Sealed blob: {@code 'M' 'K' 0x01 | nonce (12) | AES-256-GCM ciphertext | tag (16)}, AAD = purpose. Only
- * such blobs open: an unsealed blob (older data dirs) is refused; {@code admin migrate-seal} is not needed
- * for data written by this version.
+ * such blobs open: an unsealed blob (a data dir written before master-key sealing) is refused until
+ * {@code admin migrate-seal} has sealed it.
  */
 public final class MasterKey {
 

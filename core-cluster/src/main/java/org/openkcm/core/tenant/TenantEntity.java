@@ -113,6 +113,12 @@ public final class TenantEntity
   public record Revive(String requestedBy, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
       implements Command {}
 
+  /**
+   * One-time migration of a tenant written before master-key sealing: seals its L1-wrapped L2 and L2-wrapped
+   * L3 blobs with the master key (nothing is opened). Answers how many blobs it sealed (0 when none was left).
+   */
+  public record MigrateSeal(String correlationId, ActorRef<StatusReply<Integer>> replyTo) implements Command {}
+
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
   public record WipeKeys(String why) implements Command {}
 
@@ -216,6 +222,10 @@ public final class TenantEntity
   public record L1LinkClosed(String requestId, String outcome, String message, String by, Instant at,
       String correlationId) implements Event {}
 
+  /** The tenant's blobs, sealed with the master key by {@code admin migrate-seal} (they were not before). */
+  public record BlobsResealed(byte[] wrappedL2, Map<String, List<WrappedL3>> l3Versions, Instant at,
+      String correlationId) implements Event {}
+
   /** A re-link waiting for approval. */
   public record PendingL1Link(String requestId, String l1Reference, String requestedBy, Instant at)
       implements CborSerializable {}
@@ -267,6 +277,14 @@ public final class TenantEntity
 
     Registered withKilled(Optional<KillRecord> k) {
       return new Registered(tenantId, l1Reference, l2Version, wrappedL2, l1Context, onboardedAt, services, revocation, k,
+          keyDomain, pendingLink);
+    }
+
+    Registered withBlobs(byte[] l2, Map<String, List<WrappedL3>> l3Versions) {
+      Map<String, ServiceKeys> next = new TreeMap<>();
+      services.forEach((id, keys) -> next.put(id, new ServiceKeys(id, keys.currentVersion(),
+          List.copyOf(l3Versions.getOrDefault(id, keys.versions())))));
+      return new Registered(tenantId, l1Reference, l2Version, l2, l1Context, onboardedAt, next, revocation, killed,
           keyDomain, pendingLink);
     }
 
@@ -346,6 +364,7 @@ public final class TenantEntity
       return Effect().noReply();
     });
     b.forStateType(Registered.class)
+        .onCommand(MigrateSeal.class, this::onMigrateSeal)
         .onCommand(Kill.class, this::onKill)
         .onCommand(PersistPendingKill.class, this::onPersistPendingKill);
     // While the customer's keystore is being called, user commands wait (in order) for its answer.
@@ -387,6 +406,7 @@ public final class TenantEntity
         .onCommand(RequestL1Link.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(ApproveL1Link.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(Kill.class, c -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(MigrateSeal.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(Revive.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(WrapKeys.class, c -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(UnwrapKeys.class, c -> Effect().reply(c.replyTo(), notFound()));
@@ -705,6 +725,41 @@ public final class TenantEntity
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
         .thenUnstashAll();
+  }
+
+  private ReplyEffect<Event, State> onMigrateSeal(Registered s, MigrateSeal c) {
+    if (!deps.masterKey().isUnsealed()) {
+      return Effect().reply(c.replyTo(), reject(sealedError()));
+    }
+    int sealed = 0;
+    byte[] l2 = s.wrappedL2();
+    if (!org.openkcm.core.seal.MasterKey.isSealedBlob(l2)) {
+      l2 = deps.masterKey().seal(l2, l2Purpose());
+      sealed++;
+    }
+    Map<String, List<WrappedL3>> l3s = new TreeMap<>();
+    for (ServiceKeys service : s.services().values()) {
+      List<WrappedL3> versions = new ArrayList<>();
+      for (WrappedL3 w : service.versions()) {
+        if (org.openkcm.core.seal.MasterKey.isSealedBlob(w.blob())) {
+          versions.add(w);
+        } else {
+          versions.add(new WrappedL3(w.version(), w.l2Version(),
+              deps.masterKey().seal(w.blob(), l3Purpose(service.serviceId(), w.version()))));
+          sealed++;
+        }
+      }
+      l3s.put(service.serviceId(), List.copyOf(versions));
+    }
+    String cid = correlation(c.correlationId());
+    if (sealed == 0) {
+      return Effect().reply(c.replyTo(), StatusReply.success(0));
+    }
+    int count = sealed;
+    return Effect().persist(new BlobsResealed(l2, Map.copyOf(l3s), deps.clock().instant(), cid))
+        .thenRun(st -> AuditLog.record("tenant.migrate-seal", "tenant", tenantId, "blobs", count, "cid", cid,
+            "outcome", "ok"))
+        .thenReply(c.replyTo(), st -> StatusReply.success(count));
   }
 
   /** A kill accepted on this node before a journal failure: write it again (everything is refused meanwhile). */
@@ -1121,6 +1176,7 @@ public final class TenantEntity
         .onEvent(L1Revoked.class, (s, e) -> s.withRevocation(Optional.of(new L1Revocation(e.reason(), e.message(), e.at()))))
         .onEvent(L1Restored.class, (s, e) -> s.withRevocation(Optional.empty()))
         .onEvent(L1Linked.class, (s, e) -> s.withL1(e.l1Reference(), e.wrappedL2(), Map.copyOf(e.l1Context())))
+        .onEvent(BlobsResealed.class, (s, e) -> s.withBlobs(e.wrappedL2(), e.l3Versions()))
         .onEvent(L1LinkRequested.class, (s, e) -> s.withPendingLink(Optional.of(new PendingL1Link(e.requestId(),
             e.l1Reference(), e.requestedBy(), e.at()))))
         .onEvent(L1LinkClosed.class, (s, e) -> s.withPendingLink(s.pendingLink()

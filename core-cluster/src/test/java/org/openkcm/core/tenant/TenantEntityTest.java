@@ -253,6 +253,39 @@ class TenantEntityTest {
   }
 
   @Test
+  void blobsWrittenBeforeMasterKeySealingAreRefusedUntilMigrateSealSealsThem() throws Exception {
+    // a tenant as an old data directory holds it: L1-wrapped L2 and L2-wrapped L3, neither master-sealed
+    KeyMaterial l2 = KeyMaterial.random(32, RANDOM);
+    KeyMaterial l3 = KeyMaterial.random(32, RANDOM);
+    Map<String, String> ctx = Map.of("openkcm:tenant", "acme", "openkcm:l2-version", "1", "openkcm:correlation-id", "old");
+    byte[] rawL2 = dev.wrap(org.openkcm.core.keystore.L1Reference.parse("devfile:acme-root"), l2, ctx, "old")
+        .toCompletableFuture().join();
+    byte[] rawL3 = KeyWrap.wrap(l2, l3, TenantEntity.l3Aad("acme", "payments", 1, 1), RANDOM);
+    java.time.Instant then = java.time.Instant.parse("2026-11-01T00:00:00Z");
+    tenant.initialize(new TenantOnboarded("acme", "devfile:acme-root", 1, rawL2, ctx, then, "old"),
+        new ServiceCreated("payments", 1, 1, rawL3, then, "old"));
+    StatusReply<Wrapped> refused = wrapReply(List.of(new WrapItem(new byte[32], Map.of())));
+    assertReason(ErrorReason.INTERNAL, refused);
+    assertTrue(refused.getError().getMessage().contains("not sealed with a master key"), refused.getError().getMessage());
+
+    CommandResultWithReply<Command, Event, State, StatusReply<Integer>> migrated =
+        tenant.runCommand(r -> new TenantEntity.MigrateSeal("m", r));
+    assertEquals(2, migrated.reply().getValue(), "L2 and one L3 sealed");
+    TenantEntity.BlobsResealed event = migrated.eventOfType(TenantEntity.BlobsResealed.class);
+    assertTrue(MasterKey.isSealedBlob(event.wrappedL2()));
+    assertTrue(MasterKey.isSealedBlob(event.l3Versions().get("payments").get(0).blob()));
+    assertSecretAbsent(event, l2.revealBytes());
+    assertSecretAbsent(event, l3.revealBytes());
+
+    tenant.restart();
+    byte[] env = wrapOne(Map.of("row", "1"));
+    assertTrue(tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
+        List.of(new UnwrapItem(env, Map.of("row", "1"))), "c", r)).reply().getValue().outcomes().get(0).isOk());
+    assertEquals(0, tenant.<StatusReply<Integer>>runCommand(r -> new TenantEntity.MigrateSeal("m2", r)).reply()
+        .getValue(), "nothing left to seal");
+  }
+
+  @Test
   void onboardingIsRefusedUnderARegionOrGlobalKillSwitch() {
     TenantEntity.KillRecord global = new TenantEntity.KillRecord("global", "breach", "so", java.time.Instant.now());
     EventSourcedBehaviorTestKit<Command, Event, State> fresh = EventSourcedBehaviorTestKit.create(testKit.system(),
