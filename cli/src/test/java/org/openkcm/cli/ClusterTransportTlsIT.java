@@ -205,9 +205,9 @@ class ClusterTransportTlsIT {
     assertTrue(totalRecorded() - recordedBefore > 10_000, "the burst crossed the cluster transport ("
         + (totalRecorded() - recordedBefore) + " bytes recorded)");
     for (byte[] dek : deks) {
-      assertEquals(-1, indexOf(traffic, java.util.Arrays.copyOfRange(dek, 0, 12)),
+      assertEquals(-1, Bytes.indexOf(traffic, java.util.Arrays.copyOfRange(dek, 0, 12)),
           "a data key's bytes crossed the cluster transport in the clear");
-      assertEquals(-1, indexOf(traffic, java.util.Arrays.copyOfRange(dek, 20, 32)),
+      assertEquals(-1, Bytes.indexOf(traffic, java.util.Arrays.copyOfRange(dek, 20, 32)),
           "a data key's bytes crossed the cluster transport in the clear");
     }
     assertEquals(0x16, traffic[0] & 0xff, "the first bytes on the wire open a TLS handshake");
@@ -412,18 +412,6 @@ class ClusterTransportTlsIT {
     return n;
   }
 
-  static int indexOf(byte[] haystack, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= haystack.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
-  }
 
   /** Forwards loopback TCP connections from one port to another and keeps every byte that passes, both ways. */
   static final class RecordingProxy implements AutoCloseable {

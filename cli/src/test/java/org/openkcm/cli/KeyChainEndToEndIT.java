@@ -65,7 +65,7 @@ class KeyChainEndToEndIT {
     List<byte[]> payloads = stack.db.eventPayloads("Tenant|");
     assertEquals(4, payloads.size(), "2 onboardings + 2 services; wrap/unwrap persist nothing");
     byte[] dek = generated.getPlaintext().toByteArray();
-    payloads.forEach(p -> assertFalse(indexOf(p, dek) >= 0, "a DEK reached the journal"));
+    payloads.forEach(p -> assertFalse(Bytes.indexOf(p, dek) >= 0, "a DEK reached the journal"));
   }
 
   @Test
@@ -159,16 +159,4 @@ class KeyChainEndToEndIT {
     assertFalse(e.getMessage().isBlank());
   }
 
-  private static int indexOf(byte[] haystack, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= haystack.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
-  }
 }

@@ -94,6 +94,8 @@ class LostEventsIT {
       return null;
     });
     long ms = (System.nanoTime() - killed) / 1_000_000;
+    System.out.println("LostEventsIT: with every kill event lost, local serving ended " + ms + " ms after the kill"
+        + " (lease 1 s)");
     assertTrue(pool().readyCount() > 0, "the pool still holds DEKs (the kill event never arrived)");
     OpenKcmException refused = assertThrows(OpenKcmException.class, () -> await(stack.app.generateDataKey(GEN)));
     assertEquals(ErrorReason.TENANT_KILLED, refused.reason(), "asked the Core, which refused");

@@ -1,0 +1,21 @@
+package org.openkcm.cli;
+
+/** Searching captured bytes (journal rows, recorded traffic) for key material. */
+final class Bytes {
+
+  private Bytes() {}
+
+  /** The first position of {@code needle} in {@code haystack}, or -1. */
+  static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+}
