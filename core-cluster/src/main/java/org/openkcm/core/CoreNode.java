@@ -128,7 +128,7 @@ public final class CoreNode implements AutoCloseable {
     Duration askTimeout = config.getDuration("openkcm.core.tenant.ask-timeout");
     String region = config.getString("openkcm.core.region");
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
-    Optional<Authorizer> authz = NodeTls.authorizer(config, tls);
+    Optional<Authorizer> authz = Authorizer.forNode(config, tls);
     return JournalSchema.ensure(system, blockingExecutor(system)).thenCompose(done -> {
       ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic = spawn(system,
           Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC), "kill-switch-topic");

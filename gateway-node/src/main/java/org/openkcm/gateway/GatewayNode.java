@@ -133,7 +133,7 @@ public final class GatewayNode implements AutoCloseable {
       TenantWatch.start(system, core.streamingClients(), c.getString("name"), tenants, flush,
           c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"), delivered);
     }
-    Optional<Authorizer> authz = NodeTls.authorizer(system.settings().config(), tls);
+    Optional<Authorizer> authz = Authorizer.forNode(system.settings().config(), tls);
     if (authz.isPresent() && !c.getString("grpc.server").equals("netty")) {
       throw new IllegalArgumentException("openkcm.gateway.grpc.server = " + c.getString("grpc.server")
           + " cannot hand caller identities to the authorization policies; with mTLS on use netty");

@@ -69,7 +69,7 @@ public final class AdminServiceImpl implements AdminService {
         .thenCompose(shares -> seal.status().thenApply(st -> InitSealReply.newBuilder().addAllShares(shares)
             .setStatus(toProto(st)).build()))
         .exceptionally(failure -> {
-          throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+          throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
         });
   }
 
@@ -86,7 +86,7 @@ public final class AdminServiceImpl implements AdminService {
   private CompletionStage<SealStatusReply> sealReply(CompletionStage<SealService.Status> status) {
     return status.handle((st, failure) -> {
       if (failure != null) {
-        throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+        throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
       }
       return toProto(st);
     });
@@ -131,7 +131,7 @@ public final class AdminServiceImpl implements AdminService {
             askTimeout, system.scheduler())
         .handle((state, failure) -> {
           if (failure != null) {
-            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
           }
           KillSwitchState.Builder b = KillSwitchState.newBuilder().setRegion(region);
           state.engaged().values().forEach(k -> b.addEngaged(KillSwitchEntry.newBuilder().setScope(k.scope())
@@ -203,7 +203,7 @@ public final class AdminServiceImpl implements AdminService {
         }, system)
         .handle((b, failure) -> {
           if (failure != null) {
-            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
           }
           return b.build();
         });
@@ -219,7 +219,7 @@ public final class AdminServiceImpl implements AdminService {
         .askWithStatus(command::apply, askTimeout)
         .handle((summary, failure) -> {
           if (failure != null) {
-            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
           }
           return toProto(summary);
         });

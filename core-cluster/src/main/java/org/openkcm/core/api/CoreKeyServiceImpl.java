@@ -116,7 +116,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
             replyTo -> new TenantEntity.WrapKeys(in.getServiceId(), items, in.getCorrelationId(), replyTo), askTimeout)
         .handle((wrapped, failure) -> {
           if (failure != null) {
-            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
           }
           WrapKeysResponse.Builder out = WrapKeysResponse.newBuilder().setL3Version((int) wrapped.l3Version())
               .setTenantSequence(wrapped.sequence());
@@ -151,7 +151,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
             replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo), askTimeout)
         .handle((unwrapped, failure) -> {
           if (failure != null) {
-            throw GrpcErrors.toGrpc(TenantRejections.parse(failure));
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
           }
           UnwrapKeysResponse.Builder out = UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
           for (TenantEntity.UnwrapOutcome o : unwrapped.outcomes()) {

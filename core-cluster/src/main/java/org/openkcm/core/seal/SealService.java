@@ -212,7 +212,7 @@ public final class SealService {
       Function<ActorRef<StatusReply<SealConfigEntity.State>>, SealConfigEntity.Command> command) {
     return AskPattern.<SealConfigEntity.Command, SealConfigEntity.State>askWithStatus(config, command::apply, timeout,
         system.scheduler()).exceptionally(failure -> {
-          throw TenantRejections.parse(failure);
+          throw org.openkcm.core.reply.Rejections.parse(failure);
         });
   }
 }

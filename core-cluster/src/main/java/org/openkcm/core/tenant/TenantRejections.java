@@ -1,50 +1,25 @@
 package org.openkcm.core.tenant;
 
-import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.pekko.pattern.StatusReply;
 import org.openkcm.core.keystore.L1KeystoreException;
+import org.openkcm.core.reply.Rejections;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 
 /**
- * How tenant entities reject a command: a {@link StatusReply#error(String)} whose text is
- * {@code [REASON] message}. A plain string crosses the cluster with the built-in serializer; the edge turns
- * it back into an {@link OpenKcmException} with {@link #parse}.
+ * How tenant entities reject a command ({@link Rejections}, the Core-wide form) and how they name a keystore's
+ * failure.
  */
 public final class TenantRejections {
-
-  private static final Pattern FORM = Pattern.compile("\\[([A-Z0-9_]+)] (.*)", Pattern.DOTALL);
 
   private TenantRejections() {}
 
   static <T> StatusReply<T> reject(ErrorReason reason, String message) {
-    return StatusReply.error("[" + reason.name() + "] " + message);
+    return Rejections.reject(reason, message);
   }
 
   static <T> StatusReply<T> reject(OpenKcmException e) {
-    return reject(e.reason(), e.getMessage());
-  }
-
-  /** Turns a failed ask back into its named error (INTERNAL when it is not a rejection). */
-  public static OpenKcmException parse(Throwable failure) {
-    Throwable t = org.openkcm.protocol.error.GrpcErrors.unwrap(failure);
-    if (t instanceof OpenKcmException e) {
-      return e;
-    }
-    if (t instanceof java.util.concurrent.TimeoutException) {
-      return new OpenKcmException(ErrorReason.TIMEOUT, "the tenant did not answer in time; retry");
-    }
-    String text = t.getMessage() == null ? "" : t.getMessage();
-    Matcher m = FORM.matcher(text);
-    if (m.matches()) {
-      Optional<ErrorReason> reason = ErrorReason.parse(m.group(1));
-      if (reason.isPresent()) {
-        return new OpenKcmException(reason.get(), m.group(2));
-      }
-    }
-    return new OpenKcmException(ErrorReason.INTERNAL, "internal error (" + t.getClass().getSimpleName() + ")");
+    return Rejections.reject(e);
   }
 
   /**

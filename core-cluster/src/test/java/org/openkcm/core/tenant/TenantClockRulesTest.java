@@ -105,7 +105,7 @@ class TenantClockRulesTest {
 
   private static ErrorReason reason(StatusReply<?> r) {
     assertTrue(r.isError(), () -> "expected a refusal, got " + r);
-    return TenantRejections.parse(r.getError()).reason();
+    return org.openkcm.core.reply.Rejections.parse(r.getError()).reason();
   }
 
   @Test

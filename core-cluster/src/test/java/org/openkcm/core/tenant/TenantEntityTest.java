@@ -219,7 +219,7 @@ class TenantEntityTest {
 
     StatusReply<Unwrapped> refused = tenant.<StatusReply<Unwrapped>>runCommand(
         replyTo -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", replyTo)).reply();
-    assertEquals(ErrorReason.L1_REVOKED, TenantRejections.parse(refused.getError()).reason());
+    assertEquals(ErrorReason.L1_REVOKED, org.openkcm.core.reply.Rejections.parse(refused.getError()).reason());
     assertTrue(refused.getError().getMessage().contains("devfile:acme-root"));
 
     dev.setEnabled("acme-root", true);
@@ -622,7 +622,7 @@ class TenantEntityTest {
 
   private static void assertReason(ErrorReason expected, StatusReply<?> reply) {
     assertTrue(reply.isError(), () -> "expected " + expected + " but got " + reply);
-    assertEquals(expected, TenantRejections.parse(reply.getError()).reason(), reply.getError().getMessage());
+    assertEquals(expected, org.openkcm.core.reply.Rejections.parse(reply.getError()).reason(), reply.getError().getMessage());
   }
 
   /** Serializes {@code persisted} exactly as the journal would and searches for the secret in every form. */

@@ -82,7 +82,7 @@ class TenantKillNeverWaitsTest {
 
   private static ErrorReason reasonOf(StatusReply<?> reply) {
     assertTrue(reply.isError(), "expected a refusal");
-    return TenantRejections.parse(reply.getError()).reason();
+    return org.openkcm.core.reply.Rejections.parse(reply.getError()).reason();
   }
 
   @Test

@@ -107,6 +107,19 @@ public final class Authorizer {
     return settings.assignments();
   }
 
+  /**
+   * The authorization policies of {@code openkcm.authz} for a node whose mTLS is {@code tls}; without mTLS there
+   * are no verified identities to judge, so none (with a warning).
+   */
+  public static java.util.Optional<Authorizer> forNode(Config root,
+      java.util.Optional<org.openkcm.protocol.tls.MutualTls> tls) {
+    if (tls.isEmpty()) {
+      log.warn("no mTLS, so no caller identities: authorization policies are NOT applied (development/test only)");
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(load(Settings.from(root.getConfig("openkcm.authz"))));
+  }
+
   /** Reads the policy files; fails with the file and Cedar's message when one does not parse. */
   public static Authorizer load(Settings settings) {
     try {

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.pekko.grpc.GrpcClientSettings;
-import org.openkcm.protocol.authz.Authorizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,18 +56,6 @@ public final class NodeTls {
     String domain = tls.getString("trust-domain");
     DevCa.loadOrCreate(dir, domain).ensure(dir, name, new SpiffeId(domain, List.of("admin", name)), DEV_VALIDITY);
     return Optional.of(MutualTls.load(MutualTls.Settings.forDir(dir, name)));
-  }
-
-  /**
-   * The authorization policies of {@code openkcm.authz} when mTLS is on; without mTLS there are no
-   * verified identities to judge, so none (with a warning).
-   */
-  public static Optional<Authorizer> authorizer(Config root, Optional<MutualTls> tls) {
-    if (tls.isEmpty()) {
-      log.warn("no mTLS, so no caller identities: authorization policies are NOT applied (development/test only)");
-      return Optional.empty();
-    }
-    return Optional.of(Authorizer.load(Authorizer.Settings.from(root.getConfig("openkcm.authz"))));
   }
 
   /** {@code settings} over TLS with this node's certificate, accepting servers of {@code serverKinds}. */
