@@ -64,7 +64,7 @@ final class JournalKeys {
         for (Map.Entry<String, KeyMaterial> l2 : l2s.entrySet()) {
           try {
             KeyMaterial l3 = KeyWrap.unwrap(l2.getValue(), master.open(s.wrappedL3(), "l3:" + l2.getKey() + ":"
-                + s.serviceId() + ":" + s.l3Version()), TenantEntity.l3Aad(l2.getKey(), s.serviceId(), s.l3Version(),
+                + s.serviceId() + ":" + s.l3Version()), org.openkcm.core.tenant.KeyChain.l3Aad(l2.getKey(), s.serviceId(), s.l3Version(),
                 s.l2Version()));
             keys.add(l3.revealBytes());
           } catch (RuntimeException | java.security.GeneralSecurityException other) {

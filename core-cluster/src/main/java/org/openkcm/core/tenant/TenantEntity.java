@@ -33,7 +33,6 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
-import org.openkcm.core.crypto.KeyWrap;
 import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.serialization.CborSerializable;
 import org.openkcm.protocol.envelope.EncryptionContext;
@@ -313,6 +312,7 @@ public final class TenantEntity
 
   private final String tenantId;
   private final TenantDependencies deps;
+  private final KeyChain chain;
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
 
@@ -340,6 +340,7 @@ public final class TenantEntity
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId));
     this.tenantId = tenantId;
     this.deps = deps;
+    this.chain = new KeyChain(tenantId, deps.masterKey(), deps.random());
     this.context = context;
     this.timers = timers;
   }
@@ -459,7 +460,7 @@ public final class TenantEntity
     }
     String cid = correlation(c.correlationId());
     KeyMaterial l2 = KeyMaterial.random(KEY_BYTES, deps.random());
-    Map<String, String> l1Context = l1Context(1, cid);
+    Map<String, String> l1Context = chain.l1Context(1, cid);
     l1CallInFlight = true;
     log.info("tenant {}: onboarding, wrapping a new L2 with L1 {} (cid={})", tenantId, ref, cid);
     context.pipeToSelf(wrapVerified(ref, l2, l1Context, cid),
@@ -479,7 +480,7 @@ public final class TenantEntity
     }
     byte[] sealedL2;
     try {
-      sealedL2 = deps.masterKey().seal(done.wrappedL2().orElseThrow(), l2Purpose());
+      sealedL2 = chain.sealL2(done.wrappedL2().orElseThrow());
     } catch (OpenKcmException e) {
       done.l2().wipe();
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
@@ -513,8 +514,7 @@ public final class TenantEntity
     KeyMaterial l3 = KeyMaterial.random(KEY_BYTES, deps.random());
     byte[] blob;
     try {
-      blob = deps.masterKey().seal(KeyWrap.wrap(keys.l2(), l3, l3Aad(tenantId, c.serviceId(), 1, keys.l2Version()),
-          deps.random()), l3Purpose(c.serviceId(), 1));
+      blob = chain.sealL3(keys.l2(), keys.l2Version(), c.serviceId(), 1, l3);
     } catch (OpenKcmException e) {
       l3.wipe();
       return Effect().reply(c.replyTo(), reject(e));
@@ -619,7 +619,7 @@ public final class TenantEntity
     L1Reference ref = L1Reference.parse(s.l1Reference());
     byte[] l1Blob;
     try {
-      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+      l1Blob = chain.openL2(s.wrappedL2());
     } catch (OpenKcmException e) {
       return Effect().reply(replyTo, reject(e));
     }
@@ -645,7 +645,7 @@ public final class TenantEntity
     }
     UnsealedKeys keys;
     try {
-      keys = openChain(s, done.l2().orElseThrow());
+      keys = chain.open(done.l2().orElseThrow(), s.l2Version(), s.services());
     } catch (OpenKcmException e) {
       return unsealFailed(s, e, done.correlationId());
     }
@@ -657,29 +657,6 @@ public final class TenantEntity
           .thenRun(st -> publish("l1-restored", "L1 works again")).thenNoReply().thenUnstashAll();
     }
     return Effect().noReply().thenUnstashAll();
-  }
-
-  /** Opens every L3 with {@code l2}: the in-memory key chain of this tenant. */
-  private UnsealedKeys openChain(Registered s, KeyMaterial l2) {
-    UnsealedKeys keys = new UnsealedKeys(l2, s.l2Version());
-    for (ServiceKeys service : s.services().values()) {
-      for (WrappedL3 w : service.versions()) {
-        try {
-          byte[] blob = deps.masterKey().open(w.blob(), l3Purpose(service.serviceId(), w.version()));
-          KeyMaterial l3 = KeyWrap.unwrap(l2, blob, l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
-          keys.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
-          l3.wipe();
-        } catch (OpenKcmException ex) {
-          keys.wipe();
-          throw ex;
-        } catch (GeneralSecurityException ex) {
-          keys.wipe();
-          throw new OpenKcmException(ErrorReason.INTERNAL, "tenant " + tenantId + ": L3 v" + w.version()
-              + " of service " + service.serviceId() + " does not open with L2; the journal may be damaged");
-        }
-      }
-    }
-    return keys;
   }
 
   private ReplyEffect<Event, State> unsealFailed(Registered s, OpenKcmException e, String cid) {
@@ -734,7 +711,7 @@ public final class TenantEntity
     int sealed = 0;
     byte[] l2 = s.wrappedL2();
     if (!org.openkcm.core.seal.MasterKey.isSealedBlob(l2)) {
-      l2 = deps.masterKey().seal(l2, l2Purpose());
+      l2 = chain.sealLegacyL2(l2);
       sealed++;
     }
     Map<String, List<WrappedL3>> l3s = new TreeMap<>();
@@ -745,7 +722,7 @@ public final class TenantEntity
           versions.add(w);
         } else {
           versions.add(new WrappedL3(w.version(), w.l2Version(),
-              deps.masterKey().seal(w.blob(), l3Purpose(service.serviceId(), w.version()))));
+              chain.sealLegacyL3(service.serviceId(), w.version(), w.blob())));
           sealed++;
         }
       }
@@ -789,7 +766,7 @@ public final class TenantEntity
     String cid = correlation(c.correlationId());
     byte[] l1Blob;
     try {
-      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+      l1Blob = chain.openL2(s.wrappedL2());
     } catch (OpenKcmException e) {
       return Effect().reply(c.replyTo(), reject(e));
     }
@@ -818,7 +795,7 @@ public final class TenantEntity
     }
     UnsealedKeys keys;
     try {
-      keys = openChain(s, done.l2().orElseThrow());
+      keys = chain.open(done.l2().orElseThrow(), s.l2Version(), s.services());
     } catch (OpenKcmException e) {
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
     }
@@ -868,7 +845,7 @@ public final class TenantEntity
     }
     byte[] l1Blob;
     try {
-      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+      l1Blob = chain.openL2(s.wrappedL2());
     } catch (OpenKcmException e) {
       return replyTo.isPresent() ? Effect().reply(replyTo.get(), TenantRejections.<TenantSummary>reject(e))
           : Effect().noReply();
@@ -988,11 +965,11 @@ public final class TenantEntity
     }
     byte[] l1Blob;
     try {
-      l1Blob = deps.masterKey().open(s.wrappedL2(), l2Purpose());
+      l1Blob = chain.openL2(s.wrappedL2());
     } catch (OpenKcmException e) {
       return Effect().reply(c.replyTo(), reject(e));
     }
-    Map<String, String> l1Context = l1Context(s.l2Version(), cid);
+    Map<String, String> l1Context = chain.l1Context(s.l2Version(), cid);
     l1CallInFlight = true;
     log.info("tenant {}: re-link {} approved by {}: asking the current L1 {} first, then {} (cid={})", tenantId,
         link.requestId(), c.approvedBy(), s.l1Reference(), next, cid);
@@ -1041,7 +1018,7 @@ public final class TenantEntity
     }
     byte[] sealedL2;
     try {
-      sealedL2 = deps.masterKey().seal(done.wrappedL2().orElseThrow(), l2Purpose());
+      sealedL2 = chain.sealL2(done.wrappedL2().orElseThrow());
     } catch (OpenKcmException e) {
       return Effect().reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e)).thenUnstashAll();
     }
@@ -1237,31 +1214,9 @@ public final class TenantEntity
         s.revocation(), kill, context.getSystem().address().toString(), s.pendingLink());
   }
 
-  private Map<String, String> l1Context(long l2Version, String cid) {
-    Map<String, String> m = new HashMap<>();
-    m.put("openkcm:tenant", tenantId);
-    m.put("openkcm:l2-version", Long.toString(l2Version));
-    m.put("openkcm:correlation-id", cid);
-    return Map.copyOf(m);
-  }
-
-  private String l2Purpose() {
-    return "l2:" + tenantId;
-  }
-
-  private String l3Purpose(String serviceId, long version) {
-    return "l3:" + tenantId + ":" + serviceId + ":" + version;
-  }
-
   private static OpenKcmException sealedError() {
     return new OpenKcmException(ErrorReason.CORE_SEALED,
         "this Core node is sealed: unseal it (admin unseal --share ..., or auto-unseal) before it serves keys");
-  }
-
-  /** AAD binding a wrapped L3 to its tenant, service, version and wrapping L2 version. */
-  public static byte[] l3Aad(String tenantId, String serviceId, long l3Version, long l2Version) {
-    return ("openkcm-l3-v1\n" + tenantId + "\n" + serviceId + "\n" + l3Version + "\n" + l2Version)
-        .getBytes(StandardCharsets.UTF_8);
   }
 
   private Optional<String> batchProblem(int size) {

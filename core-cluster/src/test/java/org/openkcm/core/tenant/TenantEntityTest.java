@@ -131,7 +131,7 @@ class TenantEntityTest {
     KeyMaterial l2 = keystore.lastWrapped();
     // the blob opens with L2 (so it is L2-wrapped), and neither L2 nor that L3 appear in the persisted bytes
     KeyMaterial l3 = KeyWrap.unwrap(l2, master.open(event.wrappedL3(), "l3:acme:payments:1"),
-        TenantEntity.l3Aad("acme", "payments", 1, 1));
+        org.openkcm.core.tenant.KeyChain.l3Aad("acme", "payments", 1, 1));
     assertSecretAbsent(event, l2.revealBytes());
     assertSecretAbsent(event, l3.revealBytes());
     assertSecretAbsent(r.state(), l3.revealBytes());
@@ -260,7 +260,7 @@ class TenantEntityTest {
     Map<String, String> ctx = Map.of("openkcm:tenant", "acme", "openkcm:l2-version", "1", "openkcm:correlation-id", "old");
     byte[] rawL2 = dev.wrap(org.openkcm.core.keystore.L1Reference.parse("devfile:acme-root"), l2, ctx, "old")
         .toCompletableFuture().join();
-    byte[] rawL3 = KeyWrap.wrap(l2, l3, TenantEntity.l3Aad("acme", "payments", 1, 1), RANDOM);
+    byte[] rawL3 = KeyWrap.wrap(l2, l3, org.openkcm.core.tenant.KeyChain.l3Aad("acme", "payments", 1, 1), RANDOM);
     java.time.Instant then = java.time.Instant.parse("2026-11-01T00:00:00Z");
     tenant.initialize(new TenantOnboarded("acme", "devfile:acme-root", 1, rawL2, ctx, then, "old"),
         new ServiceCreated("payments", 1, 1, rawL3, then, "old"));
