@@ -21,8 +21,8 @@ import org.openkcm.protocol.envelope.EnvelopeHeader;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * The raw crypto limit: wrap and unwrap of one 32-byte DEK in an envelope (AES-256-GCM, random nonce,
- * a one-entry encryption context), in process, no actor and no network.
+ * The raw crypto limit: wrap and unwrap of one 32-byte DEK in an envelope (AES-256-GCM, random
+ * nonce, a one-entry encryption context), in process, no actor and no network.
  */
 @State(Scope.Thread)
 @BenchmarkMode({Mode.Throughput, Mode.AverageTime})
@@ -41,7 +41,9 @@ public class EnvelopeBenchmark {
   @Setup
   public void setUp() throws EnvelopeException {
     random = new SecureRandom();
-    cipher = new EnvelopeCipher(new EnvelopeHeader("acme", "payments", 1), KeyMaterial.random(32, random));
+    cipher =
+        new EnvelopeCipher(
+            new EnvelopeHeader("acme", "payments", 1), KeyMaterial.random(32, random));
     dek = KeyMaterial.random(32, random);
     context = EncryptionContext.of(Map.of("order", "42"));
     envelope = cipher.wrap(dek, context, random);

@@ -1,11 +1,10 @@
 package org.openkcm.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
-import org.openkcm.gateway.GatewayNode;
-import org.openkcm.gateway.transport.UnaryService;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,8 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import org.openkcm.cli.bench.LoadRunner;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -29,6 +26,9 @@ import org.openkcm.bench.echo.v1.EchoService;
 import org.openkcm.bench.echo.v1.EchoServiceClient;
 import org.openkcm.bench.echo.v1.EchoServiceHandlerFactory;
 import org.openkcm.cli.DemoStack;
+import org.openkcm.cli.bench.LoadRunner;
+import org.openkcm.gateway.GatewayNode;
+import org.openkcm.gateway.transport.UnaryService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
@@ -37,15 +37,15 @@ import org.openkcm.protocol.core.v1.WrapKeysRequest;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptBatchRequest;
 import org.openkcm.protocol.gateway.v1.DecryptItem;
-import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 
 /**
- * Closed-loop load on the gateway's GenerateDataKey and Decrypt: N callers, each sending its next request
- * when the previous answer arrives, for a fixed time after a warm-up. Prints one JSON line per run
- * (ops/s, p50/p99/p99.9 in microseconds).
+ * Closed-loop load on the gateway's GenerateDataKey and Decrypt: N callers, each sending its next
+ * request when the previous answer arrives, for a fixed time after a warm-up. Prints one JSON line
+ * per run (ops/s, p50/p99/p99.9 in microseconds).
  *
  * <pre>
  *   java -cp 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' org.openkcm.bench.GatewayLoadDriver \
@@ -55,9 +55,10 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  *       [--streaming on|off] (gateway to Core over bidirectional streams) [--pool on|off]
  *       [--scenarios Echo,GenerateDataKey,...] (only these)
  * </pre>
- * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16 and 256.
- * Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a temp dir), so
- * client and servers share the machine's cores, like a sidecar deployment.
+ *
+ * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16
+ * and 256. Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a
+ * temp dir), so client and servers share the machine's cores, like a sidecar deployment.
  */
 public final class GatewayLoadDriver {
 
@@ -80,11 +81,17 @@ public final class GatewayLoadDriver {
     String target = opts.get("gateway");
     if (target == null) {
       Path dir = Files.createTempDirectory("openkcm-bench");
-      stack = DemoStack.start(dir, "test", ConfigFactory.empty(), ConfigFactory.parseMap(Map.of(
-          "openkcm.gateway.grpc.server", opts.getOrDefault("server", "netty"),
-          "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"),
-          "openkcm.gateway.core.streaming", opts.getOrDefault("streaming", "off"),
-          "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"))));
+      stack =
+          DemoStack.start(
+              dir,
+              "test",
+              ConfigFactory.empty(),
+              ConfigFactory.parseMap(
+                  Map.of(
+                      "openkcm.gateway.grpc.server", opts.getOrDefault("server", "netty"),
+                      "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"),
+                      "openkcm.gateway.core.streaming", opts.getOrDefault("streaming", "off"),
+                      "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"))));
       stack.ensureTenant("acme", "devfile:acme-root", "payments");
       target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
       opts.putIfAbsent("core", "127.0.0.1:" + stack.core().grpcAddress().getPort());
@@ -93,23 +100,44 @@ public final class GatewayLoadDriver {
     String host = target.substring(0, target.lastIndexOf(':'));
     int port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
 
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "openkcm-bench-client",
-        ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING")
-            .withFallback(ConfigFactory.load()));
-    DataKeyServiceClient client = DataKeyServiceClient.create(
-        GrpcClientSettings.connectToServiceAt(host, port, system).withTls(false).withDeadline(Duration.ofSeconds(30)),
-        system);
+    ActorSystem<Void> system =
+        ActorSystem.create(
+            Behaviors.empty(),
+            "openkcm-bench-client",
+            ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING")
+                .withFallback(ConfigFactory.load()));
+    DataKeyServiceClient client =
+        DataKeyServiceClient.create(
+            GrpcClientSettings.connectToServiceAt(host, port, system)
+                .withTls(false)
+                .withDeadline(Duration.ofSeconds(30)),
+            system);
     CoreKeyServiceClient coreClient = null;
     try {
-      GenerateDataKeyRequest gen = GenerateDataKeyRequest.newBuilder()
-          .setTenantId("acme").setServiceId("payments").putContext("order", "42").build();
-      GenerateDataKeyResponse sample = client.generateDataKey(gen).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      DecryptRequest dec = DecryptRequest.newBuilder().setTenantId("acme")
-          .setEnvelope(ByteString.copyFrom(sample.getEnvelope().toByteArray())).putContext("order", "42").build();
-      // The transport limit: a trivial echo served by the gateway's own actor system and HTTP/2 settings.
-      EchoServiceClient echo = EchoServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-          echoPort, system).withTls(false).withDeadline(Duration.ofSeconds(30)), system);
-      EchoMessage ping = EchoMessage.newBuilder().setPayload(ByteString.copyFrom(new byte[120])).build();
+      GenerateDataKeyRequest gen =
+          GenerateDataKeyRequest.newBuilder()
+              .setTenantId("acme")
+              .setServiceId("payments")
+              .putContext("order", "42")
+              .build();
+      GenerateDataKeyResponse sample =
+          client.generateDataKey(gen).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      DecryptRequest dec =
+          DecryptRequest.newBuilder()
+              .setTenantId("acme")
+              .setEnvelope(ByteString.copyFrom(sample.getEnvelope().toByteArray()))
+              .putContext("order", "42")
+              .build();
+      // The transport limit: a trivial echo served by the gateway's own actor system and HTTP/2
+      // settings.
+      EchoServiceClient echo =
+          EchoServiceClient.create(
+              GrpcClientSettings.connectToServiceAt("127.0.0.1", echoPort, system)
+                  .withTls(false)
+                  .withDeadline(Duration.ofSeconds(30)),
+              system);
+      EchoMessage ping =
+          EchoMessage.newBuilder().setPayload(ByteString.copyFrom(new byte[120])).build();
       if (opts.containsKey("rate")) {
         int rate = Integer.parseInt(opts.get("rate"));
         openLoop("Echo", rate, warmup, seconds, () -> echo.echo(ping));
@@ -122,11 +150,17 @@ public final class GatewayLoadDriver {
         run("Decrypt", c, 1, warmup, seconds, () -> client.decrypt(dec));
       }
       echo.close();
-      GenerateDataKeysRequest gens = GenerateDataKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments")
-          .putContext("order", "42").setCount(256).build();
+      GenerateDataKeysRequest gens =
+          GenerateDataKeysRequest.newBuilder()
+              .setTenantId("acme")
+              .setServiceId("payments")
+              .putContext("order", "42")
+              .setCount(256)
+              .build();
       DecryptBatchRequest.Builder bulk = DecryptBatchRequest.newBuilder().setTenantId("acme");
       for (int i = 0; i < 256; i++) {
-        bulk.addItems(DecryptItem.newBuilder().setEnvelope(sample.getEnvelope()).putContext("order", "42"));
+        bulk.addItems(
+            DecryptItem.newBuilder().setEnvelope(sample.getEnvelope()).putContext("order", "42"));
       }
       DecryptBatchRequest decs = bulk.build();
       for (int c : new int[] {1, 4}) {
@@ -135,19 +169,33 @@ public final class GatewayLoadDriver {
       }
       if (opts.containsKey("core") && !opts.containsKey("skip-core")) {
         String core = opts.get("core");
-        coreClient = CoreKeyServiceClient.create(GrpcClientSettings.connectToServiceAt(
-            core.substring(0, core.lastIndexOf(':')), Integer.parseInt(core.substring(core.lastIndexOf(':') + 1)), system)
-            .withTls(false).withDeadline(Duration.ofSeconds(30)), system);
+        coreClient =
+            CoreKeyServiceClient.create(
+                GrpcClientSettings.connectToServiceAt(
+                        core.substring(0, core.lastIndexOf(':')),
+                        Integer.parseInt(core.substring(core.lastIndexOf(':') + 1)),
+                        system)
+                    .withTls(false)
+                    .withDeadline(Duration.ofSeconds(30)),
+                system);
         CoreKeyServiceClient cc = coreClient;
         for (int batch : new int[] {1, 16, 256}) {
-          WrapKeysRequest.Builder wrap = WrapKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments");
+          WrapKeysRequest.Builder wrap =
+              WrapKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments");
           for (int i = 0; i < batch; i++) {
-            wrap.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])).putContext("order", "42"));
+            wrap.addItems(
+                WrapItem.newBuilder()
+                    .setPlaintext(ByteString.copyFrom(new byte[32]))
+                    .putContext("order", "42"));
           }
           WrapKeysRequest w = wrap.build();
-          List<ByteString> envelopes = cc.wrapKeys(w).toCompletableFuture().get(30, TimeUnit.SECONDS).getEnvelopesList();
+          List<ByteString> envelopes =
+              cc.wrapKeys(w).toCompletableFuture().get(30, TimeUnit.SECONDS).getEnvelopesList();
           UnwrapKeysRequest.Builder unwrap = UnwrapKeysRequest.newBuilder().setTenantId("acme");
-          envelopes.forEach(e -> unwrap.addItems(UnwrapItem.newBuilder().setEnvelope(e).putContext("order", "42")));
+          envelopes.forEach(
+              e ->
+                  unwrap.addItems(
+                      UnwrapItem.newBuilder().setEnvelope(e).putContext("order", "42")));
           UnwrapKeysRequest u = unwrap.build();
           for (int c : concurrency) {
             run("CoreWrapKeys", c, batch, warmup, seconds, () -> cc.wrapKeys(w));
@@ -169,45 +217,73 @@ public final class GatewayLoadDriver {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** One open-loop run at {@code rate} calls/s, printed as one JSON line (see {@link LoadRunner}). */
-  private static void openLoop(String name, int rate, int warmupSeconds, int seconds,
-      Supplier<CompletionStage<?>> call) throws Exception {
+  /**
+   * One open-loop run at {@code rate} calls/s, printed as one JSON line (see {@link LoadRunner}).
+   */
+  private static void openLoop(
+      String name, int rate, int warmupSeconds, int seconds, Supplier<CompletionStage<?>> call)
+      throws Exception {
     if (!only.isEmpty() && !only.contains(name)) {
       return;
     }
-    System.out.println(JSON.writeValueAsString(LoadRunner.openLoop(name, rate, warmupSeconds, seconds, call)));
+    System.out.println(
+        JSON.writeValueAsString(LoadRunner.openLoop(name, rate, warmupSeconds, seconds, call)));
   }
 
   /**
-   * Serves EchoService from the in-process gateway's actor system on the same server stack and settings as
-   * its DataKeyService (grpc-java Netty or pekko-http).
+   * Serves EchoService from the in-process gateway's actor system on the same server stack and
+   * settings as its DataKeyService (grpc-java Netty or pekko-http).
    */
   private static int startEcho(DemoStack stack) throws Exception {
     if (stack == null) {
-      throw new IllegalArgumentException("the echo baseline needs the in-process stack (omit --gateway)");
+      throw new IllegalArgumentException(
+          "the echo baseline needs the in-process stack (omit --gateway)");
     }
     ActorSystem<Void> gw = stack.gateway().system();
     EchoService impl = in -> CompletableFuture.completedFuture(in);
     Config grpc = gw.settings().config().getConfig("openkcm.gateway.grpc");
     if (grpc.getString("server").equals("netty")) {
-      return GatewayNode.bindNetty(gw, grpc.withValue("port", ConfigValueFactory.fromAnyRef(0)), Optional.empty(),
-          List.of(UnaryService.named(EchoService.name).method("Echo", EchoMessage.getDefaultInstance(),
-              EchoMessage.getDefaultInstance(), impl::echo).build())).address().getPort();
+      return GatewayNode.bindNetty(
+              gw,
+              grpc.withValue("port", ConfigValueFactory.fromAnyRef(0)),
+              Optional.empty(),
+              List.of(
+                  UnaryService.named(EchoService.name)
+                      .method(
+                          "Echo",
+                          EchoMessage.getDefaultInstance(),
+                          EchoMessage.getDefaultInstance(),
+                          impl::echo)
+                      .build()))
+          .address()
+          .getPort();
     }
-    return Http.get(gw).newServerAt("127.0.0.1", 0).bind(EchoServiceHandlerFactory.create(impl, gw))
-        .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
+    return Http.get(gw)
+        .newServerAt("127.0.0.1", 0)
+        .bind(EchoServiceHandlerFactory.create(impl, gw))
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS)
+        .localAddress()
+        .getPort();
   }
 
   /** Scenarios to run (--scenarios a,b,...); empty = all. */
   private static java.util.Set<String> only = java.util.Set.of();
 
   /** One closed-loop run, printed as one JSON line (see {@link LoadRunner}). */
-  private static void run(String name, int concurrency, int batch, int warmupSeconds, int seconds,
-      Supplier<CompletionStage<?>> call) throws Exception {
+  private static void run(
+      String name,
+      int concurrency,
+      int batch,
+      int warmupSeconds,
+      int seconds,
+      Supplier<CompletionStage<?>> call)
+      throws Exception {
     if (!only.isEmpty() && !only.contains(name)) {
       return;
     }
-    System.out.println(JSON.writeValueAsString(
-        LoadRunner.closedLoop(name, concurrency, batch, warmupSeconds, seconds, call)));
+    System.out.println(
+        JSON.writeValueAsString(
+            LoadRunner.closedLoop(name, concurrency, batch, warmupSeconds, seconds, call)));
   }
 }

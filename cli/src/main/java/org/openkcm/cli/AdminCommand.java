@@ -4,51 +4,78 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.Function;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
-import org.openkcm.protocol.admin.v1.CheckL1Request;
-import org.openkcm.protocol.admin.v1.InitSealRequest;
-import org.openkcm.protocol.admin.v1.SealRequest;
-import org.openkcm.protocol.admin.v1.SealStatusReply;
-import org.openkcm.protocol.admin.v1.UnsealRequest;
-import org.openkcm.protocol.admin.v1.KillSwitchRequest;
-import org.openkcm.protocol.admin.v1.KillSwitchState;
-import org.openkcm.protocol.admin.v1.KillTenantRequest;
-import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
-import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.InitSealRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchState;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.SealRequest;
+import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.admin.v1.UnsealRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./openkcm admin ...}: governance calls to the Core's AdminService. */
-@Command(name = "admin", mixinStandardHelpOptions = true, description = "Tenants and services (governance API of the Core).",
-    subcommands = {AdminCommand.Tenant.class, AdminCommand.Service.class, AdminCommand.KillCmd.class,
-        AdminCommand.ReviveCmd.class, AdminCommand.InitCmd.class, AdminCommand.UnsealCmd.class,
-        AdminCommand.SealCmd.class, AdminCommand.SealStatusCmd.class, AdminCommand.MigrateSealCmd.class})
+@Command(
+    name = "admin",
+    mixinStandardHelpOptions = true,
+    description = "Tenants and services (governance API of the Core).",
+    subcommands = {
+      AdminCommand.Tenant.class,
+      AdminCommand.Service.class,
+      AdminCommand.KillCmd.class,
+      AdminCommand.ReviveCmd.class,
+      AdminCommand.InitCmd.class,
+      AdminCommand.UnsealCmd.class,
+      AdminCommand.SealCmd.class,
+      AdminCommand.SealStatusCmd.class,
+      AdminCommand.MigrateSealCmd.class
+    })
 final class AdminCommand {
 
-  @Command(name = "tenant", mixinStandardHelpOptions = true, description = "Onboard or show a tenant.",
-      subcommands = {TenantCreate.class, TenantShow.class, TenantCheckL1.class, TenantLinkL1.class,
-          TenantApproveL1Link.class})
+  @Command(
+      name = "tenant",
+      mixinStandardHelpOptions = true,
+      description = "Onboard or show a tenant.",
+      subcommands = {
+        TenantCreate.class,
+        TenantShow.class,
+        TenantCheckL1.class,
+        TenantLinkL1.class,
+        TenantApproveL1Link.class
+      })
   static final class Tenant {}
 
-  @Command(name = "service", mixinStandardHelpOptions = true, description = "Create a service (an L3 key) of a tenant.",
+  @Command(
+      name = "service",
+      mixinStandardHelpOptions = true,
+      description = "Create a service (an L3 key) of a tenant.",
       subcommands = {ServiceCreate.class})
   static final class Service {}
 
-  @Command(name = "create", mixinStandardHelpOptions = true,
-      description = "Onboard a tenant: link its L1 and generate its L2 (persisted only L1-wrapped).")
+  @Command(
+      name = "create",
+      mixinStandardHelpOptions = true,
+      description =
+          "Onboard a tenant: link its L1 and generate its L2 (persisted only L1-wrapped).")
   static final class TenantCreate implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
-    @Option(names = "--tenant", required = true, description = "Tenant id (lower-case letters, digits, '.', '_', '-').")
+    @Option(
+        names = "--tenant",
+        required = true,
+        description = "Tenant id (lower-case letters, digits, '.', '_', '-').")
     String tenant;
 
     @Option(names = "--l1", required = true, description = "L1 reference, e.g. devfile:acme-root.")
@@ -56,46 +83,56 @@ final class AdminCommand {
 
     @Override
     public Integer call() {
-      return target.call(admin -> admin.createTenant(CreateTenantRequest.newBuilder()
-          .setTenantId(tenant).setL1Reference(l1).build()));
+      return target.call(
+          admin ->
+              admin.createTenant(
+                  CreateTenantRequest.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
     }
   }
 
-  @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a tenant, its services and key versions.")
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "Show a tenant, its services and key versions.")
   static final class TenantShow implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
 
     @Override
     public Integer call() {
-      return target.call(admin -> admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
+      return target.call(
+          admin -> admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
     }
   }
 
-  @Command(name = "check-l1", mixinStandardHelpOptions = true,
-      description = "Ask the tenant's L1 keystore now; a revoked L1 wipes the tenant's keys at once.")
+  @Command(
+      name = "check-l1",
+      mixinStandardHelpOptions = true,
+      description =
+          "Ask the tenant's L1 keystore now; a revoked L1 wipes the tenant's keys at once.")
   static final class TenantCheckL1 implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
 
     @Override
     public Integer call() {
-      return target.call(admin -> admin.checkL1(CheckL1Request.newBuilder().setTenantId(tenant).build()));
+      return target.call(
+          admin -> admin.checkL1(CheckL1Request.newBuilder().setTenantId(tenant).build()));
     }
   }
 
-  @Command(name = "link-l1", mixinStandardHelpOptions = true,
-      description = "Request to move the tenant's L2 under another L1 of the key domain pinned at onboarding; "
-          + "nothing moves until another identity runs approve-l1-link with the printed request id.")
+  @Command(
+      name = "link-l1",
+      mixinStandardHelpOptions = true,
+      description =
+          "Request to move the tenant's L2 under another L1 of the key domain pinned at onboarding; "
+              + "nothing moves until another identity runs approve-l1-link with the printed request id.")
   static final class TenantLinkL1 implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
@@ -105,36 +142,49 @@ final class AdminCommand {
 
     @Override
     public Integer call() {
-      return target.call(admin -> admin.requestL1Link(LinkL1Request.newBuilder().setTenantId(tenant).setL1Reference(l1)
-          .build()));
+      return target.call(
+          admin ->
+              admin.requestL1Link(
+                  LinkL1Request.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
     }
   }
 
-  @Command(name = "approve-l1-link", mixinStandardHelpOptions = true,
-      description = "Approve a pending L1 re-link (four eyes: not as the identity that requested it). The "
-          + "current L1 must answer and the new one pass a wrap/unwrap round trip.")
+  @Command(
+      name = "approve-l1-link",
+      mixinStandardHelpOptions = true,
+      description =
+          "Approve a pending L1 re-link (four eyes: not as the identity that requested it). The "
+              + "current L1 must answer and the new one pass a wrap/unwrap round trip.")
   static final class TenantApproveL1Link implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
 
-    @Option(names = "--request", required = true, description = "The pending request's id (pendingL1Link.id).")
+    @Option(
+        names = "--request",
+        required = true,
+        description = "The pending request's id (pendingL1Link.id).")
     String request;
 
     @Override
     public Integer call() {
-      return target.call(admin -> admin.approveL1Link(ApproveL1LinkRequest.newBuilder().setTenantId(tenant)
-          .setRequestId(request).build()));
+      return target.call(
+          admin ->
+              admin.approveL1Link(
+                  ApproveL1LinkRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setRequestId(request)
+                      .build()));
     }
   }
 
-  @Command(name = "create", mixinStandardHelpOptions = true,
+  @Command(
+      name = "create",
+      mixinStandardHelpOptions = true,
       description = "Create a service: generate its L3 (persisted only L2-wrapped).")
   static final class ServiceCreate implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
@@ -144,8 +194,13 @@ final class AdminCommand {
 
     @Override
     public Integer call() {
-      return target.call(admin -> admin.createService(CreateServiceRequest.newBuilder()
-          .setTenantId(tenant).setServiceId(service).build()));
+      return target.call(
+          admin ->
+              admin.createService(
+                  CreateServiceRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setServiceId(service)
+                      .build()));
     }
   }
 
@@ -154,7 +209,9 @@ final class AdminCommand {
     @Option(names = "--tenant", description = "One tenant.")
     String tenant;
 
-    @Option(names = "--region", description = "Every tenant of a region (this Core cluster's region: see GetKillSwitch).")
+    @Option(
+        names = "--region",
+        description = "Every tenant of a region (this Core cluster's region: see GetKillSwitch).")
     String region;
 
     @Option(names = "--all", description = "Every tenant, everywhere.")
@@ -163,19 +220,23 @@ final class AdminCommand {
     String scope() {
       int given = (tenant != null ? 1 : 0) + (region != null ? 1 : 0) + (all ? 1 : 0);
       if (given != 1) {
-        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new KillScope()),
+        throw new picocli.CommandLine.ParameterException(
+            new picocli.CommandLine(new KillScope()),
             "give exactly one of --tenant, --region, --all");
       }
       return all ? "global" : region != null ? "region:" + region : "tenant";
     }
   }
 
-  @Command(name = "kill", mixinStandardHelpOptions = true,
-      description = {"Pull the kill-switch: the tenant (or region, or everything) refuses every wrap/unwrap with",
-          "TENANT_KILLED at once, on every Core node; persisted, survives a restart."})
+  @Command(
+      name = "kill",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Pull the kill-switch: the tenant (or region, or everything) refuses every wrap/unwrap with",
+        "TENANT_KILLED at once, on every Core node; persisted, survives a restart."
+      })
   static final class KillCmd implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @picocli.CommandLine.ArgGroup(exclusive = false, multiplicity = "1")
     KillScope scope;
@@ -183,105 +244,169 @@ final class AdminCommand {
     @Option(names = "--reason", required = true, description = "Why (goes to the audit log).")
     String reason;
 
-    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who pulls it (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who pulls it (default: ${DEFAULT-VALUE}).")
     String by;
 
     @Override
     public Integer call() {
       String sc = scope.scope();
       if (sc.equals("tenant")) {
-        return target.call(admin -> admin.killTenant(KillTenantRequest.newBuilder()
-            .setTenantId(scope.tenant).setReason(reason).setRequestedBy(by).build()));
+        return target.call(
+            admin ->
+                admin.killTenant(
+                    KillTenantRequest.newBuilder()
+                        .setTenantId(scope.tenant)
+                        .setReason(reason)
+                        .setRequestedBy(by)
+                        .build()));
       }
-      return target.callKillSwitch(admin -> admin.engageKillSwitch(KillSwitchRequest.newBuilder()
-          .setScope(sc).setReason(reason).setRequestedBy(by).build()));
+      return target.callKillSwitch(
+          admin ->
+              admin.engageKillSwitch(
+                  KillSwitchRequest.newBuilder()
+                      .setScope(sc)
+                      .setReason(reason)
+                      .setRequestedBy(by)
+                      .build()));
     }
   }
 
-  @Command(name = "revive", mixinStandardHelpOptions = true,
-      description = {"Lift a kill: a tenant is unsealed from its L1 again (fails if the customer revoked L1);",
-          "--region/--all release that kill-switch."})
+  @Command(
+      name = "revive",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Lift a kill: a tenant is unsealed from its L1 again (fails if the customer revoked L1);",
+        "--region/--all release that kill-switch."
+      })
   static final class ReviveCmd implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @picocli.CommandLine.ArgGroup(exclusive = false, multiplicity = "1")
     KillScope scope;
 
-    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who lifts it (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who lifts it (default: ${DEFAULT-VALUE}).")
     String by;
 
     @Override
     public Integer call() {
       String sc = scope.scope();
       if (sc.equals("tenant")) {
-        return target.call(admin -> admin.reviveTenant(ReviveTenantRequest.newBuilder()
-            .setTenantId(scope.tenant).setRequestedBy(by).build()));
+        return target.call(
+            admin ->
+                admin.reviveTenant(
+                    ReviveTenantRequest.newBuilder()
+                        .setTenantId(scope.tenant)
+                        .setRequestedBy(by)
+                        .build()));
       }
-      return target.callKillSwitch(admin -> admin.releaseKillSwitch(KillSwitchRequest.newBuilder()
-          .setScope(sc).setRequestedBy(by).build()));
+      return target.callKillSwitch(
+          admin ->
+              admin.releaseKillSwitch(
+                  KillSwitchRequest.newBuilder().setScope(sc).setRequestedBy(by).build()));
     }
   }
 
-  @Command(name = "init", mixinStandardHelpOptions = true,
-      description = {"Initialise the cluster's seal (mode shamir): generates the master key and prints its N",
-          "shares ONCE; any K of them unseal a node. Hand each share to a different operator."})
+  @Command(
+      name = "init",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Initialise the cluster's seal (mode shamir): generates the master key and prints its N",
+        "shares ONCE; any K of them unseal a node. Hand each share to a different operator."
+      })
   static final class InitCmd implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @Option(names = "--shares", required = true, description = "N, the number of shares.")
     int shares;
 
-    @Option(names = "--threshold", required = true, description = "K, how many shares unseal a node.")
+    @Option(
+        names = "--threshold",
+        required = true,
+        description = "K, how many shares unseal a node.")
     int threshold;
 
-    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who (default: ${DEFAULT-VALUE}).")
     String by;
 
     @Override
     public Integer call() {
-      return target.callAdmin(admin -> admin.initSeal(InitSealRequest.newBuilder().setShares(shares)
-          .setThreshold(threshold).setRequestedBy(by).build()),
-          r -> Map.of("shares", r.getSharesList(), "threshold", threshold, "sealed", r.getStatus().getSealed(),
-              "warning", "these shares are shown once; store each with a different operator"));
+      return target.callAdmin(
+          admin ->
+              admin.initSeal(
+                  InitSealRequest.newBuilder()
+                      .setShares(shares)
+                      .setThreshold(threshold)
+                      .setRequestedBy(by)
+                      .build()),
+          r ->
+              Map.of(
+                  "shares",
+                  r.getSharesList(),
+                  "threshold",
+                  threshold,
+                  "sealed",
+                  r.getStatus().getSealed(),
+                  "warning",
+                  "these shares are shown once; store each with a different operator"));
     }
   }
 
-  @Command(name = "unseal", mixinStandardHelpOptions = true,
-      description = "Enter one share on this Core node (read from the terminal, not echoed, or one line of stdin);"
-          + " it unseals when shares of the threshold's number of distinct operators are in.")
+  @Command(
+      name = "unseal",
+      mixinStandardHelpOptions = true,
+      description =
+          "Enter one share on this Core node (read from the terminal, not echoed, or one line of stdin);"
+              + " it unseals when shares of the threshold's number of distinct operators are in.")
   static final class UnsealCmd implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
-
-    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who (default: ${DEFAULT-VALUE}).")
     String by;
 
     @Override
     public Integer call() {
       String share = readShare();
-      return target.callAdmin(admin -> admin.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy(by).build()),
+      return target.callAdmin(
+          admin ->
+              admin.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy(by).build()),
           AdminCommand::sealJson);
     }
 
-    /** The share from the terminal (not echoed) or one line of standard input: never from argv (ps, history). */
+    /**
+     * The share from the terminal (not echoed) or one line of standard input: never from argv (ps,
+     * history).
+     */
     private static String readShare() {
       java.io.Console console = System.console();
       if (console != null) {
         char[] typed = console.readPassword("unseal share: ");
         if (typed == null || typed.length == 0) {
-          throw new org.openkcm.protocol.error.OpenKcmException(org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT,
-              "no share entered");
+          throw new org.openkcm.protocol.error.OpenKcmException(
+              org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT, "no share entered");
         }
         return new String(typed);
       }
       try {
-        String line = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
-            java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+        String line =
+            new java.io.BufferedReader(
+                    new java.io.InputStreamReader(
+                        System.in, java.nio.charset.StandardCharsets.US_ASCII))
+                .readLine();
         if (line == null || line.isBlank()) {
-          throw new org.openkcm.protocol.error.OpenKcmException(org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT,
+          throw new org.openkcm.protocol.error.OpenKcmException(
+              org.openkcm.protocol.error.ErrorReason.INVALID_ARGUMENT,
               "no share on standard input (pipe one line: okcm-share-v1-...)");
         }
         return line.strip();
@@ -291,20 +416,29 @@ final class AdminCommand {
     }
   }
 
-  @Command(name = "migrate-seal", mixinStandardHelpOptions = true,
-      description = "One-time, for data written before master-key sealing: seal every tenant's (or one tenant's) "
-          + "L2/L3 blobs with the master key. Opens nothing; safe to run again.")
+  @Command(
+      name = "migrate-seal",
+      mixinStandardHelpOptions = true,
+      description =
+          "One-time, for data written before master-key sealing: seal every tenant's (or one tenant's) "
+              + "L2/L3 blobs with the master key. Opens nothing; safe to run again.")
   static final class MigrateSealCmd implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
-    @Option(names = "--tenant", description = "Only this tenant (default: every tenant in the journal).")
+    @Option(
+        names = "--tenant",
+        description = "Only this tenant (default: every tenant in the journal).")
     String tenant;
 
     @Override
     public Integer call() {
-      return target.callAdmin(admin -> admin.migrateSeal(org.openkcm.protocol.admin.v1.MigrateSealRequest.newBuilder()
-          .setTenantId(tenant == null ? "" : tenant).build()), r -> {
+      return target.callAdmin(
+          admin ->
+              admin.migrateSeal(
+                  org.openkcm.protocol.admin.v1.MigrateSealRequest.newBuilder()
+                      .setTenantId(tenant == null ? "" : tenant)
+                      .build()),
+          r -> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("tenants", r.getTenants());
             out.put("migrated", r.getMigratedList());
@@ -314,30 +448,38 @@ final class AdminCommand {
     }
   }
 
-  @Command(name = "seal", mixinStandardHelpOptions = true,
+  @Command(
+      name = "seal",
+      mixinStandardHelpOptions = true,
       description = "Seal this Core node: wipe its master key and every tenant key it holds.")
   static final class SealCmd implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
-    @Option(names = "--by", defaultValue = "${sys:user.name}", description = "Who (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who (default: ${DEFAULT-VALUE}).")
     String by;
 
     @Override
     public Integer call() {
-      return target.callAdmin(admin -> admin.seal(SealRequest.newBuilder().setRequestedBy(by).build()),
+      return target.callAdmin(
+          admin -> admin.seal(SealRequest.newBuilder().setRequestedBy(by).build()),
           AdminCommand::sealJson);
     }
   }
 
-  @Command(name = "seal-status", mixinStandardHelpOptions = true, description = "Is this Core node sealed?")
+  @Command(
+      name = "seal-status",
+      mixinStandardHelpOptions = true,
+      description = "Is this Core node sealed?")
   static final class SealStatusCmd implements Callable<Integer> {
-    @Mixin
-    CoreTarget target;
+    @Mixin CoreTarget target;
 
     @Override
     public Integer call() {
-      return target.callAdmin(admin -> admin.sealStatus(SealRequest.getDefaultInstance()), AdminCommand::sealJson);
+      return target.callAdmin(
+          admin -> admin.sealStatus(SealRequest.getDefaultInstance()), AdminCommand::sealJson);
     }
   }
 
@@ -345,8 +487,14 @@ final class AdminCommand {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("region", state.getRegion());
     Map<String, Object> engaged = new LinkedHashMap<>();
-    state.getEngagedList().forEach(e -> engaged.put(e.getScope(),
-        Map.of("reason", e.getReason(), "by", e.getRequestedBy(), "since", e.getSince())));
+    state
+        .getEngagedList()
+        .forEach(
+            e ->
+                engaged.put(
+                    e.getScope(),
+                    Map.of(
+                        "reason", e.getReason(), "by", e.getRequestedBy(), "since", e.getSince())));
     out.put("engaged", engaged);
     return out;
   }
@@ -360,16 +508,39 @@ final class AdminCommand {
     out.put("unsealed", info.getUnsealed());
     out.put("node", info.getNode());
     if (!info.getKillScope().isEmpty()) {
-      out.put("killed", Map.of("scope", info.getKillScope(), "reason", info.getKillReason(),
-          "by", info.getKilledBy(), "since", info.getKilledSince()));
+      out.put(
+          "killed",
+          Map.of(
+              "scope",
+              info.getKillScope(),
+              "reason",
+              info.getKillReason(),
+              "by",
+              info.getKilledBy(),
+              "since",
+              info.getKilledSince()));
     }
     if (!info.getRevocationReason().isEmpty()) {
-      out.put("revocation", Map.of("reason", info.getRevocationReason(), "message", info.getRevocationMessage(),
-          "since", info.getRevokedSince()));
+      out.put(
+          "revocation",
+          Map.of(
+              "reason",
+              info.getRevocationReason(),
+              "message",
+              info.getRevocationMessage(),
+              "since",
+              info.getRevokedSince()));
     }
     if (!info.getPendingL1LinkId().isEmpty()) {
-      out.put("pendingL1Link", Map.of("id", info.getPendingL1LinkId(), "l1", info.getPendingL1Reference(),
-          "requestedBy", info.getPendingL1RequestedBy()));
+      out.put(
+          "pendingL1Link",
+          Map.of(
+              "id",
+              info.getPendingL1LinkId(),
+              "l1",
+              info.getPendingL1Reference(),
+              "requestedBy",
+              info.getPendingL1RequestedBy()));
     }
     Map<String, Integer> services = new LinkedHashMap<>();
     info.getServicesList().forEach(sv -> services.put(sv.getServiceId(), sv.getL3Version()));
@@ -391,27 +562,45 @@ final class AdminCommand {
 
   /** Where the Core is: --core HOST:PORT, else the data dir's endpoints.json. */
   static final class CoreTarget {
-    @Option(names = "--core", description = "Core HOST:PORT (default: from DATA_DIR/endpoints.json).")
+    @Option(
+        names = "--core",
+        description = "Core HOST:PORT (default: from DATA_DIR/endpoints.json).")
     String core;
 
-    @Option(names = "--data-dir", defaultValue = "./data", description = "Data dir of the running demo (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--data-dir",
+        defaultValue = "./data",
+        description = "Data dir of the running demo (default: ${DEFAULT-VALUE}).")
     java.nio.file.Path dataDir;
 
-    @Option(names = "--timeout", defaultValue = "30s", description = "Deadline of the call (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--timeout",
+        defaultValue = "30s",
+        description = "Deadline of the call (default: ${DEFAULT-VALUE}).")
     String timeout;
 
-    @Option(names = "--tls-dir", description = "mTLS client material: DIR/cli.crt, cli.key, ca.crt (default: the "
-        + "demo's, from endpoints.json; none with --core).")
+    @Option(
+        names = "--tls-dir",
+        description =
+            "mTLS client material: DIR/cli.crt, cli.key, ca.crt (default: the "
+                + "demo's, from endpoints.json; none with --core).")
     java.nio.file.Path tlsDir;
 
-    @Option(names = "--as", description = "Act as admin identity NAME (spiffe://<domain>/admin/NAME), issued from the "
-        + "demo's development CA on first use; default: the CLI's own (cli).")
+    @Option(
+        names = "--as",
+        description =
+            "Act as admin identity NAME (spiffe://<domain>/admin/NAME), issued from the "
+                + "demo's development CA on first use; default: the CLI's own (cli).")
     String as;
 
-    <T> int callAdmin(Function<AdminServiceClient, CompletionStage<T>> request, Function<T, Map<String, Object>> json) {
+    <T> int callAdmin(
+        Function<AdminServiceClient, CompletionStage<T>> request,
+        Function<T, Map<String, Object>> json) {
       Duration deadline = Cli.parseDuration(timeout);
-      Target at = as == null ? Target.resolve(core, dataDir, tlsDir, Endpoints::core)
-          : Target.resolveAdmin(core, dataDir, tlsDir, Endpoints::core, as);
+      Target at =
+          as == null
+              ? Target.resolve(core, dataDir, tlsDir, Endpoints::core)
+              : Target.resolveAdmin(core, dataDir, tlsDir, Endpoints::core, as);
       try (ClientSystem clients = new ClientSystem()) {
         Cli.printJson(json.apply(Cli.await(request.apply(clients.admin(at, deadline)), deadline)));
         return 0;

@@ -13,14 +13,24 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code ./openkcm}: the command-line front door. Output is one JSON line on stdout; failures are one line
- * {@code error: REASON: message} on stderr with exit code 1 (2 for usage errors).
+ * {@code ./openkcm}: the command-line front door. Output is one JSON line on stdout; failures are
+ * one line {@code error: REASON: message} on stderr with exit code 1 (2 for usage errors).
  */
-@Command(name = "openkcm", mixinStandardHelpOptions = true, version = "OpenKCM 0.1.0-SNAPSHOT",
+@Command(
+    name = "openkcm",
+    mixinStandardHelpOptions = true,
+    version = "OpenKCM 0.1.0-SNAPSHOT",
     description = "Open Key Chain Manager: customer-owned key chains for SaaS platforms.",
-    subcommands = {DemoCommand.class, NodeCommands.Core.class, NodeCommands.Gateway.class, DataKeyCommand.class,
-        KeyCommand.class,
-        AdminCommand.class, PkiCommand.class, BenchCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      NodeCommands.Core.class,
+      NodeCommands.Gateway.class,
+      DataKeyCommand.class,
+      KeyCommand.class,
+      AdminCommand.class,
+      PkiCommand.class,
+      BenchCommand.class
+    })
 public final class Cli {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -35,15 +45,19 @@ public final class Cli {
     CommandLine cli = new CommandLine(new Cli());
     cli.setOut(out);
     cli.setErr(err);
-    cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
-      OpenKcmException failure = GrpcErrors.fromGrpc(e);
-      String hint = failure.reason() == ErrorReason.CORE_UNAVAILABLE
-          && String.valueOf(failure.getMessage()).contains("Network closed for unknown reason")
-          ? " (the server closed the connection: it may require mutual TLS; pass --tls-dir DIR holding cli.crt,"
-              + " cli.key and ca.crt, or --data-dir of the running demo)" : "";
-      commandLine.getErr().println("error: " + failure.oneLine() + hint);
-      return 1;
-    });
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parsed) -> {
+          OpenKcmException failure = GrpcErrors.fromGrpc(e);
+          String hint =
+              failure.reason() == ErrorReason.CORE_UNAVAILABLE
+                      && String.valueOf(failure.getMessage())
+                          .contains("Network closed for unknown reason")
+                  ? " (the server closed the connection: it may require mutual TLS; pass --tls-dir DIR holding cli.crt,"
+                      + " cli.key and ca.crt, or --data-dir of the running demo)"
+                  : "";
+          commandLine.getErr().println("error: " + failure.oneLine() + hint);
+          return 1;
+        });
     OUT.set(out);
     try {
       return cli.execute(args);
@@ -79,7 +93,8 @@ public final class Cli {
     try {
       return com.typesafe.config.ConfigFactory.parseString("d = " + text).getDuration("d");
     } catch (RuntimeException e) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "not a duration: '" + text + "' (e.g. 500ms, 15s)");
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "not a duration: '" + text + "' (e.g. 500ms, 15s)");
     }
   }
 }

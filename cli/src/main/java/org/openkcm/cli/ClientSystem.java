@@ -4,35 +4,44 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.Set;
-import org.openkcm.protocol.tls.NodeTls;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.tls.NodeTls;
 
 /** A small local actor system for the CLI's gRPC clients; closed when the command ends. */
 public final class ClientSystem implements AutoCloseable {
 
-  private static final Config CONFIG = ConfigFactory.parseString("""
+  private static final Config CONFIG =
+      ConfigFactory.parseString(
+              """
       pekko.actor.provider = local
       pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
       pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
       pekko.loglevel = WARNING
       pekko.stdout-loglevel = OFF
       pekko.coordinated-shutdown.exit-jvm = off
-      """).withFallback(ConfigFactory.defaultReference()).resolve();
+      """)
+          .withFallback(ConfigFactory.defaultReference())
+          .resolve();
 
-  private final ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "openkcm-cli", CONFIG);
+  private final ActorSystem<Void> system =
+      ActorSystem.create(Behaviors.empty(), "openkcm-cli", CONFIG);
 
   public ActorSystem<Void> system() {
     return system;
   }
 
   GrpcClientSettings settings(Target target, Duration deadline, String serverKind) {
-    return NodeTls.client(GrpcClientSettings.connectToServiceAt(target.at().host(), target.at().port(), system)
-        .withDeadline(deadline).withConnectionAttempts(3), target.tls(), Set.of(serverKind));
+    return NodeTls.client(
+        GrpcClientSettings.connectToServiceAt(target.at().host(), target.at().port(), system)
+            .withDeadline(deadline)
+            .withConnectionAttempts(3),
+        target.tls(),
+        Set.of(serverKind));
   }
 
   DataKeyServiceClient gateway(Target target, Duration deadline) {

@@ -20,15 +20,20 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./openkcm datakey generate|decrypt}: talks to a running gateway, prints one JSON line. */
-@Command(name = "datakey", mixinStandardHelpOptions = true, description = "Data keys (L4) through the gateway.",
+@Command(
+    name = "datakey",
+    mixinStandardHelpOptions = true,
+    description = "Data keys (L4) through the gateway.",
     subcommands = {DataKeyCommand.Generate.class, DataKeyCommand.Decrypt.class})
 final class DataKeyCommand {
 
-  @Command(name = "generate", mixinStandardHelpOptions = true,
-      description = "Generate a data key: prints {\"plaintext\": base64, \"envelope\": base64, \"l3Version\": n}.")
+  @Command(
+      name = "generate",
+      mixinStandardHelpOptions = true,
+      description =
+          "Generate a data key: prints {\"plaintext\": base64, \"envelope\": base64, \"l3Version\": n}.")
   static final class Generate implements Callable<Integer> {
-    @Mixin
-    GatewayTarget target;
+    @Mixin GatewayTarget target;
 
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
@@ -36,19 +41,32 @@ final class DataKeyCommand {
     @Option(names = "--service", required = true, description = "Service id.")
     String service;
 
-    @Option(names = "--context", description = "Encryption context entry k=v (repeatable); Decrypt needs the same.")
+    @Option(
+        names = "--context",
+        description = "Encryption context entry k=v (repeatable); Decrypt needs the same.")
     Map<String, String> context = new LinkedHashMap<>();
 
-    @Option(names = "--key-length", defaultValue = "32", description = "DEK length in bytes: 16, 24 or 32 (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--key-length",
+        defaultValue = "32",
+        description = "DEK length in bytes: 16, 24 or 32 (default: ${DEFAULT-VALUE}).")
     int keyLength;
 
     @Override
     public Integer call() {
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw = clients.gateway(target.resolveApp(tenant, service), target.timeout());
-        GenerateDataKeyResponse r = Cli.await(gw.generateDataKey(GenerateDataKeyRequest.newBuilder()
-            .setTenantId(tenant).setServiceId(service).putAllContext(context).setKeyLength(keyLength).build()),
-            target.timeout());
+        DataKeyServiceClient gw =
+            clients.gateway(target.resolveApp(tenant, service), target.timeout());
+        GenerateDataKeyResponse r =
+            Cli.await(
+                gw.generateDataKey(
+                    GenerateDataKeyRequest.newBuilder()
+                        .setTenantId(tenant)
+                        .setServiceId(service)
+                        .putAllContext(context)
+                        .setKeyLength(keyLength)
+                        .build()),
+                target.timeout());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("plaintext", Base64.getEncoder().encodeToString(r.getPlaintext().toByteArray()));
         out.put("envelope", Base64.getEncoder().encodeToString(r.getEnvelope().toByteArray()));
@@ -59,11 +77,12 @@ final class DataKeyCommand {
     }
   }
 
-  @Command(name = "decrypt", mixinStandardHelpOptions = true,
+  @Command(
+      name = "decrypt",
+      mixinStandardHelpOptions = true,
       description = "Open an envelope: prints {\"plaintext\": base64}.")
   static final class Decrypt implements Callable<Integer> {
-    @Mixin
-    GatewayTarget target;
+    @Mixin GatewayTarget target;
 
     @Option(names = "--tenant", required = true, description = "Tenant id.")
     String tenant;
@@ -71,7 +90,9 @@ final class DataKeyCommand {
     @Option(names = "--envelope", required = true, description = "The envelope, base64.")
     String envelope;
 
-    @Option(names = "--context", description = "Encryption context entry k=v (repeatable), as given to generate.")
+    @Option(
+        names = "--context",
+        description = "Encryption context entry k=v (repeatable), as given to generate.")
     Map<String, String> context = new LinkedHashMap<>();
 
     @Override
@@ -80,19 +101,33 @@ final class DataKeyCommand {
       try {
         env = Base64.getDecoder().decode(envelope.strip());
       } catch (IllegalArgumentException e) {
-        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "--envelope is not valid base64: " + e.getMessage());
+        throw new OpenKcmException(
+            ErrorReason.INVALID_ARGUMENT, "--envelope is not valid base64: " + e.getMessage());
       }
       String service;
       try {
-        service = EnvelopeCodec.decode(env).header().serviceId(); // the application the envelope belongs to
+        service =
+            EnvelopeCodec.decode(env)
+                .header()
+                .serviceId(); // the application the envelope belongs to
       } catch (EnvelopeException e) {
         throw new OpenKcmException(ErrorReason.of(e.reason()), e.getMessage());
       }
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw = clients.gateway(target.resolveApp(tenant, service), target.timeout());
-        DecryptResponse r = Cli.await(gw.decrypt(DecryptRequest.newBuilder()
-            .setTenantId(tenant).setEnvelope(ByteString.copyFrom(env)).putAllContext(context).build()), target.timeout());
-        Cli.printJson(Map.of("plaintext", Base64.getEncoder().encodeToString(r.getPlaintext().toByteArray())));
+        DataKeyServiceClient gw =
+            clients.gateway(target.resolveApp(tenant, service), target.timeout());
+        DecryptResponse r =
+            Cli.await(
+                gw.decrypt(
+                    DecryptRequest.newBuilder()
+                        .setTenantId(tenant)
+                        .setEnvelope(ByteString.copyFrom(env))
+                        .putAllContext(context)
+                        .build()),
+                target.timeout());
+        Cli.printJson(
+            Map.of(
+                "plaintext", Base64.getEncoder().encodeToString(r.getPlaintext().toByteArray())));
         return 0;
       }
     }
@@ -100,17 +135,28 @@ final class DataKeyCommand {
 
   /** Where the gateway is: --gateway HOST:PORT, else the data dir's endpoints.json. */
   static final class GatewayTarget {
-    @Option(names = "--gateway", description = "Gateway HOST:PORT (default: from DATA_DIR/endpoints.json).")
+    @Option(
+        names = "--gateway",
+        description = "Gateway HOST:PORT (default: from DATA_DIR/endpoints.json).")
     String gateway;
 
-    @Option(names = "--data-dir", defaultValue = "./data", description = "Data dir of the running demo (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--data-dir",
+        defaultValue = "./data",
+        description = "Data dir of the running demo (default: ${DEFAULT-VALUE}).")
     java.nio.file.Path dataDir;
 
-    @Option(names = "--timeout", defaultValue = "15s", description = "Deadline of the call, e.g. 500ms, 15s (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--timeout",
+        defaultValue = "15s",
+        description = "Deadline of the call, e.g. 500ms, 15s (default: ${DEFAULT-VALUE}).")
     String timeout;
 
-    @Option(names = "--tls-dir", description = "mTLS client material: DIR/cli.crt, cli.key, ca.crt (default: the "
-        + "demo's, from endpoints.json; none with --gateway).")
+    @Option(
+        names = "--tls-dir",
+        description =
+            "mTLS client material: DIR/cli.crt, cli.key, ca.crt (default: the "
+                + "demo's, from endpoints.json; none with --gateway).")
     java.nio.file.Path tlsDir;
 
     Target resolve() {

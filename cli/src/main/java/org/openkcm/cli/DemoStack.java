@@ -7,8 +7,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.core.CoreNode;
@@ -22,10 +20,12 @@ import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
 
 /**
- * A Core node and a gateway in one JVM, wired to each other: the one-machine demo, and the stack the
- * end-to-end tests and the load driver run against.
+ * A Core node and a gateway in one JVM, wired to each other: the one-machine demo, and the stack
+ * the end-to-end tests and the load driver run against.
  */
 public final class DemoStack implements AutoCloseable {
 
@@ -34,7 +34,8 @@ public final class DemoStack implements AutoCloseable {
   private final Path dataDir;
   private final Optional<MutualTls> clientTls;
 
-  private DemoStack(CoreNode core, GatewayNode gateway, Path dataDir, Optional<MutualTls> clientTls) {
+  private DemoStack(
+      CoreNode core, GatewayNode gateway, Path dataDir, Optional<MutualTls> clientTls) {
     this.core = core;
     this.gateway = gateway;
     this.dataDir = dataDir;
@@ -47,18 +48,29 @@ public final class DemoStack implements AutoCloseable {
    * @param coreOverrides settings laid over the Core's profile (ports, journal)
    * @param gatewayOverrides settings laid over the gateway's profile (port)
    */
-  public static DemoStack start(Path dataDir, String profile, Config coreOverrides, Config gatewayOverrides) {
-    Config dir = ConfigFactory.empty().withValue("openkcm.data-dir",
-        ConfigValueFactory.fromAnyRef(dataDir.toAbsolutePath().toString()));
+  public static DemoStack start(
+      Path dataDir, String profile, Config coreOverrides, Config gatewayOverrides) {
+    Config dir =
+        ConfigFactory.empty()
+            .withValue(
+                "openkcm.data-dir",
+                ConfigValueFactory.fromAnyRef(dataDir.toAbsolutePath().toString()));
     Config coreConfig = NodeConfig.load("core", profile, coreOverrides.withFallback(dir));
     CoreNode core = CoreNode.start(coreConfig);
     try {
       Optional<MutualTls> clientTls = NodeTls.loadDevClient(coreConfig, Target.CLIENT_FILES);
-      Config link = ConfigFactory.empty()
-          .withValue("openkcm.gateway.core.host", ConfigValueFactory.fromAnyRef(core.grpcAddress().getHostString()))
-          .withValue("openkcm.gateway.core.port", ConfigValueFactory.fromAnyRef(core.grpcAddress().getPort()));
-      GatewayNode gateway = GatewayNode.start(
-          NodeConfig.load("gateway", profile, gatewayOverrides.withFallback(link).withFallback(dir)));
+      Config link =
+          ConfigFactory.empty()
+              .withValue(
+                  "openkcm.gateway.core.host",
+                  ConfigValueFactory.fromAnyRef(core.grpcAddress().getHostString()))
+              .withValue(
+                  "openkcm.gateway.core.port",
+                  ConfigValueFactory.fromAnyRef(core.grpcAddress().getPort()));
+      GatewayNode gateway =
+          GatewayNode.start(
+              NodeConfig.load(
+                  "gateway", profile, gatewayOverrides.withFallback(link).withFallback(dir)));
       return new DemoStack(core, gateway, dataDir, clientTls);
     } catch (RuntimeException e) {
       core.close();
@@ -66,22 +78,47 @@ public final class DemoStack implements AutoCloseable {
     }
   }
 
-  /** Onboards {@code tenantId} with {@code l1Reference} and creates {@code services}, each only if absent. */
+  /**
+   * Onboards {@code tenantId} with {@code l1Reference} and creates {@code services}, each only if
+   * absent.
+   */
   public TenantInfo ensureTenant(String tenantId, String l1Reference, String... services) {
-    AdminServiceClient admin = AdminServiceClient.create(NodeTls.client(GrpcClientSettings
-        .connectToServiceAt(core.grpcAddress().getHostString(), core.grpcAddress().getPort(), core.system())
-        .withDeadline(Duration.ofSeconds(30)), clientTls, Set.of("core")), core.system());
+    AdminServiceClient admin =
+        AdminServiceClient.create(
+            NodeTls.client(
+                GrpcClientSettings.connectToServiceAt(
+                        core.grpcAddress().getHostString(),
+                        core.grpcAddress().getPort(),
+                        core.system())
+                    .withDeadline(Duration.ofSeconds(30)),
+                clientTls,
+                Set.of("core")),
+            core.system());
     try {
-      ignoreIfExists(() -> admin.createTenant(CreateTenantRequest.newBuilder()
-          .setTenantId(tenantId).setL1Reference(l1Reference).setCorrelationId("demo-setup").build()),
+      ignoreIfExists(
+          () ->
+              admin.createTenant(
+                  CreateTenantRequest.newBuilder()
+                      .setTenantId(tenantId)
+                      .setL1Reference(l1Reference)
+                      .setCorrelationId("demo-setup")
+                      .build()),
           ErrorReason.TENANT_ALREADY_EXISTS);
       for (String service : services) {
-        ignoreIfExists(() -> admin.createService(CreateServiceRequest.newBuilder()
-            .setTenantId(tenantId).setServiceId(service).setCorrelationId("demo-setup").build()),
+        ignoreIfExists(
+            () ->
+                admin.createService(
+                    CreateServiceRequest.newBuilder()
+                        .setTenantId(tenantId)
+                        .setServiceId(service)
+                        .setCorrelationId("demo-setup")
+                        .build()),
             ErrorReason.SERVICE_ALREADY_EXISTS);
       }
-      return admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenantId).build())
-          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      return admin
+          .getTenant(GetTenantRequest.newBuilder().setTenantId(tenantId).build())
+          .toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw GrpcErrors.fromGrpc(e);
     } finally {
@@ -89,8 +126,10 @@ public final class DemoStack implements AutoCloseable {
     }
   }
 
-  private static void ignoreIfExists(java.util.function.Supplier<java.util.concurrent.CompletionStage<TenantInfo>> call,
-      ErrorReason exists) throws Exception {
+  private static void ignoreIfExists(
+      java.util.function.Supplier<java.util.concurrent.CompletionStage<TenantInfo>> call,
+      ErrorReason exists)
+      throws Exception {
     try {
       call.get().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
@@ -110,8 +149,8 @@ public final class DemoStack implements AutoCloseable {
   }
 
   /**
-   * The command-line client's mTLS material ({@code spiffe://<domain>/admin/cli}, in the development CA's
-   * directory), or empty when the stack is plaintext.
+   * The command-line client's mTLS material ({@code spiffe://<domain>/admin/cli}, in the
+   * development CA's directory), or empty when the stack is plaintext.
    */
   public Optional<MutualTls> clientTls() {
     return clientTls;

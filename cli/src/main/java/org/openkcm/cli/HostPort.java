@@ -9,7 +9,8 @@ public record HostPort(String host, int port) {
   public static HostPort parse(String text) {
     int colon = text == null ? -1 : text.lastIndexOf(':');
     if (colon <= 0) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "expected HOST:PORT, got '" + text + "'");
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "expected HOST:PORT, got '" + text + "'");
     }
     try {
       int port = Integer.parseInt(text.substring(colon + 1));
@@ -18,7 +19,8 @@ public record HostPort(String host, int port) {
       }
       return new HostPort(text.substring(0, colon), port);
     } catch (NumberFormatException e) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "port of '" + text + "' must be 1..65535");
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "port of '" + text + "' must be 1..65535");
     }
   }
 

@@ -13,18 +13,25 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ./openkcm core} and {@code ./openkcm gateway}: run one node of a real deployment (configuration from
- * {@code config/}, the profile, environment variables and {@code -D} system properties). Each prints one
- * JSON line with its endpoint once it serves, then runs until SIGTERM/SIGINT.
+ * {@code ./openkcm core} and {@code ./openkcm gateway}: run one node of a real deployment
+ * (configuration from {@code config/}, the profile, environment variables and {@code -D} system
+ * properties). Each prints one JSON line with its endpoint once it serves, then runs until
+ * SIGTERM/SIGINT.
  */
 final class NodeCommands {
 
   private NodeCommands() {}
 
-  @Command(name = "core", mixinStandardHelpOptions = true,
-      description = "Run one Core node (cluster member; seed nodes, journal and keystores from configuration).")
+  @Command(
+      name = "core",
+      mixinStandardHelpOptions = true,
+      description =
+          "Run one Core node (cluster member; seed nodes, journal and keystores from configuration).")
   static final class Core implements Callable<Integer> {
-    @Option(names = "--profile", required = true, description = "demo, dev, prod or test (required: a node never guesses its profile).")
+    @Option(
+        names = "--profile",
+        required = true,
+        description = "demo, dev, prod or test (required: a node never guesses its profile).")
     String profile;
 
     @Option(names = "--data-dir", description = "Data directory (default: openkcm.data-dir).")
@@ -44,26 +51,38 @@ final class NodeCommands {
     }
   }
 
-  @Command(name = "gateway", mixinStandardHelpOptions = true,
+  @Command(
+      name = "gateway",
+      mixinStandardHelpOptions = true,
       description = "Run one gateway (Core endpoints from openkcm.gateway.core.endpoints).")
   static final class Gateway implements Callable<Integer> {
-    @Option(names = "--profile", required = true, description = "demo, dev, prod or test (required: a node never guesses its profile).")
+    @Option(
+        names = "--profile",
+        required = true,
+        description = "demo, dev, prod or test (required: a node never guesses its profile).")
     String profile;
 
     @Override
     public Integer call() throws Exception {
       GatewayNode node = GatewayNode.start(NodeConfig.load("gateway", profile, Map.of()));
-      return runUntilStopped(Map.of("gateway", node.grpcAddress().getHostString() + ":" + node.grpcAddress().getPort()),
+      return runUntilStopped(
+          Map.of(
+              "gateway", node.grpcAddress().getHostString() + ":" + node.grpcAddress().getPort()),
           node::close);
     }
   }
 
-  private static int runUntilStopped(Map<String, Object> ready, Runnable stop) throws InterruptedException {
+  private static int runUntilStopped(Map<String, Object> ready, Runnable stop)
+      throws InterruptedException {
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      stop.run();
-      stopped.countDown();
-    }, "openkcm-node-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  stop.run();
+                  stopped.countDown();
+                },
+                "openkcm-node-shutdown"));
     Cli.printJson(ready);
     stopped.await();
     return 0;

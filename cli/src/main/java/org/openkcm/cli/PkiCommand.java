@@ -13,33 +13,53 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code ./openkcm pki issue}: more certificates from the demo's DEVELOPMENT CA. */
-@Command(name = "pki", mixinStandardHelpOptions = true,
-    description = "The development CA of the demo (NOT FOR PRODUCTION: use your platform's CA there).",
+@Command(
+    name = "pki",
+    mixinStandardHelpOptions = true,
+    description =
+        "The development CA of the demo (NOT FOR PRODUCTION: use your platform's CA there).",
     subcommands = {PkiCommand.Issue.class})
 final class PkiCommand {
 
-  @Command(name = "issue", mixinStandardHelpOptions = true,
-      description = "Issue a certificate and key for a SPIFFE id, e.g. spiffe://openkcm.local/app/acme/payments; "
-          + "prints {\"cert\", \"key\", \"trustBundle\", \"id\", \"notAfter\"}.")
+  @Command(
+      name = "issue",
+      mixinStandardHelpOptions = true,
+      description =
+          "Issue a certificate and key for a SPIFFE id, e.g. spiffe://openkcm.local/app/acme/payments; "
+              + "prints {\"cert\", \"key\", \"trustBundle\", \"id\", \"notAfter\"}.")
   static final class Issue implements Callable<Integer> {
 
-    @Option(names = "--id", required = true,
-        description = "SPIFFE id: spiffe://<domain>/app/<tenant>/<service>, .../gateway/<name>, .../admin/<name>, .../core/<name>.")
+    @Option(
+        names = "--id",
+        required = true,
+        description =
+            "SPIFFE id: spiffe://<domain>/app/<tenant>/<service>, .../gateway/<name>, .../admin/<name>, .../core/<name>.")
     String id;
 
-    @Option(names = "--out", required = true, description = "Directory for <name>.crt and <name>.key (0600).")
+    @Option(
+        names = "--out",
+        required = true,
+        description = "Directory for <name>.crt and <name>.key (0600).")
     Path out;
 
     @Option(names = "--name", description = "File name stem (default: the last segment of the id).")
     String name;
 
-    @Option(names = "--days", defaultValue = "90", description = "Validity in days (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--days",
+        defaultValue = "90",
+        description = "Validity in days (default: ${DEFAULT-VALUE}).")
     int days;
 
-    @Option(names = "--ca-dir", description = "Directory of the development CA (default: DATA_DIR/pki).")
+    @Option(
+        names = "--ca-dir",
+        description = "Directory of the development CA (default: DATA_DIR/pki).")
     Path caDir;
 
-    @Option(names = "--data-dir", defaultValue = "./data", description = "Data dir of the demo (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--data-dir",
+        defaultValue = "./data",
+        description = "Data dir of the demo (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
     @Override
@@ -55,8 +75,9 @@ final class PkiCommand {
       }
       Path ca = caDir != null ? caDir : dataDir.resolve("pki");
       if (!ca.resolve(DevCa.CA_CERT).toFile().exists()) {
-        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "no development CA in " + ca
-            + " (start `./openkcm demo` once, or pass --ca-dir)");
+        throw new OpenKcmException(
+            ErrorReason.INVALID_ARGUMENT,
+            "no development CA in " + ca + " (start `./openkcm demo` once, or pass --ca-dir)");
       }
       String stem = name != null ? name : spiffe.segments().get(spiffe.segments().size() - 1);
       Path cert = out.resolve(stem + ".crt");

@@ -9,32 +9,50 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
 /**
- * The module map of docs/ARCHITECTURE.md as rules over the compiled main code of every module: the contract
- * ({@code protocol}) depends on no module of ours, the two planes do not reach into each other, and no
- * package of ours is in a dependency cycle.
+ * The module map of docs/ARCHITECTURE.md as rules over the compiled main code of every module: the
+ * contract ({@code protocol}) depends on no module of ours, the two planes do not reach into each
+ * other, and no package of ours is in a dependency cycle.
  */
 class ArchitectureTest {
 
-  private static final JavaClasses MAIN = new ClassFileImporter()
-      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-      .withImportOption(location -> !location.contains("-tests.jar") && !location.contains("/test-classes/"))
-      .importPackages("org.openkcm");
+  private static final JavaClasses MAIN =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .withImportOption(
+              location -> !location.contains("-tests.jar") && !location.contains("/test-classes/"))
+          .importPackages("org.openkcm");
 
   @Test
   void protocolDependsOnNoModuleOfOurs() {
-    noClasses().that().resideInAPackage("org.openkcm.protocol..")
-        .should().dependOnClassesThat().resideInAnyPackage("org.openkcm.core..", "org.openkcm.gateway..",
-            "org.openkcm.cli..", "org.openkcm.bench..", "org.openkcm.orbital..")
+    noClasses()
+        .that()
+        .resideInAPackage("org.openkcm.protocol..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "org.openkcm.core..",
+            "org.openkcm.gateway..",
+            "org.openkcm.cli..",
+            "org.openkcm.bench..",
+            "org.openkcm.orbital..")
         .check(MAIN);
   }
 
   @Test
   void theGatewayNeverImportsTheCoreAndTheCoreNeverImportsTheGateway() {
-    noClasses().that().resideInAPackage("org.openkcm.gateway..")
-        .should().dependOnClassesThat().resideInAPackage("org.openkcm.core..")
+    noClasses()
+        .that()
+        .resideInAPackage("org.openkcm.gateway..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("org.openkcm.core..")
         .check(MAIN);
-    noClasses().that().resideInAPackage("org.openkcm.core..")
-        .should().dependOnClassesThat().resideInAnyPackage("org.openkcm.gateway..", "org.openkcm.cli..")
+    noClasses()
+        .that()
+        .resideInAPackage("org.openkcm.core..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("org.openkcm.gateway..", "org.openkcm.cli..")
         .check(MAIN);
   }
 

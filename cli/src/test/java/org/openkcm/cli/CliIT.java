@@ -14,8 +14,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The command line against the demo stack on its embedded defaults (H2 journal and development keystore
- * under a temporary data dir), including a restart on the same data dir.
+ * The command line against the demo stack on its embedded defaults (H2 journal and development
+ * keystore under a temporary data dir), including a restart on the same data dir.
  */
 class CliIT {
 
@@ -33,8 +33,13 @@ class CliIT {
   private static DemoStack startDemo(Path dir) throws Exception {
     DemoStack stack = DemoStack.start(dir, "test", ConfigFactory.empty(), ConfigFactory.empty());
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
-    Endpoints.now(hostPort(stack.core().grpcAddress()), hostPort(stack.gateway().grpcAddress()), "test", dir,
-        java.util.Optional.empty()).write(dir);
+    Endpoints.now(
+            hostPort(stack.core().grpcAddress()),
+            hostPort(stack.gateway().grpcAddress()),
+            "test",
+            dir,
+            java.util.Optional.empty())
+        .write(dir);
     return stack;
   }
 
@@ -45,8 +50,18 @@ class CliIT {
     String envelope;
     String plaintext;
     try (DemoStack stack = startDemo(dir)) {
-      Result gen = cli("datakey", "generate", "--tenant", "acme", "--service", "payments", "--context", "order=42",
-          "--data-dir", d);
+      Result gen =
+          cli(
+              "datakey",
+              "generate",
+              "--tenant",
+              "acme",
+              "--service",
+              "payments",
+              "--context",
+              "order=42",
+              "--data-dir",
+              d);
       assertEquals(0, gen.exit(), gen.err());
       JsonNode g = JSON.readTree(gen.out());
       envelope = g.get("envelope").asText();
@@ -54,8 +69,18 @@ class CliIT {
       assertEquals(1, g.get("l3Version").asInt());
       assertEquals(1, gen.out().lines().count(), "one line of JSON");
 
-      Result dec = cli("datakey", "decrypt", "--tenant", "acme", "--envelope", envelope, "--context", "order=42",
-          "--gateway", hostPort(stack.gateway().grpcAddress()));
+      Result dec =
+          cli(
+              "datakey",
+              "decrypt",
+              "--tenant",
+              "acme",
+              "--envelope",
+              envelope,
+              "--context",
+              "order=42",
+              "--gateway",
+              hostPort(stack.gateway().grpcAddress()));
       assertEquals(0, dec.exit(), dec.err());
       assertEquals(plaintext, JSON.readTree(dec.out()).get("plaintext").asText());
 
@@ -65,10 +90,23 @@ class CliIT {
     }
 
     try (DemoStack restarted = startDemo(dir)) {
-      Result dec = cli("datakey", "decrypt", "--tenant", "acme", "--envelope", envelope, "--context", "order=42",
-          "--data-dir", d);
+      Result dec =
+          cli(
+              "datakey",
+              "decrypt",
+              "--tenant",
+              "acme",
+              "--envelope",
+              envelope,
+              "--context",
+              "order=42",
+              "--data-dir",
+              d);
       assertEquals(0, dec.exit(), dec.err());
-      assertEquals(plaintext, JSON.readTree(dec.out()).get("plaintext").asText(), "keys survived the restart");
+      assertEquals(
+          plaintext,
+          JSON.readTree(dec.out()).get("plaintext").asText(),
+          "keys survived the restart");
     }
   }
 
@@ -77,31 +115,81 @@ class CliIT {
     Path dir = Files.createTempDirectory("openkcm-cli");
     try (DemoStack stack = startDemo(dir)) {
       String d = dir.toString();
-      Map<String[], String> cases = Map.of(
-          new String[] {"datakey", "decrypt", "--tenant", "acme", "--envelope", "not base64!", "--data-dir", d},
-          "error: INVALID_ARGUMENT:",
-          new String[] {"datakey", "decrypt", "--tenant", "acme", "--envelope", "AAAA", "--data-dir", d},
-          "error: ENVELOPE_BAD_MAGIC:",
-          new String[] {"datakey", "generate", "--tenant", "nobody", "--service", "payments", "--data-dir", d},
-          "error: TENANT_NOT_FOUND:",
-          new String[] {"admin", "service", "create", "--tenant", "acme", "--service", "payments", "--data-dir", d},
-          "error: SERVICE_ALREADY_EXISTS:",
-          new String[] {"datakey", "generate", "--tenant", "acme", "--service", "payments", "--gateway", "nonsense"},
-          "error: INVALID_ARGUMENT:");
-      cases.forEach((args, prefix) -> {
-        Result r = cli(args);
-        assertEquals(1, r.exit(), String.join(" ", args));
-        assertEquals(1, r.err().lines().count(), r.err());
-        assertTrue(r.err().startsWith(prefix), r.err());
-        assertEquals("", r.out());
-      });
+      Map<String[], String> cases =
+          Map.of(
+              new String[] {
+                "datakey",
+                "decrypt",
+                "--tenant",
+                "acme",
+                "--envelope",
+                "not base64!",
+                "--data-dir",
+                d
+              },
+              "error: INVALID_ARGUMENT:",
+              new String[] {
+                "datakey", "decrypt", "--tenant", "acme", "--envelope", "AAAA", "--data-dir", d
+              },
+              "error: ENVELOPE_BAD_MAGIC:",
+              new String[] {
+                "datakey",
+                "generate",
+                "--tenant",
+                "nobody",
+                "--service",
+                "payments",
+                "--data-dir",
+                d
+              },
+              "error: TENANT_NOT_FOUND:",
+              new String[] {
+                "admin",
+                "service",
+                "create",
+                "--tenant",
+                "acme",
+                "--service",
+                "payments",
+                "--data-dir",
+                d
+              },
+              "error: SERVICE_ALREADY_EXISTS:",
+              new String[] {
+                "datakey",
+                "generate",
+                "--tenant",
+                "acme",
+                "--service",
+                "payments",
+                "--gateway",
+                "nonsense"
+              },
+              "error: INVALID_ARGUMENT:");
+      cases.forEach(
+          (args, prefix) -> {
+            Result r = cli(args);
+            assertEquals(1, r.exit(), String.join(" ", args));
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertTrue(r.err().startsWith(prefix), r.err());
+            assertEquals("", r.out());
+          });
     }
   }
 
   @Test
   void missingEndpointsFileSaysToStartTheDemo() throws Exception {
     Path empty = Files.createTempDirectory("openkcm-cli-empty");
-    Result r = cli("datakey", "generate", "--tenant", "acme", "--service", "payments", "--data-dir", empty.toString());
+    Result r =
+        cli(
+            "datakey",
+            "generate",
+            "--tenant",
+            "acme",
+            "--service",
+            "payments",
+            "--data-dir",
+            empty.toString());
     assertEquals(1, r.exit());
     assertTrue(r.err().contains("openkcm demo"), r.err());
   }

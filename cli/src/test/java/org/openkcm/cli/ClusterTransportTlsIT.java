@@ -68,11 +68,11 @@ import org.openkcm.protocol.tls.SpiffeId;
 import scala.Option;
 
 /**
- * Three Core nodes whose cluster transport is Artery over mutual TLS ({@link ArteryTls}), each reached by
- * the others through a recording TCP proxy: the cluster forms and serves across nodes; the recorded cluster
- * traffic of a wrap/unwrap burst holds none of the data keys' bytes; a node with a certificate of another
- * CA, with a gateway, app or admin identity, or with no certificate never becomes a member; a raw TCP
- * client gets nothing but a TLS alert.
+ * Three Core nodes whose cluster transport is Artery over mutual TLS ({@link ArteryTls}), each
+ * reached by the others through a recording TCP proxy: the cluster forms and serves across nodes;
+ * the recorded cluster traffic of a wrap/unwrap burst holds none of the data keys' bytes; a node
+ * with a certificate of another CA, with a gateway, app or admin identity, or with no certificate
+ * never becomes a member; a raw TCP client gets nothing but a TLS alert.
  */
 class ClusterTransportTlsIT {
 
@@ -106,19 +106,39 @@ class ClusterTransportTlsIT {
     for (int i = 0; i < NODES; i++) {
       nodes[i] = CoreNode.start(nodeConfig(i));
     }
-    kit = ActorTestKit.create("artery-tls-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+    kit =
+        ActorTestKit.create(
+            "artery-tls-client", ConfigFactory.parseString("pekko.actor.provider = local"));
     gatewayTls = clientIdentity(ca, "gw-it", "spiffe://" + DOMAIN + "/gateway/gw-it");
     adminTls = clientIdentity(ca, "admin-it", "spiffe://" + DOMAIN + "/admin/admin-it");
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
-      assertEquals(NODES, upMembers(nodes[0]).size());
-      assertEquals(NODES, CoreClusterIT.shardRegions(nodes[0]), "every node's shard region registered");
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(60),
+            Duration.ofMillis(200),
+            () -> {
+              assertEquals(NODES, upMembers(nodes[0]).size());
+              assertEquals(
+                  NODES,
+                  CoreClusterIT.shardRegions(nodes[0]),
+                  "every node's shard region registered");
+              return null;
+            });
     for (int t = 0; t < TENANTS; t++) {
       String tenant = "tenant-" + t;
-      admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId(tenant)
-          .setL1Reference("devfile:shared-root").build()));
-      admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId(tenant).setServiceId("payments").build()));
+      admin(
+          a ->
+              a.createTenant(
+                  CreateTenantRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setL1Reference("devfile:shared-root")
+                      .build()));
+      admin(
+          a ->
+              a.createService(
+                  CreateServiceRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setServiceId("payments")
+                      .build()));
     }
   }
 
@@ -140,7 +160,8 @@ class ClusterTransportTlsIT {
     m.put("pekko.remote.artery.bind.hostname", "127.0.0.1");
     m.put("pekko.remote.artery.bind.port", bindPorts[i]);
     m.put("pekko.cluster.seed-nodes", List.of("pekko://openkcm-core@127.0.0.1:" + proxyPorts[0]));
-    return NodeConfig.load("core", "test", ConfigFactory.parseMap(m).withFallback(db.journalConfig()));
+    return NodeConfig.load(
+        "core", "test", ConfigFactory.parseMap(m).withFallback(db.journalConfig()));
   }
 
   @AfterAll
@@ -166,34 +187,47 @@ class ClusterTransportTlsIT {
     Set<String> hosts = new HashSet<>();
     for (int t = 0; t < TENANTS; t++) {
       String tenant = "tenant-" + t;
-      hosts.add(admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build())).getNode());
+      hosts.add(
+          admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()))
+              .getNode());
     }
     String self = nodes[0].system().address().toString();
-    assertTrue(hosts.stream().anyMatch(h -> !h.equals(self)), "some tenants live on another node than the one called: "
-        + hosts);
+    assertTrue(
+        hosts.stream().anyMatch(h -> !h.equals(self)),
+        "some tenants live on another node than the one called: " + hosts);
     long recordedBefore = totalRecorded();
     List<byte[]> deks = new ArrayList<>();
     SecureRandom random = new SecureRandom();
-    CoreKeyServiceClient core = CoreKeyServiceClient.create(settings(nodes[0], gatewayTls), kit.system());
+    CoreKeyServiceClient core =
+        CoreKeyServiceClient.create(settings(nodes[0], gatewayTls), kit.system());
     try {
       for (int round = 0; round < 5; round++) {
         for (int t = 0; t < TENANTS; t++) {
-          WrapKeysRequest.Builder wrap = WrapKeysRequest.newBuilder().setTenantId("tenant-" + t).setServiceId("payments");
+          WrapKeysRequest.Builder wrap =
+              WrapKeysRequest.newBuilder().setTenantId("tenant-" + t).setServiceId("payments");
           List<byte[]> batch = new ArrayList<>();
           for (int k = 0; k < 8; k++) {
             byte[] dek = new byte[32];
             random.nextBytes(dek);
             batch.add(dek);
-            wrap.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(dek)).putContext("row", round + "-" + k));
+            wrap.addItems(
+                WrapItem.newBuilder()
+                    .setPlaintext(ByteString.copyFrom(dek))
+                    .putContext("row", round + "-" + k));
           }
           WrapKeysResponse wrapped = Rpc.await(core.wrapKeys(wrap.build()));
-          UnwrapKeysRequest.Builder unwrap = UnwrapKeysRequest.newBuilder().setTenantId("tenant-" + t);
+          UnwrapKeysRequest.Builder unwrap =
+              UnwrapKeysRequest.newBuilder().setTenantId("tenant-" + t);
           for (int k = 0; k < batch.size(); k++) {
-            unwrap.addItems(UnwrapItem.newBuilder().setEnvelope(wrapped.getEnvelopes(k)).putContext("row", round + "-" + k));
+            unwrap.addItems(
+                UnwrapItem.newBuilder()
+                    .setEnvelope(wrapped.getEnvelopes(k))
+                    .putContext("row", round + "-" + k));
           }
           UnwrapKeysResponse opened = Rpc.await(core.unwrapKeys(unwrap.build()));
           for (int k = 0; k < batch.size(); k++) {
-            assertArrayEquals(batch.get(k), opened.getResults(k).getPlaintext().toByteArray(), "round trip");
+            assertArrayEquals(
+                batch.get(k), opened.getResults(k).getPlaintext().toByteArray(), "round trip");
           }
           deks.addAll(batch);
         }
@@ -202,12 +236,19 @@ class ClusterTransportTlsIT {
       core.close();
     }
     byte[] traffic = recorded();
-    assertTrue(totalRecorded() - recordedBefore > 10_000, "the burst crossed the cluster transport ("
-        + (totalRecorded() - recordedBefore) + " bytes recorded)");
+    assertTrue(
+        totalRecorded() - recordedBefore > 10_000,
+        "the burst crossed the cluster transport ("
+            + (totalRecorded() - recordedBefore)
+            + " bytes recorded)");
     for (byte[] dek : deks) {
-      assertEquals(-1, Bytes.indexOf(traffic, java.util.Arrays.copyOfRange(dek, 0, 12)),
+      assertEquals(
+          -1,
+          Bytes.indexOf(traffic, java.util.Arrays.copyOfRange(dek, 0, 12)),
           "a data key's bytes crossed the cluster transport in the clear");
-      assertEquals(-1, Bytes.indexOf(traffic, java.util.Arrays.copyOfRange(dek, 20, 32)),
+      assertEquals(
+          -1,
+          Bytes.indexOf(traffic, java.util.Arrays.copyOfRange(dek, 20, 32)),
           "a data key's bytes crossed the cluster transport in the clear");
     }
     assertEquals(0x16, traffic[0] & 0xff, "the first bytes on the wire open a TLS handshake");
@@ -217,10 +258,20 @@ class ClusterTransportTlsIT {
   void nodeWithCertificateOfAnotherCaNeverJoins() throws Exception {
     Path foreign = dataDir.resolve("foreign-ca");
     DevCa other = DevCa.loadOrCreate(foreign, DOMAIN);
-    other.issue(SpiffeId.parse("spiffe://" + DOMAIN + "/core/rogue-ca"), Duration.ofDays(1),
-        foreign.resolve("rogue.crt"), foreign.resolve("rogue.key"));
-    assertNeverJoins(Optional.of(new MutualTls.Settings(foreign.resolve("rogue.crt"), foreign.resolve("rogue.key"),
-        foreign.resolve(DevCa.CA_CERT), DOMAIN, List.of("TLSv1.3"), Duration.ofSeconds(1))));
+    other.issue(
+        SpiffeId.parse("spiffe://" + DOMAIN + "/core/rogue-ca"),
+        Duration.ofDays(1),
+        foreign.resolve("rogue.crt"),
+        foreign.resolve("rogue.key"));
+    assertNeverJoins(
+        Optional.of(
+            new MutualTls.Settings(
+                foreign.resolve("rogue.crt"),
+                foreign.resolve("rogue.key"),
+                foreign.resolve(DevCa.CA_CERT),
+                DOMAIN,
+                List.of("TLSv1.3"),
+                Duration.ofSeconds(1))));
   }
 
   @Test
@@ -228,10 +279,20 @@ class ClusterTransportTlsIT {
     DevCa ca = DevCa.loadOrCreate(pki, DOMAIN);
     for (String id : List.of("gateway/rogue-gw", "app/acme/payments", "admin/rogue-admin")) {
       String base = "rogue-" + id.replace('/', '-');
-      ca.issue(SpiffeId.parse("spiffe://" + DOMAIN + "/" + id), Duration.ofDays(1), pki.resolve(base + ".crt"),
+      ca.issue(
+          SpiffeId.parse("spiffe://" + DOMAIN + "/" + id),
+          Duration.ofDays(1),
+          pki.resolve(base + ".crt"),
           pki.resolve(base + ".key"));
-      assertNeverJoins(Optional.of(new MutualTls.Settings(pki.resolve(base + ".crt"), pki.resolve(base + ".key"),
-          pki.resolve(DevCa.CA_CERT), DOMAIN, List.of("TLSv1.3"), Duration.ofSeconds(1))));
+      assertNeverJoins(
+          Optional.of(
+              new MutualTls.Settings(
+                  pki.resolve(base + ".crt"),
+                  pki.resolve(base + ".key"),
+                  pki.resolve(DevCa.CA_CERT),
+                  DOMAIN,
+                  List.of("TLSv1.3"),
+                  Duration.ofSeconds(1))));
     }
   }
 
@@ -247,7 +308,10 @@ class ClusterTransportTlsIT {
     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), bindPorts[0])) {
       s.setSoTimeout(10_000);
       // an Artery TCP connection header followed by junk, as a peer without TLS would send it
-      s.getOutputStream().write("AKKA\u0000\u0001garbage that is no TLS record".getBytes(StandardCharsets.ISO_8859_1));
+      s.getOutputStream()
+          .write(
+              "AKKA\u0000\u0001garbage that is no TLS record"
+                  .getBytes(StandardCharsets.ISO_8859_1));
       s.getOutputStream().flush();
       ByteArrayOutputStream got = new ByteArrayOutputStream();
       InputStream in = s.getInputStream();
@@ -261,13 +325,21 @@ class ClusterTransportTlsIT {
       }
       answer = got.toByteArray();
     }
-    assertTrue(ArteryTls.inboundHandshakes(proxyPorts[0]) > before, "the bytes reached the TLS listener");
-    assertTrue(answer.length == 0 || (answer[0] & 0xff) == 0x15, "only a TLS alert (content type 21) or nothing, got "
-        + answer.length + " bytes: " + java.util.HexFormat.of().formatHex(answer, 0, Math.min(16, answer.length)));
+    assertTrue(
+        ArteryTls.inboundHandshakes(proxyPorts[0]) > before, "the bytes reached the TLS listener");
+    assertTrue(
+        answer.length == 0 || (answer[0] & 0xff) == 0x15,
+        "only a TLS alert (content type 21) or nothing, got "
+            + answer.length
+            + " bytes: "
+            + java.util.HexFormat.of().formatHex(answer, 0, Math.min(16, answer.length)));
     assertEquals(NODES, upMembers(nodes[0]).size(), "the cluster is unharmed");
   }
 
-  /** Starts a would-be member presenting {@code identity} (none = no certificate); it must never be let in. */
+  /**
+   * Starts a would-be member presenting {@code identity} (none = no certificate); it must never be
+   * let in.
+   */
   private static void assertNeverJoins(Optional<MutualTls.Settings> identity) throws Exception {
     int port = Rpc.freePort();
     long before = ArteryTls.inboundHandshakes(proxyPorts[0]);
@@ -281,35 +353,50 @@ class ClusterTransportTlsIT {
     m.put("pekko.cluster.seed-nodes", List.of("pekko://openkcm-core@127.0.0.1:" + proxyPorts[0]));
     m.put("pekko.cluster.roles", List.of("crypto", "governance"));
     m.put("pekko.coordinated-shutdown.exit-jvm", "off");
-    identity.ifPresent(s -> {
-      m.put("rogue.cert-file", s.certFile().toString());
-      m.put("rogue.key-file", s.keyFile().toString());
-      m.put("rogue.trust-bundle-file", s.trustBundleFile().toString());
-    });
-    ActorSystem<Void> rogue = ActorSystem.create(Behaviors.empty(), "openkcm-core", ConfigFactory.parseMap(m)
-        .withFallback(ConfigFactory.load()));
+    identity.ifPresent(
+        s -> {
+          m.put("rogue.cert-file", s.certFile().toString());
+          m.put("rogue.key-file", s.keyFile().toString());
+          m.put("rogue.trust-bundle-file", s.trustBundleFile().toString());
+        });
+    ActorSystem<Void> rogue =
+        ActorSystem.create(
+            Behaviors.empty(),
+            "openkcm-core",
+            ConfigFactory.parseMap(m).withFallback(ConfigFactory.load()));
     try {
       // each failed handshake makes the would-be member connect again: three attempts, all refused
-      kit.createTestProbe().awaitAssert(Duration.ofSeconds(45), Duration.ofMillis(100), () -> {
-        assertTrue(ArteryTls.inboundHandshakes(proxyPorts[0]) >= before + 3, "the would-be member kept trying");
-        return null;
-      });
+      kit.createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(45),
+              Duration.ofMillis(100),
+              () -> {
+                assertTrue(
+                    ArteryTls.inboundHandshakes(proxyPorts[0]) >= before + 3,
+                    "the would-be member kept trying");
+                return null;
+              });
       Set<String> members = upMembers(nodes[0]);
       assertEquals(NODES, members.size(), "members: " + members);
-      assertFalse(members.contains(rogue.address().toString()), "the would-be member is not a member");
+      assertFalse(
+          members.contains(rogue.address().toString()), "the would-be member is not a member");
       for (Member member : Cluster.get(nodes[0].system()).state().getMembers()) {
         assertNotEquals(rogue.address(), member.address());
       }
-      assertNotEquals(MemberStatus.up(), Cluster.get(rogue).selfMember().status(), "it never saw itself up");
+      assertNotEquals(
+          MemberStatus.up(), Cluster.get(rogue).selfMember().status(), "it never saw itself up");
     } finally {
       rogue.terminate();
-      rogue.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      rogue
+          .getWhenTerminated()
+          .toCompletableFuture()
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 
   /**
-   * The would-be member's transport: presents the configured certificate (or none) and trusts any server,
-   * so only the Core's own refusal keeps it out.
+   * The would-be member's transport: presents the configured certificate (or none) and trusts any
+   * server, so only the Core's own refusal keeps it out.
    */
   public static final class RogueTls implements SSLEngineProvider {
     private final SSLContext context;
@@ -317,23 +404,34 @@ class ClusterTransportTlsIT {
     public RogueTls(org.apache.pekko.actor.ActorSystem system) throws Exception {
       Config c = system.settings().config();
       context = SSLContext.getInstance("TLSv1.3");
-      TrustManager[] trustAll = {new X509TrustManager() {
-        @Override
-        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+      TrustManager[] trustAll = {
+        new X509TrustManager() {
+          @Override
+          public void checkClientTrusted(
+              java.security.cert.X509Certificate[] chain, String authType) {}
 
-        @Override
-        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+          @Override
+          public void checkServerTrusted(
+              java.security.cert.X509Certificate[] chain, String authType) {}
 
-        @Override
-        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-          return new java.security.cert.X509Certificate[0];
+          @Override
+          public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+            return new java.security.cert.X509Certificate[0];
+          }
         }
-      }};
+      };
       if (c.hasPath("rogue.cert-file")) {
-        MutualTls tls = MutualTls.load(new MutualTls.Settings(Path.of(c.getString("rogue.cert-file")),
-            Path.of(c.getString("rogue.key-file")), Path.of(c.getString("rogue.trust-bundle-file")), DOMAIN,
-            List.of("TLSv1.3"), Duration.ofSeconds(1)));
-        context.init(new javax.net.ssl.KeyManager[] {tls.keyManager()}, trustAll, new SecureRandom());
+        MutualTls tls =
+            MutualTls.load(
+                new MutualTls.Settings(
+                    Path.of(c.getString("rogue.cert-file")),
+                    Path.of(c.getString("rogue.key-file")),
+                    Path.of(c.getString("rogue.trust-bundle-file")),
+                    DOMAIN,
+                    List.of("TLSv1.3"),
+                    Duration.ofSeconds(1)));
+        context.init(
+            new javax.net.ssl.KeyManager[] {tls.keyManager()}, trustAll, new SecureRandom());
       } else {
         context.init(null, trustAll, new SecureRandom());
       }
@@ -377,17 +475,26 @@ class ClusterTransportTlsIT {
   }
 
   private static MutualTls clientIdentity(DevCa ca, String base, String id) {
-    ca.issue(SpiffeId.parse(id), Instant.now().minusSeconds(60), Instant.now().plus(Duration.ofDays(1)),
-        pki.resolve(base + ".crt"), pki.resolve(base + ".key"));
+    ca.issue(
+        SpiffeId.parse(id),
+        Instant.now().minusSeconds(60),
+        Instant.now().plus(Duration.ofDays(1)),
+        pki.resolve(base + ".crt"),
+        pki.resolve(base + ".key"));
     return MutualTls.load(MutualTls.Settings.forDir(pki, base));
   }
 
   private static GrpcClientSettings settings(CoreNode node, MutualTls tls) {
-    return NodeTls.client(GrpcClientSettings.connectToServiceAt("127.0.0.1", node.grpcAddress().getPort(), kit.system())
-        .withDeadline(Rpc.CALL), Optional.of(tls), Set.of("core"));
+    return NodeTls.client(
+        GrpcClientSettings.connectToServiceAt(
+                "127.0.0.1", node.grpcAddress().getPort(), kit.system())
+            .withDeadline(Rpc.CALL),
+        Optional.of(tls),
+        Set.of("core"));
   }
 
-  private static <T> T admin(Function<AdminServiceClient, java.util.concurrent.CompletionStage<T>> call) {
+  private static <T> T admin(
+      Function<AdminServiceClient, java.util.concurrent.CompletionStage<T>> call) {
     AdminServiceClient a = AdminServiceClient.create(settings(nodes[0], adminTls), kit.system());
     try {
       return Rpc.await(call.apply(a));
@@ -412,8 +519,10 @@ class ClusterTransportTlsIT {
     return n;
   }
 
-
-  /** Forwards loopback TCP connections from one port to another and keeps every byte that passes, both ways. */
+  /**
+   * Forwards loopback TCP connections from one port to another and keeps every byte that passes,
+   * both ways.
+   */
   static final class RecordingProxy implements AutoCloseable {
     private final ServerSocket server;
     private final int target;
@@ -447,23 +556,27 @@ class ClusterTransportTlsIT {
     }
 
     private void pump(Socket from, Socket to) {
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[16384];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-          for (int n; (n = in.read(buf)) > 0; ) {
-            synchronized (seen) {
-              seen.write(buf, 0, n);
-            }
-            out.write(buf, 0, n);
-            out.flush();
-          }
-        } catch (Exception e) {
-          // connection ended
-        } finally {
-          closeQuietly(from);
-          closeQuietly(to);
-        }
-      }, "recording-proxy-pump");
+      Thread t =
+          new Thread(
+              () -> {
+                byte[] buf = new byte[16384];
+                try (InputStream in = from.getInputStream();
+                    OutputStream out = to.getOutputStream()) {
+                  for (int n; (n = in.read(buf)) > 0; ) {
+                    synchronized (seen) {
+                      seen.write(buf, 0, n);
+                    }
+                    out.write(buf, 0, n);
+                    out.flush();
+                  }
+                } catch (Exception e) {
+                  // connection ended
+                } finally {
+                  closeQuietly(from);
+                  closeQuietly(to);
+                }
+              },
+              "recording-proxy-pump");
       t.setDaemon(true);
       t.start();
     }

@@ -1,11 +1,10 @@
 package org.openkcm.cli;
 
-import static org.openkcm.cli.Rpc.await;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.openkcm.cli.Rpc.await;
 
 import com.google.protobuf.ByteString;
 import com.typesafe.config.Config;
@@ -34,7 +33,6 @@ import org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.openkcm.core.tenant.TenantEntity;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
@@ -42,6 +40,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.CoreNode;
 import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.gateway.GatewayNode;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
@@ -56,7 +55,6 @@ import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
 import org.openkcm.protocol.core.v1.UnwrapResult;
 import org.openkcm.protocol.error.ErrorReason;
-import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
@@ -65,8 +63,8 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
 
 /**
  * A real three-node Core cluster (three actor systems on loopback Artery ports, journal on the real
- * PostgreSQL) behind a gateway that knows all three: sharding across nodes, a node leaving mid-load,
- * tenant and global kill-switch, and a full restart.
+ * PostgreSQL) behind a gateway that knows all three: sharding across nodes, a node leaving
+ * mid-load, tenant and global kill-switch, and a full restart.
  */
 class CoreClusterIT {
 
@@ -90,7 +88,8 @@ class CoreClusterIT {
   void startCluster() throws Exception {
     db = new PostgresSchema();
     dataDir = Files.createTempDirectory("openkcm-cluster");
-    // One development L1 for every tenant, created before any node runs (all nodes share the key file).
+    // One development L1 for every tenant, created before any node runs (all nodes share the key
+    // file).
     new DevFileKeystore(dataDir.resolve("dev-l1"), false, Runnable::run).createKey("shared-root");
     for (int i = 0; i < 3; i++) {
       arteryPorts[i] = Rpc.freePort();
@@ -99,29 +98,69 @@ class CoreClusterIT {
     for (int i = 0; i < 3; i++) {
       nodes[i] = CoreNode.start(nodeConfig(i));
     }
-    client = ActorTestKit.create("cluster-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
-      assertEquals(3, upMembers(nodes[0]));
-      assertEquals(3, shardRegions(nodes[0]), "every node's shard region registered with the coordinator");
-      return null;
-    });
+    client =
+        ActorTestKit.create(
+            "cluster-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(200),
+            () -> {
+              assertEquals(3, upMembers(nodes[0]));
+              assertEquals(
+                  3,
+                  shardRegions(nodes[0]),
+                  "every node's shard region registered with the coordinator");
+              return null;
+            });
     List<String> endpoints = new ArrayList<>();
     for (int p : grpcPorts) {
       endpoints.add("127.0.0.1:" + p);
     }
-    Config gatewayConfig = ConfigFactory.parseMap(Map.of("openkcm.gateway.core.endpoints", endpoints,
-        "openkcm.gateway.cache.enabled", true, "openkcm.gateway.cache.ttl", "10m"));
+    Config gatewayConfig =
+        ConfigFactory.parseMap(
+            Map.of(
+                "openkcm.gateway.core.endpoints",
+                endpoints,
+                "openkcm.gateway.cache.enabled",
+                true,
+                "openkcm.gateway.cache.ttl",
+                "10m"));
     gateway = GatewayNode.start(NodeConfig.load("gateway", "test", gatewayConfig));
     gateway2 = GatewayNode.start(NodeConfig.load("gateway", "test", gatewayConfig));
-    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
-    app2 = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        gateway2.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    app =
+        DataKeyServiceClient.create(
+            GrpcClientSettings.connectToServiceAt(
+                    "127.0.0.1", gateway.grpcAddress().getPort(), client.system())
+                .withTls(false)
+                .withDeadline(CALL),
+            client.system());
+    app2 =
+        DataKeyServiceClient.create(
+            GrpcClientSettings.connectToServiceAt(
+                    "127.0.0.1", gateway2.grpcAddress().getPort(), client.system())
+                .withTls(false)
+                .withDeadline(CALL),
+            client.system());
     for (int t = 0; t < TENANTS; t++) {
       String tenant = "tenant-" + t;
-      admin(0, a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId(tenant)
-          .setL1Reference("devfile:shared-root").build()));
-      admin(0, a -> a.createService(CreateServiceRequest.newBuilder().setTenantId(tenant).setServiceId("payments").build()));
+      admin(
+          0,
+          a ->
+              a.createTenant(
+                  CreateTenantRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setL1Reference("devfile:shared-root")
+                      .build()));
+      admin(
+          0,
+          a ->
+              a.createService(
+                  CreateServiceRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setServiceId("payments")
+                      .build()));
     }
   }
 
@@ -133,7 +172,8 @@ class CoreClusterIT {
     m.put("openkcm.core.seal.auto.l1-reference", "devfile:shared-root");
     m.put("pekko.remote.artery.canonical.port", arteryPorts[i]);
     m.put("pekko.cluster.seed-nodes", List.of("pekko://openkcm-core@127.0.0.1:" + arteryPorts[0]));
-    return NodeConfig.load("core", "test", ConfigFactory.parseMap(m).withFallback(db.journalConfig()));
+    return NodeConfig.load(
+        "core", "test", ConfigFactory.parseMap(m).withFallback(db.journalConfig()));
   }
 
   @AfterEach
@@ -166,7 +206,8 @@ class CoreClusterIT {
     Map<String, Integer> hostOf = hosts();
     Set<Integer> used = new HashSet<>(hostOf.values());
     assertTrue(used.size() >= 2, "tenants spread over several crypto nodes: " + hostOf);
-    int victim = used.contains(2) ? 2 : 1; // never the oldest node (it hosts the coordinator and singleton)
+    int victim =
+        used.contains(2) ? 2 : 1; // never the oldest node (it hosts the coordinator and singleton)
 
     ConcurrentLinkedQueue<Issued> issued = new ConcurrentLinkedQueue<>();
     AtomicInteger failedDuringLoad = new AtomicInteger();
@@ -175,41 +216,65 @@ class CoreClusterIT {
     List<CompletableFuture<Void>> loaders = new ArrayList<>();
     for (int w = 0; w < 4; w++) {
       int worker = w;
-      loaders.add(CompletableFuture.runAsync(() -> {
-        for (int n = 0; running.get() && n < 100_000; n++) {
-          String tenant = "tenant-" + ((worker + n) % TENANTS);
-          String row = worker + "-" + n;
-          try {
-            GenerateDataKeyResponse r = generate(tenant, row);
-            issued.add(new Issued(tenant, row, r.getPlaintext().toByteArray(), r.getEnvelope()));
-          } catch (OpenKcmException e) {
-            failedDuringLoad.incrementAndGet();
-          }
-        }
-      }, executor));
+      loaders.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int n = 0; running.get() && n < 100_000; n++) {
+                  String tenant = "tenant-" + ((worker + n) % TENANTS);
+                  String row = worker + "-" + n;
+                  try {
+                    GenerateDataKeyResponse r = generate(tenant, row);
+                    issued.add(
+                        new Issued(tenant, row, r.getPlaintext().toByteArray(), r.getEnvelope()));
+                  } catch (OpenKcmException e) {
+                    failedDuringLoad.incrementAndGet();
+                  }
+                }
+              },
+              executor));
     }
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(100), () -> {
-      assertTrue(issued.size() >= 40);
-      return null;
-    });
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(100),
+            () -> {
+              assertTrue(issued.size() >= 40);
+              return null;
+            });
     int beforeLeave = issued.size();
     nodes[victim].close();
     nodes[victim] = null;
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
-      assertTrue(issued.size() >= beforeLeave + 40, "load continues after the node left");
-      return null;
-    });
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(60),
+            Duration.ofMillis(200),
+            () -> {
+              assertTrue(issued.size() >= beforeLeave + 40, "load continues after the node left");
+              return null;
+            });
     running.set(false);
     CompletableFuture.allOf(loaders.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
     executor.shutdown();
-    System.out.println("CoreClusterIT: " + issued.size() + " data keys issued, " + failedDuringLoad.get()
-        + " requests failed while node " + victim + " left (hosted " + Collections.frequency(hostOf.values(), victim)
-        + " of " + TENANTS + " tenants)");
+    System.out.println(
+        "CoreClusterIT: "
+            + issued.size()
+            + " data keys issued, "
+            + failedDuringLoad.get()
+            + " requests failed while node "
+            + victim
+            + " left (hosted "
+            + Collections.frequency(hostOf.values(), victim)
+            + " of "
+            + TENANTS
+            + " tenants)");
 
     assertEquals(0, failedDuringLoad.get(), "no request failed while a node left gracefully");
     List<Issued> all = new ArrayList<>(issued);
     for (Issued i : all) {
-      assertArrayEquals(i.plaintext(), decrypt(i.tenant(), i.envelope(), i.row()), "envelope of " + i.tenant());
+      assertArrayEquals(
+          i.plaintext(), decrypt(i.tenant(), i.envelope(), i.row()), "envelope of " + i.tenant());
     }
     Set<Integer> after = new HashSet<>(hosts().values());
     assertTrue(!after.contains(victim), "no tenant lives on the node that left: " + after);
@@ -220,68 +285,140 @@ class CoreClusterIT {
     Map<String, Issued> oneEach = new HashMap<>();
     for (int t = 0; t < TENANTS; t++) {
       GenerateDataKeyResponse r = generate("tenant-" + t, "r");
-      oneEach.put("tenant-" + t, new Issued("tenant-" + t, "r", r.getPlaintext().toByteArray(), r.getEnvelope()));
+      oneEach.put(
+          "tenant-" + t,
+          new Issued("tenant-" + t, "r", r.getPlaintext().toByteArray(), r.getEnvelope()));
     }
     // tenant kill, pulled through a node other than the one hosting the tenant when possible
     int host = hosts().get("tenant-1");
     int via = (host + 1) % 3;
-    TenantInfo killed = this.<TenantInfo>admin(via, a -> a.killTenant(KillTenantRequest.newBuilder().setTenantId("tenant-1")
-        .setReason("suspected breach").setRequestedBy("it-test").build()));
+    TenantInfo killed =
+        this.<TenantInfo>admin(
+            via,
+            a ->
+                a.killTenant(
+                    KillTenantRequest.newBuilder()
+                        .setTenantId("tenant-1")
+                        .setReason("suspected breach")
+                        .setRequestedBy("it-test")
+                        .build()));
     assertEquals("killed", killed.getStatus());
     for (int n = 0; n < 3; n++) {
-      assertEquals(ErrorReason.TENANT_KILLED, unwrapVia(n, oneEach.get("tenant-1")).reason(), "via node " + n);
+      assertEquals(
+          ErrorReason.TENANT_KILLED,
+          unwrapVia(n, oneEach.get("tenant-1")).reason(),
+          "via node " + n);
     }
-    assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class,
-        () -> decrypt("tenant-1", oneEach.get("tenant-1").envelope(), "r")).reason());
-    assertArrayEquals(oneEach.get("tenant-2").plaintext(), decrypt("tenant-2", oneEach.get("tenant-2").envelope(), "r"),
+    assertEquals(
+        ErrorReason.TENANT_KILLED,
+        assertThrows(
+                OpenKcmException.class,
+                () -> decrypt("tenant-1", oneEach.get("tenant-1").envelope(), "r"))
+            .reason());
+    assertArrayEquals(
+        oneEach.get("tenant-2").plaintext(),
+        decrypt("tenant-2", oneEach.get("tenant-2").envelope(), "r"),
         "other tenants unaffected");
 
-    // global kill: time from the command to the last Core node and the last gateway refusing, repeated
+    // global kill: time from the command to the last Core node and the last gateway refusing,
+    // repeated
     List<Long> millis = new ArrayList<>();
     List<Long> gatewayMillis = new ArrayList<>();
     Issued probeKey = oneEach.get("tenant-5");
     for (int run = 0; run < 5; run++) {
       // warm both gateways' caches: the next decrypt of probeKey would be answered locally
-      client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(20), () -> {
-        for (DataKeyServiceClient g : List.of(app, app2)) {
-          assertArrayEquals(probeKey.plaintext(), decryptVia(g, probeKey));
-        }
-        assertTrue(gateway.wiring().cache().orElseThrow().size() > 0 && gateway2.wiring().cache().orElseThrow().size() > 0);
-        return null;
-      });
+      client
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(10),
+              Duration.ofMillis(20),
+              () -> {
+                for (DataKeyServiceClient g : List.of(app, app2)) {
+                  assertArrayEquals(probeKey.plaintext(), decryptVia(g, probeKey));
+                }
+                assertTrue(
+                    gateway.wiring().cache().orElseThrow().size() > 0
+                        && gateway2.wiring().cache().orElseThrow().size() > 0);
+                return null;
+              });
       long start = System.nanoTime();
       String drill = "drill " + run;
-      admin(0, a -> a.engageKillSwitch(KillSwitchRequest.newBuilder().setScope("global").setReason(drill)
-          .setRequestedBy("it-test").build()));
-      client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(2), () -> {
-        for (DataKeyServiceClient g : List.of(app, app2)) {
-          assertEquals(ErrorReason.TENANT_KILLED,
-              assertThrows(OpenKcmException.class, () -> decryptVia(g, probeKey)).reason());
-        }
-        return null;
-      });
+      admin(
+          0,
+          a ->
+              a.engageKillSwitch(
+                  KillSwitchRequest.newBuilder()
+                      .setScope("global")
+                      .setReason(drill)
+                      .setRequestedBy("it-test")
+                      .build()));
+      client
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(10),
+              Duration.ofMillis(2),
+              () -> {
+                for (DataKeyServiceClient g : List.of(app, app2)) {
+                  assertEquals(
+                      ErrorReason.TENANT_KILLED,
+                      assertThrows(OpenKcmException.class, () -> decryptVia(g, probeKey)).reason());
+                }
+                return null;
+              });
       gatewayMillis.add((System.nanoTime() - start) / 1_000_000);
-      client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(5), () -> {
-        for (int t = 2; t < TENANTS; t++) {
-          assertEquals(ErrorReason.TENANT_KILLED, unwrapVia(t % 3, oneEach.get("tenant-" + t)).reason());
-        }
-        return null;
-      });
+      client
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(10),
+              Duration.ofMillis(5),
+              () -> {
+                for (int t = 2; t < TENANTS; t++) {
+                  assertEquals(
+                      ErrorReason.TENANT_KILLED,
+                      unwrapVia(t % 3, oneEach.get("tenant-" + t)).reason());
+                }
+                return null;
+              });
       millis.add((System.nanoTime() - start) / 1_000_000);
       if (run < 4) {
-        admin(0, a -> a.releaseKillSwitch(KillSwitchRequest.newBuilder().setScope("global").setRequestedBy("it").build()));
-        client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(20), () -> {
-          assertTrue(unwrapOk(0, oneEach.get("tenant-3")));
-          return null;
-        });
+        admin(
+            0,
+            a ->
+                a.releaseKillSwitch(
+                    KillSwitchRequest.newBuilder()
+                        .setScope("global")
+                        .setRequestedBy("it")
+                        .build()));
+        client
+            .createTestProbe()
+            .awaitAssert(
+                Duration.ofSeconds(10),
+                Duration.ofMillis(20),
+                () -> {
+                  assertTrue(unwrapOk(0, oneEach.get("tenant-3")));
+                  return null;
+                });
       }
     }
     Collections.sort(millis);
     Collections.sort(gatewayMillis);
-    System.out.println("CoreClusterIT: global kill until both gateways refused a cached key, ms over 5 runs: "
-        + gatewayMillis + " (median " + gatewayMillis.get(2) + ", max " + gatewayMillis.get(4) + ")");
-    System.out.println("CoreClusterIT: global kill until every tenant refused on 3 Core nodes (checked after the"
-        + " gateways), ms over 5 runs: " + millis + " (median " + millis.get(2) + ", max " + millis.get(4) + ")");
+    System.out.println(
+        "CoreClusterIT: global kill until both gateways refused a cached key, ms over 5 runs: "
+            + gatewayMillis
+            + " (median "
+            + gatewayMillis.get(2)
+            + ", max "
+            + gatewayMillis.get(4)
+            + ")");
+    System.out.println(
+        "CoreClusterIT: global kill until every tenant refused on 3 Core nodes (checked after the"
+            + " gateways), ms over 5 runs: "
+            + millis
+            + " (median "
+            + millis.get(2)
+            + ", max "
+            + millis.get(4)
+            + ")");
 
     // full restart of all three nodes: the global kill is still in force
     for (int i = 2; i >= 0; i--) {
@@ -291,19 +428,43 @@ class CoreClusterIT {
     for (int i = 0; i < 3; i++) {
       nodes[i] = CoreNode.start(nodeConfig(i));
     }
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
-      assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class,
-          () -> decrypt("tenant-4", oneEach.get("tenant-4").envelope(), "r")).reason());
-      return null;
-    });
-    admin(0, a -> a.releaseKillSwitch(KillSwitchRequest.newBuilder().setScope("global").setRequestedBy("it").build()));
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
-      assertArrayEquals(oneEach.get("tenant-4").plaintext(), decrypt("tenant-4", oneEach.get("tenant-4").envelope(), "r"));
-      return null;
-    });
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(200),
+            () -> {
+              assertEquals(
+                  ErrorReason.TENANT_KILLED,
+                  assertThrows(
+                          OpenKcmException.class,
+                          () -> decrypt("tenant-4", oneEach.get("tenant-4").envelope(), "r"))
+                      .reason());
+              return null;
+            });
+    admin(
+        0,
+        a ->
+            a.releaseKillSwitch(
+                KillSwitchRequest.newBuilder().setScope("global").setRequestedBy("it").build()));
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(200),
+            () -> {
+              assertArrayEquals(
+                  oneEach.get("tenant-4").plaintext(),
+                  decrypt("tenant-4", oneEach.get("tenant-4").envelope(), "r"));
+              return null;
+            });
     // the tenant kill outlived the restart and the global release
-    assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class,
-        () -> decrypt("tenant-1", oneEach.get("tenant-1").envelope(), "r")).reason());
+    assertEquals(
+        ErrorReason.TENANT_KILLED,
+        assertThrows(
+                OpenKcmException.class,
+                () -> decrypt("tenant-1", oneEach.get("tenant-1").envelope(), "r"))
+            .reason());
   }
 
   // ------------------------------------------------------------------ helpers
@@ -319,13 +480,21 @@ class CoreClusterIT {
     return up;
   }
 
-  /** How many tenant shard regions the shard coordinator knows (new shards go only to known regions). */
+  /**
+   * How many tenant shard regions the shard coordinator knows (new shards go only to known
+   * regions).
+   */
   static int shardRegions(CoreNode node) {
-    ClusterShardingStats stats = AskPattern.<ClusterShardingQuery, ClusterShardingStats>ask(
-            ClusterSharding.get(node.system()).shardState(),
-            replyTo -> new GetClusterShardingStats(TenantEntity.ENTITY_KEY, Duration.ofSeconds(3), replyTo),
-            Duration.ofSeconds(5), node.system().scheduler())
-        .toCompletableFuture().join();
+    ClusterShardingStats stats =
+        AskPattern.<ClusterShardingQuery, ClusterShardingStats>ask(
+                ClusterSharding.get(node.system()).shardState(),
+                replyTo ->
+                    new GetClusterShardingStats(
+                        TenantEntity.ENTITY_KEY, Duration.ofSeconds(3), replyTo),
+                Duration.ofSeconds(5),
+                node.system().scheduler())
+            .toCompletableFuture()
+            .join();
     return stats.getRegions().size();
   }
 
@@ -334,7 +503,9 @@ class CoreClusterIT {
     Map<String, Integer> out = new HashMap<>();
     for (int t = 0; t < TENANTS; t++) {
       String tenant = "tenant-" + t;
-      TenantInfo info = this.<TenantInfo>admin(0, a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
+      TenantInfo info =
+          this.<TenantInfo>admin(
+              0, a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
       for (int i = 0; i < 3; i++) {
         if (info.getNode().endsWith(":" + arteryPorts[i])) {
           out.put(tenant, i);
@@ -353,27 +524,43 @@ class CoreClusterIT {
     throw new IllegalStateException("no node");
   }
 
-  private <T> T admin(int node, java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
-    return Rpc.admin(client.system(), grpcPorts[nodes[node] != null ? node : firstLiveNode()], call);
+  private <T> T admin(
+      int node, java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
+    return Rpc.admin(
+        client.system(), grpcPorts[nodes[node] != null ? node : firstLiveNode()], call);
   }
 
   /** The failure of unwrapping {@code i} directly through node {@code n}'s CoreKeyService. */
   private OpenKcmException unwrapVia(int n, Issued i) {
-    return assertThrows(OpenKcmException.class, () -> {
-      if (unwrapOk(n, i)) {
-        throw new AssertionError("unwrap through node " + n + " still works");
-      }
-    });
+    return assertThrows(
+        OpenKcmException.class,
+        () -> {
+          if (unwrapOk(n, i)) {
+            throw new AssertionError("unwrap through node " + n + " still works");
+          }
+        });
   }
 
   private boolean unwrapOk(int n, Issued i) {
     int node = nodes[n] != null ? n : firstLiveNode();
-    CoreKeyServiceClient core = CoreKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        grpcPorts[node], client.system()).withTls(false).withDeadline(CALL), client.system());
+    CoreKeyServiceClient core =
+        CoreKeyServiceClient.create(
+            GrpcClientSettings.connectToServiceAt("127.0.0.1", grpcPorts[node], client.system())
+                .withTls(false)
+                .withDeadline(CALL),
+            client.system());
     try {
-      UnwrapResult r = await(core.unwrapKeys(UnwrapKeysRequest.newBuilder().setTenantId(i.tenant())
-          .addItems(UnwrapItem.newBuilder().setEnvelope(i.envelope()).putContext("row", i.row())).build()))
-          .getResults(0);
+      UnwrapResult r =
+          await(
+                  core.unwrapKeys(
+                      UnwrapKeysRequest.newBuilder()
+                          .setTenantId(i.tenant())
+                          .addItems(
+                              UnwrapItem.newBuilder()
+                                  .setEnvelope(i.envelope())
+                                  .putContext("row", i.row()))
+                          .build()))
+              .getResults(0);
       return r.hasPlaintext();
     } finally {
       core.close();
@@ -381,18 +568,36 @@ class CoreClusterIT {
   }
 
   private GenerateDataKeyResponse generate(String tenant, String row) {
-    return await(app.generateDataKey(GenerateDataKeyRequest.newBuilder().setTenantId(tenant).setServiceId("payments")
-        .putContext("row", row).build()));
+    return await(
+        app.generateDataKey(
+            GenerateDataKeyRequest.newBuilder()
+                .setTenantId(tenant)
+                .setServiceId("payments")
+                .putContext("row", row)
+                .build()));
   }
 
   private byte[] decryptVia(DataKeyServiceClient g, Issued i) {
-    return await(g.decrypt(DecryptRequest.newBuilder().setTenantId(i.tenant()).setEnvelope(i.envelope())
-        .putContext("row", i.row()).build())).getPlaintext().toByteArray();
+    return await(
+            g.decrypt(
+                DecryptRequest.newBuilder()
+                    .setTenantId(i.tenant())
+                    .setEnvelope(i.envelope())
+                    .putContext("row", i.row())
+                    .build()))
+        .getPlaintext()
+        .toByteArray();
   }
 
   private byte[] decrypt(String tenant, ByteString envelope, String row) {
-    return await(app.decrypt(DecryptRequest.newBuilder().setTenantId(tenant).setEnvelope(envelope)
-        .putContext("row", row).build())).getPlaintext().toByteArray();
+    return await(
+            app.decrypt(
+                DecryptRequest.newBuilder()
+                    .setTenantId(tenant)
+                    .setEnvelope(envelope)
+                    .putContext("row", row)
+                    .build()))
+        .getPlaintext()
+        .toByteArray();
   }
-
 }

@@ -1,11 +1,10 @@
 package org.openkcm.cli;
 
-import static org.openkcm.cli.Rpc.await;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.openkcm.cli.Rpc.await;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -37,15 +36,15 @@ import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.config.NodeConfig;
-import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
 
 /**
- * A Core node that crashes: the third node runs in its own JVM ({@code ./openkcm core}) and is killed with
- * SIGKILL; the split-brain resolver downs it and its tenants come back on the two survivors.
+ * A Core node that crashes: the third node runs in its own JVM ({@code ./openkcm core}) and is
+ * killed with SIGKILL; the split-brain resolver downs it and its tenants come back on the two
+ * survivors.
  */
 class CoreCrashIT {
 
@@ -114,31 +113,76 @@ class CoreCrashIT {
       grpc[i] = Rpc.freePort();
     }
     for (int i = 0; i < 2; i++) {
-      Config c = ConfigFactory.parseMap(settings(i))
-          .withFallback(ConfigFactory.parseMap(Map.of("pekko.cluster.seed-nodes", List.of(seed(artery[0])))));
+      Config c =
+          ConfigFactory.parseMap(settings(i))
+              .withFallback(
+                  ConfigFactory.parseMap(
+                      Map.of("pekko.cluster.seed-nodes", List.of(seed(artery[0])))));
       nodes[i] = CoreNode.start(NodeConfig.load("core", "test", c));
     }
     third = startThirdNode();
-    client = ActorTestKit.create("crash-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(250), () -> {
-      assertEquals(3, upMembers());
-      assertEquals(3, CoreClusterIT.shardRegions(nodes[0]), "every node's shard region registered");
-      return null;
-    });
-    gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(Map.of(
-        "openkcm.gateway.core.endpoints", List.of("127.0.0.1:" + grpc[0], "127.0.0.1:" + grpc[1], "127.0.0.1:" + grpc[2])))));
-    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(CALL), client.system());
+    client =
+        ActorTestKit.create(
+            "crash-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(60),
+            Duration.ofMillis(250),
+            () -> {
+              assertEquals(3, upMembers());
+              assertEquals(
+                  3, CoreClusterIT.shardRegions(nodes[0]), "every node's shard region registered");
+              return null;
+            });
+    gateway =
+        GatewayNode.start(
+            NodeConfig.load(
+                "gateway",
+                "test",
+                ConfigFactory.parseMap(
+                    Map.of(
+                        "openkcm.gateway.core.endpoints",
+                        List.of(
+                            "127.0.0.1:" + grpc[0],
+                            "127.0.0.1:" + grpc[1],
+                            "127.0.0.1:" + grpc[2])))));
+    app =
+        DataKeyServiceClient.create(
+            GrpcClientSettings.connectToServiceAt(
+                    "127.0.0.1", gateway.grpcAddress().getPort(), client.system())
+                .withTls(false)
+                .withDeadline(CALL),
+            client.system());
 
     List<String> onThird = new ArrayList<>();
     Map<String, GenerateDataKeyResponse> keys = new HashMap<>();
     for (int t = 0; t < TENANTS; t++) {
       String tenant = "crash-" + t;
-      admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId(tenant).setL1Reference("devfile:shared-root").build()));
-      admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId(tenant).setServiceId("payments").build()));
-      keys.put(tenant, await(app.generateDataKey(GenerateDataKeyRequest.newBuilder().setTenantId(tenant)
-          .setServiceId("payments").build())));
-      TenantInfo info = admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
+      admin(
+          a ->
+              a.createTenant(
+                  CreateTenantRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setL1Reference("devfile:shared-root")
+                      .build()));
+      admin(
+          a ->
+              a.createService(
+                  CreateServiceRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setServiceId("payments")
+                      .build()));
+      keys.put(
+          tenant,
+          await(
+              app.generateDataKey(
+                  GenerateDataKeyRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setServiceId("payments")
+                      .build())));
+      TenantInfo info =
+          admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()));
       if (info.getNode().endsWith(":" + artery[2])) {
         onThird.add(tenant);
       }
@@ -147,22 +191,44 @@ class CoreCrashIT {
 
     long crashedAt = System.nanoTime();
     third.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no leave, no handoff
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(250), () -> {
-      for (Map.Entry<String, GenerateDataKeyResponse> k : keys.entrySet()) {
-        assertArrayEquals(k.getValue().getPlaintext().toByteArray(), await(app.decrypt(DecryptRequest.newBuilder()
-            .setTenantId(k.getKey()).setEnvelope(k.getValue().getEnvelope()).build())).getPlaintext().toByteArray(),
-            k.getKey());
-      }
-      return null;
-    });
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(90),
+            Duration.ofMillis(250),
+            () -> {
+              for (Map.Entry<String, GenerateDataKeyResponse> k : keys.entrySet()) {
+                assertArrayEquals(
+                    k.getValue().getPlaintext().toByteArray(),
+                    await(
+                            app.decrypt(
+                                DecryptRequest.newBuilder()
+                                    .setTenantId(k.getKey())
+                                    .setEnvelope(k.getValue().getEnvelope())
+                                    .build()))
+                        .getPlaintext()
+                        .toByteArray(),
+                    k.getKey());
+              }
+              return null;
+            });
     long recoveredMs = (System.nanoTime() - crashedAt) / 1_000_000;
     assertEquals(2, upMembers(), "the crashed node was downed");
     for (String tenant : onThird) {
-      assertTrue(!admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()))
-          .getNode().endsWith(":" + artery[2]));
+      assertTrue(
+          !admin(a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build()))
+              .getNode()
+              .endsWith(":" + artery[2]));
     }
-    System.out.println("CoreCrashIT: " + onThird.size() + " of " + TENANTS + " tenants lived on the crashed node;"
-        + " every envelope opened again " + recoveredMs + " ms after SIGKILL (split-brain resolver stable-after 2s)");
+    System.out.println(
+        "CoreCrashIT: "
+            + onThird.size()
+            + " of "
+            + TENANTS
+            + " tenants lived on the crashed node;"
+            + " every envelope opened again "
+            + recoveredMs
+            + " ms after SIGKILL (split-brain resolver stable-after 2s)");
   }
 
   private Process startThirdNode() throws Exception {
@@ -178,19 +244,24 @@ class CoreCrashIT {
     cmd.add("test");
     Path log = Path.of("target", "core-crash-node3.log");
     Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
-    CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          if (line.startsWith("{\"core\"")) {
-            return line;
-          }
-        }
-        throw new IllegalStateException("third node exited before it was ready; see " + log.toAbsolutePath());
-      } catch (java.io.IOException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    CompletableFuture<String> ready =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  if (line.startsWith("{\"core\"")) {
+                    return line;
+                  }
+                }
+                throw new IllegalStateException(
+                    "third node exited before it was ready; see " + log.toAbsolutePath());
+              } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+              }
+            });
     ready.get(90, TimeUnit.SECONDS);
     return p;
   }
@@ -208,5 +279,4 @@ class CoreCrashIT {
   private <T> T admin(java.util.function.Function<AdminServiceClient, CompletionStage<T>> call) {
     return Rpc.admin(client.system(), grpc[0], call);
   }
-
 }

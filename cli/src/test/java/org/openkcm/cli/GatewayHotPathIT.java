@@ -42,16 +42,33 @@ class GatewayHotPathIT {
 
   @BeforeEach
   void start() throws Exception {
-    stack = DemoStack.start(Files.createTempDirectory("openkcm-hot"), "test", ConfigFactory.empty(), ConfigFactory.empty());
+    stack =
+        DemoStack.start(
+            Files.createTempDirectory("openkcm-hot"),
+            "test",
+            ConfigFactory.empty(),
+            ConfigFactory.empty());
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
     stack.ensureTenant("globex", "devfile:globex-root", "payments");
-    client = ActorTestKit.create("hot-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-    app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        stack.gateway().grpcAddress().getPort(), client.system()).withTls(false).withDeadline(Rpc.CALL), client.system());
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(50), () -> {
-      assertTrue(stack.gateway().wiring().tenants().isConnected());
-      return null;
-    });
+    client =
+        ActorTestKit.create(
+            "hot-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+    app =
+        DataKeyServiceClient.create(
+            GrpcClientSettings.connectToServiceAt(
+                    "127.0.0.1", stack.gateway().grpcAddress().getPort(), client.system())
+                .withTls(false)
+                .withDeadline(Rpc.CALL),
+            client.system());
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(20),
+            Duration.ofMillis(50),
+            () -> {
+              assertTrue(stack.gateway().wiring().tenants().isConnected());
+              return null;
+            });
   }
 
   @AfterEach
@@ -65,69 +82,143 @@ class GatewayHotPathIT {
   void generateDataKeyIsServedFromAPoolAndPooledKeysOpenWithTheirContext() {
     DekPool pool = stack.gateway().wiring().pool().orElseThrow();
     Map<String, String> ctx = Map.of("table", "orders");
-    GenerateDataKeyResponse first = generate("acme", ctx); // direct: confirms the tenant, starts the pool
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(20), () -> {
-      assertTrue(pool.readyCount() >= 8, "pool filled in the background: " + pool.readyCount());
-      return null;
-    });
+    GenerateDataKeyResponse first =
+        generate("acme", ctx); // direct: confirms the tenant, starts the pool
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            Duration.ofMillis(20),
+            () -> {
+              assertTrue(
+                  pool.readyCount() >= 8, "pool filled in the background: " + pool.readyCount());
+              return null;
+            });
     int before = pool.readyCount();
     GenerateDataKeyResponse pooled = generate("acme", ctx);
-    assertEquals(before - 1, pool.readyCount(), "answered from the pool, without a Core round trip");
+    assertEquals(
+        before - 1, pool.readyCount(), "answered from the pool, without a Core round trip");
     for (GenerateDataKeyResponse k : List.of(first, pooled)) {
       assertArrayEquals(k.getPlaintext().toByteArray(), decrypt("acme", k.getEnvelope(), ctx));
     }
-    assertEquals(ErrorReason.ENVELOPE_AUTHENTICATION_FAILED,
-        assertThrows(OpenKcmException.class, () -> decrypt("acme", pooled.getEnvelope(), Map.of())).reason());
+    assertEquals(
+        ErrorReason.ENVELOPE_AUTHENTICATION_FAILED,
+        assertThrows(OpenKcmException.class, () -> decrypt("acme", pooled.getEnvelope(), Map.of()))
+            .reason());
 
     // a kill drops the pool at once (its plaintexts wiped) and the next request reaches the Core
-    Rpc.admin(client.system(), stack.core().grpcAddress().getPort(), a -> a.killTenant(
-        KillTenantRequest.newBuilder().setTenantId("acme").setReason("drill").setRequestedBy("it").build()));
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(20), () -> {
-      assertEquals(0, pool.readyCount());
-      return null;
-    });
-    assertEquals(ErrorReason.TENANT_KILLED, assertThrows(OpenKcmException.class, () -> generate("acme", ctx)).reason());
+    Rpc.admin(
+        client.system(),
+        stack.core().grpcAddress().getPort(),
+        a ->
+            a.killTenant(
+                KillTenantRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setReason("drill")
+                    .setRequestedBy("it")
+                    .build()));
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            Duration.ofMillis(20),
+            () -> {
+              assertEquals(0, pool.readyCount());
+              return null;
+            });
+    assertEquals(
+        ErrorReason.TENANT_KILLED,
+        assertThrows(OpenKcmException.class, () -> generate("acme", ctx)).reason());
   }
 
   @Test
   void concurrentDecryptsAreCoalescedAndEachGetsItsOwnKey() {
-    GenerateDataKeysResponse keys = await(app.generateDataKeys(GenerateDataKeysRequest.newBuilder()
-        .setTenantId("acme").setServiceId("payments").setCount(200).build()));
+    GenerateDataKeysResponse keys =
+        await(
+            app.generateDataKeys(
+                GenerateDataKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .setCount(200)
+                    .build()));
     assertEquals(200, keys.getKeysCount());
     List<CompletableFuture<byte[]>> opened = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
-      opened.add(app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(keys.getKeys(i).getEnvelope())
-          .build()).thenApply(r -> r.getPlaintext().toByteArray()).toCompletableFuture());
+      opened.add(
+          app.decrypt(
+                  DecryptRequest.newBuilder()
+                      .setTenantId("acme")
+                      .setEnvelope(keys.getKeys(i).getEnvelope())
+                      .build())
+              .thenApply(r -> r.getPlaintext().toByteArray())
+              .toCompletableFuture());
     }
     for (int i = 0; i < 200; i++) {
-      assertArrayEquals(keys.getKeys(i).getPlaintext().toByteArray(), await(opened.get(i)), "key " + i);
+      assertArrayEquals(
+          keys.getKeys(i).getPlaintext().toByteArray(), await(opened.get(i)), "key " + i);
     }
   }
 
   @Test
   void bulkDecryptAnswersEveryItemOnItsOwn() {
-    GenerateDataKeysResponse acme = await(app.generateDataKeys(GenerateDataKeysRequest.newBuilder()
-        .setTenantId("acme").setServiceId("payments").setCount(3).putContext("k", "v").build()));
-    GenerateDataKeysResponse globex = await(app.generateDataKeys(GenerateDataKeysRequest.newBuilder()
-        .setTenantId("globex").setServiceId("payments").setCount(1).build()));
+    GenerateDataKeysResponse acme =
+        await(
+            app.generateDataKeys(
+                GenerateDataKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .setCount(3)
+                    .putContext("k", "v")
+                    .build()));
+    GenerateDataKeysResponse globex =
+        await(
+            app.generateDataKeys(
+                GenerateDataKeysRequest.newBuilder()
+                    .setTenantId("globex")
+                    .setServiceId("payments")
+                    .setCount(1)
+                    .build()));
     byte[] tampered = acme.getKeys(2).getEnvelope().toByteArray();
     tampered[tampered.length - 1] ^= 1;
-    DecryptBatchResponse r = await(app.decryptBatch(DecryptBatchRequest.newBuilder().setTenantId("acme")
-        .addItems(item(acme.getKeys(0).getEnvelope(), Map.of("k", "v")))
-        .addItems(item(acme.getKeys(1).getEnvelope(), Map.of("k", "other")))
-        .addItems(item(ByteString.copyFrom(tampered), Map.of("k", "v")))
-        .addItems(item(globex.getKeys(0).getEnvelope(), Map.of()))
-        .addItems(item(ByteString.copyFromUtf8("junk"), Map.of()))
-        .build()));
-    assertArrayEquals(acme.getKeys(0).getPlaintext().toByteArray(), r.getResults(0).getPlaintext().toByteArray());
+    DecryptBatchResponse r =
+        await(
+            app.decryptBatch(
+                DecryptBatchRequest.newBuilder()
+                    .setTenantId("acme")
+                    .addItems(item(acme.getKeys(0).getEnvelope(), Map.of("k", "v")))
+                    .addItems(item(acme.getKeys(1).getEnvelope(), Map.of("k", "other")))
+                    .addItems(item(ByteString.copyFrom(tampered), Map.of("k", "v")))
+                    .addItems(item(globex.getKeys(0).getEnvelope(), Map.of()))
+                    .addItems(item(ByteString.copyFromUtf8("junk"), Map.of()))
+                    .build()));
+    assertArrayEquals(
+        acme.getKeys(0).getPlaintext().toByteArray(), r.getResults(0).getPlaintext().toByteArray());
     assertEquals("ENVELOPE_AUTHENTICATION_FAILED", r.getResults(1).getError().getReason());
     assertEquals("ENVELOPE_AUTHENTICATION_FAILED", r.getResults(2).getError().getReason());
     assertEquals("ENVELOPE_TENANT_MISMATCH", r.getResults(3).getError().getReason());
     assertEquals("ENVELOPE_BAD_MAGIC", r.getResults(4).getError().getReason());
-    assertEquals(ErrorReason.INVALID_ARGUMENT, assertThrows(OpenKcmException.class, () -> await(app.generateDataKeys(
-        GenerateDataKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments").setCount(0).build()))).reason());
-    assertEquals(ErrorReason.INVALID_ARGUMENT, assertThrows(OpenKcmException.class, () -> await(app.decryptBatch(
-        DecryptBatchRequest.newBuilder().setTenantId("acme").build()))).reason());
+    assertEquals(
+        ErrorReason.INVALID_ARGUMENT,
+        assertThrows(
+                OpenKcmException.class,
+                () ->
+                    await(
+                        app.generateDataKeys(
+                            GenerateDataKeysRequest.newBuilder()
+                                .setTenantId("acme")
+                                .setServiceId("payments")
+                                .setCount(0)
+                                .build())))
+            .reason());
+    assertEquals(
+        ErrorReason.INVALID_ARGUMENT,
+        assertThrows(
+                OpenKcmException.class,
+                () ->
+                    await(
+                        app.decryptBatch(
+                            DecryptBatchRequest.newBuilder().setTenantId("acme").build())))
+            .reason());
   }
 
   private static DecryptItem item(ByteString envelope, Map<String, String> ctx) {
@@ -135,12 +226,24 @@ class GatewayHotPathIT {
   }
 
   private GenerateDataKeyResponse generate(String tenant, Map<String, String> ctx) {
-    return await(app.generateDataKey(GenerateDataKeyRequest.newBuilder().setTenantId(tenant).setServiceId("payments")
-        .putAllContext(ctx).build()));
+    return await(
+        app.generateDataKey(
+            GenerateDataKeyRequest.newBuilder()
+                .setTenantId(tenant)
+                .setServiceId("payments")
+                .putAllContext(ctx)
+                .build()));
   }
 
   private byte[] decrypt(String tenant, ByteString envelope, Map<String, String> ctx) {
-    return await(app.decrypt(DecryptRequest.newBuilder().setTenantId(tenant).setEnvelope(envelope).putAllContext(ctx)
-        .build())).getPlaintext().toByteArray();
+    return await(
+            app.decrypt(
+                DecryptRequest.newBuilder()
+                    .setTenantId(tenant)
+                    .setEnvelope(envelope)
+                    .putAllContext(ctx)
+                    .build()))
+        .getPlaintext()
+        .toByteArray();
   }
 }

@@ -39,15 +39,16 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 
 /**
- * Limits on every request field, over the real gRPC endpoints: each refusal is INVALID_ARGUMENT naming the
- * field (or RESOURCE_EXHAUSTED for an oversized request), nothing is changed by a refused call, free text
- * cannot forge log lines; and a client flooding the gateway does not starve another client.
+ * Limits on every request field, over the real gRPC endpoints: each refusal is INVALID_ARGUMENT
+ * naming the field (or RESOURCE_EXHAUSTED for an oversized request), nothing is changed by a
+ * refused call, free text cannot forge log lines; and a client flooding the gateway does not starve
+ * another client.
  */
 class HostileInputIT {
 
   private static final int MAX_BATCH = 8;
-  private static final GenerateDataKeyRequest GEN = GenerateDataKeyRequest.newBuilder().setTenantId("acme")
-      .setServiceId("payments").build();
+  private static final GenerateDataKeyRequest GEN =
+      GenerateDataKeyRequest.newBuilder().setTenantId("acme").setServiceId("payments").build();
 
   private static DemoStack stack;
   private static ActorTestKit kit;
@@ -57,19 +58,35 @@ class HostileInputIT {
   @BeforeAll
   static void start() throws Exception {
     Config coreLimits = ConfigFactory.parseMap(Map.of("openkcm.core.grpc.max-batch", MAX_BATCH));
-    Config gatewayLimits = ConfigFactory.parseMap(Map.of("openkcm.gateway.max-batch", MAX_BATCH,
-        "openkcm.gateway.grpc.max-request-size", "64 KiB", "openkcm.gateway.grpc.max-concurrent-calls-per-connection", 16));
-    stack = DemoStack.start(Files.createTempDirectory("openkcm-hostile"), "test", coreLimits, gatewayLimits);
+    Config gatewayLimits =
+        ConfigFactory.parseMap(
+            Map.of(
+                "openkcm.gateway.max-batch",
+                MAX_BATCH,
+                "openkcm.gateway.grpc.max-request-size",
+                "64 KiB",
+                "openkcm.gateway.grpc.max-concurrent-calls-per-connection",
+                16));
+    stack =
+        DemoStack.start(
+            Files.createTempDirectory("openkcm-hostile"), "test", coreLimits, gatewayLimits);
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
     kit = ActorTestKit.create("hostile-client");
     gateway = DataKeyServiceClient.create(gatewaySettings(), kit.system());
-    core = CoreKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        stack.core().grpcAddress().getPort(), kit.system()).withTls(false).withDeadline(Rpc.CALL), kit.system());
+    core =
+        CoreKeyServiceClient.create(
+            GrpcClientSettings.connectToServiceAt(
+                    "127.0.0.1", stack.core().grpcAddress().getPort(), kit.system())
+                .withTls(false)
+                .withDeadline(Rpc.CALL),
+            kit.system());
   }
 
   private static GrpcClientSettings gatewaySettings() {
-    return GrpcClientSettings.connectToServiceAt("127.0.0.1", stack.gateway().grpcAddress().getPort(), kit.system())
-        .withTls(false).withDeadline(Rpc.CALL);
+    return GrpcClientSettings.connectToServiceAt(
+            "127.0.0.1", stack.gateway().grpcAddress().getPort(), kit.system())
+        .withTls(false)
+        .withDeadline(Rpc.CALL);
   }
 
   @AfterAll
@@ -80,7 +97,8 @@ class HostileInputIT {
     stack.close();
   }
 
-  private static void assertInvalid(String field, Supplier<java.util.concurrent.CompletionStage<?>> call) {
+  private static void assertInvalid(
+      String field, Supplier<java.util.concurrent.CompletionStage<?>> call) {
     OpenKcmException e = assertThrows(OpenKcmException.class, () -> Rpc.await(call.get()));
     assertEquals(ErrorReason.INVALID_ARGUMENT, e.reason(), e.getMessage());
     assertTrue(e.getMessage().startsWith(field), "names " + field + ": " + e.getMessage());
@@ -88,65 +106,135 @@ class HostileInputIT {
 
   @Test
   void theCoreRefusesOversizedBatchesAndItemsNamingTheField() {
-    WrapKeysRequest.Builder wrap = WrapKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments");
+    WrapKeysRequest.Builder wrap =
+        WrapKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments");
     for (int i = 0; i <= MAX_BATCH; i++) {
       wrap.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])));
     }
-    assertInvalid("items must hold 1..8 items (openkcm.core.grpc.max-batch)", () -> core.wrapKeys(wrap.build()));
+    assertInvalid(
+        "items must hold 1..8 items (openkcm.core.grpc.max-batch)",
+        () -> core.wrapKeys(wrap.build()));
     assertInvalid("items", () -> core.wrapKeys(wrap.clearItems().build()));
-    assertInvalid("items[0].plaintext", () -> core.wrapKeys(wrap.clearItems()
-        .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[20]))).build()));
-    assertInvalid("items[0].envelope", () -> core.unwrapKeys(UnwrapKeysRequest.newBuilder().setTenantId("acme")
-        .addItems(UnwrapItem.newBuilder().setEnvelope(ByteString.copyFrom(new byte[100_000]))).build()));
-    assertInvalid("correlation_id", () -> core.wrapKeys(wrap.clearItems()
-        .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])))
-        .setCorrelationId("x\ntenant.kill tenant=acme outcome=ok").build()));
+    assertInvalid(
+        "items[0].plaintext",
+        () ->
+            core.wrapKeys(
+                wrap.clearItems()
+                    .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[20])))
+                    .build()));
+    assertInvalid(
+        "items[0].envelope",
+        () ->
+            core.unwrapKeys(
+                UnwrapKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .addItems(
+                        UnwrapItem.newBuilder().setEnvelope(ByteString.copyFrom(new byte[100_000])))
+                    .build()));
+    assertInvalid(
+        "correlation_id",
+        () ->
+            core.wrapKeys(
+                wrap.clearItems()
+                    .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])))
+                    .setCorrelationId("x\ntenant.kill tenant=acme outcome=ok")
+                    .build()));
   }
 
   @Test
   void theGatewayRefusesBadFieldsNamingThem() {
-    assertInvalid("count must be 1..8", () -> gateway.generateDataKeys(GenerateDataKeysRequest.newBuilder()
-        .setTenantId("acme").setServiceId("payments").setCount(MAX_BATCH + 1).build()));
-    assertInvalid("correlation_id", () -> gateway.generateDataKey(GEN.toBuilder()
-        .setCorrelationId("forged\r\naudit line").build()));
-    assertInvalid("subject", () -> gateway.destroyBySubject(DestroyBySubjectRequest.newBuilder()
-        .setTenantId("acme").setServiceId("payments").setSubject("user\n42").build()));
-    assertInvalid("tenant id", () -> gateway.generateDataKey(GEN.toBuilder().setTenantId("ACME!").build()));
+    assertInvalid(
+        "count must be 1..8",
+        () ->
+            gateway.generateDataKeys(
+                GenerateDataKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .setCount(MAX_BATCH + 1)
+                    .build()));
+    assertInvalid(
+        "correlation_id",
+        () ->
+            gateway.generateDataKey(
+                GEN.toBuilder().setCorrelationId("forged\r\naudit line").build()));
+    assertInvalid(
+        "subject",
+        () ->
+            gateway.destroyBySubject(
+                DestroyBySubjectRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .setSubject("user\n42")
+                    .build()));
+    assertInvalid(
+        "tenant id", () -> gateway.generateDataKey(GEN.toBuilder().setTenantId("ACME!").build()));
     // a request over the per-connection size limit is refused by the transport
-    StatusRuntimeException big = assertThrows(StatusRuntimeException.class, () -> {
-      try {
-        gateway.generateDataKey(GEN.toBuilder().putContext("k", "v".repeat(100_000)).build())
-            .toCompletableFuture().get(30, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw e.getCause();
-      }
-    });
+    StatusRuntimeException big =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> {
+              try {
+                gateway
+                    .generateDataKey(GEN.toBuilder().putContext("k", "v".repeat(100_000)).build())
+                    .toCompletableFuture()
+                    .get(30, TimeUnit.SECONDS);
+              } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause();
+              }
+            });
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, big.getStatus().getCode(), big.getMessage());
-    assertEquals(32, Rpc.await(gateway.generateDataKey(GEN)).getPlaintext().size(), "still serving");
+    assertEquals(
+        32, Rpc.await(gateway.generateDataKey(GEN)).getPlaintext().size(), "still serving");
   }
 
   /**
-   * Seeded: 20,000 valid requests with mutated bytes (bit flips, cut, spliced random bytes, re-parsed) and
-   * random field values, 64 in flight. Every answer is a success or a named reason with a message — never
-   * INTERNAL, never a timeout — and the gateway serves normally afterwards. Replay: OPENKCM_FUZZ_SEED.
+   * Seeded: 20,000 valid requests with mutated bytes (bit flips, cut, spliced random bytes,
+   * re-parsed) and random field values, 64 in flight. Every answer is a success or a named reason
+   * with a message — never INTERNAL, never a timeout — and the gateway serves normally afterwards.
+   * Replay: OPENKCM_FUZZ_SEED.
    */
   @Test
   void mutatedRequestsGetNamedAnswersAndNothingHangs() throws Exception {
-    long seed = System.getenv("OPENKCM_FUZZ_SEED") != null ? Long.parseLong(System.getenv("OPENKCM_FUZZ_SEED"))
-        : System.nanoTime();
-    System.out.println("request fuzz seed " + seed + " (replay with OPENKCM_FUZZ_SEED=" + seed + ")");
+    long seed =
+        System.getenv("OPENKCM_FUZZ_SEED") != null
+            ? Long.parseLong(System.getenv("OPENKCM_FUZZ_SEED"))
+            : System.nanoTime();
+    System.out.println(
+        "request fuzz seed " + seed + " (replay with OPENKCM_FUZZ_SEED=" + seed + ")");
     java.util.Random random = new java.util.Random(seed);
     ByteString envelope = Rpc.await(gateway.generateDataKey(GEN)).getEnvelope();
-    List<com.google.protobuf.Message> templates = List.of(GEN,
-        org.openkcm.protocol.gateway.v1.DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(envelope).build(),
-        GenerateDataKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments").setCount(4).build(),
-        org.openkcm.protocol.gateway.v1.DecryptBatchRequest.newBuilder().setTenantId("acme")
-            .addItems(org.openkcm.protocol.gateway.v1.DecryptItem.newBuilder().setEnvelope(envelope)).build(),
-        org.openkcm.protocol.gateway.v1.CreateKeyRequest.newBuilder().setTenantId("acme").setServiceId("payments")
-            .setSubject("user-1").build(),
-        org.openkcm.protocol.gateway.v1.GetKeyRequest.newBuilder().setTenantId("acme")
-            .setServiceId("payments").setKeyId("k_0123456789abcdef0123456789abcdef").build(),
-        DestroyBySubjectRequest.newBuilder().setTenantId("acme").setServiceId("payments").setSubject("nobody").build());
+    List<com.google.protobuf.Message> templates =
+        List.of(
+            GEN,
+            org.openkcm.protocol.gateway.v1.DecryptRequest.newBuilder()
+                .setTenantId("acme")
+                .setEnvelope(envelope)
+                .build(),
+            GenerateDataKeysRequest.newBuilder()
+                .setTenantId("acme")
+                .setServiceId("payments")
+                .setCount(4)
+                .build(),
+            org.openkcm.protocol.gateway.v1.DecryptBatchRequest.newBuilder()
+                .setTenantId("acme")
+                .addItems(
+                    org.openkcm.protocol.gateway.v1.DecryptItem.newBuilder().setEnvelope(envelope))
+                .build(),
+            org.openkcm.protocol.gateway.v1.CreateKeyRequest.newBuilder()
+                .setTenantId("acme")
+                .setServiceId("payments")
+                .setSubject("user-1")
+                .build(),
+            org.openkcm.protocol.gateway.v1.GetKeyRequest.newBuilder()
+                .setTenantId("acme")
+                .setServiceId("payments")
+                .setKeyId("k_0123456789abcdef0123456789abcdef")
+                .build(),
+            DestroyBySubjectRequest.newBuilder()
+                .setTenantId("acme")
+                .setServiceId("payments")
+                .setSubject("nobody")
+                .build());
     Map<String, AtomicLong> outcomes = new java.util.concurrent.ConcurrentHashMap<>();
     List<String> unclear = java.util.Collections.synchronizedList(new ArrayList<>());
     java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(64);
@@ -161,30 +249,39 @@ class HostileInputIT {
       }
       inFlight.acquire();
       sent++;
-      send(request).whenComplete((ok, failure) -> {
-        inFlight.release();
-        String outcome;
-        if (failure == null) {
-          outcome = "ok";
-        } else {
-          OpenKcmException e = org.openkcm.protocol.error.GrpcErrors.fromGrpc(failure);
-          outcome = e.reason().name();
-          boolean transportLimit = e.getMessage().startsWith("RESOURCE_EXHAUSTED");
-          if ((e.reason() == ErrorReason.INTERNAL && !transportLimit) || e.reason() == ErrorReason.TIMEOUT
-              || e.getMessage() == null || e.getMessage().isBlank()) {
-            unclear.add(request.getClass().getSimpleName() + ": " + e.oneLine());
-          }
-        }
-        outcomes.computeIfAbsent(outcome, k -> new AtomicLong()).incrementAndGet();
-      });
+      send(request)
+          .whenComplete(
+              (ok, failure) -> {
+                inFlight.release();
+                String outcome;
+                if (failure == null) {
+                  outcome = "ok";
+                } else {
+                  OpenKcmException e = org.openkcm.protocol.error.GrpcErrors.fromGrpc(failure);
+                  outcome = e.reason().name();
+                  boolean transportLimit = e.getMessage().startsWith("RESOURCE_EXHAUSTED");
+                  if ((e.reason() == ErrorReason.INTERNAL && !transportLimit)
+                      || e.reason() == ErrorReason.TIMEOUT
+                      || e.getMessage() == null
+                      || e.getMessage().isBlank()) {
+                    unclear.add(request.getClass().getSimpleName() + ": " + e.oneLine());
+                  }
+                }
+                outcomes.computeIfAbsent(outcome, k -> new AtomicLong()).incrementAndGet();
+              });
     }
     assertTrue(inFlight.tryAcquire(64, 60, TimeUnit.SECONDS), "every call answered");
     inFlight.release(64);
-    System.out.println("request fuzz: " + sent + " requests sent, outcomes " + new java.util.TreeMap<>(outcomes));
-    assertTrue(unclear.isEmpty(), unclear.size() + " unclear answers, e.g. " + unclear.subList(0,
-        Math.min(5, unclear.size())));
+    System.out.println(
+        "request fuzz: " + sent + " requests sent, outcomes " + new java.util.TreeMap<>(outcomes));
+    assertTrue(
+        unclear.isEmpty(),
+        unclear.size()
+            + " unclear answers, e.g. "
+            + unclear.subList(0, Math.min(5, unclear.size())));
     assertTrue(sent > 5_000, "enough mutations parsed: " + sent);
-    assertEquals(32, Rpc.await(gateway.generateDataKey(GEN)).getPlaintext().size(), "still serving");
+    assertEquals(
+        32, Rpc.await(gateway.generateDataKey(GEN)).getPlaintext().size(), "still serving");
   }
 
   private static byte[] mutate(byte[] valid, java.util.Random random) {
@@ -234,13 +331,30 @@ class HostileInputIT {
 
   @Test
   void adminFreeTextWithControlCharactersIsRefusedAndChangesNothing() {
-    OpenKcmException e = assertThrows(OpenKcmException.class, () -> Rpc.admin(kit.system(),
-        stack.core().grpcAddress().getPort(), a -> a.killTenant(KillTenantRequest.newBuilder().setTenantId("acme")
-            .setReason("maintenance\n12:00:00 INFO audit - tenant.revive tenant=acme").build())));
+    OpenKcmException e =
+        assertThrows(
+            OpenKcmException.class,
+            () ->
+                Rpc.admin(
+                    kit.system(),
+                    stack.core().grpcAddress().getPort(),
+                    a ->
+                        a.killTenant(
+                            KillTenantRequest.newBuilder()
+                                .setTenantId("acme")
+                                .setReason(
+                                    "maintenance\n12:00:00 INFO audit - tenant.revive tenant=acme")
+                                .build())));
     assertEquals(ErrorReason.INVALID_ARGUMENT, e.reason());
-    assertTrue(e.getMessage().startsWith("reason must not contain control characters"), e.getMessage());
-    assertEquals("active", Rpc.admin(kit.system(), stack.core().grpcAddress().getPort(),
-        a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId("acme").build())).getStatus());
+    assertTrue(
+        e.getMessage().startsWith("reason must not contain control characters"), e.getMessage());
+    assertEquals(
+        "active",
+        Rpc.admin(
+                kit.system(),
+                stack.core().grpcAddress().getPort(),
+                a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId("acme").build()))
+            .getStatus());
   }
 
   @Test
@@ -265,30 +379,42 @@ class HostileInputIT {
         victim.recordValue(System.nanoTime() - t0);
       }
       CompletableFuture.allOf(floods.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-      System.out.printf("flooding: %d flood calls (%d failed); the other client's 300 calls: p50 %.2f ms, p99 %.2f ms,"
-              + " max %.2f ms%n", flooded.get(), floodFailures.get(), victim.getValueAtPercentile(50) / 1e6,
-          victim.getValueAtPercentile(99) / 1e6, victim.getMaxValue() / 1e6);
+      System.out.printf(
+          "flooding: %d flood calls (%d failed); the other client's 300 calls: p50 %.2f ms, p99 %.2f ms,"
+              + " max %.2f ms%n",
+          flooded.get(),
+          floodFailures.get(),
+          victim.getValueAtPercentile(50) / 1e6,
+          victim.getValueAtPercentile(99) / 1e6,
+          victim.getMaxValue() / 1e6);
       assertTrue(flooded.get() > 2_000, "the flood really ran");
       // every call of the other client was answered, none waited anywhere near its deadline
-      assertTrue(victim.getMaxValue() < Duration.ofSeconds(5).toNanos(),
+      assertTrue(
+          victim.getMaxValue() < Duration.ofSeconds(5).toNanos(),
           "slowest call of the other client took " + victim.getMaxValue() / 1e6 + " ms");
     } finally {
       flooder.close();
     }
   }
 
-  private static void flood(DataKeyServiceClient c, long until, AtomicLong count, AtomicLong failures,
+  private static void flood(
+      DataKeyServiceClient c,
+      long until,
+      AtomicLong count,
+      AtomicLong failures,
       CompletableFuture<Void> done) {
     if (System.nanoTime() > until) {
       done.complete(null);
       return;
     }
-    c.generateDataKey(GEN).whenComplete((ok, failure) -> {
-      count.incrementAndGet();
-      if (failure != null) {
-        failures.incrementAndGet();
-      }
-      flood(c, until, count, failures, done);
-    });
+    c.generateDataKey(GEN)
+        .whenComplete(
+            (ok, failure) -> {
+              count.incrementAndGet();
+              if (failure != null) {
+                failures.incrementAndGet();
+              }
+              flood(c, until, count, failures, done);
+            });
   }
 }

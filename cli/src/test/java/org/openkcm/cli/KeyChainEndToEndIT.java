@@ -1,12 +1,11 @@
 package org.openkcm.cli;
 
-import static org.openkcm.cli.Rpc.await;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.openkcm.cli.Rpc.await;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
@@ -30,8 +29,8 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
 
 /**
- * The whole key chain over real gRPC on loopback: application -> gateway -> Core, the Core's journal on
- * the real PostgreSQL, the development L1 keystore in a temporary directory.
+ * The whole key chain over real gRPC on loopback: application -> gateway -> Core, the Core's
+ * journal on the real PostgreSQL, the development L1 keystore in a temporary directory.
  */
 class KeyChainEndToEndIT {
 
@@ -60,7 +59,9 @@ class KeyChainEndToEndIT {
     assertEquals("payments", envelope.serviceId());
     assertEquals(1, envelope.l3Version());
 
-    assertArrayEquals(generated.getPlaintext().toByteArray(), decrypt("acme", generated.getEnvelope(), Map.of("order", "42")));
+    assertArrayEquals(
+        generated.getPlaintext().toByteArray(),
+        decrypt("acme", generated.getEnvelope(), Map.of("order", "42")));
 
     List<byte[]> payloads = stack.db.eventPayloads("Tenant|");
     assertEquals(4, payloads.size(), "2 onboardings + 2 services; wrap/unwrap persist nothing");
@@ -73,41 +74,58 @@ class KeyChainEndToEndIT {
     GenerateDataKeyResponse generated = generate("acme", "payments", Map.of("order", "7"));
     stack.stopCore();
 
-    OpenKcmException down = assertThrows(OpenKcmException.class,
-        () -> decrypt("acme", generated.getEnvelope(), Map.of("order", "7")));
-    assertTrue(Arrays.asList(ErrorReason.CORE_UNAVAILABLE, ErrorReason.TIMEOUT).contains(down.reason()), down.oneLine());
+    OpenKcmException down =
+        assertThrows(
+            OpenKcmException.class,
+            () -> decrypt("acme", generated.getEnvelope(), Map.of("order", "7")));
+    assertTrue(
+        Arrays.asList(ErrorReason.CORE_UNAVAILABLE, ErrorReason.TIMEOUT).contains(down.reason()),
+        down.oneLine());
 
     stack.startCore();
     assertFalse(tenant("acme").getUnsealed(), "a fresh Core holds no key until first use");
-    stack.client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      assertArrayEquals(generated.getPlaintext().toByteArray(),
-          decrypt("acme", generated.getEnvelope(), Map.of("order", "7")));
-      return null;
-    });
+    stack
+        .client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(250),
+            () -> {
+              assertArrayEquals(
+                  generated.getPlaintext().toByteArray(),
+                  decrypt("acme", generated.getEnvelope(), Map.of("order", "7")));
+              return null;
+            });
     assertTrue(tenant("acme").getUnsealed(), "first use unsealed L2/L3 from L1 again");
   }
 
   @Test
   void secondTenantCannotDecryptTheFirstTenantsEnvelope() throws Exception {
     GenerateDataKeyResponse acme = generate("acme", "payments", Map.of());
-    OpenKcmException asGlobex = assertThrows(OpenKcmException.class, () -> decrypt("globex", acme.getEnvelope(), Map.of()));
+    OpenKcmException asGlobex =
+        assertThrows(OpenKcmException.class, () -> decrypt("globex", acme.getEnvelope(), Map.of()));
     assertEquals(ErrorReason.ENVELOPE_TENANT_MISMATCH, asGlobex.reason());
     assertEquals(Status.Code.PERMISSION_DENIED, asGlobex.reason().grpcCode());
 
-    // Forge the header to say "globex" around acme's ciphertext: globex's L3 cannot open it (AAD + key).
+    // Forge the header to say "globex" around acme's ciphertext: globex's L3 cannot open it (AAD +
+    // key).
     Envelope e = EnvelopeCodec.decode(acme.getEnvelope().toByteArray());
     byte[] raw = acme.getEnvelope().toByteArray();
-    byte[] header = EnvelopeCodec.encodeHeader(new org.openkcm.protocol.envelope.EnvelopeHeader("globex", "payments", 1), 32);
+    byte[] header =
+        EnvelopeCodec.encodeHeader(
+            new org.openkcm.protocol.envelope.EnvelopeHeader("globex", "payments", 1), 32);
     int acmeHeader = EnvelopeCodec.encodeHeader(e.header(), 32).length;
     byte[] forged = new byte[header.length + raw.length - acmeHeader];
     System.arraycopy(header, 0, forged, 0, header.length);
     System.arraycopy(raw, acmeHeader, forged, header.length, raw.length - acmeHeader);
-    OpenKcmException forgedFails = assertThrows(OpenKcmException.class,
-        () -> decrypt("globex", ByteString.copyFrom(forged), Map.of()));
+    OpenKcmException forgedFails =
+        assertThrows(
+            OpenKcmException.class, () -> decrypt("globex", ByteString.copyFrom(forged), Map.of()));
     assertEquals(ErrorReason.ENVELOPE_AUTHENTICATION_FAILED, forgedFails.reason());
 
     // and acme's envelope still opens for acme: nothing was lost
-    assertArrayEquals(acme.getPlaintext().toByteArray(), decrypt("acme", acme.getEnvelope(), Map.of()));
+    assertArrayEquals(
+        acme.getPlaintext().toByteArray(), decrypt("acme", acme.getEnvelope(), Map.of()));
   }
 
   @Test
@@ -117,25 +135,51 @@ class KeyChainEndToEndIT {
     tampered[tampered.length - 5] ^= 0x40;
     byte[] truncated = Arrays.copyOf(g.getEnvelope().toByteArray(), 30);
 
-    assertReason(ErrorReason.ENVELOPE_AUTHENTICATION_FAILED, () -> decrypt("acme", g.getEnvelope(), Map.of("k", "w")));
-    assertReason(ErrorReason.ENVELOPE_AUTHENTICATION_FAILED, () -> decrypt("acme", ByteString.copyFrom(tampered), Map.of("k", "v")));
-    assertReason(ErrorReason.ENVELOPE_TRUNCATED, () -> decrypt("acme", ByteString.copyFrom(truncated), Map.of("k", "v")));
-    assertReason(ErrorReason.ENVELOPE_BAD_MAGIC, () -> decrypt("acme", ByteString.copyFromUtf8("hello world"), Map.of()));
+    assertReason(
+        ErrorReason.ENVELOPE_AUTHENTICATION_FAILED,
+        () -> decrypt("acme", g.getEnvelope(), Map.of("k", "w")));
+    assertReason(
+        ErrorReason.ENVELOPE_AUTHENTICATION_FAILED,
+        () -> decrypt("acme", ByteString.copyFrom(tampered), Map.of("k", "v")));
+    assertReason(
+        ErrorReason.ENVELOPE_TRUNCATED,
+        () -> decrypt("acme", ByteString.copyFrom(truncated), Map.of("k", "v")));
+    assertReason(
+        ErrorReason.ENVELOPE_BAD_MAGIC,
+        () -> decrypt("acme", ByteString.copyFromUtf8("hello world"), Map.of()));
     assertReason(ErrorReason.SERVICE_NOT_FOUND, () -> generate("acme", "audit", Map.of()));
     assertReason(ErrorReason.TENANT_NOT_FOUND, () -> generate("nobody", "payments", Map.of()));
     assertReason(ErrorReason.INVALID_ARGUMENT, () -> generate("Not Valid", "payments", Map.of()));
-    assertReason(ErrorReason.INVALID_ARGUMENT, () -> await(stack.app.generateDataKey(GenerateDataKeyRequest.newBuilder()
-        .setTenantId("acme").setServiceId("payments").setKeyLength(20).build())));
+    assertReason(
+        ErrorReason.INVALID_ARGUMENT,
+        () ->
+            await(
+                stack.app.generateDataKey(
+                    GenerateDataKeyRequest.newBuilder()
+                        .setTenantId("acme")
+                        .setServiceId("payments")
+                        .setKeyLength(20)
+                        .build())));
     assertReason(ErrorReason.INVALID_CONTEXT, () -> generate("acme", "payments", Map.of("", "x")));
     // the original envelope is intact after all of that
-    assertArrayEquals(g.getPlaintext().toByteArray(), decrypt("acme", g.getEnvelope(), Map.of("k", "v")));
+    assertArrayEquals(
+        g.getPlaintext().toByteArray(), decrypt("acme", g.getEnvelope(), Map.of("k", "v")));
   }
 
   // ------------------------------------------------------------------ helpers
 
   private void onboard(String tenant, String l1, String service) {
-    stack.admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
-    stack.admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId(tenant).setServiceId(service).build()));
+    stack.admin(
+        a ->
+            a.createTenant(
+                CreateTenantRequest.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
+    stack.admin(
+        a ->
+            a.createService(
+                CreateServiceRequest.newBuilder()
+                    .setTenantId(tenant)
+                    .setServiceId(service)
+                    .build()));
   }
 
   private TenantInfo tenant(String tenant) {
@@ -143,20 +187,30 @@ class KeyChainEndToEndIT {
   }
 
   private GenerateDataKeyResponse generate(String tenant, String service, Map<String, String> ctx) {
-    return await(stack.app.generateDataKey(GenerateDataKeyRequest.newBuilder()
-        .setTenantId(tenant).setServiceId(service).putAllContext(ctx).build()));
+    return await(
+        stack.app.generateDataKey(
+            GenerateDataKeyRequest.newBuilder()
+                .setTenantId(tenant)
+                .setServiceId(service)
+                .putAllContext(ctx)
+                .build()));
   }
 
   private byte[] decrypt(String tenant, ByteString envelope, Map<String, String> ctx) {
-    return await(stack.app.decrypt(DecryptRequest.newBuilder()
-        .setTenantId(tenant).setEnvelope(envelope).putAllContext(ctx).build())).getPlaintext().toByteArray();
+    return await(
+            stack.app.decrypt(
+                DecryptRequest.newBuilder()
+                    .setTenantId(tenant)
+                    .setEnvelope(envelope)
+                    .putAllContext(ctx)
+                    .build()))
+        .getPlaintext()
+        .toByteArray();
   }
-
 
   private static void assertReason(ErrorReason expected, Runnable call) {
     OpenKcmException e = assertThrows(OpenKcmException.class, call::run);
     assertEquals(expected, e.reason(), e.oneLine());
     assertFalse(e.getMessage().isBlank());
   }
-
 }

@@ -17,8 +17,9 @@ import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 
 /**
- * One Core whose journal is a throw-away schema of the real PostgreSQL, one gateway pointed at it, and a
- * client actor system with a data-key client; the Core can be stopped and started again on the same port.
+ * One Core whose journal is a throw-away schema of the real PostgreSQL, one gateway pointed at it,
+ * and a client actor system with a data-key client; the Core can be stopped and started again on
+ * the same port.
  */
 final class PgStack implements AutoCloseable {
 
@@ -29,7 +30,12 @@ final class PgStack implements AutoCloseable {
   final DataKeyServiceClient app;
   private CoreNode core;
 
-  private PgStack(PostgresSchema db, Config coreConfig, CoreNode core, GatewayNode gateway, ActorTestKit client,
+  private PgStack(
+      PostgresSchema db,
+      Config coreConfig,
+      CoreNode core,
+      GatewayNode gateway,
+      ActorTestKit client,
       DataKeyServiceClient app) {
     this.db = db;
     this.coreConfig = coreConfig;
@@ -39,27 +45,43 @@ final class PgStack implements AutoCloseable {
     this.app = app;
   }
 
-  static PgStack start(String name, Map<String, Object> coreSettings, Map<String, Object> gatewaySettings)
+  static PgStack start(
+      String name, Map<String, Object> coreSettings, Map<String, Object> gatewaySettings)
       throws Exception {
     return start(name, coreSettings, gatewaySettings, e -> true);
   }
 
   /** As above, the gateway applying only the watch events {@code delivered} accepts. */
-  static PgStack start(String name, Map<String, Object> coreSettings, Map<String, Object> gatewaySettings,
-      java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) throws Exception {
+  static PgStack start(
+      String name,
+      Map<String, Object> coreSettings,
+      Map<String, Object> gatewaySettings,
+      java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered)
+      throws Exception {
     PostgresSchema db = new PostgresSchema();
     try {
       Map<String, Object> c = new HashMap<>(coreSettings);
       c.putIfAbsent("openkcm.data-dir", Files.createTempDirectory("openkcm-" + name).toString());
       c.putIfAbsent("openkcm.core.grpc.port", Rpc.freePort());
-      Config coreConfig = NodeConfig.load("core", "test", ConfigFactory.parseMap(c).withFallback(db.journalConfig()));
+      Config coreConfig =
+          NodeConfig.load(
+              "core", "test", ConfigFactory.parseMap(c).withFallback(db.journalConfig()));
       CoreNode core = CoreNode.start(coreConfig);
       Map<String, Object> g = new HashMap<>(gatewaySettings);
       g.put("openkcm.gateway.core.port", core.grpcAddress().getPort());
-      GatewayNode gateway = GatewayNode.start(NodeConfig.load("gateway", "test", ConfigFactory.parseMap(g)), delivered);
-      ActorTestKit client = ActorTestKit.create(name + "-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-      DataKeyServiceClient app = DataKeyServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-          gateway.grpcAddress().getPort(), client.system()).withTls(false).withDeadline(Rpc.CALL), client.system());
+      GatewayNode gateway =
+          GatewayNode.start(
+              NodeConfig.load("gateway", "test", ConfigFactory.parseMap(g)), delivered);
+      ActorTestKit client =
+          ActorTestKit.create(
+              name + "-client", ConfigFactory.parseString("pekko.actor.provider = local"));
+      DataKeyServiceClient app =
+          DataKeyServiceClient.create(
+              GrpcClientSettings.connectToServiceAt(
+                      "127.0.0.1", gateway.grpcAddress().getPort(), client.system())
+                  .withTls(false)
+                  .withDeadline(Rpc.CALL),
+              client.system());
       return new PgStack(db, coreConfig, core, gateway, client, app);
     } catch (Exception | AssertionError e) {
       db.close();
@@ -81,7 +103,10 @@ final class PgStack implements AutoCloseable {
   }
 
   void startCore() {
-    core = CoreNode.start(coreConfig.withValue("openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(corePort())));
+    core =
+        CoreNode.start(
+            coreConfig.withValue(
+                "openkcm.core.grpc.port", ConfigValueFactory.fromAnyRef(corePort())));
   }
 
   <T> T admin(Function<AdminServiceClient, CompletionStage<T>> call) {

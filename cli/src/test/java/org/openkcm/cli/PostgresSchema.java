@@ -19,7 +19,8 @@ import java.util.Map;
  */
 final class PostgresSchema implements AutoCloseable {
 
-  static final String BASE_URL = System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+  static final String BASE_URL =
+      System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
   static final String USER = System.getenv().getOrDefault("OPENKCM_IT_PG_USER", "postgres");
 
   final String schema;
@@ -36,19 +37,27 @@ final class PostgresSchema implements AutoCloseable {
 
   /** Journal settings that point the Core at this schema (the Core creates the tables itself). */
   Config journalConfig() {
-    return ConfigFactory.parseMap(Map.of(
-        "pekko-persistence-jdbc.shared-databases.openkcm.profile", "slick.jdbc.PostgresProfile$",
-        "pekko-persistence-jdbc.shared-databases.openkcm.db.url", url(),
-        "pekko-persistence-jdbc.shared-databases.openkcm.db.user", USER,
-        "pekko-persistence-jdbc.shared-databases.openkcm.db.password", "",
-        "pekko-persistence-jdbc.shared-databases.openkcm.db.driver", "org.postgresql.Driver"));
+    return ConfigFactory.parseMap(
+        Map.of(
+            "pekko-persistence-jdbc.shared-databases.openkcm.profile",
+                "slick.jdbc.PostgresProfile$",
+            "pekko-persistence-jdbc.shared-databases.openkcm.db.url", url(),
+            "pekko-persistence-jdbc.shared-databases.openkcm.db.user", USER,
+            "pekko-persistence-jdbc.shared-databases.openkcm.db.password", "",
+            "pekko-persistence-jdbc.shared-databases.openkcm.db.driver", "org.postgresql.Driver"));
   }
 
-  /** The persisted event payloads of the entities whose persistence id starts with {@code prefix}, in order. */
+  /**
+   * The persisted event payloads of the entities whose persistence id starts with {@code prefix},
+   * in order.
+   */
   List<byte[]> eventPayloads(String prefix) throws SQLException {
     try (Connection c = DriverManager.getConnection(url(), USER, "");
-        java.sql.PreparedStatement st = c.prepareStatement("SELECT event_payload FROM " + schema
-            + ".event_journal WHERE persistence_id LIKE ? ORDER BY ordering")) {
+        java.sql.PreparedStatement st =
+            c.prepareStatement(
+                "SELECT event_payload FROM "
+                    + schema
+                    + ".event_journal WHERE persistence_id LIKE ? ORDER BY ordering")) {
       st.setString(1, prefix + "%");
       ResultSet rs = st.executeQuery();
       List<byte[]> out = new ArrayList<>();
@@ -61,7 +70,8 @@ final class PostgresSchema implements AutoCloseable {
 
   @Override
   public void close() throws SQLException {
-    try (Connection c = DriverManager.getConnection(BASE_URL, USER, ""); Statement st = c.createStatement()) {
+    try (Connection c = DriverManager.getConnection(BASE_URL, USER, "");
+        Statement st = c.createStatement()) {
       st.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
     }
   }

@@ -11,7 +11,9 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.error.GrpcErrors;
 
-/** The end-to-end tests' gRPC plumbing: bounded waits, one-shot admin calls, free loopback ports. */
+/**
+ * The end-to-end tests' gRPC plumbing: bounded waits, one-shot admin calls, free loopback ports.
+ */
 final class Rpc {
 
   static final Duration CALL = Duration.ofSeconds(20);
@@ -31,9 +33,14 @@ final class Rpc {
   }
 
   /** One AdminService call to the Core at 127.0.0.1:{@code port}. */
-  static <T> T admin(ActorSystem<?> system, int port, Function<AdminServiceClient, CompletionStage<T>> call) {
-    AdminServiceClient admin = AdminServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", port, system)
-        .withTls(false).withDeadline(CALL), system);
+  static <T> T admin(
+      ActorSystem<?> system, int port, Function<AdminServiceClient, CompletionStage<T>> call) {
+    AdminServiceClient admin =
+        AdminServiceClient.create(
+            GrpcClientSettings.connectToServiceAt("127.0.0.1", port, system)
+                .withTls(false)
+                .withDeadline(CALL),
+            system);
     try {
       return await(call.apply(admin));
     } finally {

@@ -1,12 +1,11 @@
 package org.openkcm.cli;
 
-import static org.openkcm.cli.Rpc.await;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.openkcm.cli.Rpc.await;
 
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -33,7 +32,10 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
 import org.openkcm.protocol.key.KeyMaterial;
 
-/** A Core in Shamir mode on the real PostgreSQL: sealed start, init, k-of-n unseal, wrong share, seal. */
+/**
+ * A Core in Shamir mode on the real PostgreSQL: sealed start, init, k-of-n unseal, wrong share,
+ * seal.
+ */
 class SealedCoreIT {
 
   private PgStack stack;
@@ -54,27 +56,74 @@ class SealedCoreIT {
     SealStatusReply fresh = admin(a -> a.sealStatus(SealRequest.getDefaultInstance()));
     assertTrue(fresh.getSealed());
     assertFalse(fresh.getInitialised());
-    assertEquals(ErrorReason.CORE_SEALED, failure(() -> admin(a -> a.createTenant(CreateTenantRequest.newBuilder()
-        .setTenantId("acme").setL1Reference("devfile:acme-root").build()))).reason());
+    assertEquals(
+        ErrorReason.CORE_SEALED,
+        failure(
+                () ->
+                    admin(
+                        a ->
+                            a.createTenant(
+                                CreateTenantRequest.newBuilder()
+                                    .setTenantId("acme")
+                                    .setL1Reference("devfile:acme-root")
+                                    .build())))
+            .reason());
 
-    List<String> shares = admin(a -> a.initSeal(InitSealRequest.newBuilder().setShares(5).setThreshold(3)
-        .setRequestedBy("it").build())).getSharesList();
+    List<String> shares =
+        admin(
+                a ->
+                    a.initSeal(
+                        InitSealRequest.newBuilder()
+                            .setShares(5)
+                            .setThreshold(3)
+                            .setRequestedBy("it")
+                            .build()))
+            .getSharesList();
     assertEquals(5, shares.size());
-    assertEquals(ErrorReason.SEAL_ALREADY_INITIALISED, failure(() -> admin(a -> a.initSeal(
-        InitSealRequest.newBuilder().setShares(3).setThreshold(2).build()))).reason());
-    admin(a -> a.createTenant(CreateTenantRequest.newBuilder().setTenantId("acme").setL1Reference("devfile:acme-root").build()));
-    admin(a -> a.createService(CreateServiceRequest.newBuilder().setTenantId("acme").setServiceId("payments").build()));
-    GenerateDataKeyResponse key = await(app.generateDataKey(GenerateDataKeyRequest.newBuilder()
-        .setTenantId("acme").setServiceId("payments").build()));
+    assertEquals(
+        ErrorReason.SEAL_ALREADY_INITIALISED,
+        failure(
+                () ->
+                    admin(
+                        a ->
+                            a.initSeal(
+                                InitSealRequest.newBuilder().setShares(3).setThreshold(2).build())))
+            .reason());
+    admin(
+        a ->
+            a.createTenant(
+                CreateTenantRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setL1Reference("devfile:acme-root")
+                    .build()));
+    admin(
+        a ->
+            a.createService(
+                CreateServiceRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .build()));
+    GenerateDataKeyResponse key =
+        await(
+            app.generateDataKey(
+                GenerateDataKeyRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .build()));
 
     // restart: the node comes back sealed
     stack.stopCore();
     stack.startCore();
     assertTrue(admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getSealed());
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
-      return null;
-    });
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(250),
+            () -> {
+              assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
+              return null;
+            });
 
     // fewer than K shares: still sealed
     assertEquals(1, unseal(shares.get(0)).getProgress());
@@ -84,20 +133,54 @@ class SealedCoreIT {
     assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
 
     // a share of another cluster's seal completes the count but not the key
-    String foreign = ShamirShares.split(KeyMaterial.random(32, new SecureRandom()), 5, 3, new SecureRandom()).get(2);
+    String foreign =
+        ShamirShares.split(KeyMaterial.random(32, new SecureRandom()), 5, 3, new SecureRandom())
+            .get(2);
     assertEquals(ErrorReason.UNSEAL_FAILED, failure(() -> unseal(foreign)).reason());
     assertTrue(admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getSealed());
     assertEquals(ErrorReason.INVALID_ARGUMENT, failure(() -> unseal(shares.get(3) + "x")).reason());
-    // any failure clears the pending shares; one operator's share twice, or the same share by two operators, does not count
+    // any failure clears the pending shares; one operator's share twice, or the same share by two
+    // operators, does not count
     assertEquals(1, unseal(shares.get(1)).getProgress());
     assertEquals(ErrorReason.INVALID_ARGUMENT, failure(() -> unseal(shares.get(3) + "x")).reason());
-    assertEquals(0, admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getProgress(), "cleared by the failure");
-    assertEquals(1, admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(shares.get(1)).setRequestedBy("alice")
-        .build())).getProgress());
-    assertEquals(1, admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(shares.get(3)).setRequestedBy("alice")
-        .build())).getProgress(), "alice's second share replaces her first");
-    assertEquals(ErrorReason.INVALID_ARGUMENT, failure(() -> admin(a -> a.unseal(UnsealRequest.newBuilder()
-        .setShare(shares.get(3)).setRequestedBy("bob").build()))).reason(), "bob cannot enter alice's share");
+    assertEquals(
+        0,
+        admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getProgress(),
+        "cleared by the failure");
+    assertEquals(
+        1,
+        admin(
+                a ->
+                    a.unseal(
+                        UnsealRequest.newBuilder()
+                            .setShare(shares.get(1))
+                            .setRequestedBy("alice")
+                            .build()))
+            .getProgress());
+    assertEquals(
+        1,
+        admin(
+                a ->
+                    a.unseal(
+                        UnsealRequest.newBuilder()
+                            .setShare(shares.get(3))
+                            .setRequestedBy("alice")
+                            .build()))
+            .getProgress(),
+        "alice's second share replaces her first");
+    assertEquals(
+        ErrorReason.INVALID_ARGUMENT,
+        failure(
+                () ->
+                    admin(
+                        a ->
+                            a.unseal(
+                                UnsealRequest.newBuilder()
+                                    .setShare(shares.get(3))
+                                    .setRequestedBy("bob")
+                                    .build())))
+            .reason(),
+        "bob cannot enter alice's share");
     assertEquals(0, admin(a -> a.sealStatus(SealRequest.getDefaultInstance())).getProgress());
 
     // K good shares (any three)
@@ -107,16 +190,27 @@ class SealedCoreIT {
     assertFalse(open.getSealed());
     assertArrayEquals(key.getPlaintext().toByteArray(), decrypt(key));
 
-    // migrate-seal walks every tenant of the journal; this one was written sealed, so nothing is left to do
-    var migrated = admin(a -> a.migrateSeal(org.openkcm.protocol.admin.v1.MigrateSealRequest.getDefaultInstance()));
+    // migrate-seal walks every tenant of the journal; this one was written sealed, so nothing is
+    // left to do
+    var migrated =
+        admin(
+            a ->
+                a.migrateSeal(
+                    org.openkcm.protocol.admin.v1.MigrateSealRequest.getDefaultInstance()));
     assertEquals(1, migrated.getTenants());
     assertEquals(0, migrated.getBlobsSealed());
     // seal again: master key and tenant keys wiped on this node
-    assertTrue(admin(a -> a.seal(SealRequest.newBuilder().setRequestedBy("it").build())).getSealed());
-    client.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
-      assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
-      return null;
-    });
+    assertTrue(
+        admin(a -> a.seal(SealRequest.newBuilder().setRequestedBy("it").build())).getSealed());
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            Duration.ofMillis(100),
+            () -> {
+              assertEquals(ErrorReason.CORE_SEALED, failure(() -> decrypt(key)).reason());
+              return null;
+            });
   }
 
   private int operator;
@@ -124,18 +218,24 @@ class SealedCoreIT {
   /** Each share is entered by another operator (pending shares are kept one per operator). */
   private SealStatusReply unseal(String share) {
     String by = "op-" + (++operator);
-    return admin(a -> a.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy(by).build()));
+    return admin(
+        a -> a.unseal(UnsealRequest.newBuilder().setShare(share).setRequestedBy(by).build()));
   }
 
   private byte[] decrypt(GenerateDataKeyResponse key) {
-    return await(stack.app.decrypt(DecryptRequest.newBuilder().setTenantId("acme").setEnvelope(key.getEnvelope()).build()))
-        .getPlaintext().toByteArray();
+    return await(
+            stack.app.decrypt(
+                DecryptRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setEnvelope(key.getEnvelope())
+                    .build()))
+        .getPlaintext()
+        .toByteArray();
   }
 
   private <T> T admin(Function<AdminServiceClient, CompletionStage<T>> call) {
     return stack.admin(call);
   }
-
 
   private static OpenKcmException failure(Runnable call) {
     return assertThrows(OpenKcmException.class, call::run);

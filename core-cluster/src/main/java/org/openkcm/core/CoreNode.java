@@ -9,62 +9,63 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.openkcm.core.api.AdminServiceImpl;
+import org.openkcm.core.api.AuthorizedAdminService;
+import org.openkcm.core.api.AuthorizedCoreKeyService;
+import org.openkcm.core.api.CoreKeyServiceImpl;
+import org.openkcm.core.api.PeerIdentity;
 import org.openkcm.core.cluster.ClusterTransport;
-import org.openkcm.protocol.config.ProfileGuard;
+import org.openkcm.core.keystore.AwsKmsKeystore;
+import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.keystore.L1Keystore;
+import org.openkcm.core.keystore.L1Keystores;
 import org.openkcm.core.keystore.L1Reference;
+import org.openkcm.core.keystore.Pkcs11Keystore;
 import org.openkcm.core.killswitch.KillSwitchEntity;
+import org.openkcm.core.killswitch.KillSwitchWatcher;
+import org.openkcm.core.persistence.JournalSchema;
 import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.seal.SealConfigEntity;
 import org.openkcm.core.seal.SealService;
 import org.openkcm.core.tenant.LocalTenants;
-import org.openkcm.core.tenant.TenantEvents;
-import org.openkcm.core.killswitch.KillSwitchWatcher;
-import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.grpc.javadsl.ServiceHandler;
-import java.util.Set;
-import javax.net.ssl.SSLContext;
-import org.apache.pekko.http.javadsl.ConnectionContext;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBuilder;
-import org.openkcm.core.api.PeerIdentity;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
-import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.openkcm.core.api.AdminServiceImpl;
-import org.openkcm.core.api.CoreKeyServiceImpl;
-import org.openkcm.core.keystore.AwsKmsKeystore;
-import org.openkcm.core.keystore.DevFileKeystore;
-import org.openkcm.core.keystore.Pkcs11Keystore;
-import org.openkcm.core.keystore.L1Keystore;
-import org.openkcm.core.keystore.L1Keystores;
-import org.openkcm.core.persistence.JournalSchema;
 import org.openkcm.core.tenant.TenantDependencies;
 import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.core.tenant.TenantSettings;
-import org.openkcm.core.api.AuthorizedAdminService;
-import org.openkcm.core.api.AuthorizedCoreKeyService;
 import org.openkcm.protocol.admin.v1.AdminServicePowerApiHandlerFactory;
 import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.protocol.config.ProfileGuard;
 import org.openkcm.protocol.core.v1.CoreKeyServicePowerApiHandlerFactory;
+import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Core node: its actor system (cluster member), tenant sharding and gRPC endpoint. {@link #start}
- * boots one from configuration; {@link #init} wires an existing system (tests choose the keystore).
+ * A running Core node: its actor system (cluster member), tenant sharding and gRPC endpoint. {@link
+ * #start} boots one from configuration; {@link #init} wires an existing system (tests choose the
+ * keystore).
  */
 public final class CoreNode implements AutoCloseable {
 
@@ -72,44 +73,59 @@ public final class CoreNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreNode.class);
 
   private final ActorSystem<Void> system;
+
   /** Who may open a connection to the Core's listener (what each may do is decided per call). */
   public static final Set<String> CALLER_KINDS = Set.of("gateway", "admin", "core");
 
   private final ServerBinding binding;
   private final Optional<DevFileKeystore> devKeystore;
 
-  private CoreNode(ActorSystem<Void> system, ServerBinding binding, Optional<DevFileKeystore> devKeystore) {
+  private CoreNode(
+      ActorSystem<Void> system, ServerBinding binding, Optional<DevFileKeystore> devKeystore) {
     this.system = system;
     this.binding = binding;
     this.devKeystore = devKeystore;
   }
 
-  /** Starts a Core node from {@code config}, with the keystore drivers it enables. Blocks until bound. */
+  /**
+   * Starts a Core node from {@code config}, with the keystore drivers it enables. Blocks until
+   * bound.
+   */
   public static CoreNode start(Config config) {
     ProfileGuard.check(config, "core");
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, ClusterTransport.apply(config));
+    ActorSystem<Void> system =
+        ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, ClusterTransport.apply(config));
     try {
       Optional<DevFileKeystore> dev = Optional.empty();
       List<L1Keystore> drivers = new ArrayList<>();
       Config ks = config.getConfig("openkcm.core.keystore");
       if (ks.getBoolean("devfile.enabled")) {
-        DevFileKeystore d = new DevFileKeystore(Path.of(ks.getString("devfile.directory")),
-            ks.getBoolean("devfile.auto-create-keys"), blockingExecutor(system));
+        DevFileKeystore d =
+            new DevFileKeystore(
+                Path.of(ks.getString("devfile.directory")),
+                ks.getBoolean("devfile.auto-create-keys"),
+                blockingExecutor(system));
         drivers.add(d);
         dev = Optional.of(d);
       }
       if (ks.getBoolean("aws-kms.enabled")) {
-        drivers.add(new AwsKmsKeystore(AwsKmsKeystore.Settings.fromConfig(ks.getConfig("aws-kms")),
-            blockingExecutor(system)));
+        drivers.add(
+            new AwsKmsKeystore(
+                AwsKmsKeystore.Settings.fromConfig(ks.getConfig("aws-kms")),
+                blockingExecutor(system)));
       }
       if (ks.getBoolean("pkcs11.enabled")) {
-        drivers.add(new Pkcs11Keystore(Pkcs11Keystore.Settings.fromConfig(ks.getConfig("pkcs11")),
-            blockingExecutor(system)));
+        drivers.add(
+            new Pkcs11Keystore(
+                Pkcs11Keystore.Settings.fromConfig(ks.getConfig("pkcs11")),
+                blockingExecutor(system)));
       }
       if (drivers.isEmpty()) {
-        throw new IllegalArgumentException("no L1 keystore driver is enabled (openkcm.core.keystore.*.enabled)");
+        throw new IllegalArgumentException(
+            "no L1 keystore driver is enabled (openkcm.core.keystore.*.enabled)");
       }
-      ServerBinding binding = init(system, new L1Keystores(drivers)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      ServerBinding binding =
+          init(system, new L1Keystores(drivers)).toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new CoreNode(system, binding, dev);
     } catch (Exception e) {
       system.terminate();
@@ -117,11 +133,14 @@ public final class CoreNode implements AutoCloseable {
     }
   }
 
-  /** Wires tenants and the gRPC endpoint into {@code system}; completes when the endpoint is bound. */
+  /**
+   * Wires tenants and the gRPC endpoint into {@code system}; completes when the endpoint is bound.
+   */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system, L1Keystore keystore) {
     Config config = system.settings().config();
     Cluster cluster = Cluster.get(system);
-    if (config.getBoolean("openkcm.core.cluster.join-self") && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+    if (config.getBoolean("openkcm.core.cluster.join-self")
+        && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }
     TenantSettings settings = TenantSettings.fromConfig(config);
@@ -129,47 +148,110 @@ public final class CoreNode implements AutoCloseable {
     String region = config.getString("openkcm.core.region");
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
     Optional<Authorizer> authz = Authorizer.forNode(config, tls);
-    return JournalSchema.ensure(system, blockingExecutor(system)).thenCompose(done -> {
-      ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic = spawn(system,
-          Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC), "kill-switch-topic");
-      ActorRef<KillSwitchEntity.Command> killSwitch = ClusterSingleton.get(system).init(
-          SingletonActor.of(KillSwitchEntity.create(topic, Clock.systemUTC()), "kill-switch"));
-      KillSwitchWatcher watcher = new KillSwitchWatcher(region);
-      spawn(system, watcher.behavior(topic, killSwitch, askTimeout,
-          config.getDuration("openkcm.core.kill-switch.refresh-interval")), "kill-switch-watcher");
-      MasterKey master = new MasterKey();
-      ActorRef<SealConfigEntity.Command> sealConfig = ClusterSingleton.get(system).init(
-          SingletonActor.of(SealConfigEntity.create(), "seal-config"));
-      SealService seal = new SealService(system, sealConfig, master, keystore, askTimeout,
-          () -> LocalTenants.tellAll(system, new TenantEntity.WipeKeys("node sealed"), askTimeout));
-      ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic = spawn(system,
-          Topic.create(TenantEvents.StatusChanged.class, TenantEvents.TOPIC), "tenant-events-topic");
-      TenantEntity.init(system, new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings,
-          watcher, master, change -> tenantTopic.tell(Topic.publish(change))));
-      @SuppressWarnings("unchecked")
-      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler = ServiceHandler.concatOrNotFound(
-          CoreKeyServicePowerApiHandlerFactory.create(new AuthorizedCoreKeyService(
-              new CoreKeyServiceImpl(system, askTimeout, tenantTopic, topic, watcher), authz), system),
-          AdminServicePowerApiHandlerFactory.create(new AuthorizedAdminService(
-              new AdminServiceImpl(system, askTimeout, killSwitch, region, seal), authz), system));
-      // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal before serving.
-      return watcher.loaded().thenCompose(v -> unsealAtStart(config, seal)).thenApply(v -> handler);
-    }).thenCompose(handler -> {
-      String host = config.getString("openkcm.core.grpc.host");
-      int port = config.getInt("openkcm.core.grpc.port");
-      ServerBuilder server = Http.get(system).newServerAt(host, port);
-      if (tls.isPresent()) {
-        SSLContext ctx = tls.get().sslContext(CALLER_KINDS);
-        server = server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
-      }
-      return server.bind(PeerIdentity.stamp(handler));
-    }).thenApply(binding -> {
-      binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
-      log.info("Core gRPC (CoreKeyService, AdminService) listening on {} ({})", binding.localAddress(),
-          tls.map(t -> "mTLS " + t.settings().protocols() + " as " + t.identity() + ", accepting " + CALLER_KINDS)
-              .orElse("PLAINTEXT"));
-      return binding;
-    });
+    return JournalSchema.ensure(system, blockingExecutor(system))
+        .thenCompose(
+            done -> {
+              ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic =
+                  spawn(
+                      system,
+                      Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC),
+                      "kill-switch-topic");
+              ActorRef<KillSwitchEntity.Command> killSwitch =
+                  ClusterSingleton.get(system)
+                      .init(
+                          SingletonActor.of(
+                              KillSwitchEntity.create(topic, Clock.systemUTC()), "kill-switch"));
+              KillSwitchWatcher watcher = new KillSwitchWatcher(region);
+              spawn(
+                  system,
+                  watcher.behavior(
+                      topic,
+                      killSwitch,
+                      askTimeout,
+                      config.getDuration("openkcm.core.kill-switch.refresh-interval")),
+                  "kill-switch-watcher");
+              MasterKey master = new MasterKey();
+              ActorRef<SealConfigEntity.Command> sealConfig =
+                  ClusterSingleton.get(system)
+                      .init(SingletonActor.of(SealConfigEntity.create(), "seal-config"));
+              SealService seal =
+                  new SealService(
+                      system,
+                      sealConfig,
+                      master,
+                      keystore,
+                      askTimeout,
+                      () ->
+                          LocalTenants.tellAll(
+                              system, new TenantEntity.WipeKeys("node sealed"), askTimeout));
+              ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic =
+                  spawn(
+                      system,
+                      Topic.create(TenantEvents.StatusChanged.class, TenantEvents.TOPIC),
+                      "tenant-events-topic");
+              TenantEntity.init(
+                  system,
+                  new TenantDependencies(
+                      keystore,
+                      new SecureRandom(),
+                      Clock.systemUTC(),
+                      settings,
+                      watcher,
+                      master,
+                      change -> tenantTopic.tell(Topic.publish(change))));
+              @SuppressWarnings("unchecked")
+              org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>
+                  handler =
+                      ServiceHandler.concatOrNotFound(
+                          CoreKeyServicePowerApiHandlerFactory.create(
+                              new AuthorizedCoreKeyService(
+                                  new CoreKeyServiceImpl(
+                                      system, askTimeout, tenantTopic, topic, watcher),
+                                  authz),
+                              system),
+                          AdminServicePowerApiHandlerFactory.create(
+                              new AuthorizedAdminService(
+                                  new AdminServiceImpl(
+                                      system, askTimeout, killSwitch, region, seal),
+                                  authz),
+                              system));
+              // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal
+              // before serving.
+              return watcher
+                  .loaded()
+                  .thenCompose(v -> unsealAtStart(config, seal))
+                  .thenApply(v -> handler);
+            })
+        .thenCompose(
+            handler -> {
+              String host = config.getString("openkcm.core.grpc.host");
+              int port = config.getInt("openkcm.core.grpc.port");
+              ServerBuilder server = Http.get(system).newServerAt(host, port);
+              if (tls.isPresent()) {
+                SSLContext ctx = tls.get().sslContext(CALLER_KINDS);
+                server =
+                    server.enableHttps(
+                        ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
+              }
+              return server.bind(PeerIdentity.stamp(handler));
+            })
+        .thenApply(
+            binding -> {
+              binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+              log.info(
+                  "Core gRPC (CoreKeyService, AdminService) listening on {} ({})",
+                  binding.localAddress(),
+                  tls.map(
+                          t ->
+                              "mTLS "
+                                  + t.settings().protocols()
+                                  + " as "
+                                  + t.identity()
+                                  + ", accepting "
+                                  + CALLER_KINDS)
+                      .orElse("PLAINTEXT"));
+              return binding;
+            });
   }
 
   private static CompletionStage<Void> unsealAtStart(Config config, SealService seal) {
@@ -179,20 +261,29 @@ public final class CoreNode implements AutoCloseable {
       return seal.autoUnseal(ref).thenAccept(st -> log.info("node auto-unsealed through {}", ref));
     }
     if (!mode.equals("shamir")) {
-      throw new IllegalArgumentException("openkcm.core.seal.mode must be auto or shamir, was " + mode);
+      throw new IllegalArgumentException(
+          "openkcm.core.seal.mode must be auto or shamir, was " + mode);
     }
-    return seal.status().thenAccept(st -> log.warn(st.initialised()
-        ? "node is SEALED: enter {} unseal shares (./openkcm admin unseal --share ...)"
-        : "seal not initialised: run ./openkcm admin init --shares N --threshold K (threshold {})", st.threshold()));
+    return seal.status()
+        .thenAccept(
+            st ->
+                log.warn(
+                    st.initialised()
+                        ? "node is SEALED: enter {} unseal shares (./openkcm admin unseal --share ...)"
+                        : "seal not initialised: run ./openkcm admin init --shares N --threshold K (threshold {})",
+                    st.threshold()));
   }
 
   /** Spawns a node-level actor under the system guardian (works whatever the user guardian is). */
-  private static <T> ActorRef<T> spawn(ActorSystem<?> system, org.apache.pekko.actor.typed.Behavior<T> behavior, String name) {
+  private static <T> ActorRef<T> spawn(
+      ActorSystem<?> system, org.apache.pekko.actor.typed.Behavior<T> behavior, String name) {
     return system.systemActorOf(behavior, name, org.apache.pekko.actor.typed.Props.empty());
   }
 
   static Executor blockingExecutor(ActorSystem<?> system) {
-    return system.dispatchers().lookup(DispatcherSelector.fromConfig("openkcm.core.keystore.dispatcher"));
+    return system
+        .dispatchers()
+        .lookup(DispatcherSelector.fromConfig("openkcm.core.keystore.dispatcher"));
   }
 
   public ActorSystem<Void> system() {

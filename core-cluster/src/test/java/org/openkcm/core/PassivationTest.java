@@ -15,30 +15,50 @@ import org.junit.jupiter.api.Test;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.protocol.config.NodeConfig;
 
-/** A real one-node Core (H2 journal in a temp dir): an idle tenant is passivated and its keys wiped. */
+/**
+ * A real one-node Core (H2 journal in a temp dir): an idle tenant is passivated and its keys wiped.
+ */
 class PassivationTest {
 
   @Test
   void idleTenantIsPassivatedAndItsKeysAreWiped() throws Exception {
     Path dir = Files.createTempDirectory("openkcm-passivation");
-    try (CoreNode node = CoreNode.start(NodeConfig.load("core", "test", ConfigFactory.parseMap(Map.of(
-        "openkcm.data-dir", dir.toString(),
-        "pekko.cluster.sharding.passivation.default-idle-strategy.idle-entity.timeout", "1s"))))) {
+    try (CoreNode node =
+        CoreNode.start(
+            NodeConfig.load(
+                "core",
+                "test",
+                ConfigFactory.parseMap(
+                    Map.of(
+                        "openkcm.data-dir",
+                        dir.toString(),
+                        "pekko.cluster.sharding.passivation.default-idle-strategy.idle-entity.timeout",
+                        "1s"))))) {
       EntityRef<TenantEntity.Command> acme =
           ClusterSharding.get(node.system()).entityRefFor(TenantEntity.ENTITY_KEY, "acme");
       Duration timeout = Duration.ofSeconds(10);
-      TenantEntity.TenantSummary onboarded = acme.<TenantEntity.TenantSummary>askWithStatus(
-          r -> new TenantEntity.Onboard("devfile:acme-root", "c", r), timeout).toCompletableFuture().get();
+      TenantEntity.TenantSummary onboarded =
+          acme.<TenantEntity.TenantSummary>askWithStatus(
+                  r -> new TenantEntity.Onboard("devfile:acme-root", "c", r), timeout)
+              .toCompletableFuture()
+              .get();
       assertTrue(onboarded.unsealed());
 
       TestProbe<Object> probe = TestProbe.create(node.system());
-      // poll more slowly than the idle timeout, so that the polls themselves do not keep the tenant alive
-      probe.awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(1500), () -> {
-        TenantEntity.TenantSummary s = acme.<TenantEntity.TenantSummary>askWithStatus(TenantEntity.GetSummary::new, timeout)
-            .toCompletableFuture().join();
-        assertFalse(s.unsealed(), "passivated: the keys are no longer in memory");
-        return null;
-      });
+      // poll more slowly than the idle timeout, so that the polls themselves do not keep the tenant
+      // alive
+      probe.awaitAssert(
+          Duration.ofSeconds(20),
+          Duration.ofMillis(1500),
+          () -> {
+            TenantEntity.TenantSummary s =
+                acme.<TenantEntity.TenantSummary>askWithStatus(
+                        TenantEntity.GetSummary::new, timeout)
+                    .toCompletableFuture()
+                    .join();
+            assertFalse(s.unsealed(), "passivated: the keys are no longer in memory");
+            return null;
+          });
     }
   }
 }

@@ -1,47 +1,50 @@
 package org.openkcm.gateway;
 
 import com.typesafe.config.Config;
+import io.grpc.ServerServiceDefinition;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import java.util.Set;
 import javax.net.ssl.SSLContext;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBuilder;
-import org.openkcm.protocol.authz.Authorizer;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
-import io.grpc.ServerServiceDefinition;
-import java.util.concurrent.CompletableFuture;
-import org.apache.pekko.Done;
-import org.apache.pekko.actor.CoordinatedShutdown;
-import org.openkcm.gateway.transport.DataKeyServers;
-import org.openkcm.gateway.transport.NettyGrpcServer;
 import org.openkcm.gateway.batch.UnwrapBatcher;
 import org.openkcm.gateway.cache.DekCache;
-import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.datakey.DataKeyServiceImpl;
+import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.tenantwatch.TenantStates;
 import org.openkcm.gateway.tenantwatch.TenantWatch;
+import org.openkcm.gateway.transport.DataKeyServers;
+import org.openkcm.gateway.transport.NettyGrpcServer;
 import org.openkcm.gateway.vault.InMemoryKeyVault;
 import org.openkcm.gateway.vault.KeyVault;
 import org.openkcm.gateway.vault.PostgresKeyVault;
 import org.openkcm.gateway.vault.RedisKeyVault;
-import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.openkcm.gateway.datakey.DataKeyServiceImpl;
+import org.openkcm.protocol.authz.Authorizer;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
+import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.protocol.tls.NodeTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running gateway: its actor system, its link to the Core and the application-facing gRPC endpoint. */
+/**
+ * A running gateway: its actor system, its link to the Core and the application-facing gRPC
+ * endpoint.
+ */
 public final class GatewayNode implements AutoCloseable {
 
   public static final String SYSTEM_NAME = "openkcm-gateway";
@@ -52,8 +55,15 @@ public final class GatewayNode implements AutoCloseable {
   private final Wiring wiring;
 
   /** What a running gateway is made of (tests look at the cache and the tenant states). */
-  public record Wiring(CoreLink core, Optional<DekCache> cache, Optional<DekPool> pool, UnwrapBatcher batcher,
-      TenantStates tenants, KeyVault vault, Optional<MutualTls> tls, Optional<Authorizer> authz) {}
+  public record Wiring(
+      CoreLink core,
+      Optional<DekCache> cache,
+      Optional<DekPool> pool,
+      UnwrapBatcher batcher,
+      TenantStates tenants,
+      KeyVault vault,
+      Optional<MutualTls> tls,
+      Optional<Authorizer> authz) {}
 
   /** Who may connect to the gateway's listener (what each may do is decided per call). */
   public static final Set<String> CALLER_KINDS = Set.of("app", "admin");
@@ -69,14 +79,19 @@ public final class GatewayNode implements AutoCloseable {
     return start(config, e -> true);
   }
 
-  /** As {@link #start(Config)}, applying only the watch events {@code delivered} accepts (tests lose some). */
-  public static GatewayNode start(Config config,
+  /**
+   * As {@link #start(Config)}, applying only the watch events {@code delivered} accepts (tests lose
+   * some).
+   */
+  public static GatewayNode start(
+      Config config,
       java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) {
     org.openkcm.protocol.config.ProfileGuard.check(config, "gateway");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
     try {
       Wiring wiring = wire(system, delivered);
-      return new GatewayNode(system, bind(system, wiring).toCompletableFuture().get(30, TimeUnit.SECONDS), wiring);
+      return new GatewayNode(
+          system, bind(system, wiring).toCompletableFuture().get(30, TimeUnit.SECONDS), wiring);
     } catch (Exception e) {
       system.terminate();
       Throwable root = e;
@@ -87,61 +102,104 @@ public final class GatewayNode implements AutoCloseable {
     }
   }
 
-  /** The Core link, the optional DEK cache and the tenant-event watch of {@code system}'s gateway. */
+  /**
+   * The Core link, the optional DEK cache and the tenant-event watch of {@code system}'s gateway.
+   */
   public static Wiring wire(ActorSystem<?> system) {
     return wire(system, e -> true);
   }
 
-  /** As {@link #wire(ActorSystem)}, applying only the watch events {@code delivered} accepts (tests lose some). */
-  public static Wiring wire(ActorSystem<?> system,
+  /**
+   * As {@link #wire(ActorSystem)}, applying only the watch events {@code delivered} accepts (tests
+   * lose some).
+   */
+  public static Wiring wire(
+      ActorSystem<?> system,
       java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
-    Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.getString("name"));
-    CoreLink core = new CoreLink(system, coreEndpoints(c), c.getDuration("core.request-timeout"),
-        settings -> NodeTls.client(settings, tls, Set.of("core")), c.getBoolean("core.streaming"));
-    Optional<DekCache> cache = c.getBoolean("cache.enabled")
-        ? Optional.of(new DekCache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
-        : Optional.empty();
+    Optional<MutualTls> tls =
+        NodeTls.load(system.settings().config(), "gateway", c.getString("name"));
+    CoreLink core =
+        new CoreLink(
+            system,
+            coreEndpoints(c),
+            c.getDuration("core.request-timeout"),
+            settings -> NodeTls.client(settings, tls, Set.of("core")),
+            c.getBoolean("core.streaming"));
+    Optional<DekCache> cache =
+        c.getBoolean("cache.enabled")
+            ? Optional.of(
+                new DekCache(
+                    c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
+            : Optional.empty();
     TenantStates tenants = new TenantStates(c.getDuration("watch.lease"));
-    Optional<DekPool> pool = c.getBoolean("pool.enabled") && c.getBoolean("watch.enabled")
-        ? Optional.of(new DekPool(new DekPool.Settings(c.getInt("pool.min-target"), c.getInt("pool.max-target"),
-            c.getInt("pool.max-pools")), core, tenants, new SecureRandom()))
-        : Optional.empty();
-    UnwrapBatcher batcher = new UnwrapBatcher(core, c.getInt("batching.max-batch"),
-        c.getInt("batching.max-in-flight-per-tenant"));
-    java.util.function.Consumer<String> flush = tenant -> {
-      cache.ifPresent(k -> k.flush(tenant));
-      pool.ifPresent(k -> k.flush(tenant));
-    };
-    core.signals(new CoreLink.TenantSignals() {
-      @Override
-      public void blocked(String tenantId, org.openkcm.protocol.error.OpenKcmException why) {
-        tenants.blocked(tenantId);
-        flush.accept(tenantId);
-        log.info("tenant {}: the Core answered {}; local state dropped", tenantId, why.reason());
-      }
+    Optional<DekPool> pool =
+        c.getBoolean("pool.enabled") && c.getBoolean("watch.enabled")
+            ? Optional.of(
+                new DekPool(
+                    new DekPool.Settings(
+                        c.getInt("pool.min-target"),
+                        c.getInt("pool.max-target"),
+                        c.getInt("pool.max-pools")),
+                    core,
+                    tenants,
+                    new SecureRandom()))
+            : Optional.empty();
+    UnwrapBatcher batcher =
+        new UnwrapBatcher(
+            core, c.getInt("batching.max-batch"), c.getInt("batching.max-in-flight-per-tenant"));
+    java.util.function.Consumer<String> flush =
+        tenant -> {
+          cache.ifPresent(k -> k.flush(tenant));
+          pool.ifPresent(k -> k.flush(tenant));
+        };
+    core.signals(
+        new CoreLink.TenantSignals() {
+          @Override
+          public void blocked(String tenantId, org.openkcm.protocol.error.OpenKcmException why) {
+            tenants.blocked(tenantId);
+            flush.accept(tenantId);
+            log.info(
+                "tenant {}: the Core answered {}; local state dropped", tenantId, why.reason());
+          }
 
-      @Override
-      public void answered(String tenantId, long sequence) {
-        if (!tenants.answered(tenantId, sequence)) {
-          flush.accept(tenantId);
-          log.info("tenant {}: the Core is at event {}, past what the watch delivered; re-syncing", tenantId, sequence);
-        }
-      }
-    });
+          @Override
+          public void answered(String tenantId, long sequence) {
+            if (!tenants.answered(tenantId, sequence)) {
+              flush.accept(tenantId);
+              log.info(
+                  "tenant {}: the Core is at event {}, past what the watch delivered; re-syncing",
+                  tenantId,
+                  sequence);
+            }
+          }
+        });
     if (c.getBoolean("watch.enabled")) {
-      TenantWatch.start(system, core.streamingClients(), c.getString("name"), tenants, flush,
-          c.getDuration("watch.min-backoff"), c.getDuration("watch.max-backoff"), delivered);
+      TenantWatch.start(
+          system,
+          core.streamingClients(),
+          c.getString("name"),
+          tenants,
+          flush,
+          c.getDuration("watch.min-backoff"),
+          c.getDuration("watch.max-backoff"),
+          delivered);
     }
     Optional<Authorizer> authz = Authorizer.forNode(system.settings().config(), tls);
     if (authz.isPresent() && !c.getString("grpc.server").equals("netty")) {
-      throw new IllegalArgumentException("openkcm.gateway.grpc.server = " + c.getString("grpc.server")
-          + " cannot hand caller identities to the authorization policies; with mTLS on use netty");
+      throw new IllegalArgumentException(
+          "openkcm.gateway.grpc.server = "
+              + c.getString("grpc.server")
+              + " cannot hand caller identities to the authorization policies; with mTLS on use netty");
     }
-    return new Wiring(core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")), tls, authz);
+    return new Wiring(
+        core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")), tls, authz);
   }
 
-  /** openkcm.gateway.core.endpoints, or the single node at core.host:core.port when that list is empty. */
+  /**
+   * openkcm.gateway.core.endpoints, or the single node at core.host:core.port when that list is
+   * empty.
+   */
   private static List<CoreLink.Endpoint> coreEndpoints(Config c) {
     return c.getStringList("core.endpoints").isEmpty()
         ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
@@ -150,15 +208,25 @@ public final class GatewayNode implements AutoCloseable {
 
   private static KeyVault vault(ActorSystem<?> system, Config v) {
     String backend = v.getString("backend");
-    KeyVault vault = switch (backend) {
-      case "memory" -> new InMemoryKeyVault(Clock.systemUTC());
-      case "redis" -> new RedisKeyVault(v.getString("redis.uri"), v.getString("redis.key-prefix"), Clock.systemUTC());
-      case "postgres" -> new PostgresKeyVault(v.getString("postgres.url"), v.getString("postgres.user"),
-          v.getString("postgres.password"), v.getInt("postgres.pool-size"),
-          system.dispatchers().lookup(DispatcherSelector.blocking()), Clock.systemUTC());
-      default -> throw new IllegalArgumentException("openkcm.gateway.vault.backend must be memory, redis or postgres, was "
-          + backend);
-    };
+    KeyVault vault =
+        switch (backend) {
+          case "memory" -> new InMemoryKeyVault(Clock.systemUTC());
+          case "redis" ->
+              new RedisKeyVault(
+                  v.getString("redis.uri"), v.getString("redis.key-prefix"), Clock.systemUTC());
+          case "postgres" ->
+              new PostgresKeyVault(
+                  v.getString("postgres.url"),
+                  v.getString("postgres.user"),
+                  v.getString("postgres.password"),
+                  v.getInt("postgres.pool-size"),
+                  system.dispatchers().lookup(DispatcherSelector.blocking()),
+                  Clock.systemUTC());
+          default ->
+              throw new IllegalArgumentException(
+                  "openkcm.gateway.vault.backend must be memory, redis or postgres, was "
+                      + backend);
+        };
     system.getWhenTerminated().thenRun(vault::close);
     log.info("L4 vault backend: {}", vault.kind());
     return vault;
@@ -168,38 +236,72 @@ public final class GatewayNode implements AutoCloseable {
   public record Listener(InetSocketAddress address, String transport) {}
 
   /**
-   * Binds the data-key API of {@code wiring} on the transport {@code openkcm.gateway.grpc.server} names
-   * (grpc-java Netty or pekko-http); completes when bound. The listener stops with the actor system.
+   * Binds the data-key API of {@code wiring} on the transport {@code openkcm.gateway.grpc.server}
+   * names (grpc-java Netty or pekko-http); completes when bound. The listener stops with the actor
+   * system.
    */
   public static CompletionStage<Listener> bind(ActorSystem<?> system, Wiring wiring) {
     Config c = system.settings().config().getConfig("openkcm.gateway");
-    DataKeyServiceImpl service = new DataKeyServiceImpl(new DataKeyServiceImpl.Parts(wiring.core(), new SecureRandom(),
-        c.getInt("default-key-length"), c.getInt("max-batch"), wiring.cache(), wiring.pool(), wiring.batcher(),
-        wiring.tenants(), wiring.vault()));
+    DataKeyServiceImpl service =
+        new DataKeyServiceImpl(
+            new DataKeyServiceImpl.Parts(
+                wiring.core(),
+                new SecureRandom(),
+                c.getInt("default-key-length"),
+                c.getInt("max-batch"),
+                wiring.cache(),
+                wiring.pool(),
+                wiring.batcher(),
+                wiring.tenants(),
+                wiring.vault()));
     String transport = c.getString("grpc.server");
-    CompletionStage<Listener> bound = switch (transport) {
-      case "netty" -> CompletableFuture.completedFuture(
-          bindNetty(system, c.getConfig("grpc"), wiring.tls(),
-          List.of(DataKeyServers.definition(service, wiring.authz()))));
-      case "pekko" -> pekkoServer(system, c, wiring.tls())
-          .bind(DataKeyServiceHandlerFactory.create(service, system))
-          .thenApply(binding -> {
-            binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
-            return new Listener(binding.localAddress(), "pekko-http");
-          });
-      default -> throw new IllegalArgumentException("openkcm.gateway.grpc.server must be netty or pekko, was "
-          + transport);
-    };
-    return bound.thenApply(l -> {
-      log.info("gateway DataKeyService listening on {} ({}, {}; Core nodes {})", l.address(), l.transport(),
-          wiring.tls().map(t -> "mTLS " + t.settings().protocols() + " as " + t.identity() + ", accepting "
-              + CALLER_KINDS).orElse("PLAINTEXT"), coreEndpoints(c));
-      return l;
-    });
+    CompletionStage<Listener> bound =
+        switch (transport) {
+          case "netty" ->
+              CompletableFuture.completedFuture(
+                  bindNetty(
+                      system,
+                      c.getConfig("grpc"),
+                      wiring.tls(),
+                      List.of(DataKeyServers.definition(service, wiring.authz()))));
+          case "pekko" ->
+              pekkoServer(system, c, wiring.tls())
+                  .bind(DataKeyServiceHandlerFactory.create(service, system))
+                  .thenApply(
+                      binding -> {
+                        binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+                        return new Listener(binding.localAddress(), "pekko-http");
+                      });
+          default ->
+              throw new IllegalArgumentException(
+                  "openkcm.gateway.grpc.server must be netty or pekko, was " + transport);
+        };
+    return bound.thenApply(
+        l -> {
+          log.info(
+              "gateway DataKeyService listening on {} ({}, {}; Core nodes {})",
+              l.address(),
+              l.transport(),
+              wiring
+                  .tls()
+                  .map(
+                      t ->
+                          "mTLS "
+                              + t.settings().protocols()
+                              + " as "
+                              + t.identity()
+                              + ", accepting "
+                              + CALLER_KINDS)
+                  .orElse("PLAINTEXT"),
+              coreEndpoints(c));
+          return l;
+        });
   }
 
-  private static ServerBuilder pekkoServer(ActorSystem<?> system, Config c, Optional<MutualTls> tls) {
-    ServerBuilder server = Http.get(system).newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"));
+  private static ServerBuilder pekkoServer(
+      ActorSystem<?> system, Config c, Optional<MutualTls> tls) {
+    ServerBuilder server =
+        Http.get(system).newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"));
     if (tls.isEmpty()) {
       return server;
     }
@@ -207,19 +309,37 @@ public final class GatewayNode implements AutoCloseable {
     return server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
   }
 
-  /** Serves {@code services} on grpc-java's Netty server at grpc.host:grpc.port until {@code system} stops. */
-  public static Listener bindNetty(ActorSystem<?> system, Config grpc, Optional<MutualTls> tls,
+  /**
+   * Serves {@code services} on grpc-java's Netty server at grpc.host:grpc.port until {@code system}
+   * stops.
+   */
+  public static Listener bindNetty(
+      ActorSystem<?> system,
+      Config grpc,
+      Optional<MutualTls> tls,
       List<ServerServiceDefinition> services) {
-    NettyGrpcServer server = NettyGrpcServer.start(grpc.getString("host"), grpc.getInt("port"),
-        new NettyGrpcServer.Limits(grpc.getInt("max-concurrent-calls-per-connection"),
-            (int) Math.min(Integer.MAX_VALUE, grpc.getBytes("max-request-size")), Duration.ofSeconds(3)),
-        grpc.getString("executor").equals("direct") ? Runnable::run : system.executionContext(), tls, CALLER_KINDS,
-        services);
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "stop-grpc-" + server.address(),
-        () -> CompletableFuture.supplyAsync(() -> {
-          server.close();
-          return Done.getInstance();
-        }));
+    NettyGrpcServer server =
+        NettyGrpcServer.start(
+            grpc.getString("host"),
+            grpc.getInt("port"),
+            new NettyGrpcServer.Limits(
+                grpc.getInt("max-concurrent-calls-per-connection"),
+                (int) Math.min(Integer.MAX_VALUE, grpc.getBytes("max-request-size")),
+                Duration.ofSeconds(3)),
+            grpc.getString("executor").equals("direct") ? Runnable::run : system.executionContext(),
+            tls,
+            CALLER_KINDS,
+            services);
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseServiceUnbind(),
+            "stop-grpc-" + server.address(),
+            () ->
+                CompletableFuture.supplyAsync(
+                    () -> {
+                      server.close();
+                      return Done.getInstance();
+                    }));
     system.getWhenTerminated().thenRun(server::close);
     return new Listener(server.address(), "grpc-java netty");
   }

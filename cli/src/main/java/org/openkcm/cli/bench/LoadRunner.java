@@ -14,18 +14,25 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * Drives asynchronous calls and measures them with HdrHistogram: closed loop (N callers, each sending its
- * next request when the previous answer arrives) or open loop (requests leave at a fixed rate whatever the
- * answers do, latency counted from the intended send time, so stalls are not hidden). A warm-up run is
- * discarded. Results are one flat map per run, printed as one JSON line.
+ * Drives asynchronous calls and measures them with HdrHistogram: closed loop (N callers, each
+ * sending its next request when the previous answer arrives) or open loop (requests leave at a
+ * fixed rate whatever the answers do, latency counted from the intended send time, so stalls are
+ * not hidden). A warm-up run is discarded. Results are one flat map per run, printed as one JSON
+ * line.
  */
 public final class LoadRunner {
 
   private LoadRunner() {}
 
   /** Closed loop with {@code concurrency} callers; {@code batch} keys per call (for keys/s). */
-  public static Map<String, Object> closedLoop(String scenario, int concurrency, int batch, int warmupSeconds,
-      int seconds, Supplier<CompletionStage<?>> call) throws Exception {
+  public static Map<String, Object> closedLoop(
+      String scenario,
+      int concurrency,
+      int batch,
+      int warmupSeconds,
+      int seconds,
+      Supplier<CompletionStage<?>> call)
+      throws Exception {
     if (warmupSeconds > 0) {
       measure(call, concurrency, warmupSeconds);
     }
@@ -42,8 +49,9 @@ public final class LoadRunner {
   }
 
   /** Open loop at {@code rate} calls per second. */
-  public static Map<String, Object> openLoop(String scenario, int rate, int warmupSeconds, int seconds,
-      Supplier<CompletionStage<?>> call) throws Exception {
+  public static Map<String, Object> openLoop(
+      String scenario, int rate, int warmupSeconds, int seconds, Supplier<CompletionStage<?>> call)
+      throws Exception {
     if (warmupSeconds > 0) {
       open(call, rate, warmupSeconds);
     }
@@ -74,7 +82,8 @@ public final class LoadRunner {
     return out;
   }
 
-  private static Run measure(Supplier<CompletionStage<?>> call, int concurrency, int seconds) throws Exception {
+  private static Run measure(Supplier<CompletionStage<?>> call, int concurrency, int seconds)
+      throws Exception {
     Recorder recorder = new Recorder(3);
     AtomicLong errors = new AtomicLong();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -84,27 +93,35 @@ public final class LoadRunner {
       loop(call, recorder, errors, deadline, done);
       callers.add(done);
     }
-    CompletableFuture.allOf(callers.toArray(CompletableFuture[]::new)).get(seconds + 60L, TimeUnit.SECONDS);
+    CompletableFuture.allOf(callers.toArray(CompletableFuture[]::new))
+        .get(seconds + 60L, TimeUnit.SECONDS);
     return new Run(recorder.getIntervalHistogram(), errors.get());
   }
 
-  private static void loop(Supplier<CompletionStage<?>> call, Recorder recorder, AtomicLong errors, long deadline,
+  private static void loop(
+      Supplier<CompletionStage<?>> call,
+      Recorder recorder,
+      AtomicLong errors,
+      long deadline,
       CompletableFuture<Void> done) {
     long t0 = System.nanoTime();
     if (t0 >= deadline) {
       done.complete(null);
       return;
     }
-    call.get().whenComplete((ok, failure) -> {
-      recorder.recordValue(System.nanoTime() - t0);
-      if (failure != null) {
-        errors.incrementAndGet();
-      }
-      loop(call, recorder, errors, deadline, done);
-    });
+    call.get()
+        .whenComplete(
+            (ok, failure) -> {
+              recorder.recordValue(System.nanoTime() - t0);
+              if (failure != null) {
+                errors.incrementAndGet();
+              }
+              loop(call, recorder, errors, deadline, done);
+            });
   }
 
-  private static Run open(Supplier<CompletionStage<?>> call, int rate, int seconds) throws Exception {
+  private static Run open(Supplier<CompletionStage<?>> call, int rate, int seconds)
+      throws Exception {
     Recorder recorder = new Recorder(3);
     AtomicLong errors = new AtomicLong();
     long intervalNanos = 1_000_000_000L / rate;
@@ -117,13 +134,17 @@ public final class LoadRunner {
       if (wait > 0) {
         LockSupport.parkNanos(wait);
       }
-      inFlight.add(call.get().toCompletableFuture().handle((ok, failure) -> {
-        recorder.recordValue(System.nanoTime() - intended);
-        if (failure != null) {
-          errors.incrementAndGet();
-        }
-        return null;
-      }));
+      inFlight.add(
+          call.get()
+              .toCompletableFuture()
+              .handle(
+                  (ok, failure) -> {
+                    recorder.recordValue(System.nanoTime() - intended);
+                    if (failure != null) {
+                      errors.incrementAndGet();
+                    }
+                    return null;
+                  }));
       if (inFlight.size() > 10_000) {
         inFlight.removeIf(CompletableFuture::isDone);
       }

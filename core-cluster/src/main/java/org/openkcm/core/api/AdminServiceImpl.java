@@ -6,34 +6,33 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.pattern.StatusReply;
-import org.openkcm.core.tenant.TenantEntity;
-import org.openkcm.core.tenant.TenantRejections;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.seal.SealService;
+import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.protocol.admin.v1.AdminService;
+import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
+import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.InitSealReply;
 import org.openkcm.protocol.admin.v1.InitSealRequest;
-import org.openkcm.protocol.admin.v1.SealRequest;
-import org.openkcm.protocol.admin.v1.SealStatusReply;
-import org.openkcm.protocol.admin.v1.UnsealRequest;
-import org.openkcm.protocol.admin.v1.AdminService;
 import org.openkcm.protocol.admin.v1.KillSwitchEntry;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
-import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
-import org.openkcm.protocol.admin.v1.CheckL1Request;
-import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.MigrateSealReply;
 import org.openkcm.protocol.admin.v1.MigrateSealRequest;
-import org.openkcm.protocol.admin.v1.CreateServiceRequest;
-import org.openkcm.protocol.admin.v1.CreateTenantRequest;
-import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.SealRequest;
+import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.ServiceInfo;
 import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.admin.v1.UnsealRequest;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
@@ -48,8 +47,12 @@ public final class AdminServiceImpl implements AdminService {
 
   private final SealService seal;
 
-  public AdminServiceImpl(ActorSystem<?> system, Duration askTimeout, ActorRef<KillSwitchEntity.Command> killSwitch,
-      String region, SealService seal) {
+  public AdminServiceImpl(
+      ActorSystem<?> system,
+      Duration askTimeout,
+      ActorRef<KillSwitchEntity.Command> killSwitch,
+      String region,
+      SealService seal) {
     this.seal = seal;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
@@ -66,11 +69,19 @@ public final class AdminServiceImpl implements AdminService {
   @Override
   public CompletionStage<InitSealReply> initSeal(InitSealRequest in) {
     return seal.initShamir(in.getShares(), in.getThreshold(), in.getRequestedBy())
-        .thenCompose(shares -> seal.status().thenApply(st -> InitSealReply.newBuilder().addAllShares(shares)
-            .setStatus(toProto(st)).build()))
-        .exceptionally(failure -> {
-          throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-        });
+        .thenCompose(
+            shares ->
+                seal.status()
+                    .thenApply(
+                        st ->
+                            InitSealReply.newBuilder()
+                                .addAllShares(shares)
+                                .setStatus(toProto(st))
+                                .build()))
+        .exceptionally(
+            failure -> {
+              throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+            });
   }
 
   @Override
@@ -84,40 +95,57 @@ public final class AdminServiceImpl implements AdminService {
   }
 
   private CompletionStage<SealStatusReply> sealReply(CompletionStage<SealService.Status> status) {
-    return status.handle((st, failure) -> {
-      if (failure != null) {
-        throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-      }
-      return toProto(st);
-    });
+    return status.handle(
+        (st, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+          }
+          return toProto(st);
+        });
   }
 
   private SealStatusReply toProto(SealService.Status st) {
-    return SealStatusReply.newBuilder().setSealed(st.sealed()).setInitialised(st.initialised()).setMode(st.mode())
-        .setThreshold(st.threshold()).setShares(st.shares()).setProgress(st.progress())
-        .setNode(system.address().toString()).build();
+    return SealStatusReply.newBuilder()
+        .setSealed(st.sealed())
+        .setInitialised(st.initialised())
+        .setMode(st.mode())
+        .setThreshold(st.threshold())
+        .setShares(st.shares())
+        .setProgress(st.progress())
+        .setNode(system.address().toString())
+        .build();
   }
 
   @Override
   public CompletionStage<TenantInfo> killTenant(KillTenantRequest in) {
-    return ask(in.getTenantId(), Optional.empty(), replyTo ->
-        new TenantEntity.Kill(in.getReason(), in.getRequestedBy(), in.getCorrelationId(), replyTo));
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo ->
+            new TenantEntity.Kill(
+                in.getReason(), in.getRequestedBy(), in.getCorrelationId(), replyTo));
   }
 
   @Override
   public CompletionStage<TenantInfo> reviveTenant(ReviveTenantRequest in) {
-    return ask(in.getTenantId(), Optional.empty(), replyTo ->
-        new TenantEntity.Revive(in.getRequestedBy(), in.getCorrelationId(), replyTo));
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo -> new TenantEntity.Revive(in.getRequestedBy(), in.getCorrelationId(), replyTo));
   }
 
   @Override
   public CompletionStage<KillSwitchState> engageKillSwitch(KillSwitchRequest in) {
-    return askKillSwitch(replyTo -> new KillSwitchEntity.Engage(in.getScope(), in.getReason(), in.getRequestedBy(), replyTo));
+    return askKillSwitch(
+        replyTo ->
+            new KillSwitchEntity.Engage(
+                in.getScope(), in.getReason(), in.getRequestedBy(), replyTo));
   }
 
   @Override
   public CompletionStage<KillSwitchState> releaseKillSwitch(KillSwitchRequest in) {
-    return askKillSwitch(replyTo -> new KillSwitchEntity.Release(in.getScope(), in.getRequestedBy(), replyTo));
+    return askKillSwitch(
+        replyTo -> new KillSwitchEntity.Release(in.getScope(), in.getRequestedBy(), replyTo));
   }
 
   @Override
@@ -127,29 +155,44 @@ public final class AdminServiceImpl implements AdminService {
 
   private CompletionStage<KillSwitchState> askKillSwitch(
       Function<ActorRef<StatusReply<KillSwitchEntity.State>>, KillSwitchEntity.Command> command) {
-    return AskPattern.<KillSwitchEntity.Command, KillSwitchEntity.State>askWithStatus(killSwitch, command::apply,
-            askTimeout, system.scheduler())
-        .handle((state, failure) -> {
-          if (failure != null) {
-            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-          }
-          KillSwitchState.Builder b = KillSwitchState.newBuilder().setRegion(region);
-          state.engaged().values().forEach(k -> b.addEngaged(KillSwitchEntry.newBuilder().setScope(k.scope())
-              .setReason(k.reason()).setRequestedBy(k.by()).setSince(k.since().toString())));
-          return b.build();
-        });
+    return AskPattern.<KillSwitchEntity.Command, KillSwitchEntity.State>askWithStatus(
+            killSwitch, command::apply, askTimeout, system.scheduler())
+        .handle(
+            (state, failure) -> {
+              if (failure != null) {
+                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+              }
+              KillSwitchState.Builder b = KillSwitchState.newBuilder().setRegion(region);
+              state
+                  .engaged()
+                  .values()
+                  .forEach(
+                      k ->
+                          b.addEngaged(
+                              KillSwitchEntry.newBuilder()
+                                  .setScope(k.scope())
+                                  .setReason(k.reason())
+                                  .setRequestedBy(k.by())
+                                  .setSince(k.since().toString())));
+              return b.build();
+            });
   }
 
   @Override
   public CompletionStage<TenantInfo> createTenant(CreateTenantRequest in) {
-    return ask(in.getTenantId(), Optional.empty(),
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
         replyTo -> new TenantEntity.Onboard(in.getL1Reference(), in.getCorrelationId(), replyTo));
   }
 
   @Override
   public CompletionStage<TenantInfo> createService(CreateServiceRequest in) {
-    return ask(in.getTenantId(), Optional.of(in.getServiceId()),
-        replyTo -> new TenantEntity.CreateService(in.getServiceId(), in.getCorrelationId(), replyTo));
+    return ask(
+        in.getTenantId(),
+        Optional.of(in.getServiceId()),
+        replyTo ->
+            new TenantEntity.CreateService(in.getServiceId(), in.getCorrelationId(), replyTo));
   }
 
   @Override
@@ -159,88 +202,135 @@ public final class AdminServiceImpl implements AdminService {
 
   @Override
   public CompletionStage<TenantInfo> checkL1(CheckL1Request in) {
-    return ask(in.getTenantId(), Optional.empty(), replyTo -> new TenantEntity.CheckL1(in.getCorrelationId(), replyTo));
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo -> new TenantEntity.CheckL1(in.getCorrelationId(), replyTo));
   }
 
   @Override
   public CompletionStage<TenantInfo> requestL1Link(LinkL1Request in) {
-    return ask(in.getTenantId(), Optional.empty(), replyTo -> new TenantEntity.RequestL1Link(in.getL1Reference(),
-        in.getRequestedBy(), in.getCorrelationId(), replyTo));
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo ->
+            new TenantEntity.RequestL1Link(
+                in.getL1Reference(), in.getRequestedBy(), in.getCorrelationId(), replyTo));
   }
 
   @Override
   public CompletionStage<TenantInfo> approveL1Link(ApproveL1LinkRequest in) {
-    return ask(in.getTenantId(), Optional.empty(), replyTo -> new TenantEntity.ApproveL1Link(in.getRequestId(),
-        in.getApprovedBy(), in.getCorrelationId(), replyTo));
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo ->
+            new TenantEntity.ApproveL1Link(
+                in.getRequestId(), in.getApprovedBy(), in.getCorrelationId(), replyTo));
   }
 
   @Override
   public CompletionStage<MigrateSealReply> migrateSeal(MigrateSealRequest in) {
     if (!in.getTenantId().isEmpty()) {
-      Optional<OpenKcmException> invalid = CoreKeyServiceImpl.checkIds(in.getTenantId(), Optional.empty());
+      Optional<OpenKcmException> invalid =
+          CoreKeyServiceImpl.checkIds(in.getTenantId(), Optional.empty());
       if (invalid.isPresent()) {
         return CoreKeyServiceImpl.failed(invalid.get());
       }
     }
-    org.apache.pekko.stream.javadsl.Source<String, org.apache.pekko.NotUsed> tenants = in.getTenantId().isEmpty()
-        ? org.apache.pekko.persistence.query.PersistenceQuery.get(system)
-            .getReadJournalFor(org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.class,
-                org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.Identifier())
-            .currentPersistenceIds()
-            .filter(id -> id.startsWith(TenantEntity.ENTITY_KEY.name() + "|"))
-            .map(id -> id.substring(TenantEntity.ENTITY_KEY.name().length() + 1))
-        : org.apache.pekko.stream.javadsl.Source.single(in.getTenantId());
+    org.apache.pekko.stream.javadsl.Source<String, org.apache.pekko.NotUsed> tenants =
+        in.getTenantId().isEmpty()
+            ? org.apache.pekko.persistence.query.PersistenceQuery.get(system)
+                .getReadJournalFor(
+                    org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.class,
+                    org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.Identifier())
+                .currentPersistenceIds()
+                .filter(id -> id.startsWith(TenantEntity.ENTITY_KEY.name() + "|"))
+                .map(id -> id.substring(TenantEntity.ENTITY_KEY.name().length() + 1))
+            : org.apache.pekko.stream.javadsl.Source.single(in.getTenantId());
     return tenants
-        .mapAsync(1, tenant -> sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
-            .<Integer>askWithStatus(replyTo -> new TenantEntity.MigrateSeal(in.getCorrelationId(), replyTo), askTimeout)
-            .thenApply(n -> java.util.Map.entry(tenant, n)))
-        .runFold(MigrateSealReply.newBuilder(), (b, done) -> {
-          b.setTenants(b.getTenants() + 1);
-          if (done.getValue() > 0) {
-            b.addMigrated(done.getKey()).setBlobsSealed(b.getBlobsSealed() + done.getValue());
-          }
-          return b;
-        }, system)
-        .handle((b, failure) -> {
-          if (failure != null) {
-            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-          }
-          return b.build();
-        });
+        .mapAsync(
+            1,
+            tenant ->
+                sharding
+                    .entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+                    .<Integer>askWithStatus(
+                        replyTo -> new TenantEntity.MigrateSeal(in.getCorrelationId(), replyTo),
+                        askTimeout)
+                    .thenApply(n -> java.util.Map.entry(tenant, n)))
+        .runFold(
+            MigrateSealReply.newBuilder(),
+            (b, done) -> {
+              b.setTenants(b.getTenants() + 1);
+              if (done.getValue() > 0) {
+                b.addMigrated(done.getKey()).setBlobsSealed(b.getBlobsSealed() + done.getValue());
+              }
+              return b;
+            },
+            system)
+        .handle(
+            (b, failure) -> {
+              if (failure != null) {
+                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+              }
+              return b.build();
+            });
   }
 
-  private CompletionStage<TenantInfo> ask(String tenantId, Optional<String> serviceId,
+  private CompletionStage<TenantInfo> ask(
+      String tenantId,
+      Optional<String> serviceId,
       Function<ActorRef<StatusReply<TenantEntity.TenantSummary>>, TenantEntity.Command> command) {
     Optional<OpenKcmException> invalid = CoreKeyServiceImpl.checkIds(tenantId, serviceId);
     if (invalid.isPresent()) {
       return CoreKeyServiceImpl.failed(invalid.get());
     }
-    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenantId)
+    return sharding
+        .entityRefFor(TenantEntity.ENTITY_KEY, tenantId)
         .askWithStatus(command::apply, askTimeout)
-        .handle((summary, failure) -> {
-          if (failure != null) {
-            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-          }
-          return toProto(summary);
-        });
+        .handle(
+            (summary, failure) -> {
+              if (failure != null) {
+                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+              }
+              return toProto(summary);
+            });
   }
 
   private static TenantInfo toProto(TenantEntity.TenantSummary s) {
-    TenantInfo.Builder b = TenantInfo.newBuilder()
-        .setTenantId(s.tenantId())
-        .setL1Reference(s.l1Reference())
-        .setL2Version((int) s.l2Version())
-        .setStatus(s.status())
-        .setUnsealed(s.unsealed());
+    TenantInfo.Builder b =
+        TenantInfo.newBuilder()
+            .setTenantId(s.tenantId())
+            .setL1Reference(s.l1Reference())
+            .setL2Version((int) s.l2Version())
+            .setStatus(s.status())
+            .setUnsealed(s.unsealed());
     b.setNode(s.node());
-    s.killed().ifPresent(k -> b.setKillScope(k.scope()).setKillReason(k.reason()).setKilledBy(k.by())
-        .setKilledSince(k.since().toString()));
-    s.revocation().ifPresent(r -> b.setRevocationReason(r.reason()).setRevocationMessage(r.message())
-        .setRevokedSince(r.since().toString()));
-    s.pendingLink().ifPresent(p -> b.setPendingL1LinkId(p.requestId()).setPendingL1Reference(p.l1Reference())
-        .setPendingL1RequestedBy(p.requestedBy()));
-    s.services().forEach(v -> b.addServices(
-        ServiceInfo.newBuilder().setServiceId(v.serviceId()).setL3Version((int) v.l3Version())));
+    s.killed()
+        .ifPresent(
+            k ->
+                b.setKillScope(k.scope())
+                    .setKillReason(k.reason())
+                    .setKilledBy(k.by())
+                    .setKilledSince(k.since().toString()));
+    s.revocation()
+        .ifPresent(
+            r ->
+                b.setRevocationReason(r.reason())
+                    .setRevocationMessage(r.message())
+                    .setRevokedSince(r.since().toString()));
+    s.pendingLink()
+        .ifPresent(
+            p ->
+                b.setPendingL1LinkId(p.requestId())
+                    .setPendingL1Reference(p.l1Reference())
+                    .setPendingL1RequestedBy(p.requestedBy()));
+    s.services()
+        .forEach(
+            v ->
+                b.addServices(
+                    ServiceInfo.newBuilder()
+                        .setServiceId(v.serviceId())
+                        .setL3Version((int) v.l3Version())));
     return b.build();
   }
 }

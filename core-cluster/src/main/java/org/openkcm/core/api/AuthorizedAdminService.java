@@ -6,6 +6,7 @@ import java.util.function.Supplier;
 import org.apache.pekko.grpc.javadsl.Metadata;
 import org.openkcm.protocol.admin.v1.AdminService;
 import org.openkcm.protocol.admin.v1.AdminServicePowerApi;
+import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
@@ -15,7 +16,6 @@ import org.openkcm.protocol.admin.v1.InitSealRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
-import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
@@ -29,11 +29,12 @@ import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.tls.SpiffeId;
 
 /**
- * The edge of {@link AdminService}: field checks (correlation ids, free text that reaches the journal and
- * the logs; INVALID_ARGUMENT naming the field), then the authorization policy (see {@link AuthorizedCoreKeyService}). Resources:
- * the tenant for tenant calls, {@code KillSwitch::"global"} or {@code KillSwitch::"region/<name>"} for the
- * kill-switch, {@code Seal::"core"} for seal calls. With an identity, "requested by" in kill and revive
- * records is the verified identity (the name the client typed follows in parentheses).
+ * The edge of {@link AdminService}: field checks (correlation ids, free text that reaches the
+ * journal and the logs; INVALID_ARGUMENT naming the field), then the authorization policy (see
+ * {@link AuthorizedCoreKeyService}). Resources: the tenant for tenant calls, {@code
+ * KillSwitch::"global"} or {@code KillSwitch::"region/<name>"} for the kill-switch, {@code
+ * Seal::"core"} for seal calls. With an identity, "requested by" in kill and revive records is the
+ * verified identity (the name the client typed follows in parentheses).
  */
 public final class AuthorizedAdminService implements AdminServicePowerApi {
 
@@ -47,9 +48,14 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
     this.authz = authz;
   }
 
-  private <T> CompletionStage<T> checked(Metadata md, String action, Resource resource, String cid,
+  private <T> CompletionStage<T> checked(
+      Metadata md,
+      String action,
+      Resource resource,
+      String cid,
       Supplier<CompletionStage<T>> call) {
-    return fields(() -> Fields.correlationId("correlation_id", cid),
+    return fields(
+        () -> Fields.correlationId("correlation_id", cid),
         () -> AuthorizedCoreKeyService.checked(authz, md, action, resource, "", cid, call));
   }
 
@@ -64,8 +70,9 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   }
 
   /**
-   * Who acts, for four-eyes rules: the verified certificate identity alone when there is one (a claimed name
-   * must not make one identity look like two); the claimed name only on a plaintext test node.
+   * Who acts, for four-eyes rules: the verified certificate identity alone when there is one (a
+   * claimed name must not make one identity look like two); the claimed name only on a plaintext
+   * test node.
    */
   private static String identity(Metadata md, String claimed) {
     return PeerIdentity.of(md).map(SpiffeId::uri).orElse(claimed);
@@ -76,7 +83,9 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
     if (who.isEmpty()) {
       return claimed;
     }
-    return claimed.isBlank() || claimed.equals(who.get().uri()) ? who.get().uri() : who.get().uri() + " (" + claimed + ")";
+    return claimed.isBlank() || claimed.equals(who.get().uri())
+        ? who.get().uri()
+        : who.get().uri() + " (" + claimed + ")";
   }
 
   private static void killSwitchFields(KillSwitchRequest in) {
@@ -91,34 +100,59 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   @Override
   public CompletionStage<TenantInfo> createTenant(CreateTenantRequest in, Metadata md) {
-    return fields(() -> Fields.requiredText("l1_reference", in.getL1Reference(), 2048),
-        () -> checked(md, "CreateTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-            () -> service.createTenant(in)));
+    return fields(
+        () -> Fields.requiredText("l1_reference", in.getL1Reference(), 2048),
+        () ->
+            checked(
+                md,
+                "CreateTenant",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () -> service.createTenant(in)));
   }
 
   @Override
   public CompletionStage<TenantInfo> createService(CreateServiceRequest in, Metadata md) {
-    return checked(md, "CreateService", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
+    return checked(
+        md,
+        "CreateService",
+        Resource.tenant(in.getTenantId()),
+        in.getCorrelationId(),
         () -> service.createService(in));
   }
 
   @Override
   public CompletionStage<TenantInfo> getTenant(GetTenantRequest in, Metadata md) {
-    return checked(md, "GetTenant", Resource.tenant(in.getTenantId()), "", () -> service.getTenant(in));
+    return checked(
+        md, "GetTenant", Resource.tenant(in.getTenantId()), "", () -> service.getTenant(in));
   }
 
   @Override
   public CompletionStage<TenantInfo> checkL1(CheckL1Request in, Metadata md) {
-    return checked(md, "CheckL1", Resource.tenant(in.getTenantId()), in.getCorrelationId(), () -> service.checkL1(in));
+    return checked(
+        md,
+        "CheckL1",
+        Resource.tenant(in.getTenantId()),
+        in.getCorrelationId(),
+        () -> service.checkL1(in));
   }
 
   @Override
   public CompletionStage<TenantInfo> requestL1Link(LinkL1Request in, Metadata md) {
-    return fields(() -> {
-      Fields.requiredText("l1_reference", in.getL1Reference(), 2048);
-      Fields.text("requested_by", in.getRequestedBy(), 256);
-    }, () -> checked(md, "RequestL1Link", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-        () -> service.requestL1Link(in.toBuilder().setRequestedBy(identity(md, in.getRequestedBy())).build())));
+    return fields(
+        () -> {
+          Fields.requiredText("l1_reference", in.getL1Reference(), 2048);
+          Fields.text("requested_by", in.getRequestedBy(), 256);
+        },
+        () ->
+            checked(
+                md,
+                "RequestL1Link",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    service.requestL1Link(
+                        in.toBuilder().setRequestedBy(identity(md, in.getRequestedBy())).build())));
   }
 
   @Override
@@ -129,44 +163,97 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   @Override
   public CompletionStage<TenantInfo> approveL1Link(ApproveL1LinkRequest in, Metadata md) {
-    return fields(() -> {
-      Fields.requiredText("request_id", in.getRequestId(), 128);
-      Fields.text("approved_by", in.getApprovedBy(), 256);
-    }, () -> checked(md, "ApproveL1Link", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-        () -> service.approveL1Link(in.toBuilder().setApprovedBy(identity(md, in.getApprovedBy())).build())));
+    return fields(
+        () -> {
+          Fields.requiredText("request_id", in.getRequestId(), 128);
+          Fields.text("approved_by", in.getApprovedBy(), 256);
+        },
+        () ->
+            checked(
+                md,
+                "ApproveL1Link",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    service.approveL1Link(
+                        in.toBuilder().setApprovedBy(identity(md, in.getApprovedBy())).build())));
   }
 
   @Override
   public CompletionStage<TenantInfo> killTenant(KillTenantRequest in, Metadata md) {
-    return fields(() -> {
-      Fields.text("reason", in.getReason(), 512);
-      Fields.text("requested_by", in.getRequestedBy(), 256);
-    }, () -> checked(md, "KillTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-        () -> service.killTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
+    return fields(
+        () -> {
+          Fields.text("reason", in.getReason(), 512);
+          Fields.text("requested_by", in.getRequestedBy(), 256);
+        },
+        () ->
+            checked(
+                md,
+                "KillTenant",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    service.killTenant(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
   }
 
   @Override
   public CompletionStage<TenantInfo> reviveTenant(ReviveTenantRequest in, Metadata md) {
-    return fields(() -> Fields.text("requested_by", in.getRequestedBy(), 256),
-        () -> checked(md, "ReviveTenant", Resource.tenant(in.getTenantId()), in.getCorrelationId(),
-            () -> service.reviveTenant(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
+    return fields(
+        () -> Fields.text("requested_by", in.getRequestedBy(), 256),
+        () ->
+            checked(
+                md,
+                "ReviveTenant",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    service.reviveTenant(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
   }
 
   @Override
   public CompletionStage<KillSwitchState> engageKillSwitch(KillSwitchRequest in, Metadata md) {
-    return fields(() -> killSwitchFields(in), () -> checked(md, "EngageKillSwitch", killSwitch(in), "",
-        () -> service.engageKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
+    return fields(
+        () -> killSwitchFields(in),
+        () ->
+            checked(
+                md,
+                "EngageKillSwitch",
+                killSwitch(in),
+                "",
+                () ->
+                    service.engageKillSwitch(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
   }
 
   @Override
   public CompletionStage<KillSwitchState> releaseKillSwitch(KillSwitchRequest in, Metadata md) {
-    return fields(() -> killSwitchFields(in), () -> checked(md, "ReleaseKillSwitch", killSwitch(in), "",
-        () -> service.releaseKillSwitch(in.toBuilder().setRequestedBy(requestedBy(md, in.getRequestedBy())).build())));
+    return fields(
+        () -> killSwitchFields(in),
+        () ->
+            checked(
+                md,
+                "ReleaseKillSwitch",
+                killSwitch(in),
+                "",
+                () ->
+                    service.releaseKillSwitch(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
   }
 
   @Override
   public CompletionStage<KillSwitchState> getKillSwitch(KillSwitchRequest in, Metadata md) {
-    return fields(() -> killSwitchFields(in),
+    return fields(
+        () -> killSwitchFields(in),
         () -> checked(md, "GetKillSwitch", killSwitch(in), "", () -> service.getKillSwitch(in)));
   }
 
@@ -177,22 +264,35 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   @Override
   public CompletionStage<InitSealReply> initSeal(InitSealRequest in, Metadata md) {
-    return fields(() -> Fields.text("requested_by", in.getRequestedBy(), 256),
+    return fields(
+        () -> Fields.text("requested_by", in.getRequestedBy(), 256),
         () -> checked(md, "InitSeal", SEAL, "", () -> service.initSeal(in)));
   }
 
   @Override
   public CompletionStage<SealStatusReply> unseal(UnsealRequest in, Metadata md) {
-    return fields(() -> {
-      Fields.text("requested_by", in.getRequestedBy(), 256);
-      Fields.requiredText("share", in.getShare(), 4096);
-    }, () -> checked(md, "Unseal", SEAL, "", () -> service.unseal(in.toBuilder()
-        .setRequestedBy(identity(md, in.getRequestedBy())).build()))); // one pending share per verified operator
+    return fields(
+        () -> {
+          Fields.text("requested_by", in.getRequestedBy(), 256);
+          Fields.requiredText("share", in.getShare(), 4096);
+        },
+        () ->
+            checked(
+                md,
+                "Unseal",
+                SEAL,
+                "",
+                () ->
+                    service.unseal(
+                        in.toBuilder()
+                            .setRequestedBy(identity(md, in.getRequestedBy()))
+                            .build()))); // one pending share per verified operator
   }
 
   @Override
   public CompletionStage<SealStatusReply> seal(SealRequest in, Metadata md) {
-    return fields(() -> Fields.text("requested_by", in.getRequestedBy(), 256),
+    return fields(
+        () -> Fields.text("requested_by", in.getRequestedBy(), 256),
         () -> checked(md, "Seal", SEAL, "", () -> service.seal(in)));
   }
 }

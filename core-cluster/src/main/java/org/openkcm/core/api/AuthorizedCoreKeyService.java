@@ -21,8 +21,8 @@ import org.openkcm.protocol.error.OpenKcmException;
 
 /**
  * {@link CoreKeyService} behind the authorization policy: each call is allowed or refused
- * (PERMISSION_DENIED) for the caller's verified identity ({@link PeerIdentity}) before it reaches a tenant.
- * Without an authorizer (plaintext listener, development only) calls pass unchecked.
+ * (PERMISSION_DENIED) for the caller's verified identity ({@link PeerIdentity}) before it reaches a
+ * tenant. Without an authorizer (plaintext listener, development only) calls pass unchecked.
  */
 public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
 
@@ -36,49 +36,84 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
 
   @Override
   public CompletionStage<WrapKeysResponse> wrapKeys(WrapKeysRequest in, Metadata md) {
-    return checked(md, "WrapKeys", Resource.tenant(in.getTenantId()), in.getServiceId(), in.getCorrelationId(),
+    return checked(
+        md,
+        "WrapKeys",
+        Resource.tenant(in.getTenantId()),
+        in.getServiceId(),
+        in.getCorrelationId(),
         () -> service.wrapKeys(in));
   }
 
   @Override
   public CompletionStage<UnwrapKeysResponse> unwrapKeys(UnwrapKeysRequest in, Metadata md) {
-    return checked(md, "UnwrapKeys", Resource.tenant(in.getTenantId()), "", in.getCorrelationId(),
+    return checked(
+        md,
+        "UnwrapKeys",
+        Resource.tenant(in.getTenantId()),
+        "",
+        in.getCorrelationId(),
         () -> service.unwrapKeys(in));
   }
 
   @Override
   public Source<TenantEvent, NotUsed> watchTenantEvents(WatchTenantEventsRequest in, Metadata md) {
     try {
-      authz.ifPresent(a -> a.require(PeerIdentity.of(md), "WatchTenantEvents", Resource.tenant("*"), "", ""));
+      authz.ifPresent(
+          a -> a.require(PeerIdentity.of(md), "WatchTenantEvents", Resource.tenant("*"), "", ""));
     } catch (OpenKcmException e) {
       return Source.failed(GrpcErrors.toGrpc(e));
     }
     // a gateway hears only of the tenants assigned to it (and of the kill-switches)
-    java.util.function.Predicate<String> serves = authz.isEmpty() ? t -> true : PeerIdentity.of(md)
-        .map(id -> authz.get().assignments().tenantsOf(id.name()))
-        .<java.util.function.Predicate<String>>map(set -> set.contains(
-            org.openkcm.protocol.authz.Assignments.EVERY_TENANT) ? t -> true : set::contains)
-        .orElse(t -> false);
+    java.util.function.Predicate<String> serves =
+        authz.isEmpty()
+            ? t -> true
+            : PeerIdentity.of(md)
+                .map(id -> authz.get().assignments().tenantsOf(id.name()))
+                .<java.util.function.Predicate<String>>map(
+                    set ->
+                        set.contains(org.openkcm.protocol.authz.Assignments.EVERY_TENANT)
+                            ? t -> true
+                            : set::contains)
+                .orElse(t -> false);
     return service.watchTenantEvents(in, serves);
   }
 
-  /** Each request of the stream is judged like a unary WrapKeys; a refusal answers {@code failure}. */
+  /**
+   * Each request of the stream is judged like a unary WrapKeys; a refusal answers {@code failure}.
+   */
   @Override
-  public Source<WrapKeysResponse, NotUsed> wrapStream(Source<WrapKeysRequest, NotUsed> in, Metadata md) {
-    return in.mapAsyncUnordered(CoreKeyServiceImpl.STREAM_PARALLELISM,
+  public Source<WrapKeysResponse, NotUsed> wrapStream(
+      Source<WrapKeysRequest, NotUsed> in, Metadata md) {
+    return in.mapAsyncUnordered(
+        CoreKeyServiceImpl.STREAM_PARALLELISM,
         r -> CoreKeyServiceImpl.streamed(r, wrapKeys(r, md)));
   }
 
-  /** Each request of the stream is judged like a unary UnwrapKeys; a refusal answers {@code failure}. */
+  /**
+   * Each request of the stream is judged like a unary UnwrapKeys; a refusal answers {@code
+   * failure}.
+   */
   @Override
-  public Source<UnwrapKeysResponse, NotUsed> unwrapStream(Source<UnwrapKeysRequest, NotUsed> in, Metadata md) {
-    return in.mapAsyncUnordered(CoreKeyServiceImpl.STREAM_PARALLELISM,
+  public Source<UnwrapKeysResponse, NotUsed> unwrapStream(
+      Source<UnwrapKeysRequest, NotUsed> in, Metadata md) {
+    return in.mapAsyncUnordered(
+        CoreKeyServiceImpl.STREAM_PARALLELISM,
         r -> CoreKeyServiceImpl.streamed(r, unwrapKeys(r, md)));
   }
 
-  /** Runs {@code call} when the caller may do {@code action}; otherwise a failed PERMISSION_DENIED stage. */
-  static <T> CompletionStage<T> checked(Optional<Authorizer> authz, Metadata md, String action, Resource resource,
-      String service, String cid, Supplier<CompletionStage<T>> call) {
+  /**
+   * Runs {@code call} when the caller may do {@code action}; otherwise a failed PERMISSION_DENIED
+   * stage.
+   */
+  static <T> CompletionStage<T> checked(
+      Optional<Authorizer> authz,
+      Metadata md,
+      String action,
+      Resource resource,
+      String service,
+      String cid,
+      Supplier<CompletionStage<T>> call) {
     try {
       authz.ifPresent(a -> a.require(PeerIdentity.of(md), action, resource, service, cid));
     } catch (OpenKcmException e) {
@@ -87,7 +122,12 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
     return call.get();
   }
 
-  private <T> CompletionStage<T> checked(Metadata md, String action, Resource resource, String service, String cid,
+  private <T> CompletionStage<T> checked(
+      Metadata md,
+      String action,
+      Resource resource,
+      String service,
+      String cid,
       Supplier<CompletionStage<T>> call) {
     return checked(authz, md, action, resource, service, cid, call);
   }

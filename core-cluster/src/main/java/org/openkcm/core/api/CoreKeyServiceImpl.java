@@ -5,38 +5,37 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.UUID;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSource;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.killswitch.KillSwitchWatcher;
-import org.openkcm.core.tenant.TenantEvents;
-import org.openkcm.protocol.core.v1.TenantEvent;
-import org.openkcm.protocol.core.v1.WatchTenantEventsRequest;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.openkcm.core.tenant.TenantEntity;
-import org.openkcm.core.tenant.TenantRejections;
+import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.ItemError;
+import org.openkcm.protocol.core.v1.TenantEvent;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
 import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
 import org.openkcm.protocol.core.v1.UnwrapResult;
+import org.openkcm.protocol.core.v1.WatchTenantEventsRequest;
 import org.openkcm.protocol.core.v1.WrapItem;
 import org.openkcm.protocol.core.v1.WrapKeysRequest;
 import org.openkcm.protocol.core.v1.WrapKeysResponse;
+import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.Fields;
-import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
@@ -51,12 +50,16 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
   private final KillSwitchWatcher killSwitch;
   private final int maxBatch;
   private final java.time.Duration killSwitchResend;
+
   /** Calls of one stream in progress at once (answers still leave in order). */
   static final int STREAM_PARALLELISM = 64;
 
-  public CoreKeyServiceImpl(ActorSystem<?> system, Duration askTimeout,
+  public CoreKeyServiceImpl(
+      ActorSystem<?> system,
+      Duration askTimeout,
       ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic,
-      ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic, KillSwitchWatcher killSwitch) {
+      ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic,
+      KillSwitchWatcher killSwitch) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
@@ -64,7 +67,8 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     this.killSwitchTopic = killSwitchTopic;
     this.killSwitch = killSwitch;
     this.maxBatch = system.settings().config().getInt("openkcm.core.grpc.max-batch");
-    this.killSwitchResend = system.settings().config().getDuration("openkcm.core.kill-switch.refresh-interval");
+    this.killSwitchResend =
+        system.settings().config().getDuration("openkcm.core.kill-switch.refresh-interval");
   }
 
   @Override
@@ -72,21 +76,35 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     return watchTenantEvents(in, tenant -> true);
   }
 
-  /** The watch of a gateway that serves the tenants {@code serves} accepts: it gets only their events. */
-  Source<TenantEvent, NotUsed> watchTenantEvents(WatchTenantEventsRequest in, java.util.function.Predicate<String> serves) {
+  /**
+   * The watch of a gateway that serves the tenants {@code serves} accepts: it gets only their
+   * events.
+   */
+  Source<TenantEvent, NotUsed> watchTenantEvents(
+      WatchTenantEventsRequest in, java.util.function.Predicate<String> serves) {
     try {
       Fields.text("gateway", in.getGateway(), 128);
     } catch (OpenKcmException e) {
       return Source.failed(GrpcErrors.toGrpc(e));
     }
     String gateway = in.getGateway().isBlank() ? "unnamed" : in.getGateway();
-    return ActorSource.<TenantEvent>actorRef(e -> false, e -> Optional.empty(), 1024, OverflowStrategy.fail())
-        .mapMaterializedValue(out -> {
-          system.systemActorOf(TenantWatchSession.create(out, gateway, serves, tenantTopic, killSwitchTopic, killSwitch,
-                  killSwitchResend),
-              "tenant-watch-" + UUID.randomUUID(), Props.empty());
-          return NotUsed.getInstance();
-        });
+    return ActorSource.<TenantEvent>actorRef(
+            e -> false, e -> Optional.empty(), 1024, OverflowStrategy.fail())
+        .mapMaterializedValue(
+            out -> {
+              system.systemActorOf(
+                  TenantWatchSession.create(
+                      out,
+                      gateway,
+                      serves,
+                      tenantTopic,
+                      killSwitchTopic,
+                      killSwitch,
+                      killSwitchResend),
+                  "tenant-watch-" + UUID.randomUUID(),
+                  Props.empty());
+              return NotUsed.getInstance();
+            });
   }
 
   @Override
@@ -103,26 +121,38 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
         WrapItem item = in.getItems(i);
         int length = item.getPlaintext().size();
         if (length != 16 && length != 24 && length != 32) {
-          throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "items[" + i + "].plaintext is " + length
-              + " bytes; a data key is 16, 24 or 32 bytes");
+          throw new OpenKcmException(
+              ErrorReason.INVALID_ARGUMENT,
+              "items["
+                  + i
+                  + "].plaintext is "
+                  + length
+                  + " bytes; a data key is 16, 24 or 32 bytes");
         }
-        items.add(new TenantEntity.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
+        items.add(
+            new TenantEntity.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
       }
     } catch (OpenKcmException e) {
       return failed(e);
     }
-    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
+    return sharding
+        .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
         .<TenantEntity.Wrapped>askWithStatus(
-            replyTo -> new TenantEntity.WrapKeys(in.getServiceId(), items, in.getCorrelationId(), replyTo), askTimeout)
-        .handle((wrapped, failure) -> {
-          if (failure != null) {
-            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-          }
-          WrapKeysResponse.Builder out = WrapKeysResponse.newBuilder().setL3Version((int) wrapped.l3Version())
-              .setTenantSequence(wrapped.sequence());
-          wrapped.envelopes().forEach(e -> out.addEnvelopes(ByteString.copyFrom(e)));
-          return out.build();
-        });
+            replyTo ->
+                new TenantEntity.WrapKeys(in.getServiceId(), items, in.getCorrelationId(), replyTo),
+            askTimeout)
+        .handle(
+            (wrapped, failure) -> {
+              if (failure != null) {
+                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+              }
+              WrapKeysResponse.Builder out =
+                  WrapKeysResponse.newBuilder()
+                      .setL3Version((int) wrapped.l3Version())
+                      .setTenantSequence(wrapped.sequence());
+              wrapped.envelopes().forEach(e -> out.addEnvelopes(ByteString.copyFrom(e)));
+              return out.build();
+            });
   }
 
   @Override
@@ -138,65 +168,104 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
       for (int i = 0; i < in.getItemsCount(); i++) {
         UnwrapItem item = in.getItems(i);
         if (item.getEnvelope().size() > EnvelopeCodec.MAX_ENVELOPE_LENGTH) {
-          throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "items[" + i + "].envelope is "
-              + item.getEnvelope().size() + " bytes; an envelope is at most " + EnvelopeCodec.MAX_ENVELOPE_LENGTH);
+          throw new OpenKcmException(
+              ErrorReason.INVALID_ARGUMENT,
+              "items["
+                  + i
+                  + "].envelope is "
+                  + item.getEnvelope().size()
+                  + " bytes; an envelope is at most "
+                  + EnvelopeCodec.MAX_ENVELOPE_LENGTH);
         }
-        items.add(new TenantEntity.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
+        items.add(
+            new TenantEntity.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
       }
     } catch (OpenKcmException e) {
       return failed(e);
     }
-    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
+    return sharding
+        .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
         .<TenantEntity.Unwrapped>askWithStatus(
-            replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo), askTimeout)
-        .handle((unwrapped, failure) -> {
-          if (failure != null) {
-            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-          }
-          UnwrapKeysResponse.Builder out = UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
-          for (TenantEntity.UnwrapOutcome o : unwrapped.outcomes()) {
-            out.addResults(o.isOk()
-                ? UnwrapResult.newBuilder().setPlaintext(ByteString.copyFrom(o.plaintext())).build()
-                : UnwrapResult.newBuilder().setError(
-                    ItemError.newBuilder().setReason(o.errorReason()).setMessage(o.errorMessage())).build());
-          }
-          return out.build();
-        });
+            replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo),
+            askTimeout)
+        .handle(
+            (unwrapped, failure) -> {
+              if (failure != null) {
+                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+              }
+              UnwrapKeysResponse.Builder out =
+                  UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
+              for (TenantEntity.UnwrapOutcome o : unwrapped.outcomes()) {
+                out.addResults(
+                    o.isOk()
+                        ? UnwrapResult.newBuilder()
+                            .setPlaintext(ByteString.copyFrom(o.plaintext()))
+                            .build()
+                        : UnwrapResult.newBuilder()
+                            .setError(
+                                ItemError.newBuilder()
+                                    .setReason(o.errorReason())
+                                    .setMessage(o.errorMessage()))
+                            .build());
+              }
+              return out.build();
+            });
   }
 
-  /** Many WrapKeys over one stream, answered as they finish with their call id; refusals as {@code failure}. */
+  /**
+   * Many WrapKeys over one stream, answered as they finish with their call id; refusals as {@code
+   * failure}.
+   */
   @Override
   public Source<WrapKeysResponse, NotUsed> wrapStream(Source<WrapKeysRequest, NotUsed> in) {
     return in.mapAsyncUnordered(STREAM_PARALLELISM, r -> streamed(r, wrapKeys(r)));
   }
 
-  /** Many UnwrapKeys over one stream, answered as they finish with their call id; refusals as {@code failure}. */
+  /**
+   * Many UnwrapKeys over one stream, answered as they finish with their call id; refusals as {@code
+   * failure}.
+   */
   @Override
   public Source<UnwrapKeysResponse, NotUsed> unwrapStream(Source<UnwrapKeysRequest, NotUsed> in) {
     return in.mapAsyncUnordered(STREAM_PARALLELISM, r -> streamed(r, unwrapKeys(r)));
   }
 
   /** The stream answer of {@code request}: its answer or refusal, tagged with its call id. */
-  static CompletionStage<WrapKeysResponse> streamed(WrapKeysRequest request, CompletionStage<WrapKeysResponse> call) {
-    return call.handle((ok, failure) -> (failure == null ? ok.toBuilder()
-        : WrapKeysResponse.newBuilder().setFailure(itemError(failure))).setCallId(request.getCallId()).build());
+  static CompletionStage<WrapKeysResponse> streamed(
+      WrapKeysRequest request, CompletionStage<WrapKeysResponse> call) {
+    return call.handle(
+        (ok, failure) ->
+            (failure == null
+                    ? ok.toBuilder()
+                    : WrapKeysResponse.newBuilder().setFailure(itemError(failure)))
+                .setCallId(request.getCallId())
+                .build());
   }
 
-  static CompletionStage<UnwrapKeysResponse> streamed(UnwrapKeysRequest request,
-      CompletionStage<UnwrapKeysResponse> call) {
-    return call.handle((ok, failure) -> (failure == null ? ok.toBuilder()
-        : UnwrapKeysResponse.newBuilder().setFailure(itemError(failure))).setCallId(request.getCallId()).build());
+  static CompletionStage<UnwrapKeysResponse> streamed(
+      UnwrapKeysRequest request, CompletionStage<UnwrapKeysResponse> call) {
+    return call.handle(
+        (ok, failure) ->
+            (failure == null
+                    ? ok.toBuilder()
+                    : UnwrapKeysResponse.newBuilder().setFailure(itemError(failure)))
+                .setCallId(request.getCallId())
+                .build());
   }
 
-  /** A failed call as the {@code failure} of a stream answer: the same reason and message as a status. */
+  /**
+   * A failed call as the {@code failure} of a stream answer: the same reason and message as a
+   * status.
+   */
   public static ItemError itemError(Throwable failure) {
     OpenKcmException e = GrpcErrors.fromGrpc(GrpcErrors.toStatusException(failure));
     return ItemError.newBuilder().setReason(e.reason().name()).setMessage(e.getMessage()).build();
   }
 
   static Optional<OpenKcmException> checkIds(String tenantId, Optional<String> serviceId) {
-    Optional<String> problem = Identifiers.problem("tenant", tenantId)
-        .or(() -> serviceId.flatMap(s -> Identifiers.problem("service", s)));
+    Optional<String> problem =
+        Identifiers.problem("tenant", tenantId)
+            .or(() -> serviceId.flatMap(s -> Identifiers.problem("service", s)));
     return problem.map(p -> new OpenKcmException(ErrorReason.INVALID_ARGUMENT, p));
   }
 

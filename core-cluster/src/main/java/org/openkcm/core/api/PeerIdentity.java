@@ -12,9 +12,10 @@ import org.openkcm.protocol.tls.MutualTls;
 import org.openkcm.protocol.tls.SpiffeId;
 
 /**
- * Carries the caller's verified SPIFFE id from the TLS session to the gRPC services: the listener replaces
- * whatever {@value #HEADER} header a client sent with the id of the certificate it presented in the
- * handshake, so a service reading the header reads what mTLS proved, never what the client claimed.
+ * Carries the caller's verified SPIFFE id from the TLS session to the gRPC services: the listener
+ * replaces whatever {@value #HEADER} header a client sent with the id of the certificate it
+ * presented in the handshake, so a service reading the header reads what mTLS proved, never what
+ * the client claimed.
  */
 public final class PeerIdentity {
 
@@ -22,15 +23,20 @@ public final class PeerIdentity {
 
   private PeerIdentity() {}
 
-  /** {@code handler}, seeing {@value #HEADER} set from the TLS session (and never from the client). */
+  /**
+   * {@code handler}, seeing {@value #HEADER} set from the TLS session (and never from the client).
+   */
   public static Function<HttpRequest, CompletionStage<HttpResponse>> stamp(
       Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
     return request -> {
       HttpRequest clean = request.removeHeader(HEADER);
-      Optional<SpiffeId> peer = request.getAttribute(AttributeKeys.sslSession)
-          .flatMap(info -> MutualTls.peer(info.getSession()));
-      return handler.apply(peer.map(id -> (HttpRequest) clean.addHeader(RawHeader.create(HEADER, id.uri())))
-          .orElse(clean));
+      Optional<SpiffeId> peer =
+          request
+              .getAttribute(AttributeKeys.sslSession)
+              .flatMap(info -> MutualTls.peer(info.getSession()));
+      return handler.apply(
+          peer.map(id -> (HttpRequest) clean.addHeader(RawHeader.create(HEADER, id.uri())))
+              .orElse(clean));
     };
   }
 

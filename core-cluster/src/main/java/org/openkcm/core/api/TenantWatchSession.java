@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One gateway's tenant-event watch: subscribed to the cluster's tenant-event and kill-switch topics, it
- * forwards each change of a tenant the gateway serves to the gRPC stream, repeats this node's kill-switch
- * view every refresh interval (a lost topic message cannot leave a gateway serving under a kill-switch),
- * and stops when the stream ends.
+ * One gateway's tenant-event watch: subscribed to the cluster's tenant-event and kill-switch
+ * topics, it forwards each change of a tenant the gateway serves to the gRPC stream, repeats this
+ * node's kill-switch view every refresh interval (a lost topic message cannot leave a gateway
+ * serving under a kill-switch), and stops when the stream ends.
  */
 final class TenantWatchSession {
 
@@ -36,46 +36,78 @@ final class TenantWatchSession {
 
   private TenantWatchSession() {}
 
-  static Behavior<Command> create(ActorRef<TenantEvent> out, String gateway, java.util.function.Predicate<String> serves,
+  static Behavior<Command> create(
+      ActorRef<TenantEvent> out,
+      String gateway,
+      java.util.function.Predicate<String> serves,
       ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic,
-      ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic, KillSwitchWatcher killSwitch,
+      ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic,
+      KillSwitchWatcher killSwitch,
       java.time.Duration resendKillSwitch) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(new ResendKillSwitch(), resendKillSwitch);
-      ctx.watchWith(out, new StreamEnded());
-      tenantTopic.tell(Topic.subscribe(ctx.messageAdapter(TenantEvents.StatusChanged.class, TenantChanged::new)));
-      killSwitchTopic.tell(Topic.subscribe(ctx.messageAdapter(KillSwitchEntity.Changed.class,
-          c -> new KillSwitchChanged(c.state()))));
-      log.info("gateway {} watches tenant events", gateway);
-      out.tell(TenantEvent.newBuilder().setKind("hello").build());
-      out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
-      return Behaviors.receive(Command.class)
-          .onMessage(ResendKillSwitch.class, m -> {
-            out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
-            return Behaviors.same();
-          })
-          .onMessage(TenantChanged.class, m -> {
-            if (!serves.test(m.change().tenantId())) {
-              return Behaviors.same();
-            }
-            out.tell(TenantEvent.newBuilder().setKind(m.change().kind()).setTenantId(m.change().tenantId())
-                .setReason(m.change().reason()).setAt(m.change().at().toString())
-                .setSequence(m.change().sequence()).build());
-            return Behaviors.same();
-          })
-          .onMessage(KillSwitchChanged.class, m -> {
-            String inForce = m.state().engaged().keySet().stream()
-                .filter(scope -> scope.equals("global") || scope.equals("region:" + killSwitch.region()))
-                .collect(Collectors.joining(","));
-            out.tell(killSwitchEvent(inForce.isEmpty() ? Optional.empty() : Optional.of(inForce)));
-            return Behaviors.same();
-          })
-          .onMessage(StreamEnded.class, m -> {
-            log.info("gateway {} stopped watching tenant events", gateway);
-            return Behaviors.stopped();
-          })
-          .build();
-    }));
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> {
+                  timers.startTimerWithFixedDelay(new ResendKillSwitch(), resendKillSwitch);
+                  ctx.watchWith(out, new StreamEnded());
+                  tenantTopic.tell(
+                      Topic.subscribe(
+                          ctx.messageAdapter(
+                              TenantEvents.StatusChanged.class, TenantChanged::new)));
+                  killSwitchTopic.tell(
+                      Topic.subscribe(
+                          ctx.messageAdapter(
+                              KillSwitchEntity.Changed.class,
+                              c -> new KillSwitchChanged(c.state()))));
+                  log.info("gateway {} watches tenant events", gateway);
+                  out.tell(TenantEvent.newBuilder().setKind("hello").build());
+                  out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
+                  return Behaviors.receive(Command.class)
+                      .onMessage(
+                          ResendKillSwitch.class,
+                          m -> {
+                            out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
+                            return Behaviors.same();
+                          })
+                      .onMessage(
+                          TenantChanged.class,
+                          m -> {
+                            if (!serves.test(m.change().tenantId())) {
+                              return Behaviors.same();
+                            }
+                            out.tell(
+                                TenantEvent.newBuilder()
+                                    .setKind(m.change().kind())
+                                    .setTenantId(m.change().tenantId())
+                                    .setReason(m.change().reason())
+                                    .setAt(m.change().at().toString())
+                                    .setSequence(m.change().sequence())
+                                    .build());
+                            return Behaviors.same();
+                          })
+                      .onMessage(
+                          KillSwitchChanged.class,
+                          m -> {
+                            String inForce =
+                                m.state().engaged().keySet().stream()
+                                    .filter(
+                                        scope ->
+                                            scope.equals("global")
+                                                || scope.equals("region:" + killSwitch.region()))
+                                    .collect(Collectors.joining(","));
+                            out.tell(
+                                killSwitchEvent(
+                                    inForce.isEmpty() ? Optional.empty() : Optional.of(inForce)));
+                            return Behaviors.same();
+                          })
+                      .onMessage(
+                          StreamEnded.class,
+                          m -> {
+                            log.info("gateway {} stopped watching tenant events", gateway);
+                            return Behaviors.stopped();
+                          })
+                      .build();
+                }));
   }
 
   private static TenantEvent killSwitchEvent(Optional<String> scope) {

@@ -19,20 +19,25 @@ import org.slf4j.LoggerFactory;
 import scala.Option;
 
 /**
- * The Core's cluster transport (Artery {@code tls-tcp}) on the same PKI and reloading material as every other
- * link ({@link MutualTls}, {@code openkcm.tls}): TLS 1.3, both sides present a certificate, and a peer is
- * accepted only with a {@code spiffe://<trust-domain>/core/<name>} identity whose chain leads to the trust
- * bundle. A gateway, app or admin certificate, a certificate of another CA, or none never completes the
- * handshake, so it can neither join the cluster nor send to an actor. Named in
- * {@code pekko.remote.artery.ssl.ssl-engine-provider} (config/core/cluster.conf); Pekko creates it with the
- * actor system.
+ * The Core's cluster transport (Artery {@code tls-tcp}) on the same PKI and reloading material as
+ * every other link ({@link MutualTls}, {@code openkcm.tls}): TLS 1.3, both sides present a
+ * certificate, and a peer is accepted only with a {@code spiffe://<trust-domain>/core/<name>}
+ * identity whose chain leads to the trust bundle. A gateway, app or admin certificate, a
+ * certificate of another CA, or none never completes the handshake, so it can neither join the
+ * cluster nor send to an actor. Named in {@code pekko.remote.artery.ssl.ssl-engine-provider}
+ * (config/core/cluster.conf); Pekko creates it with the actor system.
  */
 public final class ArteryTls implements SSLEngineProvider {
 
   /** The only identity kind the cluster transport accepts. */
   public static final Set<String> PEER_KINDS = Set.of("core");
+
   private static final Logger log = LoggerFactory.getLogger(ArteryTls.class);
-  /** Inbound handshakes started, per canonical Artery port of this JVM (operators' counter and tests' probe). */
+
+  /**
+   * Inbound handshakes started, per canonical Artery port of this JVM (operators' counter and
+   * tests' probe).
+   */
   private static final Map<Integer, AtomicLong> INBOUND = new ConcurrentHashMap<>();
 
   private final MutualTls tls;
@@ -41,19 +46,33 @@ public final class ArteryTls implements SSLEngineProvider {
 
   public ArteryTls(ActorSystem system) {
     Config config = system.settings().config();
-    this.tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name")).orElseThrow(() ->
-        new IllegalStateException("pekko.remote.artery.transport = tls-tcp needs openkcm.tls.enabled = on"));
+    this.tls =
+        NodeTls.load(config, "core", config.getString("openkcm.tls.name"))
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        "pekko.remote.artery.transport = tls-tcp needs openkcm.tls.enabled = on"));
     if (!tls.identity().kind().equals("core")) {
-      throw new IllegalStateException("the cluster transport presents " + tls.identity()
-          + ", not a core/ identity: set openkcm.tls.cert-file to this node's core certificate");
+      throw new IllegalStateException(
+          "the cluster transport presents "
+              + tls.identity()
+              + ", not a core/ identity: set openkcm.tls.cert-file to this node's core certificate");
     }
     this.context = tls.sslContext(PEER_KINDS);
-    this.inbound = INBOUND.computeIfAbsent(config.getInt("pekko.remote.artery.canonical.port"), p -> new AtomicLong());
-    log.info("cluster transport: mutual TLS {} as {}, accepting only core/ identities of {}",
-        tls.settings().protocols(), tls.identity(), tls.settings().trustDomain());
+    this.inbound =
+        INBOUND.computeIfAbsent(
+            config.getInt("pekko.remote.artery.canonical.port"), p -> new AtomicLong());
+    log.info(
+        "cluster transport: mutual TLS {} as {}, accepting only core/ identities of {}",
+        tls.settings().protocols(),
+        tls.identity(),
+        tls.settings().trustDomain());
   }
 
-  /** How many inbound cluster-transport handshakes the node with canonical port {@code port} has started. */
+  /**
+   * How many inbound cluster-transport handshakes the node with canonical port {@code port} has
+   * started.
+   */
   public static long inboundHandshakes(int port) {
     AtomicLong n = INBOUND.get(port);
     return n == null ? 0 : n.get();
@@ -83,13 +102,19 @@ public final class ArteryTls implements SSLEngineProvider {
     return verify(session);
   }
 
-  /** The trust manager already checked the chain and kind; this refuses a session that somehow has no core id. */
+  /**
+   * The trust manager already checked the chain and kind; this refuses a session that somehow has
+   * no core id.
+   */
   private static Option<Throwable> verify(SSLSession session) {
     Optional<SpiffeId> peer = MutualTls.peer(session);
     if (peer.isPresent() && PEER_KINDS.contains(peer.get().kind())) {
       return Option.empty();
     }
-    return Option.apply(new SecurityException("cluster peer " + peer.map(SpiffeId::uri).orElse("without identity")
-        + " is not a core/ identity"));
+    return Option.apply(
+        new SecurityException(
+            "cluster peer "
+                + peer.map(SpiffeId::uri).orElse("without identity")
+                + " is not a core/ identity"));
   }
 }

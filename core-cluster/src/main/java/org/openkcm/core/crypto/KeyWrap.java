@@ -7,9 +7,10 @@ import org.openkcm.protocol.crypto.AesGcm;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * Wraps one key under another with AES-256-GCM ({@link AesGcm}) and caller-chosen additional authenticated
- * data. Blob layout: {@code 0x01 | nonce (12) | ciphertext | tag (16)}. Used for L3-under-L2 and by the
- * development L1 keystore; the DEK envelope has its own format in {@code protocol/}.
+ * Wraps one key under another with AES-256-GCM ({@link AesGcm}) and caller-chosen additional
+ * authenticated data. Blob layout: {@code 0x01 | nonce (12) | ciphertext | tag (16)}. Used for
+ * L3-under-L2 and by the development L1 keystore; the DEK envelope has its own format in {@code
+ * protocol/}.
  */
 public final class KeyWrap {
 
@@ -37,7 +38,8 @@ public final class KeyWrap {
   }
 
   /** Opens a blob made by {@link #wrap}; throws when it was altered or the AAD differs. */
-  public static KeyMaterial unwrap(KeyMaterial kek, byte[] blob, byte[] aad) throws GeneralSecurityException {
+  public static KeyMaterial unwrap(KeyMaterial kek, byte[] blob, byte[] aad)
+      throws GeneralSecurityException {
     if (blob == null || blob.length < 1 + NONCE + TAG + 1 || blob[0] != VERSION) {
       throw new GeneralSecurityException("not a version-1 wrapped key blob");
     }

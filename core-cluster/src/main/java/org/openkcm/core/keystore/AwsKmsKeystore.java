@@ -1,7 +1,5 @@
 package org.openkcm.core.keystore;
 
-import org.openkcm.protocol.audit.AuditLog;
-
 import com.typesafe.config.Config;
 import java.net.URI;
 import java.time.Duration;
@@ -15,6 +13,7 @@ import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.openkcm.core.keystore.L1KeystoreException.Kind;
+import org.openkcm.protocol.audit.AuditLog;
 import org.openkcm.protocol.key.KeyMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,36 +39,53 @@ import software.amazon.awssdk.services.kms.model.KmsInvalidStateException;
 import software.amazon.awssdk.services.kms.model.NotFoundException;
 
 /**
- * L1 in the customer's AWS KMS (BYOK). Reference: {@code aws-kms:<key ARN or alias ARN>}; the region comes
- * from the ARN. L2 is wrapped with {@code Encrypt}/{@code Decrypt} under the encryption context the entity
- * gives (tenant, L2 version, correlation id of the onboarding), so each use appears, matchable, in the
- * customer's CloudTrail.
+ * L1 in the customer's AWS KMS (BYOK). Reference: {@code aws-kms:<key ARN or alias ARN>}; the
+ * region comes from the ARN. L2 is wrapped with {@code Encrypt}/{@code Decrypt} under the
+ * encryption context the entity gives (tenant, L2 version, correlation id of the onboarding), so
+ * each use appears, matchable, in the customer's CloudTrail.
  *
- * <p>Uses the synchronous SDK client over the JDK's URLConnection, on the keystore's blocking dispatcher.
+ * <p>Uses the synchronous SDK client over the JDK's URLConnection, on the keystore's blocking
+ * dispatcher.
  */
 public final class AwsKmsKeystore implements L1Keystore {
 
   public static final String SCHEME = "aws-kms";
   private static final Logger log = LoggerFactory.getLogger(AwsKmsKeystore.class);
-  private static final Pattern ARN = Pattern.compile("arn:aws[a-z-]*:kms:([a-z0-9-]+):(\\d{12}):(key|alias)/[A-Za-z0-9/_+=.@-]+");
+  private static final Pattern ARN =
+      Pattern.compile("arn:aws[a-z-]*:kms:([a-z0-9-]+):(\\d{12}):(key|alias)/[A-Za-z0-9/_+=.@-]+");
 
   /** Settings from {@code openkcm.core.keystore.aws-kms}. */
-  public record Settings(Optional<URI> endpointOverride, Duration apiCallTimeout, Duration apiCallAttemptTimeout,
+  public record Settings(
+      Optional<URI> endpointOverride,
+      Duration apiCallTimeout,
+      Duration apiCallAttemptTimeout,
       Optional<AwsBasicCredentials> staticCredentials) {
 
     public static Settings fromConfig(Config c) {
       String endpoint = c.getString("endpoint-override");
       String keyId = c.getString("static-credentials.access-key-id");
-      return new Settings(endpoint.isBlank() ? Optional.empty() : Optional.of(URI.create(endpoint)),
-          c.getDuration("api-call-timeout"), c.getDuration("api-call-attempt-timeout"),
-          keyId.isBlank() ? Optional.empty()
-              : Optional.of(AwsBasicCredentials.create(keyId, c.getString("static-credentials.secret-access-key"))));
+      return new Settings(
+          endpoint.isBlank() ? Optional.empty() : Optional.of(URI.create(endpoint)),
+          c.getDuration("api-call-timeout"),
+          c.getDuration("api-call-attempt-timeout"),
+          keyId.isBlank()
+              ? Optional.empty()
+              : Optional.of(
+                  AwsBasicCredentials.create(
+                      keyId, c.getString("static-credentials.secret-access-key"))));
     }
 
     @Override
     public String toString() {
-      return "Settings[endpoint=" + endpointOverride + ", timeouts=" + apiCallTimeout + "/" + apiCallAttemptTimeout
-          + ", static credentials=" + staticCredentials.isPresent() + "]";
+      return "Settings[endpoint="
+          + endpointOverride
+          + ", timeouts="
+          + apiCallTimeout
+          + "/"
+          + apiCallAttemptTimeout
+          + ", static credentials="
+          + staticCredentials.isPresent()
+          + "]";
     }
   }
 
@@ -90,58 +106,127 @@ public final class AwsKmsKeystore implements L1Keystore {
 
   @Override
   public CompletionStage<Void> validate(L1Reference key, String cid) {
-    return call(key, "DescribeKey", cid, () -> {
-      KeyMetadata m = client(key).describeKey(r -> r.keyId(key.keyId())).keyMetadata();
-      if (m.keyState() == KeyState.DISABLED) {
-        throw new L1KeystoreException(Kind.KEY_DISABLED, "AWS KMS key " + key.keyId() + " is disabled");
-      }
-      if (m.keyState() == KeyState.PENDING_DELETION) {
-        throw new L1KeystoreException(Kind.KEY_DISABLED, "AWS KMS key " + key.keyId() + " is pending deletion");
-      }
-      if (m.keyUsage() != KeyUsageType.ENCRYPT_DECRYPT || m.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
-        throw new L1KeystoreException(Kind.UNSUPPORTED_REFERENCE, "AWS KMS key " + key.keyId()
-            + " is " + m.keySpecAsString() + "/" + m.keyUsageAsString()
-            + "; an L1 must be a SYMMETRIC_DEFAULT key with usage ENCRYPT_DECRYPT");
-      }
-      return null;
-    });
+    return call(
+        key,
+        "DescribeKey",
+        cid,
+        () -> {
+          KeyMetadata m = client(key).describeKey(r -> r.keyId(key.keyId())).keyMetadata();
+          if (m.keyState() == KeyState.DISABLED) {
+            throw new L1KeystoreException(
+                Kind.KEY_DISABLED, "AWS KMS key " + key.keyId() + " is disabled");
+          }
+          if (m.keyState() == KeyState.PENDING_DELETION) {
+            throw new L1KeystoreException(
+                Kind.KEY_DISABLED, "AWS KMS key " + key.keyId() + " is pending deletion");
+          }
+          if (m.keyUsage() != KeyUsageType.ENCRYPT_DECRYPT
+              || m.keySpec() != KeySpec.SYMMETRIC_DEFAULT) {
+            throw new L1KeystoreException(
+                Kind.UNSUPPORTED_REFERENCE,
+                "AWS KMS key "
+                    + key.keyId()
+                    + " is "
+                    + m.keySpecAsString()
+                    + "/"
+                    + m.keyUsageAsString()
+                    + "; an L1 must be a SYMMETRIC_DEFAULT key with usage ENCRYPT_DECRYPT");
+          }
+          return null;
+        });
   }
 
   @Override
-  public CompletionStage<byte[]> wrap(L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
-    return call(key, "Encrypt", cid, () -> {
-      byte[] raw = plaintext.revealBytes();
-      try {
-        return client(key).encrypt(r -> r.keyId(key.keyId()).plaintext(SdkBytes.fromByteArray(raw))
-            .encryptionContext(ctx)).ciphertextBlob().asByteArray();
-      } finally {
-        java.util.Arrays.fill(raw, (byte) 0);
-      }
-    });
+  public CompletionStage<byte[]> wrap(
+      L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
+    return call(
+        key,
+        "Encrypt",
+        cid,
+        () -> {
+          byte[] raw = plaintext.revealBytes();
+          try {
+            return client(key)
+                .encrypt(
+                    r ->
+                        r.keyId(key.keyId())
+                            .plaintext(SdkBytes.fromByteArray(raw))
+                            .encryptionContext(ctx))
+                .ciphertextBlob()
+                .asByteArray();
+          } finally {
+            java.util.Arrays.fill(raw, (byte) 0);
+          }
+        });
   }
 
   @Override
-  public CompletionStage<KeyMaterial> unwrap(L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
-    return call(key, "Decrypt", cid, () -> KeyMaterial.adopt(client(key).decrypt(r -> r.keyId(key.keyId())
-        .ciphertextBlob(SdkBytes.fromByteArray(wrapped)).encryptionContext(ctx)).plaintext().asByteArray()));
+  public CompletionStage<KeyMaterial> unwrap(
+      L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
+    return call(
+        key,
+        "Decrypt",
+        cid,
+        () ->
+            KeyMaterial.adopt(
+                client(key)
+                    .decrypt(
+                        r ->
+                            r.keyId(key.keyId())
+                                .ciphertextBlob(SdkBytes.fromByteArray(wrapped))
+                                .encryptionContext(ctx))
+                    .plaintext()
+                    .asByteArray()));
   }
 
-  private <T> CompletionStage<T> call(L1Reference key, String operation, String cid, Supplier<T> body) {
-    return CompletableFuture.supplyAsync(() -> {
-      long start = System.nanoTime();
-      try {
-        T result = body.get();
-        AuditLog.record("l1." + operation, "keystore", "aws-kms", "key", key.keyId(), "cid", cid, "outcome", "ok", "ms", (System.nanoTime() - start) / 1_000_000);
-        return result;
-      } catch (L1KeystoreException e) {
-        AuditLog.record("l1." + operation, "keystore", "aws-kms", "key", key.keyId(), "cid", cid, "outcome", e.kind());
-        throw e;
-      } catch (SdkException e) {
-        L1KeystoreException mapped = map(key, operation, e);
-        AuditLog.record("l1." + operation, "keystore", "aws-kms", "key", key.keyId(), "cid", cid, "outcome", mapped.kind());
-        throw mapped;
-      }
-    }, blocking);
+  private <T> CompletionStage<T> call(
+      L1Reference key, String operation, String cid, Supplier<T> body) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          long start = System.nanoTime();
+          try {
+            T result = body.get();
+            AuditLog.record(
+                "l1." + operation,
+                "keystore",
+                "aws-kms",
+                "key",
+                key.keyId(),
+                "cid",
+                cid,
+                "outcome",
+                "ok",
+                "ms",
+                (System.nanoTime() - start) / 1_000_000);
+            return result;
+          } catch (L1KeystoreException e) {
+            AuditLog.record(
+                "l1." + operation,
+                "keystore",
+                "aws-kms",
+                "key",
+                key.keyId(),
+                "cid",
+                cid,
+                "outcome",
+                e.kind());
+            throw e;
+          } catch (SdkException e) {
+            L1KeystoreException mapped = map(key, operation, e);
+            AuditLog.record(
+                "l1." + operation,
+                "keystore",
+                "aws-kms",
+                "key",
+                key.keyId(),
+                "cid",
+                cid,
+                "outcome",
+                mapped.kind());
+            throw mapped;
+          }
+        },
+        blocking);
   }
 
   /** The one translation of KMS failures into "the customer said no" versus "we could not ask". */
@@ -151,28 +236,36 @@ public final class AwsKmsKeystore implements L1Keystore {
       return new L1KeystoreException(Kind.KEY_DISABLED, what + ": the key is disabled");
     }
     if (e instanceof KmsInvalidStateException) {
-      return new L1KeystoreException(Kind.KEY_DISABLED, what + ": the key is not usable (disabled or pending deletion)");
+      return new L1KeystoreException(
+          Kind.KEY_DISABLED, what + ": the key is not usable (disabled or pending deletion)");
     }
     if (e instanceof NotFoundException) {
       return new L1KeystoreException(Kind.KEY_NOT_FOUND, what + ": no such key");
     }
     if (e instanceof InvalidCiphertextException || e instanceof IncorrectKeyException) {
-      return new L1KeystoreException(Kind.INVALID_CIPHERTEXT,
+      return new L1KeystoreException(
+          Kind.INVALID_CIPHERTEXT,
           what + ": the blob does not open with this key and encryption context");
     }
     if (e instanceof KmsException k) {
       String code = k.awsErrorDetails() == null ? "" : k.awsErrorDetails().errorCode();
       if ("AccessDeniedException".equals(code) || k.statusCode() == 403) {
-        return new L1KeystoreException(Kind.ACCESS_DENIED, what + ": access denied by the key policy or IAM");
+        return new L1KeystoreException(
+            Kind.ACCESS_DENIED, what + ": access denied by the key policy or IAM");
       }
-      if (k.statusCode() >= 500 || "KMSInternalException".equals(code) || "KeyUnavailableException".equals(code)
-          || "DependencyTimeoutException".equals(code) || "ThrottlingException".equals(code)) {
+      if (k.statusCode() >= 500
+          || "KMSInternalException".equals(code)
+          || "KeyUnavailableException".equals(code)
+          || "DependencyTimeoutException".equals(code)
+          || "ThrottlingException".equals(code)) {
         return new L1KeystoreException(Kind.UNAVAILABLE, what + ": KMS failed (" + code + ")");
       }
-      return new L1KeystoreException(Kind.UNSUPPORTED_REFERENCE, what + ": rejected (" + code + ")");
+      return new L1KeystoreException(
+          Kind.UNSUPPORTED_REFERENCE, what + ": rejected (" + code + ")");
     }
     if (e instanceof SdkClientException) {
-      return new L1KeystoreException(Kind.UNAVAILABLE, what + ": unreachable (" + e.getMessage() + ")");
+      return new L1KeystoreException(
+          Kind.UNAVAILABLE, what + ": unreachable (" + e.getMessage() + ")");
     }
     return new L1KeystoreException(Kind.UNAVAILABLE, what + ": " + e.getClass().getSimpleName());
   }
@@ -180,24 +273,33 @@ public final class AwsKmsKeystore implements L1Keystore {
   private KmsClient client(L1Reference key) {
     Matcher m = ARN.matcher(key.keyId());
     if (!m.matches()) {
-      throw new L1KeystoreException(Kind.UNSUPPORTED_REFERENCE, "AWS KMS reference '" + key.keyId()
-          + "' must be a key or alias ARN, e.g. arn:aws:kms:eu-west-1:111122223333:key/1234abcd-...");
+      throw new L1KeystoreException(
+          Kind.UNSUPPORTED_REFERENCE,
+          "AWS KMS reference '"
+              + key.keyId()
+              + "' must be a key or alias ARN, e.g. arn:aws:kms:eu-west-1:111122223333:key/1234abcd-...");
     }
     return clients.computeIfAbsent(m.group(1), this::newClient);
   }
 
   private KmsClient newClient(String region) {
-    AwsCredentialsProvider credentials = settings.staticCredentials()
-        .<AwsCredentialsProvider>map(StaticCredentialsProvider::create)
-        .orElseGet(DefaultCredentialsProvider::create);
-    var builder = KmsClient.builder()
-        .region(Region.of(region))
-        .credentialsProvider(credentials)
-        .httpClientBuilder(UrlConnectionHttpClient.builder()
-            .connectionTimeout(settings.apiCallAttemptTimeout())
-            .socketTimeout(settings.apiCallAttemptTimeout()))
-        .overrideConfiguration(o -> o.apiCallTimeout(settings.apiCallTimeout())
-            .apiCallAttemptTimeout(settings.apiCallAttemptTimeout()));
+    AwsCredentialsProvider credentials =
+        settings
+            .staticCredentials()
+            .<AwsCredentialsProvider>map(StaticCredentialsProvider::create)
+            .orElseGet(DefaultCredentialsProvider::create);
+    var builder =
+        KmsClient.builder()
+            .region(Region.of(region))
+            .credentialsProvider(credentials)
+            .httpClientBuilder(
+                UrlConnectionHttpClient.builder()
+                    .connectionTimeout(settings.apiCallAttemptTimeout())
+                    .socketTimeout(settings.apiCallAttemptTimeout()))
+            .overrideConfiguration(
+                o ->
+                    o.apiCallTimeout(settings.apiCallTimeout())
+                        .apiCallAttemptTimeout(settings.apiCallAttemptTimeout()));
     settings.endpointOverride().ifPresent(builder::endpointOverride);
     return builder.build();
   }

@@ -1,7 +1,5 @@
 package org.openkcm.core.keystore;
 
-import org.openkcm.protocol.audit.AuditLog;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -21,16 +19,19 @@ import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
 import org.openkcm.core.crypto.KeyWrap;
 import org.openkcm.core.keystore.L1KeystoreException.Kind;
+import org.openkcm.protocol.audit.AuditLog;
 import org.openkcm.protocol.key.KeyMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * DEVELOPMENT ONLY. An "L1 keystore" whose root keys sit in plain text in a file under the data
- * directory ({@value #FILE_NAME}, mode 0600). It exists so that the demo and tests run with no KMS or HSM;
- * it gives none of the guarantees of a customer-held key. Every start logs a warning saying so.
+ * directory ({@value #FILE_NAME}, mode 0600). It exists so that the demo and tests run with no KMS
+ * or HSM; it gives none of the guarantees of a customer-held key. Every start logs a warning saying
+ * so.
  *
- * <p>Reference form: {@code devfile:<key-id>}. Keys can be disabled and re-enabled to rehearse revocation.
+ * <p>Reference form: {@code devfile:<key-id>}. Keys can be disabled and re-enabled to rehearse
+ * revocation.
  */
 public final class DevFileKeystore implements L1Keystore {
 
@@ -49,8 +50,10 @@ public final class DevFileKeystore implements L1Keystore {
     this.file = directory.resolve(FILE_NAME);
     this.autoCreateKeys = autoCreateKeys;
     this.blockingExecutor = blockingExecutor;
-    log.warn("DEVELOPMENT L1 KEYSTORE in use ({}): root keys are stored in plain text on this machine. "
-        + "NOT FOR PRODUCTION: customers' keys belong in their own KMS or HSM.", file);
+    log.warn(
+        "DEVELOPMENT L1 KEYSTORE in use ({}): root keys are stored in plain text on this machine. "
+            + "NOT FOR PRODUCTION: customers' keys belong in their own KMS or HSM.",
+        file);
   }
 
   @Override
@@ -63,7 +66,8 @@ public final class DevFileKeystore implements L1Keystore {
     Map<String, String> keys = load();
     checkKeyId(keyId);
     if (keys.containsKey(keyId)) {
-      throw new L1KeystoreException(Kind.UNSUPPORTED_REFERENCE, "dev keystore key '" + keyId + "' already exists");
+      throw new L1KeystoreException(
+          Kind.UNSUPPORTED_REFERENCE, "dev keystore key '" + keyId + "' already exists");
     }
     byte[] k = new byte[32];
     random.nextBytes(k);
@@ -90,35 +94,63 @@ public final class DevFileKeystore implements L1Keystore {
   }
 
   @Override
-  public CompletionStage<byte[]> wrap(L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
-    return CompletableFuture.supplyAsync(() -> {
-      KeyMaterial kek = usableKey(key, true);
-      try {
-        byte[] blob = KeyWrap.wrap(kek, plaintext, aad(ctx), random);
-        AuditLog.record("l1.wrap", "keystore", "devfile", "key", key.keyId(), "cid", cid, "outcome", "ok");
-        return blob;
-      } finally {
-        kek.wipe();
-      }
-    }, blockingExecutor);
+  public CompletionStage<byte[]> wrap(
+      L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          KeyMaterial kek = usableKey(key, true);
+          try {
+            byte[] blob = KeyWrap.wrap(kek, plaintext, aad(ctx), random);
+            AuditLog.record(
+                "l1.wrap", "keystore", "devfile", "key", key.keyId(), "cid", cid, "outcome", "ok");
+            return blob;
+          } finally {
+            kek.wipe();
+          }
+        },
+        blockingExecutor);
   }
 
   @Override
-  public CompletionStage<KeyMaterial> unwrap(L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
-    return CompletableFuture.supplyAsync(() -> {
-      KeyMaterial kek = usableKey(key, false);
-      try {
-        KeyMaterial out = KeyWrap.unwrap(kek, wrapped, aad(ctx));
-        AuditLog.record("l1.unwrap", "keystore", "devfile", "key", key.keyId(), "cid", cid, "outcome", "ok");
-        return out;
-      } catch (GeneralSecurityException e) {
-        AuditLog.record("l1.unwrap", "keystore", "devfile", "key", key.keyId(), "cid", cid, "outcome", "invalid-ciphertext");
-        throw new L1KeystoreException(Kind.INVALID_CIPHERTEXT,
-            "dev keystore key '" + key.keyId() + "' cannot open this blob (other key or other encryption context)");
-      } finally {
-        kek.wipe();
-      }
-    }, blockingExecutor);
+  public CompletionStage<KeyMaterial> unwrap(
+      L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          KeyMaterial kek = usableKey(key, false);
+          try {
+            KeyMaterial out = KeyWrap.unwrap(kek, wrapped, aad(ctx));
+            AuditLog.record(
+                "l1.unwrap",
+                "keystore",
+                "devfile",
+                "key",
+                key.keyId(),
+                "cid",
+                cid,
+                "outcome",
+                "ok");
+            return out;
+          } catch (GeneralSecurityException e) {
+            AuditLog.record(
+                "l1.unwrap",
+                "keystore",
+                "devfile",
+                "key",
+                key.keyId(),
+                "cid",
+                cid,
+                "outcome",
+                "invalid-ciphertext");
+            throw new L1KeystoreException(
+                Kind.INVALID_CIPHERTEXT,
+                "dev keystore key '"
+                    + key.keyId()
+                    + "' cannot open this blob (other key or other encryption context)");
+          } finally {
+            kek.wipe();
+          }
+        },
+        blockingExecutor);
   }
 
   private synchronized KeyMaterial usableKey(L1Reference ref, boolean mayCreate) {
@@ -131,18 +163,21 @@ public final class DevFileKeystore implements L1Keystore {
     }
     if (entry == null) {
       AuditLog.record("l1.use", "keystore", "devfile", "key", ref.keyId(), "outcome", "not-found");
-      throw new L1KeystoreException(Kind.KEY_NOT_FOUND, "dev keystore has no key '" + ref.keyId() + "'");
+      throw new L1KeystoreException(
+          Kind.KEY_NOT_FOUND, "dev keystore has no key '" + ref.keyId() + "'");
     }
     if (entry.startsWith("disabled:")) {
       AuditLog.record("l1.use", "keystore", "devfile", "key", ref.keyId(), "outcome", "disabled");
-      throw new L1KeystoreException(Kind.KEY_DISABLED, "dev keystore key '" + ref.keyId() + "' is disabled");
+      throw new L1KeystoreException(
+          Kind.KEY_DISABLED, "dev keystore key '" + ref.keyId() + "' is disabled");
     }
     return KeyMaterial.adopt(Base64.getDecoder().decode(entry.substring(entry.indexOf(':') + 1)));
   }
 
   private static void checkKeyId(String keyId) {
     if (keyId == null || !KEY_ID.matcher(keyId).matches()) {
-      throw new L1KeystoreException(Kind.UNSUPPORTED_REFERENCE,
+      throw new L1KeystoreException(
+          Kind.UNSUPPORTED_REFERENCE,
           "dev keystore key id must be 1-128 characters of letters, digits, '.', '_' or '-'");
     }
   }
@@ -171,18 +206,24 @@ public final class DevFileKeystore implements L1Keystore {
       }
       return keys;
     } catch (IOException e) {
-      throw new L1KeystoreException(Kind.UNAVAILABLE, "dev keystore file " + file + " unreadable: " + e.getMessage());
+      throw new L1KeystoreException(
+          Kind.UNAVAILABLE, "dev keystore file " + file + " unreadable: " + e.getMessage());
     }
   }
 
   private void store(Map<String, String> keys) {
-    StringBuilder b = new StringBuilder(
-        "# OpenKCM DEVELOPMENT L1 keystore: plain-text root keys. NOT FOR PRODUCTION.\n");
+    StringBuilder b =
+        new StringBuilder(
+            "# OpenKCM DEVELOPMENT L1 keystore: plain-text root keys. NOT FOR PRODUCTION.\n");
     keys.forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
     try {
       Files.createDirectories(file.getParent());
-      Path tmp = Files.createTempFile(file.getParent(), FILE_NAME, ".tmp",
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Path tmp =
+          Files.createTempFile(
+              file.getParent(),
+              FILE_NAME,
+              ".tmp",
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Files.writeString(tmp, b, StandardCharsets.UTF_8);
       try {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -1,6 +1,9 @@
 package org.openkcm.core.keystore;
 
-/** A keystore call failed; {@link Kind} tells whether the customer said no or the keystore was unreachable. */
+/**
+ * A keystore call failed; {@link Kind} tells whether the customer said no or the keystore was
+ * unreachable.
+ */
 public final class L1KeystoreException extends RuntimeException {
 
   public enum Kind {

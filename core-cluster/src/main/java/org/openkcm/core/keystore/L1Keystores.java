@@ -36,19 +36,26 @@ public final class L1Keystores implements L1Keystore {
   }
 
   @Override
-  public CompletionStage<byte[]> wrap(L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
+  public CompletionStage<byte[]> wrap(
+      L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
     L1Keystore d = byScheme.get(key.scheme());
     return d == null ? unsupported(key) : d.wrap(key, plaintext, ctx, cid);
   }
 
   @Override
-  public CompletionStage<KeyMaterial> unwrap(L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
+  public CompletionStage<KeyMaterial> unwrap(
+      L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
     L1Keystore d = byScheme.get(key.scheme());
     return d == null ? unsupported(key) : d.unwrap(key, wrapped, ctx, cid);
   }
 
   private <T> CompletionStage<T> unsupported(L1Reference key) {
-    return CompletableFuture.failedFuture(new L1KeystoreException(L1KeystoreException.Kind.UNSUPPORTED_REFERENCE,
-        "no L1 keystore driver for scheme '" + key.scheme() + "' on this node; configured: " + byScheme.keySet()));
+    return CompletableFuture.failedFuture(
+        new L1KeystoreException(
+            L1KeystoreException.Kind.UNSUPPORTED_REFERENCE,
+            "no L1 keystore driver for scheme '"
+                + key.scheme()
+                + "' on this node; configured: "
+                + byScheme.keySet()));
   }
 }

@@ -19,8 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One per Core node: keeps this node's view of the region/global kill-switch (loaded from the singleton at
- * start, then pushed through the topic), and on a new kill delivers the poison message
+ * One per Core node: keeps this node's view of the region/global kill-switch (loaded from the
+ * singleton at start, then pushed through the topic), and on a new kill delivers the poison message
  * {@link TenantEntity.WipeKeys} to every tenant entity living on this node.
  */
 public final class KillSwitchWatcher implements KillSwitchView {
@@ -36,7 +36,8 @@ public final class KillSwitchWatcher implements KillSwitchView {
   private record Load() implements Command {}
 
   private final String region;
-  private final AtomicReference<Optional<Map<String, KillRecord>>> engaged = new AtomicReference<>(Optional.empty());
+  private final AtomicReference<Optional<Map<String, KillRecord>>> engaged =
+      new AtomicReference<>(Optional.empty());
   private final CompletableFuture<Void> loaded = new CompletableFuture<>();
 
   public KillSwitchWatcher(String region) {
@@ -57,61 +58,97 @@ public final class KillSwitchWatcher implements KillSwitchView {
     Optional<Map<String, KillRecord>> now = engaged.get();
     if (now.isEmpty()) {
       // Not loaded yet: fail closed.
-      return Optional.of(new KillRecord("unknown", "this Core node has not loaded the kill-switch state yet; retry",
-          "system", java.time.Instant.EPOCH));
+      return Optional.of(
+          new KillRecord(
+              "unknown",
+              "this Core node has not loaded the kill-switch state yet; retry",
+              "system",
+              java.time.Instant.EPOCH));
     }
     Map<String, KillRecord> m = now.get();
-    return Optional.ofNullable(m.get("global")).or(() -> Optional.ofNullable(m.get("region:" + region)));
+    return Optional.ofNullable(m.get("global"))
+        .or(() -> Optional.ofNullable(m.get("region:" + region)));
   }
 
   /** The watcher actor: subscribe, load, apply. */
-  public Behavior<Command> behavior(ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic,
-      ActorRef<KillSwitchEntity.Command> singleton, Duration askTimeout) {
+  public Behavior<Command> behavior(
+      ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic,
+      ActorRef<KillSwitchEntity.Command> singleton,
+      Duration askTimeout) {
     return behavior(topic, singleton, askTimeout, Duration.ZERO);
   }
 
   /**
-   * The watcher actor: subscribe, load, apply; and with a positive {@code refresh}, ask the singleton again
-   * that often, so a change whose topic message this node lost is in force here within one interval.
+   * The watcher actor: subscribe, load, apply; and with a positive {@code refresh}, ask the
+   * singleton again that often, so a change whose topic message this node lost is in force here
+   * within one interval.
    */
-  public Behavior<Command> behavior(ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic,
-      ActorRef<KillSwitchEntity.Command> singleton, Duration askTimeout, Duration refresh) {
-    return Behaviors.setup(ctx -> {
-      ActorRef<KillSwitchEntity.Changed> adapter = ctx.messageAdapter(KillSwitchEntity.Changed.class, c -> new Update(c.state()));
-      topic.tell(Topic.subscribe(adapter));
-      ctx.getSelf().tell(new Load());
-      return Behaviors.withTimers(timers -> {
-        if (!refresh.isZero()) {
-          timers.startTimerWithFixedDelay("refresh", new Load(), refresh);
-        }
-        return Behaviors.receive(Command.class)
-          .onMessage(Load.class, m -> {
-            ctx.pipeToSelf(AskPattern.<KillSwitchEntity.Command, StatusReply<KillSwitchEntity.State>>ask(singleton,
-                    KillSwitchEntity.Get::new, askTimeout, ctx.getSystem().scheduler()),
-                (reply, failure) -> reply != null && reply.isSuccess() ? new Update(reply.getValue()) : new LoadFailed());
-            return Behaviors.same();
-          })
-          .onMessage(LoadFailed.class, m -> {
-            if (!loaded.isDone()) {
-              log.info("kill-switch state not available yet; asking again");
-              timers.startSingleTimer(new Load(), Duration.ofMillis(500));
-            }
-            return Behaviors.same();
-          })
-          .onMessage(Update.class, m -> {
-            Optional<KillRecord> before = loaded.isDone() ? engaged() : Optional.empty();
-            engaged.set(Optional.of(Map.copyOf(m.state().engaged())));
-            loaded.complete(null);
-            Optional<KillRecord> after = engaged();
-            if (after.isPresent() && before.isEmpty()) {
-              // also when only the periodic re-read found it: the topic message was lost
-              log.warn("kill-switch {} in force on this node: wiping every local tenant's keys", after.get().scope());
-              LocalTenants.tellAll(ctx.getSystem(), new TenantEntity.WipeKeys(after.get().scope() + " kill-switch"), askTimeout);
-            }
-            return Behaviors.same();
-          })
-          .build();
-      });
-    });
+  public Behavior<Command> behavior(
+      ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic,
+      ActorRef<KillSwitchEntity.Command> singleton,
+      Duration askTimeout,
+      Duration refresh) {
+    return Behaviors.setup(
+        ctx -> {
+          ActorRef<KillSwitchEntity.Changed> adapter =
+              ctx.messageAdapter(KillSwitchEntity.Changed.class, c -> new Update(c.state()));
+          topic.tell(Topic.subscribe(adapter));
+          ctx.getSelf().tell(new Load());
+          return Behaviors.withTimers(
+              timers -> {
+                if (!refresh.isZero()) {
+                  timers.startTimerWithFixedDelay("refresh", new Load(), refresh);
+                }
+                return Behaviors.receive(Command.class)
+                    .onMessage(
+                        Load.class,
+                        m -> {
+                          ctx.pipeToSelf(
+                              AskPattern
+                                  .<KillSwitchEntity.Command, StatusReply<KillSwitchEntity.State>>
+                                      ask(
+                                          singleton,
+                                          KillSwitchEntity.Get::new,
+                                          askTimeout,
+                                          ctx.getSystem().scheduler()),
+                              (reply, failure) ->
+                                  reply != null && reply.isSuccess()
+                                      ? new Update(reply.getValue())
+                                      : new LoadFailed());
+                          return Behaviors.same();
+                        })
+                    .onMessage(
+                        LoadFailed.class,
+                        m -> {
+                          if (!loaded.isDone()) {
+                            log.info("kill-switch state not available yet; asking again");
+                            timers.startSingleTimer(new Load(), Duration.ofMillis(500));
+                          }
+                          return Behaviors.same();
+                        })
+                    .onMessage(
+                        Update.class,
+                        m -> {
+                          Optional<KillRecord> before =
+                              loaded.isDone() ? engaged() : Optional.empty();
+                          engaged.set(Optional.of(Map.copyOf(m.state().engaged())));
+                          loaded.complete(null);
+                          Optional<KillRecord> after = engaged();
+                          if (after.isPresent() && before.isEmpty()) {
+                            // also when only the periodic re-read found it: the topic message was
+                            // lost
+                            log.warn(
+                                "kill-switch {} in force on this node: wiping every local tenant's keys",
+                                after.get().scope());
+                            LocalTenants.tellAll(
+                                ctx.getSystem(),
+                                new TenantEntity.WipeKeys(after.get().scope() + " kill-switch"),
+                                askTimeout);
+                          }
+                          return Behaviors.same();
+                        })
+                    .build();
+              });
+        });
   }
 }

@@ -21,13 +21,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates the journal tables when {@code openkcm.core.persistence.create-schema} is on: H2 through
- * pekko-persistence-jdbc's own script, PostgreSQL through ours (idempotent, in the URL's
- * {@code currentSchema}, which it creates if missing).
+ * pekko-persistence-jdbc's own script, PostgreSQL through ours (idempotent, in the URL's {@code
+ * currentSchema}, which it creates if missing).
  */
 public final class JournalSchema {
 
   private static final Logger log = LoggerFactory.getLogger(JournalSchema.class);
-  private static final Pattern CURRENT_SCHEMA = Pattern.compile("[?&]currentSchema=([A-Za-z_][A-Za-z0-9_]*)");
+  private static final Pattern CURRENT_SCHEMA =
+      Pattern.compile("[?&]currentSchema=([A-Za-z_][A-Za-z0-9_]*)");
   private static final String DB = "pekko-persistence-jdbc.shared-databases.openkcm";
 
   private JournalSchema() {}
@@ -40,10 +41,12 @@ public final class JournalSchema {
     String profile = config.getString(DB + ".profile");
     if (profile.contains("Postgres")) {
       Config db = config.getConfig(DB + ".db");
-      return CompletableFuture.supplyAsync(() -> {
-        createPostgres(db.getString("url"), db.getString("user"), db.getString("password"));
-        return Done.getInstance();
-      }, blocking);
+      return CompletableFuture.supplyAsync(
+          () -> {
+            createPostgres(db.getString("url"), db.getString("user"), db.getString("password"));
+            return Done.getInstance();
+          },
+          blocking);
     }
     log.info("journal: ensuring tables exist ({})", profile);
     return SchemaUtils.createIfNotExists(system);
@@ -54,7 +57,8 @@ public final class JournalSchema {
     Matcher m = CURRENT_SCHEMA.matcher(url);
     String schema = m.find() ? m.group(1) : "public";
     log.info("journal: ensuring tables exist in PostgreSQL schema {}", schema);
-    try (Connection c = DriverManager.getConnection(url, user, password); Statement st = c.createStatement()) {
+    try (Connection c = DriverManager.getConnection(url, user, password);
+        Statement st = c.createStatement()) {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       st.execute("SET search_path TO " + schema);
       for (String sql : script().split(";")) {
@@ -64,8 +68,14 @@ public final class JournalSchema {
         }
       }
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot create the journal tables in " + schema + " at "
-          + url.replaceAll("password=[^&]*", "password=***") + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot create the journal tables in "
+              + schema
+              + " at "
+              + url.replaceAll("password=[^&]*", "password=***")
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 

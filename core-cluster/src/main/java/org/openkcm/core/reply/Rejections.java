@@ -9,10 +9,10 @@ import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
 /**
- * How the Core's actors reject a command: a {@link StatusReply#error(String)} whose text is
- * {@code [REASON] message}. A plain string crosses the cluster with the built-in serializer; the edge turns
- * it back into an {@link OpenKcmException} with {@link #parse}. (Still text on the wire: a typed, serializable
- * rejection record is open work of issue 11.)
+ * How the Core's actors reject a command: a {@link StatusReply#error(String)} whose text is {@code
+ * [REASON] message}. A plain string crosses the cluster with the built-in serializer; the edge
+ * turns it back into an {@link OpenKcmException} with {@link #parse}. (Still text on the wire: a
+ * typed, serializable rejection record is open work of issue 11.)
  */
 public final class Rejections {
 
@@ -28,7 +28,9 @@ public final class Rejections {
     return reject(e.reason(), e.getMessage());
   }
 
-  /** Turns a failed ask back into its named error (TIMEOUT, or INTERNAL when it is not a rejection). */
+  /**
+   * Turns a failed ask back into its named error (TIMEOUT, or INTERNAL when it is not a rejection).
+   */
   public static OpenKcmException parse(Throwable failure) {
     Throwable t = GrpcErrors.unwrap(failure);
     if (t instanceof OpenKcmException e) {
@@ -45,6 +47,7 @@ public final class Rejections {
         return new OpenKcmException(reason.get(), m.group(2));
       }
     }
-    return new OpenKcmException(ErrorReason.INTERNAL, "internal error (" + t.getClass().getSimpleName() + ")");
+    return new OpenKcmException(
+        ErrorReason.INTERNAL, "internal error (" + t.getClass().getSimpleName() + ")");
   }
 }

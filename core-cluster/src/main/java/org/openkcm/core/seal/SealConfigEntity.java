@@ -13,16 +13,19 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.openkcm.core.serialization.CborSerializable;
 
 /**
- * The cluster's seal configuration, initialised once (cluster singleton): how the master key is recovered
- * (Shamir shares, or auto-unseal through an L1 keystore, where the wrapped master key is kept here) and a
- * verification blob that tells a correct reconstruction from a wrong one. Never the master key itself.
+ * The cluster's seal configuration, initialised once (cluster singleton): how the master key is
+ * recovered (Shamir shares, or auto-unseal through an L1 keystore, where the wrapped master key is
+ * kept here) and a verification blob that tells a correct reconstruction from a wrong one. Never
+ * the master key itself.
  */
 public final class SealConfigEntity
-    extends EventSourcedBehaviorWithEnforcedReplies<SealConfigEntity.Command, SealConfigEntity.Event, SealConfigEntity.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        SealConfigEntity.Command, SealConfigEntity.Event, SealConfigEntity.State> {
 
   public sealed interface Command extends CborSerializable {}
 
-  public record Initialise(Config config, ActorRef<StatusReply<State>> replyTo) implements Command {}
+  public record Initialise(Config config, ActorRef<StatusReply<State>> replyTo)
+      implements Command {}
 
   public record Get(ActorRef<StatusReply<State>> replyTo) implements Command {}
 
@@ -34,8 +37,15 @@ public final class SealConfigEntity
    * @param mode {@code shamir} or {@code auto}
    * @param autoWrapped the master key wrapped by {@code autoL1Reference} (auto mode)
    */
-  public record Config(String mode, int shares, int threshold, byte[] checkBlob, String autoL1Reference,
-      byte[] autoWrapped, Map<String, String> autoContext) implements CborSerializable {
+  public record Config(
+      String mode,
+      int shares,
+      int threshold,
+      byte[] checkBlob,
+      String autoL1Reference,
+      byte[] autoWrapped,
+      Map<String, String> autoContext)
+      implements CborSerializable {
     @Override
     public String toString() {
       return "SealConfig[" + mode + ", " + threshold + " of " + shares + "]";
@@ -59,19 +69,30 @@ public final class SealConfigEntity
 
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    return newCommandHandlerWithReplyBuilder().forAnyState()
-        .onCommand(Initialise.class, (s, c) -> s.config().isPresent()
-            ? Effect().reply(c.replyTo(), StatusReply.error(
-                "[SEAL_ALREADY_INITIALISED] this cluster's seal is already initialised (" + s.config().get().mode()
-                    + "); shares are handed out only once"))
-            : Effect().persist(new Initialised(c.config(), Instant.now())).thenReply(c.replyTo(), StatusReply::success))
+    return newCommandHandlerWithReplyBuilder()
+        .forAnyState()
+        .onCommand(
+            Initialise.class,
+            (s, c) ->
+                s.config().isPresent()
+                    ? Effect()
+                        .reply(
+                            c.replyTo(),
+                            StatusReply.error(
+                                "[SEAL_ALREADY_INITIALISED] this cluster's seal is already initialised ("
+                                    + s.config().get().mode()
+                                    + "); shares are handed out only once"))
+                    : Effect()
+                        .persist(new Initialised(c.config(), Instant.now()))
+                        .thenReply(c.replyTo(), StatusReply::success))
         .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s)))
         .build();
   }
 
   @Override
   public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState()
+    return newEventHandlerBuilder()
+        .forAnyState()
         .onEvent(Initialised.class, (s, e) -> new State(Optional.of(e.config())))
         .build();
   }

@@ -18,14 +18,15 @@ import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * k-of-n Shamir shares of the master key (com.codahale:shamir, GF(256)), in a printable form that carries
- * its threshold and a checksum so that a mistyped share is caught on entry:
- * {@code okcm-share-v1-<k>-<index>-<base64url>-<checksum>}.
+ * k-of-n Shamir shares of the master key (com.codahale:shamir, GF(256)), in a printable form that
+ * carries its threshold and a checksum so that a mistyped share is caught on entry: {@code
+ * okcm-share-v1-<k>-<index>-<base64url>-<checksum>}.
  */
 public final class ShamirShares {
 
   private static final int MASTER_KEY_BYTES = 32;
-  private static final Pattern FORM = Pattern.compile("okcm-share-v1-(\\d{1,3})-(\\d{1,3})-([A-Za-z0-9_-]+)-([0-9a-f]{8})");
+  private static final Pattern FORM =
+      Pattern.compile("okcm-share-v1-(\\d{1,3})-(\\d{1,3})-([A-Za-z0-9_-]+)-([0-9a-f]{8})");
 
   /** One parsed share. */
   public record Share(int threshold, int index, byte[] part) {
@@ -37,9 +38,11 @@ public final class ShamirShares {
 
   private ShamirShares() {}
 
-  public static List<String> split(KeyMaterial master, int shares, int threshold, SecureRandom random) {
+  public static List<String> split(
+      KeyMaterial master, int shares, int threshold, SecureRandom random) {
     if (threshold < 2 || threshold > shares || shares > 255) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT,
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT,
           "need 2 <= threshold <= shares <= 255, got threshold " + threshold + " of " + shares);
     }
     byte[] secret = master.revealBytes();
@@ -56,7 +59,8 @@ public final class ShamirShares {
   public static Share parse(String text) {
     Matcher m = FORM.matcher(text == null ? "" : text.strip());
     if (!m.matches()) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT,
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT,
           "not an OpenKCM unseal share (expected okcm-share-v1-<k>-<index>-<data>-<checksum>)");
     }
     int k = Integer.parseInt(m.group(1));
@@ -65,19 +69,32 @@ public final class ShamirShares {
     try {
       part = Base64.getUrlDecoder().decode(m.group(3));
     } catch (IllegalArgumentException e) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share " + index + " is damaged (not base64url)");
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "share " + index + " is damaged (not base64url)");
     }
     if (!checksum(k, index, part).equals(m.group(4))) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT,
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT,
           "share " + index + " is damaged (checksum mismatch): check it was copied completely");
     }
     if (k < 2 || k > 255 || index < 1 || index > 255) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share " + index + " of threshold " + k
-          + " is out of range (threshold 2..255, index 1..255)");
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT,
+          "share "
+              + index
+              + " of threshold "
+              + k
+              + " is out of range (threshold 2..255, index 1..255)");
     }
     if (part.length != MASTER_KEY_BYTES) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "share " + index + " holds " + part.length
-          + " bytes; a share of the master key holds " + MASTER_KEY_BYTES);
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT,
+          "share "
+              + index
+              + " holds "
+              + part.length
+              + " bytes; a share of the master key holds "
+              + MASTER_KEY_BYTES);
     }
     return new Share(k, index, part);
   }
@@ -91,8 +108,14 @@ public final class ShamirShares {
   }
 
   private static String format(int k, int index, byte[] part) {
-    return "okcm-share-v1-" + k + "-" + index + "-" + Base64.getUrlEncoder().withoutPadding().encodeToString(part)
-        + "-" + checksum(k, index, part);
+    return "okcm-share-v1-"
+        + k
+        + "-"
+        + index
+        + "-"
+        + Base64.getUrlEncoder().withoutPadding().encodeToString(part)
+        + "-"
+        + checksum(k, index, part);
   }
 
   private static String checksum(int k, int index, byte[] part) {

@@ -13,9 +13,10 @@ import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * One tenant's key chain as pure code, no actor: what is bound into each wrap (L1 encryption context, L3 AAD,
- * master-key purposes), sealing and opening the persisted blobs, and opening the whole chain from an L2.
- * Known-answer vectors in {@code KeyChainTest} pin the formats the journal holds.
+ * One tenant's key chain as pure code, no actor: what is bound into each wrap (L1 encryption
+ * context, L3 AAD, master-key purposes), sealing and opening the persisted blobs, and opening the
+ * whole chain from an L2. Known-answer vectors in {@code KeyChainTest} pin the formats the journal
+ * holds.
  */
 public final class KeyChain {
 
@@ -29,10 +30,18 @@ public final class KeyChain {
     this.random = random;
   }
 
-  /** The encryption context of every L1 call for this tenant's L2 (what the customer's KMS logs show). */
+  /**
+   * The encryption context of every L1 call for this tenant's L2 (what the customer's KMS logs
+   * show).
+   */
   Map<String, String> l1Context(long l2Version, String correlationId) {
-    return Map.of("openkcm:tenant", tenantId, "openkcm:l2-version", Long.toString(l2Version),
-        "openkcm:correlation-id", correlationId);
+    return Map.of(
+        "openkcm:tenant",
+        tenantId,
+        "openkcm:l2-version",
+        Long.toString(l2Version),
+        "openkcm:correlation-id",
+        correlationId);
   }
 
   /** The master-key purpose (AAD) of the L1-wrapped L2. */
@@ -63,7 +72,8 @@ public final class KeyChain {
 
   /** {@code l3} wrapped by {@code l2} and sealed: the persisted blob of a new L3 version. */
   byte[] sealL3(KeyMaterial l2, long l2Version, String serviceId, long l3Version, KeyMaterial l3) {
-    return master.seal(KeyWrap.wrap(l2, l3, l3Aad(tenantId, serviceId, l3Version, l2Version), random),
+    return master.seal(
+        KeyWrap.wrap(l2, l3, l3Aad(tenantId, serviceId, l3Version, l2Version), random),
         l3Purpose(tenantId, serviceId, l3Version));
   }
 
@@ -76,23 +86,39 @@ public final class KeyChain {
     return master.seal(raw, l3Purpose(tenantId, serviceId, l3Version));
   }
 
-  /** Opens every L3 version of every service with {@code l2}: the tenant's in-memory chain. Wipes all on failure. */
-  UnsealedKeys open(KeyMaterial l2, long l2Version, Map<String, TenantEntity.ServiceKeys> services) {
+  /**
+   * Opens every L3 version of every service with {@code l2}: the tenant's in-memory chain. Wipes
+   * all on failure.
+   */
+  UnsealedKeys open(
+      KeyMaterial l2, long l2Version, Map<String, TenantEntity.ServiceKeys> services) {
     UnsealedKeys keys = new UnsealedKeys(l2, l2Version);
     for (TenantEntity.ServiceKeys service : services.values()) {
       for (TenantEntity.WrappedL3 w : service.versions()) {
         try {
-          byte[] blob = master.open(w.blob(), l3Purpose(tenantId, service.serviceId(), w.version()));
-          KeyMaterial l3 = KeyWrap.unwrap(l2, blob, l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
-          keys.install(new EnvelopeCipher(new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
+          byte[] blob =
+              master.open(w.blob(), l3Purpose(tenantId, service.serviceId(), w.version()));
+          KeyMaterial l3 =
+              KeyWrap.unwrap(
+                  l2, blob, l3Aad(tenantId, service.serviceId(), w.version(), w.l2Version()));
+          keys.install(
+              new EnvelopeCipher(
+                  new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
           l3.wipe();
         } catch (OpenKcmException ex) {
           keys.wipe();
           throw ex;
         } catch (GeneralSecurityException ex) {
           keys.wipe();
-          throw new OpenKcmException(ErrorReason.INTERNAL, "tenant " + tenantId + ": L3 v" + w.version()
-              + " of service " + service.serviceId() + " does not open with L2; the journal may be damaged");
+          throw new OpenKcmException(
+              ErrorReason.INTERNAL,
+              "tenant "
+                  + tenantId
+                  + ": L3 v"
+                  + w.version()
+                  + " of service "
+                  + service.serviceId()
+                  + " does not open with L2; the journal may be damaged");
         }
       }
     }

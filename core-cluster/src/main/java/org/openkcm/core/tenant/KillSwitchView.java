@@ -2,7 +2,10 @@ package org.openkcm.core.tenant;
 
 import java.util.Optional;
 
-/** This node's knowledge of a region/global kill-switch in force (tenant kills live in the tenant itself). */
+/**
+ * This node's knowledge of a region/global kill-switch in force (tenant kills live in the tenant
+ * itself).
+ */
 public interface KillSwitchView {
 
   KillSwitchView NONE = Optional::empty;

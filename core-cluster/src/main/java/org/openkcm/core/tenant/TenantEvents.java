@@ -11,7 +11,8 @@ public interface TenantEvents {
   String TOPIC = "openkcm-tenant-events";
 
   /**
-   * @param kind killed | revived | l1-revoked | l1-restored | l1-link-requested | l1-linked | l1-link-failed
+   * @param kind killed | revived | l1-revoked | l1-restored | l1-link-requested | l1-linked |
+   *     l1-link-failed
    */
   record StatusChanged(String tenantId, String kind, String reason, Instant at, long sequence)
       implements CborSerializable {}

@@ -7,35 +7,65 @@ import java.time.Duration;
  * Settings of tenant entities, read once from {@code openkcm.core.tenant}.
  *
  * @param l1CheckInterval how often an unsealed tenant asks its L1 again whether it still works
- * @param l1UnavailableGrace how long an unreachable keystore is tolerated before the keys are wiped anyway
- * @param unsealRetryBackoff after a failed unseal, how long commands are refused with that failure before
- *     the customer's keystore is asked again
- * @param l1CallTimeout how long one call to the customer's keystore may take before it counts as unreachable
- *     (a hung HSM or KMS never holds the tenant's commands longer)
+ * @param l1UnavailableGrace how long an unreachable keystore is tolerated before the keys are wiped
+ *     anyway
+ * @param unsealRetryBackoff after a failed unseal, how long commands are refused with that failure
+ *     before the customer's keystore is asked again
+ * @param l1CallTimeout how long one call to the customer's keystore may take before it counts as
+ *     unreachable (a hung HSM or KMS never holds the tenant's commands longer)
  * @param maxWaitingCommands most commands that wait for an L1 call; more are refused at once
  */
-public record TenantSettings(int maxBatchSize, String shardRole, Duration l1CheckInterval,
-    Duration l1UnavailableGrace, Duration unsealRetryBackoff, Duration l1CallTimeout, int maxWaitingCommands) {
+public record TenantSettings(
+    int maxBatchSize,
+    String shardRole,
+    Duration l1CheckInterval,
+    Duration l1UnavailableGrace,
+    Duration unsealRetryBackoff,
+    Duration l1CallTimeout,
+    int maxWaitingCommands) {
 
-  public TenantSettings(int maxBatchSize, String shardRole, Duration l1CheckInterval, Duration l1UnavailableGrace,
+  public TenantSettings(
+      int maxBatchSize,
+      String shardRole,
+      Duration l1CheckInterval,
+      Duration l1UnavailableGrace,
       Duration unsealRetryBackoff) {
-    this(maxBatchSize, shardRole, l1CheckInterval, l1UnavailableGrace, unsealRetryBackoff, Duration.ofSeconds(8), 1000);
+    this(
+        maxBatchSize,
+        shardRole,
+        l1CheckInterval,
+        l1UnavailableGrace,
+        unsealRetryBackoff,
+        Duration.ofSeconds(8),
+        1000);
   }
 
   public static TenantSettings fromConfig(Config config) {
     Config c = config.getConfig("openkcm.core.tenant");
-    return new TenantSettings(c.getInt("max-batch-size"), c.getString("shard-role"),
-        c.getDuration("l1-check-interval"), c.getDuration("l1-unavailable-grace"),
-        c.getDuration("unseal-retry-backoff"), c.getDuration("l1-call-timeout"), c.getInt("max-waiting-commands"));
+    return new TenantSettings(
+        c.getInt("max-batch-size"),
+        c.getString("shard-role"),
+        c.getDuration("l1-check-interval"),
+        c.getDuration("l1-unavailable-grace"),
+        c.getDuration("unseal-retry-backoff"),
+        c.getDuration("l1-call-timeout"),
+        c.getInt("max-waiting-commands"));
   }
 
   /** Defaults for tests that build an entity by hand. */
   public static TenantSettings forTests(int maxBatchSize) {
-    return new TenantSettings(maxBatchSize, "crypto", Duration.ofHours(1), Duration.ofMinutes(5), Duration.ZERO);
+    return new TenantSettings(
+        maxBatchSize, "crypto", Duration.ofHours(1), Duration.ofMinutes(5), Duration.ZERO);
   }
 
   public TenantSettings withL1CallTimeout(Duration timeout, int maxWaiting) {
-    return new TenantSettings(maxBatchSize, shardRole, l1CheckInterval, l1UnavailableGrace, unsealRetryBackoff, timeout,
+    return new TenantSettings(
+        maxBatchSize,
+        shardRole,
+        l1CheckInterval,
+        l1UnavailableGrace,
+        unsealRetryBackoff,
+        timeout,
         maxWaiting);
   }
 }

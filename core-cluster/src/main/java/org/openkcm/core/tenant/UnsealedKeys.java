@@ -7,9 +7,9 @@ import org.openkcm.protocol.envelope.EnvelopeCipher;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * A tenant's unsealed keys: its L2 and one envelope cipher per (service, L3 version). Lives only in the
- * tenant entity's memory, never in its persisted state; {@link #wipe()} on kill, passivation and stop.
- * Not thread-safe: owned by one actor.
+ * A tenant's unsealed keys: its L2 and one envelope cipher per (service, L3 version). Lives only in
+ * the tenant entity's memory, never in its persisted state; {@link #wipe()} on kill, passivation
+ * and stop. Not thread-safe: owned by one actor.
  */
 final class UnsealedKeys {
 
@@ -31,7 +31,8 @@ final class UnsealedKeys {
   }
 
   void install(EnvelopeCipher cipher) {
-    ciphers.computeIfAbsent(cipher.header().serviceId(), s -> new HashMap<>())
+    ciphers
+        .computeIfAbsent(cipher.header().serviceId(), s -> new HashMap<>())
         .put(cipher.header().l3Version(), cipher);
   }
 

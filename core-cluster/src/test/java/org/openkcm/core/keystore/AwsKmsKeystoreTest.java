@@ -30,7 +30,10 @@ class AwsKmsKeystoreTest {
   private static final ExecutorService blocking = Executors.newCachedThreadPool();
 
   static AwsKmsKeystore.Settings settings(URI endpoint) {
-    return new AwsKmsKeystore.Settings(Optional.of(endpoint), Duration.ofSeconds(5), Duration.ofSeconds(2),
+    return new AwsKmsKeystore.Settings(
+        Optional.of(endpoint),
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(2),
         Optional.of(AwsBasicCredentials.create("test-access-key", "test-secret-key")));
   }
 
@@ -60,7 +63,9 @@ class AwsKmsKeystoreTest {
   void otherEncryptionContextIsInvalidCiphertext() {
     L1Reference ref = ref(kms.createKey());
     byte[] blob = join(driver.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c"));
-    assertEquals(Kind.INVALID_CIPHERTEXT, kind(driver.unwrap(ref, blob, Map.of("openkcm:tenant", "globex"), "c")));
+    assertEquals(
+        Kind.INVALID_CIPHERTEXT,
+        kind(driver.unwrap(ref, blob, Map.of("openkcm:tenant", "globex"), "c")));
   }
 
   @Test
@@ -93,16 +98,21 @@ class AwsKmsKeystoreTest {
 
   @Test
   void unknownKeyIsNotFound() {
-    L1Reference ref = ref("arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000000");
+    L1Reference ref =
+        ref("arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000000");
     assertEquals(Kind.KEY_NOT_FOUND, kind(driver.validate(ref, "c")));
-    assertEquals(Kind.KEY_NOT_FOUND, kind(driver.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c")));
+    assertEquals(
+        Kind.KEY_NOT_FOUND,
+        kind(driver.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c")));
   }
 
   @Test
   void deniedKeyIsAccessDenied() {
     String arn = kms.createKey();
     kms.deny(arn);
-    assertEquals(Kind.ACCESS_DENIED, kind(driver.wrap(ref(arn), KeyMaterial.random(32, new SecureRandom()), CTX, "c")));
+    assertEquals(
+        Kind.ACCESS_DENIED,
+        kind(driver.wrap(ref(arn), KeyMaterial.random(32, new SecureRandom()), CTX, "c")));
   }
 
   @Test
@@ -124,7 +134,8 @@ class AwsKmsKeystoreTest {
     try (ServerSocket s = new ServerSocket(0)) {
       closedPort = s.getLocalPort();
     }
-    AwsKmsKeystore nowhere = new AwsKmsKeystore(settings(URI.create("http://127.0.0.1:" + closedPort)), blocking);
+    AwsKmsKeystore nowhere =
+        new AwsKmsKeystore(settings(URI.create("http://127.0.0.1:" + closedPort)), blocking);
     try {
       assertEquals(Kind.UNAVAILABLE, kind(nowhere.validate(ref(kms.createKey()), "c")));
     } finally {

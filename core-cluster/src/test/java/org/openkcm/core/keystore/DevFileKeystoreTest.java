@@ -19,10 +19,10 @@ import org.openkcm.protocol.key.KeyMaterial;
 
 class DevFileKeystoreTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   private final ExecutorService executor = Executors.newCachedThreadPool();
-  private static final Map<String, String> CTX = Map.of("openkcm:tenant", "acme", "openkcm:l2-version", "1");
+  private static final Map<String, String> CTX =
+      Map.of("openkcm:tenant", "acme", "openkcm:l2-version", "1");
 
   @AfterEach
   void shutdown() {
@@ -42,25 +42,47 @@ class DevFileKeystoreTest {
   void otherContextIsInvalidCiphertext() {
     DevFileKeystore ks = new DevFileKeystore(dir, true, executor);
     L1Reference ref = L1Reference.parse("devfile:acme-root");
-    byte[] blob = ks.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c1").toCompletableFuture().join();
-    assertEquals(L1KeystoreException.Kind.INVALID_CIPHERTEXT,
-        failure(() -> ks.unwrap(ref, blob, Map.of("openkcm:tenant", "evil"), "c2").toCompletableFuture().join()));
+    byte[] blob =
+        ks.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c1")
+            .toCompletableFuture()
+            .join();
+    assertEquals(
+        L1KeystoreException.Kind.INVALID_CIPHERTEXT,
+        failure(
+            () ->
+                ks.unwrap(ref, blob, Map.of("openkcm:tenant", "evil"), "c2")
+                    .toCompletableFuture()
+                    .join()));
   }
 
   @Test
   void missingKeyIsNotFoundWhenAutoCreateIsOff() {
     DevFileKeystore ks = new DevFileKeystore(dir, false, executor);
-    assertEquals(L1KeystoreException.Kind.KEY_NOT_FOUND, failure(() -> ks.wrap(L1Reference.parse("devfile:nope"),
-        KeyMaterial.random(32, new SecureRandom()), CTX, "c").toCompletableFuture().join()));
+    assertEquals(
+        L1KeystoreException.Kind.KEY_NOT_FOUND,
+        failure(
+            () ->
+                ks.wrap(
+                        L1Reference.parse("devfile:nope"),
+                        KeyMaterial.random(32, new SecureRandom()),
+                        CTX,
+                        "c")
+                    .toCompletableFuture()
+                    .join()));
   }
 
   @Test
   void disabledKeyRefusesUntilReEnabled() {
     DevFileKeystore ks = new DevFileKeystore(dir, true, executor);
     L1Reference ref = L1Reference.parse("devfile:k");
-    byte[] blob = ks.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c").toCompletableFuture().join();
+    byte[] blob =
+        ks.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c")
+            .toCompletableFuture()
+            .join();
     ks.setEnabled("k", false);
-    assertEquals(L1KeystoreException.Kind.KEY_DISABLED, failure(() -> ks.unwrap(ref, blob, CTX, "c").toCompletableFuture().join()));
+    assertEquals(
+        L1KeystoreException.Kind.KEY_DISABLED,
+        failure(() -> ks.unwrap(ref, blob, CTX, "c").toCompletableFuture().join()));
     ks.setEnabled("k", true);
     ks.unwrap(ref, blob, CTX, "c").toCompletableFuture().join();
   }

@@ -26,11 +26,11 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * A KMS-protocol endpoint on 127.0.0.1 for tests: AWS JSON 1.1 ({@code X-Amz-Target: TrentService.*}) with
- * Encrypt, Decrypt, DescribeKey, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, and the
- * error answers of the real service (DisabledException, KMSInvalidStateException, NotFoundException,
- * AccessDeniedException, InvalidCiphertextException for a wrong encryption context). Signatures are not
- * checked. Keys are AES-256 held in memory.
+ * A KMS-protocol endpoint on 127.0.0.1 for tests: AWS JSON 1.1 ({@code X-Amz-Target:
+ * TrentService.*}) with Encrypt, Decrypt, DescribeKey, EnableKey, DisableKey, ScheduleKeyDeletion,
+ * CancelKeyDeletion, and the error answers of the real service (DisabledException,
+ * KMSInvalidStateException, NotFoundException, AccessDeniedException, InvalidCiphertextException
+ * for a wrong encryption context). Signatures are not checked. Keys are AES-256 held in memory.
  */
 public final class FakeKms implements AutoCloseable {
 
@@ -98,19 +98,21 @@ public final class FakeKms implements AutoCloseable {
       JsonNode body = JSON.readTree(ex.getRequestBody());
       String op = target == null ? "" : target.substring(target.indexOf('.') + 1);
       try {
-        ObjectNode out = switch (op) {
-          case "Encrypt" -> encrypt(body);
-          case "Decrypt" -> decrypt(body);
-          case "DescribeKey" -> describe(body);
-          case "EnableKey" -> setState(body, "Enabled");
-          case "DisableKey" -> setState(body, "Disabled");
-          case "ScheduleKeyDeletion" -> setState(body, "PendingDeletion");
-          case "CancelKeyDeletion" -> setState(body, "Disabled");
-          default -> throw new KmsError("UnsupportedOperationException", "operation " + op);
-        };
+        ObjectNode out =
+            switch (op) {
+              case "Encrypt" -> encrypt(body);
+              case "Decrypt" -> decrypt(body);
+              case "DescribeKey" -> describe(body);
+              case "EnableKey" -> setState(body, "Enabled");
+              case "DisableKey" -> setState(body, "Disabled");
+              case "ScheduleKeyDeletion" -> setState(body, "PendingDeletion");
+              case "CancelKeyDeletion" -> setState(body, "Disabled");
+              default -> throw new KmsError("UnsupportedOperationException", "operation " + op);
+            };
         reply(ex, 200, out);
       } catch (KmsError e) {
-        ObjectNode err = JSON.createObjectNode().put("__type", e.type).put("message", e.getMessage());
+        ObjectNode err =
+            JSON.createObjectNode().put("__type", e.type).put("message", e.getMessage());
         ex.getResponseHeaders().add("x-amzn-ErrorType", e.type);
         reply(ex, 400, err);
       }
@@ -132,7 +134,8 @@ public final class FakeKms implements AutoCloseable {
       throw new KmsError("NotFoundException", "Key '" + arn + "' does not exist");
     }
     if (denied.contains(arn)) {
-      throw new KmsError("AccessDeniedException", "User is not authorized to perform kms operation on " + arn);
+      throw new KmsError(
+          "AccessDeniedException", "User is not authorized to perform kms operation on " + arn);
     }
     return arn;
   }
@@ -150,10 +153,15 @@ public final class FakeKms implements AutoCloseable {
   private ObjectNode describe(JsonNode body) {
     String arn = usableKey(body);
     FakeKey k = keys.get(arn);
-    ObjectNode meta = JSON.createObjectNode()
-        .put("KeyId", arn.substring(arn.lastIndexOf('/') + 1)).put("Arn", arn)
-        .put("KeyState", states.get(arn)).put("Enabled", "Enabled".equals(states.get(arn)))
-        .put("KeyUsage", k.usage()).put("KeySpec", k.spec()).put("CustomerMasterKeySpec", k.spec());
+    ObjectNode meta =
+        JSON.createObjectNode()
+            .put("KeyId", arn.substring(arn.lastIndexOf('/') + 1))
+            .put("Arn", arn)
+            .put("KeyState", states.get(arn))
+            .put("Enabled", "Enabled".equals(states.get(arn)))
+            .put("KeyUsage", k.usage())
+            .put("KeySpec", k.spec())
+            .put("CustomerMasterKeySpec", k.spec());
     ObjectNode out = JSON.createObjectNode();
     out.set("KeyMetadata", meta);
     return out;
@@ -175,8 +183,10 @@ public final class FakeKms implements AutoCloseable {
     byte[] arnBytes = arn.getBytes(StandardCharsets.UTF_8);
     ByteBuffer blob = ByteBuffer.allocate(2 + arnBytes.length + 12 + ct.length);
     blob.putShort((short) arnBytes.length).put(arnBytes).put(nonce).put(ct);
-    return JSON.createObjectNode().put("CiphertextBlob", Base64.getEncoder().encodeToString(blob.array()))
-        .put("KeyId", arn).put("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+    return JSON.createObjectNode()
+        .put("CiphertextBlob", Base64.getEncoder().encodeToString(blob.array()))
+        .put("KeyId", arn)
+        .put("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
   }
 
   private ObjectNode decrypt(JsonNode body) {
@@ -197,14 +207,18 @@ public final class FakeKms implements AutoCloseable {
     }
     String requested = body.path("KeyId").asText(arn);
     if (!requested.equals(arn)) {
-      throw new KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.");
+      throw new KmsError(
+          "IncorrectKeyException",
+          "The key ID in the request does not identify a KMS key that can perform this operation.");
     }
     ((ObjectNode) body).put("KeyId", arn);
     usableKey(body);
     requireEnabled(arn);
     byte[] plain = gcm(Cipher.DECRYPT_MODE, keys.get(arn).material(), nonce, aad(body), ct);
-    return JSON.createObjectNode().put("Plaintext", Base64.getEncoder().encodeToString(plain))
-        .put("KeyId", arn).put("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+    return JSON.createObjectNode()
+        .put("Plaintext", Base64.getEncoder().encodeToString(plain))
+        .put("KeyId", arn)
+        .put("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
   }
 
   private static byte[] aad(JsonNode body) {

@@ -23,7 +23,8 @@ import org.openkcm.protocol.key.KeyMaterial;
 /** The PKCS#11 driver against a real SoftHSM2 token. */
 class Pkcs11KeystoreTest {
 
-  private static final Map<String, String> CTX = Map.of("openkcm:tenant", "acme", "openkcm:l2-version", "1");
+  private static final Map<String, String> CTX =
+      Map.of("openkcm:tenant", "acme", "openkcm:l2-version", "1");
   private static final ExecutorService blocking = Executors.newCachedThreadPool();
   private static SoftHsm hsm;
   private static Pkcs11Keystore driver;
@@ -47,19 +48,29 @@ class Pkcs11KeystoreTest {
     join(driver.validate(ref, "c"));
     byte[] blob = join(driver.wrap(ref, l2, CTX, "c"));
     assertTrue(l2.sameKeyAs(join(driver.unwrap(ref, blob, CTX, "c"))));
-    assertEquals(Kind.INVALID_CIPHERTEXT, kind(driver.unwrap(ref, blob, Map.of("openkcm:tenant", "evil"), "c")));
+    assertEquals(
+        Kind.INVALID_CIPHERTEXT,
+        kind(driver.unwrap(ref, blob, Map.of("openkcm:tenant", "evil"), "c")));
   }
 
   @Test
   void theL1NeverLeavesTheToken() throws Exception {
     hsm.createAesKey("sensitive-root");
-    Provider p = Security.getProvider("SunPKCS11").configure("--name=probe\nlibrary=" + SoftHsm.LIBRARY
-        + "\nslot=" + hsm.settings().slot() + "\n");
+    Provider p =
+        Security.getProvider("SunPKCS11")
+            .configure(
+                "--name=probe\nlibrary="
+                    + SoftHsm.LIBRARY
+                    + "\nslot="
+                    + hsm.settings().slot()
+                    + "\n");
     KeyStore ks = KeyStore.getInstance("PKCS11", p);
     ks.load(null, SoftHsm.PIN.toCharArray());
     Key key = ks.getKey("sensitive-root", null);
     assertEquals("AES", key.getAlgorithm());
-    assertNull(key.getEncoded(), "a sensitive, non-extractable token key has no encoding outside the token");
+    assertNull(
+        key.getEncoded(),
+        "a sensitive, non-extractable token key has no encoding outside the token");
   }
 
   @Test
@@ -75,9 +86,12 @@ class Pkcs11KeystoreTest {
   @Test
   void unknownKeyWrongTokenAndWrongKeyTypeAreNamed() throws Exception {
     assertEquals(Kind.KEY_NOT_FOUND, kind(driver.validate(hsm.reference("never-created"), "c")));
-    assertEquals(Kind.UNSUPPORTED_REFERENCE,
+    assertEquals(
+        Kind.UNSUPPORTED_REFERENCE,
         kind(driver.validate(new L1Reference("pkcs11", "token=other;object=x"), "c")));
-    assertEquals(Kind.UNSUPPORTED_REFERENCE, kind(driver.validate(new L1Reference("pkcs11", "token=openkcm-test"), "c")));
+    assertEquals(
+        Kind.UNSUPPORTED_REFERENCE,
+        kind(driver.validate(new L1Reference("pkcs11", "token=openkcm-test"), "c")));
     hsm.createHmacKey("hmac-key");
     L1KeystoreException e = failure(driver.validate(hsm.reference("hmac-key"), "c"));
     assertEquals(Kind.UNSUPPORTED_REFERENCE, e.kind(), e.getMessage());

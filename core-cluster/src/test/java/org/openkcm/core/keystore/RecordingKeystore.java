@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * Test decorator of a real keystore: remembers the last key it was asked to wrap (so a test can search
- * persisted bytes for it), counts calls, and can hold unwraps until the test opens a gate.
+ * Test decorator of a real keystore: remembers the last key it was asked to wrap (so a test can
+ * search persisted bytes for it), counts calls, and can hold unwraps until the test opens a gate.
  */
 public final class RecordingKeystore implements L1Keystore {
 
@@ -29,13 +29,15 @@ public final class RecordingKeystore implements L1Keystore {
   }
 
   @Override
-  public CompletionStage<byte[]> wrap(L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
+  public CompletionStage<byte[]> wrap(
+      L1Reference key, KeyMaterial plaintext, Map<String, String> ctx, String cid) {
     lastWrapped.set(KeyMaterial.copyOf(plaintext.revealBytes()));
     return delegate.wrap(key, plaintext, ctx, cid);
   }
 
   @Override
-  public CompletionStage<KeyMaterial> unwrap(L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
+  public CompletionStage<KeyMaterial> unwrap(
+      L1Reference key, byte[] wrapped, Map<String, String> ctx, String cid) {
     unwrapCalls.incrementAndGet();
     L1KeystoreException failure = unwrapFailure;
     if (failure != null) {

@@ -13,10 +13,11 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A real SoftHSM2 token for tests. The library reads {@code SOFTHSM2_CONF} from the JVM's environment,
- * so Maven (surefire/failsafe) sets it to a file under {@code target/}; this class writes that file,
- * initialises one token per JVM before any PKCS#11 provider loads, and creates/deletes keys with the real
- * tools ({@code softhsm2-util}, {@code pkcs11-tool}) as an HSM administrator would.
+ * A real SoftHSM2 token for tests. The library reads {@code SOFTHSM2_CONF} from the JVM's
+ * environment, so Maven (surefire/failsafe) sets it to a file under {@code target/}; this class
+ * writes that file, initialises one token per JVM before any PKCS#11 provider loads, and
+ * creates/deletes keys with the real tools ({@code softhsm2-util}, {@code pkcs11-tool}) as an HSM
+ * administrator would.
  */
 public final class SoftHsm {
 
@@ -39,10 +40,12 @@ public final class SoftHsm {
     if (shared == null) {
       String conf = System.getenv("SOFTHSM2_CONF");
       if (conf == null || conf.isBlank()) {
-        throw new IllegalStateException("SOFTHSM2_CONF is not set: run the tests through Maven, which sets it");
+        throw new IllegalStateException(
+            "SOFTHSM2_CONF is not set: run the tests through Maven, which sets it");
       }
       if (!Files.exists(Path.of(LIBRARY))) {
-        throw new IllegalStateException(LIBRARY + " missing: apt-get install softhsm2 opensc (.ci/run does)");
+        throw new IllegalStateException(
+            LIBRARY + " missing: apt-get install softhsm2 opensc (.ci/run does)");
       }
       Path confFile = Path.of(conf);
       Path tokens = confFile.resolveSibling("tokens");
@@ -52,10 +55,22 @@ public final class SoftHsm {
         }
       }
       Files.createDirectories(tokens);
-      Files.writeString(confFile, "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n",
+      Files.writeString(
+          confFile,
+          "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n",
           StandardCharsets.UTF_8);
       String label = "openkcm-test";
-      String out = run("softhsm2-util", "--init-token", "--free", "--label", label, "--pin", PIN, "--so-pin", "5678");
+      String out =
+          run(
+              "softhsm2-util",
+              "--init-token",
+              "--free",
+              "--label",
+              label,
+              "--pin",
+              PIN,
+              "--so-pin",
+              "5678");
       Matcher m = SLOT.matcher(out);
       if (!m.find()) {
         throw new IllegalStateException("softhsm2-util did not say which slot it used: " + out);
@@ -78,21 +93,63 @@ public final class SoftHsm {
     return new L1Reference(Pkcs11Keystore.SCHEME, "token=" + tokenLabel + ";object=" + label);
   }
 
-  /** Generates a non-extractable AES-256 key on the token (pkcs11-tool's default for secret keys). */
+  /**
+   * Generates a non-extractable AES-256 key on the token (pkcs11-tool's default for secret keys).
+   */
   public synchronized void createAesKey(String label) throws IOException {
-    run("pkcs11-tool", "--module", LIBRARY, "--token-label", tokenLabel, "--login", "--pin", PIN,
-        "--keygen", "--key-type", "AES:32", "--label", label, "--id", String.format("%04x", nextId++));
+    run(
+        "pkcs11-tool",
+        "--module",
+        LIBRARY,
+        "--token-label",
+        tokenLabel,
+        "--login",
+        "--pin",
+        PIN,
+        "--keygen",
+        "--key-type",
+        "AES:32",
+        "--label",
+        label,
+        "--id",
+        String.format("%04x", nextId++));
   }
 
   public void createHmacKey(String label) throws IOException {
-    run("pkcs11-tool", "--module", LIBRARY, "--token-label", tokenLabel, "--login", "--pin", PIN,
-        "--keygen", "--key-type", "GENERIC:32", "--label", label, "--id", String.format("%04x", 0x8000 + nextId++));
+    run(
+        "pkcs11-tool",
+        "--module",
+        LIBRARY,
+        "--token-label",
+        tokenLabel,
+        "--login",
+        "--pin",
+        PIN,
+        "--keygen",
+        "--key-type",
+        "GENERIC:32",
+        "--label",
+        label,
+        "--id",
+        String.format("%04x", 0x8000 + nextId++));
   }
 
   /** Deletes the key, as a customer revoking an HSM-held root key would. */
   public void deleteKey(String label) throws IOException {
-    run("pkcs11-tool", "--module", LIBRARY, "--token-label", tokenLabel, "--login", "--pin", PIN,
-        "--delete-object", "--type", "secrkey", "--label", label);
+    run(
+        "pkcs11-tool",
+        "--module",
+        LIBRARY,
+        "--token-label",
+        tokenLabel,
+        "--login",
+        "--pin",
+        PIN,
+        "--delete-object",
+        "--type",
+        "secrkey",
+        "--label",
+        label);
   }
 
   private static String run(String... command) throws IOException {

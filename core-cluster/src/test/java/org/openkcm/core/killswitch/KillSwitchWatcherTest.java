@@ -19,12 +19,15 @@ import org.junit.jupiter.api.Test;
 import org.openkcm.core.tenant.TenantEntity.KillRecord;
 
 /**
- * A Core node whose kill-switch topic message never arrives still learns of a global kill from its periodic
- * re-read of the singleton, within one refresh interval.
+ * A Core node whose kill-switch topic message never arrives still learns of a global kill from its
+ * periodic re-read of the singleton, within one refresh interval.
  */
 class KillSwitchWatcherTest {
 
-  private static final ActorTestKit testKit = ActorTestKit.create(ConfigFactory.parseString("""
+  private static final ActorTestKit testKit =
+      ActorTestKit.create(
+          ConfigFactory.parseString(
+              """
       pekko.actor.provider = cluster
       pekko.remote.artery.canonical.port = 0
       pekko.remote.artery.canonical.hostname = 127.0.0.1
@@ -37,28 +40,44 @@ class KillSwitchWatcherTest {
 
   @Test
   void aKillSwitchWhoseTopicMessageWasLostIsInForceAfterTheNextReRead() {
-    AtomicReference<KillSwitchEntity.State> singletonState = new AtomicReference<>(new KillSwitchEntity.State(Map.of()));
-    ActorRef<KillSwitchEntity.Command> singleton = testKit.spawn(Behaviors.receiveMessage(m -> {
-      if (m instanceof KillSwitchEntity.Get g) {
-        g.replyTo().tell(StatusReply.success(singletonState.get()));
-      }
-      return Behaviors.same();
-    }));
+    AtomicReference<KillSwitchEntity.State> singletonState =
+        new AtomicReference<>(new KillSwitchEntity.State(Map.of()));
+    ActorRef<KillSwitchEntity.Command> singleton =
+        testKit.spawn(
+            Behaviors.receiveMessage(
+                m -> {
+                  if (m instanceof KillSwitchEntity.Get g) {
+                    g.replyTo().tell(StatusReply.success(singletonState.get()));
+                  }
+                  return Behaviors.same();
+                }));
     // a topic that delivers nothing: every change message is lost
     TestProbe<Topic.Command<KillSwitchEntity.Changed>> deafTopic = testKit.createTestProbe();
     KillSwitchWatcher watcher = new KillSwitchWatcher("eu");
-    testKit.spawn(watcher.behavior(deafTopic.getRef(), singleton, Duration.ofSeconds(3), Duration.ofMillis(200)));
-    deafTopic.awaitAssert(() -> {
-      assertTrue(watcher.loaded().isDone());
-      assertTrue(watcher.engaged().isEmpty(), "nothing in force");
-      return null;
-    });
+    testKit.spawn(
+        watcher.behavior(
+            deafTopic.getRef(), singleton, Duration.ofSeconds(3), Duration.ofMillis(200)));
+    deafTopic.awaitAssert(
+        () -> {
+          assertTrue(watcher.loaded().isDone());
+          assertTrue(watcher.engaged().isEmpty(), "nothing in force");
+          return null;
+        });
 
-    singletonState.set(new KillSwitchEntity.State(Map.of("global",
-        new KillRecord("global", "breach", "spiffe://openkcm.local/admin/so", Instant.now()))));
-    deafTopic.awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals("global", watcher.engaged().orElseThrow().scope(), "in force without the topic message");
-      return null;
-    });
+    singletonState.set(
+        new KillSwitchEntity.State(
+            Map.of(
+                "global",
+                new KillRecord(
+                    "global", "breach", "spiffe://openkcm.local/admin/so", Instant.now()))));
+    deafTopic.awaitAssert(
+        Duration.ofSeconds(5),
+        () -> {
+          assertEquals(
+              "global",
+              watcher.engaged().orElseThrow().scope(),
+              "in force without the topic message");
+          return null;
+        });
   }
 }

@@ -38,13 +38,16 @@ import org.openkcm.core.tenant.TenantEntity.Wrapped;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.key.KeyMaterial;
 
-/** The time rules of a tenant, on a clock the test moves: unseal retry backoff and L1 unavailable grace. */
+/**
+ * The time rules of a tenant, on a clock the test moves: unseal retry backoff and L1 unavailable
+ * grace.
+ */
 class TenantClockRulesTest {
 
   private static final ActorTestKit testKit = ActorTestKit.create(TenantEntityTest.CONFIG);
   private static final ExecutorService blocking = Executors.newCachedThreadPool();
-  private static final L1KeystoreException OUTAGE = new L1KeystoreException(L1KeystoreException.Kind.UNAVAILABLE,
-      "keystore unreachable");
+  private static final L1KeystoreException OUTAGE =
+      new L1KeystoreException(L1KeystoreException.Kind.UNAVAILABLE, "keystore unreachable");
 
   /** A clock that stands still until the test moves it. */
   static final class MovableClock extends Clock {
@@ -83,24 +86,40 @@ class TenantClockRulesTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    keystore = new RecordingKeystore(new L1Keystores(List.of(
-        new DevFileKeystore(Files.createTempDirectory("openkcm-clock"), true, blocking))));
-    TenantDependencies deps = new TenantDependencies(keystore, new SecureRandom(), clock,
-        new TenantSettings(1000, "crypto", Duration.ofHours(1), Duration.ofMinutes(5), Duration.ofSeconds(5)),
-        KillSwitchView.NONE, MasterKey.unsealedWith(KeyMaterial.random(32, new SecureRandom())), published::add);
-    tenant = EventSourcedBehaviorTestKit.create(testKit.system(), TenantEntity.create("acme", deps));
+    keystore =
+        new RecordingKeystore(
+            new L1Keystores(
+                List.of(
+                    new DevFileKeystore(
+                        Files.createTempDirectory("openkcm-clock"), true, blocking))));
+    TenantDependencies deps =
+        new TenantDependencies(
+            keystore,
+            new SecureRandom(),
+            clock,
+            new TenantSettings(
+                1000, "crypto", Duration.ofHours(1), Duration.ofMinutes(5), Duration.ofSeconds(5)),
+            KillSwitchView.NONE,
+            MasterKey.unsealedWith(KeyMaterial.random(32, new SecureRandom())),
+            published::add);
+    tenant =
+        EventSourcedBehaviorTestKit.create(testKit.system(), TenantEntity.create("acme", deps));
     assertTrue(summary(r -> new TenantEntity.Onboard("devfile:acme-root", "c", r)).isSuccess());
     assertTrue(summary(r -> new TenantEntity.CreateService("payments", "c", r)).isSuccess());
   }
 
-  private StatusReply<TenantSummary> summary(java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<
-      StatusReply<TenantSummary>>, Command> f) {
+  private StatusReply<TenantSummary> summary(
+      java.util.function.Function<
+              org.apache.pekko.actor.typed.ActorRef<StatusReply<TenantSummary>>, Command>
+          f) {
     return tenant.<StatusReply<TenantSummary>>runCommand(f).reply();
   }
 
   private StatusReply<Unwrapped> unwrap(byte[] envelope) {
-    return tenant.<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(
-        List.of(new UnwrapItem(envelope, Map.of())), "c", r)).reply();
+    return tenant
+        .<StatusReply<Unwrapped>>runCommand(
+            r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(envelope, Map.of())), "c", r))
+        .reply();
   }
 
   private static ErrorReason reason(StatusReply<?> r) {
@@ -110,17 +129,29 @@ class TenantClockRulesTest {
 
   @Test
   void afterAFailedUnsealTheKeystoreIsAskedAgainOnlyAfterTheBackoff() {
-    byte[] env = tenant.<StatusReply<Wrapped>>runCommand(r -> new TenantEntity.WrapKeys("payments",
-        List.of(new WrapItem(new byte[32], Map.of())), "c", r)).reply().getValue().envelopes().get(0);
+    byte[] env =
+        tenant
+            .<StatusReply<Wrapped>>runCommand(
+                r ->
+                    new TenantEntity.WrapKeys(
+                        "payments", List.of(new WrapItem(new byte[32], Map.of())), "c", r))
+            .reply()
+            .getValue()
+            .envelopes()
+            .get(0);
     tenant.restart();
     keystore.failUnwraps(OUTAGE);
     int calls = keystore.unwrapCalls();
     assertEquals(ErrorReason.L1_UNAVAILABLE, reason(unwrap(env)));
     assertEquals(calls + 1, keystore.unwrapCalls());
-    keystore.failUnwraps(null); // the keystore is back, but the backoff still answers the last failure
+    keystore.failUnwraps(
+        null); // the keystore is back, but the backoff still answers the last failure
     clock.advance(Duration.ofSeconds(4));
     assertEquals(ErrorReason.L1_UNAVAILABLE, reason(unwrap(env)));
-    assertEquals(calls + 1, keystore.unwrapCalls(), "within the backoff the customer's keystore is not asked");
+    assertEquals(
+        calls + 1,
+        keystore.unwrapCalls(),
+        "within the backoff the customer's keystore is not asked");
     clock.advance(Duration.ofSeconds(2));
     assertTrue(unwrap(env).isSuccess(), "after the backoff it is asked again, and answers");
     assertEquals(calls + 2, keystore.unwrapCalls());
@@ -129,19 +160,26 @@ class TenantClockRulesTest {
   @Test
   void anUnreachableKeystoreIsToleratedForTheGraceThenTheKeysAreWipedAndGatewaysTold() {
     keystore.failUnwraps(OUTAGE);
-    assertEquals(ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
-    assertTrue(summary(TenantEntity.GetSummary::new).getValue().unsealed(), "within the grace the keys stay");
+    assertEquals(
+        ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
+    assertTrue(
+        summary(TenantEntity.GetSummary::new).getValue().unsealed(),
+        "within the grace the keys stay");
     clock.advance(Duration.ofMinutes(4));
-    assertEquals(ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
+    assertEquals(
+        ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
     assertTrue(summary(TenantEntity.GetSummary::new).getValue().unsealed());
     assertTrue(published.stream().noneMatch(e -> e.kind().equals("keys-wiped")));
 
     clock.advance(Duration.ofMinutes(2));
-    assertEquals(ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
+    assertEquals(
+        ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
     TenantSummary after = summary(TenantEntity.GetSummary::new).getValue();
     assertFalse(after.unsealed(), "beyond the grace the keys are wiped");
     assertEquals("active", after.status(), "an outage is not a revocation");
-    assertTrue(published.stream().anyMatch(e -> e.kind().equals("keys-wiped") && e.tenantId().equals("acme")),
+    assertTrue(
+        published.stream()
+            .anyMatch(e -> e.kind().equals("keys-wiped") && e.tenantId().equals("acme")),
         "gateways are told: " + published);
   }
 }

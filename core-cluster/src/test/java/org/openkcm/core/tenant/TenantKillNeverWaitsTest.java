@@ -35,15 +35,18 @@ import org.openkcm.core.tenant.TenantEntity.Wrapped;
 import org.openkcm.protocol.error.ErrorReason;
 
 /**
- * A kill never waits and is never lost: not behind an L1 call to a keystore that hangs, not behind the
- * commands waiting for it, not when the journal refuses it. A hung keystore answers L1_UNAVAILABLE after
- * the call timeout, and the queue of waiting commands is bounded.
+ * A kill never waits and is never lost: not behind an L1 call to a keystore that hangs, not behind
+ * the commands waiting for it, not when the journal refuses it. A hung keystore answers
+ * L1_UNAVAILABLE after the call timeout, and the queue of waiting commands is bounded.
  */
 class TenantKillNeverWaitsTest {
 
-  private static final ActorTestKit testKit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
-      .withFallback(ConfigFactory.parseResources("core/serialization.conf"))
-      .withFallback(ConfigFactory.parseString("pekko.actor.provider = local")));
+  private static final ActorTestKit testKit =
+      ActorTestKit.create(
+          PersistenceTestKitPlugin.getInstance()
+              .config()
+              .withFallback(ConfigFactory.parseResources("core/serialization.conf"))
+              .withFallback(ConfigFactory.parseString("pekko.actor.provider = local")));
   private static final PersistenceTestKit journal = PersistenceTestKit.create(testKit.system());
   private static final ExecutorService blocking = Executors.newCachedThreadPool();
   private static final Duration PROMPTLY = Duration.ofSeconds(3);
@@ -54,13 +57,25 @@ class TenantKillNeverWaitsTest {
     blocking.shutdownNow();
   }
 
-  /** A tenant onboarded with one service, restarted so that its next command must unseal through L1. */
-  private record Sealed(ActorRef<Command> ref, RecordingKeystore keystore, TenantDependencies deps, byte[] envelope) {}
+  /**
+   * A tenant onboarded with one service, restarted so that its next command must unseal through L1.
+   */
+  private record Sealed(
+      ActorRef<Command> ref,
+      RecordingKeystore keystore,
+      TenantDependencies deps,
+      byte[] envelope) {}
 
-  private static Sealed onboardedAndRestarted(String tenant, TenantSettings settings) throws Exception {
-    RecordingKeystore keystore = new RecordingKeystore(new L1Keystores(List.of(
-        new DevFileKeystore(Files.createTempDirectory("openkcm-kill"), true, blocking))));
-    TenantDependencies deps = new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings);
+  private static Sealed onboardedAndRestarted(String tenant, TenantSettings settings)
+      throws Exception {
+    RecordingKeystore keystore =
+        new RecordingKeystore(
+            new L1Keystores(
+                List.of(
+                    new DevFileKeystore(
+                        Files.createTempDirectory("openkcm-kill"), true, blocking))));
+    TenantDependencies deps =
+        new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(), settings);
     ActorRef<Command> first = testKit.spawn(TenantEntity.create(tenant, deps));
     TestProbe<StatusReply<TenantSummary>> admin = testKit.createTestProbe();
     first.tell(new TenantEntity.Onboard("devfile:" + tenant + "-root", "c", admin.getRef()));
@@ -68,7 +83,9 @@ class TenantKillNeverWaitsTest {
     first.tell(new TenantEntity.CreateService("payments", "c", admin.getRef()));
     assertTrue(admin.receiveMessage().isSuccess());
     TestProbe<StatusReply<Wrapped>> wrap = testKit.createTestProbe();
-    first.tell(new TenantEntity.WrapKeys("payments", List.of(new WrapItem(new byte[32], Map.of())), "c", wrap.getRef()));
+    first.tell(
+        new TenantEntity.WrapKeys(
+            "payments", List.of(new WrapItem(new byte[32], Map.of())), "c", wrap.getRef()));
     byte[] envelope = wrap.receiveMessage().getValue().envelopes().get(0);
     testKit.stop(first);
     return new Sealed(testKit.spawn(TenantEntity.create(tenant, deps)), keystore, deps, envelope);
@@ -76,7 +93,10 @@ class TenantKillNeverWaitsTest {
 
   private static TestProbe<StatusReply<Unwrapped>> unwrap(Sealed t) {
     TestProbe<StatusReply<Unwrapped>> p = testKit.createTestProbe();
-    t.ref().tell(new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(t.envelope(), Map.of())), "u", p.getRef()));
+    t.ref()
+        .tell(
+            new TenantEntity.UnwrapKeys(
+                List.of(new UnwrapItem(t.envelope(), Map.of())), "u", p.getRef()));
     return p;
   }
 
@@ -86,52 +106,71 @@ class TenantKillNeverWaitsTest {
   }
 
   @Test
-  void aKillIsAnsweredAtOnceWhileTheKeystoreHangsAndTheWaitingCommandsAreRefused() throws Exception {
-    Sealed t = onboardedAndRestarted("hang-kill", TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMinutes(5), 100));
+  void aKillIsAnsweredAtOnceWhileTheKeystoreHangsAndTheWaitingCommandsAreRefused()
+      throws Exception {
+    Sealed t =
+        onboardedAndRestarted(
+            "hang-kill",
+            TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMinutes(5), 100));
     CompletableFuture<Void> hang = t.keystore().closeGate();
     int before = t.keystore().unwrapCalls();
     List<TestProbe<StatusReply<Unwrapped>>> waiting = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       waiting.add(unwrap(t));
     }
-    waiting.get(0).awaitAssert(() -> {
-      assertEquals(before + 1, t.keystore().unwrapCalls(), "the unseal's L1 call is in flight (and hangs)");
-      return null;
-    });
+    waiting
+        .get(0)
+        .awaitAssert(
+            () -> {
+              assertEquals(
+                  before + 1,
+                  t.keystore().unwrapCalls(),
+                  "the unseal's L1 call is in flight (and hangs)");
+              return null;
+            });
     TestProbe<StatusReply<TenantSummary>> officer = testKit.createTestProbe();
     t.ref().tell(new TenantEntity.Kill("breach", "alice", "k", officer.getRef()));
     TenantSummary killed = officer.receiveMessage(PROMPTLY).getValue();
     assertEquals("killed", killed.status());
     assertFalse(killed.unsealed());
     for (TestProbe<StatusReply<Unwrapped>> p : waiting) {
-      assertEquals(ErrorReason.TENANT_KILLED, reasonOf(p.receiveMessage(PROMPTLY)), "answered without the keystore");
+      assertEquals(
+          ErrorReason.TENANT_KILLED,
+          reasonOf(p.receiveMessage(PROMPTLY)),
+          "answered without the keystore");
     }
     hang.complete(null); // the keystore answers late: its L2 is discarded, the tenant stays killed
     TestProbe<StatusReply<TenantSummary>> after = testKit.createTestProbe();
-    after.awaitAssert(() -> {
-      t.ref().tell(new TenantEntity.GetSummary(after.getRef()));
-      TenantSummary s = after.receiveMessage().getValue();
-      assertEquals("killed", s.status());
-      assertFalse(s.unsealed(), "keys from the late answer were not kept");
-      return null;
-    });
+    after.awaitAssert(
+        () -> {
+          t.ref().tell(new TenantEntity.GetSummary(after.getRef()));
+          TenantSummary s = after.receiveMessage().getValue();
+          assertEquals("killed", s.status());
+          assertFalse(s.unsealed(), "keys from the late answer were not kept");
+          return null;
+        });
     assertEquals(ErrorReason.TENANT_KILLED, reasonOf(unwrap(t).receiveMessage(PROMPTLY)));
   }
 
   @Test
   void aKeystoreThatHangsAnswersL1UnavailableAfterTheCallTimeout() throws Exception {
-    Sealed t = onboardedAndRestarted("hang-timeout",
-        TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMillis(300), 100));
+    Sealed t =
+        onboardedAndRestarted(
+            "hang-timeout",
+            TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMillis(300), 100));
     t.keystore().closeGate();
     StatusReply<Unwrapped> reply = unwrap(t).receiveMessage(PROMPTLY);
     assertEquals(ErrorReason.L1_UNAVAILABLE, reasonOf(reply));
-    assertTrue(reply.getError().getMessage().contains("openkcm.core.tenant.l1-call-timeout"),
+    assertTrue(
+        reply.getError().getMessage().contains("openkcm.core.tenant.l1-call-timeout"),
         reply.getError().getMessage());
   }
 
   @Test
   void commandsPastTheWaitingBoundAreRefusedAtOnce() throws Exception {
-    Sealed t = onboardedAndRestarted("hang-bound", TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMinutes(5), 2));
+    Sealed t =
+        onboardedAndRestarted(
+            "hang-bound", TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMinutes(5), 2));
     CompletableFuture<Void> hang = t.keystore().closeGate();
     List<TestProbe<StatusReply<Unwrapped>>> probes = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
@@ -140,16 +179,21 @@ class TenantKillNeverWaitsTest {
     for (int i = 2; i < 5; i++) {
       StatusReply<Unwrapped> refused = probes.get(i).receiveMessage(PROMPTLY);
       assertEquals(ErrorReason.CORE_UNAVAILABLE, reasonOf(refused));
-      assertTrue(refused.getError().getMessage().contains("max-waiting-commands"), refused.getError().getMessage());
+      assertTrue(
+          refused.getError().getMessage().contains("max-waiting-commands"),
+          refused.getError().getMessage());
     }
     hang.complete(null);
     for (int i = 0; i < 2; i++) {
-      assertTrue(probes.get(i).receiveMessage(PROMPTLY).isSuccess(), "the first two were served after the unseal");
+      assertTrue(
+          probes.get(i).receiveMessage(PROMPTLY).isSuccess(),
+          "the first two were served after the unseal");
     }
   }
 
   @Test
-  void aKillTheJournalRefusesKeepsTheTenantBlockedAnswersAnErrorAndIsWrittenAgain() throws Exception {
+  void aKillTheJournalRefusesKeepsTheTenantBlockedAnswersAnErrorAndIsWrittenAgain()
+      throws Exception {
     Sealed t = onboardedAndRestarted("journal-down", TenantSettings.forTests(100));
     assertTrue(unwrap(t).receiveMessage(PROMPTLY).isSuccess(), "serving before the kill");
     journal.failNextPersisted("Tenant|journal-down");
@@ -157,24 +201,32 @@ class TenantKillNeverWaitsTest {
     t.ref().tell(new TenantEntity.Kill("breach", "alice", "k1", officer.getRef()));
     StatusReply<TenantSummary> answer = officer.receiveMessage(PROMPTLY);
     assertEquals(ErrorReason.CORE_UNAVAILABLE, reasonOf(answer), "a definite error, not silence");
-    assertTrue(answer.getError().getMessage().contains("could not be persisted"), answer.getError().getMessage());
+    assertTrue(
+        answer.getError().getMessage().contains("could not be persisted"),
+        answer.getError().getMessage());
 
-    // the entity stopped on the journal failure; its next incarnation on this node is still blocked, at once
+    // the entity stopped on the journal failure; its next incarnation on this node is still
+    // blocked, at once
     // (with the keystore hanging, only the pending kill can answer) ...
     CompletableFuture<Void> hang = t.keystore().closeGate();
     ActorRef<Command> again = testKit.spawn(TenantEntity.create("journal-down", t.deps()));
     TestProbe<StatusReply<Unwrapped>> p = testKit.createTestProbe();
-    again.tell(new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(t.envelope(), Map.of())), "u", p.getRef()));
+    again.tell(
+        new TenantEntity.UnwrapKeys(
+            List.of(new UnwrapItem(t.envelope(), Map.of())), "u", p.getRef()));
     assertEquals(ErrorReason.TENANT_KILLED, reasonOf(p.receiveMessage(PROMPTLY)));
-    // ... and writes the kill again, so even a node that never saw it (fresh PendingKills) finds it killed
-    p.awaitAssert(() -> {
-      assertEquals(0, t.deps().pendingKills().size(), "the kill reached the journal");
-      return null;
-    });
+    // ... and writes the kill again, so even a node that never saw it (fresh PendingKills) finds it
+    // killed
+    p.awaitAssert(
+        () -> {
+          assertEquals(0, t.deps().pendingKills().size(), "the kill reached the journal");
+          return null;
+        });
     hang.complete(null);
     testKit.stop(again);
-    TenantDependencies otherNode = new TenantDependencies(t.keystore(), new SecureRandom(), Clock.systemUTC(),
-        TenantSettings.forTests(100));
+    TenantDependencies otherNode =
+        new TenantDependencies(
+            t.keystore(), new SecureRandom(), Clock.systemUTC(), TenantSettings.forTests(100));
     ActorRef<Command> elsewhere = testKit.spawn(TenantEntity.create("journal-down", otherNode));
     TestProbe<StatusReply<TenantSummary>> look = testKit.createTestProbe();
     elsewhere.tell(new TenantEntity.GetSummary(look.getRef()));
@@ -185,7 +237,10 @@ class TenantKillNeverWaitsTest {
 
   @Test
   void aKillOvertakingARevivesL1CallWins() throws Exception {
-    Sealed t = onboardedAndRestarted("revive-race", TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMinutes(5), 100));
+    Sealed t =
+        onboardedAndRestarted(
+            "revive-race",
+            TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMinutes(5), 100));
     TestProbe<StatusReply<TenantSummary>> officer = testKit.createTestProbe();
     t.ref().tell(new TenantEntity.Kill("first", "alice", "k1", officer.getRef()));
     assertEquals("killed", officer.receiveMessage(PROMPTLY).getValue().status());
@@ -197,7 +252,8 @@ class TenantKillNeverWaitsTest {
     hang.complete(null);
     StatusReply<TenantSummary> revived = reviver.receiveMessage(PROMPTLY);
     assertEquals(ErrorReason.TENANT_KILLED, reasonOf(revived));
-    assertTrue(revived.getError().getMessage().contains("killed again"), revived.getError().getMessage());
+    assertTrue(
+        revived.getError().getMessage().contains("killed again"), revived.getError().getMessage());
     assertEquals(ErrorReason.TENANT_KILLED, reasonOf(unwrap(t).receiveMessage(PROMPTLY)));
   }
 }

@@ -34,12 +34,17 @@ import org.openkcm.core.tenant.TenantEntity.WrapItem;
 import org.openkcm.core.tenant.TenantEntity.Wrapped;
 import org.openkcm.protocol.key.KeyMaterial;
 
-/** A live tenant actor whose L1 answer the test holds back: commands wait, in order, for the unseal. */
+/**
+ * A live tenant actor whose L1 answer the test holds back: commands wait, in order, for the unseal.
+ */
 class TenantUnsealStashTest {
 
-  private static final ActorTestKit testKit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
-      .withFallback(ConfigFactory.parseResources("core/serialization.conf"))
-      .withFallback(ConfigFactory.parseString("pekko.actor.provider = local")));
+  private static final ActorTestKit testKit =
+      ActorTestKit.create(
+          PersistenceTestKitPlugin.getInstance()
+              .config()
+              .withFallback(ConfigFactory.parseResources("core/serialization.conf"))
+              .withFallback(ConfigFactory.parseString("pekko.actor.provider = local")));
   private static final ExecutorService blocking = Executors.newCachedThreadPool();
 
   @AfterAll
@@ -50,10 +55,15 @@ class TenantUnsealStashTest {
 
   @Test
   void commandsArrivingDuringUnsealAreStashedAndServedAfterOneL1Call() throws Exception {
-    RecordingKeystore keystore = new RecordingKeystore(new L1Keystores(List.of(
-        new DevFileKeystore(Files.createTempDirectory("openkcm-stash"), true, blocking))));
-    TenantDependencies deps = new TenantDependencies(keystore, new SecureRandom(), Clock.systemUTC(),
-        TenantSettings.forTests(1000));
+    RecordingKeystore keystore =
+        new RecordingKeystore(
+            new L1Keystores(
+                List.of(
+                    new DevFileKeystore(
+                        Files.createTempDirectory("openkcm-stash"), true, blocking))));
+    TenantDependencies deps =
+        new TenantDependencies(
+            keystore, new SecureRandom(), Clock.systemUTC(), TenantSettings.forTests(1000));
 
     ActorRef<Command> first = testKit.spawn(TenantEntity.create("stash", deps));
     TestProbe<StatusReply<TenantSummary>> admin = testKit.createTestProbe();
@@ -64,7 +74,9 @@ class TenantUnsealStashTest {
     byte[] dek = new byte[32];
     new SecureRandom().nextBytes(dek);
     TestProbe<StatusReply<Wrapped>> wrapProbe = testKit.createTestProbe();
-    first.tell(new TenantEntity.WrapKeys("payments", List.of(new WrapItem(dek, Map.of())), "c", wrapProbe.getRef()));
+    first.tell(
+        new TenantEntity.WrapKeys(
+            "payments", List.of(new WrapItem(dek, Map.of())), "c", wrapProbe.getRef()));
     byte[] envelope = wrapProbe.receiveMessage().getValue().envelopes().get(0);
     testKit.stop(first);
 
@@ -75,12 +87,20 @@ class TenantUnsealStashTest {
     for (int i = 0; i < 3; i++) {
       TestProbe<StatusReply<Unwrapped>> p = testKit.createTestProbe();
       probes.add(p);
-      second.tell(new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(envelope, Map.of())), "c" + i, p.getRef()));
+      second.tell(
+          new TenantEntity.UnwrapKeys(
+              List.of(new UnwrapItem(envelope, Map.of())), "c" + i, p.getRef()));
     }
-    probes.get(0).awaitAssert(() -> {
-      assertEquals(before + 1, keystore.unwrapCalls(), "the first command started exactly one L1 call");
-      return null;
-    });
+    probes
+        .get(0)
+        .awaitAssert(
+            () -> {
+              assertEquals(
+                  before + 1,
+                  keystore.unwrapCalls(),
+                  "the first command started exactly one L1 call");
+              return null;
+            });
     probes.forEach(p -> p.expectNoMessage(Duration.ofMillis(200)));
 
     gate.complete(null);
@@ -92,30 +112,40 @@ class TenantUnsealStashTest {
 
   @Test
   void periodicL1CheckNoticesARevocationWithinOneInterval() throws Exception {
-    DevFileKeystore dev = new DevFileKeystore(Files.createTempDirectory("openkcm-check"), true, blocking);
-    TenantDependencies deps = new TenantDependencies(new L1Keystores(List.of(dev)), new SecureRandom(),
-        Clock.systemUTC(), new TenantSettings(1000, "crypto", Duration.ofMillis(200), Duration.ofMinutes(5), Duration.ZERO));
+    DevFileKeystore dev =
+        new DevFileKeystore(Files.createTempDirectory("openkcm-check"), true, blocking);
+    TenantDependencies deps =
+        new TenantDependencies(
+            new L1Keystores(List.of(dev)),
+            new SecureRandom(),
+            Clock.systemUTC(),
+            new TenantSettings(
+                1000, "crypto", Duration.ofMillis(200), Duration.ofMinutes(5), Duration.ZERO));
     ActorRef<Command> tenant = testKit.spawn(TenantEntity.create("checked", deps));
     TestProbe<StatusReply<TenantSummary>> probe = testKit.createTestProbe();
     tenant.tell(new TenantEntity.Onboard("devfile:checked-root", "c", probe.getRef()));
     assertTrue(probe.receiveMessage().getValue().unsealed());
 
     dev.setEnabled("checked-root", false);
-    probe.awaitAssert(Duration.ofSeconds(10), () -> {
-      tenant.tell(new TenantEntity.GetSummary(probe.getRef()));
-      TenantSummary s = probe.receiveMessage().getValue();
-      assertEquals("l1-revoked", s.status());
-      assertFalse(s.unsealed(), "keys wiped without anyone asking");
-      return null;
-    });
+    probe.awaitAssert(
+        Duration.ofSeconds(10),
+        () -> {
+          tenant.tell(new TenantEntity.GetSummary(probe.getRef()));
+          TenantSummary s = probe.receiveMessage().getValue();
+          assertEquals("l1-revoked", s.status());
+          assertFalse(s.unsealed(), "keys wiped without anyone asking");
+          return null;
+        });
   }
 
   @Test
   void wipingUnsealedKeysZeroisesL2AndEveryL3() {
     KeyMaterial l2 = KeyMaterial.random(32, new SecureRandom());
     UnsealedKeys keys = new UnsealedKeys(l2, 1);
-    org.openkcm.protocol.envelope.EnvelopeCipher l3 = new org.openkcm.protocol.envelope.EnvelopeCipher(
-        new org.openkcm.protocol.envelope.EnvelopeHeader("acme", "payments", 1), KeyMaterial.random(32, new SecureRandom()));
+    org.openkcm.protocol.envelope.EnvelopeCipher l3 =
+        new org.openkcm.protocol.envelope.EnvelopeCipher(
+            new org.openkcm.protocol.envelope.EnvelopeHeader("acme", "payments", 1),
+            KeyMaterial.random(32, new SecureRandom()));
     keys.install(l3);
     assertFalse(l2.bytesAreZero());
     assertFalse(l3.keyBytesAreZero());

@@ -12,10 +12,10 @@ import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapResult;
 
 /**
- * Coalesces concurrent Decrypts of one tenant into batched UnwrapKeys calls without adding latency: a
- * request is sent at once when no call for its tenant is in flight; requests arriving while one is in
- * flight wait and leave together (up to {@code maxBatch}) as soon as it returns. At low load every request
- * travels alone; under load batches grow with the concurrency.
+ * Coalesces concurrent Decrypts of one tenant into batched UnwrapKeys calls without adding latency:
+ * a request is sent at once when no call for its tenant is in flight; requests arriving while one
+ * is in flight wait and leave together (up to {@code maxBatch}) as soon as it returns. At low load
+ * every request travels alone; under load batches grow with the concurrency.
  */
 public final class UnwrapBatcher {
 
@@ -63,27 +63,29 @@ public final class UnwrapBatcher {
 
   private void send(String tenantId, List<Pending> batch) {
     List<UnwrapItem> items = batch.stream().map(Pending::item).toList();
-    core.unwrap(tenantId, items, "batch-" + UUID.randomUUID()).whenComplete((results, failure) -> {
-      for (int i = 0; i < batch.size(); i++) {
-        if (failure != null) {
-          batch.get(i).result().completeExceptionally(failure);
-        } else {
-          batch.get(i).result().complete(results.get(i));
-        }
-      }
-      List<Pending> next = null;
-      synchronized (this) {
-        Lane lane = lanes.get(tenantId);
-        lane.inFlight--;
-        if (!lane.waiting.isEmpty()) {
-          next = drain(lane);
-        } else if (lane.inFlight == 0) {
-          lanes.remove(tenantId);
-        }
-      }
-      if (next != null) {
-        send(tenantId, next);
-      }
-    });
+    core.unwrap(tenantId, items, "batch-" + UUID.randomUUID())
+        .whenComplete(
+            (results, failure) -> {
+              for (int i = 0; i < batch.size(); i++) {
+                if (failure != null) {
+                  batch.get(i).result().completeExceptionally(failure);
+                } else {
+                  batch.get(i).result().complete(results.get(i));
+                }
+              }
+              List<Pending> next = null;
+              synchronized (this) {
+                Lane lane = lanes.get(tenantId);
+                lane.inFlight--;
+                if (!lane.waiting.isEmpty()) {
+                  next = drain(lane);
+                } else if (lane.inFlight == 0) {
+                  lanes.remove(tenantId);
+                }
+              }
+              if (next != null) {
+                send(tenantId, next);
+              }
+            });
   }
 }

@@ -16,9 +16,9 @@ import org.openkcm.protocol.envelope.EncryptionContext;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * Optional cache of unwrapped DEKs (off by default): bounded, short TTL, keyed by the hash of tenant,
- * envelope and encryption context; entries are wiped when they expire, are evicted, or when their tenant
- * is killed or revoked. Thread-safe.
+ * Optional cache of unwrapped DEKs (off by default): bounded, short TTL, keyed by the hash of
+ * tenant, envelope and encryption context; entries are wiped when they expire, are evicted, or when
+ * their tenant is killed or revoked. Thread-safe.
  */
 public final class DekCache {
 
@@ -38,13 +38,17 @@ public final class DekCache {
   }
 
   /**
-   * The cache key of an open: SHA-256 over the tenant, the envelope and the context's canonical encoding, each
-   * length-prefixed, so a hit (which skips the Core's context check) needs exactly the same three.
+   * The cache key of an open: SHA-256 over the tenant, the envelope and the context's canonical
+   * encoding, each length-prefixed, so a hit (which skips the Core's context check) needs exactly
+   * the same three.
    */
   public static String key(String tenantId, byte[] envelope, EncryptionContext context) {
     try {
       MessageDigest d = MessageDigest.getInstance("SHA-256");
-      for (byte[] part : new byte[][] {tenantId.getBytes(StandardCharsets.UTF_8), envelope, context.canonicalBytes()}) {
+      for (byte[] part :
+          new byte[][] {
+            tenantId.getBytes(StandardCharsets.UTF_8), envelope, context.canonicalBytes()
+          }) {
         d.update(java.nio.ByteBuffer.allocate(4).putInt(part.length).array());
         d.update(part);
       }
@@ -69,7 +73,8 @@ public final class DekCache {
   }
 
   public synchronized void put(String key, String tenantId, byte[] dek) {
-    Entry old = entries.put(key, new Entry(tenantId, KeyMaterial.copyOf(dek), clock.instant().plus(ttl)));
+    Entry old =
+        entries.put(key, new Entry(tenantId, KeyMaterial.copyOf(dek), clock.instant().plus(ttl)));
     if (old != null) {
       old.dek().wipe();
     }

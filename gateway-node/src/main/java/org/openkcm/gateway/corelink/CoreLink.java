@@ -1,26 +1,24 @@
 package org.openkcm.gateway.corelink;
 
 import com.google.protobuf.ByteString;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.pekko.stream.Materializer;
-import java.util.function.UnaryOperator;
-import java.util.concurrent.TimeUnit;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.stream.Materializer;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
+import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
 import org.openkcm.protocol.core.v1.UnwrapResult;
 import org.openkcm.protocol.core.v1.WrapItem;
 import org.openkcm.protocol.core.v1.WrapKeysRequest;
@@ -28,12 +26,15 @@ import org.openkcm.protocol.core.v1.WrapKeysResponse;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The gateway's link to the Core: batched wrap/unwrap over gRPC to several Core nodes. Calls start at the
- * next node in turn; when a node cannot be reached the same call (wrap and unwrap persist nothing, so both
- * are safe to repeat) goes to the next one, and only when none answers does it fail with CORE_UNAVAILABLE.
- * Every call is already a batch, so pooling and request coalescing can sit in front of it unchanged.
+ * The gateway's link to the Core: batched wrap/unwrap over gRPC to several Core nodes. Calls start
+ * at the next node in turn; when a node cannot be reached the same call (wrap and unwrap persist
+ * nothing, so both are safe to repeat) goes to the next one, and only when none answers does it
+ * fail with CORE_UNAVAILABLE. Every call is already a batch, so pooling and request coalescing can
+ * sit in front of it unchanged.
  */
 public final class CoreLink implements AutoCloseable {
 
@@ -44,9 +45,11 @@ public final class CoreLink implements AutoCloseable {
     public static Endpoint parse(String hostPort) {
       int colon = hostPort.lastIndexOf(':');
       if (colon <= 0) {
-        throw new IllegalArgumentException("Core endpoint must be HOST:PORT, was '" + hostPort + "'");
+        throw new IllegalArgumentException(
+            "Core endpoint must be HOST:PORT, was '" + hostPort + "'");
       }
-      return new Endpoint(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+      return new Endpoint(
+          hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }
 
     @Override
@@ -60,37 +63,78 @@ public final class CoreLink implements AutoCloseable {
   private final AtomicInteger next = new AtomicInteger();
 
   /**
-   * @param secure applies this gateway's mTLS (or plaintext) to the client settings of each Core node
+   * @param secure applies this gateway's mTLS (or plaintext) to the client settings of each Core
+   *     node
    * @param streaming carry WrapKeys/UnwrapKeys over one long-lived bidirectional stream per node
    *     ({@code WrapStream}/{@code UnwrapStream}) instead of one unary call each
    */
-  public CoreLink(ActorSystem<?> system, List<Endpoint> endpoints, Duration requestTimeout,
-      UnaryOperator<GrpcClientSettings> secure, boolean streaming) {
+  public CoreLink(
+      ActorSystem<?> system,
+      List<Endpoint> endpoints,
+      Duration requestTimeout,
+      UnaryOperator<GrpcClientSettings> secure,
+      boolean streaming) {
     if (endpoints.isEmpty()) {
-      throw new IllegalArgumentException("no Core endpoint configured (openkcm.gateway.core.endpoints)");
+      throw new IllegalArgumentException(
+          "no Core endpoint configured (openkcm.gateway.core.endpoints)");
     }
     this.endpoints = List.copyOf(endpoints);
-    this.clients = endpoints.stream().map(e -> CoreKeyServiceClient.create(secure.apply(GrpcClientSettings
-        .connectToServiceAt(e.host(), e.port(), system).withDeadline(requestTimeout)), system)).toList();
-    // Clients for long-lived streams (the tenant-event watch; WrapStream/UnwrapStream when streaming): no
-    // deadline, since a stream lives as long as the gateway (each streamed call has its own timeout), and
+    this.clients =
+        endpoints.stream()
+            .map(
+                e ->
+                    CoreKeyServiceClient.create(
+                        secure.apply(
+                            GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
+                                .withDeadline(requestTimeout)),
+                        system))
+            .toList();
+    // Clients for long-lived streams (the tenant-event watch; WrapStream/UnwrapStream when
+    // streaming): no
+    // deadline, since a stream lives as long as the gateway (each streamed call has its own
+    // timeout), and
     // HTTP/2 keepalive pings, so a node that vanished without closing its connections (killed,
-    // partitioned) is noticed within about 12 s (10 s is the shortest ping interval grpc-java allows).
-    scala.Function1<NettyChannelBuilder, NettyChannelBuilder> keepalive = b -> b
-        .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(2, TimeUnit.SECONDS).keepAliveWithoutCalls(true);
-    this.streamClients = endpoints.stream().map(e -> CoreKeyServiceClient.create(
-        secure.apply(GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
-            .withChannelBuilderOverrides(keepalive)), system)).toList();
+    // partitioned) is noticed within about 12 s (10 s is the shortest ping interval grpc-java
+    // allows).
+    scala.Function1<NettyChannelBuilder, NettyChannelBuilder> keepalive =
+        b ->
+            b.keepAliveTime(10, TimeUnit.SECONDS)
+                .keepAliveTimeout(2, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(true);
+    this.streamClients =
+        endpoints.stream()
+            .map(
+                e ->
+                    CoreKeyServiceClient.create(
+                        secure.apply(
+                            GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
+                                .withChannelBuilderOverrides(keepalive)),
+                        system))
+            .toList();
     if (streaming) {
       Materializer m = Materializer.matFromSystem(system);
       this.wrapStreams = new ArrayList<>();
       this.unwrapStreams = new ArrayList<>();
       for (int i = 0; i < endpoints.size(); i++) {
         CoreKeyServiceClient c = streamClients.get(i);
-        wrapStreams.add(new CoreStream<>(endpoints.get(i) + " (WrapStream)", c::wrapStream,
-            (r, id) -> r.toBuilder().setCallId(id).build(), WrapKeysResponse::getCallId, m, 1024, requestTimeout));
-        unwrapStreams.add(new CoreStream<>(endpoints.get(i) + " (UnwrapStream)", c::unwrapStream,
-            (r, id) -> r.toBuilder().setCallId(id).build(), UnwrapKeysResponse::getCallId, m, 1024, requestTimeout));
+        wrapStreams.add(
+            new CoreStream<>(
+                endpoints.get(i) + " (WrapStream)",
+                c::wrapStream,
+                (r, id) -> r.toBuilder().setCallId(id).build(),
+                WrapKeysResponse::getCallId,
+                m,
+                1024,
+                requestTimeout));
+        unwrapStreams.add(
+            new CoreStream<>(
+                endpoints.get(i) + " (UnwrapStream)",
+                c::unwrapStream,
+                (r, id) -> r.toBuilder().setCallId(id).build(),
+                UnwrapKeysResponse::getCallId,
+                m,
+                1024,
+                requestTimeout));
       }
     } else {
       this.wrapStreams = null;
@@ -111,18 +155,20 @@ public final class CoreLink implements AutoCloseable {
   }
 
   /**
-   * What the Core's answers say about a tenant beyond the call itself: {@code blocked} for an answer that means
-   * the tenant may not be served (killed, revoked, sealed, L1 unreachable, gone), {@code answered} with the
-   * tenant's event sequence for every success. Called before the caller sees the answer.
+   * What the Core's answers say about a tenant beyond the call itself: {@code blocked} for an
+   * answer that means the tenant may not be served (killed, revoked, sealed, L1 unreachable, gone),
+   * {@code answered} with the tenant's event sequence for every success. Called before the caller
+   * sees the answer.
    */
   public interface TenantSignals {
-    TenantSignals NONE = new TenantSignals() {
-      @Override
-      public void blocked(String tenantId, OpenKcmException why) {}
+    TenantSignals NONE =
+        new TenantSignals() {
+          @Override
+          public void blocked(String tenantId, OpenKcmException why) {}
 
-      @Override
-      public void answered(String tenantId, long sequence) {}
-    };
+          @Override
+          public void answered(String tenantId, long sequence) {}
+        };
 
     void blocked(String tenantId, OpenKcmException why);
 
@@ -130,8 +176,13 @@ public final class CoreLink implements AutoCloseable {
   }
 
   /** The answers that mean "this tenant may not be served now". */
-  static final java.util.Set<ErrorReason> BLOCKING = java.util.EnumSet.of(ErrorReason.TENANT_KILLED,
-      ErrorReason.L1_REVOKED, ErrorReason.L1_UNAVAILABLE, ErrorReason.CORE_SEALED, ErrorReason.TENANT_NOT_FOUND);
+  static final java.util.Set<ErrorReason> BLOCKING =
+      java.util.EnumSet.of(
+          ErrorReason.TENANT_KILLED,
+          ErrorReason.L1_REVOKED,
+          ErrorReason.L1_UNAVAILABLE,
+          ErrorReason.CORE_SEALED,
+          ErrorReason.TENANT_NOT_FOUND);
 
   private volatile TenantSignals signals = TenantSignals.NONE;
 
@@ -140,101 +191,159 @@ public final class CoreLink implements AutoCloseable {
     this.signals = s;
   }
 
-  private <T> CompletionStage<T> observed(String tenantId, CompletionStage<T> call,
-      java.util.function.ToLongFunction<T> sequence) {
-    return call.handle((ok, failure) -> {
-      if (failure != null) {
-        OpenKcmException e = GrpcErrors.fromGrpc(failure);
-        if (BLOCKING.contains(e.reason())) {
-          signals.blocked(tenantId, e);
-        }
-        throw forApplications(tenantId, e);
-      }
-      signals.answered(tenantId, sequence.applyAsLong(ok));
-      return ok;
-    });
+  private <T> CompletionStage<T> observed(
+      String tenantId, CompletionStage<T> call, java.util.function.ToLongFunction<T> sequence) {
+    return call.handle(
+        (ok, failure) -> {
+          if (failure != null) {
+            OpenKcmException e = GrpcErrors.fromGrpc(failure);
+            if (BLOCKING.contains(e.reason())) {
+              signals.blocked(tenantId, e);
+            }
+            throw forApplications(tenantId, e);
+          }
+          signals.answered(tenantId, sequence.applyAsLong(ok));
+          return ok;
+        });
   }
 
   /**
-   * What an application is told of a Core refusal: the stable reason and what to do, never the Core's
-   * details (the customer's L1 reference, who pulled a kill-switch and why), which are for operators.
+   * What an application is told of a Core refusal: the stable reason and what to do, never the
+   * Core's details (the customer's L1 reference, who pulled a kill-switch and why), which are for
+   * operators.
    */
   static OpenKcmException forApplications(String tenantId, OpenKcmException e) {
-    String message = switch (e.reason()) {
-      case TENANT_KILLED -> "tenant " + tenantId + " is killed (kill-switch): its data keys cannot be used until "
-          + "an operator revives it";
-      case L1_REVOKED -> "the root key (L1) of tenant " + tenantId + " refuses: its data keys cannot be opened";
-      case L1_UNAVAILABLE -> "the root key (L1) of tenant " + tenantId + " cannot be reached now; retry later";
-      case L1_REJECTED -> "the root key (L1) of tenant " + tenantId + " was refused; ask the tenant's operators";
-      case CORE_SEALED -> "the key service is sealed; retry later";
-      default -> null;
-    };
+    String message =
+        switch (e.reason()) {
+          case TENANT_KILLED ->
+              "tenant "
+                  + tenantId
+                  + " is killed (kill-switch): its data keys cannot be used until "
+                  + "an operator revives it";
+          case L1_REVOKED ->
+              "the root key (L1) of tenant "
+                  + tenantId
+                  + " refuses: its data keys cannot be opened";
+          case L1_UNAVAILABLE ->
+              "the root key (L1) of tenant " + tenantId + " cannot be reached now; retry later";
+          case L1_REJECTED ->
+              "the root key (L1) of tenant "
+                  + tenantId
+                  + " was refused; ask the tenant's operators";
+          case CORE_SEALED -> "the key service is sealed; retry later";
+          default -> null;
+        };
     return message == null ? e : new OpenKcmException(e.reason(), message);
   }
 
-  public CompletionStage<WrapKeysResponse> wrap(String tenantId, String serviceId, List<ToWrap> items, String cid) {
-    WrapKeysRequest.Builder req = WrapKeysRequest.newBuilder()
-        .setTenantId(tenantId).setServiceId(serviceId).setCorrelationId(cid);
+  public CompletionStage<WrapKeysResponse> wrap(
+      String tenantId, String serviceId, List<ToWrap> items, String cid) {
+    WrapKeysRequest.Builder req =
+        WrapKeysRequest.newBuilder()
+            .setTenantId(tenantId)
+            .setServiceId(serviceId)
+            .setCorrelationId(cid);
     for (ToWrap item : items) {
-      req.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(item.plaintext())).putAllContext(item.context()));
+      req.addItems(
+          WrapItem.newBuilder()
+              .setPlaintext(ByteString.copyFrom(item.plaintext()))
+              .putAllContext(item.context()));
     }
     WrapKeysRequest r = req.build();
-    return observed(tenantId, withFailover(i -> wrapStreams == null ? clients.get(i).wrapKeys(r)
-        : wrapStreams.get(i).call(r).thenApply(answer -> {
-          if (answer.hasFailure()) {
-            throw failure(answer.getFailure());
-          }
-          return answer;
-        })), WrapKeysResponse::getTenantSequence);
+    return observed(
+        tenantId,
+        withFailover(
+            i ->
+                wrapStreams == null
+                    ? clients.get(i).wrapKeys(r)
+                    : wrapStreams
+                        .get(i)
+                        .call(r)
+                        .thenApply(
+                            answer -> {
+                              if (answer.hasFailure()) {
+                                throw failure(answer.getFailure());
+                              }
+                              return answer;
+                            })),
+        WrapKeysResponse::getTenantSequence);
   }
 
   /** A stream answer's {@code failure} as the exception a unary call would have failed with. */
   private static OpenKcmException failure(org.openkcm.protocol.core.v1.ItemError e) {
-    return new OpenKcmException(ErrorReason.parse(e.getReason()).orElse(ErrorReason.INTERNAL), e.getMessage());
+    return new OpenKcmException(
+        ErrorReason.parse(e.getReason()).orElse(ErrorReason.INTERNAL), e.getMessage());
   }
 
-  public CompletionStage<List<UnwrapResult>> unwrap(String tenantId, List<UnwrapItem> items, String cid) {
-    UnwrapKeysRequest req = UnwrapKeysRequest.newBuilder()
-        .setTenantId(tenantId).addAllItems(items).setCorrelationId(cid).build();
-    return observed(tenantId, withFailover(i -> unwrapStreams == null ? clients.get(i).unwrapKeys(req)
-        : unwrapStreams.get(i).call(req).thenApply(answer -> {
-          if (answer.hasFailure()) {
-            throw failure(answer.getFailure());
-          }
-          return answer;
-        })), UnwrapKeysResponse::getTenantSequence).thenApply(UnwrapKeysResponse::getResultsList);
+  public CompletionStage<List<UnwrapResult>> unwrap(
+      String tenantId, List<UnwrapItem> items, String cid) {
+    UnwrapKeysRequest req =
+        UnwrapKeysRequest.newBuilder()
+            .setTenantId(tenantId)
+            .addAllItems(items)
+            .setCorrelationId(cid)
+            .build();
+    return observed(
+            tenantId,
+            withFailover(
+                i ->
+                    unwrapStreams == null
+                        ? clients.get(i).unwrapKeys(req)
+                        : unwrapStreams
+                            .get(i)
+                            .call(req)
+                            .thenApply(
+                                answer -> {
+                                  if (answer.hasFailure()) {
+                                    throw failure(answer.getFailure());
+                                  }
+                                  return answer;
+                                })),
+            UnwrapKeysResponse::getTenantSequence)
+        .thenApply(UnwrapKeysResponse::getResultsList);
   }
 
-  /** {@code call} on the next node (round robin), then on the others while a node is unreachable. */
+  /**
+   * {@code call} on the next node (round robin), then on the others while a node is unreachable.
+   */
   private <T> CompletionStage<T> withFailover(Function<Integer, CompletionStage<T>> call) {
     int start = Math.floorMod(next.getAndIncrement(), clients.size());
     return attempt(call, start, 0);
   }
 
-  private <T> CompletionStage<T> attempt(Function<Integer, CompletionStage<T>> call, int start, int tried) {
+  private <T> CompletionStage<T> attempt(
+      Function<Integer, CompletionStage<T>> call, int start, int tried) {
     int i = (start + tried) % clients.size();
-    return call.apply(i).handle((ok, failure) -> {
-      if (failure == null) {
-        return CompletableFuture.completedFuture(ok);
-      }
-      OpenKcmException e = GrpcErrors.fromGrpc(failure);
-      if (e.reason() != ErrorReason.CORE_UNAVAILABLE) {
-        return CompletableFuture.<T>failedFuture(e);
-      }
-      if (tried + 1 < clients.size()) {
-        log.warn("Core {} unreachable ({}); trying {}", endpoints.get(i), e.getMessage(),
-            endpoints.get((start + tried + 1) % clients.size()));
-        return attempt(call, start, tried + 1);
-      }
-      return CompletableFuture.<T>failedFuture(new OpenKcmException(ErrorReason.CORE_UNAVAILABLE,
-          "no Core node reachable (tried " + endpoints + "): " + e.getMessage()));
-    }).thenCompose(Function.identity());
+    return call.apply(i)
+        .handle(
+            (ok, failure) -> {
+              if (failure == null) {
+                return CompletableFuture.completedFuture(ok);
+              }
+              OpenKcmException e = GrpcErrors.fromGrpc(failure);
+              if (e.reason() != ErrorReason.CORE_UNAVAILABLE) {
+                return CompletableFuture.<T>failedFuture(e);
+              }
+              if (tried + 1 < clients.size()) {
+                log.warn(
+                    "Core {} unreachable ({}); trying {}",
+                    endpoints.get(i),
+                    e.getMessage(),
+                    endpoints.get((start + tried + 1) % clients.size()));
+                return attempt(call, start, tried + 1);
+              }
+              return CompletableFuture.<T>failedFuture(
+                  new OpenKcmException(
+                      ErrorReason.CORE_UNAVAILABLE,
+                      "no Core node reachable (tried " + endpoints + "): " + e.getMessage()));
+            })
+        .thenCompose(Function.identity());
   }
 
   /**
-   * The per-node clients for long-lived server streams (the tenant-event watch): without the per-call
-   * deadline, which would end a watch after {@code request-timeout} and make the gateway drop everything it
-   * holds each time.
+   * The per-node clients for long-lived server streams (the tenant-event watch): without the
+   * per-call deadline, which would end a watch after {@code request-timeout} and make the gateway
+   * drop everything it holds each time.
    */
   public List<CoreKeyServiceClient> streamingClients() {
     return streamClients;

@@ -17,14 +17,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Pre-generated, already wrapped DEKs per (tenant, service, key length, encryption context), so that
- * GenerateDataKey is answered without a Core round trip. A pool refills itself in the background with one
- * batched WrapKeys call when it falls below half its target; the target doubles (up to a bound) whenever a
- * request finds the pool empty, and halves (down to a floor) when a refill finds it still more than half
- * full. Pools are dropped (their plaintexts wiped) on kill, revocation, kill-switch and a lost watch.
+ * Pre-generated, already wrapped DEKs per (tenant, service, key length, encryption context), so
+ * that GenerateDataKey is answered without a Core round trip. A pool refills itself in the
+ * background with one batched WrapKeys call when it falls below half its target; the target doubles
+ * (up to a bound) whenever a request finds the pool empty, and halves (down to a floor) when a
+ * refill finds it still more than half full. Pools are dropped (their plaintexts wiped) on kill,
+ * revocation, kill-switch and a lost watch.
  *
- * <p>The envelope binds the caller's encryption context, so a pooled DEK can serve only requests with the
- * very same context; the number of pools is bounded (least recently used pool dropped).
+ * <p>The envelope binds the caller's encryption context, so a pooled DEK can serve only requests
+ * with the very same context; the number of pools is bounded (least recently used pool dropped).
  */
 public final class DekPool {
 
@@ -73,17 +74,21 @@ public final class DekPool {
   }
 
   /** A ready DEK for this request, if the pool has one and the tenant may be served locally. */
-  public Optional<Pooled> take(String tenantId, String serviceId, int keyLength, Map<String, String> context) {
+  public Optional<Pooled> take(
+      String tenantId, String serviceId, int keyLength, Map<String, String> context) {
     return takeOrWarm(tenantId, serviceId, keyLength, context, true);
   }
 
-  /** Makes sure a pool for these parameters exists and is filling (after a direct Core call succeeded). */
+  /**
+   * Makes sure a pool for these parameters exists and is filling (after a direct Core call
+   * succeeded).
+   */
   public void warm(String tenantId, String serviceId, int keyLength, Map<String, String> context) {
     takeOrWarm(tenantId, serviceId, keyLength, context, false);
   }
 
-  private Optional<Pooled> takeOrWarm(String tenantId, String serviceId, int keyLength, Map<String, String> context,
-      boolean take) {
+  private Optional<Pooled> takeOrWarm(
+      String tenantId, String serviceId, int keyLength, Map<String, String> context, boolean take) {
     if (!tenants.mayServeLocally(tenantId)) {
       return Optional.empty();
     }
@@ -103,7 +108,8 @@ public final class DekPool {
       }
     }
     if (toRefill != null) {
-      refill(toRefill); // outside the lock: generating hundreds of DEKs must not hold up other takers
+      refill(
+          toRefill); // outside the lock: generating hundreds of DEKs must not hold up other takers
     }
     return Optional.ofNullable(taken);
   }
@@ -132,25 +138,36 @@ public final class DekPool {
       items.add(new CoreLink.ToWrap(dek, pool.key.context()));
     }
     core.wrap(pool.key.tenantId(), pool.key.serviceId(), items, "pool-refill-" + UUID.randomUUID())
-        .whenComplete((wrapped, failure) -> {
-          synchronized (this) {
-            pool.refilling = false;
-            // a refill is a Core answer for the tenant: it renews the tenant's lease (unless anything happened since)
-            boolean stillValid = failure == null && pools.get(pool.key) == pool
-                && tenants.confirm(pool.key.tenantId(), token);
-            for (int i = 0; i < plaintexts.size(); i++) {
-              if (stillValid) {
-                pool.ready.addLast(new Pooled(KeyMaterial.adopt(plaintexts.get(i)), wrapped.getEnvelopes(i).toByteArray(),
-                    wrapped.getL3Version()));
-              } else {
-                java.util.Arrays.fill(plaintexts.get(i), (byte) 0);
+        .whenComplete(
+            (wrapped, failure) -> {
+              synchronized (this) {
+                pool.refilling = false;
+                // a refill is a Core answer for the tenant: it renews the tenant's lease (unless
+                // anything happened since)
+                boolean stillValid =
+                    failure == null
+                        && pools.get(pool.key) == pool
+                        && tenants.confirm(pool.key.tenantId(), token);
+                for (int i = 0; i < plaintexts.size(); i++) {
+                  if (stillValid) {
+                    pool.ready.addLast(
+                        new Pooled(
+                            KeyMaterial.adopt(plaintexts.get(i)),
+                            wrapped.getEnvelopes(i).toByteArray(),
+                            wrapped.getL3Version()));
+                  } else {
+                    java.util.Arrays.fill(plaintexts.get(i), (byte) 0);
+                  }
+                }
               }
-            }
-          }
-          if (failure != null) {
-            log.debug("pool refill for {}/{} failed: {}", pool.key.tenantId(), pool.key.serviceId(), failure.toString());
-          }
-        });
+              if (failure != null) {
+                log.debug(
+                    "pool refill for {}/{} failed: {}",
+                    pool.key.tenantId(),
+                    pool.key.serviceId(),
+                    failure.toString());
+              }
+            });
   }
 
   /** Drops and wipes the pools of {@code tenantId}, or every pool when it is {@code null}. */

@@ -7,21 +7,26 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * What this gateway knows of each tenant, from the Core's tenant-event watch and the Core's answers.
- * Anything held locally for a tenant (pooled and cached DEKs) may be used only while
+ * What this gateway knows of each tenant, from the Core's tenant-event watch and the Core's
+ * answers. Anything held locally for a tenant (pooled and cached DEKs) may be used only while
+ *
  * <ul>
- *   <li>the watch is connected and no region/global kill-switch is in force,</li>
- *   <li>a Core call confirmed the tenant since the watch (re)connected, with no kill, revocation, wipe, "blocked"
- *       answer or missed event since, and</li>
- *   <li>that confirmation is younger than the lease: even a silent partition (no events, no errors) cannot
- *       keep a tenant served locally longer than {@code lease} after the Core last answered for it.</li>
+ *   <li>the watch is connected and no region/global kill-switch is in force,
+ *   <li>a Core call confirmed the tenant since the watch (re)connected, with no kill, revocation,
+ *       wipe, "blocked" answer or missed event since, and
+ *   <li>that confirmation is younger than the lease: even a silent partition (no events, no errors)
+ *       cannot keep a tenant served locally longer than {@code lease} after the Core last answered
+ *       for it.
  * </ul>
- * Events and answers carry the tenant's event sequence; a number that jumps past the last one seen means an
- * event was lost, and the tenant is re-synced (forgotten until its next Core call).
+ *
+ * Events and answers carry the tenant's event sequence; a number that jumps past the last one seen
+ * means an event was lost, and the tenant is re-synced (forgotten until its next Core call).
  */
 public final class TenantStates {
 
-  /** When a tenant was confirmed: under which generation, at which instant of the monotonic clock. */
+  /**
+   * When a tenant was confirmed: under which generation, at which instant of the monotonic clock.
+   */
   private record Confirmation(long generation, long atNanos) {}
 
   private final AtomicLong generation = new AtomicLong();
@@ -34,7 +39,8 @@ public final class TenantStates {
 
   public TenantStates(Duration lease, LongSupplier nanos) {
     if (lease.isNegative() || lease.isZero()) {
-      throw new IllegalArgumentException("openkcm.gateway.watch.lease must be positive, was " + lease);
+      throw new IllegalArgumentException(
+          "openkcm.gateway.watch.lease must be positive, was " + lease);
     }
     this.leaseNanos = lease.toNanos();
     this.nanos = nanos;
@@ -44,24 +50,33 @@ public final class TenantStates {
     this(lease, System::nanoTime);
   }
 
-  /** A token taken before a Core call; {@link #confirm} succeeds only if nothing happened meanwhile. */
+  /**
+   * A token taken before a Core call; {@link #confirm} succeeds only if nothing happened meanwhile.
+   */
   public long generation() {
     return generation.get();
   }
 
   public boolean mayServeLocally(String tenantId) {
     Confirmation c = confirmed.get(tenantId);
-    return connected && !killSwitchInForce && c != null && nanos.getAsLong() - c.atNanos() < leaseNanos;
+    return connected
+        && !killSwitchInForce
+        && c != null
+        && nanos.getAsLong() - c.atNanos() < leaseNanos;
   }
 
-  /** After a successful Core call begun at {@code token}: the tenant may be served locally for one lease. */
+  /**
+   * After a successful Core call begun at {@code token}: the tenant may be served locally for one
+   * lease.
+   */
   public boolean confirm(String tenantId, long token) {
     if (!connected || killSwitchInForce || generation.get() != token) {
       return false;
     }
     Confirmation c = new Confirmation(token, nanos.getAsLong());
     confirmed.put(tenantId, c);
-    if (generation.get() != token) { // lost a race with a kill or a disconnect: not confirmed after all
+    if (generation.get()
+        != token) { // lost a race with a kill or a disconnect: not confirmed after all
       confirmed.remove(tenantId, c);
       return false;
     }
@@ -69,9 +84,10 @@ public final class TenantStates {
   }
 
   /**
-   * The Core answered for {@code tenantId} at event sequence {@code sequence}. Returns false when that is past
-   * the last event this gateway saw of the tenant: something happened that the watch did not deliver (yet),
-   * so the tenant is forgotten (the caller drops what it holds) until a later call confirms it.
+   * The Core answered for {@code tenantId} at event sequence {@code sequence}. Returns false when
+   * that is past the last event this gateway saw of the tenant: something happened that the watch
+   * did not deliver (yet), so the tenant is forgotten (the caller drops what it holds) until a
+   * later call confirms it.
    */
   public boolean answered(String tenantId, long sequence) {
     Long seen = sequences.get(tenantId);
@@ -85,8 +101,8 @@ public final class TenantStates {
   }
 
   /**
-   * An event of {@code tenantId} with {@code sequence}: returns false when the number jumps past the next one
-   * expected (an event was lost), after forgetting the tenant.
+   * An event of {@code tenantId} with {@code sequence}: returns false when the number jumps past
+   * the next one expected (an event was lost), after forgetting the tenant.
    */
   boolean event(String tenantId, long sequence) {
     Long seen = sequences.get(tenantId);
@@ -112,7 +128,10 @@ public final class TenantStates {
     sequences.clear();
   }
 
-  /** A kill, revocation, wipe or "blocked" answer: forget the tenant until a Core call confirms it again. */
+  /**
+   * A kill, revocation, wipe or "blocked" answer: forget the tenant until a Core call confirms it
+   * again.
+   */
   public void blocked(String tenantId) {
     generation.incrementAndGet();
     confirmed.remove(tenantId);

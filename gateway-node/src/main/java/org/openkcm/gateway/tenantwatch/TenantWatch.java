@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps a server-streamed tenant-event watch open to one of the Core nodes (reconnecting with backoff, to
- * the next node in turn) and applies each event to {@link TenantStates}; {@code flush} drops what the
- * gateway holds for a tenant (or, with {@code null}, for every tenant).
+ * Keeps a server-streamed tenant-event watch open to one of the Core nodes (reconnecting with
+ * backoff, to the next node in turn) and applies each event to {@link TenantStates}; {@code flush}
+ * drops what the gateway holds for a tenant (or, with {@code null}, for every tenant).
  */
 public final class TenantWatch {
 
@@ -25,34 +25,55 @@ public final class TenantWatch {
 
   private TenantWatch() {}
 
-  public static void start(ActorSystem<?> system, List<CoreKeyServiceClient> cores, String gatewayName,
-      TenantStates states, Consumer<String> flush, Duration minBackoff, Duration maxBackoff) {
+  public static void start(
+      ActorSystem<?> system,
+      List<CoreKeyServiceClient> cores,
+      String gatewayName,
+      TenantStates states,
+      Consumer<String> flush,
+      Duration minBackoff,
+      Duration maxBackoff) {
     start(system, cores, gatewayName, states, flush, minBackoff, maxBackoff, e -> true);
   }
 
   /**
-   * As above; only events {@code delivered} accepts are applied (tests use it to lose events on purpose, as a
-   * network or a late subscription would).
+   * As above; only events {@code delivered} accepts are applied (tests use it to lose events on
+   * purpose, as a network or a late subscription would).
    */
-  public static void start(ActorSystem<?> system, List<CoreKeyServiceClient> cores, String gatewayName,
-      TenantStates states, Consumer<String> flush, Duration minBackoff, Duration maxBackoff,
+  public static void start(
+      ActorSystem<?> system,
+      List<CoreKeyServiceClient> cores,
+      String gatewayName,
+      TenantStates states,
+      Consumer<String> flush,
+      Duration minBackoff,
+      Duration maxBackoff,
       java.util.function.Predicate<TenantEvent> delivered) {
     AtomicInteger next = new AtomicInteger();
-    RestartSource.withBackoff(RestartSettings.create(minBackoff, maxBackoff, 0.2), () -> {
-      CoreKeyServiceClient core = cores.get(Math.floorMod(next.getAndIncrement(), cores.size()));
-      return core.watchTenantEvents(WatchTenantEventsRequest.newBuilder().setGateway(gatewayName).build())
-          .watchTermination((mat, done) -> {
-            done.whenComplete((d, failure) -> {
-              if (states.isConnected()) {
-                log.warn("tenant-event watch lost ({}); serving nothing locally until it is back",
-                    failure == null ? "closed" : failure.getMessage());
-              }
-              states.disconnected();
-              flush.accept(null);
-            });
-            return mat;
-          });
-    }).filter(delivered::test).runWith(Sink.foreach(event -> apply(event, states, flush)), system);
+    RestartSource.withBackoff(
+            RestartSettings.create(minBackoff, maxBackoff, 0.2),
+            () -> {
+              CoreKeyServiceClient core =
+                  cores.get(Math.floorMod(next.getAndIncrement(), cores.size()));
+              return core.watchTenantEvents(
+                      WatchTenantEventsRequest.newBuilder().setGateway(gatewayName).build())
+                  .watchTermination(
+                      (mat, done) -> {
+                        done.whenComplete(
+                            (d, failure) -> {
+                              if (states.isConnected()) {
+                                log.warn(
+                                    "tenant-event watch lost ({}); serving nothing locally until it is back",
+                                    failure == null ? "closed" : failure.getMessage());
+                              }
+                              states.disconnected();
+                              flush.accept(null);
+                            });
+                        return mat;
+                      });
+            })
+        .filter(delivered::test)
+        .runWith(Sink.foreach(event -> apply(event, states, flush)), system);
   }
 
   static void apply(TenantEvent e, TenantStates states, Consumer<String> flush) {
@@ -73,14 +94,21 @@ public final class TenantWatch {
       default -> {
         if (!states.event(e.getTenantId(), e.getSequence())) {
           flush.accept(e.getTenantId());
-          log.warn("tenant {}: event {} arrived after a gap in its sequence (an event was lost); local state dropped, "
-              + "re-synced on its next Core call", e.getTenantId(), e.getSequence());
+          log.warn(
+              "tenant {}: event {} arrived after a gap in its sequence (an event was lost); local state dropped, "
+                  + "re-synced on its next Core call",
+              e.getTenantId(),
+              e.getSequence());
         }
         switch (e.getKind()) {
           case "killed", "l1-revoked", "keys-wiped", "l1-linked" -> {
             states.blocked(e.getTenantId());
             flush.accept(e.getTenantId());
-            log.warn("tenant {} {} ({}): local state dropped", e.getTenantId(), e.getKind(), e.getReason());
+            log.warn(
+                "tenant {} {} ({}): local state dropped",
+                e.getTenantId(),
+                e.getKind(),
+                e.getReason());
           }
           default -> log.info("tenant {} {}", e.getTenantId(), e.getKind());
         }

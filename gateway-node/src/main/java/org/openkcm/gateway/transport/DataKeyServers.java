@@ -30,11 +30,11 @@ import org.openkcm.protocol.gateway.v1.GetKeyRequest;
 import org.openkcm.protocol.gateway.v1.GetKeyResponse;
 
 /**
- * {@link DataKeyService} as a grpc-java service definition (wire-identical to the pekko-grpc one), each
- * method behind the authorization policy when there is one: the caller's identity
- * ({@link PeerInterceptor#PEER}) must be allowed the method on the request's tenant and service. For opens
- * the service is read from each envelope's header; vault reads and deletes name the service they act for,
- * and the vault then touches only keys stored for that service.
+ * {@link DataKeyService} as a grpc-java service definition (wire-identical to the pekko-grpc one),
+ * each method behind the authorization policy when there is one: the caller's identity ({@link
+ * PeerInterceptor#PEER}) must be allowed the method on the request's tenant and service. For opens
+ * the service is read from each envelope's header; vault reads and deletes name the service they
+ * act for, and the vault then touches only keys stored for that service.
  */
 public final class DataKeyServers {
 
@@ -46,29 +46,71 @@ public final class DataKeyServers {
   public static ServerServiceDefinition definition(DataKeyService s, Optional<Authorizer> authz) {
     Guard g = new Guard(authz);
     return UnaryService.named(DataKeyService.name)
-        .method("GenerateDataKey", GenerateDataKeyRequest.getDefaultInstance(),
+        .method(
+            "GenerateDataKey",
+            GenerateDataKeyRequest.getDefaultInstance(),
             GenerateDataKeyResponse.getDefaultInstance(),
-            g.check("GenerateDataKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::generateDataKey))
-        .method("Decrypt", DecryptRequest.getDefaultInstance(), DecryptResponse.getDefaultInstance(),
-            g.check("Decrypt", r -> Set.of(new Scope(r.getTenantId(), serviceOf(r.getEnvelope()))), s::decrypt))
-        .method("GenerateDataKeys", GenerateDataKeysRequest.getDefaultInstance(),
+            g.check(
+                "GenerateDataKey",
+                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                s::generateDataKey))
+        .method(
+            "Decrypt",
+            DecryptRequest.getDefaultInstance(),
+            DecryptResponse.getDefaultInstance(),
+            g.check(
+                "Decrypt",
+                r -> Set.of(new Scope(r.getTenantId(), serviceOf(r.getEnvelope()))),
+                s::decrypt))
+        .method(
+            "GenerateDataKeys",
+            GenerateDataKeysRequest.getDefaultInstance(),
             GenerateDataKeysResponse.getDefaultInstance(),
-            g.check("GenerateDataKeys", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::generateDataKeys))
-        .method("DecryptBatch", DecryptBatchRequest.getDefaultInstance(), DecryptBatchResponse.getDefaultInstance(),
+            g.check(
+                "GenerateDataKeys",
+                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                s::generateDataKeys))
+        .method(
+            "DecryptBatch",
+            DecryptBatchRequest.getDefaultInstance(),
+            DecryptBatchResponse.getDefaultInstance(),
             g.check("DecryptBatch", DataKeyServers::scopes, s::decryptBatch))
-        .method("CreateKey", CreateKeyRequest.getDefaultInstance(), CreateKeyResponse.getDefaultInstance(),
-            g.check("CreateKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::createKey))
-        .method("GetKey", GetKeyRequest.getDefaultInstance(), GetKeyResponse.getDefaultInstance(),
+        .method(
+            "CreateKey",
+            CreateKeyRequest.getDefaultInstance(),
+            CreateKeyResponse.getDefaultInstance(),
+            g.check(
+                "CreateKey",
+                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                s::createKey))
+        .method(
+            "GetKey",
+            GetKeyRequest.getDefaultInstance(),
+            GetKeyResponse.getDefaultInstance(),
             g.check("GetKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::getKey))
-        .method("DestroyKey", DestroyKeyRequest.getDefaultInstance(), DestroyKeyResponse.getDefaultInstance(),
-            g.check("DestroyKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::destroyKey))
-        .method("DestroyBySubject", DestroyBySubjectRequest.getDefaultInstance(),
+        .method(
+            "DestroyKey",
+            DestroyKeyRequest.getDefaultInstance(),
+            DestroyKeyResponse.getDefaultInstance(),
+            g.check(
+                "DestroyKey",
+                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                s::destroyKey))
+        .method(
+            "DestroyBySubject",
+            DestroyBySubjectRequest.getDefaultInstance(),
             DestroyBySubjectResponse.getDefaultInstance(),
-            g.check("DestroyBySubject", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::destroyBySubject))
+            g.check(
+                "DestroyBySubject",
+                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                s::destroyBySubject))
         .build();
   }
 
-  /** The service named in an envelope's header, or "" when it does not parse (the call then fails on it). */
+  /**
+   * The service named in an envelope's header, or "" when it does not parse (the call then fails on
+   * it).
+   */
   private static String serviceOf(ByteString envelope) {
     try {
       return EnvelopeCodec.decode(envelope.toByteArray()).header().serviceId();
@@ -87,8 +129,8 @@ public final class DataKeyServers {
 
   /** Wraps a method so that it runs only when every scope of its request is allowed. */
   private record Guard(Optional<Authorizer> authz) {
-    <Q, R> Function<Q, CompletionStage<R>> check(String action, Function<Q, Set<Scope>> scopes,
-        Function<Q, CompletionStage<R>> call) {
+    <Q, R> Function<Q, CompletionStage<R>> check(
+        String action, Function<Q, Set<Scope>> scopes, Function<Q, CompletionStage<R>> call) {
       if (authz.isEmpty()) {
         return call;
       }
@@ -96,7 +138,8 @@ public final class DataKeyServers {
       return request -> {
         var caller = Optional.ofNullable(PeerInterceptor.PEER.get());
         for (Scope scope : scopes.apply(request)) {
-          a.require(caller, action, Authorizer.Resource.tenant(scope.tenant()), scope.service(), "");
+          a.require(
+              caller, action, Authorizer.Resource.tenant(scope.tenant()), scope.service(), "");
         }
         return call.apply(request);
       };

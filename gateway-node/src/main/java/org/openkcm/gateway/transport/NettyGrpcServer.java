@@ -1,37 +1,38 @@
 package org.openkcm.gateway.transport;
 
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import io.grpc.ServerInterceptors;
-import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import javax.net.ssl.SSLException;
-import org.openkcm.protocol.tls.MutualTls;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.openkcm.protocol.tls.MutualTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A gRPC listener on grpc-java's Netty server. Per connection it bounds the calls in flight and the size of
- * one request, so one client cannot take all of the server's memory or streams.
+ * A gRPC listener on grpc-java's Netty server. Per connection it bounds the calls in flight and the
+ * size of one request, so one client cannot take all of the server's memory or streams.
  */
 public final class NettyGrpcServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(NettyGrpcServer.class);
 
   /** Per-connection bounds. */
-  public record Limits(int maxConcurrentCallsPerConnection, int maxInboundMessageBytes, Duration shutdownGrace) {}
+  public record Limits(
+      int maxConcurrentCallsPerConnection, int maxInboundMessageBytes, Duration shutdownGrace) {}
 
   private final Server server;
   private final Duration grace;
@@ -42,33 +43,43 @@ public final class NettyGrpcServer implements AutoCloseable {
   }
 
   /**
-   * Starts listening on {@code host:port} (0 = any free port); {@code executor} runs the service code. With
-   * {@code tls}, clients must present a certificate of one of {@code callerKinds}; their SPIFFE id is then
-   * in {@link PeerInterceptor#PEER} while a call is handled.
+   * Starts listening on {@code host:port} (0 = any free port); {@code executor} runs the service
+   * code. With {@code tls}, clients must present a certificate of one of {@code callerKinds}; their
+   * SPIFFE id is then in {@link PeerInterceptor#PEER} while a call is handled.
    */
-  public static NettyGrpcServer start(String host, int port, Limits limits, Executor executor,
-      Optional<MutualTls> tls, Set<String> callerKinds, List<ServerServiceDefinition> services) {
-    NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-        .executor(executor)
-        .maxConcurrentCallsPerConnection(limits.maxConcurrentCallsPerConnection())
-        .maxInboundMessageSize(limits.maxInboundMessageBytes());
+  public static NettyGrpcServer start(
+      String host,
+      int port,
+      Limits limits,
+      Executor executor,
+      Optional<MutualTls> tls,
+      Set<String> callerKinds,
+      List<ServerServiceDefinition> services) {
+    NettyServerBuilder b =
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+            .executor(executor)
+            .maxConcurrentCallsPerConnection(limits.maxConcurrentCallsPerConnection())
+            .maxInboundMessageSize(limits.maxInboundMessageBytes());
     if (tls.isPresent()) {
       MutualTls t = tls.get();
       try {
-        b.sslContext(GrpcSslContexts.configure(SslContextBuilder.forServer(t.keyManager()), SslProvider.JDK)
-            .trustManager(t.trustManager(callerKinds))
-            .clientAuth(ClientAuth.REQUIRE)
-            .protocols(t.settings().protocols())
-            .build());
+        b.sslContext(
+            GrpcSslContexts.configure(SslContextBuilder.forServer(t.keyManager()), SslProvider.JDK)
+                .trustManager(t.trustManager(callerKinds))
+                .clientAuth(ClientAuth.REQUIRE)
+                .protocols(t.settings().protocols())
+                .build());
       } catch (SSLException e) {
-        throw new IllegalStateException("cannot set up TLS for " + host + ":" + port + ": " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "cannot set up TLS for " + host + ":" + port + ": " + e.getMessage(), e);
       }
     }
     services.forEach(s -> b.addService(ServerInterceptors.intercept(s, new PeerInterceptor())));
     try {
       return new NettyGrpcServer(b.build().start(), limits.shutdownGrace());
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
     }
   }
 

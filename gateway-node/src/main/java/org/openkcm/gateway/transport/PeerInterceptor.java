@@ -18,10 +18,13 @@ public final class PeerInterceptor implements ServerInterceptor {
   public static final Context.Key<SpiffeId> PEER = Context.key("openkcm-peer");
 
   @Override
-  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-      ServerCallHandler<Q, R> next) {
-    Optional<SpiffeId> peer = MutualTls.peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
-    return peer.isEmpty() ? next.startCall(call, headers)
-        : Contexts.interceptCall(Context.current().withValue(PEER, peer.get()), call, headers, next);
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    Optional<SpiffeId> peer =
+        MutualTls.peer(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+    return peer.isEmpty()
+        ? next.startCall(call, headers)
+        : Contexts.interceptCall(
+            Context.current().withValue(PEER, peer.get()), call, headers, next);
   }
 }

@@ -47,10 +47,12 @@ public final class InMemoryKeyVault implements KeyVault {
   }
 
   @Override
-  public synchronized CompletionStage<Integer> destroyBySubject(String tenantId, String serviceId, String subject) {
+  public synchronized CompletionStage<Integer> destroyBySubject(
+      String tenantId, String serviceId, String subject) {
     int n = 0;
     for (Map.Entry<String, Lookup> e : of(tenantId).entrySet()) {
-      if (e.getValue() instanceof Found f && subject.equals(f.key().subject())
+      if (e.getValue() instanceof Found f
+          && subject.equals(f.key().subject())
           && serviceId.equals(f.key().serviceId())) {
         e.setValue(new Destroyed(clock.instant()));
         n++;

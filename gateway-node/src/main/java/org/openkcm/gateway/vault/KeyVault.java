@@ -6,13 +6,18 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Where the gateway keeps wrapped DEKs by id for applications that would rather hold an id than an
- * envelope. Only envelopes (DEKs wrapped by L3) are ever stored. Destroying a key deletes its envelope and
- * leaves a tombstone, so the id answers "destroyed" forever (crypto-shredding).
+ * envelope. Only envelopes (DEKs wrapped by L3) are ever stored. Destroying a key deletes its
+ * envelope and leaves a tombstone, so the id answers "destroyed" forever (crypto-shredding).
  */
 public interface KeyVault extends AutoCloseable {
 
   /** One stored key: its envelope, the context it was wrapped with, and an optional subject tag. */
-  record StoredKey(String keyId, String serviceId, byte[] envelope, Map<String, String> context, String subject,
+  record StoredKey(
+      String keyId,
+      String serviceId,
+      byte[] envelope,
+      Map<String, String> context,
+      String subject,
       Instant created) {}
 
   /** What an id answers. */
@@ -35,8 +40,8 @@ public interface KeyVault extends AutoCloseable {
   CompletionStage<Boolean> destroy(String tenantId, String keyId);
 
   /**
-   * Destroys every live key of {@code serviceId} tagged with {@code subject} ("right to be forgotten");
-   * answers how many. Keys of the tenant's other services are left alone.
+   * Destroys every live key of {@code serviceId} tagged with {@code subject} ("right to be
+   * forgotten"); answers how many. Keys of the tenant's other services are left alone.
    */
   CompletionStage<Integer> destroyBySubject(String tenantId, String serviceId, String subject);
 

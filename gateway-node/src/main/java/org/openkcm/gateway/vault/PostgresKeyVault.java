@@ -23,8 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 
 /**
- * Vault on PostgreSQL (JDBC + HikariCP, on a blocking executor). One schema per tenant, so offboarding a
- * tenant drops its schema; destroying a key sets its envelope to NULL and keeps the row as a tombstone.
+ * Vault on PostgreSQL (JDBC + HikariCP, on a blocking executor). One schema per tenant, so
+ * offboarding a tenant drops its schema; destroying a key sets its envelope to NULL and keeps the
+ * row as a tombstone.
  */
 public final class PostgresKeyVault implements KeyVault {
 
@@ -33,7 +34,8 @@ public final class PostgresKeyVault implements KeyVault {
   private final Clock clock;
   private final Set<String> ready = ConcurrentHashMap.newKeySet();
 
-  public PostgresKeyVault(String url, String user, String password, int poolSize, Executor blocking, Clock clock) {
+  public PostgresKeyVault(
+      String url, String user, String password, int poolSize, Executor blocking, Clock clock) {
     HikariConfig c = new HikariConfig();
     c.setJdbcUrl(url);
     c.setUsername(user);
@@ -50,12 +52,18 @@ public final class PostgresKeyVault implements KeyVault {
     return "postgres";
   }
 
-  /** The tenant's schema: readable prefix plus a hash, so that distinct tenant ids never collide. */
+  /**
+   * The tenant's schema: readable prefix plus a hash, so that distinct tenant ids never collide.
+   */
   static String schema(String tenantId) {
     try {
-      byte[] h = MessageDigest.getInstance("SHA-256").digest(tenantId.getBytes(StandardCharsets.UTF_8));
+      byte[] h =
+          MessageDigest.getInstance("SHA-256").digest(tenantId.getBytes(StandardCharsets.UTF_8));
       String readable = tenantId.replaceAll("[^a-z0-9_]", "_");
-      return "okv_" + readable.substring(0, Math.min(40, readable.length())) + "_" + HexFormat.of().formatHex(h, 0, 5);
+      return "okv_"
+          + readable.substring(0, Math.min(40, readable.length()))
+          + "_"
+          + HexFormat.of().formatHex(h, 0, 5);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
@@ -66,75 +74,101 @@ public final class PostgresKeyVault implements KeyVault {
   }
 
   private <T> CompletionStage<T> withTenant(String tenantId, Work<T> work) {
-    return CompletableFuture.supplyAsync(() -> {
-      String schema = schema(tenantId);
-      try (Connection c = pool.getConnection()) {
-        if (!ready.contains(schema)) {
-          try (Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-            st.execute("CREATE TABLE IF NOT EXISTS " + schema + ".keys (id TEXT PRIMARY KEY, service TEXT NOT NULL,"
-                + " envelope BYTEA, context_names TEXT[], context_values TEXT[], subject TEXT NOT NULL,"
-                + " created TIMESTAMPTZ NOT NULL, destroyed_at TIMESTAMPTZ)");
-            st.execute("CREATE INDEX IF NOT EXISTS keys_subject ON " + schema + ".keys (subject)"
-                + " WHERE destroyed_at IS NULL");
+    return CompletableFuture.supplyAsync(
+        () -> {
+          String schema = schema(tenantId);
+          try (Connection c = pool.getConnection()) {
+            if (!ready.contains(schema)) {
+              try (Statement st = c.createStatement()) {
+                st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+                st.execute(
+                    "CREATE TABLE IF NOT EXISTS "
+                        + schema
+                        + ".keys (id TEXT PRIMARY KEY, service TEXT NOT NULL,"
+                        + " envelope BYTEA, context_names TEXT[], context_values TEXT[], subject TEXT NOT NULL,"
+                        + " created TIMESTAMPTZ NOT NULL, destroyed_at TIMESTAMPTZ)");
+                st.execute(
+                    "CREATE INDEX IF NOT EXISTS keys_subject ON "
+                        + schema
+                        + ".keys (subject)"
+                        + " WHERE destroyed_at IS NULL");
+              }
+              ready.add(schema);
+            }
+            return work.run(c);
+          } catch (SQLException e) {
+            throw new IllegalStateException(
+                "vault (PostgreSQL) failed for tenant " + tenantId + ": " + e.getMessage(), e);
           }
-          ready.add(schema);
-        }
-        return work.run(c);
-      } catch (SQLException e) {
-        throw new IllegalStateException("vault (PostgreSQL) failed for tenant " + tenantId + ": " + e.getMessage(), e);
-      }
-    }, blocking);
+        },
+        blocking);
   }
 
   @Override
   public CompletionStage<Void> store(String tenantId, StoredKey k) {
-    return withTenant(tenantId, c -> {
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema(tenantId)
-          + ".keys (id, service, envelope, context_names, context_values, subject, created) VALUES (?,?,?,?,?,?,?)")) {
-        String[] names = k.context().keySet().toArray(String[]::new);
-        String[] values = new String[names.length];
-        for (int i = 0; i < names.length; i++) {
-          values[i] = k.context().get(names[i]);
-        }
-        ps.setString(1, k.keyId());
-        ps.setString(2, k.serviceId());
-        ps.setBytes(3, k.envelope());
-        ps.setArray(4, c.createArrayOf("text", names));
-        ps.setArray(5, c.createArrayOf("text", values));
-        ps.setString(6, k.subject());
-        ps.setTimestamp(7, Timestamp.from(k.created()));
-        ps.executeUpdate();
-        return null;
-      }
-    });
+    return withTenant(
+        tenantId,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO "
+                      + schema(tenantId)
+                      + ".keys (id, service, envelope, context_names, context_values, subject, created) VALUES (?,?,?,?,?,?,?)")) {
+            String[] names = k.context().keySet().toArray(String[]::new);
+            String[] values = new String[names.length];
+            for (int i = 0; i < names.length; i++) {
+              values[i] = k.context().get(names[i]);
+            }
+            ps.setString(1, k.keyId());
+            ps.setString(2, k.serviceId());
+            ps.setBytes(3, k.envelope());
+            ps.setArray(4, c.createArrayOf("text", names));
+            ps.setArray(5, c.createArrayOf("text", values));
+            ps.setString(6, k.subject());
+            ps.setTimestamp(7, Timestamp.from(k.created()));
+            ps.executeUpdate();
+            return null;
+          }
+        });
   }
 
   @Override
   public CompletionStage<Lookup> lookup(String tenantId, String keyId) {
-    return withTenant(tenantId, c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT service, envelope, context_names, context_values, subject,"
-          + " created, destroyed_at FROM " + schema(tenantId) + ".keys WHERE id = ?")) {
-        ps.setString(1, keyId);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (!rs.next()) {
-            return new Absent();
+    return withTenant(
+        tenantId,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT service, envelope, context_names, context_values, subject,"
+                      + " created, destroyed_at FROM "
+                      + schema(tenantId)
+                      + ".keys WHERE id = ?")) {
+            ps.setString(1, keyId);
+            try (ResultSet rs = ps.executeQuery()) {
+              if (!rs.next()) {
+                return new Absent();
+              }
+              Timestamp destroyed = rs.getTimestamp("destroyed_at");
+              if (destroyed != null) {
+                return new Destroyed(destroyed.toInstant());
+              }
+              Map<String, String> ctx = new HashMap<>();
+              String[] names = strings(rs.getArray("context_names"));
+              String[] values = strings(rs.getArray("context_values"));
+              for (int i = 0; i < names.length; i++) {
+                ctx.put(names[i], values[i]);
+              }
+              return new Found(
+                  new StoredKey(
+                      keyId,
+                      rs.getString("service"),
+                      rs.getBytes("envelope"),
+                      ctx,
+                      rs.getString("subject"),
+                      rs.getTimestamp("created").toInstant()));
+            }
           }
-          Timestamp destroyed = rs.getTimestamp("destroyed_at");
-          if (destroyed != null) {
-            return new Destroyed(destroyed.toInstant());
-          }
-          Map<String, String> ctx = new HashMap<>();
-          String[] names = strings(rs.getArray("context_names"));
-          String[] values = strings(rs.getArray("context_values"));
-          for (int i = 0; i < names.length; i++) {
-            ctx.put(names[i], values[i]);
-          }
-          return new Found(new StoredKey(keyId, rs.getString("service"), rs.getBytes("envelope"), ctx,
-              rs.getString("subject"), rs.getTimestamp("created").toInstant()));
-        }
-      }
-    });
+        });
   }
 
   private static String[] strings(Array a) throws SQLException {
@@ -143,40 +177,57 @@ public final class PostgresKeyVault implements KeyVault {
 
   @Override
   public CompletionStage<Boolean> destroy(String tenantId, String keyId) {
-    return withTenant(tenantId, c -> {
-      try (PreparedStatement ps = c.prepareStatement("UPDATE " + schema(tenantId) + ".keys SET envelope = NULL,"
-          + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE id = ? AND destroyed_at IS NULL")) {
-        ps.setTimestamp(1, Timestamp.from(clock.instant()));
-        ps.setString(2, keyId);
-        return ps.executeUpdate() == 1;
-      }
-    });
+    return withTenant(
+        tenantId,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "UPDATE "
+                      + schema(tenantId)
+                      + ".keys SET envelope = NULL,"
+                      + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE id = ? AND destroyed_at IS NULL")) {
+            ps.setTimestamp(1, Timestamp.from(clock.instant()));
+            ps.setString(2, keyId);
+            return ps.executeUpdate() == 1;
+          }
+        });
   }
 
   @Override
-  public CompletionStage<Integer> destroyBySubject(String tenantId, String serviceId, String subject) {
-    return withTenant(tenantId, c -> {
-      try (PreparedStatement ps = c.prepareStatement("UPDATE " + schema(tenantId) + ".keys SET envelope = NULL,"
-          + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE subject = ? AND service = ? AND destroyed_at IS NULL")) {
-        ps.setTimestamp(1, Timestamp.from(clock.instant()));
-        ps.setString(2, subject);
-        ps.setString(3, serviceId);
-        return ps.executeUpdate();
-      }
-    });
+  public CompletionStage<Integer> destroyBySubject(
+      String tenantId, String serviceId, String subject) {
+    return withTenant(
+        tenantId,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "UPDATE "
+                      + schema(tenantId)
+                      + ".keys SET envelope = NULL,"
+                      + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE subject = ? AND service = ? AND destroyed_at IS NULL")) {
+            ps.setTimestamp(1, Timestamp.from(clock.instant()));
+            ps.setString(2, subject);
+            ps.setString(3, serviceId);
+            return ps.executeUpdate();
+          }
+        });
   }
 
   @Override
   public CompletionStage<Void> dropTenant(String tenantId) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
-        st.execute("DROP SCHEMA IF EXISTS " + schema(tenantId) + " CASCADE");
-        ready.remove(schema(tenantId));
-        return null;
-      } catch (SQLException e) {
-        throw new IllegalStateException("vault (PostgreSQL) could not drop tenant " + tenantId + ": " + e.getMessage(), e);
-      }
-    }, blocking);
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (Connection c = pool.getConnection();
+              Statement st = c.createStatement()) {
+            st.execute("DROP SCHEMA IF EXISTS " + schema(tenantId) + " CASCADE");
+            ready.remove(schema(tenantId));
+            return null;
+          } catch (SQLException e) {
+            throw new IllegalStateException(
+                "vault (PostgreSQL) could not drop tenant " + tenantId + ": " + e.getMessage(), e);
+          }
+        },
+        blocking);
   }
 
   @Override

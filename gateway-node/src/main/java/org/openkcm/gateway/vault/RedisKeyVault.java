@@ -17,8 +17,8 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Vault on Redis (Lettuce, asynchronous). Per key a hash {@code <prefix>:<tenant>:k:<id>} (service,
- * envelope in base64, context as {@code c:<name>} fields, subject, created); a tombstone
- * {@code <prefix>:<tenant>:d:<id>} once destroyed; a set per subject. Only envelopes are stored.
+ * envelope in base64, context as {@code c:<name>} fields, subject, created); a tombstone {@code
+ * <prefix>:<tenant>:d:<id>} once destroyed; a set per subject. Only envelopes are stored.
  */
 public final class RedisKeyVault implements KeyVault {
 
@@ -70,48 +70,79 @@ public final class RedisKeyVault implements KeyVault {
 
   @Override
   public CompletionStage<Lookup> lookup(String tenantId, String keyId) {
-    return redis.hgetall(key(tenantId, keyId)).thenCompose(h -> {
-      if (h != null && !h.isEmpty()) {
-        Map<String, String> ctx = new HashMap<>();
-        h.forEach((f, v) -> {
-          if (f.startsWith("c:")) {
-            ctx.put(f.substring(2), v);
-          }
-        });
-        return CompletableFuture.completedFuture(new Found(new StoredKey(keyId, h.get("svc"),
-            Base64.getDecoder().decode(h.get("env")), ctx, h.getOrDefault("sub", ""), Instant.parse(h.get("created")))));
-      }
-      return redis.get(tomb(tenantId, keyId)).thenApply(t -> t == null ? new Absent() : new Destroyed(Instant.parse(t)));
-    });
+    return redis
+        .hgetall(key(tenantId, keyId))
+        .thenCompose(
+            h -> {
+              if (h != null && !h.isEmpty()) {
+                Map<String, String> ctx = new HashMap<>();
+                h.forEach(
+                    (f, v) -> {
+                      if (f.startsWith("c:")) {
+                        ctx.put(f.substring(2), v);
+                      }
+                    });
+                return CompletableFuture.completedFuture(
+                    new Found(
+                        new StoredKey(
+                            keyId,
+                            h.get("svc"),
+                            Base64.getDecoder().decode(h.get("env")),
+                            ctx,
+                            h.getOrDefault("sub", ""),
+                            Instant.parse(h.get("created")))));
+              }
+              return redis
+                  .get(tomb(tenantId, keyId))
+                  .thenApply(t -> t == null ? new Absent() : new Destroyed(Instant.parse(t)));
+            });
   }
 
   @Override
   public CompletionStage<Boolean> destroy(String tenantId, String keyId) {
     String k = key(tenantId, keyId);
-    return redis.hget(k, "sub").thenCompose(sub -> {
-      if (sub == null) {
-        return CompletableFuture.completedFuture(false);
-      }
-      return redis.set(tomb(tenantId, keyId), clock.instant().toString())
-          .thenCompose(ok -> redis.del(k))
-          .thenCompose(n -> sub.isEmpty() ? CompletableFuture.completedFuture(n)
-              : redis.srem(subject(tenantId, sub), keyId))
-          .thenApply(n -> true);
-    });
+    return redis
+        .hget(k, "sub")
+        .thenCompose(
+            sub -> {
+              if (sub == null) {
+                return CompletableFuture.completedFuture(false);
+              }
+              return redis
+                  .set(tomb(tenantId, keyId), clock.instant().toString())
+                  .thenCompose(ok -> redis.del(k))
+                  .thenCompose(
+                      n ->
+                          sub.isEmpty()
+                              ? CompletableFuture.completedFuture(n)
+                              : redis.srem(subject(tenantId, sub), keyId))
+                  .thenApply(n -> true);
+            });
   }
 
   @Override
-  public CompletionStage<Integer> destroyBySubject(String tenantId, String serviceId, String subject) {
-    return redis.smembers(subject(tenantId, subject)).thenCompose(ids -> {
-      CompletableFuture<Integer> all = CompletableFuture.completedFuture(0);
-      for (String id : ids) {
-        all = all.thenCompose(n -> lookup(tenantId, id).thenCompose(found ->
-            found instanceof Found f && f.key().serviceId().equals(serviceId)
-                ? destroy(tenantId, id).thenApply(done -> done ? n + 1 : n)
-                : CompletableFuture.completedFuture(n)));
-      }
-      return all;
-    });
+  public CompletionStage<Integer> destroyBySubject(
+      String tenantId, String serviceId, String subject) {
+    return redis
+        .smembers(subject(tenantId, subject))
+        .thenCompose(
+            ids -> {
+              CompletableFuture<Integer> all = CompletableFuture.completedFuture(0);
+              for (String id : ids) {
+                all =
+                    all.thenCompose(
+                        n ->
+                            lookup(tenantId, id)
+                                .thenCompose(
+                                    found ->
+                                        found instanceof Found f
+                                                && f.key().serviceId().equals(serviceId)
+                                            ? destroy(tenantId, id)
+                                                .thenApply(done -> done ? n + 1 : n)
+                                            : CompletableFuture.completedFuture(n)));
+              }
+              return all;
+            });
   }
 
   @Override
@@ -120,15 +151,19 @@ public final class RedisKeyVault implements KeyVault {
     ScanCursor cursor = ScanCursor.INITIAL;
     try {
       do {
-        var page = redis.scan(cursor, ScanArgs.Builder.matches(prefix + ":" + tenantId + ":*").limit(500))
-            .toCompletableFuture().get();
+        var page =
+            redis
+                .scan(cursor, ScanArgs.Builder.matches(prefix + ":" + tenantId + ":*").limit(500))
+                .toCompletableFuture()
+                .get();
         keys.addAll(page.getKeys());
         cursor = page;
       } while (!cursor.isFinished());
     } catch (Exception e) {
       return CompletableFuture.failedFuture(e);
     }
-    return keys.isEmpty() ? CompletableFuture.completedFuture(null)
+    return keys.isEmpty()
+        ? CompletableFuture.completedFuture(null)
         : redis.del(keys.toArray(String[]::new)).thenApply(n -> null);
   }
 

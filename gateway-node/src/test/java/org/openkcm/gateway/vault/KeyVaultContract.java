@@ -16,7 +16,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The one contract every vault backend must keep; each backend's test runs it against the real store. */
+/**
+ * The one contract every vault backend must keep; each backend's test runs it against the real
+ * store.
+ */
 abstract class KeyVaultContract {
 
   protected KeyVault vault;
@@ -48,7 +51,12 @@ abstract class KeyVaultContract {
   private static KeyVault.StoredKey key(String id, String service, String subject) {
     byte[] env = new byte[80];
     new SecureRandom().nextBytes(env);
-    return new KeyVault.StoredKey(id, service, env, Map.of("table", "orders", "row", "7"), subject,
+    return new KeyVault.StoredKey(
+        id,
+        service,
+        env,
+        Map.of("table", "orders", "row", "7"),
+        subject,
         Instant.now().truncatedTo(ChronoUnit.MILLIS));
   }
 
@@ -93,8 +101,12 @@ abstract class KeyVaultContract {
     assertInstanceOf(KeyVault.Destroyed.class, join(vault.lookup(tenant, "a1")));
     assertInstanceOf(KeyVault.Destroyed.class, join(vault.lookup(tenant, "a2")));
     assertInstanceOf(KeyVault.Found.class, join(vault.lookup(tenant, "b1")));
-    assertInstanceOf(KeyVault.Found.class, join(vault.lookup(otherTenant, "a3")), "other tenant untouched");
-    assertInstanceOf(KeyVault.Found.class, join(vault.lookup(tenant, "a4")), "the tenant's other service untouched");
+    assertInstanceOf(
+        KeyVault.Found.class, join(vault.lookup(otherTenant, "a3")), "other tenant untouched");
+    assertInstanceOf(
+        KeyVault.Found.class,
+        join(vault.lookup(tenant, "a4")),
+        "the tenant's other service untouched");
     assertEquals(0, join(vault.destroyBySubject(tenant, "payments", "alice")));
     assertEquals(1, join(vault.destroyBySubject(tenant, "billing", "alice")));
   }

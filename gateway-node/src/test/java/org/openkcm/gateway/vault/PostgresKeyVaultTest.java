@@ -11,8 +11,12 @@ import org.junit.jupiter.api.Test;
 class PostgresKeyVaultTest extends KeyVaultContract {
   @Override
   protected KeyVault newVault() {
-    return new PostgresKeyVault(System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test"),
-        System.getenv().getOrDefault("OPENKCM_IT_PG_USER", "postgres"), "", 2, Executors.newFixedThreadPool(2),
+    return new PostgresKeyVault(
+        System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test"),
+        System.getenv().getOrDefault("OPENKCM_IT_PG_USER", "postgres"),
+        "",
+        2,
+        Executors.newFixedThreadPool(2),
         Clock.systemUTC());
   }
 

@@ -6,7 +6,9 @@ import java.time.Clock;
 class RedisKeyVaultTest extends KeyVaultContract {
   @Override
   protected KeyVault newVault() {
-    return new RedisKeyVault(System.getenv().getOrDefault("OPENKCM_IT_REDIS_URI", "redis://127.0.0.1:6379"),
-        "okcm-test", Clock.systemUTC());
+    return new RedisKeyVault(
+        System.getenv().getOrDefault("OPENKCM_IT_REDIS_URI", "redis://127.0.0.1:6379"),
+        "okcm-test",
+        Clock.systemUTC());
   }
 }

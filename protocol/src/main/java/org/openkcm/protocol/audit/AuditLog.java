@@ -8,10 +8,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The audit trail: one JSON object per record on the logger {@code org.openkcm.audit}, e.g.
- * {@code {"event":"tenant.kill","tenant":"acme","by":"spiffe://…/admin/so","reason":"…","cid":"…"}}. Every value
- * is a JSON string, number or boolean written by Jackson, so client-supplied text (a kill reason, a
- * correlation id) can never add or change a field, and a reader parses records instead of guessing.
+ * The audit trail: one JSON object per record on the logger {@code org.openkcm.audit}, e.g. {@code
+ * {"event":"tenant.kill","tenant":"acme","by":"spiffe://…/admin/so","reason":"…","cid":"…"}}. Every
+ * value is a JSON string, number or boolean written by Jackson, so client-supplied text (a kill
+ * reason, a correlation id) can never add or change a field, and a reader parses records instead of
+ * guessing.
  */
 public final class AuditLog {
 
@@ -37,13 +38,17 @@ public final class AuditLog {
     record.put("event", event);
     for (int i = 0; i < fields.length; i += 2) {
       Object v = fields[i + 1];
-      record.put(String.valueOf(fields[i]), v == null || v instanceof Number || v instanceof Boolean ? v
-          : v instanceof Enum<?> e ? e.name() : v.toString());
+      record.put(
+          String.valueOf(fields[i]),
+          v == null || v instanceof Number || v instanceof Boolean
+              ? v
+              : v instanceof Enum<?> e ? e.name() : v.toString());
     }
     try {
       return JSON.writeValueAsString(record);
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("audit record not serialisable: " + e.getOriginalMessage(), e);
+      throw new IllegalStateException(
+          "audit record not serialisable: " + e.getOriginalMessage(), e);
     }
   }
 }

@@ -9,12 +9,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Who is assigned what ({@code openkcm.authz.assignments}): the tenants each gateway serves and the roles
- * each admin identity holds, by the identity's name (the last segment of its SPIFFE id). An identity that
- * is not listed has nothing. The tenant {@code "*"} means every tenant: the demo's assignment, refused by
- * the prod profile.
+ * Who is assigned what ({@code openkcm.authz.assignments}): the tenants each gateway serves and the
+ * roles each admin identity holds, by the identity's name (the last segment of its SPIFFE id). An
+ * identity that is not listed has nothing. The tenant {@code "*"} means every tenant: the demo's
+ * assignment, refused by the prod profile.
  */
-public record Assignments(Map<String, Set<String>> gatewayTenants, Map<String, Set<AdminRole>> adminRoles) {
+public record Assignments(
+    Map<String, Set<String>> gatewayTenants, Map<String, Set<AdminRole>> adminRoles) {
 
   public static final String EVERY_TENANT = "*";
   public static final Assignments NONE = new Assignments(Map.of(), Map.of());
@@ -34,8 +35,11 @@ public record Assignments(Map<String, Set<String>> gatewayTenants, Map<String, S
 
   /** Gateways assigned every tenant ({@code "*"}). */
   public List<String> gatewaysWithEveryTenant() {
-    return gatewayTenants.entrySet().stream().filter(e -> e.getValue().contains(EVERY_TENANT)).map(Map.Entry::getKey)
-        .sorted().toList();
+    return gatewayTenants.entrySet().stream()
+        .filter(e -> e.getValue().contains(EVERY_TENANT))
+        .map(Map.Entry::getKey)
+        .sorted()
+        .toList();
   }
 
   /** Reads {@code gateways { <name> = [tenants] }} and {@code admins { <name> = [roles] }}. */

@@ -1,7 +1,5 @@
 package org.openkcm.protocol.authz;
 
-import org.openkcm.protocol.audit.AuditLog;
-
 import com.cedarpolicy.BasicAuthorizationEngine;
 import com.cedarpolicy.model.AuthorizationRequest;
 import com.cedarpolicy.model.AuthorizationResponse;
@@ -28,6 +26,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import org.openkcm.protocol.audit.AuditLog;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.OpenKcmException;
@@ -36,20 +35,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Decides whether a caller (its verified SPIFFE id) may do an action on a resource, by Cedar policies read
- * from files (reloaded when they change). Decisions are cached per (caller, action, resource, service) for a
- * bounded time, so the per-DEK path costs a map lookup. Every evaluated decision and every denial goes to
- * the audit log with the policies that decided it.
+ * Decides whether a caller (its verified SPIFFE id) may do an action on a resource, by Cedar
+ * policies read from files (reloaded when they change). Decisions are cached per (caller, action,
+ * resource, service) for a bounded time, so the per-DEK path costs a map lookup. Every evaluated
+ * decision and every denial goes to the audit log with the policies that decided it.
  *
- * <p>Defence in depth is not this class's job alone: whatever a policy says, an envelope of tenant A never
- * opens under tenant B (its AAD binds the tenant) and a gateway never receives L2/L3.
+ * <p>Defence in depth is not this class's job alone: whatever a policy says, an envelope of tenant
+ * A never opens under tenant B (its AAD binds the tenant) and a gateway never receives L2/L3.
  */
 public final class Authorizer {
 
   private static final Logger log = LoggerFactory.getLogger(Authorizer.class);
   private static final String CLASSPATH = "classpath:";
-  private static final Map<String, String> KINDS = Map.of("core", "Core", "gateway", "Gateway", "app", "App",
-      "admin", "Admin");
+  private static final Map<String, String> KINDS =
+      Map.of("core", "Core", "gateway", "Gateway", "app", "App", "admin", "Admin");
 
   /**
    * {@code openkcm.authz}.
@@ -57,25 +56,36 @@ public final class Authorizer {
    * @param policyFiles file paths, or {@code classpath:<resource>} for policies shipped in the jar
    * @param assignments which tenants each gateway serves and which roles each admin holds
    */
-  public record Settings(List<String> policyFiles, Duration cacheTtl, int cacheMaxEntries, Duration reloadCheck,
+  public record Settings(
+      List<String> policyFiles,
+      Duration cacheTtl,
+      int cacheMaxEntries,
+      Duration reloadCheck,
       Assignments assignments) {
 
     public Settings {
       policyFiles = List.copyOf(policyFiles);
     }
 
-    public Settings(List<String> policyFiles, Duration cacheTtl, int cacheMaxEntries, Duration reloadCheck) {
+    public Settings(
+        List<String> policyFiles, Duration cacheTtl, int cacheMaxEntries, Duration reloadCheck) {
       this(policyFiles, cacheTtl, cacheMaxEntries, reloadCheck, Assignments.NONE);
     }
 
     public static Settings from(Config authz) {
-      return new Settings(authz.getStringList("policy-files"), authz.getDuration("cache-ttl"),
-          authz.getInt("cache-max-entries"), authz.getDuration("reload-check"),
+      return new Settings(
+          authz.getStringList("policy-files"),
+          authz.getDuration("cache-ttl"),
+          authz.getInt("cache-max-entries"),
+          authz.getDuration("reload-check"),
           Assignments.from(authz.getConfig("assignments")));
     }
   }
 
-  /** What is acted on: a Cedar entity type ({@code Tenant}, {@code KillSwitch}, {@code Seal}) and its id. */
+  /**
+   * What is acted on: a Cedar entity type ({@code Tenant}, {@code KillSwitch}, {@code Seal}) and
+   * its id.
+   */
   public record Resource(String type, String id) {
     public static Resource tenant(String tenantId) {
       return new Resource("Tenant", tenantId);
@@ -93,7 +103,10 @@ public final class Authorizer {
   private final ConcurrentHashMap<Key, Decision> cache = new ConcurrentHashMap<>();
   private volatile Policies policies;
   private volatile long nextCheckNanos;
-  /** The stamp of files refused last time, so a broken change is reported once, not on every check. */
+
+  /**
+   * The stamp of files refused last time, so a broken change is reported once, not on every check.
+   */
   private String refusedStamp = "";
 
   private Authorizer(Settings settings, Policies policies) {
@@ -108,13 +121,14 @@ public final class Authorizer {
   }
 
   /**
-   * The authorization policies of {@code openkcm.authz} for a node whose mTLS is {@code tls}; without mTLS there
-   * are no verified identities to judge, so none (with a warning).
+   * The authorization policies of {@code openkcm.authz} for a node whose mTLS is {@code tls};
+   * without mTLS there are no verified identities to judge, so none (with a warning).
    */
-  public static java.util.Optional<Authorizer> forNode(Config root,
-      java.util.Optional<org.openkcm.protocol.tls.MutualTls> tls) {
+  public static java.util.Optional<Authorizer> forNode(
+      Config root, java.util.Optional<org.openkcm.protocol.tls.MutualTls> tls) {
     if (tls.isEmpty()) {
-      log.warn("no mTLS, so no caller identities: authorization policies are NOT applied (development/test only)");
+      log.warn(
+          "no mTLS, so no caller identities: authorization policies are NOT applied (development/test only)");
       return java.util.Optional.empty();
     }
     return java.util.Optional.of(load(Settings.from(root.getConfig("openkcm.authz"))));
@@ -124,7 +138,10 @@ public final class Authorizer {
   public static Authorizer load(Settings settings) {
     try {
       Policies p = read(settings);
-      log.info("authorization: {} Cedar policies from {} ({})", p.names().size(), settings.policyFiles(),
+      log.info(
+          "authorization: {} Cedar policies from {} ({})",
+          p.names().size(),
+          settings.policyFiles(),
           new TreeSet<>(p.names().values()));
       return new Authorizer(settings, p);
     } catch (IOException e) {
@@ -133,14 +150,33 @@ public final class Authorizer {
   }
 
   /**
-   * Returns normally when {@code caller} may do {@code action} on {@code resource} (for {@code service}, "" if
-   * none); otherwise throws PERMISSION_DENIED naming the caller, the action and the resource.
+   * Returns normally when {@code caller} may do {@code action} on {@code resource} (for {@code
+   * service}, "" if none); otherwise throws PERMISSION_DENIED naming the caller, the action and the
+   * resource.
    */
-  public void require(Optional<SpiffeId> caller, String action, Resource resource, String service, String cid) {
+  public void require(
+      Optional<SpiffeId> caller, String action, Resource resource, String service, String cid) {
     if (caller.isEmpty()) {
-      AuditLog.record("authz", "decision", "deny", "principal", "none", "action", action, "resourceType",
-          resource.type(), "resource", resource.id(), "service", service, "cid", cid, "why", "no-identity");
-      throw new OpenKcmException(ErrorReason.PERMISSION_DENIED, action + " needs a client certificate identity");
+      AuditLog.record(
+          "authz",
+          "decision",
+          "deny",
+          "principal",
+          "none",
+          "action",
+          action,
+          "resourceType",
+          resource.type(),
+          "resource",
+          resource.id(),
+          "service",
+          service,
+          "cid",
+          cid,
+          "why",
+          "no-identity");
+      throw new OpenKcmException(
+          ErrorReason.PERMISSION_DENIED, action + " needs a client certificate identity");
     }
     SpiffeId who = caller.get();
     Key key = new Key(who.uri(), action, resource, service);
@@ -152,23 +188,65 @@ public final class Authorizer {
         cache.clear();
       }
       cache.put(key, d);
-      AuditLog.record("authz", "decision", d.allowed() ? "allow" : "deny", "principal", who, "action", action,
-          "resourceType", resource.type(), "resource", resource.id(), "service", service, "cid", cid,
-          "policies", d.why());
+      AuditLog.record(
+          "authz",
+          "decision",
+          d.allowed() ? "allow" : "deny",
+          "principal",
+          who,
+          "action",
+          action,
+          "resourceType",
+          resource.type(),
+          "resource",
+          resource.id(),
+          "service",
+          service,
+          "cid",
+          cid,
+          "policies",
+          d.why());
     } else if (!d.allowed()) {
-      AuditLog.record("authz", "decision", "deny", "principal", who, "action", action, "resourceType",
-          resource.type(), "resource", resource.id(), "service", service, "cid", cid, "policies", d.why(),
-          "cached", true);
+      AuditLog.record(
+          "authz",
+          "decision",
+          "deny",
+          "principal",
+          who,
+          "action",
+          action,
+          "resourceType",
+          resource.type(),
+          "resource",
+          resource.id(),
+          "service",
+          service,
+          "cid",
+          cid,
+          "policies",
+          d.why(),
+          "cached",
+          true);
     }
     if (!d.allowed()) {
-      throw new OpenKcmException(ErrorReason.PERMISSION_DENIED, who + " may not " + action + " on "
-          + resource.type().toLowerCase() + " " + Fields.safe(resource.id())
-          + (service.isEmpty() ? "" : " service " + Fields.safe(service))
-          + " (" + d.why() + ")");
+      throw new OpenKcmException(
+          ErrorReason.PERMISSION_DENIED,
+          who
+              + " may not "
+              + action
+              + " on "
+              + resource.type().toLowerCase()
+              + " "
+              + Fields.safe(resource.id())
+              + (service.isEmpty() ? "" : " service " + Fields.safe(service))
+              + " ("
+              + d.why()
+              + ")");
     }
   }
 
-  private Decision evaluate(SpiffeId who, String action, Resource resource, String service, long now) {
+  private Decision evaluate(
+      SpiffeId who, String action, Resource resource, String service, long now) {
     Policies p = current(now);
     long expires = now + settings.cacheTtl().toNanos();
     String kind = KINDS.get(who.kind());
@@ -181,21 +259,33 @@ public final class Authorizer {
       principalAttrs.put("tenants", strings(settings.assignments().tenantsOf(who.name())));
     }
     if (kind.equals("Admin")) {
-      principalAttrs.put("roles", strings(settings.assignments().rolesOf(who.name()).stream().map(AdminRole::id)
-          .toList()));
+      principalAttrs.put(
+          "roles",
+          strings(settings.assignments().rolesOf(who.name()).stream().map(AdminRole::id).toList()));
     }
     if (kind.equals("App")) {
-      principalAttrs.put("tenant", new PrimString(who.segments().size() == 3 ? who.segments().get(1) : ""));
-      principalAttrs.put("service", new PrimString(who.segments().size() == 3 ? who.segments().get(2) : ""));
+      principalAttrs.put(
+          "tenant", new PrimString(who.segments().size() == 3 ? who.segments().get(1) : ""));
+      principalAttrs.put(
+          "service", new PrimString(who.segments().size() == 3 ? who.segments().get(2) : ""));
     }
     Entity principal = new Entity(type(kind).of(who.name()), principalAttrs, Set.of());
-    Entity resourceEntity = new Entity(type(resource.type()).of(resource.id()),
-        Map.of("name", new PrimString(resource.id())), Set.of());
+    Entity resourceEntity =
+        new Entity(
+            type(resource.type()).of(resource.id()),
+            Map.of("name", new PrimString(resource.id())),
+            Set.of());
     EntityUID actionUid = type("Action").of(action);
     try {
-      AuthorizationResponse r = engine.isAuthorized(new AuthorizationRequest(principal.getEUID(), actionUid,
-          resourceEntity.getEUID(), new Context(Map.of("service", new PrimString(service)))), p.set(),
-          Set.of(principal, resourceEntity));
+      AuthorizationResponse r =
+          engine.isAuthorized(
+              new AuthorizationRequest(
+                  principal.getEUID(),
+                  actionUid,
+                  resourceEntity.getEUID(),
+                  new Context(Map.of("service", new PrimString(service)))),
+              p.set(),
+              Set.of(principal, resourceEntity));
       if (r.success.isEmpty()) {
         return new Decision(false, "evaluation failed: " + r, expires);
       }
@@ -203,7 +293,10 @@ public final class Authorizer {
       List<String> by = new ArrayList<>();
       ok.getReason().forEach(id -> by.add(p.names().getOrDefault(id, id)));
       boolean allowed = ok.getDecision() == AuthorizationSuccessResponse.Decision.Allow;
-      String why = by.isEmpty() ? (allowed ? "?" : "no policy permits it") : (allowed ? "" : "forbidden by ") + by;
+      String why =
+          by.isEmpty()
+              ? (allowed ? "?" : "no policy permits it")
+              : (allowed ? "" : "forbidden by ") + by;
       if (!ok.getErrors().isEmpty()) {
         log.warn("authorization: policy errors for {} {}: {}", who, action, ok.getErrors());
       }
@@ -221,7 +314,8 @@ public final class Authorizer {
   }
 
   private static EntityTypeName type(String name) {
-    return EntityTypeName.parse("OpenKCM::" + name).orElseThrow(() -> new IllegalArgumentException(name));
+    return EntityTypeName.parse("OpenKCM::" + name)
+        .orElseThrow(() -> new IllegalArgumentException(name));
   }
 
   private Policies current(long now) {
@@ -236,11 +330,15 @@ public final class Authorizer {
               Policies fresh = read(settings);
               policies = fresh;
               cache.clear();
-              log.info("authorization: policy files changed, {} policies now in force ({})", fresh.names().size(),
+              log.info(
+                  "authorization: policy files changed, {} policies now in force ({})",
+                  fresh.names().size(),
                   new TreeSet<>(fresh.names().values()));
             }
           } catch (IOException | RuntimeException e) {
-            log.warn("authorization: changed policy files not usable, keeping the previous ones: {}", e.getMessage());
+            log.warn(
+                "authorization: changed policy files not usable, keeping the previous ones: {}",
+                e.getMessage());
           }
         }
       }
@@ -252,11 +350,15 @@ public final class Authorizer {
     StringBuilder text = new StringBuilder();
     for (String f : s.policyFiles()) {
       if (f.startsWith(CLASSPATH)) {
-        try (var in = Authorizer.class.getClassLoader().getResourceAsStream(f.substring(CLASSPATH.length()))) {
+        try (var in =
+            Authorizer.class
+                .getClassLoader()
+                .getResourceAsStream(f.substring(CLASSPATH.length()))) {
           if (in == null) {
             throw new IOException("no " + f);
           }
-          text.append(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).append('\n');
+          text.append(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+              .append('\n');
         }
       } else {
         text.append(Files.readString(Path.of(f))).append('\n');
@@ -281,7 +383,10 @@ public final class Authorizer {
       b.append(f);
       if (!f.startsWith(CLASSPATH)) {
         Path p = Path.of(f);
-        b.append(':').append(Files.getLastModifiedTime(p).toMillis()).append(':').append(Files.size(p));
+        b.append(':')
+            .append(Files.getLastModifiedTime(p).toMillis())
+            .append(':')
+            .append(Files.size(p));
       }
       b.append(';');
     }

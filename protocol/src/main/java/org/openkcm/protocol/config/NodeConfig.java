@@ -6,9 +6,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Loads a node's configuration from the HOCON under {@code config/}: JVM system properties, overrides,
- * then the profile, then
- * the node kind's root file, then the libraries' {@code reference.conf}.
+ * Loads a node's configuration from the HOCON under {@code config/}: JVM system properties,
+ * overrides, then the profile, then the node kind's root file, then the libraries' {@code
+ * reference.conf}.
  */
 public final class NodeConfig {
 

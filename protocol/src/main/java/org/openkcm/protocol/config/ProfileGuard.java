@@ -13,9 +13,9 @@ import org.openkcm.protocol.tls.Pem;
 
 /**
  * Refuses to start a node whose configuration breaks the promise of its profile, with one line per
- * problem naming the setting: plaintext anywhere but under the test profile on loopback; and under the
- * prod profile anything of the demo's (development CA, development keystore, auto-unseal through a
- * development key, the "every tenant" gateway assignment).
+ * problem naming the setting: plaintext anywhere but under the test profile on loopback; and under
+ * the prod profile anything of the demo's (development CA, development keystore, auto-unseal
+ * through a development key, the "every tenant" gateway assignment).
  */
 public final class ProfileGuard {
 
@@ -24,12 +24,20 @@ public final class ProfileGuard {
 
   private ProfileGuard() {}
 
-  /** Throws {@link IllegalArgumentException} listing every problem of {@code c} for a node of {@code kind}. */
+  /**
+   * Throws {@link IllegalArgumentException} listing every problem of {@code c} for a node of {@code
+   * kind}.
+   */
   public static void check(Config c, String kind) {
     List<String> problems = problems(c, kind);
     if (!problems.isEmpty()) {
-      throw new IllegalArgumentException("refusing to start the " + kind + " under profile "
-          + c.getString("openkcm.profile") + ":\n  " + String.join("\n  ", problems));
+      throw new IllegalArgumentException(
+          "refusing to start the "
+              + kind
+              + " under profile "
+              + c.getString("openkcm.profile")
+              + ":\n  "
+              + String.join("\n  ", problems));
     }
   }
 
@@ -39,13 +47,17 @@ public final class ProfileGuard {
     if (!c.getBoolean("openkcm.tls.enabled")) {
       String hostKey = kind.equals("core") ? "openkcm.core.grpc.host" : "openkcm.gateway.grpc.host";
       if (!profile.equals("test")) {
-        out.add("openkcm.tls.enabled = off is allowed only under the test profile (set OPENKCM_TLS=on)");
+        out.add(
+            "openkcm.tls.enabled = off is allowed only under the test profile (set OPENKCM_TLS=on)");
       } else {
-        List<String> keys = kind.equals("core") ? List.of(hostKey, "pekko.remote.artery.canonical.hostname")
-            : List.of(hostKey);
+        List<String> keys =
+            kind.equals("core")
+                ? List.of(hostKey, "pekko.remote.artery.canonical.hostname")
+                : List.of(hostKey);
         for (String key : keys) {
           if (!isLoopback(c.getString(key))) {
-            out.add("openkcm.tls.enabled = off needs " + key + " on loopback, not " + c.getString(key));
+            out.add(
+                "openkcm.tls.enabled = off needs " + key + " on loopback, not " + c.getString(key));
           }
         }
       }
@@ -54,27 +66,36 @@ public final class ProfileGuard {
       return out;
     }
     if (c.getBoolean("openkcm.tls.dev-ca")) {
-      out.add("openkcm.tls.dev-ca = on: the development CA is not for production; point openkcm.tls.cert-file, "
-          + "key-file and trust-bundle-file at your CA's files");
+      out.add(
+          "openkcm.tls.dev-ca = on: the development CA is not for production; point openkcm.tls.cert-file, "
+              + "key-file and trust-bundle-file at your CA's files");
     } else if (trustsDevelopmentCa(Path.of(c.getString("openkcm.tls.trust-bundle-file")))) {
-      out.add("openkcm.tls.trust-bundle-file trusts the OpenKCM DEVELOPMENT CA; use your own CA bundle");
+      out.add(
+          "openkcm.tls.trust-bundle-file trusts the OpenKCM DEVELOPMENT CA; use your own CA bundle");
     }
     Assignments a = Assignments.from(c.getConfig("openkcm.authz.assignments"));
     for (String gw : a.gatewaysWithEveryTenant()) {
-      out.add("openkcm.authz.assignments.gateways." + gw + " = [\"*\"] is the demo's every-tenant assignment; "
-          + "list the tenants this gateway serves");
+      out.add(
+          "openkcm.authz.assignments.gateways."
+              + gw
+              + " = [\"*\"] is the demo's every-tenant assignment; "
+              + "list the tenants this gateway serves");
     }
     if (c.getStringList("openkcm.authz.policy-files").stream().anyMatch(f -> f.contains("demo"))) {
-      out.add("openkcm.authz.policy-files names a demo policy file; use the shipped default.cedar and your own");
+      out.add(
+          "openkcm.authz.policy-files names a demo policy file; use the shipped default.cedar and your own");
     }
     if (kind.equals("core")) {
       if (c.getBoolean("openkcm.core.keystore.devfile.enabled")) {
-        out.add("openkcm.core.keystore.devfile.enabled = on: the development keystore keeps keys in plain text");
+        out.add(
+            "openkcm.core.keystore.devfile.enabled = on: the development keystore keeps keys in plain text");
       }
       if (c.getString("openkcm.core.seal.mode").equals("auto")
           && c.getString("openkcm.core.seal.auto.l1-reference").startsWith("devfile:")) {
-        out.add("openkcm.core.seal.auto.l1-reference = " + c.getString("openkcm.core.seal.auto.l1-reference")
-            + ": auto-unseal through a development key; use shamir or an HSM/KMS key");
+        out.add(
+            "openkcm.core.seal.auto.l1-reference = "
+                + c.getString("openkcm.core.seal.auto.l1-reference")
+                + ": auto-unseal through a development key; use shamir or an HSM/KMS key");
       }
     }
     return out;

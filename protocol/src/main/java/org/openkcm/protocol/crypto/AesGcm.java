@@ -9,14 +9,15 @@ import javax.crypto.spec.GCMParameterSpec;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * The one AES-256-GCM primitive of OpenKCM (envelopes, L3-under-L2 wrapping, the master key's seal): 96-bit
- * nonces, 128-bit tags, additional authenticated data in parts.
+ * The one AES-256-GCM primitive of OpenKCM (envelopes, L3-under-L2 wrapping, the master key's
+ * seal): 96-bit nonces, 128-bit tags, additional authenticated data in parts.
  *
- * <p>It owns the only copy of its key: made from a {@link KeyMaterial} (whose bytes it copies; the caller
- * wipes its own), handed to the JCA as a {@link SecretKey} of this class's own that gives out short-lived
- * copies, and zeroised by {@link #destroy()}, after which every use throws. (The JCA provider derives a key
- * schedule from each copy inside its cipher object; that stays in the provider's memory until the cipher is
- * initialised with another key: the limit of what a JVM lets us wipe.) Thread-safe.
+ * <p>It owns the only copy of its key: made from a {@link KeyMaterial} (whose bytes it copies; the
+ * caller wipes its own), handed to the JCA as a {@link SecretKey} of this class's own that gives
+ * out short-lived copies, and zeroised by {@link #destroy()}, after which every use throws. (The
+ * JCA provider derives a key schedule from each copy inside its cipher object; that stays in the
+ * provider's memory until the cipher is initialised with another key: the limit of what a JVM lets
+ * us wipe.) Thread-safe.
  */
 public final class AesGcm {
 
@@ -24,14 +25,21 @@ public final class AesGcm {
   public static final int NONCE_BYTES = 12;
   public static final int TAG_BYTES = 16;
   private static final String TRANSFORMATION = "AES/GCM/NoPadding";
-  /** Cipher.getInstance costs microseconds (provider lookup): one cipher per thread, initialised per use. */
-  private static final ThreadLocal<Cipher> CIPHERS = ThreadLocal.withInitial(() -> {
-    try {
-      return Cipher.getInstance(TRANSFORMATION);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM is unavailable in this JVM: " + e.getClass().getSimpleName(), e);
-    }
-  });
+
+  /**
+   * Cipher.getInstance costs microseconds (provider lookup): one cipher per thread, initialised per
+   * use.
+   */
+  private static final ThreadLocal<Cipher> CIPHERS =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return Cipher.getInstance(TRANSFORMATION);
+            } catch (GeneralSecurityException e) {
+              throw new IllegalStateException(
+                  "AES-GCM is unavailable in this JVM: " + e.getClass().getSimpleName(), e);
+            }
+          });
 
   private final OwnedKey key;
 
@@ -42,22 +50,32 @@ public final class AesGcm {
   /** A primitive keyed with a copy of {@code key} (32 bytes). */
   public static AesGcm of(KeyMaterial key) {
     if (key.length() != KEY_BYTES) {
-      throw new IllegalArgumentException("an AES-256 key is " + KEY_BYTES + " bytes, got " + key.length());
+      throw new IllegalArgumentException(
+          "an AES-256 key is " + KEY_BYTES + " bytes, got " + key.length());
     }
     return new AesGcm(key.revealBytes());
   }
 
   /**
-   * Encrypts {@code plaintext[offset, offset+length)} under {@code nonce} into {@code out} at {@code outOffset}
-   * (ciphertext then tag: {@code length + TAG_BYTES} bytes). Never reuse a nonce with the same key.
+   * Encrypts {@code plaintext[offset, offset+length)} under {@code nonce} into {@code out} at
+   * {@code outOffset} (ciphertext then tag: {@code length + TAG_BYTES} bytes). Never reuse a nonce
+   * with the same key.
    */
-  public void seal(byte[] nonce, byte[] plaintext, int offset, int length, byte[] out, int outOffset, byte[]... aad) {
+  public void seal(
+      byte[] nonce,
+      byte[] plaintext,
+      int offset,
+      int length,
+      byte[] out,
+      int outOffset,
+      byte[]... aad) {
     requireNonce(nonce.length);
     Cipher c = init(Cipher.ENCRYPT_MODE, new GCMParameterSpec(TAG_BYTES * 8, nonce), aad);
     try {
       c.doFinal(plaintext, offset, length, out, outOffset);
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM encryption failed: " + e.getClass().getSimpleName(), e);
+      throw new IllegalStateException(
+          "AES-GCM encryption failed: " + e.getClass().getSimpleName(), e);
     }
   }
 
@@ -69,21 +87,28 @@ public final class AesGcm {
   }
 
   /**
-   * Decrypts ciphertext-and-tag {@code in[offset, offset+length)} whose nonce is {@code in[nonceOffset,
-   * nonceOffset+12)}; throws {@link AEADBadTagException} when anything was altered or the AAD differs.
+   * Decrypts ciphertext-and-tag {@code in[offset, offset+length)} whose nonce is {@code
+   * in[nonceOffset, nonceOffset+12)}; throws {@link AEADBadTagException} when anything was altered
+   * or the AAD differs.
    */
-  public byte[] open(byte[] nonceSource, int nonceOffset, byte[] in, int offset, int length, byte[]... aad)
+  public byte[] open(
+      byte[] nonceSource, int nonceOffset, byte[] in, int offset, int length, byte[]... aad)
       throws AEADBadTagException {
     if (length < TAG_BYTES || nonceOffset < 0 || nonceOffset + NONCE_BYTES > nonceSource.length) {
       throw new AEADBadTagException("too short for an AES-GCM ciphertext and tag");
     }
-    Cipher c = init(Cipher.DECRYPT_MODE, new GCMParameterSpec(TAG_BYTES * 8, nonceSource, nonceOffset, NONCE_BYTES), aad);
+    Cipher c =
+        init(
+            Cipher.DECRYPT_MODE,
+            new GCMParameterSpec(TAG_BYTES * 8, nonceSource, nonceOffset, NONCE_BYTES),
+            aad);
     try {
       return c.doFinal(in, offset, length);
     } catch (AEADBadTagException e) {
       throw e;
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-GCM decryption failed: " + e.getClass().getSimpleName(), e);
+      throw new IllegalStateException(
+          "AES-GCM decryption failed: " + e.getClass().getSimpleName(), e);
     }
   }
 
@@ -96,7 +121,10 @@ public final class AesGcm {
     return key.isDestroyed();
   }
 
-  /** Whether every byte of the owned key is zero (reads the bytes, not a flag: what wipe tests check). */
+  /**
+   * Whether every byte of the owned key is zero (reads the bytes, not a flag: what wipe tests
+   * check).
+   */
   public boolean keyBytesAreZero() {
     int acc = 0;
     for (byte b : key.bytes) {
@@ -123,7 +151,8 @@ public final class AesGcm {
 
   private static void requireNonce(int length) {
     if (length != NONCE_BYTES) {
-      throw new IllegalArgumentException("an AES-GCM nonce is " + NONCE_BYTES + " bytes, got " + length);
+      throw new IllegalArgumentException(
+          "an AES-GCM nonce is " + NONCE_BYTES + " bytes, got " + length);
     }
   }
 

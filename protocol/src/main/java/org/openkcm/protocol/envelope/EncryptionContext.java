@@ -20,7 +20,8 @@ public final class EncryptionContext {
   public static final int MAX_KEY_BYTES = 128;
   public static final int MAX_VALUE_BYTES = 1024;
 
-  private static final EncryptionContext EMPTY = new EncryptionContext(new TreeMap<>(), new byte[] {0, 0});
+  private static final EncryptionContext EMPTY =
+      new EncryptionContext(new TreeMap<>(), new byte[] {0, 0});
 
   private final Map<String, String> entries;
   private final byte[] canonical;
@@ -34,7 +35,10 @@ public final class EncryptionContext {
     return EMPTY;
   }
 
-  /** Validates and freezes {@code map}; rejects it with {@code INVALID_CONTEXT} when a limit is exceeded. */
+  /**
+   * Validates and freezes {@code map}; rejects it with {@code INVALID_CONTEXT} when a limit is
+   * exceeded.
+   */
   public static EncryptionContext of(Map<String, String> map) throws EnvelopeException {
     if (map == null || map.isEmpty()) {
       return EMPTY;
@@ -55,8 +59,13 @@ public final class EncryptionContext {
         throw invalid("encryption context key of " + k.length + " bytes; at most " + MAX_KEY_BYTES);
       }
       if (v.length > MAX_VALUE_BYTES) {
-        throw invalid("encryption context value for key '" + abbreviate(key) + "' is " + v.length
-            + " bytes; at most " + MAX_VALUE_BYTES);
+        throw invalid(
+            "encryption context value for key '"
+                + abbreviate(key)
+                + "' is "
+                + v.length
+                + " bytes; at most "
+                + MAX_VALUE_BYTES);
       }
       sorted.put(k, new String[] {key, value});
     }
@@ -83,8 +92,8 @@ public final class EncryptionContext {
   }
 
   /**
-   * The canonical encoding appended to the AAD: sorted entries, every key and value length-prefixed, so two
-   * different contexts never encode alike. Not secret.
+   * The canonical encoding appended to the AAD: sorted entries, every key and value
+   * length-prefixed, so two different contexts never encode alike. Not secret.
    */
   public byte[] canonicalBytes() {
     return canonical;

@@ -3,8 +3,9 @@ package org.openkcm.protocol.envelope;
 import java.util.Arrays;
 
 /**
- * A parsed wrapped-key envelope: its header, the 96-bit GCM nonce and the ciphertext with its 128-bit
- * tag. Contains no secret: the DEK inside is encrypted. Produced by {@link EnvelopeCodec#decode}.
+ * A parsed wrapped-key envelope: its header, the 96-bit GCM nonce and the ciphertext with its
+ * 128-bit tag. Contains no secret: the DEK inside is encrypted. Produced by {@link
+ * EnvelopeCodec#decode}.
  */
 public final class Envelope {
 
@@ -55,14 +56,22 @@ public final class Envelope {
 
   /** The full binary form. */
   public byte[] toBytes() {
-    byte[] out = Arrays.copyOf(headerBytes, headerBytes.length + nonce.length + ciphertextAndTag.length);
+    byte[] out =
+        Arrays.copyOf(headerBytes, headerBytes.length + nonce.length + ciphertextAndTag.length);
     System.arraycopy(nonce, 0, out, headerBytes.length, nonce.length);
-    System.arraycopy(ciphertextAndTag, 0, out, headerBytes.length + nonce.length, ciphertextAndTag.length);
+    System.arraycopy(
+        ciphertextAndTag, 0, out, headerBytes.length + nonce.length, ciphertextAndTag.length);
     return out;
   }
 
   @Override
   public String toString() {
-    return "Envelope[" + header.tenantId() + "/" + header.serviceId() + " L3v" + header.l3Version() + "]";
+    return "Envelope["
+        + header.tenantId()
+        + "/"
+        + header.serviceId()
+        + " L3v"
+        + header.l3Version()
+        + "]";
   }
 }

@@ -10,18 +10,21 @@ import org.openkcm.protocol.crypto.AesGcm;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * Wraps and unwraps L4 data keys under one L3 service key (AES-256-GCM through {@link AesGcm}, random 96-bit
- * nonce, AAD = header bytes followed by the canonical encryption context).
+ * Wraps and unwraps L4 data keys under one L3 service key (AES-256-GCM through {@link AesGcm},
+ * random 96-bit nonce, AAD = header bytes followed by the canonical encryption context).
  *
- * <p>Thread-safe; owns the only copy of the L3 it was made for. {@link #destroy()} zeroises it, after which
- * every wrap and unwrap throws.
+ * <p>Thread-safe; owns the only copy of the L3 it was made for. {@link #destroy()} zeroises it,
+ * after which every wrap and unwrap throws.
  */
 public final class EnvelopeCipher {
 
   private final EnvelopeHeader header;
   private final AesGcm aes;
 
-  /** A cipher for envelopes of {@code header}'s tenant, service and L3 version, keyed by a copy of {@code l3}. */
+  /**
+   * A cipher for envelopes of {@code header}'s tenant, service and L3 version, keyed by a copy of
+   * {@code l3}.
+   */
   public EnvelopeCipher(EnvelopeHeader header, KeyMaterial l3) {
     if (l3.length() != AesGcm.KEY_BYTES) {
       throw new IllegalArgumentException("an L3 key is 32 bytes (AES-256), got " + l3.length());
@@ -35,16 +38,19 @@ public final class EnvelopeCipher {
   }
 
   /** Wraps {@code dek} with a fresh random nonce; answers the envelope's bytes. */
-  public byte[] wrap(KeyMaterial dek, EncryptionContext context, SecureRandom random) throws EnvelopeException {
+  public byte[] wrap(KeyMaterial dek, EncryptionContext context, SecureRandom random)
+      throws EnvelopeException {
     byte[] nonce = new byte[EnvelopeCodec.NONCE_LENGTH];
     random.nextBytes(nonce);
     return wrapWithNonce(dek, context, nonce);
   }
 
   /** Wraps with a caller-chosen nonce: for known-answer vectors only; never reuse a nonce. */
-  byte[] wrapWithNonce(KeyMaterial dek, EncryptionContext context, byte[] nonce) throws EnvelopeException {
+  byte[] wrapWithNonce(KeyMaterial dek, EncryptionContext context, byte[] nonce)
+      throws EnvelopeException {
     if (dek.length() > EnvelopeCodec.MAX_KEY_LENGTH) {
-      throw new EnvelopeException(ENVELOPE_MALFORMED,
+      throw new EnvelopeException(
+          ENVELOPE_MALFORMED,
           "a data key is at most " + EnvelopeCodec.MAX_KEY_LENGTH + " bytes, got " + dek.length());
     }
     byte[] headerBytes = EnvelopeCodec.encodeHeader(header, dek.length());
@@ -53,7 +59,14 @@ public final class EnvelopeCipher {
       int ctLen = plain.length + EnvelopeCodec.TAG_LENGTH;
       byte[] out = Arrays.copyOf(headerBytes, headerBytes.length + nonce.length + ctLen);
       System.arraycopy(nonce, 0, out, headerBytes.length, nonce.length);
-      aes.seal(nonce, plain, 0, plain.length, out, headerBytes.length + nonce.length, headerBytes,
+      aes.seal(
+          nonce,
+          plain,
+          0,
+          plain.length,
+          out,
+          headerBytes.length + nonce.length,
+          headerBytes,
           context.canonicalBytes());
       return out;
     } finally {
@@ -62,20 +75,30 @@ public final class EnvelopeCipher {
   }
 
   /**
-   * Unwraps {@code envelope}, which must have been parsed from bytes of this cipher's tenant, service and
-   * L3 version (the caller routes by header). A wrong context or any altered byte fails authentication.
+   * Unwraps {@code envelope}, which must have been parsed from bytes of this cipher's tenant,
+   * service and L3 version (the caller routes by header). A wrong context or any altered byte fails
+   * authentication.
    */
   public KeyMaterial unwrap(Envelope envelope, EncryptionContext context) throws EnvelopeException {
     if (!envelope.header().equals(header)) {
-      throw new IllegalArgumentException("envelope " + envelope + " routed to the cipher of " + header);
+      throw new IllegalArgumentException(
+          "envelope " + envelope + " routed to the cipher of " + header);
     }
     byte[] nonce = envelope.nonce();
     byte[] sealed = envelope.ciphertextAndTag();
     try {
-      return KeyMaterial.adopt(aes.open(nonce, 0, sealed, 0, sealed.length, envelope.headerBytes(),
-          context.canonicalBytes()));
+      return KeyMaterial.adopt(
+          aes.open(
+              nonce,
+              0,
+              sealed,
+              0,
+              sealed.length,
+              envelope.headerBytes(),
+              context.canonicalBytes()));
     } catch (AEADBadTagException e) {
-      throw new EnvelopeException(ENVELOPE_AUTHENTICATION_FAILED,
+      throw new EnvelopeException(
+          ENVELOPE_AUTHENTICATION_FAILED,
           "envelope does not authenticate: it was altered, or the encryption context differs from the one "
               + "used when the data key was generated");
     }
@@ -97,6 +120,12 @@ public final class EnvelopeCipher {
 
   @Override
   public String toString() {
-    return "EnvelopeCipher[" + header.tenantId() + "/" + header.serviceId() + " L3v" + header.l3Version() + "]";
+    return "EnvelopeCipher["
+        + header.tenantId()
+        + "/"
+        + header.serviceId()
+        + " L3v"
+        + header.l3Version()
+        + "]";
   }
 }

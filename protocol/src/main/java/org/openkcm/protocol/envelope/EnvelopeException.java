@@ -1,8 +1,8 @@
 package org.openkcm.protocol.envelope;
 
 /**
- * A wrapped-key envelope (or the context presented with it) was rejected. The {@link Reason} is stable
- * and machine-readable; the message says what to do and never contains key material.
+ * A wrapped-key envelope (or the context presented with it) was rejected. The {@link Reason} is
+ * stable and machine-readable; the message says what to do and never contains key material.
  */
 public final class EnvelopeException extends Exception {
 
@@ -14,7 +14,9 @@ public final class EnvelopeException extends Exception {
     ENVELOPE_BAD_MAGIC,
     /** A format version this build does not read. */
     ENVELOPE_UNSUPPORTED_VERSION,
-    /** Structurally invalid: bad identifier, zero L3 version, ciphertext of an impossible length. */
+    /**
+     * Structurally invalid: bad identifier, zero L3 version, ciphertext of an impossible length.
+     */
     ENVELOPE_MALFORMED,
     /** The envelope belongs to another tenant than the one named in the request. */
     ENVELOPE_TENANT_MISMATCH,

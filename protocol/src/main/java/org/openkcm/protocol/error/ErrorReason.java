@@ -5,8 +5,9 @@ import java.util.Optional;
 import org.openkcm.protocol.envelope.EnvelopeException;
 
 /**
- * Every stable, machine-readable reason an OpenKCM API can answer with, and the gRPC status code it maps
- * to. The names are API: clients switch on them (trailer {@code openkcm-reason}), so never rename one.
+ * Every stable, machine-readable reason an OpenKCM API can answer with, and the gRPC status code it
+ * maps to. The names are API: clients switch on them (trailer {@code openkcm-reason}), so never
+ * rename one.
  */
 public enum ErrorReason {
   INVALID_ARGUMENT(Status.Code.INVALID_ARGUMENT),
@@ -35,7 +36,10 @@ public enum ErrorReason {
   L1_REVOKED(Status.Code.FAILED_PRECONDITION),
   /** The customer's keystore could not be reached or failed; retrying may help. */
   L1_UNAVAILABLE(Status.Code.UNAVAILABLE),
-  /** This Core node is sealed: it has no master key yet (unseal it with shares, or check auto-unseal). */
+  /**
+   * This Core node is sealed: it has no master key yet (unseal it with shares, or check
+   * auto-unseal).
+   */
   CORE_SEALED(Status.Code.UNAVAILABLE),
   /** The seal was already initialised (shares are printed only once). */
   SEAL_ALREADY_INITIALISED(Status.Code.FAILED_PRECONDITION),
@@ -45,7 +49,9 @@ public enum ErrorReason {
   CORE_UNAVAILABLE(Status.Code.UNAVAILABLE),
   /** The request took longer than the configured timeout. */
   TIMEOUT(Status.Code.DEADLINE_EXCEEDED),
-  /** The caller's identity may not do this (authorization policy); the audit log has the decision. */
+  /**
+   * The caller's identity may not do this (authorization policy); the audit log has the decision.
+   */
   PERMISSION_DENIED(Status.Code.PERMISSION_DENIED),
   INTERNAL(Status.Code.INTERNAL);
 

@@ -3,22 +3,31 @@ package org.openkcm.protocol.error;
 import java.util.regex.Pattern;
 
 /**
- * Checks of request fields that are not keys or identifiers: correlation ids, free text that reaches logs
- * and journals (reasons, names), counts. A failure is {@code INVALID_ARGUMENT} naming the field. Free text
- * may not hold control characters, so nothing a client sends can forge a log line.
+ * Checks of request fields that are not keys or identifiers: correlation ids, free text that
+ * reaches logs and journals (reasons, names), counts. A failure is {@code INVALID_ARGUMENT} naming
+ * the field. Free text may not hold control characters, so nothing a client sends can forge a log
+ * line.
  */
 public final class Fields {
 
   public static final int MAX_CORRELATION_ID = 128;
-  private static final Pattern CORRELATION_ID = Pattern.compile("[A-Za-z0-9._:@/+=-]{0," + MAX_CORRELATION_ID + "}");
+  private static final Pattern CORRELATION_ID =
+      Pattern.compile("[A-Za-z0-9._:@/+=-]{0," + MAX_CORRELATION_ID + "}");
 
   private Fields() {}
 
   /** An optional correlation id: at most 128 of {@code A-Z a-z 0-9 . _ : @ / + = -}. */
   public static void correlationId(String field, String value) {
     if (!CORRELATION_ID.matcher(value).matches()) {
-      throw invalid(field + " must be at most " + MAX_CORRELATION_ID
-          + " characters of A-Z a-z 0-9 . _ : @ / + = - (was " + value.length() + " characters: '" + safe(value) + "')");
+      throw invalid(
+          field
+              + " must be at most "
+              + MAX_CORRELATION_ID
+              + " characters of A-Z a-z 0-9 . _ : @ / + = - (was "
+              + value.length()
+              + " characters: '"
+              + safe(value)
+              + "')");
     }
   }
 
@@ -40,7 +49,9 @@ public final class Fields {
     text(field, value, max);
   }
 
-  /** A count of list items between 1 and {@code max} (the setting that sets {@code max} is named). */
+  /**
+   * A count of list items between 1 and {@code max} (the setting that sets {@code max} is named).
+   */
   public static void count(String field, int count, int max, String setting) {
     if (count < 1 || count > max) {
       throw invalid(field + " must hold 1.." + max + " items (" + setting + "), held " + count);
@@ -50,13 +61,17 @@ public final class Fields {
   /** {@code value} for a log line: control characters escaped, cut at 200 characters. */
   public static String safe(String value) {
     StringBuilder b = new StringBuilder();
-    value.codePoints().limit(200).forEach(cp -> {
-      if (Character.isISOControl(cp)) {
-        b.append(String.format("\\u%04x", cp));
-      } else {
-        b.appendCodePoint(cp);
-      }
-    });
+    value
+        .codePoints()
+        .limit(200)
+        .forEach(
+            cp -> {
+              if (Character.isISOControl(cp)) {
+                b.append(String.format("\\u%04x", cp));
+              } else {
+                b.appendCodePoint(cp);
+              }
+            });
     return value.length() > 200 ? b + "..." : b.toString();
   }
 

@@ -8,9 +8,9 @@ import java.util.Arrays;
  * Secret key bytes (an L2, L3 or L4 key) held in memory.
  *
  * <p>The bytes never leave this object by accident: there is no {@code equals}, {@code hashCode} or
- * informative {@code toString}, comparison is constant-time, and the only way to read the bytes is the
- * deliberately grep-able {@link #revealBytes()}. {@link #wipe()} overwrites them with zeros; a wiped
- * key refuses every further use.
+ * informative {@code toString}, comparison is constant-time, and the only way to read the bytes is
+ * the deliberately grep-able {@link #revealBytes()}. {@link #wipe()} overwrites them with zeros; a
+ * wiped key refuses every further use.
  */
 public final class KeyMaterial {
 
@@ -71,7 +71,9 @@ public final class KeyMaterial {
     return MessageDigest.isEqual(bytes, other.bytes);
   }
 
-  /** Whether every key byte is zero (reads the bytes themselves, not a flag: what wipe tests check). */
+  /**
+   * Whether every key byte is zero (reads the bytes themselves, not a flag: what wipe tests check).
+   */
   public boolean bytesAreZero() {
     int acc = 0;
     for (byte b : bytes) {

@@ -34,10 +34,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A DEVELOPMENT certificate authority in a directory ({@code ca.crt}, {@code ca.key}, 0600): the demo's
- * mTLS on one machine, and {@code ./openkcm pki issue}. EC P-256 keys, ECDSA-SHA256; every leaf carries
- * one SPIFFE URI SAN plus DNS {@code localhost} and IP {@code 127.0.0.1}. Production uses the platform's
- * own CA (SPIRE, cert-manager, ...): point {@code openkcm.tls} at its files.
+ * A DEVELOPMENT certificate authority in a directory ({@code ca.crt}, {@code ca.key}, 0600): the
+ * demo's mTLS on one machine, and {@code ./openkcm pki issue}. EC P-256 keys, ECDSA-SHA256; every
+ * leaf carries one SPIFFE URI SAN plus DNS {@code localhost} and IP {@code 127.0.0.1}. Production
+ * uses the platform's own CA (SPIRE, cert-manager, ...): point {@code openkcm.tls} at its files.
  */
 public final class DevCa {
 
@@ -54,7 +54,10 @@ public final class DevCa {
     this.key = key;
   }
 
-  /** The CA in {@code dir}, created (valid ten years) for {@code trustDomain} when the directory has none. */
+  /**
+   * The CA in {@code dir}, created (valid ten years) for {@code trustDomain} when the directory has
+   * none.
+   */
   public static synchronized DevCa loadOrCreate(Path dir, String trustDomain) {
     Path certFile = dir.resolve(CA_CERT);
     Path keyFile = dir.resolve(CA_KEY);
@@ -63,19 +66,32 @@ public final class DevCa {
         return new DevCa(Pem.readCertificates(certFile).get(0), Pem.readPrivateKey(keyFile));
       }
       KeyPair pair = newKeyPair();
-      X500Name name = new X500Name("CN=OpenKCM DEVELOPMENT CA " + trustDomain + ",O=OpenKCM (not for production)");
+      X500Name name =
+          new X500Name(
+              "CN=OpenKCM DEVELOPMENT CA " + trustDomain + ",O=OpenKCM (not for production)");
       Instant now = Instant.now();
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, serial(),
-          Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(Duration.ofDays(3650))), name, pair.getPublic())
-          .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
-          .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
-          .addExtension(Extension.subjectKeyIdentifier, false,
-              new JcaX509ExtensionUtils().createSubjectKeyIdentifier(pair.getPublic()));
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+                  name,
+                  serial(),
+                  Date.from(now.minus(Duration.ofMinutes(5))),
+                  Date.from(now.plus(Duration.ofDays(3650))),
+                  name,
+                  pair.getPublic())
+              .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
+              .addExtension(
+                  Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
+              .addExtension(
+                  Extension.subjectKeyIdentifier,
+                  false,
+                  new JcaX509ExtensionUtils().createSubjectKeyIdentifier(pair.getPublic()));
       X509Certificate cert = sign(b, pair.getPrivate());
       Pem.write(keyFile, true, pair.getPrivate());
       Pem.write(certFile, false, cert);
-      log.warn("created a DEVELOPMENT certificate authority for trust domain {} in {} (NOT FOR PRODUCTION)",
-          trustDomain, dir.toAbsolutePath());
+      log.warn(
+          "created a DEVELOPMENT certificate authority for trust domain {} in {} (NOT FOR PRODUCTION)",
+          trustDomain,
+          dir.toAbsolutePath());
       return new DevCa(cert, pair.getPrivate());
     } catch (IOException e) {
       throw new UncheckedIOException("development CA in " + dir + ": " + e.getMessage(), e);
@@ -84,32 +100,64 @@ public final class DevCa {
     }
   }
 
-  /** Issues a leaf for {@code id}, valid from {@code notBefore} to {@code notAfter}, into {@code certFile}/{@code keyFile}. */
+  /**
+   * Issues a leaf for {@code id}, valid from {@code notBefore} to {@code notAfter}, into {@code
+   * certFile}/{@code keyFile}.
+   */
   public void issue(SpiffeId id, Instant notBefore, Instant notAfter, Path certFile, Path keyFile) {
     try {
       KeyPair pair = newKeyPair();
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(cert, serial(), Date.from(notBefore),
-          Date.from(notAfter), new X500Name("CN=" + id.segments().get(id.segments().size() - 1) + ",O=OpenKCM"),
-          pair.getPublic())
-          .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
-          .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement))
-          .addExtension(Extension.extendedKeyUsage, false,
-              new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
-          .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-              new GeneralName(GeneralName.uniformResourceIdentifier, id.uri()),
-              new GeneralName(GeneralName.dNSName, "localhost"),
-              new GeneralName(GeneralName.iPAddress, InetAddress.getLoopbackAddress().getHostAddress())}))
-          .addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(cert))
-          .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(pair.getPublic()));
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+                  cert,
+                  serial(),
+                  Date.from(notBefore),
+                  Date.from(notAfter),
+                  new X500Name("CN=" + id.segments().get(id.segments().size() - 1) + ",O=OpenKCM"),
+                  pair.getPublic())
+              .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+              .addExtension(
+                  Extension.keyUsage,
+                  true,
+                  new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement))
+              .addExtension(
+                  Extension.extendedKeyUsage,
+                  false,
+                  new ExtendedKeyUsage(
+                      new KeyPurposeId[] {
+                        KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                      }))
+              .addExtension(
+                  Extension.subjectAlternativeName,
+                  false,
+                  new GeneralNames(
+                      new GeneralName[] {
+                        new GeneralName(GeneralName.uniformResourceIdentifier, id.uri()),
+                        new GeneralName(GeneralName.dNSName, "localhost"),
+                        new GeneralName(
+                            GeneralName.iPAddress,
+                            InetAddress.getLoopbackAddress().getHostAddress())
+                      }))
+              .addExtension(
+                  Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(cert))
+              .addExtension(
+                  Extension.subjectKeyIdentifier,
+                  false,
+                  ext.createSubjectKeyIdentifier(pair.getPublic()));
       X509Certificate leaf = sign(b, key);
       Pem.write(keyFile, true, pair.getPrivate());
       Pem.write(certFile, false, leaf);
-      log.info("issued a development certificate for {} (valid until {}) into {}", id, notAfter, certFile);
+      log.info(
+          "issued a development certificate for {} (valid until {}) into {}",
+          id,
+          notAfter,
+          certFile);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("cannot issue a certificate for " + id + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot issue a certificate for " + id + ": " + e.getMessage(), e);
     }
   }
 
@@ -142,10 +190,11 @@ public final class DevCa {
     return new BigInteger(127, RANDOM).add(BigInteger.ONE);
   }
 
-  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey signer) throws GeneralSecurityException {
+  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey signer)
+      throws GeneralSecurityException {
     try {
-      return new JcaX509CertificateConverter().getCertificate(
-          b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
+      return new JcaX509CertificateConverter()
+          .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
     } catch (OperatorCreationException e) {
       throw new GeneralSecurityException(e.getMessage(), e);
     }

@@ -35,14 +35,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This node's mutual-TLS material: its certificate and key and the trust bundle, read from PEM files and
- * read again when a file changes (checked at most every {@code reload-check}, on a handshake), so
- * certificates rotate without a restart. A half-written or invalid new file is refused with a warning and
- * the previous material stays in use.
+ * This node's mutual-TLS material: its certificate and key and the trust bundle, read from PEM
+ * files and read again when a file changes (checked at most every {@code reload-check}, on a
+ * handshake), so certificates rotate without a restart. A half-written or invalid new file is
+ * refused with a warning and the previous material stays in use.
  *
- * <p>A peer is accepted when its chain validates against the bundle (PKIX, validity dates included) and
- * its leaf carries one SPIFFE id in this trust domain, of one of the kinds the listener or client expects.
- * DNS names are not checked: the SPIFFE id is the identity.
+ * <p>A peer is accepted when its chain validates against the bundle (PKIX, validity dates included)
+ * and its leaf carries one SPIFFE id in this trust domain, of one of the kinds the listener or
+ * client expects. DNS names are not checked: the SPIFFE id is the identity.
  */
 public final class MutualTls {
 
@@ -50,7 +50,12 @@ public final class MutualTls {
   private static final String ALIAS = "openkcm";
 
   /** Where the files are and what is accepted ({@code openkcm.tls}). */
-  public record Settings(Path certFile, Path keyFile, Path trustBundleFile, String trustDomain, List<String> protocols,
+  public record Settings(
+      Path certFile,
+      Path keyFile,
+      Path trustBundleFile,
+      String trustDomain,
+      List<String> protocols,
       Duration reloadCheck) {
 
     public Settings {
@@ -58,15 +63,22 @@ public final class MutualTls {
     }
 
     /**
-     * The files {@code dir/<base>.crt}, {@code dir/<base>.key} and {@code dir/ca.crt} (the development CA's
-     * layout), in the trust domain of the certificate's own SPIFFE id; TLS 1.3.
+     * The files {@code dir/<base>.crt}, {@code dir/<base>.key} and {@code dir/ca.crt} (the
+     * development CA's layout), in the trust domain of the certificate's own SPIFFE id; TLS 1.3.
      */
     public static Settings forDir(Path dir, String base) {
       Path cert = dir.resolve(base + ".crt");
       try {
-        String domain = SpiffeId.of(Pem.readCertificates(cert).get(0)).map(SpiffeId::trustDomain)
-            .orElseThrow(() -> new IOException(cert + " has no single spiffe:// URI SAN"));
-        return new Settings(cert, dir.resolve(base + ".key"), dir.resolve(DevCa.CA_CERT), domain, List.of("TLSv1.3"),
+        String domain =
+            SpiffeId.of(Pem.readCertificates(cert).get(0))
+                .map(SpiffeId::trustDomain)
+                .orElseThrow(() -> new IOException(cert + " has no single spiffe:// URI SAN"));
+        return new Settings(
+            cert,
+            dir.resolve(base + ".key"),
+            dir.resolve(DevCa.CA_CERT),
+            domain,
+            List.of("TLSv1.3"),
             Duration.ofSeconds(1));
       } catch (IOException e) {
         throw new IllegalStateException("mTLS material in " + dir + ": " + e.getMessage(), e);
@@ -74,16 +86,25 @@ public final class MutualTls {
     }
 
     public static Settings from(Config tls) {
-      return new Settings(Path.of(tls.getString("cert-file")), Path.of(tls.getString("key-file")),
-          Path.of(tls.getString("trust-bundle-file")), tls.getString("trust-domain"), tls.getStringList("protocols"),
+      return new Settings(
+          Path.of(tls.getString("cert-file")),
+          Path.of(tls.getString("key-file")),
+          Path.of(tls.getString("trust-bundle-file")),
+          tls.getString("trust-domain"),
+          tls.getStringList("protocols"),
           tls.getDuration("reload-check"));
     }
   }
 
   private record Stamp(List<Long> modified, List<Long> sizes) {}
 
-  private record Material(List<X509Certificate> chain, PrivateKey key, Set<TrustAnchor> anchors,
-      X509Certificate[] bundle, SpiffeId identity, Stamp stamp) {}
+  private record Material(
+      List<X509Certificate> chain,
+      PrivateKey key,
+      Set<TrustAnchor> anchors,
+      X509Certificate[] bundle,
+      SpiffeId identity,
+      Stamp stamp) {}
 
   private final Settings settings;
   private volatile Material material;
@@ -99,13 +120,22 @@ public final class MutualTls {
   public static MutualTls load(Settings settings) {
     try {
       Material m = read(settings);
-      log.info("mTLS: presenting {} (certificate valid until {}); trust bundle {} ({} CA certificate(s)); "
-              + "protocols {}", m.identity(), m.chain().get(0).getNotAfter().toInstant(), settings.trustBundleFile(),
-          m.bundle().length, settings.protocols());
+      log.info(
+          "mTLS: presenting {} (certificate valid until {}); trust bundle {} ({} CA certificate(s)); "
+              + "protocols {}",
+          m.identity(),
+          m.chain().get(0).getNotAfter().toInstant(),
+          settings.trustBundleFile(),
+          m.bundle().length,
+          settings.protocols());
       return new MutualTls(settings, m);
     } catch (java.nio.file.NoSuchFileException e) {
-      throw new IllegalStateException("mTLS material: no file " + e.getFile() + " (set openkcm.tls.cert-file, "
-          + "key-file and trust-bundle-file; for development only, openkcm.tls.dev-ca = on creates them)", e);
+      throw new IllegalStateException(
+          "mTLS material: no file "
+              + e.getFile()
+              + " (set openkcm.tls.cert-file, "
+              + "key-file and trust-bundle-file; for development only, openkcm.tls.dev-ca = on creates them)",
+          e);
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalStateException("mTLS material: " + e.getMessage(), e);
     }
@@ -120,19 +150,28 @@ public final class MutualTls {
     return current().identity();
   }
 
-  /** A TLS context presenting this node's certificate and accepting peers of {@code peerKinds} (empty = any). */
+  /**
+   * A TLS context presenting this node's certificate and accepting peers of {@code peerKinds}
+   * (empty = any).
+   */
   public SSLContext sslContext(Set<String> peerKinds) {
     try {
-      SSLContext ctx = SSLContext.getInstance(settings.protocols().contains("TLSv1.3") ? "TLSv1.3" : "TLSv1.2");
-      ctx.init(new X509ExtendedKeyManager[] {keyManager()},
-          new X509ExtendedTrustManager[] {trustManager(peerKinds)}, new SecureRandom());
+      SSLContext ctx =
+          SSLContext.getInstance(settings.protocols().contains("TLSv1.3") ? "TLSv1.3" : "TLSv1.2");
+      ctx.init(
+          new X509ExtendedKeyManager[] {keyManager()},
+          new X509ExtendedTrustManager[] {trustManager(peerKinds)},
+          new SecureRandom());
       return ctx;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot build a TLS context: " + e.getMessage(), e);
     }
   }
 
-  /** A server-side engine of {@code ctx}: client certificate required, only the configured protocols. */
+  /**
+   * A server-side engine of {@code ctx}: client certificate required, only the configured
+   * protocols.
+   */
   public SSLEngine serverEngine(SSLContext ctx) {
     SSLEngine engine = ctx.createSSLEngine();
     engine.setUseClientMode(false);
@@ -141,14 +180,18 @@ public final class MutualTls {
     return engine;
   }
 
-  /** The verified SPIFFE id of the peer of {@code session}, if it presented a certificate with one. */
+  /**
+   * The verified SPIFFE id of the peer of {@code session}, if it presented a certificate with one.
+   */
   public static Optional<SpiffeId> peer(SSLSession session) {
     if (session == null) {
       return Optional.empty();
     }
     try {
       Certificate[] chain = session.getPeerCertificates();
-      return chain.length > 0 && chain[0] instanceof X509Certificate leaf ? SpiffeId.of(leaf) : Optional.empty();
+      return chain.length > 0 && chain[0] instanceof X509Certificate leaf
+          ? SpiffeId.of(leaf)
+          : Optional.empty();
     } catch (SSLPeerUnverifiedException e) {
       return Optional.empty();
     }
@@ -168,7 +211,8 @@ public final class MutualTls {
       }
 
       @Override
-      public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+      public String chooseEngineClientAlias(
+          String[] keyType, Principal[] issuers, SSLEngine engine) {
         return ALIAS;
       }
 
@@ -199,17 +243,22 @@ public final class MutualTls {
     };
   }
 
-  /** Accepts peers whose chain validates against the current bundle and whose SPIFFE id is of {@code kinds}. */
+  /**
+   * Accepts peers whose chain validates against the current bundle and whose SPIFFE id is of {@code
+   * kinds}.
+   */
   public X509ExtendedTrustManager trustManager(Set<String> kinds) {
     Set<String> accepted = Set.copyOf(kinds);
     return new X509ExtendedTrustManager() {
       @Override
-      public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      public void checkClientTrusted(X509Certificate[] chain, String authType)
+          throws CertificateException {
         verify(chain, accepted);
       }
 
       @Override
-      public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      public void checkServerTrusted(X509Certificate[] chain, String authType)
+          throws CertificateException {
         verify(chain, accepted);
       }
 
@@ -251,27 +300,41 @@ public final class MutualTls {
     }
     Material m = current();
     List<X509Certificate> path = new ArrayList<>(Arrays.asList(chain));
-    while (path.size() > 1 && m.anchors().stream().anyMatch(a -> a.getTrustedCert().equals(path.get(path.size() - 1)))) {
+    while (path.size() > 1
+        && m.anchors().stream()
+            .anyMatch(a -> a.getTrustedCert().equals(path.get(path.size() - 1)))) {
       path.remove(path.size() - 1);
     }
     try {
       PKIXParameters params = new PKIXParameters(m.anchors());
       params.setRevocationEnabled(false);
-      CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(path),
-          params);
+      CertPathValidator.getInstance("PKIX")
+          .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), params);
     } catch (CertPathValidatorException e) {
-      String who = SpiffeId.of(chain[0]).map(SpiffeId::uri).orElse(chain[0].getSubjectX500Principal().getName());
-      String why = e.getReason() == CertPathValidatorException.BasicReason.EXPIRED
-          ? "certificate expired (not after " + chain[e.getIndex() < 0 ? 0 : e.getIndex()].getNotAfter().toInstant() + ")"
-          : e.getReason() == CertPathValidatorException.BasicReason.NOT_YET_VALID ? "certificate not yet valid"
-          : "chain does not lead to the trust bundle (" + e.getMessage() + ")";
+      String who =
+          SpiffeId.of(chain[0])
+              .map(SpiffeId::uri)
+              .orElse(chain[0].getSubjectX500Principal().getName());
+      String why =
+          e.getReason() == CertPathValidatorException.BasicReason.EXPIRED
+              ? "certificate expired (not after "
+                  + chain[e.getIndex() < 0 ? 0 : e.getIndex()].getNotAfter().toInstant()
+                  + ")"
+              : e.getReason() == CertPathValidatorException.BasicReason.NOT_YET_VALID
+                  ? "certificate not yet valid"
+                  : "chain does not lead to the trust bundle (" + e.getMessage() + ")";
       log.warn("mTLS: refused peer {}: {}", who, why);
       throw new CertificateException("certificate of " + who + " not accepted: " + why, e);
     } catch (GeneralSecurityException e) {
       throw new CertificateException("certificate path check failed: " + e.getMessage(), e);
     }
-    SpiffeId id = SpiffeId.of(chain[0]).orElseThrow(() -> refused(chain[0].getSubjectX500Principal().getName(),
-        "no single spiffe:// URI SAN"));
+    SpiffeId id =
+        SpiffeId.of(chain[0])
+            .orElseThrow(
+                () ->
+                    refused(
+                        chain[0].getSubjectX500Principal().getName(),
+                        "no single spiffe:// URI SAN"));
     if (!id.trustDomain().equals(settings.trustDomain())) {
       throw refused(id.uri(), "not in trust domain " + settings.trustDomain());
     }
@@ -304,14 +367,20 @@ public final class MutualTls {
       }
       Material fresh = read(settings);
       material = fresh;
-      log.info("mTLS: reloaded changed files: now {} (certificate valid until {}), {} CA certificate(s) trusted",
-          fresh.identity(), fresh.chain().get(0).getNotAfter().toInstant(), fresh.bundle().length);
+      log.info(
+          "mTLS: reloaded changed files: now {} (certificate valid until {}), {} CA certificate(s) trusted",
+          fresh.identity(),
+          fresh.chain().get(0).getNotAfter().toInstant(),
+          fresh.bundle().length);
     } catch (IOException | GeneralSecurityException | RuntimeException e) {
       log.warn("mTLS: changed files not usable, keeping the previous ones: {}", e.getMessage());
     }
   }
 
-  /** This node's identity check and the bundle's parse; a key that does not match its certificate is refused. */
+  /**
+   * This node's identity check and the bundle's parse; a key that does not match its certificate is
+   * refused.
+   */
   private static Material read(Settings s) throws IOException, GeneralSecurityException {
     Stamp stamp = stamp(s);
     List<X509Certificate> chain = Pem.readCertificates(s.certFile());
@@ -320,14 +389,24 @@ public final class MutualTls {
     if (!chain.get(0).getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
       throw new GeneralSecurityException(s.keyFile() + " does not hold the key of " + s.certFile());
     }
-    SpiffeId identity = SpiffeId.of(chain.get(0)).orElseThrow(() -> new GeneralSecurityException(
-        s.certFile() + " has no single spiffe:// URI SAN"));
+    SpiffeId identity =
+        SpiffeId.of(chain.get(0))
+            .orElseThrow(
+                () ->
+                    new GeneralSecurityException(
+                        s.certFile() + " has no single spiffe:// URI SAN"));
     if (!identity.trustDomain().equals(s.trustDomain())) {
-      throw new GeneralSecurityException(s.certFile() + " is for " + identity + ", not trust domain " + s.trustDomain());
+      throw new GeneralSecurityException(
+          s.certFile() + " is for " + identity + ", not trust domain " + s.trustDomain());
     }
     Set<TrustAnchor> anchors = new HashSet<>();
     bundle.forEach(c -> anchors.add(new TrustAnchor(c, null)));
-    return new Material(List.copyOf(chain), key, Set.copyOf(anchors), bundle.toArray(X509Certificate[]::new), identity,
+    return new Material(
+        List.copyOf(chain),
+        key,
+        Set.copyOf(anchors),
+        bundle.toArray(X509Certificate[]::new),
+        identity,
         stamp);
   }
 

@@ -31,7 +31,8 @@ public final class Pem {
   /** Every certificate in {@code file}, in file order (leaf first for a chain). */
   public static List<X509Certificate> readCertificates(Path file) throws IOException {
     List<X509Certificate> out = new ArrayList<>();
-    try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
+        PEMParser p = new PEMParser(r)) {
       JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
       for (Object o = p.readObject(); o != null; o = p.readObject()) {
         if (o instanceof X509CertificateHolder h) {
@@ -49,7 +50,8 @@ public final class Pem {
 
   /** The private key in {@code file}. */
   public static PrivateKey readPrivateKey(Path file) throws IOException {
-    try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
+        PEMParser p = new PEMParser(r)) {
       JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
       for (Object o = p.readObject(); o != null; o = p.readObject()) {
         if (o instanceof PrivateKeyInfo info) {
@@ -64,7 +66,10 @@ public final class Pem {
     throw new IOException(file + ": no unencrypted PEM private key in it");
   }
 
-  /** Writes {@code objects} as PEM to {@code file} atomically; {@code secret} files are made 0600 first. */
+  /**
+   * Writes {@code objects} as PEM to {@code file} atomically; {@code secret} files are made 0600
+   * first.
+   */
   public static void write(Path file, boolean secret, Object... objects) {
     StringWriter text = new StringWriter();
     try (JcaPEMWriter w = new JcaPEMWriter(text)) {
@@ -79,8 +84,10 @@ public final class Pem {
       Files.createDirectories(file.toAbsolutePath().getParent());
       Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
       Files.deleteIfExists(tmp);
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
-          secret ? "rw-------" : "rw-r--r--")));
+      Files.createFile(
+          tmp,
+          PosixFilePermissions.asFileAttribute(
+              PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--")));
       Files.writeString(tmp, text.toString(), StandardCharsets.US_ASCII);
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {

@@ -9,9 +9,9 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * A SPIFFE identity, {@code spiffe://<trust-domain>/<kind>/<name>...}, as carried in the one URI SAN of
- * an OpenKCM certificate. Kinds: {@code core}, {@code gateway}, {@code app} ({@code app/<tenant>/<service>}),
- * {@code admin}.
+ * A SPIFFE identity, {@code spiffe://<trust-domain>/<kind>/<name>...}, as carried in the one URI
+ * SAN of an OpenKCM certificate. Kinds: {@code core}, {@code gateway}, {@code app} ({@code
+ * app/<tenant>/<service>}), {@code admin}.
  */
 public record SpiffeId(String trustDomain, List<String> segments) {
 
@@ -35,12 +35,14 @@ public record SpiffeId(String trustDomain, List<String> segments) {
       throw new IllegalArgumentException("SPIFFE trust domain must be 1..255 of a-z 0-9 . _ -");
     }
     if (slash < 0 || slash == rest.length() - 1) {
-      throw new IllegalArgumentException("SPIFFE id has no path (spiffe://" + domain + "/<kind>/<name>)");
+      throw new IllegalArgumentException(
+          "SPIFFE id has no path (spiffe://" + domain + "/<kind>/<name>)");
     }
     List<String> segments = List.of(rest.substring(slash + 1).split("/", -1));
     for (String s : segments) {
       if (!SEGMENT.matcher(s).matches() || s.equals(".") || s.equals("..")) {
-        throw new IllegalArgumentException("SPIFFE path segments must be 1..128 of A-Z a-z 0-9 . _ - (and not . or ..)");
+        throw new IllegalArgumentException(
+            "SPIFFE path segments must be 1..128 of A-Z a-z 0-9 . _ - (and not . or ..)");
       }
     }
     return new SpiffeId(domain, segments);
@@ -53,7 +55,9 @@ public record SpiffeId(String trustDomain, List<String> segments) {
       Collection<List<?>> sans = cert.getSubjectAlternativeNames();
       if (sans != null) {
         for (List<?> san : sans) {
-          if (((Integer) san.get(0)) == URI_SAN && san.get(1) instanceof String uri && uri.startsWith("spiffe://")) {
+          if (((Integer) san.get(0)) == URI_SAN
+              && san.get(1) instanceof String uri
+              && uri.startsWith("spiffe://")) {
             uris.add(uri);
           }
         }

@@ -13,9 +13,19 @@ class AuditLogTest {
 
   @Test
   void aForgedReasonCannotAddOrChangeFields() throws Exception {
-    String forged = "drill\" by=\"spiffe://x/admin/ceo\",\"outcome\":\"ok\"}\n12:00 INFO audit - {\"event\":\"tenant.revive";
-    String line = AuditLog.json("tenant.kill", "tenant", "acme", "by", "spiffe://openkcm.local/admin/so",
-        "reason", forged, "cid", "c-1");
+    String forged =
+        "drill\" by=\"spiffe://x/admin/ceo\",\"outcome\":\"ok\"}\n12:00 INFO audit - {\"event\":\"tenant.revive";
+    String line =
+        AuditLog.json(
+            "tenant.kill",
+            "tenant",
+            "acme",
+            "by",
+            "spiffe://openkcm.local/admin/so",
+            "reason",
+            forged,
+            "cid",
+            "c-1");
     assertFalse(line.contains("\n"), "one line");
     JsonNode record = new ObjectMapper().readTree(line);
     assertEquals("tenant.kill", record.get("event").asText());
@@ -27,8 +37,17 @@ class AuditLogTest {
 
   @Test
   void numbersBooleansAndEnumsKeepTheirType() throws Exception {
-    JsonNode r = new ObjectMapper().readTree(AuditLog.json("seal.share", "index", 2, "cached", true, "reason",
-        java.time.DayOfWeek.MONDAY));
+    JsonNode r =
+        new ObjectMapper()
+            .readTree(
+                AuditLog.json(
+                    "seal.share",
+                    "index",
+                    2,
+                    "cached",
+                    true,
+                    "reason",
+                    java.time.DayOfWeek.MONDAY));
     assertTrue(r.get("index").isInt());
     assertTrue(r.get("cached").isBoolean());
     assertEquals("MONDAY", r.get("reason").asText());

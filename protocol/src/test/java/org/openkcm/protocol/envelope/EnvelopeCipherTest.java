@@ -30,7 +30,9 @@ class EnvelopeCipherTest {
   @MethodSource("vectors")
   void wrapWithKnownNonceProducesTheVectorBytes(EnvelopeVectors v) throws Exception {
     EnvelopeCipher cipher = cipherFor(v);
-    byte[] actual = cipher.wrapWithNonce(KeyMaterial.copyOf(v.plaintext()), EncryptionContext.of(v.context()), v.nonce());
+    byte[] actual =
+        cipher.wrapWithNonce(
+            KeyMaterial.copyOf(v.plaintext()), EncryptionContext.of(v.context()), v.nonce());
     assertArrayEquals(v.envelope(), actual);
   }
 
@@ -60,14 +62,18 @@ class EnvelopeCipherTest {
         assertFalse(e.getMessage().isBlank());
         continue; // refused by the parser, with a reason
       }
-      // the flip left a parseable envelope: route it as a Core would (by its header) to a cipher holding the
+      // the flip left a parseable envelope: route it as a Core would (by its header) to a cipher
+      // holding the
       // SAME L3; only the authenticated header (AAD) and tag can refuse it now
       EnvelopeCipher routed = new EnvelopeCipher(parsed.header(), KeyMaterial.copyOf(v.l3Key()));
       openedUnderAnotherHeader += parsed.header().equals(cipherFor(v).header()) ? 0 : 1;
-      EnvelopeException e = assertThrows(EnvelopeException.class, () -> routed.unwrap(parsed, ctx), "bit " + i);
+      EnvelopeException e =
+          assertThrows(EnvelopeException.class, () -> routed.unwrap(parsed, ctx), "bit " + i);
       assertEquals(Reason.ENVELOPE_AUTHENTICATION_FAILED, e.reason(), "bit " + i);
     }
-    assertTrue(openedUnderAnotherHeader > 0, "header flips reached the cipher (not refused by the test itself)");
+    assertTrue(
+        openedUnderAnotherHeader > 0,
+        "header flips reached the cipher (not refused by the test itself)");
   }
 
   @Test
@@ -85,12 +91,19 @@ class EnvelopeCipherTest {
   @Test
   void otherContextFailsAuthentication() throws Exception {
     EnvelopeCipher cipher = new EnvelopeCipher(ACME_PAYMENTS, KeyMaterial.random(32, RANDOM));
-    byte[] env = cipher.wrap(KeyMaterial.random(32, RANDOM), EncryptionContext.of(Map.of("record", "7")), RANDOM);
+    byte[] env =
+        cipher.wrap(
+            KeyMaterial.random(32, RANDOM), EncryptionContext.of(Map.of("record", "7")), RANDOM);
     Envelope parsed = EnvelopeCodec.decode(env);
-    for (Map<String, String> other : List.of(Map.<String, String>of(), Map.of("record", "8"),
-        Map.of("record", "7", "extra", "x"), Map.of("Record", "7"))) {
-      EnvelopeException e = assertThrows(EnvelopeException.class,
-          () -> cipher.unwrap(parsed, EncryptionContext.of(other)));
+    for (Map<String, String> other :
+        List.of(
+            Map.<String, String>of(),
+            Map.of("record", "8"),
+            Map.of("record", "7", "extra", "x"),
+            Map.of("Record", "7"))) {
+      EnvelopeException e =
+          assertThrows(
+              EnvelopeException.class, () -> cipher.unwrap(parsed, EncryptionContext.of(other)));
       assertEquals(Reason.ENVELOPE_AUTHENTICATION_FAILED, e.reason(), other.toString());
     }
   }
@@ -100,8 +113,10 @@ class EnvelopeCipherTest {
     EnvelopeCipher cipher = new EnvelopeCipher(ACME_PAYMENTS, KeyMaterial.random(32, RANDOM));
     EnvelopeCipher impostor = new EnvelopeCipher(ACME_PAYMENTS, KeyMaterial.random(32, RANDOM));
     byte[] env = cipher.wrap(KeyMaterial.random(16, RANDOM), EncryptionContext.empty(), RANDOM);
-    EnvelopeException e = assertThrows(EnvelopeException.class,
-        () -> impostor.unwrap(EnvelopeCodec.decode(env), EncryptionContext.empty()));
+    EnvelopeException e =
+        assertThrows(
+            EnvelopeException.class,
+            () -> impostor.unwrap(EnvelopeCodec.decode(env), EncryptionContext.empty()));
     assertEquals(Reason.ENVELOPE_AUTHENTICATION_FAILED, e.reason());
   }
 
@@ -117,17 +132,22 @@ class EnvelopeCipherTest {
     assertEquals("acmf", parsed.tenantId());
     // even a cipher with the very same key bytes refuses, because the header is authenticated
     EnvelopeCipher sameKeyOtherTenant = new EnvelopeCipher(parsed.header(), l3);
-    EnvelopeException e = assertThrows(EnvelopeException.class,
-        () -> sameKeyOtherTenant.unwrap(parsed, EncryptionContext.empty()));
+    EnvelopeException e =
+        assertThrows(
+            EnvelopeException.class,
+            () -> sameKeyOtherTenant.unwrap(parsed, EncryptionContext.empty()));
     assertEquals(Reason.ENVELOPE_AUTHENTICATION_FAILED, e.reason());
   }
 
   @Test
   void cipherRefusesAnEnvelopeRoutedToTheWrongKey() throws Exception {
     EnvelopeCipher cipher = new EnvelopeCipher(ACME_PAYMENTS, KeyMaterial.random(32, RANDOM));
-    EnvelopeCipher other = new EnvelopeCipher(new EnvelopeHeader("acme", "audit", 3), KeyMaterial.random(32, RANDOM));
+    EnvelopeCipher other =
+        new EnvelopeCipher(new EnvelopeHeader("acme", "audit", 3), KeyMaterial.random(32, RANDOM));
     byte[] env = other.wrap(KeyMaterial.random(32, RANDOM), EncryptionContext.empty(), RANDOM);
-    assertThrows(IllegalArgumentException.class, () -> cipher.unwrap(EnvelopeCodec.decode(env), EncryptionContext.empty()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> cipher.unwrap(EnvelopeCodec.decode(env), EncryptionContext.empty()));
   }
 
   @Test
@@ -138,9 +158,12 @@ class EnvelopeCipherTest {
     assertFalse(cipher.keyBytesAreZero());
     cipher.destroy();
     assertTrue(cipher.keyBytesAreZero(), "the L3 bytes the cipher owned are zero");
-    assertThrows(IllegalStateException.class, () -> cipher.wrap(KeyMaterial.random(32, RANDOM), EncryptionContext.empty(),
-        RANDOM));
-    assertThrows(IllegalStateException.class, () -> cipher.unwrap(EnvelopeCodec.decode(env), EncryptionContext.empty()));
+    assertThrows(
+        IllegalStateException.class,
+        () -> cipher.wrap(KeyMaterial.random(32, RANDOM), EncryptionContext.empty(), RANDOM));
+    assertThrows(
+        IllegalStateException.class,
+        () -> cipher.unwrap(EnvelopeCodec.decode(env), EncryptionContext.empty()));
     assertNotEquals("", cipher.toString());
     assertFalse(cipher.toString().contains("KeyMaterial"));
   }
@@ -148,12 +171,15 @@ class EnvelopeCipherTest {
   @Test
   void oversizedDekIsRejected() throws Exception {
     EnvelopeCipher cipher = new EnvelopeCipher(ACME_PAYMENTS, KeyMaterial.random(32, RANDOM));
-    EnvelopeException e = assertThrows(EnvelopeException.class,
-        () -> cipher.wrap(KeyMaterial.random(65, RANDOM), EncryptionContext.empty(), RANDOM));
+    EnvelopeException e =
+        assertThrows(
+            EnvelopeException.class,
+            () -> cipher.wrap(KeyMaterial.random(65, RANDOM), EncryptionContext.empty(), RANDOM));
     assertEquals(Reason.ENVELOPE_MALFORMED, e.reason());
   }
 
   private static EnvelopeCipher cipherFor(EnvelopeVectors v) {
-    return new EnvelopeCipher(new EnvelopeHeader(v.tenant(), v.service(), v.l3Version()), KeyMaterial.copyOf(v.l3Key()));
+    return new EnvelopeCipher(
+        new EnvelopeHeader(v.tenant(), v.service(), v.l3Version()), KeyMaterial.copyOf(v.l3Key()));
   }
 }

@@ -29,7 +29,8 @@ class EnvelopeCodecTest {
     byte[] env = sample();
     for (int len = 0; len < env.length; len++) {
       byte[] cut = Arrays.copyOf(env, len);
-      EnvelopeException e = assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(cut), "len " + len);
+      EnvelopeException e =
+          assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(cut), "len " + len);
       if (len >= 3) {
         assertEquals(Reason.ENVELOPE_TRUNCATED, e.reason(), "len " + len);
       }
@@ -49,13 +50,18 @@ class EnvelopeCodecTest {
   void zeroKeyLengthIsMalformed() throws Exception {
     byte[] env = EnvelopeVectors.load().get(0).envelope();
     env[3 + 1 + 4 + 1 + 8 + 4] = 0;
-    assertEquals(Reason.ENVELOPE_MALFORMED, assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
+    assertEquals(
+        Reason.ENVELOPE_MALFORMED,
+        assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
   }
 
   @Test
   void nullAndEmptyAreTruncated() {
-    assertEquals(Reason.ENVELOPE_TRUNCATED, assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(null)).reason());
-    assertEquals(Reason.ENVELOPE_TRUNCATED,
+    assertEquals(
+        Reason.ENVELOPE_TRUNCATED,
+        assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(null)).reason());
+    assertEquals(
+        Reason.ENVELOPE_TRUNCATED,
         assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(new byte[0])).reason());
   }
 
@@ -81,14 +87,18 @@ class EnvelopeCodecTest {
   void invalidTenantCharactersAreMalformed() throws Exception {
     byte[] env = sample();
     env[4] = 'A'; // upper case is not a valid id
-    assertEquals(Reason.ENVELOPE_MALFORMED, assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
+    assertEquals(
+        Reason.ENVELOPE_MALFORMED,
+        assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
   }
 
   @Test
   void zeroLengthTenantIsMalformed() throws Exception {
     byte[] env = sample();
     env[3] = 0;
-    assertEquals(Reason.ENVELOPE_MALFORMED, assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
+    assertEquals(
+        Reason.ENVELOPE_MALFORMED,
+        assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
   }
 
   @Test
@@ -96,7 +106,9 @@ class EnvelopeCodecTest {
     byte[] env = EnvelopeVectors.load().get(0).envelope();
     int versionAt = 3 + 1 + 4 + 1 + 8;
     env[versionAt + 3] = 0;
-    assertEquals(Reason.ENVELOPE_MALFORMED, assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
+    assertEquals(
+        Reason.ENVELOPE_MALFORMED,
+        assertThrows(EnvelopeException.class, () -> EnvelopeCodec.decode(env)).reason());
   }
 
   @Test
@@ -115,11 +127,18 @@ class EnvelopeCodecTest {
     for (int i = 0; i <= EncryptionContext.MAX_ENTRIES; i++) {
       tooMany.put("k" + i, "v");
     }
-    assertEquals(Reason.INVALID_CONTEXT, assertThrows(EnvelopeException.class, () -> EncryptionContext.of(tooMany)).reason());
-    assertEquals(Reason.INVALID_CONTEXT,
-        assertThrows(EnvelopeException.class, () -> EncryptionContext.of(Map.of("", "v"))).reason());
-    assertEquals(Reason.INVALID_CONTEXT,
-        assertThrows(EnvelopeException.class, () -> EncryptionContext.of(Map.of("k", "x".repeat(1025)))).reason());
+    assertEquals(
+        Reason.INVALID_CONTEXT,
+        assertThrows(EnvelopeException.class, () -> EncryptionContext.of(tooMany)).reason());
+    assertEquals(
+        Reason.INVALID_CONTEXT,
+        assertThrows(EnvelopeException.class, () -> EncryptionContext.of(Map.of("", "v")))
+            .reason());
+    assertEquals(
+        Reason.INVALID_CONTEXT,
+        assertThrows(
+                EnvelopeException.class, () -> EncryptionContext.of(Map.of("k", "x".repeat(1025))))
+            .reason());
   }
 
   @Test
@@ -130,6 +149,7 @@ class EnvelopeCodecTest {
     Map<String, String> b = new java.util.LinkedHashMap<>();
     b.put("a", "1");
     b.put("b", "2");
-    assertArrayEquals(EncryptionContext.of(a).canonicalBytes(), EncryptionContext.of(b).canonicalBytes());
+    assertArrayEquals(
+        EncryptionContext.of(a).canonicalBytes(), EncryptionContext.of(b).canonicalBytes());
   }
 }

@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.openkcm.protocol.key.KeyMaterial;
 
 /**
- * Seeded fuzzing of the envelope parser and cipher: a million random and mutated inputs must each end in a
- * valid envelope or a named {@link EnvelopeException} with a message — never another exception, never a
- * hang. The seed is printed so that a failure can be replayed (set OPENKCM_FUZZ_SEED).
+ * Seeded fuzzing of the envelope parser and cipher: a million random and mutated inputs must each
+ * end in a valid envelope or a named {@link EnvelopeException} with a message — never another
+ * exception, never a hang. The seed is printed so that a failure can be replayed (set
+ * OPENKCM_FUZZ_SEED).
  */
 class EnvelopeFuzzTest {
 
@@ -22,14 +23,23 @@ class EnvelopeFuzzTest {
 
   @Test
   void randomAndMutatedEnvelopesNeverCrashTheParserOrTheCipher() throws Exception {
-    long seed = Long.parseLong(System.getenv().getOrDefault("OPENKCM_FUZZ_SEED", Long.toString(new SecureRandom().nextLong())));
+    long seed =
+        Long.parseLong(
+            System.getenv()
+                .getOrDefault("OPENKCM_FUZZ_SEED", Long.toString(new SecureRandom().nextLong())));
     System.out.println("EnvelopeFuzzTest seed " + seed);
     Random rnd = new Random(seed);
-    EnvelopeCipher cipher = new EnvelopeCipher(new EnvelopeHeader("acme", "payments", 3), KeyMaterial.random(32, new SecureRandom()));
+    EnvelopeCipher cipher =
+        new EnvelopeCipher(
+            new EnvelopeHeader("acme", "payments", 3), KeyMaterial.random(32, new SecureRandom()));
     EncryptionContext ctx = EncryptionContext.of(Map.of("row", "1"));
-    List<byte[]> seeds = List.of(
-        cipher.wrap(KeyMaterial.random(32, new SecureRandom()), ctx, new SecureRandom()),
-        cipher.wrap(KeyMaterial.random(16, new SecureRandom()), EncryptionContext.empty(), new SecureRandom()));
+    List<byte[]> seeds =
+        List.of(
+            cipher.wrap(KeyMaterial.random(32, new SecureRandom()), ctx, new SecureRandom()),
+            cipher.wrap(
+                KeyMaterial.random(16, new SecureRandom()),
+                EncryptionContext.empty(),
+                new SecureRandom()));
     List<EncryptionContext> seedContexts = List.of(ctx, EncryptionContext.empty());
     int valid = 0;
     int opened = 0;
@@ -44,12 +54,16 @@ class EnvelopeFuzzTest {
           EncryptionContext tried = rnd.nextBoolean() ? ctx : EncryptionContext.empty();
           cipher.unwrap(e, tried);
           opened++;
-          // an open is legitimate only for an unmodified envelope under the context it was made with
+          // an open is legitimate only for an unmodified envelope under the context it was made
+          // with
           boolean genuine = false;
           for (int s = 0; s < seeds.size(); s++) {
-            genuine |= java.util.Arrays.equals(seeds.get(s), input) && seedContexts.get(s).equals(tried);
+            genuine |=
+                java.util.Arrays.equals(seeds.get(s), input) && seedContexts.get(s).equals(tried);
           }
-          assertTrue(genuine, "round " + i + " (seed " + seed + "): a modified envelope or a wrong context OPENED");
+          assertTrue(
+              genuine,
+              "round " + i + " (seed " + seed + "): a modified envelope or a wrong context OPENED");
         }
       } catch (EnvelopeException e) {
         assertNotNull(e.reason());
@@ -61,11 +75,19 @@ class EnvelopeFuzzTest {
         assertTrue(System.nanoTime() < deadline, "fuzzing is too slow: a hang?");
       }
     }
-    System.out.println("EnvelopeFuzzTest: " + ROUNDS + " inputs, " + valid + " structurally valid, " + opened
-        + " opened (only unmodified copies can)");
+    System.out.println(
+        "EnvelopeFuzzTest: "
+            + ROUNDS
+            + " inputs, "
+            + valid
+            + " structurally valid, "
+            + opened
+            + " opened (only unmodified copies can)");
   }
 
-  /** Half mutations of real envelopes (flips, truncations, extensions, splices), half random bytes. */
+  /**
+   * Half mutations of real envelopes (flips, truncations, extensions, splices), half random bytes.
+   */
   private static byte[] next(Random rnd, List<byte[]> seeds) {
     if (rnd.nextInt(4) == 0) {
       byte[] b = new byte[rnd.nextInt(300)];

@@ -9,9 +9,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Reads {@code vectors/envelope-v1.txt}: blocks of "field: value" lines separated by blank lines. */
-record EnvelopeVectors(String name, byte[] l3Key, String tenant, String service, long l3Version, byte[] nonce,
-    byte[] plaintext, Map<String, String> context, byte[] envelope) {
+/**
+ * Reads {@code vectors/envelope-v1.txt}: blocks of "field: value" lines separated by blank lines.
+ */
+record EnvelopeVectors(
+    String name,
+    byte[] l3Key,
+    String tenant,
+    String service,
+    long l3Version,
+    byte[] nonce,
+    byte[] plaintext,
+    Map<String, String> context,
+    byte[] envelope) {
 
   static List<EnvelopeVectors> load() throws IOException {
     try (InputStream in = EnvelopeVectors.class.getResourceAsStream("/vectors/envelope-v1.txt")) {
@@ -40,9 +50,16 @@ record EnvelopeVectors(String name, byte[] l3Key, String tenant, String service,
       }
     }
     HexFormat hex = HexFormat.of();
-    return new EnvelopeVectors(fields.get("name"), hex.parseHex(fields.get("l3_key")), fields.get("tenant"),
-        fields.get("service"), Long.parseLong(fields.get("l3_version")), hex.parseHex(fields.get("nonce")),
-        hex.parseHex(fields.get("plaintext")), context, hex.parseHex(fields.get("envelope")));
+    return new EnvelopeVectors(
+        fields.get("name"),
+        hex.parseHex(fields.get("l3_key")),
+        fields.get("tenant"),
+        fields.get("service"),
+        Long.parseLong(fields.get("l3_version")),
+        hex.parseHex(fields.get("nonce")),
+        hex.parseHex(fields.get("plaintext")),
+        context,
+        hex.parseHex(fields.get("envelope")));
   }
 
   @Override

@@ -19,8 +19,10 @@ class FieldsTest {
   void correlationIdsAreShortAndPlain() {
     assertDoesNotThrow(() -> Fields.correlationId("correlation_id", ""));
     assertDoesNotThrow(() -> Fields.correlationId("correlation_id", "req-42:batch/7@gw-1"));
-    assertTrue(refused(() -> Fields.correlationId("correlation_id", "a\nb")).getMessage()
-        .startsWith("correlation_id must be"));
+    assertTrue(
+        refused(() -> Fields.correlationId("correlation_id", "a\nb"))
+            .getMessage()
+            .startsWith("correlation_id must be"));
     refused(() -> Fields.correlationId("correlation_id", "x".repeat(129)));
     refused(() -> Fields.correlationId("correlation_id", "\u00fcmlaut"));
   }
@@ -28,11 +30,22 @@ class FieldsTest {
   @Test
   void freeTextHasNoControlCharactersAndABound() {
     assertDoesNotThrow(() -> Fields.text("reason", "Wartung \u2013 Zugang gesperrt", 512));
-    assertTrue(refused(() -> Fields.text("reason", "a\u0000b", 512)).getMessage().startsWith("reason must not"));
-    assertTrue(refused(() -> Fields.text("reason", "x".repeat(513), 512)).getMessage()
-        .startsWith("reason is 513 characters long; at most 512"));
-    assertTrue(refused(() -> Fields.requiredText("share", " ", 10)).getMessage().startsWith("share is empty"));
-    assertTrue(refused(() -> Fields.count("items", 0, 8, "x.max")).getMessage().startsWith("items must hold 1..8"));
+    assertTrue(
+        refused(() -> Fields.text("reason", "a\u0000b", 512))
+            .getMessage()
+            .startsWith("reason must not"));
+    assertTrue(
+        refused(() -> Fields.text("reason", "x".repeat(513), 512))
+            .getMessage()
+            .startsWith("reason is 513 characters long; at most 512"));
+    assertTrue(
+        refused(() -> Fields.requiredText("share", " ", 10))
+            .getMessage()
+            .startsWith("share is empty"));
+    assertTrue(
+        refused(() -> Fields.count("items", 0, 8, "x.max"))
+            .getMessage()
+            .startsWith("items must hold 1..8"));
   }
 
   @Test
