@@ -245,7 +245,8 @@ public final class GatewayLoadDriver {
     if (grpc.getString("server").equals("netty")) {
       return GatewayNode.bindNetty(
               gw,
-              grpc.withValue("port", ConfigValueFactory.fromAnyRef(0)),
+              org.openkcm.gateway.GatewaySettings.Grpc.from(
+                  grpc.withValue("port", ConfigValueFactory.fromAnyRef(0))),
               Optional.empty(),
               List.of(
                   UnaryService.named(EchoService.name)

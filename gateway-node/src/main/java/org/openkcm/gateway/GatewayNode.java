@@ -56,6 +56,7 @@ public final class GatewayNode implements AutoCloseable {
 
   /** What a running gateway is made of (tests look at the cache and the tenant states). */
   public record Wiring(
+      GatewaySettings settings,
       CoreLink core,
       Optional<DekCache> cache,
       Optional<DekPool> pool,
@@ -116,38 +117,22 @@ public final class GatewayNode implements AutoCloseable {
   public static Wiring wire(
       ActorSystem<?> system,
       java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) {
-    Config c = system.settings().config().getConfig("openkcm.gateway");
-    Optional<MutualTls> tls =
-        NodeTls.load(system.settings().config(), "gateway", c.getString("name"));
+    GatewaySettings c =
+        GatewaySettings.from(system.settings().config().getConfig("openkcm.gateway"));
+    Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.name());
     CoreLink core =
         new CoreLink(
             system,
-            coreEndpoints(c),
-            c.getDuration("core.request-timeout"),
+            c.core().endpoints(),
+            c.core().requestTimeout(),
             settings -> NodeTls.client(settings, tls, Set.of("core")),
-            c.getBoolean("core.streaming"));
+            c.core().streaming());
     Optional<DekCache> cache =
-        c.getBoolean("cache.enabled")
-            ? Optional.of(
-                new DekCache(
-                    c.getDuration("cache.ttl"), c.getInt("cache.max-entries"), Clock.systemUTC()))
-            : Optional.empty();
-    TenantStates tenants = new TenantStates(c.getDuration("watch.lease"));
-    Optional<DekPool> pool =
-        c.getBoolean("pool.enabled") && c.getBoolean("watch.enabled")
-            ? Optional.of(
-                new DekPool(
-                    new DekPool.Settings(
-                        c.getInt("pool.min-target"),
-                        c.getInt("pool.max-target"),
-                        c.getInt("pool.max-pools")),
-                    core,
-                    tenants,
-                    new SecureRandom()))
-            : Optional.empty();
+        c.cache().map(k -> new DekCache(k.ttl(), k.maxEntries(), Clock.systemUTC()));
+    TenantStates tenants = new TenantStates(c.watch().lease());
+    Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
     UnwrapBatcher batcher =
-        new UnwrapBatcher(
-            core, c.getInt("batching.max-batch"), c.getInt("batching.max-in-flight-per-tenant"));
+        new UnwrapBatcher(core, c.batching().maxBatch(), c.batching().maxInFlightPerTenant());
     java.util.function.Consumer<String> flush =
         tenant -> {
           cache.ifPresent(k -> k.flush(tenant));
@@ -174,36 +159,25 @@ public final class GatewayNode implements AutoCloseable {
             }
           }
         });
-    if (c.getBoolean("watch.enabled")) {
+    if (c.watch().enabled()) {
       TenantWatch.start(
           system,
           core.streamingClients(),
-          c.getString("name"),
+          c.name(),
           tenants,
           flush,
-          c.getDuration("watch.min-backoff"),
-          c.getDuration("watch.max-backoff"),
+          c.watch().minBackoff(),
+          c.watch().maxBackoff(),
           delivered);
     }
     Optional<Authorizer> authz = Authorizer.forNode(system.settings().config(), tls);
-    if (authz.isPresent() && !c.getString("grpc.server").equals("netty")) {
+    if (authz.isPresent() && !c.grpc().server().equals("netty")) {
       throw new IllegalArgumentException(
           "openkcm.gateway.grpc.server = "
-              + c.getString("grpc.server")
+              + c.grpc().server()
               + " cannot hand caller identities to the authorization policies; with mTLS on use netty");
     }
-    return new Wiring(
-        core, cache, pool, batcher, tenants, vault(system, c.getConfig("vault")), tls, authz);
-  }
-
-  /**
-   * openkcm.gateway.core.endpoints, or the single node at core.host:core.port when that list is
-   * empty.
-   */
-  private static List<CoreLink.Endpoint> coreEndpoints(Config c) {
-    return c.getStringList("core.endpoints").isEmpty()
-        ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
-        : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
+    return new Wiring(c, core, cache, pool, batcher, tenants, vault(system, c.vault()), tls, authz);
   }
 
   private static KeyVault vault(ActorSystem<?> system, Config v) {
@@ -241,31 +215,31 @@ public final class GatewayNode implements AutoCloseable {
    * system.
    */
   public static CompletionStage<Listener> bind(ActorSystem<?> system, Wiring wiring) {
-    Config c = system.settings().config().getConfig("openkcm.gateway");
+    GatewaySettings c = wiring.settings();
     DataKeyServiceImpl service =
         new DataKeyServiceImpl(
             new DataKeyServiceImpl.Parts(
                 wiring.core(),
                 new SecureRandom(),
-                c.getInt("default-key-length"),
-                c.getInt("max-batch"),
+                c.defaultKeyLength(),
+                c.maxBatch(),
                 wiring.cache(),
                 wiring.pool(),
                 wiring.batcher(),
                 wiring.tenants(),
                 wiring.vault()));
-    String transport = c.getString("grpc.server");
+    String transport = c.grpc().server();
     CompletionStage<Listener> bound =
         switch (transport) {
           case "netty" ->
               CompletableFuture.completedFuture(
                   bindNetty(
                       system,
-                      c.getConfig("grpc"),
+                      c.grpc(),
                       wiring.tls(),
                       List.of(DataKeyServers.definition(service, wiring.authz()))));
           case "pekko" ->
-              pekkoServer(system, c, wiring.tls())
+              pekkoServer(system, c.grpc(), wiring.tls())
                   .bind(DataKeyServiceHandlerFactory.create(service, system))
                   .thenApply(
                       binding -> {
@@ -293,15 +267,14 @@ public final class GatewayNode implements AutoCloseable {
                               + ", accepting "
                               + CALLER_KINDS)
                   .orElse("PLAINTEXT"),
-              coreEndpoints(c));
+              c.core().endpoints());
           return l;
         });
   }
 
   private static ServerBuilder pekkoServer(
-      ActorSystem<?> system, Config c, Optional<MutualTls> tls) {
-    ServerBuilder server =
-        Http.get(system).newServerAt(c.getString("grpc.host"), c.getInt("grpc.port"));
+      ActorSystem<?> system, GatewaySettings.Grpc grpc, Optional<MutualTls> tls) {
+    ServerBuilder server = Http.get(system).newServerAt(grpc.host(), grpc.port());
     if (tls.isEmpty()) {
       return server;
     }
@@ -315,18 +288,18 @@ public final class GatewayNode implements AutoCloseable {
    */
   public static Listener bindNetty(
       ActorSystem<?> system,
-      Config grpc,
+      GatewaySettings.Grpc grpc,
       Optional<MutualTls> tls,
       List<ServerServiceDefinition> services) {
     NettyGrpcServer server =
         NettyGrpcServer.start(
-            grpc.getString("host"),
-            grpc.getInt("port"),
+            grpc.host(),
+            grpc.port(),
             new NettyGrpcServer.Limits(
-                grpc.getInt("max-concurrent-calls-per-connection"),
-                (int) Math.min(Integer.MAX_VALUE, grpc.getBytes("max-request-size")),
+                grpc.maxConcurrentCallsPerConnection(),
+                grpc.maxRequestSize(),
                 Duration.ofSeconds(3)),
-            grpc.getString("executor").equals("direct") ? Runnable::run : system.executionContext(),
+            grpc.executor().equals("direct") ? Runnable::run : system.executionContext(),
             tls,
             CALLER_KINDS,
             services);

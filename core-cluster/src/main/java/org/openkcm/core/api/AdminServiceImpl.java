@@ -302,7 +302,7 @@ public final class AdminServiceImpl implements AdminService {
             .setTenantId(s.tenantId())
             .setL1Reference(s.l1Reference())
             .setL2Version((int) s.l2Version())
-            .setStatus(s.status())
+            .setStatus(s.status().id())
             .setUnsealed(s.unsealed());
     b.setNode(s.node());
     s.killed()

@@ -11,6 +11,7 @@ import org.openkcm.core.killswitch.KillSwitchWatcher;
 import org.openkcm.core.tenant.TenantEntity.KillRecord;
 import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.protocol.core.v1.TenantEvent;
+import org.openkcm.protocol.event.TenantEventKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +61,7 @@ final class TenantWatchSession {
                               KillSwitchEntity.Changed.class,
                               c -> new KillSwitchChanged(c.state()))));
                   log.info("gateway {} watches tenant events", gateway);
-                  out.tell(TenantEvent.newBuilder().setKind("hello").build());
+                  out.tell(TenantEvent.newBuilder().setKind(TenantEventKind.HELLO.id()).build());
                   out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
                   return Behaviors.receive(Command.class)
                       .onMessage(
@@ -77,7 +78,7 @@ final class TenantWatchSession {
                             }
                             out.tell(
                                 TenantEvent.newBuilder()
-                                    .setKind(m.change().kind())
+                                    .setKind(m.change().kind().id())
                                     .setTenantId(m.change().tenantId())
                                     .setReason(m.change().reason())
                                     .setAt(m.change().at().toString())
@@ -111,6 +112,9 @@ final class TenantWatchSession {
   }
 
   private static TenantEvent killSwitchEvent(Optional<String> scope) {
-    return TenantEvent.newBuilder().setKind("kill-switch").setScope(scope.orElse("")).build();
+    return TenantEvent.newBuilder()
+        .setKind(TenantEventKind.KILL_SWITCH.id())
+        .setScope(scope.orElse(""))
+        .build();
   }
 }

@@ -41,6 +41,7 @@ import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.event.TenantEventKind;
 import org.openkcm.protocol.key.KeyMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -219,14 +220,14 @@ public final class TenantEntity
   public record ServiceSummary(String serviceId, long l3Version) implements CborSerializable {}
 
   /**
-   * @param status {@code active}, or {@code l1-revoked} when the customer's keystore refused L1
+   * @param status active, killed, or l1-revoked when the customer's keystore refused L1
    * @param revocation why and since when L1 is refused (empty while active)
    */
   public record TenantSummary(
       String tenantId,
       String l1Reference,
       long l2Version,
-      String status,
+      TenantStatus status,
       List<ServiceSummary> services,
       boolean unsealed,
       Optional<L1Revocation> revocation,
@@ -578,7 +579,7 @@ public final class TenantEntity
               boolean held = unsealed.isPresent();
               wipeKeys(c.why());
               if (held) {
-                publish("keys-wiped", c.why());
+                publish(TenantEventKind.KEYS_WIPED, c.why());
               }
               return Effect().noReply();
             });
@@ -778,7 +779,7 @@ public final class TenantEntity
                   cid,
                   "outcome",
                   "ok");
-              publish("onboarded", "L1 " + event.l1Reference());
+              publish(TenantEventKind.ONBOARDED, "L1 " + event.l1Reference());
             })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
         .thenUnstashAll();
@@ -833,7 +834,7 @@ public final class TenantEntity
                   cid,
                   "outcome",
                   "ok");
-              publish("service-created", c.serviceId());
+              publish(TenantEventKind.SERVICE_CREATED, c.serviceId());
             })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
   }
@@ -1021,7 +1022,7 @@ public final class TenantEntity
           done.correlationId());
       return Effect()
           .persist(new L1Restored(deps.clock().instant(), done.correlationId()))
-          .thenRun(st -> publish("l1-restored", "L1 works again"))
+          .thenRun(st -> publish(TenantEventKind.L1_RESTORED, "L1 works again"))
           .thenNoReply()
           .thenUnstashAll();
     }
@@ -1048,7 +1049,7 @@ public final class TenantEntity
     if (e.reason() == ErrorReason.L1_REVOKED && s.revocation().isEmpty()) {
       return Effect()
           .persist(revoked(e, cid))
-          .thenRun(st -> publish("l1-revoked", e.getMessage()))
+          .thenRun(st -> publish(TenantEventKind.L1_REVOKED, e.getMessage()))
           .thenNoReply()
           .thenUnstashAll();
     }
@@ -1088,7 +1089,7 @@ public final class TenantEntity
         .thenRun(
             st -> {
               deps.pendingKills().persisted(tenantId);
-              publish("killed", reason);
+              publish(TenantEventKind.KILLED, reason);
             })
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
         .thenUnstashAll();
@@ -1173,7 +1174,7 @@ public final class TenantEntity
                   pending.get().correlationId(),
                   "persisted",
                   "after-retry");
-              publish("killed", k.reason());
+              publish(TenantEventKind.KILLED, k.reason());
             })
         .thenNoReply();
   }
@@ -1267,7 +1268,7 @@ public final class TenantEntity
     return Effect()
         .persist(new TenantRevived(c.requestedBy(), deps.clock().instant(), done.correlationId()))
         .thenRun(st -> installKeys(keys))
-        .thenRun(st -> publish("revived", "revived by " + c.requestedBy()))
+        .thenRun(st -> publish(TenantEventKind.REVIVED, "revived by " + c.requestedBy()))
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)))
         .thenUnstashAll();
   }
@@ -1376,7 +1377,7 @@ public final class TenantEntity
                   ? Effect().none()
                   : Effect()
                       .persist(revoked(e, done.correlationId()))
-                      .thenRun(st -> publish("l1-revoked", e.getMessage())))
+                      .thenRun(st -> publish(TenantEventKind.L1_REVOKED, e.getMessage())))
           .thenUnstashAll();
     }
     Instant now = deps.clock().instant();
@@ -1388,7 +1389,7 @@ public final class TenantEntity
           deps.settings().l1UnavailableGrace(),
           e.getMessage());
       wipeKeys("L1 unreachable beyond the grace period");
-      publish("keys-wiped", "L1 unreachable beyond the grace period");
+      publish(TenantEventKind.KEYS_WIPED, "L1 unreachable beyond the grace period");
     } else {
       log.warn(
           "tenant {}: L1 check failed, keys kept within the grace period: {}",
@@ -1470,7 +1471,7 @@ public final class TenantEntity
                   "outcome",
                   "pending");
               publish(
-                  "l1-link-requested",
+                  TenantEventKind.L1_LINK_REQUESTED,
                   "re-link to "
                       + ref
                       + " requested by "
@@ -1682,7 +1683,7 @@ public final class TenantEntity
                   "outcome",
                   "ok");
               publish(
-                  "l1-linked",
+                  TenantEventKind.L1_LINKED,
                   "L1 is now "
                       + event.l1Reference()
                       + " (requested by "
@@ -1728,7 +1729,9 @@ public final class TenantEntity
                 cid))
         .thenRun(
             st ->
-                publish("l1-link-failed", "re-link " + link.requestId() + " failed: " + e.reason()))
+                publish(
+                    TenantEventKind.L1_LINK_FAILED,
+                    "re-link " + link.requestId() + " failed: " + e.reason()))
         .thenReply(replyTo, st -> TenantRejections.<TenantSummary>reject(e));
   }
 
@@ -1832,7 +1835,7 @@ public final class TenantEntity
     return Effect().noReply();
   }
 
-  private void publish(String kind, String reason) {
+  private void publish(TenantEventKind kind, String reason) {
     deps.events()
         .publish(
             new TenantEvents.StatusChanged(
@@ -1976,8 +1979,10 @@ public final class TenantEntity
         .values()
         .forEach(v -> services.add(new ServiceSummary(v.serviceId(), v.currentVersion())));
     Optional<KillRecord> kill = killRecord(s);
-    String status =
-        kill.isPresent() ? "killed" : s.revocation().isPresent() ? "l1-revoked" : "active";
+    TenantStatus status =
+        kill.isPresent()
+            ? TenantStatus.KILLED
+            : s.revocation().isPresent() ? TenantStatus.L1_REVOKED : TenantStatus.ACTIVE;
     return new TenantSummary(
         tenantId,
         s.l1Reference(),

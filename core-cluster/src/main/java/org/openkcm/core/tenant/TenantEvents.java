@@ -2,6 +2,7 @@ package org.openkcm.core.tenant;
 
 import java.time.Instant;
 import org.openkcm.core.serialization.CborSerializable;
+import org.openkcm.protocol.event.TenantEventKind;
 
 /** Publishes tenant status changes cluster-wide (to every node's gateway watch streams). */
 public interface TenantEvents {
@@ -14,7 +15,8 @@ public interface TenantEvents {
    * @param kind killed | revived | l1-revoked | l1-restored | l1-link-requested | l1-linked |
    *     l1-link-failed
    */
-  record StatusChanged(String tenantId, String kind, String reason, Instant at, long sequence)
+  record StatusChanged(
+      String tenantId, TenantEventKind kind, String reason, Instant at, long sequence)
       implements CborSerializable {}
 
   void publish(StatusChanged change);

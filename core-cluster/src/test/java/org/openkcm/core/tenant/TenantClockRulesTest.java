@@ -169,17 +169,22 @@ class TenantClockRulesTest {
     assertEquals(
         ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
     assertTrue(summary(TenantEntity.GetSummary::new).getValue().unsealed());
-    assertTrue(published.stream().noneMatch(e -> e.kind().equals("keys-wiped")));
+    assertTrue(
+        published.stream()
+            .noneMatch(e -> e.kind() == org.openkcm.protocol.event.TenantEventKind.KEYS_WIPED));
 
     clock.advance(Duration.ofMinutes(2));
     assertEquals(
         ErrorReason.L1_UNAVAILABLE, reason(summary(r -> new TenantEntity.CheckL1("c", r))));
     TenantSummary after = summary(TenantEntity.GetSummary::new).getValue();
     assertFalse(after.unsealed(), "beyond the grace the keys are wiped");
-    assertEquals("active", after.status(), "an outage is not a revocation");
+    assertEquals(TenantStatus.ACTIVE, after.status(), "an outage is not a revocation");
     assertTrue(
         published.stream()
-            .anyMatch(e -> e.kind().equals("keys-wiped") && e.tenantId().equals("acme")),
+            .anyMatch(
+                e ->
+                    e.kind() == org.openkcm.protocol.event.TenantEventKind.KEYS_WIPED
+                        && e.tenantId().equals("acme")),
         "gateways are told: " + published);
   }
 }

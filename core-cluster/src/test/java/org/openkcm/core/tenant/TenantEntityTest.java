@@ -457,7 +457,7 @@ class TenantEntityTest {
     CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> check =
         tenant.runCommand(r -> new TenantEntity.CheckL1("ops-1", r));
     TenantSummary after = check.reply().getValue();
-    assertEquals("l1-revoked", after.status());
+    assertEquals(TenantStatus.L1_REVOKED, after.status());
     assertFalse(after.unsealed(), "keys wiped at once");
     assertEquals("L1_REVOKED", check.eventOfType(TenantEntity.L1Revoked.class).reason());
 
@@ -469,7 +469,7 @@ class TenantEntityTest {
     assertReason(ErrorReason.L1_REVOKED, refused);
 
     tenant.restart(); // a freshly started Core refuses too
-    assertEquals("l1-revoked", summary().status());
+    assertEquals(TenantStatus.L1_REVOKED, summary().status());
     assertReason(
         ErrorReason.L1_REVOKED,
         tenant
@@ -483,7 +483,7 @@ class TenantEntityTest {
             r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", r));
     assertTrue(back.reply().getValue().outcomes().get(0).isOk(), "old envelopes open again");
     back.eventOfType(TenantEntity.L1Restored.class);
-    assertEquals("active", summary().status());
+    assertEquals(TenantStatus.ACTIVE, summary().status());
   }
 
   @Test
@@ -515,7 +515,7 @@ class TenantEntityTest {
             .<StatusReply<Unwrapped>>runCommand(
                 r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", r))
             .reply());
-    assertEquals("active", summary().status());
+    assertEquals(TenantStatus.ACTIVE, summary().status());
     keystore.failUnwraps(null);
   }
 
@@ -654,7 +654,7 @@ class TenantEntityTest {
     assertTrue(summaryReply(r -> new TenantEntity.Revive("so", "r", r)).isSuccess());
     dev.setEnabled("acme-root", false);
     summaryReply(r -> new TenantEntity.CheckL1("c", r));
-    assertEquals("l1-revoked", summary().status());
+    assertEquals(TenantStatus.L1_REVOKED, summary().status());
     assertReason(
         ErrorReason.L1_REVOKED,
         summaryReply(r -> new TenantEntity.RequestL1Link("devfile:acme-root-3", "ops", "c", r)));
@@ -692,7 +692,7 @@ class TenantEntityTest {
     byte[] env = wrapOne(Map.of());
     CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> kill =
         tenant.runCommand(r -> new TenantEntity.Kill("breach suspected", "alice", "cid-k", r));
-    assertEquals("killed", kill.reply().getValue().status());
+    assertEquals(TenantStatus.KILLED, kill.reply().getValue().status());
     assertFalse(kill.reply().getValue().unsealed(), "keys wiped");
     assertEquals("alice", kill.eventOfType(TenantEntity.TenantKilled.class).by());
 
@@ -714,7 +714,7 @@ class TenantEntityTest {
 
     CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> revive =
         tenant.runCommand(r -> new TenantEntity.Revive("bob", "cid-r", r));
-    assertEquals("active", revive.reply().getValue().status());
+    assertEquals(TenantStatus.ACTIVE, revive.reply().getValue().status());
     revive.eventOfType(TenantEntity.TenantRevived.class);
     assertTrue(
         tenant
@@ -736,7 +736,7 @@ class TenantEntityTest {
         tenant.runCommand(r -> new TenantEntity.Revive("bob", "c", r));
     assertReason(ErrorReason.L1_REVOKED, revive.reply());
     assertTrue(revive.hasNoEvents());
-    assertEquals("killed", summary().status());
+    assertEquals(TenantStatus.KILLED, summary().status());
   }
 
   @Test
@@ -770,7 +770,7 @@ class TenantEntityTest {
     t.runCommand(new TenantEntity.WipeKeys("global"));
     TenantSummary s =
         t.<StatusReply<TenantSummary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
-    assertEquals("killed", s.status());
+    assertEquals(TenantStatus.KILLED, s.status());
     assertFalse(s.unsealed(), "the poison message wiped the keys");
     StatusReply<Wrapped> refused =
         t.<StatusReply<Wrapped>>runCommand(

@@ -131,7 +131,7 @@ class TenantKillNeverWaitsTest {
     TestProbe<StatusReply<TenantSummary>> officer = testKit.createTestProbe();
     t.ref().tell(new TenantEntity.Kill("breach", "alice", "k", officer.getRef()));
     TenantSummary killed = officer.receiveMessage(PROMPTLY).getValue();
-    assertEquals("killed", killed.status());
+    assertEquals(TenantStatus.KILLED, killed.status());
     assertFalse(killed.unsealed());
     for (TestProbe<StatusReply<Unwrapped>> p : waiting) {
       assertEquals(
@@ -145,7 +145,7 @@ class TenantKillNeverWaitsTest {
         () -> {
           t.ref().tell(new TenantEntity.GetSummary(after.getRef()));
           TenantSummary s = after.receiveMessage().getValue();
-          assertEquals("killed", s.status());
+          assertEquals(TenantStatus.KILLED, s.status());
           assertFalse(s.unsealed(), "keys from the late answer were not kept");
           return null;
         });
@@ -231,7 +231,7 @@ class TenantKillNeverWaitsTest {
     TestProbe<StatusReply<TenantSummary>> look = testKit.createTestProbe();
     elsewhere.tell(new TenantEntity.GetSummary(look.getRef()));
     TenantSummary s = look.receiveMessage(PROMPTLY).getValue();
-    assertEquals("killed", s.status());
+    assertEquals(TenantStatus.KILLED, s.status());
     assertEquals("alice", s.killed().orElseThrow().by());
   }
 
@@ -243,7 +243,7 @@ class TenantKillNeverWaitsTest {
             TenantSettings.forTests(100).withL1CallTimeout(Duration.ofMinutes(5), 100));
     TestProbe<StatusReply<TenantSummary>> officer = testKit.createTestProbe();
     t.ref().tell(new TenantEntity.Kill("first", "alice", "k1", officer.getRef()));
-    assertEquals("killed", officer.receiveMessage(PROMPTLY).getValue().status());
+    assertEquals(TenantStatus.KILLED, officer.receiveMessage(PROMPTLY).getValue().status());
     CompletableFuture<Void> hang = t.keystore().closeGate();
     TestProbe<StatusReply<TenantSummary>> reviver = testKit.createTestProbe();
     t.ref().tell(new TenantEntity.Revive("bob", "r", reviver.getRef()));

@@ -132,7 +132,7 @@ class TenantUnsealStashTest {
         () -> {
           tenant.tell(new TenantEntity.GetSummary(probe.getRef()));
           TenantSummary s = probe.receiveMessage().getValue();
-          assertEquals("l1-revoked", s.status());
+          assertEquals(TenantStatus.L1_REVOKED, s.status());
           assertFalse(s.unsealed(), "keys wiped without anyone asking");
           return null;
         });

@@ -11,6 +11,7 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.TenantEvent;
 import org.openkcm.protocol.core.v1.WatchTenantEventsRequest;
+import org.openkcm.protocol.event.TenantEventKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,13 +78,24 @@ public final class TenantWatch {
   }
 
   static void apply(TenantEvent e, TenantStates states, Consumer<String> flush) {
-    switch (e.getKind()) {
-      case "hello" -> {
+    java.util.Optional<TenantEventKind> kind = TenantEventKind.parse(e.getKind());
+    if (kind.isEmpty()) {
+      // a kind this gateway does not know (a newer Core): fail closed for the tenant it names
+      if (!e.getTenantId().isEmpty()) {
+        states.blocked(e.getTenantId());
+        flush.accept(e.getTenantId());
+      }
+      log.warn(
+          "tenant {}: unknown event kind {}; local state dropped", e.getTenantId(), e.getKind());
+      return;
+    }
+    switch (kind.get()) {
+      case HELLO -> {
         flush.accept(null);
         states.connected();
         log.info("tenant-event watch connected; every tenant re-syncs on its next Core call");
       }
-      case "kill-switch" -> {
+      case KILL_SWITCH -> {
         boolean inForce = !e.getScope().isEmpty();
         states.killSwitch(inForce);
         if (inForce) {
@@ -95,22 +107,21 @@ public final class TenantWatch {
         if (!states.event(e.getTenantId(), e.getSequence())) {
           flush.accept(e.getTenantId());
           log.warn(
-              "tenant {}: event {} arrived after a gap in its sequence (an event was lost); local state dropped, "
-                  + "re-synced on its next Core call",
+              "tenant {}: event {} arrived after a gap in its sequence (an event was lost); local state"
+                  + " dropped, re-synced on its next Core call",
               e.getTenantId(),
               e.getSequence());
         }
-        switch (e.getKind()) {
-          case "killed", "l1-revoked", "keys-wiped", "l1-linked" -> {
-            states.blocked(e.getTenantId());
-            flush.accept(e.getTenantId());
-            log.warn(
-                "tenant {} {} ({}): local state dropped",
-                e.getTenantId(),
-                e.getKind(),
-                e.getReason());
-          }
-          default -> log.info("tenant {} {}", e.getTenantId(), e.getKind());
+        if (kind.get().blocks()) {
+          states.blocked(e.getTenantId());
+          flush.accept(e.getTenantId());
+          log.warn(
+              "tenant {} {} ({}): local state dropped",
+              e.getTenantId(),
+              e.getKind(),
+              e.getReason());
+        } else {
+          log.info("tenant {} {}", e.getTenantId(), e.getKind());
         }
       }
     }

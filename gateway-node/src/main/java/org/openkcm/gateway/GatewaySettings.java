@@ -1,0 +1,93 @@
+package org.openkcm.gateway;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.pool.DekPool;
+
+/**
+ * Everything a gateway reads from {@code openkcm.gateway} (config/gateway/gateway.conf, where each
+ * setting is documented), read once and typed. The vault's settings stay a {@link Config}: each
+ * backend reads its own.
+ */
+public record GatewaySettings(
+    String name,
+    Core core,
+    Watch watch,
+    Optional<Cache> cache,
+    Optional<DekPool.Settings> pool,
+    Batching batching,
+    int defaultKeyLength,
+    int maxBatch,
+    Grpc grpc,
+    Config vault) {
+
+  /** Where the Core is and how to call it. */
+  public record Core(
+      List<CoreLink.Endpoint> endpoints, Duration requestTimeout, boolean streaming) {}
+
+  /** The tenant-event watch and the lease of local serving. */
+  public record Watch(boolean enabled, Duration minBackoff, Duration maxBackoff, Duration lease) {}
+
+  /** The optional cache of unwrapped DEKs. */
+  public record Cache(Duration ttl, int maxEntries) {}
+
+  /** Coalescing of concurrent decrypts into one UnwrapKeys. */
+  public record Batching(int maxBatch, int maxInFlightPerTenant) {}
+
+  /** The application-facing listener. */
+  public record Grpc(
+      String server,
+      String host,
+      int port,
+      int maxConcurrentCallsPerConnection,
+      int maxRequestSize,
+      String executor) {
+
+    public static Grpc from(Config grpc) {
+      return new Grpc(
+          grpc.getString("server"),
+          grpc.getString("host"),
+          grpc.getInt("port"),
+          grpc.getInt("max-concurrent-calls-per-connection"),
+          (int) Math.min(Integer.MAX_VALUE, grpc.getBytes("max-request-size")),
+          grpc.getString("executor"));
+    }
+  }
+
+  /** Reads {@code openkcm.gateway}. */
+  public static GatewaySettings from(Config c) {
+    List<CoreLink.Endpoint> endpoints =
+        c.getStringList("core.endpoints").isEmpty()
+            ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
+            : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
+    Watch watch =
+        new Watch(
+            c.getBoolean("watch.enabled"),
+            c.getDuration("watch.min-backoff"),
+            c.getDuration("watch.max-backoff"),
+            c.getDuration("watch.lease"));
+    return new GatewaySettings(
+        c.getString("name"),
+        new Core(endpoints, c.getDuration("core.request-timeout"), c.getBoolean("core.streaming")),
+        watch,
+        c.getBoolean("cache.enabled")
+            ? Optional.of(new Cache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries")))
+            : Optional.empty(),
+        // pooled DEKs are only safe while the watch can flush them
+        c.getBoolean("pool.enabled") && watch.enabled()
+            ? Optional.of(
+                new DekPool.Settings(
+                    c.getInt("pool.min-target"),
+                    c.getInt("pool.max-target"),
+                    c.getInt("pool.max-pools")))
+            : Optional.empty(),
+        new Batching(c.getInt("batching.max-batch"), c.getInt("batching.max-in-flight-per-tenant")),
+        c.getInt("default-key-length"),
+        c.getInt("max-batch"),
+        Grpc.from(c.getConfig("grpc")),
+        c.getConfig("vault"));
+  }
+}
