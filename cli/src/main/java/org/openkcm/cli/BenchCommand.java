@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
+import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.cli.bench.LoadRunner;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
@@ -24,6 +25,7 @@ import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 import org.openkcm.protocol.gateway.v1.GetKeyRequest;
+import org.openkcm.protocol.gateway.v1.KeyVaultServiceClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -154,14 +156,13 @@ final class BenchCommand implements Callable<Integer> {
               default -> throw unknown();
             };
       } else {
-        DataKeyServiceClient g =
-            DataKeyServiceClient.create(
-                clients.settings(
-                    Target.resolveApp(
-                        gateway, dataDir, tlsDir, Endpoints::gateway, tenant, service),
-                    CALL,
-                    "gateway"),
-                clients.system());
+        GrpcClientSettings toGateway =
+            clients.settings(
+                Target.resolveApp(gateway, dataDir, tlsDir, Endpoints::gateway, tenant, service),
+                CALL,
+                "gateway");
+        DataKeyServiceClient g = DataKeyServiceClient.create(toGateway, clients.system());
+        KeyVaultServiceClient v = KeyVaultServiceClient.create(toGateway, clients.system());
         GenerateDataKeyRequest gen =
             GenerateDataKeyRequest.newBuilder()
                 .setTenantId(tenant)
@@ -203,12 +204,12 @@ final class BenchCommand implements Callable<Integer> {
           case "key-create" -> {
             CreateKeyRequest r =
                 CreateKeyRequest.newBuilder().setTenantId(tenant).setServiceId(service).build();
-            call = () -> g.createKey(r);
+            call = () -> v.createKey(r);
           }
           case "key-get" -> {
             String id =
                 Cli.await(
-                        g.createKey(
+                        v.createKey(
                             CreateKeyRequest.newBuilder()
                                 .setTenantId(tenant)
                                 .setServiceId(service)
@@ -221,7 +222,7 @@ final class BenchCommand implements Callable<Integer> {
                     .setServiceId(service)
                     .setKeyId(id)
                     .build();
-            call = () -> g.getKey(r);
+            call = () -> v.getKey(r);
           }
           default -> throw unknown();
         }

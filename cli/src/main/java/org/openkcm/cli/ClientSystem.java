@@ -10,6 +10,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
+import org.openkcm.protocol.gateway.v1.KeyVaultServiceClient;
 import org.openkcm.protocol.tls.NodeTls;
 
 /** A small local actor system for the CLI's gRPC clients; closed when the command ends. */
@@ -46,6 +47,10 @@ public final class ClientSystem implements AutoCloseable {
 
   DataKeyServiceClient gateway(Target target, Duration deadline) {
     return DataKeyServiceClient.create(settings(target, deadline, "gateway"), system);
+  }
+
+  KeyVaultServiceClient vault(Target target, Duration deadline) {
+    return KeyVaultServiceClient.create(settings(target, deadline, "gateway"), system);
   }
 
   AdminServiceClient admin(Target target, Duration deadline) {

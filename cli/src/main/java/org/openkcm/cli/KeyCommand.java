@@ -8,10 +8,10 @@ import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.CreateKeyRequest;
 import org.openkcm.protocol.gateway.v1.CreateKeyResponse;
-import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DestroyBySubjectRequest;
 import org.openkcm.protocol.gateway.v1.DestroyKeyRequest;
 import org.openkcm.protocol.gateway.v1.GetKeyRequest;
+import org.openkcm.protocol.gateway.v1.KeyVaultServiceClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,8 +50,8 @@ final class KeyCommand {
     @Override
     public Integer call() {
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw =
-            clients.gateway(target.resolveApp(tenant, service), target.timeout());
+        KeyVaultServiceClient gw =
+            clients.vault(target.resolveApp(tenant, service), target.timeout());
         CreateKeyResponse r =
             Cli.await(
                 gw.createKey(
@@ -93,8 +93,8 @@ final class KeyCommand {
     @Override
     public Integer call() {
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw =
-            clients.gateway(target.resolveApp(tenant, service), target.timeout());
+        KeyVaultServiceClient gw =
+            clients.vault(target.resolveApp(tenant, service), target.timeout());
         byte[] plain =
             Cli.await(
                     gw.getKey(
@@ -141,8 +141,8 @@ final class KeyCommand {
             ErrorReason.INVALID_ARGUMENT, "give exactly one of --id or --subject");
       }
       try (ClientSystem clients = new ClientSystem()) {
-        DataKeyServiceClient gw =
-            clients.gateway(target.resolveApp(tenant, service), target.timeout());
+        KeyVaultServiceClient gw =
+            clients.vault(target.resolveApp(tenant, service), target.timeout());
         if (id != null) {
           boolean now =
               Cli.await(

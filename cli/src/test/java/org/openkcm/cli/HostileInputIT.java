@@ -53,6 +53,7 @@ class HostileInputIT {
   private static DemoStack stack;
   private static ActorTestKit kit;
   private static DataKeyServiceClient gateway;
+  private static org.openkcm.protocol.gateway.v1.KeyVaultServiceClient vault;
   private static CoreKeyServiceClient core;
 
   @BeforeAll
@@ -73,6 +74,9 @@ class HostileInputIT {
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
     kit = ActorTestKit.create("hostile-client");
     gateway = DataKeyServiceClient.create(gatewaySettings(), kit.system());
+    vault =
+        org.openkcm.protocol.gateway.v1.KeyVaultServiceClient.create(
+            gatewaySettings(), kit.system());
     core =
         CoreKeyServiceClient.create(
             GrpcClientSettings.connectToServiceAt(
@@ -92,6 +96,7 @@ class HostileInputIT {
   @AfterAll
   static void stop() {
     gateway.close();
+    vault.close();
     core.close();
     kit.shutdownTestKit();
     stack.close();
@@ -160,7 +165,7 @@ class HostileInputIT {
     assertInvalid(
         "subject",
         () ->
-            gateway.destroyBySubject(
+            vault.destroyBySubject(
                 DestroyBySubjectRequest.newBuilder()
                     .setTenantId("acme")
                     .setServiceId("payments")
@@ -322,11 +327,11 @@ class HostileInputIT {
     } else if (m instanceof org.openkcm.protocol.gateway.v1.DecryptBatchRequest r) {
       return gateway.decryptBatch(r);
     } else if (m instanceof org.openkcm.protocol.gateway.v1.CreateKeyRequest r) {
-      return gateway.createKey(r);
+      return vault.createKey(r);
     } else if (m instanceof org.openkcm.protocol.gateway.v1.GetKeyRequest r) {
-      return gateway.getKey(r);
+      return vault.getKey(r);
     }
-    return gateway.destroyBySubject((DestroyBySubjectRequest) m);
+    return vault.destroyBySubject((DestroyBySubjectRequest) m);
   }
 
   @Test

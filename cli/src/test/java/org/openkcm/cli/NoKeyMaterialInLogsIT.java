@@ -76,13 +76,14 @@ class NoKeyMaterialInLogsIT {
       ActorTestKit client =
           ActorTestKit.create(
               "logs-client", ConfigFactory.parseString("pekko.actor.provider = local"));
-      DataKeyServiceClient app =
-          DataKeyServiceClient.create(
-              GrpcClientSettings.connectToServiceAt(
-                      "127.0.0.1", stack.gateway().grpcAddress().getPort(), client.system())
-                  .withTls(false)
-                  .withDeadline(Rpc.CALL),
-              client.system());
+      GrpcClientSettings toGateway =
+          GrpcClientSettings.connectToServiceAt(
+                  "127.0.0.1", stack.gateway().grpcAddress().getPort(), client.system())
+              .withTls(false)
+              .withDeadline(Rpc.CALL);
+      DataKeyServiceClient app = DataKeyServiceClient.create(toGateway, client.system());
+      org.openkcm.protocol.gateway.v1.KeyVaultServiceClient vault =
+          org.openkcm.protocol.gateway.v1.KeyVaultServiceClient.create(toGateway, client.system());
       int core = stack.core().grpcAddress().getPort();
       try {
         List<GenerateDataKeyResponse> keys = new ArrayList<>();
@@ -118,7 +119,7 @@ class NoKeyMaterialInLogsIT {
             .forEach(k -> secrets.add(k.getPlaintext().toByteArray()));
         var created =
             await(
-                app.createKey(
+                vault.createKey(
                     CreateKeyRequest.newBuilder()
                         .setTenantId("acme")
                         .setServiceId("payments")
@@ -126,7 +127,7 @@ class NoKeyMaterialInLogsIT {
                         .build()));
         secrets.add(created.getPlaintext().toByteArray());
         await(
-            app.getKey(
+            vault.getKey(
                 GetKeyRequest.newBuilder()
                     .setTenantId("acme")
                     .setServiceId("payments")
@@ -174,6 +175,7 @@ class NoKeyMaterialInLogsIT {
                         .build()));
       } finally {
         app.close();
+        vault.close();
         client.shutdownTestKit();
       }
     } finally {

@@ -36,6 +36,7 @@ import org.openkcm.gateway.vault.PostgresKeyVault;
 import org.openkcm.gateway.vault.RedisKeyVault;
 import org.openkcm.protocol.authz.Authorizer;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
+import org.openkcm.protocol.gateway.v1.KeyVaultService;
 import org.openkcm.protocol.tls.MutualTls;
 import org.openkcm.protocol.tls.NodeTls;
 import org.slf4j.Logger;
@@ -226,8 +227,10 @@ public final class GatewayNode implements AutoCloseable {
                 wiring.cache(),
                 wiring.pool(),
                 wiring.batcher(),
-                wiring.tenants(),
-                wiring.vault()));
+                wiring.tenants()));
+    KeyVaultService vaultService =
+        new org.openkcm.gateway.vault.KeyVaultServiceImpl(
+            wiring.vault(), service, new SecureRandom());
     String transport = c.grpc().server();
     CompletionStage<Listener> bound =
         switch (transport) {
@@ -237,10 +240,16 @@ public final class GatewayNode implements AutoCloseable {
                       system,
                       c.grpc(),
                       wiring.tls(),
-                      List.of(DataKeyServers.definition(service, wiring.authz()))));
+                      List.of(
+                          DataKeyServers.definition(service, wiring.authz()),
+                          DataKeyServers.vaultDefinition(vaultService, wiring.authz()))));
           case "pekko" ->
               pekkoServer(system, c.grpc(), wiring.tls())
-                  .bind(DataKeyServiceHandlerFactory.create(service, system))
+                  .bind(
+                      org.apache.pekko.grpc.javadsl.ServiceHandler.concatOrNotFound(
+                          DataKeyServiceHandlerFactory.create(service, system),
+                          org.openkcm.protocol.gateway.v1.KeyVaultServiceHandlerFactory.create(
+                              vaultService, system)))
                   .thenApply(
                       binding -> {
                         binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);

@@ -1,5 +1,9 @@
 package org.openkcm.gateway.datakey;
 
+import static org.openkcm.gateway.transport.Requests.cid;
+import static org.openkcm.gateway.transport.Requests.failed;
+import static org.openkcm.gateway.transport.Requests.requireId;
+
 import com.google.protobuf.ByteString;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -7,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.openkcm.gateway.batch.UnwrapBatcher;
@@ -15,20 +18,15 @@ import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.tenantwatch.TenantStates;
-import org.openkcm.gateway.vault.KeyVault;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapResult;
 import org.openkcm.protocol.envelope.EncryptionContext;
 import org.openkcm.protocol.envelope.Envelope;
 import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
-import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
-import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.gateway.v1.CreateKeyRequest;
-import org.openkcm.protocol.gateway.v1.CreateKeyResponse;
 import org.openkcm.protocol.gateway.v1.DataKey;
 import org.openkcm.protocol.gateway.v1.DataKeyService;
 import org.openkcm.protocol.gateway.v1.DecryptBatchRequest;
@@ -38,16 +36,10 @@ import org.openkcm.protocol.gateway.v1.DecryptItem;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.DecryptResponse;
 import org.openkcm.protocol.gateway.v1.DecryptResult;
-import org.openkcm.protocol.gateway.v1.DestroyBySubjectRequest;
-import org.openkcm.protocol.gateway.v1.DestroyBySubjectResponse;
-import org.openkcm.protocol.gateway.v1.DestroyKeyRequest;
-import org.openkcm.protocol.gateway.v1.DestroyKeyResponse;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysResponse;
-import org.openkcm.protocol.gateway.v1.GetKeyRequest;
-import org.openkcm.protocol.gateway.v1.GetKeyResponse;
 
 /**
  * Application-facing data keys. DEKs are generated here ({@link SecureRandom}) and wrapped by the
@@ -67,11 +59,7 @@ public final class DataKeyServiceImpl implements DataKeyService {
       Optional<DekCache> cache,
       Optional<DekPool> pool,
       UnwrapBatcher batcher,
-      TenantStates tenants,
-      KeyVault vault) {}
-
-  private static final java.util.regex.Pattern KEY_ID =
-      java.util.regex.Pattern.compile("k_[0-9a-f]{32}");
+      TenantStates tenants) {}
 
   private final Parts p;
 
@@ -265,152 +253,6 @@ public final class DataKeyServiceImpl implements DataKeyService {
     }
   }
 
-  @Override
-  public CompletionStage<CreateKeyResponse> createKey(CreateKeyRequest in) {
-    try {
-      Fields.text("subject", in.getSubject(), 256);
-      byte[] rnd = new byte[16];
-      p.random().nextBytes(rnd);
-      String keyId = "k_" + java.util.HexFormat.of().formatHex(rnd);
-      return generateDataKey(
-              GenerateDataKeyRequest.newBuilder()
-                  .setTenantId(in.getTenantId())
-                  .setServiceId(in.getServiceId())
-                  .putAllContext(in.getContextMap())
-                  .setKeyLength(in.getKeyLength())
-                  .setCorrelationId(in.getCorrelationId())
-                  .build())
-          .thenCompose(
-              generated ->
-                  p.vault()
-                      .store(
-                          in.getTenantId(),
-                          new KeyVault.StoredKey(
-                              keyId,
-                              in.getServiceId(),
-                              generated.getEnvelope().toByteArray(),
-                              in.getContextMap(),
-                              in.getSubject(),
-                              java.time.Instant.now()))
-                      .thenApply(
-                          v ->
-                              CreateKeyResponse.newBuilder()
-                                  .setKeyId(keyId)
-                                  .setPlaintext(generated.getPlaintext())
-                                  .build()));
-    } catch (Exception e) {
-      return failed(e);
-    }
-  }
-
-  @Override
-  public CompletionStage<GetKeyResponse> getKey(GetKeyRequest in) {
-    try {
-      requireId("tenant", in.getTenantId());
-      requireId("service", in.getServiceId());
-      requireKeyId(in.getKeyId());
-      return p.vault()
-          .lookup(in.getTenantId(), in.getKeyId())
-          .thenCompose(
-              found -> {
-                KeyVault.StoredKey key = ofService(in.getKeyId(), in.getServiceId(), found);
-                return decrypt(
-                        DecryptRequest.newBuilder()
-                            .setTenantId(in.getTenantId())
-                            .setEnvelope(ByteString.copyFrom(key.envelope()))
-                            .putAllContext(key.context())
-                            .setCorrelationId(in.getCorrelationId())
-                            .build())
-                    .thenApply(
-                        d -> GetKeyResponse.newBuilder().setPlaintext(d.getPlaintext()).build());
-              });
-    } catch (Exception e) {
-      return failed(e);
-    }
-  }
-
-  @Override
-  public CompletionStage<DestroyKeyResponse> destroyKey(DestroyKeyRequest in) {
-    try {
-      requireId("tenant", in.getTenantId());
-      requireId("service", in.getServiceId());
-      requireKeyId(in.getKeyId());
-      return p.vault()
-          .lookup(in.getTenantId(), in.getKeyId())
-          .thenCompose(
-              found -> {
-                if (found instanceof KeyVault.Destroyed) {
-                  return CompletableFuture.completedFuture(
-                      DestroyKeyResponse.newBuilder().setDestroyedNow(false).build());
-                }
-                ofService(in.getKeyId(), in.getServiceId(), found);
-                return p.vault()
-                    .destroy(in.getTenantId(), in.getKeyId())
-                    .thenApply(now -> DestroyKeyResponse.newBuilder().setDestroyedNow(now).build());
-              });
-    } catch (Exception e) {
-      return failed(e);
-    }
-  }
-
-  @Override
-  public CompletionStage<DestroyBySubjectResponse> destroyBySubject(DestroyBySubjectRequest in) {
-    try {
-      requireId("tenant", in.getTenantId());
-      requireId("service", in.getServiceId());
-      Fields.requiredText("subject", in.getSubject(), 256);
-      return p.vault()
-          .destroyBySubject(in.getTenantId(), in.getServiceId(), in.getSubject())
-          .thenApply(n -> DestroyBySubjectResponse.newBuilder().setDestroyed(n).build());
-    } catch (Exception e) {
-      return failed(e);
-    }
-  }
-
-  /**
-   * The live key {@code keyId} when it was stored for {@code serviceId} and its envelope names that
-   * service; otherwise KEY_NOT_FOUND / KEY_DESTROYED (a key of another service of the tenant is not
-   * this caller's).
-   */
-  private static KeyVault.StoredKey ofService(
-      String keyId, String serviceId, KeyVault.Lookup found) {
-    if (!(found instanceof KeyVault.Found f)) {
-      throw GrpcErrors.toGrpc(missing(keyId, found));
-    }
-    String sealedFor;
-    try {
-      sealedFor = EnvelopeCodec.decode(f.key().envelope()).header().serviceId();
-    } catch (EnvelopeException e) {
-      throw GrpcErrors.toGrpc(
-          new OpenKcmException(
-              ErrorReason.of(e.reason()), "stored key " + keyId + ": " + e.getMessage()));
-    }
-    if (!f.key().serviceId().equals(serviceId) || !sealedFor.equals(serviceId)) {
-      throw GrpcErrors.toGrpc(
-          new OpenKcmException(
-              ErrorReason.KEY_NOT_FOUND,
-              "no key " + keyId + " of service " + serviceId + " in this tenant's vault"));
-    }
-    return f.key();
-  }
-
-  private static OpenKcmException missing(String keyId, KeyVault.Lookup found) {
-    if (found instanceof KeyVault.Destroyed d) {
-      return new OpenKcmException(
-          ErrorReason.KEY_DESTROYED,
-          "key " + keyId + " was destroyed at " + d.at() + "; it can never be read again");
-    }
-    return new OpenKcmException(
-        ErrorReason.KEY_NOT_FOUND, "no key " + keyId + " in this tenant's vault");
-  }
-
-  private static void requireKeyId(String keyId) {
-    if (!KEY_ID.matcher(keyId).matches()) {
-      throw new OpenKcmException(
-          ErrorReason.INVALID_ARGUMENT, "key id must look like k_ followed by 32 hex digits");
-    }
-  }
-
   /**
    * Structure and tenant of an envelope, and its context, checked here: bad input never reaches the
    * Core.
@@ -451,25 +293,5 @@ public final class DataKeyServiceImpl implements DataKeyService {
           ErrorReason.INVALID_ARGUMENT,
           field + " must be 1.." + p.maxBatch() + " (openkcm.gateway.max-batch), was " + count);
     }
-  }
-
-  private static void requireId(String kind, String value) {
-    Optional<String> problem = Identifiers.problem(kind, value);
-    if (problem.isPresent()) {
-      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, problem.get());
-    }
-  }
-
-  private static <T> CompletionStage<T> failed(Exception e) {
-    if (e instanceof EnvelopeException ee) {
-      return CompletableFuture.failedFuture(
-          GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.of(ee.reason()), ee.getMessage())));
-    }
-    return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
-  }
-
-  private static String cid(String given) {
-    Fields.correlationId("correlation_id", given);
-    return given.isBlank() ? UUID.randomUUID().toString() : given;
   }
 }

@@ -28,6 +28,7 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysResponse;
 import org.openkcm.protocol.gateway.v1.GetKeyRequest;
 import org.openkcm.protocol.gateway.v1.GetKeyResponse;
+import org.openkcm.protocol.gateway.v1.KeyVaultService;
 
 /**
  * {@link DataKeyService} as a grpc-java service definition (wire-identical to the pekko-grpc one),
@@ -75,6 +76,17 @@ public final class DataKeyServers {
             DecryptBatchRequest.getDefaultInstance(),
             DecryptBatchResponse.getDefaultInstance(),
             g.check("DecryptBatch", DataKeyServers::scopes, s::decryptBatch))
+        .build();
+  }
+
+  /**
+   * The vault API ({@code KeyVaultService}), each method behind the policy for the service it
+   * names.
+   */
+  public static ServerServiceDefinition vaultDefinition(
+      KeyVaultService s, Optional<Authorizer> authz) {
+    Guard g = new Guard(authz);
+    return UnaryService.named(KeyVaultService.name)
         .method(
             "CreateKey",
             CreateKeyRequest.getDefaultInstance(),
