@@ -13,28 +13,15 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.cluster.typed.SingletonActor;
-import org.apache.pekko.grpc.javadsl.ServiceHandler;
-import org.apache.pekko.http.javadsl.ConnectionContext;
-import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.http.javadsl.ServerBuilder;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.openkcm.core.api.AdminServiceImpl;
-import org.openkcm.core.api.AuthorizedAdminService;
-import org.openkcm.core.api.AuthorizedCoreKeyService;
-import org.openkcm.core.api.CoreKeyServiceImpl;
-import org.openkcm.core.api.PeerIdentity;
+import org.openkcm.core.api.CoreApi;
 import org.openkcm.core.cluster.ClusterTransport;
 import org.openkcm.core.keystore.AwsKmsKeystore;
 import org.openkcm.core.keystore.DevFileKeystore;
@@ -42,21 +29,16 @@ import org.openkcm.core.keystore.L1Keystore;
 import org.openkcm.core.keystore.L1Keystores;
 import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.keystore.Pkcs11Keystore;
-import org.openkcm.core.killswitch.KillSwitchEntity;
-import org.openkcm.core.killswitch.KillSwitchWatcher;
+import org.openkcm.core.killswitch.KillSwitches;
 import org.openkcm.core.persistence.JournalSchema;
-import org.openkcm.core.seal.MasterKey;
-import org.openkcm.core.seal.SealConfigEntity;
 import org.openkcm.core.seal.SealService;
 import org.openkcm.core.tenant.LocalTenants;
 import org.openkcm.core.tenant.TenantDependencies;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.core.tenant.TenantSettings;
-import org.openkcm.protocol.admin.v1.AdminServicePowerApiHandlerFactory;
 import org.openkcm.protocol.authz.Authorizer;
 import org.openkcm.protocol.config.ProfileGuard;
-import org.openkcm.protocol.core.v1.CoreKeyServicePowerApiHandlerFactory;
 import org.openkcm.protocol.tls.MutualTls;
 import org.openkcm.protocol.tls.NodeTls;
 import org.slf4j.Logger;
@@ -75,7 +57,7 @@ public final class CoreNode implements AutoCloseable {
   private final ActorSystem<Void> system;
 
   /** Who may open a connection to the Core's listener (what each may do is decided per call). */
-  public static final Set<String> CALLER_KINDS = Set.of("gateway", "admin", "core");
+  public static final Set<String> CALLER_KINDS = org.openkcm.core.api.CoreApi.CALLER_KINDS;
 
   private final ServerBinding binding;
   private final Optional<DevFileKeystore> devKeystore;
@@ -138,12 +120,7 @@ public final class CoreNode implements AutoCloseable {
    */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system, L1Keystore keystore) {
     Config config = system.settings().config();
-    Cluster cluster = Cluster.get(system);
-    if (config.getBoolean("openkcm.core.cluster.join-self")
-        && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    }
-    TenantSettings settings = TenantSettings.fromConfig(config);
+    joinSelfWhenAlone(system, config);
     Duration askTimeout = config.getDuration("openkcm.core.tenant.ask-timeout");
     String region = config.getString("openkcm.core.region");
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
@@ -151,107 +128,60 @@ public final class CoreNode implements AutoCloseable {
     return JournalSchema.ensure(system, blockingExecutor(system))
         .thenCompose(
             done -> {
-              ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic =
-                  spawn(
+              KillSwitches killSwitches =
+                  KillSwitches.init(
                       system,
-                      Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC),
-                      "kill-switch-topic");
-              ActorRef<KillSwitchEntity.Command> killSwitch =
-                  ClusterSingleton.get(system)
-                      .init(
-                          SingletonActor.of(
-                              KillSwitchEntity.create(topic, Clock.systemUTC()), "kill-switch"));
-              KillSwitchWatcher watcher = new KillSwitchWatcher(region);
-              spawn(
-                  system,
-                  watcher.behavior(
-                      topic,
-                      killSwitch,
+                      region,
                       askTimeout,
-                      config.getDuration("openkcm.core.kill-switch.refresh-interval")),
-                  "kill-switch-watcher");
-              MasterKey master = new MasterKey();
-              ActorRef<SealConfigEntity.Command> sealConfig =
-                  ClusterSingleton.get(system)
-                      .init(SingletonActor.of(SealConfigEntity.create(), "seal-config"));
+                      config.getDuration("openkcm.core.kill-switch.refresh-interval"));
               SealService seal =
-                  new SealService(
+                  SealService.init(
                       system,
-                      sealConfig,
-                      master,
                       keystore,
                       askTimeout,
                       () ->
                           LocalTenants.tellAll(
                               system, new TenantEntity.WipeKeys("node sealed"), askTimeout));
-              ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic =
-                  spawn(
-                      system,
-                      Topic.create(TenantEvents.StatusChanged.class, TenantEvents.TOPIC),
-                      "tenant-events-topic");
+              ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantEvents =
+                  TenantEvents.topic(system);
               TenantEntity.init(
                   system,
                   new TenantDependencies(
                       keystore,
                       new SecureRandom(),
                       Clock.systemUTC(),
-                      settings,
-                      watcher,
-                      master,
-                      change -> tenantTopic.tell(Topic.publish(change))));
-              @SuppressWarnings("unchecked")
-              org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>
-                  handler =
-                      ServiceHandler.concatOrNotFound(
-                          CoreKeyServicePowerApiHandlerFactory.create(
-                              new AuthorizedCoreKeyService(
-                                  new CoreKeyServiceImpl(
-                                      system, askTimeout, tenantTopic, topic, watcher),
-                                  authz),
-                              system),
-                          AdminServicePowerApiHandlerFactory.create(
-                              new AuthorizedAdminService(
-                                  new AdminServiceImpl(
-                                      system, askTimeout, killSwitch, region, seal),
-                                  authz),
-                              system));
+                      TenantSettings.fromConfig(config),
+                      killSwitches.watcher(),
+                      seal.master(),
+                      change -> tenantEvents.tell(Topic.publish(change))));
+              var handler =
+                  CoreApi.handler(
+                      system, askTimeout, region, killSwitches, seal, tenantEvents, authz);
               // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal
               // before serving.
-              return watcher
+              return killSwitches
+                  .watcher()
                   .loaded()
                   .thenCompose(v -> unsealAtStart(config, seal))
                   .thenApply(v -> handler);
             })
         .thenCompose(
-            handler -> {
-              String host = config.getString("openkcm.core.grpc.host");
-              int port = config.getInt("openkcm.core.grpc.port");
-              ServerBuilder server = Http.get(system).newServerAt(host, port);
-              if (tls.isPresent()) {
-                SSLContext ctx = tls.get().sslContext(CALLER_KINDS);
-                server =
-                    server.enableHttps(
-                        ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
-              }
-              return server.bind(PeerIdentity.stamp(handler));
-            })
-        .thenApply(
-            binding -> {
-              binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
-              log.info(
-                  "Core gRPC (CoreKeyService, AdminService) listening on {} ({})",
-                  binding.localAddress(),
-                  tls.map(
-                          t ->
-                              "mTLS "
-                                  + t.settings().protocols()
-                                  + " as "
-                                  + t.identity()
-                                  + ", accepting "
-                                  + CALLER_KINDS)
-                      .orElse("PLAINTEXT"));
-              return binding;
-            });
+            handler ->
+                CoreApi.bind(
+                    system,
+                    config.getString("openkcm.core.grpc.host"),
+                    config.getInt("openkcm.core.grpc.port"),
+                    tls,
+                    handler));
+  }
+
+  /** Forms a one-node cluster when no seed nodes are configured and join-self is on (demo, dev). */
+  private static void joinSelfWhenAlone(ActorSystem<?> system, Config config) {
+    Cluster cluster = Cluster.get(system);
+    if (config.getBoolean("openkcm.core.cluster.join-self")
+        && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
   }
 
   private static CompletionStage<Void> unsealAtStart(Config config, SealService seal) {
@@ -272,12 +202,6 @@ public final class CoreNode implements AutoCloseable {
                         ? "node is SEALED: enter {} unseal shares (./openkcm admin unseal --share ...)"
                         : "seal not initialised: run ./openkcm admin init --shares N --threshold K (threshold {})",
                     st.threshold()));
-  }
-
-  /** Spawns a node-level actor under the system guardian (works whatever the user guardian is). */
-  private static <T> ActorRef<T> spawn(
-      ActorSystem<?> system, org.apache.pekko.actor.typed.Behavior<T> behavior, String name) {
-    return system.systemActorOf(behavior, name, org.apache.pekko.actor.typed.Props.empty());
   }
 
   static Executor blockingExecutor(ActorSystem<?> system) {

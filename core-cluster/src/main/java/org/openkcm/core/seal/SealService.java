@@ -62,6 +62,20 @@ public final class SealService {
     this.wipeLocalTenants = wipeLocalTenants;
   }
 
+  /**
+   * Starts the seal feature on {@code system}: this node's (sealed) master key and the cluster's
+   * seal configuration singleton; {@code wipeLocalTenants} runs when the node is sealed.
+   */
+  public static SealService init(
+      ActorSystem<?> system, L1Keystore keystore, Duration timeout, Runnable wipeLocalTenants) {
+    ActorRef<SealConfigEntity.Command> config =
+        org.apache.pekko.cluster.typed.ClusterSingleton.get(system)
+            .init(
+                org.apache.pekko.cluster.typed.SingletonActor.of(
+                    SealConfigEntity.create(), "seal-config"));
+    return new SealService(system, config, new MasterKey(), keystore, timeout, wipeLocalTenants);
+  }
+
   public MasterKey master() {
     return master;
   }

@@ -20,4 +20,16 @@ public interface TenantEvents {
       implements CborSerializable {}
 
   void publish(StatusChanged change);
+
+  /**
+   * The cluster topic of tenant status changes on {@code system} (gateway watches subscribe to it).
+   */
+  static org.apache.pekko.actor.typed.ActorRef<
+          org.apache.pekko.actor.typed.pubsub.Topic.Command<StatusChanged>>
+      topic(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    return system.systemActorOf(
+        org.apache.pekko.actor.typed.pubsub.Topic.create(StatusChanged.class, TOPIC),
+        "tenant-events-topic",
+        org.apache.pekko.actor.typed.Props.empty());
+  }
 }

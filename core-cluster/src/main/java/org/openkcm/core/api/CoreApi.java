@@ -1,0 +1,100 @@
+package org.openkcm.core.api;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import javax.net.ssl.SSLContext;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.function.Function;
+import org.openkcm.core.killswitch.KillSwitches;
+import org.openkcm.core.seal.SealService;
+import org.openkcm.core.tenant.TenantEvents;
+import org.openkcm.protocol.admin.v1.AdminServicePowerApiHandlerFactory;
+import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.protocol.core.v1.CoreKeyServicePowerApiHandlerFactory;
+import org.openkcm.protocol.tls.MutualTls;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Core's gRPC edge: CoreKeyService and AdminService behind authorization, on one mTLS listener.
+ */
+public final class CoreApi {
+
+  /** Who may open a connection to the Core's listener (what each may do is decided per call). */
+  public static final Set<String> CALLER_KINDS = Set.of("gateway", "admin", "core");
+
+  private static final Logger log = LoggerFactory.getLogger(CoreApi.class);
+
+  private CoreApi() {}
+
+  /** The request handler of both services, each call judged by {@code authz} when there is one. */
+  @SuppressWarnings("unchecked")
+  public static Function<HttpRequest, CompletionStage<HttpResponse>> handler(
+      ActorSystem<?> system,
+      Duration askTimeout,
+      String region,
+      KillSwitches killSwitches,
+      SealService seal,
+      ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantEvents,
+      Optional<Authorizer> authz) {
+    return ServiceHandler.concatOrNotFound(
+        CoreKeyServicePowerApiHandlerFactory.create(
+            new AuthorizedCoreKeyService(
+                new CoreKeyServiceImpl(
+                    system, askTimeout, tenantEvents, killSwitches.topic(), killSwitches.watcher()),
+                authz),
+            system),
+        AdminServicePowerApiHandlerFactory.create(
+            new AuthorizedAdminService(
+                new AdminServiceImpl(system, askTimeout, killSwitches.singleton(), region, seal),
+                authz),
+            system));
+  }
+
+  /**
+   * Binds {@code handler} at {@code host:port} (mTLS when {@code tls} is present) until the system
+   * stops.
+   */
+  public static CompletionStage<ServerBinding> bind(
+      ActorSystem<?> system,
+      String host,
+      int port,
+      Optional<MutualTls> tls,
+      Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
+    ServerBuilder server = Http.get(system).newServerAt(host, port);
+    if (tls.isPresent()) {
+      SSLContext ctx = tls.get().sslContext(CALLER_KINDS);
+      server = server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
+    }
+    return server
+        .bind(PeerIdentity.stamp(handler))
+        .thenApply(
+            binding -> {
+              binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+              log.info(
+                  "Core gRPC (CoreKeyService, AdminService) listening on {} ({})",
+                  binding.localAddress(),
+                  tls.map(
+                          t ->
+                              "mTLS "
+                                  + t.settings().protocols()
+                                  + " as "
+                                  + t.identity()
+                                  + ", accepting "
+                                  + CALLER_KINDS)
+                      .orElse("PLAINTEXT"));
+              return binding;
+            });
+  }
+}
