@@ -30,7 +30,6 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.serialization.CborSerializable;
-import org.openkcm.protocol.audit.AuditLog;
 import org.openkcm.protocol.envelope.EncryptionContext;
 import org.openkcm.protocol.envelope.Envelope;
 import org.openkcm.protocol.envelope.EnvelopeCipher;
@@ -512,6 +511,7 @@ public final class TenantEntity
   private final String tenantId;
   private final TenantDependencies deps;
   private final KeyChain chain;
+  private final TenantAudit audit;
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
 
@@ -557,6 +557,7 @@ public final class TenantEntity
     this.tenantId = tenantId;
     this.deps = deps;
     this.chain = new KeyChain(tenantId, deps.masterKey(), deps.random());
+    this.audit = new TenantAudit(tenantId);
     this.context = context;
     this.timers = timers;
   }
@@ -730,16 +731,7 @@ public final class TenantEntity
       done.l2().wipe();
       OpenKcmException e =
           TenantRejections.fromKeystore(done.failure().get(), tenantId, c.l1Reference(), true);
-      AuditLog.record(
-          "tenant.onboard",
-          "tenant",
-          tenantId,
-          "l1",
-          c.l1Reference(),
-          "cid",
-          cid,
-          "outcome",
-          e.reason());
+      audit.record("tenant.onboard", "l1", c.l1Reference(), "cid", cid, "outcome", e.reason());
       return Effect()
           .reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e))
           .thenUnstashAll();
@@ -767,10 +759,8 @@ public final class TenantEntity
         .thenRun(
             st -> {
               installKeys(new UnsealedKeys(done.l2(), 1));
-              AuditLog.record(
+              audit.record(
                   "tenant.onboard",
-                  "tenant",
-                  tenantId,
                   "l1",
                   event.l1Reference(),
                   "l2v",
@@ -822,10 +812,8 @@ public final class TenantEntity
                       k.install(
                           new EnvelopeCipher(new EnvelopeHeader(tenantId, c.serviceId(), 1), l3)));
               l3.wipe();
-              AuditLog.record(
+              audit.record(
                   "service.create",
-                  "tenant",
-                  tenantId,
                   "service",
                   c.serviceId(),
                   "l3v",
@@ -995,10 +983,8 @@ public final class TenantEntity
       return unsealFailed(s, e, done.correlationId());
     }
     installKeys(keys);
-    AuditLog.record(
+    audit.record(
         "tenant.unseal",
-        "tenant",
-        tenantId,
         "l1",
         s.l1Reference(),
         "l2v",
@@ -1012,14 +998,7 @@ public final class TenantEntity
         "ms",
         (System.nanoTime() - done.startedNanos()) / 1_000_000);
     if (s.revocation().isPresent()) {
-      AuditLog.record(
-          "tenant.l1-restored",
-          "tenant",
-          tenantId,
-          "l1",
-          s.l1Reference(),
-          "cid",
-          done.correlationId());
+      audit.record("tenant.l1-restored", "l1", s.l1Reference(), "cid", done.correlationId());
       return Effect()
           .persist(new L1Restored(deps.clock().instant(), done.correlationId()))
           .thenRun(st -> publish(TenantEventKind.L1_RESTORED, "L1 works again"))
@@ -1031,16 +1010,7 @@ public final class TenantEntity
 
   private ReplyEffect<Event, State> unsealFailed(Registered s, OpenKcmException e, String cid) {
     log.warn("tenant {}: unseal failed: {}", tenantId, e.oneLine());
-    AuditLog.record(
-        "tenant.unseal",
-        "tenant",
-        tenantId,
-        "l1",
-        s.l1Reference(),
-        "cid",
-        cid,
-        "outcome",
-        e.reason());
+    audit.record("tenant.unseal", "l1", s.l1Reference(), "cid", cid, "outcome", e.reason());
     // The commands waiting for this unseal get its error, and so does every command for the retry
     // backoff.
     unsealFailure = Optional.of(new UnsealFailure(e, deps.clock().instant()));
@@ -1083,7 +1053,7 @@ public final class TenantEntity
     // commands are refused
     log.warn(
         "tenant {}: KILLED by {} (reason: {}); keys wiped (cid={})", tenantId, by, reason, cid);
-    AuditLog.record("tenant.kill", "tenant", tenantId, "by", by, "reason", reason, "cid", cid);
+    audit.record("tenant.kill", "by", by, "reason", reason, "cid", cid);
     return Effect()
         .persist(new TenantKilled(reason, by, at, cid))
         .thenRun(
@@ -1130,17 +1100,7 @@ public final class TenantEntity
     return Effect()
         .persist(new BlobsResealed(l2, Map.copyOf(l3s), deps.clock().instant(), cid))
         .thenRun(
-            st ->
-                AuditLog.record(
-                    "tenant.migrate-seal",
-                    "tenant",
-                    tenantId,
-                    "blobs",
-                    count,
-                    "cid",
-                    cid,
-                    "outcome",
-                    "ok"))
+            st -> audit.record("tenant.migrate-seal", "blobs", count, "cid", cid, "outcome", "ok"))
         .thenReply(c.replyTo(), st -> StatusReply.success(count));
   }
 
@@ -1164,10 +1124,8 @@ public final class TenantEntity
         .thenRun(
             st -> {
               deps.pendingKills().persisted(tenantId);
-              AuditLog.record(
+              audit.record(
                   "tenant.kill",
-                  "tenant",
-                  tenantId,
                   "by",
                   k.by(),
                   "cid",
@@ -1230,10 +1188,8 @@ public final class TenantEntity
     if (done.failure().isPresent()) {
       OpenKcmException e =
           TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
-      AuditLog.record(
+      audit.record(
           "tenant.revive",
-          "tenant",
-          tenantId,
           "by",
           c.requestedBy(),
           "cid",
@@ -1255,16 +1211,8 @@ public final class TenantEntity
           .reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e))
           .thenUnstashAll();
     }
-    AuditLog.record(
-        "tenant.revive",
-        "tenant",
-        tenantId,
-        "by",
-        c.requestedBy(),
-        "cid",
-        done.correlationId(),
-        "outcome",
-        "ok");
+    audit.record(
+        "tenant.revive", "by", c.requestedBy(), "cid", done.correlationId(), "outcome", "ok");
     return Effect()
         .persist(new TenantRevived(c.requestedBy(), deps.clock().instant(), done.correlationId()))
         .thenRun(st -> installKeys(keys))
@@ -1340,24 +1288,14 @@ public final class TenantEntity
     done.l2().ifPresent(KeyMaterial::wipe);
     if (done.failure().isEmpty()) {
       lastL1Confirmed = deps.clock().instant();
-      AuditLog.record(
-          "tenant.l1-check",
-          "tenant",
-          tenantId,
-          "l1",
-          s.l1Reference(),
-          "cid",
-          done.correlationId(),
-          "outcome",
-          "ok");
+      audit.record(
+          "tenant.l1-check", "l1", s.l1Reference(), "cid", done.correlationId(), "outcome", "ok");
       return answer(done.replyTo(), Effect().none()).thenUnstashAll();
     }
     OpenKcmException e =
         TenantRejections.fromKeystore(done.failure().get(), tenantId, s.l1Reference(), false);
-    AuditLog.record(
+    audit.record(
         "tenant.l1-check",
-        "tenant",
-        tenantId,
         "l1",
         s.l1Reference(),
         "cid",
@@ -1429,10 +1367,8 @@ public final class TenantEntity
                   "a re-link request needs the " + "identity that asks for it"));
     }
     if (refused.isPresent()) {
-      AuditLog.record(
+      audit.record(
           "tenant.link-l1.request",
-          "tenant",
-          tenantId,
           "l1",
           ref,
           "by",
@@ -1454,10 +1390,8 @@ public final class TenantEntity
         .persist(event)
         .thenRun(
             st -> {
-              AuditLog.record(
+              audit.record(
                   "tenant.link-l1.request",
-                  "tenant",
-                  tenantId,
                   "l1",
                   ref,
                   "previous",
@@ -1535,10 +1469,8 @@ public final class TenantEntity
     }
     PendingL1Link link = pending.get();
     if (c.approvedBy().isBlank() || c.approvedBy().equals(link.requestedBy())) {
-      AuditLog.record(
+      audit.record(
           "tenant.link-l1.approve",
-          "tenant",
-          tenantId,
           "request",
           link.requestId(),
           "by",
@@ -1664,10 +1596,8 @@ public final class TenantEntity
         .thenRun(
             st -> {
               lastL1Confirmed = deps.clock().instant();
-              AuditLog.record(
+              audit.record(
                   "tenant.link-l1.approve",
-                  "tenant",
-                  tenantId,
                   "l1",
                   event.l1Reference(),
                   "previous",
@@ -1704,10 +1634,8 @@ public final class TenantEntity
       String by,
       String cid,
       ActorRef<StatusReply<TenantSummary>> replyTo) {
-    AuditLog.record(
+    audit.record(
         "tenant.link-l1.approve",
-        "tenant",
-        tenantId,
         "l1",
         link.l1Reference(),
         "request",
