@@ -188,45 +188,9 @@ public final class Authorizer {
         cache.clear();
       }
       cache.put(key, d);
-      AuditLog.record(
-          "authz",
-          "decision",
-          d.allowed() ? "allow" : "deny",
-          "principal",
-          who,
-          "action",
-          action,
-          "resourceType",
-          resource.type(),
-          "resource",
-          resource.id(),
-          "service",
-          service,
-          "cid",
-          cid,
-          "policies",
-          d.why());
+      audit(who, action, resource, service, cid, d, false);
     } else if (!d.allowed()) {
-      AuditLog.record(
-          "authz",
-          "decision",
-          "deny",
-          "principal",
-          who,
-          "action",
-          action,
-          "resourceType",
-          resource.type(),
-          "resource",
-          resource.id(),
-          "service",
-          service,
-          "cid",
-          cid,
-          "policies",
-          d.why(),
-          "cached",
-          true);
+      audit(who, action, resource, service, cid, d, true);
     }
     if (!d.allowed()) {
       throw new OpenKcmException(
@@ -243,6 +207,37 @@ public final class Authorizer {
               + d.why()
               + ")");
     }
+  }
+
+  /** One audit record per evaluated decision, and per denial answered from the cache. */
+  private static void audit(
+      SpiffeId who,
+      String action,
+      Resource resource,
+      String service,
+      String cid,
+      Decision d,
+      boolean cached) {
+    AuditLog.record(
+        "authz",
+        "decision",
+        d.allowed() ? "allow" : "deny",
+        "principal",
+        who,
+        "action",
+        action,
+        "resourceType",
+        resource.type(),
+        "resource",
+        resource.id(),
+        "service",
+        service,
+        "cid",
+        cid,
+        "policies",
+        d.why(),
+        "cached",
+        cached);
   }
 
   private Decision evaluate(
