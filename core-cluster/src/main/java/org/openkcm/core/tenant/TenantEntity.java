@@ -30,6 +30,8 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.serialization.CborSerializable;
+import org.openkcm.core.tenant.TenantState.Registered;
+import org.openkcm.core.tenant.TenantState.Unregistered;
 import org.openkcm.protocol.envelope.EncryptionContext;
 import org.openkcm.protocol.envelope.Envelope;
 import org.openkcm.protocol.envelope.EnvelopeCipher;
@@ -55,7 +57,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TenantEntity
     extends EventSourcedBehaviorWithEnforcedReplies<
-        TenantEntity.Command, TenantEntity.Event, TenantEntity.State> {
+        TenantEntity.Command, TenantEntity.Event, TenantState> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY =
       EntityTypeKey.create(Command.class, "Tenant");
@@ -364,130 +366,6 @@ public final class TenantEntity
 
   public record TenantRevived(String by, Instant at, String correlationId) implements Event {}
 
-  public sealed interface State extends CborSerializable {}
-
-  public record Unregistered() implements State {}
-
-  /**
-   * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and
-   *     region, HSM token): every later L1 must be of it
-   */
-  public record Registered(
-      String tenantId,
-      String l1Reference,
-      long l2Version,
-      byte[] wrappedL2,
-      Map<String, String> l1Context,
-      Instant onboardedAt,
-      Map<String, ServiceKeys> services,
-      Optional<L1Revocation> revocation,
-      Optional<KillRecord> killed,
-      String keyDomain,
-      Optional<PendingL1Link> pendingLink)
-      implements State {
-
-    Registered withService(ServiceKeys service) {
-      Map<String, ServiceKeys> next = new TreeMap<>(services);
-      next.put(service.serviceId(), service);
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          wrappedL2,
-          l1Context,
-          onboardedAt,
-          next,
-          revocation,
-          killed,
-          keyDomain,
-          pendingLink);
-    }
-
-    Registered withRevocation(Optional<L1Revocation> r) {
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          wrappedL2,
-          l1Context,
-          onboardedAt,
-          services,
-          r,
-          killed,
-          keyDomain,
-          pendingLink);
-    }
-
-    Registered withL1(String reference, byte[] wrapped, Map<String, String> context) {
-      return new Registered(
-          tenantId,
-          reference,
-          l2Version,
-          wrapped,
-          context,
-          onboardedAt,
-          services,
-          Optional.empty(),
-          killed,
-          keyDomain,
-          Optional.empty());
-    }
-
-    Registered withKilled(Optional<KillRecord> k) {
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          wrappedL2,
-          l1Context,
-          onboardedAt,
-          services,
-          revocation,
-          k,
-          keyDomain,
-          pendingLink);
-    }
-
-    Registered withBlobs(byte[] l2, Map<String, List<WrappedL3>> l3Versions) {
-      Map<String, ServiceKeys> next = new TreeMap<>();
-      services.forEach(
-          (id, keys) ->
-              next.put(
-                  id,
-                  new ServiceKeys(
-                      id,
-                      keys.currentVersion(),
-                      List.copyOf(l3Versions.getOrDefault(id, keys.versions())))));
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          l2,
-          l1Context,
-          onboardedAt,
-          next,
-          revocation,
-          killed,
-          keyDomain,
-          pendingLink);
-    }
-
-    Registered withPendingLink(Optional<PendingL1Link> p) {
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          wrappedL2,
-          l1Context,
-          onboardedAt,
-          services,
-          revocation,
-          killed,
-          keyDomain,
-          p);
-    }
-  }
-
   /** Every L3 version of one service, wrapped by the L2 version named in each. */
   public record ServiceKeys(String serviceId, long currentVersion, List<WrappedL3> versions)
       implements CborSerializable {}
@@ -563,15 +441,16 @@ public final class TenantEntity
   }
 
   @Override
-  public State emptyState() {
+  public TenantState emptyState() {
     return new Unregistered();
   }
 
   // ---------------------------------------------------------------- commands
 
   @Override
-  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+  public CommandHandlerWithReply<Command, Event, TenantState> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, TenantState> b =
+        newCommandHandlerWithReplyBuilder();
     // A kill or a wipe never waits: not for an L1 call in flight, not behind other commands.
     b.forAnyState()
         .onCommand(
@@ -689,7 +568,7 @@ public final class TenantEntity
     return b.build();
   }
 
-  private ReplyEffect<Event, State> onOnboard(Unregistered s, Onboard c) {
+  private ReplyEffect<Event, TenantState> onOnboard(Unregistered s, Onboard c) {
     L1Reference ref;
     try {
       ref = L1Reference.parse(c.l1Reference());
@@ -723,7 +602,7 @@ public final class TenantEntity
     return Effect().noReply(); // answered by OnboardL1Done
   }
 
-  private ReplyEffect<Event, State> onOnboardL1Done(Unregistered s, OnboardL1Done done) {
+  private ReplyEffect<Event, TenantState> onOnboardL1Done(Unregistered s, OnboardL1Done done) {
     l1CallEnded();
     Onboard c = done.request();
     String cid = done.l1Context().get("openkcm:correlation-id");
@@ -775,7 +654,7 @@ public final class TenantEntity
         .thenUnstashAll();
   }
 
-  private ReplyEffect<Event, State> onCreateService(Registered s, CreateService c) {
+  private ReplyEffect<Event, TenantState> onCreateService(Registered s, CreateService c) {
     Optional<String> problem = Identifiers.problem("service", c.serviceId());
     if (problem.isPresent()) {
       return Effect().reply(c.replyTo(), reject(ErrorReason.INVALID_ARGUMENT, problem.get()));
@@ -827,7 +706,7 @@ public final class TenantEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(summary((Registered) st)));
   }
 
-  private ReplyEffect<Event, State> onWrap(Registered s, WrapKeys c) {
+  private ReplyEffect<Event, TenantState> onWrap(Registered s, WrapKeys c) {
     ServiceKeys service = s.services().get(c.serviceId());
     if (service == null) {
       return Effect().reply(c.replyTo(), serviceNotFound(c.serviceId()));
@@ -875,7 +754,7 @@ public final class TenantEntity
                 new Wrapped(envelopes, service.currentVersion(), lastSequenceNumber(context))));
   }
 
-  private ReplyEffect<Event, State> onUnwrap(Registered s, UnwrapKeys c) {
+  private ReplyEffect<Event, TenantState> onUnwrap(Registered s, UnwrapKeys c) {
     Optional<String> invalid = batchProblem(c.items().size());
     if (invalid.isPresent()) {
       return Effect().reply(c.replyTo(), reject(ErrorReason.INVALID_ARGUMENT, invalid.get()));
@@ -931,7 +810,7 @@ public final class TenantEntity
 
   // ---------------------------------------------------------------- unsealing
 
-  private <T> ReplyEffect<Event, State> unsealFirst(
+  private <T> ReplyEffect<Event, TenantState> unsealFirst(
       Registered s, String correlationId, ActorRef<StatusReply<T>> replyTo) {
     if (failStashed.isPresent()) {
       return Effect().reply(replyTo, reject(failStashed.get()));
@@ -964,7 +843,7 @@ public final class TenantEntity
     return Effect().stash();
   }
 
-  private ReplyEffect<Event, State> onUnsealDone(Registered s, UnsealDone done) {
+  private ReplyEffect<Event, TenantState> onUnsealDone(Registered s, UnsealDone done) {
     l1CallEnded();
     if (done.wipeEpoch()
         != wipeEpoch) { // wiped meanwhile (seal, revocation): these keys are not to be kept
@@ -1008,7 +887,8 @@ public final class TenantEntity
     return Effect().noReply().thenUnstashAll();
   }
 
-  private ReplyEffect<Event, State> unsealFailed(Registered s, OpenKcmException e, String cid) {
+  private ReplyEffect<Event, TenantState> unsealFailed(
+      Registered s, OpenKcmException e, String cid) {
     log.warn("tenant {}: unseal failed: {}", tenantId, e.oneLine());
     audit.record("tenant.unseal", "l1", s.l1Reference(), "cid", cid, "outcome", e.reason());
     // The commands waiting for this unseal get its error, and so does every command for the retry
@@ -1034,7 +914,7 @@ public final class TenantEntity
    * tenant back on this node), whatever L1 call is in flight; commands that waited for that call
    * are answered now.
    */
-  private ReplyEffect<Event, State> onKill(Registered s, Kill c) {
+  private ReplyEffect<Event, TenantState> onKill(Registered s, Kill c) {
     killEpoch++;
     if (s.killed().isPresent()) {
       return Effect().reply(c.replyTo(), StatusReply.success(summary(s)));
@@ -1065,7 +945,7 @@ public final class TenantEntity
         .thenUnstashAll();
   }
 
-  private ReplyEffect<Event, State> onMigrateSeal(Registered s, MigrateSeal c) {
+  private ReplyEffect<Event, TenantState> onMigrateSeal(Registered s, MigrateSeal c) {
     if (!deps.masterKey().isUnsealed()) {
       return Effect().reply(c.replyTo(), reject(sealedError()));
     }
@@ -1108,7 +988,7 @@ public final class TenantEntity
    * A kill accepted on this node before a journal failure: write it again (everything is refused
    * meanwhile).
    */
-  private ReplyEffect<Event, State> onPersistPendingKill(Registered s, PersistPendingKill c) {
+  private ReplyEffect<Event, TenantState> onPersistPendingKill(Registered s, PersistPendingKill c) {
     Optional<PendingKills.Pending> pending = deps.pendingKills().get(tenantId);
     if (pending.isEmpty() || s.killed().isPresent()) {
       deps.pendingKills().persisted(tenantId);
@@ -1137,7 +1017,7 @@ public final class TenantEntity
         .thenNoReply();
   }
 
-  private ReplyEffect<Event, State> onRevive(Registered s, Revive c) {
+  private ReplyEffect<Event, TenantState> onRevive(Registered s, Revive c) {
     Optional<KillRecord> global = deps.killSwitch().engaged();
     if (global.isPresent()) {
       return Effect()
@@ -1170,7 +1050,7 @@ public final class TenantEntity
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, State> onReviveDone(Registered s, ReviveDone done) {
+  private ReplyEffect<Event, TenantState> onReviveDone(Registered s, ReviveDone done) {
     l1CallEnded();
     Revive c = done.request();
     if (done.killEpoch() != killEpoch) {
@@ -1231,7 +1111,7 @@ public final class TenantEntity
         .or(() -> deps.killSwitch().engaged());
   }
 
-  private <T> StatusReply<T> killed(State st) {
+  private <T> StatusReply<T> killed(TenantState st) {
     Registered s = (Registered) st;
     wipeKeys("kill-switch");
     Optional<KillRecord> kill = killRecord(s);
@@ -1245,7 +1125,7 @@ public final class TenantEntity
 
   // ---------------------------------------------------------------- L1 re-verification and linking
 
-  private ReplyEffect<Event, State> onCheckL1(Registered s, CheckL1 c) {
+  private ReplyEffect<Event, TenantState> onCheckL1(Registered s, CheckL1 c) {
     if (unsealed.isEmpty()) {
       unsealFailure =
           Optional.empty(); // an operator asked: ask the keystore now, not the cached answer
@@ -1258,7 +1138,7 @@ public final class TenantEntity
     return startL1Check(s, correlation(c.correlationId()), Optional.of(c.replyTo()));
   }
 
-  private ReplyEffect<Event, State> startL1Check(
+  private ReplyEffect<Event, TenantState> startL1Check(
       Registered s, String cid, Optional<ActorRef<StatusReply<TenantSummary>>> replyTo) {
     if (unsealed.isEmpty() || l1CheckInFlight) {
       return Effect().noReply();
@@ -1280,7 +1160,7 @@ public final class TenantEntity
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, State> onL1CheckDone(Registered s, L1CheckDone done) {
+  private ReplyEffect<Event, TenantState> onL1CheckDone(Registered s, L1CheckDone done) {
     l1CheckInFlight = false;
     if (!l1CallInFlight) {
       waiting = 0;
@@ -1343,14 +1223,15 @@ public final class TenantEntity
   }
 
   /** Replies the resulting summary after {@code effect} when someone asked. */
-  private ReplyEffect<Event, State> answer(
-      Optional<ActorRef<StatusReply<TenantSummary>>> replyTo, EffectBuilder<Event, State> effect) {
+  private ReplyEffect<Event, TenantState> answer(
+      Optional<ActorRef<StatusReply<TenantSummary>>> replyTo,
+      EffectBuilder<Event, TenantState> effect) {
     return replyTo.isEmpty()
         ? effect.thenNoReply()
         : effect.thenReply(replyTo.get(), st -> StatusReply.success(summary((Registered) st)));
   }
 
-  private ReplyEffect<Event, State> onRequestL1Link(Registered s, RequestL1Link c) {
+  private ReplyEffect<Event, TenantState> onRequestL1Link(Registered s, RequestL1Link c) {
     L1Reference ref;
     try {
       ref = L1Reference.parse(c.l1Reference());
@@ -1450,7 +1331,7 @@ public final class TenantEntity
     return Optional.empty();
   }
 
-  private ReplyEffect<Event, State> onApproveL1Link(Registered s, ApproveL1Link c) {
+  private ReplyEffect<Event, TenantState> onApproveL1Link(Registered s, ApproveL1Link c) {
     String cid = correlation(c.correlationId());
     Optional<PendingL1Link> pending =
         s.pendingLink().filter(p -> p.requestId().equals(c.requestId()));
@@ -1547,7 +1428,7 @@ public final class TenantEntity
     }
   }
 
-  private ReplyEffect<Event, State> onL1LinkDone(Registered s, L1LinkDone done) {
+  private ReplyEffect<Event, TenantState> onL1LinkDone(Registered s, L1LinkDone done) {
     l1CallEnded();
     ApproveL1Link c = done.request();
     PendingL1Link link = done.link();
@@ -1627,7 +1508,7 @@ public final class TenantEntity
   }
 
   /** Ends a re-link request with {@code e}: recorded, audited, published and answered. */
-  private ReplyEffect<Event, State> closeLink(
+  private ReplyEffect<Event, TenantState> closeLink(
       Registered s,
       PendingL1Link link,
       OpenKcmException e,
@@ -1719,7 +1600,7 @@ public final class TenantEntity
   /**
    * Stashes {@code c} until the L1 call in flight ends, or refuses it when too many already wait.
    */
-  private ReplyEffect<Event, State> waitForL1(Command c) {
+  private ReplyEffect<Event, TenantState> waitForL1(Command c) {
     if (waiting >= deps.settings().maxWaitingCommands()) {
       log.warn(
           "tenant {}: {} commands already wait for an L1 call; refusing more", tenantId, waiting);
@@ -1738,7 +1619,7 @@ public final class TenantEntity
   }
 
   /** Answers {@code c} with {@code e}, whatever its reply type. */
-  private ReplyEffect<Event, State> refuse(Command c, OpenKcmException e) {
+  private ReplyEffect<Event, TenantState> refuse(Command c, OpenKcmException e) {
     if (c instanceof WrapKeys w) {
       return Effect().reply(w.replyTo(), reject(e));
     } else if (c instanceof UnwrapKeys u) {
@@ -1784,7 +1665,7 @@ public final class TenantEntity
   // ---------------------------------------------------------------- events
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
+  public EventHandler<TenantState, Event> eventHandler() {
     var b = newEventHandlerBuilder();
     b.forStateType(Unregistered.class)
         .onEvent(
@@ -1841,7 +1722,7 @@ public final class TenantEntity
   }
 
   @Override
-  public SignalHandler<State> signalHandler() {
+  public SignalHandler<TenantState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(
             PostStop.instance(),

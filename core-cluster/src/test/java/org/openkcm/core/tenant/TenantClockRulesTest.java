@@ -29,7 +29,6 @@ import org.openkcm.core.keystore.RecordingKeystore;
 import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.tenant.TenantEntity.Command;
 import org.openkcm.core.tenant.TenantEntity.Event;
-import org.openkcm.core.tenant.TenantEntity.State;
 import org.openkcm.core.tenant.TenantEntity.TenantSummary;
 import org.openkcm.core.tenant.TenantEntity.UnwrapItem;
 import org.openkcm.core.tenant.TenantEntity.Unwrapped;
@@ -76,7 +75,7 @@ class TenantClockRulesTest {
   private final MovableClock clock = new MovableClock();
   private final List<TenantEvents.StatusChanged> published = new CopyOnWriteArrayList<>();
   private RecordingKeystore keystore;
-  private EventSourcedBehaviorTestKit<Command, Event, State> tenant;
+  private EventSourcedBehaviorTestKit<Command, Event, TenantState> tenant;
 
   @AfterAll
   static void tearDown() {

@@ -41,7 +41,6 @@ import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.tenant.TenantEntity.Command;
 import org.openkcm.core.tenant.TenantEntity.Event;
 import org.openkcm.core.tenant.TenantEntity.ServiceCreated;
-import org.openkcm.core.tenant.TenantEntity.State;
 import org.openkcm.core.tenant.TenantEntity.TenantOnboarded;
 import org.openkcm.core.tenant.TenantEntity.TenantSummary;
 import org.openkcm.core.tenant.TenantEntity.UnwrapItem;
@@ -67,7 +66,7 @@ class TenantEntityTest {
   private static final ExecutorService blocking = Executors.newCachedThreadPool();
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  private EventSourcedBehaviorTestKit<Command, Event, State> tenant;
+  private EventSourcedBehaviorTestKit<Command, Event, TenantState> tenant;
   private RecordingKeystore keystore;
   private DevFileKeystore dev;
 
@@ -100,7 +99,7 @@ class TenantEntityTest {
 
   @Test
   void onboardingPersistsOnlyTheL1WrappedL2() {
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> r =
         tenant.runCommand(
             replyTo -> new TenantEntity.Onboard("devfile:acme-root", "cid-1", replyTo));
     assertTrue(r.reply().isSuccess(), () -> r.reply().toString());
@@ -148,7 +147,7 @@ class TenantEntityTest {
   @Test
   void creatingAServicePersistsOnlyTheL2WrappedL3() throws Exception {
     onboard();
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> r =
         tenant.runCommand(replyTo -> new TenantEntity.CreateService("payments", "cid-2", replyTo));
     assertTrue(r.reply().isSuccess());
     ServiceCreated event = r.eventOfType(ServiceCreated.class);
@@ -177,7 +176,7 @@ class TenantEntityTest {
       deks.add(dek);
       items.add(new WrapItem(dek, Map.of("record", Integer.toString(i))));
     }
-    CommandResultWithReply<Command, Event, State, StatusReply<Wrapped>> w =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<Wrapped>> w =
         tenant.runCommand(replyTo -> new TenantEntity.WrapKeys("payments", items, "c", replyTo));
     assertTrue(w.hasNoEvents(), "wrap persists nothing");
     List<byte[]> envelopes = w.reply().getValue().envelopes();
@@ -187,7 +186,7 @@ class TenantEntityTest {
     for (int i = 0; i < 100; i++) {
       back.add(new UnwrapItem(envelopes.get(i), Map.of("record", Integer.toString(i))));
     }
-    CommandResultWithReply<Command, Event, State, StatusReply<Unwrapped>> u =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<Unwrapped>> u =
         tenant.runCommand(replyTo -> new TenantEntity.UnwrapKeys(back, "c", replyTo));
     assertTrue(u.hasNoEvents(), "unwrap persists nothing");
     for (int i = 0; i < 100; i++) {
@@ -355,7 +354,7 @@ class TenantEntityTest {
         refused.getError().getMessage().contains("not sealed with a master key"),
         refused.getError().getMessage());
 
-    CommandResultWithReply<Command, Event, State, StatusReply<Integer>> migrated =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<Integer>> migrated =
         tenant.runCommand(r -> new TenantEntity.MigrateSeal("m", r));
     assertEquals(2, migrated.reply().getValue(), "L2 and one L3 sealed");
     TenantEntity.BlobsResealed event = migrated.eventOfType(TenantEntity.BlobsResealed.class);
@@ -390,7 +389,7 @@ class TenantEntityTest {
   void onboardingIsRefusedUnderARegionOrGlobalKillSwitch() {
     TenantEntity.KillRecord global =
         new TenantEntity.KillRecord("global", "breach", "so", java.time.Instant.now());
-    EventSourcedBehaviorTestKit<Command, Event, State> fresh =
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> fresh =
         EventSourcedBehaviorTestKit.create(
             testKit.system(),
             TenantEntity.create(
@@ -402,7 +401,7 @@ class TenantEntityTest {
                     TenantSettings.forTests(1000),
                     () -> Optional.of(global),
                     master)));
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> r =
         fresh.runCommand(c -> new TenantEntity.Onboard("devfile:newcomer-root", "c", c));
     assertReason(ErrorReason.TENANT_KILLED, r.reply());
     assertTrue(r.events().isEmpty(), "nothing persisted");
@@ -428,10 +427,10 @@ class TenantEntityTest {
     DevFileKeystore strict =
         new DevFileKeystore(Files.createTempDirectory("openkcm-strict"), false, blocking);
     keystore = new RecordingKeystore(new L1Keystores(List.of(strict)));
-    EventSourcedBehaviorTestKit<Command, Event, State> t =
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> t =
         EventSourcedBehaviorTestKit.create(testKit.system(), TenantEntity.create("strict", deps()));
 
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> missing =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> missing =
         t.runCommand(r -> new TenantEntity.Onboard("devfile:absent", "c", r));
     assertReason(ErrorReason.L1_REJECTED, missing.reply());
     assertTrue(
@@ -441,11 +440,11 @@ class TenantEntityTest {
 
     strict.createKey("off");
     strict.setEnabled("off", false);
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> disabled =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> disabled =
         t.runCommand(r -> new TenantEntity.Onboard("devfile:off", "c", r));
     assertTrue(disabled.reply().getError().getMessage().contains("key disabled"));
     assertTrue(disabled.hasNoEvents());
-    assertInstanceOf(TenantEntity.Unregistered.class, disabled.state());
+    assertInstanceOf(TenantState.Unregistered.class, disabled.state());
   }
 
   @Test
@@ -454,7 +453,7 @@ class TenantEntityTest {
     byte[] env = wrapOne(Map.of());
     dev.setEnabled("acme-root", false);
 
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> check =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> check =
         tenant.runCommand(r -> new TenantEntity.CheckL1("ops-1", r));
     TenantSummary after = check.reply().getValue();
     assertEquals(TenantStatus.L1_REVOKED, after.status());
@@ -478,7 +477,7 @@ class TenantEntityTest {
             .reply());
 
     dev.setEnabled("acme-root", true);
-    CommandResultWithReply<Command, Event, State, StatusReply<Unwrapped>> back =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<Unwrapped>> back =
         tenant.runCommand(
             r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", r));
     assertTrue(back.reply().getValue().outcomes().get(0).isOk(), "old envelopes open again");
@@ -493,7 +492,7 @@ class TenantEntityTest {
     keystore.failUnwraps(
         new org.openkcm.core.keystore.L1KeystoreException(
             org.openkcm.core.keystore.L1KeystoreException.Kind.UNAVAILABLE, "connection refused"));
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> check =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> check =
         tenant.runCommand(r -> new TenantEntity.CheckL1("ops", r));
     assertReason(ErrorReason.L1_UNAVAILABLE, check.reply());
     assertTrue(check.hasNoEvents(), "an outage is not recorded as a revocation");
@@ -520,7 +519,7 @@ class TenantEntityTest {
   }
 
   private TenantEntity.PendingL1Link requestLink(String l1, String by) {
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> r =
         tenant.runCommand(c -> new TenantEntity.RequestL1Link(l1, by, "c-req", c));
     assertTrue(r.reply().isSuccess(), () -> r.reply().toString());
     assertEquals(by, r.eventOfType(TenantEntity.L1LinkRequested.class).requestedBy());
@@ -558,7 +557,7 @@ class TenantEntityTest {
     assertEquals("devfile:acme-root", summary().l1Reference());
 
     int calls = keystore.unwrapCalls();
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> approved =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> approved =
         tenant.runCommand(
             r ->
                 new TenantEntity.ApproveL1Link(
@@ -673,7 +672,7 @@ class TenantEntityTest {
     keystore.failUnwraps(
         new org.openkcm.core.keystore.L1KeystoreException(
             org.openkcm.core.keystore.L1KeystoreException.Kind.UNAVAILABLE, "keystore down"));
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> r =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> r =
         tenant.runCommand(
             c -> new TenantEntity.ApproveL1Link(pending.requestId(), "alice", "c", c));
     keystore.failUnwraps(null);
@@ -690,7 +689,7 @@ class TenantEntityTest {
   void killRefusesEveryUseSurvivesRestartAndReviveUnsealsFromL1() {
     onboardWithService();
     byte[] env = wrapOne(Map.of());
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> kill =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> kill =
         tenant.runCommand(r -> new TenantEntity.Kill("breach suspected", "alice", "cid-k", r));
     assertEquals(TenantStatus.KILLED, kill.reply().getValue().status());
     assertFalse(kill.reply().getValue().unsealed(), "keys wiped");
@@ -712,7 +711,7 @@ class TenantEntityTest {
                 r -> new TenantEntity.UnwrapKeys(List.of(new UnwrapItem(env, Map.of())), "c", r))
             .reply());
 
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> revive =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> revive =
         tenant.runCommand(r -> new TenantEntity.Revive("bob", "cid-r", r));
     assertEquals(TenantStatus.ACTIVE, revive.reply().getValue().status());
     revive.eventOfType(TenantEntity.TenantRevived.class);
@@ -732,7 +731,7 @@ class TenantEntityTest {
     onboardWithService();
     summaryReply(r -> new TenantEntity.Kill("offboarding", "alice", "c", r));
     dev.setEnabled("acme-root", false);
-    CommandResultWithReply<Command, Event, State, StatusReply<TenantSummary>> revive =
+    CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> revive =
         tenant.runCommand(r -> new TenantEntity.Revive("bob", "c", r));
     assertReason(ErrorReason.L1_REVOKED, revive.reply());
     assertTrue(revive.hasNoEvents());
@@ -743,7 +742,7 @@ class TenantEntityTest {
   void aGlobalKillSwitchRefusesAndItsPoisonMessageWipes() {
     java.util.concurrent.atomic.AtomicReference<java.util.Optional<TenantEntity.KillRecord>>
         global = new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
-    EventSourcedBehaviorTestKit<Command, Event, State> t =
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> t =
         EventSourcedBehaviorTestKit.create(
             testKit.system(),
             TenantEntity.create(
@@ -806,7 +805,7 @@ class TenantEntityTest {
             java.time.Instant.EPOCH);
     java.util.concurrent.atomic.AtomicReference<Optional<TenantEntity.KillRecord>> view =
         new java.util.concurrent.atomic.AtomicReference<>(Optional.of(unknown));
-    EventSourcedBehaviorTestKit<Command, Event, State> t =
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> t =
         EventSourcedBehaviorTestKit.create(
             testKit.system(),
             TenantEntity.create(
