@@ -69,23 +69,29 @@ public final class TenantEntity
 
   public sealed interface Command extends CborSerializable {}
 
+  /** A command answered with the tenant's summary (or a rejection). */
+  public sealed interface SummaryCommand extends Command {
+    ActorRef<StatusReply<TenantSummary>> replyTo();
+  }
+
   /** Links the tenant's L1 and generates its L2. */
   public record Onboard(
       String l1Reference, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+      implements SummaryCommand {}
 
   /** Generates the L3 of a new service. */
   public record CreateService(
       String serviceId, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+      implements SummaryCommand {}
 
-  public record GetSummary(ActorRef<StatusReply<TenantSummary>> replyTo) implements Command {}
+  public record GetSummary(ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements SummaryCommand {}
 
   /**
    * Asks the customer's keystore now whether L1 still works; a confirmed revocation wipes the keys.
    */
   public record CheckL1(String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+      implements SummaryCommand {}
 
   /**
    * Asks to move the tenant's L2 under another L1 of the key domain pinned at onboarding. Nothing
@@ -96,7 +102,7 @@ public final class TenantEntity
       String requestedBy,
       String correlationId,
       ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+      implements SummaryCommand {}
 
   /**
    * Approves the pending re-link {@code requestId} (an identity other than the requester's): the
@@ -108,7 +114,7 @@ public final class TenantEntity
       String approvedBy,
       String correlationId,
       ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+      implements SummaryCommand {}
 
   /**
    * Wraps a batch of DEKs with the current L3 of {@code serviceId}: all succeed or the batch is
@@ -135,14 +141,14 @@ public final class TenantEntity
       String requestedBy,
       String correlationId,
       ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+      implements SummaryCommand {}
 
   /**
    * Lifts a tenant kill: the chain is unsealed again from L1 first, so it fails if L1 was revoked.
    */
   public record Revive(
       String requestedBy, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements Command {}
+      implements SummaryCommand {}
 
   /**
    * One-time migration of a tenant written before master-key sealing: seals its L1-wrapped L2 and
@@ -1624,22 +1630,8 @@ public final class TenantEntity
       return Effect().reply(w.replyTo(), reject(e));
     } else if (c instanceof UnwrapKeys u) {
       return Effect().reply(u.replyTo(), reject(e));
-    } else if (c instanceof Onboard o) {
-      return Effect().reply(o.replyTo(), reject(e));
-    } else if (c instanceof CreateService cs) {
-      return Effect().reply(cs.replyTo(), reject(e));
-    } else if (c instanceof GetSummary g) {
-      return Effect().reply(g.replyTo(), reject(e));
-    } else if (c instanceof CheckL1 ch) {
-      return Effect().reply(ch.replyTo(), reject(e));
-    } else if (c instanceof RequestL1Link l) {
-      return Effect().reply(l.replyTo(), reject(e));
-    } else if (c instanceof ApproveL1Link a) {
-      return Effect().reply(a.replyTo(), reject(e));
-    } else if (c instanceof Revive r) {
-      return Effect().reply(r.replyTo(), reject(e));
-    } else if (c instanceof Kill k) {
-      return Effect().reply(k.replyTo(), reject(e));
+    } else if (c instanceof SummaryCommand sc) {
+      return Effect().reply(sc.replyTo(), reject(e));
     }
     return Effect().noReply();
   }
