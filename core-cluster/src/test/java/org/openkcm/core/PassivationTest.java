@@ -13,6 +13,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.tenant.TenantSummary;
 import org.openkcm.protocol.config.NodeConfig;
 
 /**
@@ -37,8 +38,8 @@ class PassivationTest {
       EntityRef<TenantEntity.Command> acme =
           ClusterSharding.get(node.system()).entityRefFor(TenantEntity.ENTITY_KEY, "acme");
       Duration timeout = Duration.ofSeconds(10);
-      TenantEntity.TenantSummary onboarded =
-          acme.<TenantEntity.TenantSummary>askWithStatus(
+      TenantSummary onboarded =
+          acme.<TenantSummary>askWithStatus(
                   r -> new TenantEntity.Onboard("devfile:acme-root", "c", r), timeout)
               .toCompletableFuture()
               .get();
@@ -51,9 +52,8 @@ class PassivationTest {
           Duration.ofSeconds(20),
           Duration.ofMillis(1500),
           () -> {
-            TenantEntity.TenantSummary s =
-                acme.<TenantEntity.TenantSummary>askWithStatus(
-                        TenantEntity.GetSummary::new, timeout)
+            TenantSummary s =
+                acme.<TenantSummary>askWithStatus(TenantEntity.GetSummary::new, timeout)
                     .toCompletableFuture()
                     .join();
             assertFalse(s.unsealed(), "passivated: the keys are no longer in memory");

@@ -2,6 +2,7 @@ package org.openkcm.core.api;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -9,9 +10,11 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.pattern.StatusReply;
+import org.openkcm.core.killswitch.KillScope;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.seal.SealService;
 import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.tenant.TenantSummary;
 import org.openkcm.protocol.admin.v1.AdminService;
 import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
@@ -33,6 +36,7 @@ import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.ServiceInfo;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.admin.v1.UnsealRequest;
+import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
@@ -136,16 +140,31 @@ public final class AdminServiceImpl implements AdminService {
 
   @Override
   public CompletionStage<KillSwitchState> engageKillSwitch(KillSwitchRequest in) {
-    return askKillSwitch(
-        replyTo ->
-            new KillSwitchEntity.Engage(
-                in.getScope(), in.getReason(), in.getRequestedBy(), replyTo));
+    return clusterWideScope(in.getScope())
+        .thenCompose(
+            scope ->
+                askKillSwitch(
+                    replyTo ->
+                        new KillSwitchEntity.Engage(
+                            scope, in.getReason(), in.getRequestedBy(), replyTo)));
   }
 
   @Override
   public CompletionStage<KillSwitchState> releaseKillSwitch(KillSwitchRequest in) {
-    return askKillSwitch(
-        replyTo -> new KillSwitchEntity.Release(in.getScope(), in.getRequestedBy(), replyTo));
+    return clusterWideScope(in.getScope())
+        .thenCompose(
+            scope ->
+                askKillSwitch(
+                    replyTo -> new KillSwitchEntity.Release(scope, in.getRequestedBy(), replyTo)));
+  }
+
+  private static CompletionStage<KillScope> clusterWideScope(String text) {
+    try {
+      return CompletableFuture.completedFuture(KillScope.parseClusterWide(text));
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(
+          GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.INVALID_ARGUMENT, e.getMessage())));
+    }
   }
 
   @Override
@@ -170,7 +189,7 @@ public final class AdminServiceImpl implements AdminService {
                       k ->
                           b.addEngaged(
                               KillSwitchEntry.newBuilder()
-                                  .setScope(k.scope())
+                                  .setScope(k.scope().asString())
                                   .setReason(k.reason())
                                   .setRequestedBy(k.by())
                                   .setSince(k.since().toString())));
@@ -279,7 +298,7 @@ public final class AdminServiceImpl implements AdminService {
   private CompletionStage<TenantInfo> ask(
       String tenantId,
       Optional<String> serviceId,
-      Function<ActorRef<StatusReply<TenantEntity.TenantSummary>>, TenantEntity.Command> command) {
+      Function<ActorRef<StatusReply<TenantSummary>>, TenantEntity.Command> command) {
     Optional<OpenKcmException> invalid = CoreKeyServiceImpl.checkIds(tenantId, serviceId);
     if (invalid.isPresent()) {
       return CoreKeyServiceImpl.failed(invalid.get());
@@ -296,7 +315,7 @@ public final class AdminServiceImpl implements AdminService {
             });
   }
 
-  private static TenantInfo toProto(TenantEntity.TenantSummary s) {
+  private static TenantInfo toProto(TenantSummary s) {
     TenantInfo.Builder b =
         TenantInfo.newBuilder()
             .setTenantId(s.tenantId())
@@ -308,7 +327,7 @@ public final class AdminServiceImpl implements AdminService {
     s.killed()
         .ifPresent(
             k ->
-                b.setKillScope(k.scope())
+                b.setKillScope(k.scope().asString())
                     .setKillReason(k.reason())
                     .setKilledBy(k.by())
                     .setKilledSince(k.since().toString()));

@@ -19,6 +19,7 @@ import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSource;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.killswitch.KillSwitchWatcher;
+import org.openkcm.core.tenant.KeyBatch;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.protocol.core.v1.CoreKeyService;
@@ -113,7 +114,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     if (invalid.isPresent()) {
       return failed(invalid.get());
     }
-    List<TenantEntity.WrapItem> items = new ArrayList<>(in.getItemsCount());
+    List<KeyBatch.WrapItem> items = new ArrayList<>(in.getItemsCount());
     try {
       Fields.correlationId("correlation_id", in.getCorrelationId());
       Fields.count("items", in.getItemsCount(), maxBatch, "openkcm.core.grpc.max-batch");
@@ -129,15 +130,14 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
                   + length
                   + " bytes; a data key is 16, 24 or 32 bytes");
         }
-        items.add(
-            new TenantEntity.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
+        items.add(new KeyBatch.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
       }
     } catch (OpenKcmException e) {
       return failed(e);
     }
     return sharding
         .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
-        .<TenantEntity.Wrapped>askWithStatus(
+        .<KeyBatch.Wrapped>askWithStatus(
             replyTo ->
                 new TenantEntity.WrapKeys(in.getServiceId(), items, in.getCorrelationId(), replyTo),
             askTimeout)
@@ -161,7 +161,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     if (invalid.isPresent()) {
       return failed(invalid.get());
     }
-    List<TenantEntity.UnwrapItem> items = new ArrayList<>(in.getItemsCount());
+    List<KeyBatch.UnwrapItem> items = new ArrayList<>(in.getItemsCount());
     try {
       Fields.correlationId("correlation_id", in.getCorrelationId());
       Fields.count("items", in.getItemsCount(), maxBatch, "openkcm.core.grpc.max-batch");
@@ -177,15 +177,14 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
                   + " bytes; an envelope is at most "
                   + EnvelopeCodec.MAX_ENVELOPE_LENGTH);
         }
-        items.add(
-            new TenantEntity.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
+        items.add(new KeyBatch.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
       }
     } catch (OpenKcmException e) {
       return failed(e);
     }
     return sharding
         .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
-        .<TenantEntity.Unwrapped>askWithStatus(
+        .<KeyBatch.Unwrapped>askWithStatus(
             replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo),
             askTimeout)
         .handle(
@@ -195,7 +194,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
               }
               UnwrapKeysResponse.Builder out =
                   UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
-              for (TenantEntity.UnwrapOutcome o : unwrapped.outcomes()) {
+              for (KeyBatch.UnwrapOutcome o : unwrapped.outcomes()) {
                 out.addResults(
                     o.isOk()
                         ? UnwrapResult.newBuilder()

@@ -6,9 +6,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.openkcm.core.killswitch.KillScope;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.killswitch.KillSwitchWatcher;
-import org.openkcm.core.tenant.TenantEntity.KillRecord;
 import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.protocol.core.v1.TenantEvent;
 import org.openkcm.protocol.event.TenantEventKind;
@@ -62,12 +62,14 @@ final class TenantWatchSession {
                               c -> new KillSwitchChanged(c.state()))));
                   log.info("gateway {} watches tenant events", gateway);
                   out.tell(TenantEvent.newBuilder().setKind(TenantEventKind.HELLO.id()).build());
-                  out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
+                  out.tell(killSwitchEvent(killSwitch.engaged().map(k -> k.scope().asString())));
                   return Behaviors.receive(Command.class)
                       .onMessage(
                           ResendKillSwitch.class,
                           m -> {
-                            out.tell(killSwitchEvent(killSwitch.engaged().map(KillRecord::scope)));
+                            out.tell(
+                                killSwitchEvent(
+                                    killSwitch.engaged().map(k -> k.scope().asString())));
                             return Behaviors.same();
                           })
                       .onMessage(
@@ -93,8 +95,10 @@ final class TenantWatchSession {
                                 m.state().engaged().keySet().stream()
                                     .filter(
                                         scope ->
-                                            scope.equals("global")
-                                                || scope.equals("region:" + killSwitch.region()))
+                                            scope.equals(KillScope.GLOBAL.asString())
+                                                || scope.equals(
+                                                    new KillScope.Region(killSwitch.region())
+                                                        .asString()))
                                     .collect(Collectors.joining(","));
                             out.tell(
                                 killSwitchEvent(

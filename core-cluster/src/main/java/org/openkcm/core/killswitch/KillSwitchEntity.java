@@ -15,9 +15,10 @@ import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.openkcm.core.reply.Rejections;
 import org.openkcm.core.serialization.CborSerializable;
-import org.openkcm.core.tenant.TenantEntity.KillRecord;
 import org.openkcm.protocol.audit.AuditLog;
+import org.openkcm.protocol.error.ErrorReason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,21 +36,24 @@ public final class KillSwitchEntity
 
   public sealed interface Command extends CborSerializable {}
 
-  public record Engage(String scope, String reason, String by, ActorRef<StatusReply<State>> replyTo)
+  /** Pulls the switch of {@code scope} (global or a region; {@link KillScope#isClusterWide()}). */
+  public record Engage(
+      KillScope scope, String reason, String by, ActorRef<StatusReply<State>> replyTo)
       implements Command {}
 
-  public record Release(String scope, String by, ActorRef<StatusReply<State>> replyTo)
+  public record Release(KillScope scope, String by, ActorRef<StatusReply<State>> replyTo)
       implements Command {}
 
   public record Get(ActorRef<StatusReply<State>> replyTo) implements Command {}
 
   public sealed interface Event extends CborSerializable {}
 
+  /** The journal keeps a scope in its {@link KillScope#asString()} form. */
   public record Engaged(String scope, String reason, String by, Instant at) implements Event {}
 
   public record Released(String scope, String by, Instant at) implements Event {}
 
-  /** Scopes in force ({@code global}, {@code region:<name>}) and their records. */
+  /** Scopes in force, by their {@link KillScope#asString()} form, and their records. */
   public record State(Map<String, KillRecord> engaged) implements CborSerializable {}
 
   /** What the topic carries: the whole state after a change. */
@@ -80,34 +84,41 @@ public final class KillSwitchEntity
         .onCommand(
             Engage.class,
             (s, c) -> {
-              if (!validScope(c.scope())) {
+              if (!c.scope().isClusterWide()) {
                 return Effect()
                     .reply(
                         c.replyTo(),
-                        StatusReply.error(
-                            "[INVALID_ARGUMENT] scope must be 'global' or 'region:<name>', was '"
-                                + c.scope()
+                        Rejections.reject(
+                            ErrorReason.INVALID_ARGUMENT,
+                            "scope must be 'global' or 'region:<name>', was '"
+                                + c.scope().asString()
                                 + "'"));
               }
               log.warn(
                   "KILL-SWITCH ENGAGED for {} by {} (reason: {})", c.scope(), c.by(), c.reason());
               AuditLog.record(
-                  "killswitch.engage", "scope", c.scope(), "by", c.by(), "reason", c.reason());
+                  "killswitch.engage",
+                  "scope",
+                  c.scope().asString(),
+                  "by",
+                  c.by(),
+                  "reason",
+                  c.reason());
               return Effect()
-                  .persist(new Engaged(c.scope(), c.reason(), c.by(), clock.instant()))
+                  .persist(new Engaged(c.scope().asString(), c.reason(), c.by(), clock.instant()))
                   .thenRun(this::publish)
                   .thenReply(c.replyTo(), StatusReply::success);
             })
         .onCommand(
             Release.class,
             (s, c) -> {
-              if (!s.engaged().containsKey(c.scope())) {
+              if (!s.engaged().containsKey(c.scope().asString())) {
                 return Effect().reply(c.replyTo(), StatusReply.success(s));
               }
               log.warn("kill-switch released for {} by {}", c.scope(), c.by());
-              AuditLog.record("killswitch.release", "scope", c.scope(), "by", c.by());
+              AuditLog.record("killswitch.release", "scope", c.scope().asString(), "by", c.by());
               return Effect()
-                  .persist(new Released(c.scope(), c.by(), clock.instant()))
+                  .persist(new Released(c.scope().asString(), c.by(), clock.instant()))
                   .thenRun(this::publish)
                   .thenReply(c.replyTo(), StatusReply::success);
             })
@@ -123,7 +134,9 @@ public final class KillSwitchEntity
             Engaged.class,
             (s, e) -> {
               Map<String, KillRecord> next = new TreeMap<>(s.engaged());
-              next.put(e.scope(), new KillRecord(e.scope(), e.reason(), e.by(), e.at()));
+              next.put(
+                  e.scope(),
+                  new KillRecord(KillScope.parse(e.scope()), e.reason(), e.by(), e.at()));
               return new State(next);
             })
         .onEvent(
@@ -145,10 +158,5 @@ public final class KillSwitchEntity
 
   private void publish(State s) {
     topic.tell(Topic.publish(new Changed(s)));
-  }
-
-  static boolean validScope(String scope) {
-    return "global".equals(scope)
-        || (scope != null && scope.matches("region:[a-z0-9][a-z0-9._-]{0,62}"));
   }
 }

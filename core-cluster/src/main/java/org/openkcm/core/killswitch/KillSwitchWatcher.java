@@ -14,7 +14,6 @@ import org.apache.pekko.pattern.StatusReply;
 import org.openkcm.core.tenant.KillSwitchView;
 import org.openkcm.core.tenant.LocalTenants;
 import org.openkcm.core.tenant.TenantEntity;
-import org.openkcm.core.tenant.TenantEntity.KillRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,14 +59,14 @@ public final class KillSwitchWatcher implements KillSwitchView {
       // Not loaded yet: fail closed.
       return Optional.of(
           new KillRecord(
-              "unknown",
+              KillScope.UNCONFIRMED,
               "this Core node has not loaded the kill-switch state yet; retry",
               "system",
               java.time.Instant.EPOCH));
     }
     Map<String, KillRecord> m = now.get();
-    return Optional.ofNullable(m.get("global"))
-        .or(() -> Optional.ofNullable(m.get("region:" + region)));
+    return Optional.ofNullable(m.get(KillScope.GLOBAL.asString()))
+        .or(() -> Optional.ofNullable(m.get(new KillScope.Region(region).asString())));
   }
 
   /** The watcher actor: subscribe, load, apply. */
@@ -139,10 +138,11 @@ public final class KillSwitchWatcher implements KillSwitchView {
                             // lost
                             log.warn(
                                 "kill-switch {} in force on this node: wiping every local tenant's keys",
-                                after.get().scope());
+                                after.get().scope().asString());
                             LocalTenants.tellAll(
                                 ctx.getSystem(),
-                                new TenantEntity.WipeKeys(after.get().scope() + " kill-switch"),
+                                new TenantEntity.WipeKeys(
+                                    after.get().scope().asString() + " kill-switch"),
                                 askTimeout);
                           }
                           return Behaviors.same();

@@ -10,7 +10,9 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.openkcm.core.reply.Rejections;
 import org.openkcm.core.serialization.CborSerializable;
+import org.openkcm.protocol.error.ErrorReason;
 
 /**
  * The cluster's seal configuration, initialised once (cluster singleton): how the master key is
@@ -78,8 +80,9 @@ public final class SealConfigEntity
                     ? Effect()
                         .reply(
                             c.replyTo(),
-                            StatusReply.error(
-                                "[SEAL_ALREADY_INITIALISED] this cluster's seal is already initialised ("
+                            Rejections.reject(
+                                ErrorReason.SEAL_ALREADY_INITIALISED,
+                                "this cluster's seal is already initialised ("
                                     + s.config().get().mode()
                                     + "); shares are handed out only once"))
                     : Effect()

@@ -90,11 +90,10 @@ public final class KeyChain {
    * Opens every L3 version of every service with {@code l2}: the tenant's in-memory chain. Wipes
    * all on failure.
    */
-  UnsealedKeys open(
-      KeyMaterial l2, long l2Version, Map<String, TenantEntity.ServiceKeys> services) {
+  UnsealedKeys open(KeyMaterial l2, long l2Version, Map<String, TenantState.ServiceKeys> services) {
     UnsealedKeys keys = new UnsealedKeys(l2, l2Version);
-    for (TenantEntity.ServiceKeys service : services.values()) {
-      for (TenantEntity.WrappedL3 w : service.versions()) {
+    for (TenantState.ServiceKeys service : services.values()) {
+      for (TenantState.WrappedL3 w : service.versions()) {
         try {
           byte[] blob =
               master.open(w.blob(), l3Purpose(tenantId, service.serviceId(), w.version()));

@@ -5,8 +5,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
-import org.openkcm.core.tenant.TenantEntity.KillRecord;
-import org.openkcm.core.tenant.TenantEntity.TenantSummary;
+import org.openkcm.core.killswitch.KillRecord;
 
 /**
  * Tenant kills this node has accepted but not yet seen persisted. A kill is entered here before its

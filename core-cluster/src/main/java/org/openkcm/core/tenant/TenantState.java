@@ -5,12 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.openkcm.core.killswitch.KillRecord;
 import org.openkcm.core.serialization.CborSerializable;
-import org.openkcm.core.tenant.TenantEntity.KillRecord;
-import org.openkcm.core.tenant.TenantEntity.L1Revocation;
-import org.openkcm.core.tenant.TenantEntity.PendingL1Link;
-import org.openkcm.core.tenant.TenantEntity.ServiceKeys;
-import org.openkcm.core.tenant.TenantEntity.WrappedL3;
 
 /**
  * What a tenant entity knows, rebuilt from its journal by {@code TenantEntity}'s event handler:
@@ -19,6 +15,20 @@ import org.openkcm.core.tenant.TenantEntity.WrappedL3;
  * a kill, a pending re-link. Never a plaintext key: those live only in the entity's memory.
  */
 public sealed interface TenantState extends CborSerializable {
+
+  /** Every L3 version of one service, wrapped by the L2 version named in each. */
+  record ServiceKeys(String serviceId, long currentVersion, List<WrappedL3> versions)
+      implements CborSerializable {}
+
+  /** One L3 version, sealed and wrapped by L2 version {@code l2Version}. */
+  record WrappedL3(long version, long l2Version, byte[] blob) implements CborSerializable {}
+
+  /** A re-link waiting for approval. */
+  record PendingL1Link(String requestId, String l1Reference, String requestedBy, Instant at)
+      implements CborSerializable {}
+
+  /** The customer's keystore refused L1: why, and since when. */
+  record L1Revocation(String reason, String message, Instant since) implements CborSerializable {}
 
   public record Unregistered() implements TenantState {}
 

@@ -16,7 +16,6 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.openkcm.core.tenant.TenantEntity.KillRecord;
 
 /**
  * A Core node whose kill-switch topic message never arrives still learns of a global kill from its
@@ -69,12 +68,15 @@ class KillSwitchWatcherTest {
             Map.of(
                 "global",
                 new KillRecord(
-                    "global", "breach", "spiffe://openkcm.local/admin/so", Instant.now()))));
+                    KillScope.GLOBAL,
+                    "breach",
+                    "spiffe://openkcm.local/admin/so",
+                    Instant.now()))));
     deafTopic.awaitAssert(
         Duration.ofSeconds(5),
         () -> {
           assertEquals(
-              "global",
+              KillScope.GLOBAL,
               watcher.engaged().orElseThrow().scope(),
               "in force without the topic message");
           return null;

@@ -56,11 +56,11 @@ class KeyChainTest {
   @Test
   void aSealedL3WrittenByAnEarlierBuildStillOpensAndServes() throws Exception {
     KeyChain chain = new KeyChain("acme", MasterKey.unsealedWith(filled(0x11)), new SecureRandom());
-    TenantEntity.ServiceKeys payments =
-        new TenantEntity.ServiceKeys(
+    TenantState.ServiceKeys payments =
+        new TenantState.ServiceKeys(
             "payments",
             1,
-            List.of(new TenantEntity.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))));
+            List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))));
     UnsealedKeys keys = chain.open(filled(0x22), 1, Map.of("payments", payments));
     var cipher = keys.cipher("payments", 1).orElseThrow();
     KeyMaterial dek = filled(0x44);
@@ -77,11 +77,11 @@ class KeyChainTest {
   void aChainDoesNotOpenUnderAnotherTenantOrWithAnotherL2AndWipesWhatItOpened() {
     KeyChain other =
         new KeyChain("globex", MasterKey.unsealedWith(filled(0x11)), new SecureRandom());
-    TenantEntity.ServiceKeys payments =
-        new TenantEntity.ServiceKeys(
+    TenantState.ServiceKeys payments =
+        new TenantState.ServiceKeys(
             "payments",
             1,
-            List.of(new TenantEntity.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))));
+            List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))));
     assertEquals(
         ErrorReason.INTERNAL,
         assertThrows(
@@ -110,8 +110,8 @@ class KeyChainTest {
             1,
             Map.of(
                 "billing",
-                new TenantEntity.ServiceKeys(
-                    "billing", 4, List.of(new TenantEntity.WrappedL3(4, 1, blob)))));
+                new TenantState.ServiceKeys(
+                    "billing", 4, List.of(new TenantState.WrappedL3(4, 1, blob)))));
     assertTrue(keys.cipher("billing", 4).isPresent());
   }
 }

@@ -37,17 +37,18 @@ import org.openkcm.core.crypto.KeyWrap;
 import org.openkcm.core.keystore.DevFileKeystore;
 import org.openkcm.core.keystore.L1Keystores;
 import org.openkcm.core.keystore.RecordingKeystore;
+import org.openkcm.core.killswitch.KillRecord;
+import org.openkcm.core.killswitch.KillScope;
 import org.openkcm.core.seal.MasterKey;
+import org.openkcm.core.tenant.KeyBatch.UnwrapItem;
+import org.openkcm.core.tenant.KeyBatch.UnwrapOutcome;
+import org.openkcm.core.tenant.KeyBatch.Unwrapped;
+import org.openkcm.core.tenant.KeyBatch.WrapItem;
+import org.openkcm.core.tenant.KeyBatch.Wrapped;
 import org.openkcm.core.tenant.TenantEntity.Command;
 import org.openkcm.core.tenant.TenantEntity.Event;
 import org.openkcm.core.tenant.TenantEntity.ServiceCreated;
 import org.openkcm.core.tenant.TenantEntity.TenantOnboarded;
-import org.openkcm.core.tenant.TenantEntity.TenantSummary;
-import org.openkcm.core.tenant.TenantEntity.UnwrapItem;
-import org.openkcm.core.tenant.TenantEntity.UnwrapOutcome;
-import org.openkcm.core.tenant.TenantEntity.Unwrapped;
-import org.openkcm.core.tenant.TenantEntity.WrapItem;
-import org.openkcm.core.tenant.TenantEntity.Wrapped;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.key.KeyMaterial;
 
@@ -387,8 +388,7 @@ class TenantEntityTest {
 
   @Test
   void onboardingIsRefusedUnderARegionOrGlobalKillSwitch() {
-    TenantEntity.KillRecord global =
-        new TenantEntity.KillRecord("global", "breach", "so", java.time.Instant.now());
+    KillRecord global = new KillRecord(KillScope.GLOBAL, "breach", "so", java.time.Instant.now());
     EventSourcedBehaviorTestKit<Command, Event, TenantState> fresh =
         EventSourcedBehaviorTestKit.create(
             testKit.system(),
@@ -518,12 +518,12 @@ class TenantEntityTest {
     keystore.failUnwraps(null);
   }
 
-  private TenantEntity.PendingL1Link requestLink(String l1, String by) {
+  private TenantState.PendingL1Link requestLink(String l1, String by) {
     CommandResultWithReply<Command, Event, TenantState, StatusReply<TenantSummary>> r =
         tenant.runCommand(c -> new TenantEntity.RequestL1Link(l1, by, "c-req", c));
     assertTrue(r.reply().isSuccess(), () -> r.reply().toString());
     assertEquals(by, r.eventOfType(TenantEntity.L1LinkRequested.class).requestedBy());
-    TenantEntity.PendingL1Link pending = r.reply().getValue().pendingLink().orElseThrow();
+    TenantState.PendingL1Link pending = r.reply().getValue().pendingLink().orElseThrow();
     assertEquals(l1, pending.l1Reference());
     assertEquals("devfile:acme-root", r.reply().getValue().l1Reference(), "nothing moved yet");
     return pending;
@@ -533,7 +533,7 @@ class TenantEntityTest {
   void aReLinkNeedsARequestAndAnotherIdentitysApprovalAndAsksTheOldL1First() {
     onboardWithService();
     byte[] env = wrapOne(Map.of());
-    TenantEntity.PendingL1Link pending =
+    TenantState.PendingL1Link pending =
         requestLink("devfile:acme-root-2", "spiffe://openkcm.local/admin/ops");
 
     StatusReply<TenantSummary> self =
@@ -640,7 +640,7 @@ class TenantEntityTest {
   @Test
   void aReLinkIsRefusedWhileTheTenantIsKilledOrItsL1Revoked() {
     onboardWithService();
-    TenantEntity.PendingL1Link pending = requestLink("devfile:acme-root-2", "ops");
+    TenantState.PendingL1Link pending = requestLink("devfile:acme-root-2", "ops");
     assertTrue(summaryReply(r -> new TenantEntity.Kill("breach", "so", "k", r)).isSuccess());
     assertReason(
         ErrorReason.TENANT_KILLED,
@@ -668,7 +668,7 @@ class TenantEntityTest {
   @Test
   void anApprovalFailsWhenTheCurrentL1DoesNotAnswer() {
     onboardWithService();
-    TenantEntity.PendingL1Link pending = requestLink("devfile:acme-root-2", "ops");
+    TenantState.PendingL1Link pending = requestLink("devfile:acme-root-2", "ops");
     keystore.failUnwraps(
         new org.openkcm.core.keystore.L1KeystoreException(
             org.openkcm.core.keystore.L1KeystoreException.Kind.UNAVAILABLE, "keystore down"));
@@ -740,8 +740,8 @@ class TenantEntityTest {
 
   @Test
   void aGlobalKillSwitchRefusesAndItsPoisonMessageWipes() {
-    java.util.concurrent.atomic.AtomicReference<java.util.Optional<TenantEntity.KillRecord>>
-        global = new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
+    java.util.concurrent.atomic.AtomicReference<java.util.Optional<KillRecord>> global =
+        new java.util.concurrent.atomic.AtomicReference<>(java.util.Optional.empty());
     EventSourcedBehaviorTestKit<Command, Event, TenantState> t =
         EventSourcedBehaviorTestKit.create(
             testKit.system(),
@@ -765,7 +765,7 @@ class TenantEntityTest {
 
     global.set(
         java.util.Optional.of(
-            new TenantEntity.KillRecord("global", "incident 42", "ciso", java.time.Instant.now())));
+            new KillRecord(KillScope.GLOBAL, "incident 42", "ciso", java.time.Instant.now())));
     t.runCommand(new TenantEntity.WipeKeys("global"));
     TenantSummary s =
         t.<StatusReply<TenantSummary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
@@ -797,13 +797,13 @@ class TenantEntityTest {
 
   @Test
   void beforeTheKillSwitchStateIsKnownTheTenantFailsClosedButRetryably() {
-    TenantEntity.KillRecord unknown =
-        new TenantEntity.KillRecord(
-            "unknown",
+    KillRecord unknown =
+        new KillRecord(
+            KillScope.UNCONFIRMED,
             "this Core node has not loaded the kill-switch state yet; retry",
             "system",
             java.time.Instant.EPOCH);
-    java.util.concurrent.atomic.AtomicReference<Optional<TenantEntity.KillRecord>> view =
+    java.util.concurrent.atomic.AtomicReference<Optional<KillRecord>> view =
         new java.util.concurrent.atomic.AtomicReference<>(Optional.of(unknown));
     EventSourcedBehaviorTestKit<Command, Event, TenantState> t =
         EventSourcedBehaviorTestKit.create(

@@ -26,12 +26,11 @@ import org.junit.jupiter.api.Test;
 import org.openkcm.core.keystore.DevFileKeystore;
 import org.openkcm.core.keystore.L1Keystores;
 import org.openkcm.core.keystore.RecordingKeystore;
+import org.openkcm.core.tenant.KeyBatch.UnwrapItem;
+import org.openkcm.core.tenant.KeyBatch.Unwrapped;
+import org.openkcm.core.tenant.KeyBatch.WrapItem;
+import org.openkcm.core.tenant.KeyBatch.Wrapped;
 import org.openkcm.core.tenant.TenantEntity.Command;
-import org.openkcm.core.tenant.TenantEntity.TenantSummary;
-import org.openkcm.core.tenant.TenantEntity.UnwrapItem;
-import org.openkcm.core.tenant.TenantEntity.Unwrapped;
-import org.openkcm.core.tenant.TenantEntity.WrapItem;
-import org.openkcm.core.tenant.TenantEntity.Wrapped;
 import org.openkcm.protocol.error.ErrorReason;
 
 /**

@@ -1,0 +1,33 @@
+package org.openkcm.core.tenant;
+
+import java.util.List;
+import java.util.Optional;
+import org.openkcm.core.killswitch.KillRecord;
+import org.openkcm.core.serialization.CborSerializable;
+import org.openkcm.core.tenant.TenantState.L1Revocation;
+import org.openkcm.core.tenant.TenantState.PendingL1Link;
+
+/**
+ * What a tenant answers about itself: no key material, only references, versions and status.
+ *
+ * @param status active, killed, or l1-revoked when the customer's keystore refused L1
+ * @param unsealed whether this node holds the tenant's keys in memory right now
+ * @param revocation why and since when L1 is refused (empty while active)
+ * @param killed the kill in force (the tenant's own, or a region/global kill-switch)
+ * @param node the Core node that answered
+ */
+public record TenantSummary(
+    String tenantId,
+    String l1Reference,
+    long l2Version,
+    TenantStatus status,
+    List<ServiceSummary> services,
+    boolean unsealed,
+    Optional<L1Revocation> revocation,
+    Optional<KillRecord> killed,
+    String node,
+    Optional<PendingL1Link> pendingLink)
+    implements CborSerializable {
+
+  public record ServiceSummary(String serviceId, long l3Version) implements CborSerializable {}
+}
