@@ -8,10 +8,10 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
+import org.openkcm.node.tls.NodeTls;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.KeyVaultServiceClient;
-import org.openkcm.protocol.tls.NodeTls;
 
 /** A small local actor system for the CLI's gRPC clients; closed when the command ends. */
 public final class ClientSystem implements AutoCloseable {

@@ -11,17 +11,17 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.core.CoreNode;
 import org.openkcm.gateway.GatewayNode;
+import org.openkcm.node.config.NodeConfig;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.NodeTls;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.TenantInfo;
-import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
 
 /**
  * A Core node and a gateway in one JVM, wired to each other: the one-machine demo, and the stack

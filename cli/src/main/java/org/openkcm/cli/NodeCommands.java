@@ -8,7 +8,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.openkcm.core.CoreNode;
 import org.openkcm.gateway.GatewayNode;
-import org.openkcm.protocol.config.NodeConfig;
+import org.openkcm.node.config.NodeConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

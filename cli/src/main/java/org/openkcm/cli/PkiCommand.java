@@ -5,10 +5,10 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.openkcm.node.tls.DevCa;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.tls.DevCa;
-import org.openkcm.protocol.tls.SpiffeId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -5,10 +5,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
-import org.openkcm.protocol.tls.DevCa;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
-import org.openkcm.protocol.tls.SpiffeId;
+import org.openkcm.node.tls.DevCa;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.NodeTls;
+import org.openkcm.node.tls.SpiffeId;
 
 /**
  * Where a CLI command connects and with which client certificate: an explicit HOST:PORT (plaintext

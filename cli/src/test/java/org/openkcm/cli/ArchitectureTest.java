@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The module map of docs/ARCHITECTURE.md as rules over the compiled main code of every module: the
- * contract ({@code protocol}) depends on no module of ours, the two planes do not reach into each
- * other, and no package of ours is in a dependency cycle.
+ * contract ({@code protocol}) depends on no module of ours, what nodes share ({@code node-common})
+ * on the contract only, the two planes do not reach into each other, and no package of ours is in a
+ * dependency cycle.
  */
 class ArchitectureTest {
 
@@ -27,6 +28,23 @@ class ArchitectureTest {
     noClasses()
         .that()
         .resideInAPackage("org.openkcm.protocol..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "org.openkcm.node..",
+            "org.openkcm.core..",
+            "org.openkcm.gateway..",
+            "org.openkcm.cli..",
+            "org.openkcm.bench..",
+            "org.openkcm.orbital..")
+        .check(MAIN);
+  }
+
+  @Test
+  void whatNodesShareDependsOnTheContractOnly() {
+    noClasses()
+        .that()
+        .resideInAPackage("org.openkcm.node..")
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage(
@@ -62,5 +80,6 @@ class ArchitectureTest {
     slices().matching("org.openkcm.core.(*)..").should().beFreeOfCycles().check(MAIN);
     slices().matching("org.openkcm.gateway.(*)..").should().beFreeOfCycles().check(MAIN);
     slices().matching("org.openkcm.protocol.(*)..").should().beFreeOfCycles().check(MAIN);
+    slices().matching("org.openkcm.node.(*)..").should().beFreeOfCycles().check(MAIN);
   }
 }

@@ -49,11 +49,15 @@ import org.junit.jupiter.api.Test;
 import org.openkcm.core.CoreNode;
 import org.openkcm.core.cluster.ArteryTls;
 import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.node.config.NodeConfig;
+import org.openkcm.node.tls.DevCa;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.NodeTls;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
-import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
@@ -61,10 +65,6 @@ import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
 import org.openkcm.protocol.core.v1.WrapItem;
 import org.openkcm.protocol.core.v1.WrapKeysRequest;
 import org.openkcm.protocol.core.v1.WrapKeysResponse;
-import org.openkcm.protocol.tls.DevCa;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
-import org.openkcm.protocol.tls.SpiffeId;
 import scala.Option;
 
 /**

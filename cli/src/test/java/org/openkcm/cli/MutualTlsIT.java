@@ -29,6 +29,10 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.openkcm.node.tls.DevCa;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.NodeTls;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
@@ -41,10 +45,6 @@ import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
-import org.openkcm.protocol.tls.DevCa;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
-import org.openkcm.protocol.tls.SpiffeId;
 import org.slf4j.LoggerFactory;
 
 /**

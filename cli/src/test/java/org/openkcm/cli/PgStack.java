@@ -12,8 +12,8 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.core.CoreNode;
 import org.openkcm.gateway.GatewayNode;
+import org.openkcm.node.config.NodeConfig;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
-import org.openkcm.protocol.config.NodeConfig;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 
 /**

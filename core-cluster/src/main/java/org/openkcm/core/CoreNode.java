@@ -37,10 +37,10 @@ import org.openkcm.core.tenant.TenantDependencies;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.core.tenant.TenantSettings;
-import org.openkcm.protocol.authz.Authorizer;
-import org.openkcm.protocol.config.ProfileGuard;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
+import org.openkcm.node.authz.Authorizer;
+import org.openkcm.node.config.ProfileGuard;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.NodeTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -133,7 +133,9 @@ public final class CoreNode implements AutoCloseable {
                       system,
                       region,
                       askTimeout,
-                      config.getDuration("openkcm.core.kill-switch.refresh-interval"));
+                      config.getDuration("openkcm.core.kill-switch.refresh-interval"),
+                      why ->
+                          LocalTenants.tellAll(system, new TenantEntity.WipeKeys(why), askTimeout));
               SealService seal =
                   SealService.init(
                       system,

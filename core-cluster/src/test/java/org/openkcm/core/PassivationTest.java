@@ -14,7 +14,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantSummary;
-import org.openkcm.protocol.config.NodeConfig;
+import org.openkcm.node.config.NodeConfig;
 
 /**
  * A real one-node Core (H2 journal in a temp dir): an idle tenant is passivated and its keys wiped.

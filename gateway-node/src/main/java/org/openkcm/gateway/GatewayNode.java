@@ -34,11 +34,11 @@ import org.openkcm.gateway.vault.InMemoryKeyVault;
 import org.openkcm.gateway.vault.KeyVault;
 import org.openkcm.gateway.vault.PostgresKeyVault;
 import org.openkcm.gateway.vault.RedisKeyVault;
-import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.node.authz.Authorizer;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.NodeTls;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
 import org.openkcm.protocol.gateway.v1.KeyVaultService;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.NodeTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,7 +88,7 @@ public final class GatewayNode implements AutoCloseable {
   public static GatewayNode start(
       Config config,
       java.util.function.Predicate<org.openkcm.protocol.core.v1.TenantEvent> delivered) {
-    org.openkcm.protocol.config.ProfileGuard.check(config, "gateway");
+    org.openkcm.node.config.ProfileGuard.check(config, "gateway");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
     try {
       Wiring wiring = wire(system, delivered);

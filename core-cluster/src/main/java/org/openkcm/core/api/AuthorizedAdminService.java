@@ -4,6 +4,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.grpc.javadsl.Metadata;
+import org.openkcm.node.authz.Authorizer;
+import org.openkcm.node.authz.Authorizer.Resource;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.admin.v1.AdminService;
 import org.openkcm.protocol.admin.v1.AdminServicePowerApi;
 import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
@@ -22,11 +25,8 @@ import org.openkcm.protocol.admin.v1.SealRequest;
 import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.admin.v1.UnsealRequest;
-import org.openkcm.protocol.authz.Authorizer;
-import org.openkcm.protocol.authz.Authorizer.Resource;
 import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.tls.SpiffeId;
 
 /**
  * The edge of {@link AdminService}: field checks (correlation ids, free text that reaches the

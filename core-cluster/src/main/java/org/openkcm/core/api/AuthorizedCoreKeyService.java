@@ -6,8 +6,8 @@ import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.grpc.javadsl.Metadata;
 import org.apache.pekko.stream.javadsl.Source;
-import org.openkcm.protocol.authz.Authorizer;
-import org.openkcm.protocol.authz.Authorizer.Resource;
+import org.openkcm.node.authz.Authorizer;
+import org.openkcm.node.authz.Authorizer.Resource;
 import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.CoreKeyServicePowerApi;
 import org.openkcm.protocol.core.v1.TenantEvent;
@@ -72,7 +72,7 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
                 .map(id -> authz.get().assignments().tenantsOf(id.name()))
                 .<java.util.function.Predicate<String>>map(
                     set ->
-                        set.contains(org.openkcm.protocol.authz.Assignments.EVERY_TENANT)
+                        set.contains(org.openkcm.node.authz.Assignments.EVERY_TENANT)
                             ? t -> true
                             : set::contains)
                 .orElse(t -> false);

@@ -19,10 +19,10 @@ import org.apache.pekko.japi.function.Function;
 import org.openkcm.core.killswitch.KillSwitches;
 import org.openkcm.core.seal.SealService;
 import org.openkcm.core.tenant.TenantEvents;
+import org.openkcm.node.authz.Authorizer;
+import org.openkcm.node.tls.MutualTls;
 import org.openkcm.protocol.admin.v1.AdminServicePowerApiHandlerFactory;
-import org.openkcm.protocol.authz.Authorizer;
 import org.openkcm.protocol.core.v1.CoreKeyServicePowerApiHandlerFactory;
-import org.openkcm.protocol.tls.MutualTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

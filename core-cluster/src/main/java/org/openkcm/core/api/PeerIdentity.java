@@ -8,8 +8,8 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.japi.function.Function;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.SpiffeId;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.SpiffeId;
 
 /**
  * Carries the caller's verified SPIFFE id from the TLS session to the gRPC services: the listener

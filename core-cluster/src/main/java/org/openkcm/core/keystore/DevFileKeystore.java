@@ -19,7 +19,7 @@ import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
 import org.openkcm.core.crypto.KeyWrap;
 import org.openkcm.core.keystore.L1KeystoreException.Kind;
-import org.openkcm.protocol.audit.AuditLog;
+import org.openkcm.node.audit.AuditLog;
 import org.openkcm.protocol.key.KeyMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -25,7 +25,7 @@ import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
 import org.openkcm.core.keystore.L1KeystoreException.Kind;
-import org.openkcm.protocol.audit.AuditLog;
+import org.openkcm.node.audit.AuditLog;
 import org.openkcm.protocol.key.KeyMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -17,7 +17,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.openkcm.core.reply.Rejections;
 import org.openkcm.core.serialization.CborSerializable;
-import org.openkcm.protocol.audit.AuditLog;
+import org.openkcm.node.audit.AuditLog;
 import org.openkcm.protocol.error.ErrorReason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -5,22 +5,20 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.pattern.StatusReply;
-import org.openkcm.core.tenant.KillSwitchView;
-import org.openkcm.core.tenant.LocalTenants;
-import org.openkcm.core.tenant.TenantEntity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One per Core node: keeps this node's view of the region/global kill-switch (loaded from the
  * singleton at start, then pushed through the topic), and on a new kill delivers the poison message
- * {@link TenantEntity.WipeKeys} to every tenant entity living on this node.
+ * wipe to every tenant entity living on this node.
  */
 public final class KillSwitchWatcher implements KillSwitchView {
 
@@ -35,12 +33,18 @@ public final class KillSwitchWatcher implements KillSwitchView {
   private record Load() implements Command {}
 
   private final String region;
+  private final Consumer<String> wipeLocalTenants;
   private final AtomicReference<Optional<Map<String, KillRecord>>> engaged =
       new AtomicReference<>(Optional.empty());
   private final CompletableFuture<Void> loaded = new CompletableFuture<>();
 
-  public KillSwitchWatcher(String region) {
+  /**
+   * @param wipeLocalTenants wipes the keys of every tenant on this node, saying why (a kill-switch
+   *     came into force)
+   */
+  public KillSwitchWatcher(String region, Consumer<String> wipeLocalTenants) {
     this.region = region;
+    this.wipeLocalTenants = wipeLocalTenants;
   }
 
   /** Completes once this node knows the kill-switch state (the Core serves nothing before). */
@@ -139,11 +143,8 @@ public final class KillSwitchWatcher implements KillSwitchView {
                             log.warn(
                                 "kill-switch {} in force on this node: wiping every local tenant's keys",
                                 after.get().scope().asString());
-                            LocalTenants.tellAll(
-                                ctx.getSystem(),
-                                new TenantEntity.WipeKeys(
-                                    after.get().scope().asString() + " kill-switch"),
-                                askTimeout);
+                            wipeLocalTenants.accept(
+                                after.get().scope().asString() + " kill-switch");
                           }
                           return Behaviors.same();
                         })

@@ -2,6 +2,7 @@ package org.openkcm.core.killswitch;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -20,7 +21,11 @@ public record KillSwitches(
 
   /** Starts the kill-switch feature on {@code system}. */
   public static KillSwitches init(
-      ActorSystem<?> system, String region, Duration askTimeout, Duration refresh) {
+      ActorSystem<?> system,
+      String region,
+      Duration askTimeout,
+      Duration refresh,
+      Consumer<String> wipeLocalTenants) {
     ActorRef<Topic.Command<KillSwitchEntity.Changed>> topic =
         system.systemActorOf(
             Topic.create(KillSwitchEntity.Changed.class, KillSwitchEntity.TOPIC),
@@ -31,7 +36,7 @@ public record KillSwitches(
             .init(
                 SingletonActor.of(
                     KillSwitchEntity.create(topic, Clock.systemUTC()), "kill-switch"));
-    KillSwitchWatcher watcher = new KillSwitchWatcher(region);
+    KillSwitchWatcher watcher = new KillSwitchWatcher(region, wipeLocalTenants);
     system.systemActorOf(
         watcher.behavior(topic, singleton, askTimeout, refresh),
         "kill-switch-watcher",

@@ -13,7 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.pattern.StatusReply;
 import org.openkcm.core.keystore.L1Keystore;
 import org.openkcm.core.keystore.L1Reference;
-import org.openkcm.protocol.audit.AuditLog;
+import org.openkcm.node.audit.AuditLog;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.key.KeyMaterial;

@@ -1,6 +1,6 @@
 package org.openkcm.core.tenant;
 
-import org.openkcm.protocol.audit.AuditLog;
+import org.openkcm.node.audit.AuditLog;
 
 /**
  * The audit records of one tenant: every record carries the tenant's id first (see {@link

@@ -3,6 +3,7 @@ package org.openkcm.core.tenant;
 import java.security.SecureRandom;
 import java.time.Clock;
 import org.openkcm.core.keystore.L1Keystore;
+import org.openkcm.core.killswitch.KillSwitchView;
 import org.openkcm.core.seal.MasterKey;
 import org.openkcm.protocol.key.KeyMaterial;
 

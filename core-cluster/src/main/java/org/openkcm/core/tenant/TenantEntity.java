@@ -53,7 +53,8 @@ import org.openkcm.protocol.key.KeyMaterial;
  * are the serialization manifests, so they stay here), the handler table that routes each command
  * by state, and the event handler. The handlers themselves live in {@link ChainCommands}, {@link
  * Unsealer}, {@link KillCommands} and {@link L1Relink}; what they share, in {@link TenantRuntime}.
- * About 420 lines: the protocol is the tenant's public contract and reads best in one place.
+ * About 500 lines, on purpose: the commands and the events (the tenant's public and persisted
+ * contract) read best in one place.
  *
  * <p>The first command that needs keys after a start (or failover) unseals the chain: L1 unwraps L2
  * in the customer's keystore (asynchronously), L2 unwraps every L3 locally. Commands that arrive

@@ -52,7 +52,8 @@ class KillSwitchWatcherTest {
                 }));
     // a topic that delivers nothing: every change message is lost
     TestProbe<Topic.Command<KillSwitchEntity.Changed>> deafTopic = testKit.createTestProbe();
-    KillSwitchWatcher watcher = new KillSwitchWatcher("eu");
+    java.util.List<String> wipes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    KillSwitchWatcher watcher = new KillSwitchWatcher("eu", wipes::add);
     testKit.spawn(
         watcher.behavior(
             deafTopic.getRef(), singleton, Duration.ofSeconds(3), Duration.ofMillis(200)));
@@ -60,6 +61,7 @@ class KillSwitchWatcherTest {
         () -> {
           assertTrue(watcher.loaded().isDone());
           assertTrue(watcher.engaged().isEmpty(), "nothing in force");
+          assertTrue(wipes.isEmpty(), "nothing wiped");
           return null;
         });
 
@@ -79,6 +81,8 @@ class KillSwitchWatcherTest {
               KillScope.GLOBAL,
               watcher.engaged().orElseThrow().scope(),
               "in force without the topic message");
+          assertEquals(
+              java.util.List.of("global kill-switch"), wipes, "every local tenant wiped, once");
           return null;
         });
   }

@@ -39,6 +39,7 @@ import org.openkcm.core.keystore.L1Keystores;
 import org.openkcm.core.keystore.RecordingKeystore;
 import org.openkcm.core.killswitch.KillRecord;
 import org.openkcm.core.killswitch.KillScope;
+import org.openkcm.core.killswitch.KillSwitchView;
 import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.tenant.KeyBatch.UnwrapItem;
 import org.openkcm.core.tenant.KeyBatch.UnwrapOutcome;

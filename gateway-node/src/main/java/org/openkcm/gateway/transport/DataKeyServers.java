@@ -7,7 +7,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
-import org.openkcm.protocol.authz.Authorizer;
+import org.openkcm.node.authz.Authorizer;
 import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.gateway.v1.CreateKeyRequest;

@@ -18,7 +18,7 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
-import org.openkcm.protocol.tls.MutualTls;
+import org.openkcm.node.tls.MutualTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -8,8 +8,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import java.util.Optional;
-import org.openkcm.protocol.tls.MutualTls;
-import org.openkcm.protocol.tls.SpiffeId;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.SpiffeId;
 
 /** Puts the caller's verified SPIFFE id (from the TLS session) into the call's {@link Context}. */
 public final class PeerInterceptor implements ServerInterceptor {

@@ -9,8 +9,8 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.error.GrpcErrors;
-import org.openkcm.protocol.tls.SpiffeId;
 
 /**
  * A grpc-java service definition made of unary methods that answer with a {@link CompletionStage},

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.tls;
+package org.openkcm.node.tls;
 
 import com.typesafe.config.Config;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.audit;
+package org.openkcm.node.audit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.authz;
+package org.openkcm.node.authz;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.tls;
+package org.openkcm.node.tls;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.tls;
+package org.openkcm.node.tls;
 
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;

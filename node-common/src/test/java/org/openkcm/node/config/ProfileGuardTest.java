@@ -1,4 +1,4 @@
-package org.openkcm.protocol.config;
+package org.openkcm.node.config;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.openkcm.protocol.tls.DevCa;
+import org.openkcm.node.tls.DevCa;
 
 /** What each profile refuses to start with, one line per problem naming the setting. */
 class ProfileGuardTest {

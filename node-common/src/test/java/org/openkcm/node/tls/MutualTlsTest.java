@@ -1,4 +1,4 @@
-package org.openkcm.protocol.tls;
+package org.openkcm.node.tls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

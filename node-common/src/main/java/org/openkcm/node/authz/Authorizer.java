@@ -1,4 +1,4 @@
-package org.openkcm.protocol.authz;
+package org.openkcm.node.authz;
 
 import com.cedarpolicy.BasicAuthorizationEngine;
 import com.cedarpolicy.model.AuthorizationRequest;
@@ -26,11 +26,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import org.openkcm.protocol.audit.AuditLog;
+import org.openkcm.node.audit.AuditLog;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.tls.SpiffeId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,7 +125,7 @@ public final class Authorizer {
    * without mTLS there are no verified identities to judge, so none (with a warning).
    */
   public static java.util.Optional<Authorizer> forNode(
-      Config root, java.util.Optional<org.openkcm.protocol.tls.MutualTls> tls) {
+      Config root, java.util.Optional<org.openkcm.node.tls.MutualTls> tls) {
     if (tls.isEmpty()) {
       log.warn(
           "no mTLS, so no caller identities: authorization policies are NOT applied (development/test only)");

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.config;
+package org.openkcm.node.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.config;
+package org.openkcm.node.config;
 
 import com.typesafe.config.Config;
 import java.net.InetAddress;
@@ -8,8 +8,8 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
-import org.openkcm.protocol.authz.Assignments;
-import org.openkcm.protocol.tls.Pem;
+import org.openkcm.node.authz.Assignments;
+import org.openkcm.node.tls.Pem;
 
 /**
  * Refuses to start a node whose configuration breaks the promise of its profile, with one line per

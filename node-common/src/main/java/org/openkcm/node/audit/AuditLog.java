@@ -1,4 +1,4 @@
-package org.openkcm.protocol.audit;
+package org.openkcm.node.audit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package org.openkcm.protocol.authz;
+package org.openkcm.node.authz;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,10 +17,10 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.openkcm.protocol.authz.Authorizer.Resource;
+import org.openkcm.node.authz.Authorizer.Resource;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
-import org.openkcm.protocol.tls.SpiffeId;
 
 /** The shipped default policies and policy-file handling, evaluated by the real Cedar engine. */
 class AuthorizerTest {

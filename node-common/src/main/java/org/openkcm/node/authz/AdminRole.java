@@ -1,4 +1,4 @@
-package org.openkcm.protocol.authz;
+package org.openkcm.node.authz;
 
 import java.util.Arrays;
 import java.util.stream.Collectors;
