@@ -25,8 +25,6 @@ import org.openkcm.bench.echo.v1.EchoMessage;
 import org.openkcm.bench.echo.v1.EchoService;
 import org.openkcm.bench.echo.v1.EchoServiceClient;
 import org.openkcm.bench.echo.v1.EchoServiceHandlerFactory;
-import org.openkcm.cli.DemoStack;
-import org.openkcm.cli.bench.LoadRunner;
 import org.openkcm.gateway.GatewayNode;
 import org.openkcm.gateway.transport.UnaryService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
@@ -41,6 +39,8 @@ import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
+import org.openkcm.systemtest.DemoStack;
+import org.openkcm.systemtest.load.LoadRunner;
 
 /**
  * Closed-loop load on the gateway's GenerateDataKey and Decrypt: N callers, each sending its next

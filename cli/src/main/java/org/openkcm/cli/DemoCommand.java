@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.systemtest.DemoStack;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -9,6 +9,7 @@ import org.openkcm.node.tls.DevCa;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
 import org.openkcm.node.tls.SpiffeId;
+import org.openkcm.systemtest.DemoStack;
 
 /**
  * Where a CLI command connects and with which client certificate: an explicit HOST:PORT (plaintext
@@ -23,11 +24,8 @@ import org.openkcm.node.tls.SpiffeId;
  */
 record Target(HostPort at, Optional<MutualTls> tls) {
 
-  /**
-   * The certificate files the CLI presents: {@code <tls-dir>/cli.crt}, {@code cli.key}, {@code
-   * ca.crt}.
-   */
-  static final String CLIENT_FILES = "cli";
+  /** The certificate files the CLI presents (see {@link DemoStack#CLIENT_FILES}). */
+  static final String CLIENT_FILES = DemoStack.CLIENT_FILES;
 
   static Target resolve(
       String explicit, Path dataDir, Path tlsDir, Function<Endpoints, String> pick) {

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.openkcm.systemtest.DemoStack;
 
 /**
  * The command line against the demo stack on its embedded defaults (H2 journal and development

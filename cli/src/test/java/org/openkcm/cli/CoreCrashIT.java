@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.openkcm.cli.Rpc.await;
+import static org.openkcm.core.testing.Rpc.await;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -29,6 +29,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.CoreNode;
 import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.testing.PostgresSchema;
+import org.openkcm.core.testing.Rpc;
+import org.openkcm.core.testing.Shards;
 import org.openkcm.gateway.GatewayNode;
 import org.openkcm.node.config.NodeConfig;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
@@ -131,8 +134,7 @@ class CoreCrashIT {
             Duration.ofMillis(250),
             () -> {
               assertEquals(3, upMembers());
-              assertEquals(
-                  3, CoreClusterIT.shardRegions(nodes[0]), "every node's shard region registered");
+              assertEquals(3, Shards.regions(nodes[0]), "every node's shard region registered");
               return null;
             });
     gateway =

@@ -29,6 +29,7 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.openkcm.core.testing.Rpc;
 import org.openkcm.node.tls.DevCa;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
@@ -45,6 +46,7 @@ import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
 import org.openkcm.protocol.gateway.v1.DecryptRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+import org.openkcm.systemtest.DemoStack;
 import org.slf4j.LoggerFactory;
 
 /**

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.openkcm.systemtest.DemoStack;
 
 /**
  * The L4 vault through the gateway API and the CLI, on each backend (memory, the real Redis and

@@ -8,6 +8,7 @@ import org.apache.pekko.grpc.javadsl.Metadata;
 import org.apache.pekko.stream.javadsl.Source;
 import org.openkcm.node.authz.Authorizer;
 import org.openkcm.node.authz.Authorizer.Resource;
+import org.openkcm.node.authz.Guard;
 import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.CoreKeyServicePowerApi;
 import org.openkcm.protocol.core.v1.TenantEvent;
@@ -114,12 +115,8 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
       String service,
       String cid,
       Supplier<CompletionStage<T>> call) {
-    try {
-      authz.ifPresent(a -> a.require(PeerIdentity.of(md), action, resource, service, cid));
-    } catch (OpenKcmException e) {
-      return CoreKeyServiceImpl.failed(e);
-    }
-    return call.get();
+    return new Guard(authz)
+        .call(PeerIdentity.of(md), action, new Guard.Scope(resource, service), cid, call);
   }
 
   private <T> CompletionStage<T> checked(

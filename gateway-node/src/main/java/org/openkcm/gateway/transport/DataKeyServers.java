@@ -8,6 +8,8 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.openkcm.node.authz.Authorizer;
+import org.openkcm.node.authz.Guard;
+import org.openkcm.node.authz.Guard.Scope;
 import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.gateway.v1.CreateKeyRequest;
@@ -41,11 +43,8 @@ public final class DataKeyServers {
 
   private DataKeyServers() {}
 
-  /** One (tenant, service) a request touches. */
-  private record Scope(String tenant, String service) {}
-
   public static ServerServiceDefinition definition(DataKeyService s, Optional<Authorizer> authz) {
-    Guard g = new Guard(authz);
+    Checked g = new Checked(new Guard(authz));
     return UnaryService.named(DataKeyService.name)
         .method(
             "GenerateDataKey",
@@ -53,7 +52,7 @@ public final class DataKeyServers {
             GenerateDataKeyResponse.getDefaultInstance(),
             g.check(
                 "GenerateDataKey",
-                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                r -> Set.of(Scope.tenant(r.getTenantId(), r.getServiceId())),
                 s::generateDataKey))
         .method(
             "Decrypt",
@@ -61,7 +60,7 @@ public final class DataKeyServers {
             DecryptResponse.getDefaultInstance(),
             g.check(
                 "Decrypt",
-                r -> Set.of(new Scope(r.getTenantId(), serviceOf(r.getEnvelope()))),
+                r -> Set.of(Scope.tenant(r.getTenantId(), serviceOf(r.getEnvelope()))),
                 s::decrypt))
         .method(
             "GenerateDataKeys",
@@ -69,7 +68,7 @@ public final class DataKeyServers {
             GenerateDataKeysResponse.getDefaultInstance(),
             g.check(
                 "GenerateDataKeys",
-                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                r -> Set.of(Scope.tenant(r.getTenantId(), r.getServiceId())),
                 s::generateDataKeys))
         .method(
             "DecryptBatch",
@@ -85,7 +84,7 @@ public final class DataKeyServers {
    */
   public static ServerServiceDefinition vaultDefinition(
       KeyVaultService s, Optional<Authorizer> authz) {
-    Guard g = new Guard(authz);
+    Checked g = new Checked(new Guard(authz));
     return UnaryService.named(KeyVaultService.name)
         .method(
             "CreateKey",
@@ -93,20 +92,21 @@ public final class DataKeyServers {
             CreateKeyResponse.getDefaultInstance(),
             g.check(
                 "CreateKey",
-                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                r -> Set.of(Scope.tenant(r.getTenantId(), r.getServiceId())),
                 s::createKey))
         .method(
             "GetKey",
             GetKeyRequest.getDefaultInstance(),
             GetKeyResponse.getDefaultInstance(),
-            g.check("GetKey", r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())), s::getKey))
+            g.check(
+                "GetKey", r -> Set.of(Scope.tenant(r.getTenantId(), r.getServiceId())), s::getKey))
         .method(
             "DestroyKey",
             DestroyKeyRequest.getDefaultInstance(),
             DestroyKeyResponse.getDefaultInstance(),
             g.check(
                 "DestroyKey",
-                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                r -> Set.of(Scope.tenant(r.getTenantId(), r.getServiceId())),
                 s::destroyKey))
         .method(
             "DestroyBySubject",
@@ -114,7 +114,7 @@ public final class DataKeyServers {
             DestroyBySubjectResponse.getDefaultInstance(),
             g.check(
                 "DestroyBySubject",
-                r -> Set.of(new Scope(r.getTenantId(), r.getServiceId())),
+                r -> Set.of(Scope.tenant(r.getTenantId(), r.getServiceId())),
                 s::destroyBySubject))
         .build();
   }
@@ -134,27 +134,28 @@ public final class DataKeyServers {
   private static Set<Scope> scopes(DecryptBatchRequest r) {
     Set<Scope> out = new LinkedHashSet<>();
     for (DecryptItem item : r.getItemsList()) {
-      out.add(new Scope(r.getTenantId(), serviceOf(item.getEnvelope())));
+      out.add(Scope.tenant(r.getTenantId(), serviceOf(item.getEnvelope())));
     }
     return out;
   }
 
-  /** Wraps a method so that it runs only when every scope of its request is allowed. */
-  private record Guard(Optional<Authorizer> authz) {
+  /**
+   * Wraps a method in the {@link Guard}: it runs only when every scope of its request is allowed
+   * for the caller the {@link PeerInterceptor} verified.
+   */
+  private record Checked(Guard guard) {
     <Q, R> Function<Q, CompletionStage<R>> check(
         String action, Function<Q, Set<Scope>> scopes, Function<Q, CompletionStage<R>> call) {
-      if (authz.isEmpty()) {
+      if (guard.authz().isEmpty()) {
         return call;
       }
-      Authorizer a = authz.get();
-      return request -> {
-        var caller = Optional.ofNullable(PeerInterceptor.PEER.get());
-        for (Scope scope : scopes.apply(request)) {
-          a.require(
-              caller, action, Authorizer.Resource.tenant(scope.tenant()), scope.service(), "");
-        }
-        return call.apply(request);
-      };
+      return request ->
+          guard.call(
+              Optional.ofNullable(PeerInterceptor.PEER.get()),
+              action,
+              scopes.apply(request),
+              "",
+              () -> call.apply(request));
     }
   }
 

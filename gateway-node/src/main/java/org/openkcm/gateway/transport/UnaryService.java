@@ -55,10 +55,8 @@ public final class UnaryService {
             (Q request, StreamObserver<R> out) -> {
               CompletionStage<R> answer;
               // Outside the call's cancellable gRPC Context (only the caller's identity is carried
-              // over): calls to
-              // the Core started here (pool refills, coalesced unwraps) serve other requests too
-              // and must not be
-              // cancelled when this call ends.
+              // over): calls to the Core started here (pool refills, coalesced unwraps) serve other
+              // requests too and must not be cancelled when this call ends.
               SpiffeId peer = PeerInterceptor.PEER.get();
               Context detached =
                   peer == null ? Context.ROOT : Context.ROOT.withValue(PeerInterceptor.PEER, peer);

@@ -2,12 +2,10 @@ package org.openkcm.node.tls;
 
 import com.typesafe.config.Config;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.GeneralSecurityException;
-import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.CertPathValidator;
@@ -199,48 +197,8 @@ public final class MutualTls {
 
   /** Presents the current certificate and key, whatever the peer asks for. */
   public X509ExtendedKeyManager keyManager() {
-    return new X509ExtendedKeyManager() {
-      @Override
-      public String[] getClientAliases(String keyType, Principal[] issuers) {
-        return new String[] {ALIAS};
-      }
-
-      @Override
-      public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-        return ALIAS;
-      }
-
-      @Override
-      public String chooseEngineClientAlias(
-          String[] keyType, Principal[] issuers, SSLEngine engine) {
-        return ALIAS;
-      }
-
-      @Override
-      public String[] getServerAliases(String keyType, Principal[] issuers) {
-        return new String[] {ALIAS};
-      }
-
-      @Override
-      public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-        return ALIAS;
-      }
-
-      @Override
-      public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-        return ALIAS;
-      }
-
-      @Override
-      public X509Certificate[] getCertificateChain(String alias) {
-        return current().chain().toArray(X509Certificate[]::new);
-      }
-
-      @Override
-      public PrivateKey getPrivateKey(String alias) {
-        return current().key();
-      }
-    };
+    return ReloadingManagers.keyManager(
+        ALIAS, () -> current().chain().toArray(X509Certificate[]::new), () -> current().key());
   }
 
   /**
@@ -249,48 +207,8 @@ public final class MutualTls {
    */
   public X509ExtendedTrustManager trustManager(Set<String> kinds) {
     Set<String> accepted = Set.copyOf(kinds);
-    return new X509ExtendedTrustManager() {
-      @Override
-      public void checkClientTrusted(X509Certificate[] chain, String authType)
-          throws CertificateException {
-        verify(chain, accepted);
-      }
-
-      @Override
-      public void checkServerTrusted(X509Certificate[] chain, String authType)
-          throws CertificateException {
-        verify(chain, accepted);
-      }
-
-      @Override
-      public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-          throws CertificateException {
-        verify(chain, accepted);
-      }
-
-      @Override
-      public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-          throws CertificateException {
-        verify(chain, accepted);
-      }
-
-      @Override
-      public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-          throws CertificateException {
-        verify(chain, accepted);
-      }
-
-      @Override
-      public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-          throws CertificateException {
-        verify(chain, accepted);
-      }
-
-      @Override
-      public X509Certificate[] getAcceptedIssuers() {
-        return current().bundle().clone();
-      }
-    };
+    return ReloadingManagers.trustManager(
+        chain -> verify(chain, accepted), () -> current().bundle().clone());
   }
 
   /** Throws with a reason a log reader understands when {@code chain} is not an acceptable peer. */

@@ -1,4 +1,4 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.openkcm.cli.Rpc.await;
+import static org.openkcm.core.testing.Rpc.await;
 
 import com.google.protobuf.ByteString;
 import com.typesafe.config.Config;
@@ -27,12 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
@@ -40,7 +35,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.CoreNode;
 import org.openkcm.core.keystore.DevFileKeystore;
-import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.testing.PostgresSchema;
+import org.openkcm.core.testing.Rpc;
+import org.openkcm.core.testing.Shards;
 import org.openkcm.gateway.GatewayNode;
 import org.openkcm.node.config.NodeConfig;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;
@@ -110,7 +107,7 @@ class CoreClusterIT {
               assertEquals(3, upMembers(nodes[0]));
               assertEquals(
                   3,
-                  shardRegions(nodes[0]),
+                  Shards.regions(nodes[0]),
                   "every node's shard region registered with the coordinator");
               return null;
             });
@@ -484,20 +481,6 @@ class CoreClusterIT {
    * How many tenant shard regions the shard coordinator knows (new shards go only to known
    * regions).
    */
-  static int shardRegions(CoreNode node) {
-    ClusterShardingStats stats =
-        AskPattern.<ClusterShardingQuery, ClusterShardingStats>ask(
-                ClusterSharding.get(node.system()).shardState(),
-                replyTo ->
-                    new GetClusterShardingStats(
-                        TenantEntity.ENTITY_KEY, Duration.ofSeconds(3), replyTo),
-                Duration.ofSeconds(5),
-                node.system().scheduler())
-            .toCompletableFuture()
-            .join();
-    return stats.getRegions().size();
-  }
-
   /** Which node (index) hosts each tenant now. */
   private Map<String, Integer> hosts() {
     Map<String, Integer> out = new HashMap<>();

@@ -1,9 +1,9 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.openkcm.cli.Rpc.await;
+import static org.openkcm.core.testing.Rpc.await;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -27,6 +27,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.testing.Rpc;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;

@@ -1,4 +1,4 @@
-package org.openkcm.cli.bench;
+package org.openkcm.systemtest.load;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,12 +1,12 @@
-package org.openkcm.cli;
+package org.openkcm.core.testing;
 
 /** Searching captured bytes (journal rows, recorded traffic) for key material. */
-final class Bytes {
+public final class Bytes {
 
   private Bytes() {}
 
   /** The first position of {@code needle} in {@code haystack}, or -1. */
-  static int indexOf(byte[] haystack, byte[] needle) {
+  public static int indexOf(byte[] haystack, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= haystack.length; i++) {
       for (int j = 0; j < needle.length; j++) {

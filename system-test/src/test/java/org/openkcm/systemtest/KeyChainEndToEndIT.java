@@ -1,11 +1,11 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.openkcm.cli.Rpc.await;
+import static org.openkcm.core.testing.Rpc.await;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
@@ -16,6 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.openkcm.core.testing.Bytes;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;

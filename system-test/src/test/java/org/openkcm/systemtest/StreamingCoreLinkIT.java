@@ -1,4 +1,4 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,6 +16,7 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.openkcm.core.testing.Rpc;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.error.ErrorReason;

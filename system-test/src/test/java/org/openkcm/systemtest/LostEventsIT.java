@@ -1,11 +1,11 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.openkcm.cli.Rpc.await;
+import static org.openkcm.core.testing.Rpc.await;
 
 import java.time.Duration;
 import java.util.Map;

@@ -1,10 +1,10 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.openkcm.cli.Rpc.await;
+import static org.openkcm.core.testing.Rpc.await;
 
 import com.google.protobuf.ByteString;
 import com.typesafe.config.ConfigFactory;
@@ -19,6 +19,7 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.openkcm.core.testing.Rpc;
 import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.error.ErrorReason;

@@ -1,4 +1,4 @@
-package org.openkcm.cli;
+package org.openkcm.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,9 +46,12 @@ import org.apache.pekko.remote.artery.tcp.SSLEngineProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.openkcm.core.CoreNode;
 import org.openkcm.core.cluster.ArteryTls;
 import org.openkcm.core.keystore.DevFileKeystore;
+import org.openkcm.core.testing.Bytes;
+import org.openkcm.core.testing.PostgresSchema;
+import org.openkcm.core.testing.Rpc;
+import org.openkcm.core.testing.Shards;
 import org.openkcm.node.config.NodeConfig;
 import org.openkcm.node.tls.DevCa;
 import org.openkcm.node.tls.MutualTls;
@@ -117,10 +120,7 @@ class ClusterTransportTlsIT {
             Duration.ofMillis(200),
             () -> {
               assertEquals(NODES, upMembers(nodes[0]).size());
-              assertEquals(
-                  NODES,
-                  CoreClusterIT.shardRegions(nodes[0]),
-                  "every node's shard region registered");
+              assertEquals(NODES, Shards.regions(nodes[0]), "every node's shard region registered");
               return null;
             });
     for (int t = 0; t < TENANTS; t++) {

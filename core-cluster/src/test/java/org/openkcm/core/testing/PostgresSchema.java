@@ -1,4 +1,4 @@
-package org.openkcm.cli;
+package org.openkcm.core.testing;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -17,26 +17,26 @@ import java.util.Map;
  * A throw-away schema on the machine's real PostgreSQL (127.0.0.1:5432, database test, trust auth;
  * override with OPENKCM_IT_PG_URL / OPENKCM_IT_PG_USER). Dropped on close.
  */
-final class PostgresSchema implements AutoCloseable {
+public final class PostgresSchema implements AutoCloseable {
 
-  static final String BASE_URL =
+  public static final String BASE_URL =
       System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
-  static final String USER = System.getenv().getOrDefault("OPENKCM_IT_PG_USER", "postgres");
+  public static final String USER = System.getenv().getOrDefault("OPENKCM_IT_PG_USER", "postgres");
 
   final String schema;
 
-  PostgresSchema() {
+  public PostgresSchema() {
     byte[] r = new byte[6];
     new SecureRandom().nextBytes(r);
     this.schema = "openkcm_it_" + HexFormat.of().formatHex(r);
   }
 
-  String url() {
+  public String url() {
     return BASE_URL + "?currentSchema=" + schema;
   }
 
   /** Journal settings that point the Core at this schema (the Core creates the tables itself). */
-  Config journalConfig() {
+  public Config journalConfig() {
     return ConfigFactory.parseMap(
         Map.of(
             "pekko-persistence-jdbc.shared-databases.openkcm.profile",
@@ -51,7 +51,7 @@ final class PostgresSchema implements AutoCloseable {
    * The persisted event payloads of the entities whose persistence id starts with {@code prefix},
    * in order.
    */
-  List<byte[]> eventPayloads(String prefix) throws SQLException {
+  public List<byte[]> eventPayloads(String prefix) throws SQLException {
     try (Connection c = DriverManager.getConnection(url(), USER, "");
         java.sql.PreparedStatement st =
             c.prepareStatement(

@@ -1,4 +1,4 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -11,6 +11,8 @@ import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.core.CoreNode;
+import org.openkcm.core.testing.PostgresSchema;
+import org.openkcm.core.testing.Rpc;
 import org.openkcm.gateway.GatewayNode;
 import org.openkcm.node.config.NodeConfig;
 import org.openkcm.protocol.admin.v1.AdminServiceClient;

@@ -1,4 +1,4 @@
-package org.openkcm.cli;
+package org.openkcm.core.testing;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -14,14 +14,14 @@ import org.openkcm.protocol.error.GrpcErrors;
 /**
  * The end-to-end tests' gRPC plumbing: bounded waits, one-shot admin calls, free loopback ports.
  */
-final class Rpc {
+public final class Rpc {
 
-  static final Duration CALL = Duration.ofSeconds(20);
+  public static final Duration CALL = Duration.ofSeconds(20);
 
   private Rpc() {}
 
   /** Waits (bounded) for a call; a failure becomes the OpenKcmException with its reason. */
-  static <T> T await(CompletionStage<T> stage) {
+  public static <T> T await(CompletionStage<T> stage) {
     try {
       return stage.toCompletableFuture().get(CALL.toSeconds() + 5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -33,7 +33,7 @@ final class Rpc {
   }
 
   /** One AdminService call to the Core at 127.0.0.1:{@code port}. */
-  static <T> T admin(
+  public static <T> T admin(
       ActorSystem<?> system, int port, Function<AdminServiceClient, CompletionStage<T>> call) {
     AdminServiceClient admin =
         AdminServiceClient.create(
@@ -48,7 +48,7 @@ final class Rpc {
     }
   }
 
-  static int freePort() throws IOException {
+  public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       s.setReuseAddress(true);
       return s.getLocalPort();

@@ -1,4 +1,4 @@
-package org.openkcm.cli;
+package org.openkcm.systemtest;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -29,6 +29,12 @@ import org.openkcm.protocol.error.OpenKcmException;
  */
 public final class DemoStack implements AutoCloseable {
 
+  /**
+   * The certificate files the CLI presents (in the development PKI): {@code <tls-dir>/cli.crt},
+   * {@code cli.key}, {@code ca.crt}.
+   */
+  public static final String CLIENT_FILES = "cli";
+
   private final CoreNode core;
   private final GatewayNode gateway;
   private final Path dataDir;
@@ -58,7 +64,7 @@ public final class DemoStack implements AutoCloseable {
     Config coreConfig = NodeConfig.load("core", profile, coreOverrides.withFallback(dir));
     CoreNode core = CoreNode.start(coreConfig);
     try {
-      Optional<MutualTls> clientTls = NodeTls.loadDevClient(coreConfig, Target.CLIENT_FILES);
+      Optional<MutualTls> clientTls = NodeTls.loadDevClient(coreConfig, CLIENT_FILES);
       Config link =
           ConfigFactory.empty()
               .withValue(
