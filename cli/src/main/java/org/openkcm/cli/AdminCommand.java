@@ -14,6 +14,7 @@ import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.RotateKeyRequest;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,6 +28,7 @@ import picocli.CommandLine.Option;
     subcommands = {
       AdminCommand.Tenant.class,
       AdminCommand.Service.class,
+      AdminCommand.RotateCmd.class,
       KillCommands.KillCmd.class,
       KillCommands.ReviveCmd.class,
       SealCommands.InitCmd.class,
@@ -197,11 +199,55 @@ final class AdminCommand {
     }
   }
 
+  @Command(
+      name = "rotate",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Rotate a key: --service S makes a new L3 version active (older ones keep opening their",
+        "envelopes); --l2 makes a new L2 under the customer's L1 and re-wraps every L3 under it."
+      })
+  static final class RotateCmd implements Callable<Integer> {
+    @Mixin CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "The tenant.")
+    String tenant;
+
+    @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+    Which which;
+
+    static final class Which {
+      @Option(names = "--service", description = "Rotate this service's L3.")
+      String service;
+
+      @Option(names = "--l2", description = "Rotate the tenant's L2.")
+      boolean l2;
+    }
+
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who rotates (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      RotateKeyRequest.Builder r =
+          RotateKeyRequest.newBuilder().setTenantId(tenant).setRequestedBy(by);
+      if (which.l2) {
+        return target.call(admin -> admin.rotateTenantKey(r.build()));
+      }
+      return target.call(admin -> admin.rotateServiceKey(r.setServiceId(which.service).build()));
+    }
+  }
+
   static Map<String, Object> tenantJson(TenantInfo info) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("tenant", info.getTenantId());
     out.put("l1", info.getL1Reference());
     out.put("l2Version", info.getL2Version());
+    if (!info.getL2CreatedAt().isEmpty()) {
+      out.put("l2CreatedAt", info.getL2CreatedAt());
+    }
     out.put("status", info.getStatus());
     out.put("unsealed", info.getUnsealed());
     out.put("node", info.getNode());
@@ -243,6 +289,27 @@ final class AdminCommand {
     Map<String, Integer> services = new LinkedHashMap<>();
     info.getServicesList().forEach(sv -> services.put(sv.getServiceId(), sv.getL3Version()));
     out.put("services", services);
+    Map<String, Object> versions = new LinkedHashMap<>();
+    for (var sv : info.getServicesList()) {
+      java.util.List<Map<String, Object>> list = new java.util.ArrayList<>();
+      for (var v : sv.getVersionsList()) {
+        Map<String, Object> one = new LinkedHashMap<>();
+        one.put("version", v.getVersion());
+        one.put("state", v.getState());
+        if (!v.getCreatedAt().isEmpty()) {
+          one.put("createdAt", v.getCreatedAt());
+          one.put(
+              "ageSeconds",
+              java.time.Duration.between(
+                      java.time.Instant.parse(v.getCreatedAt()), java.time.Instant.now())
+                  .toSeconds());
+        }
+        one.put("wraps", v.getWraps());
+        list.add(one);
+      }
+      versions.put(sv.getServiceId(), list);
+    }
+    out.put("l3Versions", versions);
     return out;
   }
 

@@ -23,6 +23,7 @@ import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.InitSealReply;
 import org.openkcm.protocol.admin.v1.InitSealRequest;
+import org.openkcm.protocol.admin.v1.KeyVersionInfo;
 import org.openkcm.protocol.admin.v1.KillSwitchEntry;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
@@ -31,6 +32,7 @@ import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.MigrateSealReply;
 import org.openkcm.protocol.admin.v1.MigrateSealRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.RotateKeyRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
 import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.ServiceInfo;
@@ -220,6 +222,24 @@ public final class AdminServiceImpl implements AdminService {
   }
 
   @Override
+  public CompletionStage<TenantInfo> rotateServiceKey(RotateKeyRequest in) {
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo ->
+            new TenantEntity.RotateService(
+                in.getServiceId(), in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> rotateTenantKey(RotateKeyRequest in) {
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo -> new TenantEntity.RotateL2(in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
   public CompletionStage<TenantInfo> checkL1(CheckL1Request in) {
     return ask(
         in.getTenantId(),
@@ -343,13 +363,25 @@ public final class AdminServiceImpl implements AdminService {
                 b.setPendingL1LinkId(p.requestId())
                     .setPendingL1Reference(p.l1Reference())
                     .setPendingL1RequestedBy(p.requestedBy()));
-    s.services()
-        .forEach(
-            v ->
-                b.addServices(
-                    ServiceInfo.newBuilder()
-                        .setServiceId(v.serviceId())
-                        .setL3Version((int) v.l3Version())));
+    if (s.l2CreatedAt() != null && s.l2CreatedAt().isAfter(java.time.Instant.EPOCH)) {
+      b.setL2CreatedAt(s.l2CreatedAt().toString());
+    }
+    for (TenantSummary.ServiceSummary v : s.services()) {
+      ServiceInfo.Builder service =
+          ServiceInfo.newBuilder().setServiceId(v.serviceId()).setL3Version((int) v.l3Version());
+      for (TenantSummary.VersionSummary version : v.versions()) {
+        service.addVersions(
+            KeyVersionInfo.newBuilder()
+                .setVersion((int) version.version())
+                .setState(version.state().id())
+                .setCreatedAt(
+                    version.createdAt().isAfter(java.time.Instant.EPOCH)
+                        ? version.createdAt().toString()
+                        : "")
+                .setWraps(version.wraps()));
+      }
+      b.addServices(service);
+    }
     return b.build();
   }
 }

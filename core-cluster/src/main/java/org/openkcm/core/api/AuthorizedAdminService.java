@@ -21,6 +21,7 @@ import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.RotateKeyRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
 import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.TenantInfo;
@@ -194,6 +195,36 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
                 in.getCorrelationId(),
                 () ->
                     service.killTenant(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> rotateServiceKey(RotateKeyRequest in, Metadata md) {
+    return rotate("RotateServiceKey", in, md, service::rotateServiceKey);
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> rotateTenantKey(RotateKeyRequest in, Metadata md) {
+    return rotate("RotateTenantKey", in, md, service::rotateTenantKey);
+  }
+
+  private CompletionStage<TenantInfo> rotate(
+      String action,
+      RotateKeyRequest in,
+      Metadata md,
+      java.util.function.Function<RotateKeyRequest, CompletionStage<TenantInfo>> call) {
+    return fields(
+        () -> Fields.text("requested_by", in.getRequestedBy(), 256),
+        () ->
+            checked(
+                md,
+                action,
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    call.apply(
                         in.toBuilder()
                             .setRequestedBy(requestedBy(md, in.getRequestedBy()))
                             .build())));

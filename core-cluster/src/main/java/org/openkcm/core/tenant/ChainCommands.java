@@ -28,6 +28,7 @@ import org.openkcm.core.tenant.TenantEntity.Onboard;
 import org.openkcm.core.tenant.TenantEntity.ServiceCreated;
 import org.openkcm.core.tenant.TenantEntity.TenantOnboarded;
 import org.openkcm.core.tenant.TenantEntity.UnwrapKeys;
+import org.openkcm.core.tenant.TenantEntity.WrapBudgetReserved;
 import org.openkcm.core.tenant.TenantEntity.WrapKeys;
 import org.openkcm.core.tenant.TenantState.Registered;
 import org.openkcm.core.tenant.TenantState.ServiceKeys;
@@ -59,10 +60,12 @@ final class ChainCommands {
 
   private final TenantRuntime rt;
   private final Unsealer unsealer;
+  private final KeyRotation rotation;
 
-  ChainCommands(TenantRuntime rt, Unsealer unsealer) {
+  ChainCommands(TenantRuntime rt, Unsealer unsealer, KeyRotation rotation) {
     this.rt = rt;
     this.unsealer = unsealer;
+    this.rotation = rotation;
   }
 
   ReplyEffect<Event, TenantState> onOnboard(Unregistered s, Onboard c) {
@@ -177,8 +180,12 @@ final class ChainCommands {
     ServiceCreated event =
         new ServiceCreated(
             c.serviceId(), 1, keys.l2Version(), blob, rt.deps.clock().instant(), cid);
+    long firstBlock =
+        Math.min(
+            rt.deps.settings().lifecycle().maxWrapsPerL3(),
+            rt.deps.settings().lifecycle().reserveBlock());
     return rt.effect
-        .persist(event)
+        .persist(List.of(event, new WrapBudgetReserved(c.serviceId(), 1, firstBlock)))
         .thenRun(
             st -> {
               rt.keys()
@@ -215,12 +222,8 @@ final class ChainCommands {
     if (rt.keys().isEmpty()) {
       return unsealer.unsealFirst(s, c, c.correlationId(), c.replyTo());
     }
-    EnvelopeCipher cipher =
-        rt.keys().get().cipher(c.serviceId(), service.currentVersion()).orElseThrow();
-    List<byte[]> envelopes = new ArrayList<>(c.items().size());
     for (int i = 0; i < c.items().size(); i++) {
-      WrapItem item = c.items().get(i);
-      int len = item.plaintext().length;
+      int len = c.items().get(i).plaintext().length;
       if (len != 16 && len != 24 && len != 32) {
         return rt.effect.reply(
             c.replyTo(),
@@ -228,19 +231,40 @@ final class ChainCommands {
                 ErrorReason.INVALID_ARGUMENT,
                 "item " + i + ": a data key is 16, 24 or 32 bytes (AES-128/192/256), got " + len));
       }
+    }
+    KeyRotation.WrapPlan plan;
+    try {
+      plan = rotation.planWrap(s, service, c.items().size(), c.correlationId());
+    } catch (OpenKcmException e) {
+      return rt.effect.reply(c.replyTo(), reject(e));
+    }
+    if (plan.events().isEmpty()) {
+      return rt.effect.reply(c.replyTo(), wrapItems(c, plan.version()));
+    }
+    return rt.effect
+        .persist(plan.events())
+        .thenRun(st -> rotation.applied(plan))
+        .thenReply(c.replyTo(), st -> wrapItems(c, plan.version()));
+  }
+
+  /** Wraps every item with L3 version {@code version} (in memory) and counts the wraps. */
+  private StatusReply<Wrapped> wrapItems(WrapKeys c, long version) {
+    UnsealedKeys keys = rt.keys().orElseThrow();
+    EnvelopeCipher cipher = keys.cipher(c.serviceId(), version).orElseThrow();
+    keys.countWraps(c.serviceId(), version, c.items().size());
+    List<byte[]> envelopes = new ArrayList<>(c.items().size());
+    for (int i = 0; i < c.items().size(); i++) {
+      WrapItem item = c.items().get(i);
       KeyMaterial dek = KeyMaterial.copyOf(item.plaintext());
       try {
         envelopes.add(cipher.wrap(dek, EncryptionContext.of(item.context()), rt.deps.random()));
       } catch (EnvelopeException e) {
-        return rt.effect.reply(
-            c.replyTo(), reject(ErrorReason.of(e.reason()), "item " + i + ": " + e.getMessage()));
+        return reject(ErrorReason.of(e.reason()), "item " + i + ": " + e.getMessage());
       } finally {
         dek.wipe();
       }
     }
-    return rt.effect.reply(
-        c.replyTo(),
-        StatusReply.success(new Wrapped(envelopes, service.currentVersion(), rt.sequence())));
+    return StatusReply.success(new Wrapped(envelopes, version, rt.sequence()));
   }
 
   ReplyEffect<Event, TenantState> onUnwrap(Registered s, UnwrapKeys c) {

@@ -3,7 +3,10 @@ package org.openkcm.core.tenant;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.openkcm.core.crypto.KeyWrap;
 import org.openkcm.core.seal.MasterKey;
 import org.openkcm.protocol.envelope.EnvelopeCipher;
@@ -77,6 +80,52 @@ public final class KeyChain {
         l3Purpose(tenantId, serviceId, l3Version));
   }
 
+  /**
+   * Every L3 version of every service opened with {@code oldL2} and wrapped again under {@code
+   * newL2} (version {@code newL2Version}): the blobs of an L2 rotation. Nothing is kept in memory.
+   */
+  Map<String, List<TenantState.WrappedL3>> rewrapL3s(
+      KeyMaterial oldL2,
+      KeyMaterial newL2,
+      long newL2Version,
+      Map<String, TenantState.ServiceKeys> services) {
+    Map<String, List<TenantState.WrappedL3>> out = new TreeMap<>();
+    for (TenantState.ServiceKeys service : services.values()) {
+      List<TenantState.WrappedL3> next = new ArrayList<>();
+      for (TenantState.WrappedL3 w : service.versions()) {
+        KeyMaterial l3 = openL3(oldL2, service.serviceId(), w);
+        try {
+          next.add(
+              new TenantState.WrappedL3(
+                  w.version(),
+                  newL2Version,
+                  sealL3(newL2, newL2Version, service.serviceId(), w.version(), l3)));
+        } finally {
+          l3.wipe();
+        }
+      }
+      out.put(service.serviceId(), List.copyOf(next));
+    }
+    return out;
+  }
+
+  private KeyMaterial openL3(KeyMaterial l2, String serviceId, TenantState.WrappedL3 w) {
+    try {
+      byte[] blob = master.open(w.blob(), l3Purpose(tenantId, serviceId, w.version()));
+      return KeyWrap.unwrap(l2, blob, l3Aad(tenantId, serviceId, w.version(), w.l2Version()));
+    } catch (GeneralSecurityException ex) {
+      throw new OpenKcmException(
+          ErrorReason.INTERNAL,
+          "tenant "
+              + tenantId
+              + ": L3 v"
+              + w.version()
+              + " of service "
+              + serviceId
+              + " does not open with L2; the journal may be damaged");
+    }
+  }
+
   /** Seals a blob written before master-key sealing (migrate-seal): the L2's or an L3's. */
   byte[] sealLegacyL2(byte[] raw) {
     return sealL2(raw);
@@ -104,6 +153,9 @@ public final class KeyChain {
               new EnvelopeCipher(
                   new EnvelopeHeader(tenantId, service.serviceId(), w.version()), l3));
           l3.wipe();
+          // never reuse budget: after a start, counting resumes past everything reserved
+          keys.countWraps(
+              service.serviceId(), w.version(), service.info(w.version()).wrapsReserved());
         } catch (OpenKcmException ex) {
           keys.wipe();
           throw ex;

@@ -181,6 +181,10 @@ final class KillCommands {
     if (answer.call() instanceof Onboarding onboarding) {
       onboarding.l2().wipe();
     }
+    if (answer.call() instanceof L1Call.RotatingL2 rotating) {
+      rotating.l2().wipe();
+      return rt.effect.reply(rotating.request().replyTo(), rt.killed(s)).thenUnstashAll();
+    }
     if (answer.call() instanceof Checking checking && checking.replyTo().isPresent()) {
       return rt.effect.reply(checking.replyTo().get(), rt.killed(s)).thenUnstashAll();
     }

@@ -44,6 +44,14 @@ sealed interface L1Call {
       String correlationId)
       implements L1Call {}
 
+  /** Wrapping a new L2 with the current L1 for an L2 rotation; answers the wrapped new L2. */
+  record RotatingL2(
+      TenantEntity.RotateL2 request,
+      KeyMaterial l2,
+      Map<String, String> l1Context,
+      String correlationId)
+      implements L1Call {}
+
   /** Re-verifying that L1 still answers while the keys are in use; answers L2 (then wiped). */
   record Checking(String correlationId, Optional<ActorRef<StatusReply<TenantSummary>>> replyTo)
       implements L1Call {

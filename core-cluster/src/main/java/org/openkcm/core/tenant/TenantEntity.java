@@ -36,6 +36,7 @@ import org.openkcm.core.tenant.KeyBatch.Unwrapped;
 import org.openkcm.core.tenant.KeyBatch.WrapItem;
 import org.openkcm.core.tenant.KeyBatch.Wrapped;
 import org.openkcm.core.tenant.TenantState.L1Revocation;
+import org.openkcm.core.tenant.TenantState.L3Info;
 import org.openkcm.core.tenant.TenantState.PendingL1Link;
 import org.openkcm.core.tenant.TenantState.Registered;
 import org.openkcm.core.tenant.TenantState.ServiceKeys;
@@ -160,6 +161,22 @@ public final class TenantEntity
   public record MigrateSeal(String correlationId, ActorRef<StatusReply<Integer>> replyTo)
       implements Command {}
 
+  /** Makes a new L3 version of {@code serviceId} active; older versions keep unwrapping. */
+  public record RotateService(
+      String serviceId,
+      String requestedBy,
+      String correlationId,
+      ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements SummaryCommand {}
+
+  /**
+   * Makes a new L2, wrapped by the customer's L1; every L3 version is re-wrapped under it and the
+   * old L2 is gone (no DEK needs rewrapping).
+   */
+  public record RotateL2(
+      String requestedBy, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements SummaryCommand {}
+
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
   public record WipeKeys(String why) implements Command {}
 
@@ -188,6 +205,9 @@ public final class TenantEntity
   record PersistPendingKill() implements Internal {}
 
   record L1CheckTick() implements Internal {}
+
+  /** Rotates what has outlived its cryptoperiod (after an unseal and with every L1 check). */
+  record LifecycleTick() implements Internal {}
 
   /**
    * Sent to self after a failed unseal: every command stashed for that unseal has had its answer.
@@ -268,6 +288,40 @@ public final class TenantEntity
 
   public record TenantRevived(String by, Instant at, String correlationId) implements Event {}
 
+  /**
+   * A new L3 version of a service is active ({@code reason}: asked by {@code by}, the nonce budget,
+   * or its age); it is persisted only wrapped by L2 version {@code l2Version}.
+   */
+  public record L3Rotated(
+      String serviceId,
+      long l3Version,
+      long l2Version,
+      byte[] wrappedL3,
+      Instant at,
+      String correlationId,
+      String by,
+      String reason)
+      implements Event {}
+
+  /** Wraps of an L3 version reserved up to {@code reservedUpTo} (the nonce budget, in blocks). */
+  public record WrapBudgetReserved(String serviceId, long l3Version, long reservedUpTo)
+      implements Event {}
+
+  /**
+   * A new L2 (version {@code l2Version}) wrapped by the customer's L1, and every L3 version
+   * re-wrapped under it; the previous L2 is not kept.
+   */
+  public record L2Rotated(
+      long l2Version,
+      byte[] wrappedL2,
+      Map<String, String> l1Context,
+      Map<String, List<WrappedL3>> l3Versions,
+      Instant at,
+      String correlationId,
+      String by,
+      String reason)
+      implements Event {}
+
   // ---------------------------------------------------------------- wiring
 
   public static void init(ActorSystem<?> system, TenantDependencies deps) {
@@ -287,6 +341,7 @@ public final class TenantEntity
   private final ChainCommands chain;
   private final KillCommands kills;
   private final L1Relink relink;
+  private final KeyRotation rotation;
 
   private TenantEntity(
       String tenantId,
@@ -300,7 +355,8 @@ public final class TenantEntity
         new TenantRuntime(
             tenantId, deps, context, timers, Effect(), () -> lastSequenceNumber(context));
     this.unsealer = new Unsealer(rt);
-    this.chain = new ChainCommands(rt, unsealer);
+    this.rotation = new KeyRotation(rt, unsealer);
+    this.chain = new ChainCommands(rt, unsealer, rotation);
     this.kills = new KillCommands(rt);
     this.relink = new L1Relink(rt);
   }
@@ -358,12 +414,16 @@ public final class TenantEntity
         .onCommand(UnwrapKeys.class, chain::onUnwrap)
         .onCommand(CheckL1.class, unsealer::onCheckL1)
         .onCommand(L1CheckTick.class, (s, c) -> unsealer.onTick(s))
+        .onCommand(RotateService.class, rotation::onRotateService)
+        .onCommand(RotateL2.class, rotation::onRotateL2)
+        .onCommand(LifecycleTick.class, (s, c) -> rotation.onLifecycleTick(s))
         .onCommand(RequestL1Link.class, relink::onRequest)
         .onCommand(ApproveL1Link.class, relink::onApprove)
         .onCommand(Revive.class, (s, c) -> Effect().reply(c.replyTo(), success(s)))
         .onCommand(L1Answered.class, this::onAnswer);
     b.forAnyState()
         .onCommand(L1CheckTick.class, c -> Effect().noReply())
+        .onCommand(LifecycleTick.class, c -> Effect().noReply())
         .onCommand(PersistPendingKill.class, c -> Effect().noReply())
         .onCommand(StashedCommandsAnswered.class, c -> unsealer.onStashedAnswered());
     return b.build();
@@ -398,6 +458,8 @@ public final class TenantEntity
       return relink.onLinked(s, l, a);
     } else if (a.call() instanceof L1Call.Reviving r) {
       return kills.onRevived(s, r, a);
+    } else if (a.call() instanceof L1Call.RotatingL2 r) {
+      return rotation.onL2Wrapped(s, r, a);
     }
     return onAnswerUnregistered(null, a); // an onboarding answering a tenant that exists
   }
@@ -444,7 +506,8 @@ public final class TenantEntity
                     Optional.empty(),
                     Optional.empty(),
                     L1Reference.parse(e.l1Reference()).keyDomain(),
-                    Optional.empty()));
+                    Optional.empty(),
+                    e.at()));
     b.forStateType(Registered.class)
         .onEvent(
             ServiceCreated.class,
@@ -453,7 +516,31 @@ public final class TenantEntity
                     new ServiceKeys(
                         e.serviceId(),
                         e.l3Version(),
-                        List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())))))
+                        List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())),
+                        List.of(new L3Info(e.l3Version(), e.at(), 0)))))
+        .onEvent(
+            L3Rotated.class,
+            (s, e) ->
+                s.withService(
+                    s.services()
+                        .get(e.serviceId())
+                        .withVersion(
+                            new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3()), e.at())))
+        .onEvent(
+            WrapBudgetReserved.class,
+            (s, e) ->
+                s.withService(
+                    s.services().get(e.serviceId()).withReserved(e.l3Version(), e.reservedUpTo())))
+        .onEvent(
+            L2Rotated.class,
+            (s, e) ->
+                s.withBlobs(e.wrappedL2(), e.l3Versions())
+                    .with(
+                        d -> {
+                          d.l2Version = e.l2Version();
+                          d.l1Context = Map.copyOf(e.l1Context());
+                          d.l2CreatedAt = e.at();
+                        }))
         .onEvent(
             L1Revoked.class,
             (s, e) ->

@@ -182,7 +182,8 @@ final class TenantRuntime {
     return calling.call().holdsCommands()
         || c instanceof CheckL1
         || c instanceof ApproveL1Link
-        || c instanceof Revive;
+        || c instanceof Revive
+        || c instanceof TenantEntity.RotateL2;
   }
 
   /** Stashes {@code c} until the L1 call in flight ends, or refuses it when too many wait. */
@@ -299,9 +300,23 @@ final class TenantRuntime {
 
   TenantSummary summary(Registered s) {
     List<ServiceSummary> services = new ArrayList<>();
-    s.services()
-        .values()
-        .forEach(v -> services.add(new ServiceSummary(v.serviceId(), v.currentVersion())));
+    for (TenantState.ServiceKeys v : s.services().values()) {
+      List<TenantSummary.VersionSummary> versions = new ArrayList<>();
+      for (TenantState.WrappedL3 w : v.versions()) {
+        TenantState.L3Info info = v.info(w.version());
+        long wraps =
+            keys().map(k -> k.wraps(v.serviceId(), w.version())).orElse(info.wrapsReserved());
+        versions.add(
+            new TenantSummary.VersionSummary(
+                w.version(),
+                w.version() == v.currentVersion()
+                    ? KeyVersionState.ACTIVE
+                    : KeyVersionState.DECRYPT_ONLY,
+                info.createdAt(),
+                wraps));
+      }
+      services.add(new ServiceSummary(v.serviceId(), v.currentVersion(), versions));
+    }
     Optional<KillRecord> kill = killRecord(s);
     TenantStatus status =
         kill.isPresent()
@@ -317,7 +332,8 @@ final class TenantRuntime {
         s.revocation(),
         kill,
         context.getSystem().address().toString(),
-        s.pendingLink());
+        s.pendingLink(),
+        s.l2CreatedAt());
   }
 
   /**

@@ -14,6 +14,7 @@ import java.time.Duration;
  * @param l1CallTimeout how long one call to the customer's keystore may take before it counts as
  *     unreachable (a hung HSM or KMS never holds the tenant's commands longer)
  * @param maxWaitingCommands most commands that wait for an L1 call; more are refused at once
+ * @param lifecycle nonce budget and cryptoperiods of the tenant's keys
  */
 public record TenantSettings(
     int maxBatchSize,
@@ -22,7 +23,8 @@ public record TenantSettings(
     Duration l1UnavailableGrace,
     Duration unsealRetryBackoff,
     Duration l1CallTimeout,
-    int maxWaitingCommands) {
+    int maxWaitingCommands,
+    KeyLifecycle lifecycle) {
 
   public TenantSettings(
       int maxBatchSize,
@@ -37,7 +39,8 @@ public record TenantSettings(
         l1UnavailableGrace,
         unsealRetryBackoff,
         Duration.ofSeconds(8),
-        1000);
+        1000,
+        KeyLifecycle.DEFAULTS);
   }
 
   public static TenantSettings fromConfig(Config config) {
@@ -49,7 +52,8 @@ public record TenantSettings(
         c.getDuration("l1-unavailable-grace"),
         c.getDuration("unseal-retry-backoff"),
         c.getDuration("l1-call-timeout"),
-        c.getInt("max-waiting-commands"));
+        c.getInt("max-waiting-commands"),
+        KeyLifecycle.fromConfig(c.getConfig("lifecycle")));
   }
 
   /** Defaults for tests that build an entity by hand. */
@@ -66,6 +70,19 @@ public record TenantSettings(
         l1UnavailableGrace,
         unsealRetryBackoff,
         timeout,
-        maxWaiting);
+        maxWaiting,
+        lifecycle);
+  }
+
+  public TenantSettings withLifecycle(KeyLifecycle next) {
+    return new TenantSettings(
+        maxBatchSize,
+        shardRole,
+        l1CheckInterval,
+        l1UnavailableGrace,
+        unsealRetryBackoff,
+        l1CallTimeout,
+        maxWaitingCommands,
+        next);
   }
 }

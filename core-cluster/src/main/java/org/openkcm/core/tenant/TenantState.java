@@ -1,10 +1,12 @@
 package org.openkcm.core.tenant;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.openkcm.core.killswitch.KillRecord;
 import org.openkcm.core.serialization.CborSerializable;
 
@@ -16,9 +18,66 @@ import org.openkcm.core.serialization.CborSerializable;
  */
 public sealed interface TenantState extends CborSerializable {
 
-  /** Every L3 version of one service, wrapped by the L2 version named in each. */
-  record ServiceKeys(String serviceId, long currentVersion, List<WrappedL3> versions)
-      implements CborSerializable {}
+  /**
+   * Every L3 version of one service, wrapped by the L2 version named in each.
+   *
+   * @param currentVersion the active version: every new wrap uses it; older ones only unwrap
+   * @param info per version (same order as {@code versions}): when it was made and how many wraps
+   *     are reserved for it (the nonce budget)
+   */
+  record ServiceKeys(
+      String serviceId, long currentVersion, List<WrappedL3> versions, List<L3Info> info)
+      implements CborSerializable {
+
+    public ServiceKeys {
+      versions = List.copyOf(versions);
+      info = List.copyOf(info == null ? List.of() : info);
+    }
+
+    /** What is known of {@code version} (a version made before this was recorded: age unknown). */
+    public L3Info info(long version) {
+      return info.stream()
+          .filter(i -> i.version() == version)
+          .findFirst()
+          .orElse(new L3Info(version, Instant.EPOCH, 0));
+    }
+
+    ServiceKeys withVersion(WrappedL3 wrapped, Instant at) {
+      List<WrappedL3> v = new ArrayList<>(versions);
+      v.add(wrapped);
+      List<L3Info> i = new ArrayList<>(info);
+      i.add(new L3Info(wrapped.version(), at, 0));
+      return new ServiceKeys(serviceId, wrapped.version(), v, i);
+    }
+
+    ServiceKeys withReserved(long version, long upTo) {
+      List<L3Info> i = new ArrayList<>();
+      boolean found = false;
+      for (L3Info x : info) {
+        if (x.version() == version) {
+          i.add(new L3Info(version, x.createdAt(), Math.max(x.wrapsReserved(), upTo)));
+          found = true;
+        } else {
+          i.add(x);
+        }
+      }
+      if (!found) {
+        i.add(new L3Info(version, Instant.EPOCH, upTo));
+      }
+      return new ServiceKeys(serviceId, currentVersion, versions, i);
+    }
+
+    ServiceKeys withBlobs(List<WrappedL3> blobs) {
+      return new ServiceKeys(serviceId, currentVersion, blobs, info);
+    }
+  }
+
+  /**
+   * @param wrapsReserved wraps reserved for this version so far (persisted in blocks before they
+   *     are made; after a restart counting resumes here, so a crash can skip budget but never reuse
+   *     it)
+   */
+  record L3Info(long version, Instant createdAt, long wrapsReserved) implements CborSerializable {}
 
   /** One L3 version, sealed and wrapped by L2 version {@code l2Version}. */
   record WrappedL3(long version, long l2Version, byte[] blob) implements CborSerializable {}
@@ -33,6 +92,7 @@ public sealed interface TenantState extends CborSerializable {
   public record Unregistered() implements TenantState {}
 
   /**
+   * @param l2CreatedAt when the current L2 version was made (onboarding or its last rotation)
    * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and
    *     region, HSM token): every later L1 must be of it
    */
@@ -47,108 +107,103 @@ public sealed interface TenantState extends CborSerializable {
       Optional<L1Revocation> revocation,
       Optional<KillRecord> killed,
       String keyDomain,
-      Optional<PendingL1Link> pendingLink)
+      Optional<PendingL1Link> pendingLink,
+      Instant l2CreatedAt)
       implements TenantState {
 
+    /** A copy with what {@code change} sets on the draft. */
+    Registered with(Consumer<Draft> change) {
+      Draft d = new Draft(this);
+      change.accept(d);
+      return d.build();
+    }
+
     Registered withService(ServiceKeys service) {
-      Map<String, ServiceKeys> next = new TreeMap<>(services);
-      next.put(service.serviceId(), service);
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          wrappedL2,
-          l1Context,
-          onboardedAt,
-          next,
-          revocation,
-          killed,
-          keyDomain,
-          pendingLink);
+      return with(
+          d -> {
+            Map<String, ServiceKeys> next = new TreeMap<>(services);
+            next.put(service.serviceId(), service);
+            d.services = next;
+          });
     }
 
     Registered withRevocation(Optional<L1Revocation> r) {
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          wrappedL2,
-          l1Context,
-          onboardedAt,
-          services,
-          r,
-          killed,
-          keyDomain,
-          pendingLink);
+      return with(d -> d.revocation = r);
     }
 
     Registered withL1(String reference, byte[] wrapped, Map<String, String> context) {
-      return new Registered(
-          tenantId,
-          reference,
-          l2Version,
-          wrapped,
-          context,
-          onboardedAt,
-          services,
-          Optional.empty(),
-          killed,
-          keyDomain,
-          Optional.empty());
+      return with(
+          d -> {
+            d.l1Reference = reference;
+            d.wrappedL2 = wrapped;
+            d.l1Context = context;
+            d.revocation = Optional.empty();
+            d.pendingLink = Optional.empty();
+          });
     }
 
     Registered withKilled(Optional<KillRecord> k) {
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          wrappedL2,
-          l1Context,
-          onboardedAt,
-          services,
-          revocation,
-          k,
-          keyDomain,
-          pendingLink);
+      return with(d -> d.killed = k);
     }
 
+    /** Every service's blobs replaced by those in {@code l3Versions} (the others kept). */
     Registered withBlobs(byte[] l2, Map<String, List<WrappedL3>> l3Versions) {
-      Map<String, ServiceKeys> next = new TreeMap<>();
-      services.forEach(
-          (id, keys) ->
-              next.put(
-                  id,
-                  new ServiceKeys(
-                      id,
-                      keys.currentVersion(),
-                      List.copyOf(l3Versions.getOrDefault(id, keys.versions())))));
-      return new Registered(
-          tenantId,
-          l1Reference,
-          l2Version,
-          l2,
-          l1Context,
-          onboardedAt,
-          next,
-          revocation,
-          killed,
-          keyDomain,
-          pendingLink);
+      return with(
+          d -> {
+            Map<String, ServiceKeys> next = new TreeMap<>();
+            services.forEach(
+                (id, keys) ->
+                    next.put(id, keys.withBlobs(l3Versions.getOrDefault(id, keys.versions()))));
+            d.wrappedL2 = l2;
+            d.services = next;
+          });
     }
 
     Registered withPendingLink(Optional<PendingL1Link> p) {
+      return with(d -> d.pendingLink = p);
+    }
+  }
+
+  /** The mutable copy {@link Registered#with} edits; never escapes the event handler. */
+  final class Draft {
+    private final Registered from;
+    String l1Reference;
+    long l2Version;
+    byte[] wrappedL2;
+    Map<String, String> l1Context;
+    Map<String, ServiceKeys> services;
+    Optional<L1Revocation> revocation;
+    Optional<KillRecord> killed;
+    Optional<PendingL1Link> pendingLink;
+    Instant l2CreatedAt;
+
+    private Draft(Registered r) {
+      from = r;
+      l1Reference = r.l1Reference();
+      l2Version = r.l2Version();
+      wrappedL2 = r.wrappedL2();
+      l1Context = r.l1Context();
+      services = r.services();
+      revocation = r.revocation();
+      killed = r.killed();
+      pendingLink = r.pendingLink();
+      l2CreatedAt = r.l2CreatedAt();
+    }
+
+    private Registered build() {
       return new Registered(
-          tenantId,
+          from.tenantId(),
           l1Reference,
           l2Version,
           wrappedL2,
           l1Context,
-          onboardedAt,
-          services,
+          from.onboardedAt(),
+          Map.copyOf(services),
           revocation,
           killed,
-          keyDomain,
-          p);
+          from.keyDomain(),
+          pendingLink,
+          l2CreatedAt);
     }
   }
 }

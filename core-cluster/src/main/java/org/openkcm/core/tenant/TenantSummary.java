@@ -1,5 +1,6 @@
 package org.openkcm.core.tenant;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.openkcm.core.killswitch.KillRecord;
@@ -15,6 +16,7 @@ import org.openkcm.core.tenant.TenantState.PendingL1Link;
  * @param revocation why and since when L1 is refused (empty while active)
  * @param killed the kill in force (the tenant's own, or a region/global kill-switch)
  * @param node the Core node that answered
+ * @param l2CreatedAt when the current L2 version was made
  */
 public record TenantSummary(
     String tenantId,
@@ -26,8 +28,21 @@ public record TenantSummary(
     Optional<L1Revocation> revocation,
     Optional<KillRecord> killed,
     String node,
-    Optional<PendingL1Link> pendingLink)
+    Optional<PendingL1Link> pendingLink,
+    Instant l2CreatedAt)
     implements CborSerializable {
 
-  public record ServiceSummary(String serviceId, long l3Version) implements CborSerializable {}
+  /**
+   * @param l3Version the active version
+   * @param versions every version, oldest first
+   */
+  public record ServiceSummary(String serviceId, long l3Version, List<VersionSummary> versions)
+      implements CborSerializable {}
+
+  /**
+   * @param wraps wraps made with it: counted on the node holding the keys, else the reserved bound
+   *     (never less than what was made)
+   */
+  public record VersionSummary(long version, KeyVersionState state, Instant createdAt, long wraps)
+      implements CborSerializable {}
 }

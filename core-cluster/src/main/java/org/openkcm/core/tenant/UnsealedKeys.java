@@ -16,6 +16,7 @@ final class UnsealedKeys {
   private final KeyMaterial l2;
   private final long l2Version;
   private final Map<String, Map<Long, EnvelopeCipher>> ciphers = new HashMap<>();
+  private final Map<String, Map<Long, Long>> wraps = new HashMap<>();
 
   UnsealedKeys(KeyMaterial l2, long l2Version) {
     this.l2 = l2;
@@ -38,6 +39,16 @@ final class UnsealedKeys {
 
   Optional<EnvelopeCipher> cipher(String serviceId, long l3Version) {
     return Optional.ofNullable(ciphers.getOrDefault(serviceId, Map.of()).get(l3Version));
+  }
+
+  /** Wraps counted for {@code serviceId} version {@code l3Version} (the nonce budget used). */
+  long wraps(String serviceId, long l3Version) {
+    return wraps.getOrDefault(serviceId, Map.of()).getOrDefault(l3Version, 0L);
+  }
+
+  /** Counts {@code n} more wraps; after an unseal counting starts at what was reserved. */
+  void countWraps(String serviceId, long l3Version, long n) {
+    wraps.computeIfAbsent(serviceId, s -> new HashMap<>()).merge(l3Version, n, Long::sum);
   }
 
   void wipe() {

@@ -92,6 +92,7 @@ final class Unsealer {
       return failed(s, e, call);
     }
     rt.installKeys(keys);
+    rt.context().getSelf().tell(new TenantEntity.LifecycleTick());
     rt.audit.record(
         "tenant.unseal",
         "l1",
@@ -162,6 +163,7 @@ final class Unsealer {
     if (rt.keys().isEmpty() || rt.session() instanceof Calling) {
       return rt.effect.noReply();
     }
+    rt.context().getSelf().tell(new TenantEntity.LifecycleTick());
     return startCheck(s, "l1-check-" + UUID.randomUUID(), Optional.empty());
   }
 

@@ -60,7 +60,8 @@ class KeyChainTest {
         new TenantState.ServiceKeys(
             "payments",
             1,
-            List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))));
+            List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))),
+            List.of());
     UnsealedKeys keys = chain.open(filled(0x22), 1, Map.of("payments", payments));
     var cipher = keys.cipher("payments", 1).orElseThrow();
     KeyMaterial dek = filled(0x44);
@@ -81,7 +82,8 @@ class KeyChainTest {
         new TenantState.ServiceKeys(
             "payments",
             1,
-            List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))));
+            List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))),
+            List.of());
     assertEquals(
         ErrorReason.INTERNAL,
         assertThrows(
@@ -111,7 +113,7 @@ class KeyChainTest {
             Map.of(
                 "billing",
                 new TenantState.ServiceKeys(
-                    "billing", 4, List.of(new TenantState.WrappedL3(4, 1, blob)))));
+                    "billing", 4, List.of(new TenantState.WrappedL3(4, 1, blob)), List.of())));
     assertTrue(keys.cipher("billing", 4).isPresent());
   }
 }

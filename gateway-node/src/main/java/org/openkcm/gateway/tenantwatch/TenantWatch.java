@@ -112,6 +112,10 @@ public final class TenantWatch {
               e.getTenantId(),
               e.getSequence());
         }
+        if (kind.get() == TenantEventKind.KEY_ROTATED) {
+          // pooled DEKs are wrapped under the older version: new ones come under the active one
+          flush.accept(e.getTenantId());
+        }
         if (kind.get().blocks()) {
           states.blocked(e.getTenantId());
           flush.accept(e.getTenantId());

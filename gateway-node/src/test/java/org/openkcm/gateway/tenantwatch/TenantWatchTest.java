@@ -48,6 +48,14 @@ class TenantWatchTest {
   }
 
   @Test
+  void aRotationDropsThePooledKeysButKeepsServing() {
+    confirmedAt(3);
+    event("key-rotated", 4);
+    assertEquals(List.of("acme"), flushed, "pools of the older version dropped");
+    assertTrue(states.mayServeLocally("acme"), "not a block: the tenant keeps being served");
+  }
+
+  @Test
   void anUnknownKindFromANewerCoreFailsClosed() {
     confirmedAt(3);
     event("tenant-exploded", 4);

@@ -16,6 +16,12 @@ public enum ErrorReason {
   SERVICE_NOT_FOUND(Status.Code.NOT_FOUND),
   SERVICE_ALREADY_EXISTS(Status.Code.ALREADY_EXISTS),
   L3_VERSION_UNKNOWN(Status.Code.NOT_FOUND),
+  /** The envelope's L3 version was retired (destroyed): it opens no more, anywhere. */
+  KEY_VERSION_RETIRED(Status.Code.FAILED_PRECONDITION),
+  /**
+   * The active L3 version has spent its nonce budget and could not rotate: no wrap is made past it.
+   */
+  NONCE_BUDGET_EXHAUSTED(Status.Code.RESOURCE_EXHAUSTED),
   /** No key with this id in the vault. */
   KEY_NOT_FOUND(Status.Code.NOT_FOUND),
   /** The key was destroyed (crypto-shredded); it can never be read again. */

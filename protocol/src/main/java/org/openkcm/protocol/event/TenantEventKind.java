@@ -19,7 +19,9 @@ public enum TenantEventKind {
   SERVICE_CREATED("service-created", false),
   L1_LINK_REQUESTED("l1-link-requested", false),
   L1_LINKED("l1-linked", true),
-  L1_LINK_FAILED("l1-link-failed", false);
+  L1_LINK_FAILED("l1-link-failed", false),
+  /** A new L3 (or L2) version is active: gateways drop the tenant's pooled DEKs of older ones. */
+  KEY_ROTATED("key-rotated", false);
 
   private final String id;
   private final boolean blocks;
