@@ -19,12 +19,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code ./openkcm datakey generate|decrypt}: talks to a running gateway, prints one JSON line. */
+/**
+ * {@code ./openkcm datakey generate|decrypt|rewrap}: talks to a running gateway, prints one JSON
+ * line.
+ */
 @Command(
     name = "datakey",
     mixinStandardHelpOptions = true,
     description = "Data keys (L4) through the gateway.",
-    subcommands = {DataKeyCommand.Generate.class, DataKeyCommand.Decrypt.class})
+    subcommands = {
+      DataKeyCommand.Generate.class,
+      DataKeyCommand.Decrypt.class,
+      RewrapCommand.class
+    })
 final class DataKeyCommand {
 
   @Command(
@@ -52,8 +59,29 @@ final class DataKeyCommand {
         description = "DEK length in bytes: 16, 24 or 32 (default: ${DEFAULT-VALUE}).")
     int keyLength;
 
+    @Option(
+        names = "--count",
+        defaultValue = "1",
+        description = "How many keys; more than one needs --out (default: ${DEFAULT-VALUE}).")
+    long count;
+
+    @Option(
+        names = "--out",
+        description =
+            "Append {\"envelope\", \"context\"} JSON lines here (envelopes only: no plaintext key"
+                + " is written to disk); prints a summary.")
+    java.nio.file.Path out;
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
+      if (count < 1 || (count > 1 && out == null)) {
+        throw new OpenKcmException(
+            ErrorReason.INVALID_ARGUMENT,
+            "--count must be 1, or more with --out FILE; was " + count);
+      }
+      if (out != null) {
+        return many();
+      }
       try (ClientSystem clients = new ClientSystem()) {
         DataKeyServiceClient gw =
             clients.gateway(target.resolveApp(tenant, service), target.timeout());
@@ -74,6 +102,59 @@ final class DataKeyCommand {
         Cli.printJson(out);
         return 0;
       }
+    }
+
+    private int many() throws java.io.IOException {
+      long started = System.nanoTime();
+      com.fasterxml.jackson.databind.ObjectMapper json =
+          new com.fasterxml.jackson.databind.ObjectMapper();
+      RewrapCommand.Progress progress =
+          new RewrapCommand.Progress(System.err, "generate", count, 0);
+      try (ClientSystem clients = new ClientSystem();
+          java.io.BufferedWriter writer =
+              java.nio.file.Files.newBufferedWriter(
+                  out,
+                  java.nio.charset.StandardCharsets.UTF_8,
+                  java.nio.file.StandardOpenOption.CREATE,
+                  java.nio.file.StandardOpenOption.APPEND)) {
+        DataKeyServiceClient gw =
+            clients.gateway(target.resolveApp(tenant, service), target.timeout());
+        long made = 0;
+        while (made < count) {
+          int n = (int) Math.min(500, count - made);
+          var r =
+              Cli.await(
+                  gw.generateDataKeys(
+                      org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest.newBuilder()
+                          .setTenantId(tenant)
+                          .setServiceId(service)
+                          .putAllContext(context)
+                          .setKeyLength(keyLength)
+                          .setCount(n)
+                          .build()),
+                  target.timeout());
+          for (var key : r.getKeysList()) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put(
+                "envelope", Base64.getEncoder().encodeToString(key.getEnvelope().toByteArray()));
+            line.put("context", context);
+            writer.write(json.writeValueAsString(line));
+            writer.newLine();
+          }
+          made += r.getKeysCount();
+          progress.advance(r.getKeysCount());
+        }
+      }
+      progress.finish();
+      Cli.printJson(
+          Map.of(
+              "generated",
+              count,
+              "out",
+              out.toString(),
+              "seconds",
+              (System.nanoTime() - started) / 1_000_000 / 1000.0));
+      return 0;
     }
   }
 

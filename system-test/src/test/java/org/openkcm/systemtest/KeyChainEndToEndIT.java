@@ -65,7 +65,11 @@ class KeyChainEndToEndIT {
         decrypt("acme", generated.getEnvelope(), Map.of("order", "42")));
 
     List<byte[]> payloads = stack.db.eventPayloads("Tenant|");
-    assertEquals(4, payloads.size(), "2 onboardings + 2 services; wrap/unwrap persist nothing");
+    assertEquals(
+        6,
+        payloads.size(),
+        "2 onboardings + 2 services, each with its first nonce-budget block; wrap/unwrap persist"
+            + " nothing within that block");
     byte[] dek = generated.getPlaintext().toByteArray();
     payloads.forEach(p -> assertFalse(Bytes.indexOf(p, dek) >= 0, "a DEK reached the journal"));
   }

@@ -11,6 +11,8 @@ import org.openkcm.node.authz.Authorizer.Resource;
 import org.openkcm.node.authz.Guard;
 import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.CoreKeyServicePowerApi;
+import org.openkcm.protocol.core.v1.RewrapKeysRequest;
+import org.openkcm.protocol.core.v1.RewrapKeysResponse;
 import org.openkcm.protocol.core.v1.TenantEvent;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
 import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
@@ -55,6 +57,17 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
         "",
         in.getCorrelationId(),
         () -> service.unwrapKeys(in));
+  }
+
+  @Override
+  public CompletionStage<RewrapKeysResponse> rewrapKeys(RewrapKeysRequest in, Metadata md) {
+    return checked(
+        md,
+        "RewrapKeys",
+        Resource.tenant(in.getTenantId()),
+        "",
+        in.getCorrelationId(),
+        () -> service.rewrapKeys(in));
   }
 
   @Override

@@ -24,6 +24,9 @@ import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.ItemError;
+import org.openkcm.protocol.core.v1.RewrapKeysRequest;
+import org.openkcm.protocol.core.v1.RewrapKeysResponse;
+import org.openkcm.protocol.core.v1.RewrapResult;
 import org.openkcm.protocol.core.v1.TenantEvent;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
@@ -161,24 +164,9 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     if (invalid.isPresent()) {
       return failed(invalid.get());
     }
-    List<KeyBatch.UnwrapItem> items = new ArrayList<>(in.getItemsCount());
+    List<KeyBatch.UnwrapItem> items;
     try {
-      Fields.correlationId("correlation_id", in.getCorrelationId());
-      Fields.count("items", in.getItemsCount(), maxBatch, "openkcm.core.grpc.max-batch");
-      for (int i = 0; i < in.getItemsCount(); i++) {
-        UnwrapItem item = in.getItems(i);
-        if (item.getEnvelope().size() > EnvelopeCodec.MAX_ENVELOPE_LENGTH) {
-          throw new OpenKcmException(
-              ErrorReason.INVALID_ARGUMENT,
-              "items["
-                  + i
-                  + "].envelope is "
-                  + item.getEnvelope().size()
-                  + " bytes; an envelope is at most "
-                  + EnvelopeCodec.MAX_ENVELOPE_LENGTH);
-        }
-        items.add(new KeyBatch.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
-      }
+      items = envelopes(in.getCorrelationId(), in.getItemsList());
     } catch (OpenKcmException e) {
       return failed(e);
     }
@@ -209,6 +197,70 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
               }
               return out.build();
             });
+  }
+
+  @Override
+  public CompletionStage<RewrapKeysResponse> rewrapKeys(RewrapKeysRequest in) {
+    Optional<OpenKcmException> invalid = checkIds(in.getTenantId(), Optional.empty());
+    if (invalid.isPresent()) {
+      return failed(invalid.get());
+    }
+    List<KeyBatch.UnwrapItem> items;
+    try {
+      items = envelopes(in.getCorrelationId(), in.getItemsList());
+    } catch (OpenKcmException e) {
+      return failed(e);
+    }
+    return sharding
+        .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
+        .<KeyBatch.Rewrapped>askWithStatus(
+            replyTo -> new TenantEntity.RewrapKeys(items, in.getCorrelationId(), replyTo),
+            askTimeout)
+        .handle(
+            (rewrapped, failure) -> {
+              if (failure != null) {
+                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+              }
+              RewrapKeysResponse.Builder out =
+                  RewrapKeysResponse.newBuilder().setTenantSequence(rewrapped.sequence());
+              for (KeyBatch.RewrapOutcome o : rewrapped.outcomes()) {
+                out.addResults(
+                    o.isOk()
+                        ? RewrapResult.newBuilder()
+                            .setEnvelope(ByteString.copyFrom(o.envelope()))
+                            .setL3Version((int) o.l3Version())
+                            .build()
+                        : RewrapResult.newBuilder()
+                            .setError(
+                                ItemError.newBuilder()
+                                    .setReason(o.errorReason())
+                                    .setMessage(o.errorMessage()))
+                            .build());
+              }
+              return out.build();
+            });
+  }
+
+  /** The envelopes of an unwrap or rewrap request, checked (count, size, correlation id). */
+  private List<KeyBatch.UnwrapItem> envelopes(String correlationId, List<UnwrapItem> in) {
+    Fields.correlationId("correlation_id", correlationId);
+    Fields.count("items", in.size(), maxBatch, "openkcm.core.grpc.max-batch");
+    List<KeyBatch.UnwrapItem> items = new ArrayList<>(in.size());
+    for (int i = 0; i < in.size(); i++) {
+      UnwrapItem item = in.get(i);
+      if (item.getEnvelope().size() > EnvelopeCodec.MAX_ENVELOPE_LENGTH) {
+        throw new OpenKcmException(
+            ErrorReason.INVALID_ARGUMENT,
+            "items["
+                + i
+                + "].envelope is "
+                + item.getEnvelope().size()
+                + " bytes; an envelope is at most "
+                + EnvelopeCodec.MAX_ENVELOPE_LENGTH);
+      }
+      items.add(new KeyBatch.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
+    }
+    return items;
   }
 
   /**

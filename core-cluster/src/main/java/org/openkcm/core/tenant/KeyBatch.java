@@ -56,4 +56,27 @@ public final class KeyBatch {
 
   public record Unwrapped(List<UnwrapOutcome> outcomes, long sequence)
       implements CborSerializable {}
+
+  /**
+   * One rewrap outcome: the envelope under the active version ({@code l3Version}), or an error
+   * reason and message (then the envelope is empty).
+   */
+  public record RewrapOutcome(
+      byte[] envelope, long l3Version, String errorReason, String errorMessage)
+      implements CborSerializable {
+    static RewrapOutcome ok(byte[] envelope, long l3Version) {
+      return new RewrapOutcome(envelope, l3Version, "", "");
+    }
+
+    static RewrapOutcome failed(ErrorReason reason, String message) {
+      return new RewrapOutcome(new byte[0], 0, reason.name(), message);
+    }
+
+    public boolean isOk() {
+      return errorReason.isEmpty();
+    }
+  }
+
+  public record Rewrapped(List<RewrapOutcome> outcomes, long sequence)
+      implements CborSerializable {}
 }

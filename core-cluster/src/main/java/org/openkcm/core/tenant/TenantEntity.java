@@ -136,6 +136,16 @@ public final class TenantEntity
       implements Command {}
 
   /**
+   * Re-wraps envelopes of older L3 versions with their service's active version (the DEK never
+   * leaves this entity; the context is verified, then bound again); every item answers on its own.
+   */
+  public record RewrapKeys(
+      List<UnwrapItem> items,
+      String correlationId,
+      ActorRef<StatusReply<KeyBatch.Rewrapped>> replyTo)
+      implements Command {}
+
+  /**
    * Kill-switch for this tenant: persisted, keys wiped, every use refused with TENANT_KILLED until
    * revived.
    */
@@ -342,6 +352,7 @@ public final class TenantEntity
   private final KillCommands kills;
   private final L1Relink relink;
   private final KeyRotation rotation;
+  private final Rewrapping rewrapping;
 
   private TenantEntity(
       String tenantId,
@@ -357,6 +368,7 @@ public final class TenantEntity
     this.unsealer = new Unsealer(rt);
     this.rotation = new KeyRotation(rt, unsealer);
     this.chain = new ChainCommands(rt, unsealer, rotation);
+    this.rewrapping = new Rewrapping(rt, unsealer, rotation);
     this.kills = new KillCommands(rt);
     this.relink = new L1Relink(rt);
   }
@@ -393,7 +405,8 @@ public final class TenantEntity
         .onCommand(SummaryCommand.class, c -> Effect().reply(c.replyTo(), rt.notFound()))
         .onCommand(MigrateSeal.class, c -> Effect().reply(c.replyTo(), rt.notFound()))
         .onCommand(WrapKeys.class, c -> Effect().reply(c.replyTo(), rt.notFound()))
-        .onCommand(UnwrapKeys.class, c -> Effect().reply(c.replyTo(), rt.notFound()));
+        .onCommand(UnwrapKeys.class, c -> Effect().reply(c.replyTo(), rt.notFound()))
+        .onCommand(RewrapKeys.class, c -> Effect().reply(c.replyTo(), rt.notFound()));
     b.forStateType(Registered.class)
         .onCommand(
             Onboard.class,
@@ -412,6 +425,7 @@ public final class TenantEntity
         .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), success(s)))
         .onCommand(WrapKeys.class, chain::onWrap)
         .onCommand(UnwrapKeys.class, chain::onUnwrap)
+        .onCommand(RewrapKeys.class, rewrapping::onRewrap)
         .onCommand(CheckL1.class, unsealer::onCheckL1)
         .onCommand(L1CheckTick.class, (s, c) -> unsealer.onTick(s))
         .onCommand(RotateService.class, rotation::onRotateService)
@@ -437,7 +451,8 @@ public final class TenantEntity
         .onCommand(L1Answered.class, (st, c) -> kills.onAnswerWhileKilled((Registered) st, c))
         .onCommand(SummaryCommand.class, (st, c) -> Effect().reply(c.replyTo(), rt.killed(st)))
         .onCommand(WrapKeys.class, (st, c) -> Effect().reply(c.replyTo(), rt.killed(st)))
-        .onCommand(UnwrapKeys.class, (st, c) -> Effect().reply(c.replyTo(), rt.killed(st)));
+        .onCommand(UnwrapKeys.class, (st, c) -> Effect().reply(c.replyTo(), rt.killed(st)))
+        .onCommand(RewrapKeys.class, (st, c) -> Effect().reply(c.replyTo(), rt.killed(st)));
   }
 
   private ReplyEffect<Event, TenantState> onWipe(WipeKeys c) {

@@ -215,6 +215,8 @@ final class TenantRuntime {
       return effect.reply(w.replyTo(), reject(e));
     } else if (c instanceof UnwrapKeys u) {
       return effect.reply(u.replyTo(), reject(e));
+    } else if (c instanceof TenantEntity.RewrapKeys r) {
+      return effect.reply(r.replyTo(), reject(e));
     } else if (c instanceof SummaryCommand sc) {
       return effect.reply(sc.replyTo(), reject(e));
     }

@@ -198,7 +198,75 @@ class TenantRotationTest {
     assertOpen(old);
   }
 
+  @Test
+  void rewrapMovesOldEnvelopesToTheActiveVersionKeepingTheirContext() throws Exception {
+    start(KeyLifecycle.DEFAULTS);
+    List<byte[]> deks = new ArrayList<>();
+    List<WrapItem> items = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      byte[] dek = new byte[32];
+      RANDOM.nextBytes(dek);
+      deks.add(dek);
+      items.add(new WrapItem(dek, Map.of("order", "o-" + i)));
+    }
+    Wrapped v1 =
+        tenant
+            .<StatusReply<Wrapped>>runCommand(
+                r -> new TenantEntity.WrapKeys("payments", items, "c", r))
+            .reply()
+            .getValue();
+    assertTrue(
+        summary(r -> new TenantEntity.RotateService("payments", "alice", "c", r)).isSuccess());
+    List<UnwrapItem> rewrap = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      rewrap.add(new UnwrapItem(v1.envelopes().get(i), Map.of("order", "o-" + i)));
+    }
+    rewrap.add(new UnwrapItem(v1.envelopes().get(0), Map.of("order", "someone-else"))); // wrong
+    KeyBatch.Rewrapped out =
+        tenant
+            .<StatusReply<KeyBatch.Rewrapped>>runCommand(
+                r -> new TenantEntity.RewrapKeys(rewrap, "c", r))
+            .reply()
+            .getValue();
+    for (int i = 0; i < 3; i++) {
+      KeyBatch.RewrapOutcome o = out.outcomes().get(i);
+      assertTrue(o.isOk(), o::toString);
+      assertEquals(2, o.l3Version());
+      assertEquals(2, org.openkcm.protocol.envelope.EnvelopeCodec.decode(o.envelope()).l3Version());
+      // the same DEK, bound to the same context, under the new version
+      UnwrapOutcome back =
+          unwrap(new UnwrapItem(o.envelope(), Map.of("order", "o-" + i))).outcomes().get(0);
+      assertTrue(back.isOk(), back::toString);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(deks.get(i), back.plaintext());
+      UnwrapOutcome otherContext =
+          unwrap(new UnwrapItem(o.envelope(), Map.of("order", "o-9"))).outcomes().get(0);
+      assertEquals(ErrorReason.ENVELOPE_AUTHENTICATION_FAILED.name(), otherContext.errorReason());
+    }
+    assertEquals(
+        ErrorReason.ENVELOPE_AUTHENTICATION_FAILED.name(), out.outcomes().get(3).errorReason());
+    // already under the active version: the same bytes back, no wrap spent
+    byte[] active = out.outcomes().get(0).envelope();
+    KeyBatch.RewrapOutcome again =
+        tenant
+            .<StatusReply<KeyBatch.Rewrapped>>runCommand(
+                r ->
+                    new TenantEntity.RewrapKeys(
+                        List.of(new UnwrapItem(active, Map.of("order", "o-0"))), "c", r))
+            .reply()
+            .getValue()
+            .outcomes()
+            .get(0);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(active, again.envelope());
+  }
+
   // ---------------------------------------------------------------- helpers
+
+  private Unwrapped unwrap(UnwrapItem item) {
+    return tenant
+        .<StatusReply<Unwrapped>>runCommand(r -> new TenantEntity.UnwrapKeys(List.of(item), "c", r))
+        .reply()
+        .getValue();
+  }
 
   private Wrapped wrap(int n) {
     StatusReply<Wrapped> r = wrapReply(n);

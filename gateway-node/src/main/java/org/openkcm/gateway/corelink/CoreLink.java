@@ -16,6 +16,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.apache.pekko.stream.Materializer;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
+import org.openkcm.protocol.core.v1.RewrapKeysRequest;
+import org.openkcm.protocol.core.v1.RewrapKeysResponse;
+import org.openkcm.protocol.core.v1.RewrapResult;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
 import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
@@ -301,6 +304,22 @@ public final class CoreLink implements AutoCloseable {
                                 })),
             UnwrapKeysResponse::getTenantSequence)
         .thenApply(UnwrapKeysResponse::getResultsList);
+  }
+
+  /** Re-wraps envelopes under their service's active L3 version (always unary). */
+  public CompletionStage<List<RewrapResult>> rewrap(
+      String tenantId, List<UnwrapItem> items, String cid) {
+    RewrapKeysRequest req =
+        RewrapKeysRequest.newBuilder()
+            .setTenantId(tenantId)
+            .addAllItems(items)
+            .setCorrelationId(cid)
+            .build();
+    return observed(
+            tenantId,
+            withFailover(i -> clients.get(i).rewrapKeys(req)),
+            RewrapKeysResponse::getTenantSequence)
+        .thenApply(RewrapKeysResponse::getResultsList);
   }
 
   /**

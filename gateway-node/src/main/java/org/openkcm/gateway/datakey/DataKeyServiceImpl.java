@@ -18,6 +18,7 @@ import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.tenantwatch.TenantStates;
+import org.openkcm.protocol.core.v1.RewrapResult;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapResult;
 import org.openkcm.protocol.envelope.EncryptionContext;
@@ -40,6 +41,11 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysRequest;
 import org.openkcm.protocol.gateway.v1.GenerateDataKeysResponse;
+import org.openkcm.protocol.gateway.v1.RewrapBatchRequest;
+import org.openkcm.protocol.gateway.v1.RewrapBatchResponse;
+import org.openkcm.protocol.gateway.v1.RewrapBatchResult;
+import org.openkcm.protocol.gateway.v1.RewrapRequest;
+import org.openkcm.protocol.gateway.v1.RewrapResponse;
 
 /**
  * Application-facing data keys. DEKs are generated here ({@link SecureRandom}) and wrapped by the
@@ -251,6 +257,95 @@ public final class DataKeyServiceImpl implements DataKeyService {
     } catch (Exception e) {
       return failed(e);
     }
+  }
+
+  @Override
+  public CompletionStage<RewrapResponse> rewrap(RewrapRequest in) {
+    try {
+      requireId("tenant", in.getTenantId());
+      checkEnvelope(in.getTenantId(), in.getEnvelope(), in.getContextMap());
+      UnwrapItem item =
+          UnwrapItem.newBuilder()
+              .setEnvelope(in.getEnvelope())
+              .putAllContext(in.getContextMap())
+              .build();
+      return p.core()
+          .rewrap(in.getTenantId(), List.of(item), cid(in.getCorrelationId()))
+          .handle(
+              (list, failure) -> {
+                if (failure != null) {
+                  throw GrpcErrors.toGrpc(failure);
+                }
+                RewrapResult r = list.get(0);
+                if (r.hasError()) {
+                  ErrorReason reason =
+                      ErrorReason.parse(r.getError().getReason()).orElse(ErrorReason.INTERNAL);
+                  throw GrpcErrors.toGrpc(new OpenKcmException(reason, r.getError().getMessage()));
+                }
+                return RewrapResponse.newBuilder()
+                    .setEnvelope(r.getEnvelope())
+                    .setL3Version(r.getL3Version())
+                    .build();
+              });
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  @Override
+  public CompletionStage<RewrapBatchResponse> rewrapBatch(RewrapBatchRequest in) {
+    try {
+      requireId("tenant", in.getTenantId());
+      requireCount("items", in.getItemsCount());
+      RewrapBatchResult[] results = new RewrapBatchResult[in.getItemsCount()];
+      List<Integer> toCore = new ArrayList<>();
+      List<UnwrapItem> items = new ArrayList<>();
+      for (int i = 0; i < in.getItemsCount(); i++) {
+        DecryptItem item = in.getItems(i);
+        try {
+          checkEnvelope(in.getTenantId(), item.getEnvelope(), item.getContextMap());
+          toCore.add(i);
+          items.add(
+              UnwrapItem.newBuilder()
+                  .setEnvelope(item.getEnvelope())
+                  .putAllContext(item.getContextMap())
+                  .build());
+        } catch (OpenKcmException e) {
+          results[i] = rewrapFailure(e.reason().name(), e.getMessage());
+        }
+      }
+      CompletionStage<List<RewrapResult>> done =
+          items.isEmpty()
+              ? CompletableFuture.completedFuture(List.of())
+              : p.core().rewrap(in.getTenantId(), items, cid(in.getCorrelationId()));
+      return done.handle(
+          (list, failure) -> {
+            if (failure != null) {
+              throw GrpcErrors.toGrpc(failure);
+            }
+            for (int j = 0; j < list.size(); j++) {
+              RewrapResult r = list.get(j);
+              results[toCore.get(j)] =
+                  r.hasError()
+                      ? rewrapFailure(r.getError().getReason(), r.getError().getMessage())
+                      : RewrapBatchResult.newBuilder()
+                          .setRewrapped(
+                              RewrapResponse.newBuilder()
+                                  .setEnvelope(r.getEnvelope())
+                                  .setL3Version(r.getL3Version()))
+                          .build();
+            }
+            return RewrapBatchResponse.newBuilder().addAllResults(Arrays.asList(results)).build();
+          });
+    } catch (Exception e) {
+      return failed(e);
+    }
+  }
+
+  private static RewrapBatchResult rewrapFailure(String reason, String message) {
+    return RewrapBatchResult.newBuilder()
+        .setError(DecryptFailure.newBuilder().setReason(reason).setMessage(message))
+        .build();
   }
 
   /**

@@ -3,6 +3,7 @@ package org.openkcm.gateway.transport;
 import com.google.protobuf.ByteString;
 import io.grpc.ServerServiceDefinition;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
@@ -31,6 +32,10 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeysResponse;
 import org.openkcm.protocol.gateway.v1.GetKeyRequest;
 import org.openkcm.protocol.gateway.v1.GetKeyResponse;
 import org.openkcm.protocol.gateway.v1.KeyVaultService;
+import org.openkcm.protocol.gateway.v1.RewrapBatchRequest;
+import org.openkcm.protocol.gateway.v1.RewrapBatchResponse;
+import org.openkcm.protocol.gateway.v1.RewrapRequest;
+import org.openkcm.protocol.gateway.v1.RewrapResponse;
 
 /**
  * {@link DataKeyService} as a grpc-java service definition (wire-identical to the pekko-grpc one),
@@ -75,6 +80,19 @@ public final class DataKeyServers {
             DecryptBatchRequest.getDefaultInstance(),
             DecryptBatchResponse.getDefaultInstance(),
             g.check("DecryptBatch", DataKeyServers::scopes, s::decryptBatch))
+        .method(
+            "Rewrap",
+            RewrapRequest.getDefaultInstance(),
+            RewrapResponse.getDefaultInstance(),
+            g.check(
+                "Rewrap",
+                r -> Set.of(Scope.tenant(r.getTenantId(), serviceOf(r.getEnvelope()))),
+                s::rewrap))
+        .method(
+            "RewrapBatch",
+            RewrapBatchRequest.getDefaultInstance(),
+            RewrapBatchResponse.getDefaultInstance(),
+            g.check("RewrapBatch", r -> scopes(r.getTenantId(), r.getItemsList()), s::rewrapBatch))
         .build();
   }
 
@@ -132,9 +150,13 @@ public final class DataKeyServers {
   }
 
   private static Set<Scope> scopes(DecryptBatchRequest r) {
+    return scopes(r.getTenantId(), r.getItemsList());
+  }
+
+  private static Set<Scope> scopes(String tenantId, List<DecryptItem> items) {
     Set<Scope> out = new LinkedHashSet<>();
-    for (DecryptItem item : r.getItemsList()) {
-      out.add(Scope.tenant(r.getTenantId(), serviceOf(item.getEnvelope())));
+    for (DecryptItem item : items) {
+      out.add(Scope.tenant(tenantId, serviceOf(item.getEnvelope())));
     }
     return out;
   }
