@@ -14,6 +14,7 @@ import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.RetireKeysRequest;
 import org.openkcm.protocol.admin.v1.RotateKeyRequest;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import picocli.CommandLine.Command;
@@ -55,8 +56,8 @@ final class AdminCommand {
   @Command(
       name = "service",
       mixinStandardHelpOptions = true,
-      description = "Create a service (an L3 key) of a tenant.",
-      subcommands = {ServiceCreate.class})
+      description = "Create a service (an L3 key) of a tenant, or retire its old key versions.",
+      subcommands = {ServiceCreate.class, ServiceRetire.class})
   static final class Service {}
 
   @Command(
@@ -170,6 +171,49 @@ final class AdminCommand {
                   ApproveL1LinkRequest.newBuilder()
                       .setTenantId(tenant)
                       .setRequestId(request)
+                      .build()));
+    }
+  }
+
+  @Command(
+      name = "retire",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Retire old key versions: every L3 version of the service below --below is destroyed (gone",
+        "from memory, journal and snapshots); envelopes under them answer KEY_VERSION_RETIRED. The",
+        "answer lists each retired version with the SHA-256 of its destroyed blob."
+      })
+  static final class ServiceRetire implements Callable<Integer> {
+    @Mixin CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Option(names = "--service", required = true, description = "Service id.")
+    String service;
+
+    @Option(
+        names = "--below",
+        required = true,
+        description = "Destroy every L3 version below this one (never the active version).")
+    int below;
+
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who retires (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      return target.call(
+          admin ->
+              admin.retireServiceKeys(
+                  RetireKeysRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setServiceId(service)
+                      .setBelow(below)
+                      .setRequestedBy(by)
                       .build()));
     }
   }
@@ -305,6 +349,9 @@ final class AdminCommand {
                   .toSeconds());
         }
         one.put("wraps", v.getWraps());
+        if (!v.getDestroyedSha256().isEmpty()) {
+          one.put("destroyedSha256", v.getDestroyedSha256());
+        }
         list.add(one);
       }
       versions.put(sv.getServiceId(), list);

@@ -31,6 +31,7 @@ import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.MigrateSealReply;
 import org.openkcm.protocol.admin.v1.MigrateSealRequest;
+import org.openkcm.protocol.admin.v1.RetireKeysRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.RotateKeyRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
@@ -225,10 +226,24 @@ public final class AdminServiceImpl implements AdminService {
   public CompletionStage<TenantInfo> rotateServiceKey(RotateKeyRequest in) {
     return ask(
         in.getTenantId(),
-        Optional.empty(),
+        Optional.of(in.getServiceId()),
         replyTo ->
             new TenantEntity.RotateService(
                 in.getServiceId(), in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> retireServiceKeys(RetireKeysRequest in) {
+    return ask(
+        in.getTenantId(),
+        Optional.of(in.getServiceId()),
+        replyTo ->
+            new TenantEntity.RetireVersions(
+                in.getServiceId(),
+                in.getBelow(),
+                in.getRequestedBy(),
+                in.getCorrelationId(),
+                replyTo));
   }
 
   @Override
@@ -378,7 +393,8 @@ public final class AdminServiceImpl implements AdminService {
                     version.createdAt().isAfter(java.time.Instant.EPOCH)
                         ? version.createdAt().toString()
                         : "")
-                .setWraps(version.wraps()));
+                .setWraps(version.wraps())
+                .setDestroyedSha256(version.destroyedSha256()));
       }
       b.addServices(service);
     }

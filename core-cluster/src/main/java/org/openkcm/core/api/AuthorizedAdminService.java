@@ -20,6 +20,7 @@ import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.RetireKeysRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.RotateKeyRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
@@ -208,6 +209,23 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   @Override
   public CompletionStage<TenantInfo> rotateTenantKey(RotateKeyRequest in, Metadata md) {
     return rotate("RotateTenantKey", in, md, service::rotateTenantKey);
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> retireServiceKeys(RetireKeysRequest in, Metadata md) {
+    return fields(
+        () -> Fields.text("requested_by", in.getRequestedBy(), 256),
+        () ->
+            checked(
+                md,
+                "RetireServiceKeys",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    service.retireServiceKeys(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
   }
 
   private CompletionStage<TenantInfo> rotate(

@@ -300,6 +300,10 @@ final class ChainCommands {
                 + rt.tenantId
                 + " does not have");
       }
+      ServiceKeys service = s.services().get(env.serviceId());
+      if (env.l3Version() < service.retiredBelow()) {
+        return UnwrapOutcome.failed(ErrorReason.KEY_VERSION_RETIRED, retired(service, env));
+      }
       Optional<EnvelopeCipher> cipher =
           rt.keys().orElseThrow().cipher(env.serviceId(), env.l3Version());
       if (cipher.isEmpty()) {
@@ -318,6 +322,17 @@ final class ChainCommands {
     } catch (EnvelopeException e) {
       return UnwrapOutcome.failed(ErrorReason.of(e.reason()), e.getMessage());
     }
+  }
+
+  /** Why an envelope of a retired version no longer opens. */
+  static String retired(ServiceKeys service, Envelope env) {
+    return "envelope names L3 version "
+        + env.l3Version()
+        + " of service "
+        + service.serviceId()
+        + ", which was retired (every version below "
+        + service.retiredBelow()
+        + " is destroyed): it can never be opened again";
   }
 
   /** Seals, with the master key, the blobs of a tenant written before master-key sealing. */

@@ -261,6 +261,7 @@ final class KeyRotation {
           .reply(c.replyTo(), TenantRejections.<TenantSummary>reject(e))
           .thenUnstashAll();
     }
+    rt.purgeAfterSnapshot(); // the old L2 is still in older events: they go
     return rt.effect
         .persist(event)
         .thenRun(

@@ -119,6 +119,11 @@ final class Rewrapping {
                   + rt.tenantId
                   + " does not have"));
     }
+    if (env.l3Version() < service.retiredBelow()) {
+      return Optional.of(
+          RewrapOutcome.failed(
+              ErrorReason.KEY_VERSION_RETIRED, ChainCommands.retired(service, env)));
+    }
     Optional<EnvelopeCipher> old = rt.keys().get().cipher(env.serviceId(), env.l3Version());
     if (old.isEmpty()) {
       return Optional.of(

@@ -187,6 +187,18 @@ public final class TenantEntity
       String requestedBy, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
       implements SummaryCommand {}
 
+  /**
+   * Destroys the L3 versions of {@code serviceId} below {@code below} (a minimum decryption
+   * version): gone from memory, state, journal and snapshots.
+   */
+  public record RetireVersions(
+      String serviceId,
+      long below,
+      String requestedBy,
+      String correlationId,
+      ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements SummaryCommand {}
+
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
   public record WipeKeys(String why) implements Command {}
 
@@ -215,6 +227,11 @@ public final class TenantEntity
   record PersistPendingKill() implements Internal {}
 
   record L1CheckTick() implements Internal {}
+
+  /**
+   * The journal purge after a destroying event ended ({@link TenantRuntime#purgeAfterSnapshot}).
+   */
+  record PurgeDone(long upTo, Optional<Throwable> failure) implements Internal {}
 
   /** Rotates what has outlived its cryptoperiod (after an unseal and with every L1 check). */
   record LifecycleTick() implements Internal {}
@@ -313,6 +330,20 @@ public final class TenantEntity
       String reason)
       implements Event {}
 
+  /**
+   * L3 versions of a service below {@code below} were destroyed; {@code blobSha256} names their
+   * blobs (never the blobs themselves), for the receipt.
+   */
+  public record L3VersionsRetired(
+      String serviceId,
+      long below,
+      List<Long> versions,
+      List<String> blobSha256,
+      Instant at,
+      String correlationId,
+      String by)
+      implements Event {}
+
   /** Wraps of an L3 version reserved up to {@code reservedUpTo} (the nonce budget, in blocks). */
   public record WrapBudgetReserved(String serviceId, long l3Version, long reservedUpTo)
       implements Event {}
@@ -353,6 +384,7 @@ public final class TenantEntity
   private final L1Relink relink;
   private final KeyRotation rotation;
   private final Rewrapping rewrapping;
+  private final Retirement retirement;
 
   private TenantEntity(
       String tenantId,
@@ -369,6 +401,7 @@ public final class TenantEntity
     this.rotation = new KeyRotation(rt, unsealer);
     this.chain = new ChainCommands(rt, unsealer, rotation);
     this.rewrapping = new Rewrapping(rt, unsealer, rotation);
+    this.retirement = new Retirement(rt);
     this.kills = new KillCommands(rt);
     this.relink = new L1Relink(rt);
   }
@@ -382,6 +415,15 @@ public final class TenantEntity
   @Override
   public RetentionCriteria retentionCriteria() {
     return RetentionCriteria.snapshotEvery(100, 2);
+  }
+
+  /**
+   * A snapshot right after an event that destroys keys: the events before it (which still hold the
+   * destroyed blobs) are then deleted.
+   */
+  @Override
+  public boolean shouldSnapshot(TenantState state, Event event, long sequenceNr) {
+    return event instanceof L3VersionsRetired || event instanceof L2Rotated;
   }
 
   // ---------------------------------------------------------------- commands
@@ -430,6 +472,7 @@ public final class TenantEntity
         .onCommand(L1CheckTick.class, (s, c) -> unsealer.onTick(s))
         .onCommand(RotateService.class, rotation::onRotateService)
         .onCommand(RotateL2.class, rotation::onRotateL2)
+        .onCommand(RetireVersions.class, retirement::onRetire)
         .onCommand(LifecycleTick.class, (s, c) -> rotation.onLifecycleTick(s))
         .onCommand(RequestL1Link.class, relink::onRequest)
         .onCommand(ApproveL1Link.class, relink::onApprove)
@@ -438,6 +481,7 @@ public final class TenantEntity
     b.forAnyState()
         .onCommand(L1CheckTick.class, c -> Effect().noReply())
         .onCommand(LifecycleTick.class, c -> Effect().noReply())
+        .onCommand(PurgeDone.class, c -> rt.onPurged(c))
         .onCommand(PersistPendingKill.class, c -> Effect().noReply())
         .onCommand(StashedCommandsAnswered.class, c -> unsealer.onStashedAnswered());
     return b.build();
@@ -532,7 +576,8 @@ public final class TenantEntity
                         e.serviceId(),
                         e.l3Version(),
                         List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())),
-                        List.of(new L3Info(e.l3Version(), e.at(), 0)))))
+                        List.of(new L3Info(e.l3Version(), e.at(), 0, "")),
+                        0)))
         .onEvent(
             L3Rotated.class,
             (s, e) ->
@@ -541,6 +586,15 @@ public final class TenantEntity
                         .get(e.serviceId())
                         .withVersion(
                             new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3()), e.at())))
+        .onEvent(
+            L3VersionsRetired.class,
+            (s, e) -> {
+              Map<Long, String> hashes = new java.util.HashMap<>();
+              for (int i = 0; i < e.versions().size(); i++) {
+                hashes.put(e.versions().get(i), e.blobSha256().get(i));
+              }
+              return s.withService(s.services().get(e.serviceId()).retire(e.below(), hashes));
+            })
         .onEvent(
             WrapBudgetReserved.class,
             (s, e) ->
@@ -601,6 +655,9 @@ public final class TenantEntity
               rt.wipeKeys("restarting");
               kills.answerUnpersistedKill();
             })
+        .onSignal(
+            org.apache.pekko.persistence.typed.SnapshotCompleted.class,
+            (s, signal) -> rt.onSnapshot(signal.metadata().sequenceNr()))
         .onSignal(
             RecoveryCompleted.instance(),
             s -> {

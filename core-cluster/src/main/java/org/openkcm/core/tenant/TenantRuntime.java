@@ -63,6 +63,7 @@ final class TenantRuntime {
   private final TimerScheduler<Command> timers;
   private final LongSupplier sequence;
   private L1Session session = L1Session.SEALED;
+  private boolean purgeDue;
 
   TenantRuntime(
       String tenantId,
@@ -121,6 +122,41 @@ final class TenantRuntime {
               log.debug("tenant {}: keys wiped ({})", tenantId, why);
             });
     session = session.afterWipe();
+  }
+
+  // ---------------------------------------------------------------- destroying for good
+
+  /** The snapshot that follows the event just persisted is the point before which all goes. */
+  void purgeAfterSnapshot() {
+    purgeDue = true;
+  }
+
+  /** A snapshot at {@code sequenceNr} was saved: if a destroying event asked, purge before it. */
+  void onSnapshot(long sequenceNr) {
+    if (!purgeDue) {
+      return;
+    }
+    purgeDue = false;
+    context.pipeToSelf(
+        org.openkcm.core.persistence.JournalPurge.purge(
+            context, TenantEntity.ENTITY_KEY.name() + "|" + tenantId, sequenceNr),
+        (done, failure) -> new TenantEntity.PurgeDone(sequenceNr, Optional.ofNullable(failure)));
+  }
+
+  ReplyEffect<Event, TenantState> onPurged(TenantEntity.PurgeDone done) {
+    if (done.failure().isPresent()) {
+      log.error(
+          "tenant {}: deleting the events before {} failed ({}); destroyed blobs may remain in"
+              + " older events until the next retirement or rotation",
+          tenantId,
+          done.upTo(),
+          done.failure().get().toString());
+      audit.record("tenant.purge", "upTo", done.upTo(), "outcome", "failed");
+    } else {
+      log.info("tenant {}: events before {} and older snapshots deleted", tenantId, done.upTo());
+      audit.record("tenant.purge", "upTo", done.upTo(), "outcome", "ok");
+    }
+    return effect.noReply();
   }
 
   // ---------------------------------------------------------------- the one L1 call path
@@ -304,18 +340,20 @@ final class TenantRuntime {
     List<ServiceSummary> services = new ArrayList<>();
     for (TenantState.ServiceKeys v : s.services().values()) {
       List<TenantSummary.VersionSummary> versions = new ArrayList<>();
-      for (TenantState.WrappedL3 w : v.versions()) {
-        TenantState.L3Info info = v.info(w.version());
-        long wraps =
-            keys().map(k -> k.wraps(v.serviceId(), w.version())).orElse(info.wrapsReserved());
+      for (long version : v.allVersions()) {
+        TenantState.L3Info info = v.info(version);
+        long wraps = keys().map(k -> k.wraps(v.serviceId(), version)).orElse(info.wrapsReserved());
         versions.add(
             new TenantSummary.VersionSummary(
-                w.version(),
-                w.version() == v.currentVersion()
-                    ? KeyVersionState.ACTIVE
-                    : KeyVersionState.DECRYPT_ONLY,
+                version,
+                version < v.retiredBelow()
+                    ? KeyVersionState.RETIRED
+                    : version == v.currentVersion()
+                        ? KeyVersionState.ACTIVE
+                        : KeyVersionState.DECRYPT_ONLY,
                 info.createdAt(),
-                wraps));
+                version < v.retiredBelow() ? info.wrapsReserved() : wraps,
+                info.destroyedSha256()));
       }
       services.add(new ServiceSummary(v.serviceId(), v.currentVersion(), versions));
     }

@@ -22,11 +22,17 @@ public sealed interface TenantState extends CborSerializable {
    * Every L3 version of one service, wrapped by the L2 version named in each.
    *
    * @param currentVersion the active version: every new wrap uses it; older ones only unwrap
-   * @param info per version (same order as {@code versions}): when it was made and how many wraps
-   *     are reserved for it (the nonce budget)
+   * @param versions the blobs of the versions that still exist (retired ones are gone)
+   * @param info per version, retired ones included: when it was made and how many wraps are
+   *     reserved for it (the nonce budget)
+   * @param retiredBelow versions below this one are retired (destroyed); 0 when none is
    */
   record ServiceKeys(
-      String serviceId, long currentVersion, List<WrappedL3> versions, List<L3Info> info)
+      String serviceId,
+      long currentVersion,
+      List<WrappedL3> versions,
+      List<L3Info> info,
+      long retiredBelow)
       implements CborSerializable {
 
     public ServiceKeys {
@@ -39,15 +45,15 @@ public sealed interface TenantState extends CborSerializable {
       return info.stream()
           .filter(i -> i.version() == version)
           .findFirst()
-          .orElse(new L3Info(version, Instant.EPOCH, 0));
+          .orElse(new L3Info(version, Instant.EPOCH, 0, ""));
     }
 
     ServiceKeys withVersion(WrappedL3 wrapped, Instant at) {
       List<WrappedL3> v = new ArrayList<>(versions);
       v.add(wrapped);
       List<L3Info> i = new ArrayList<>(info);
-      i.add(new L3Info(wrapped.version(), at, 0));
-      return new ServiceKeys(serviceId, wrapped.version(), v, i);
+      i.add(new L3Info(wrapped.version(), at, 0, ""));
+      return new ServiceKeys(serviceId, wrapped.version(), v, i, retiredBelow);
     }
 
     ServiceKeys withReserved(long version, long upTo) {
@@ -55,20 +61,48 @@ public sealed interface TenantState extends CborSerializable {
       boolean found = false;
       for (L3Info x : info) {
         if (x.version() == version) {
-          i.add(new L3Info(version, x.createdAt(), Math.max(x.wrapsReserved(), upTo)));
+          i.add(
+              new L3Info(
+                  version, x.createdAt(), Math.max(x.wrapsReserved(), upTo), x.destroyedSha256()));
           found = true;
         } else {
           i.add(x);
         }
       }
       if (!found) {
-        i.add(new L3Info(version, Instant.EPOCH, upTo));
+        i.add(new L3Info(version, Instant.EPOCH, upTo, ""));
       }
-      return new ServiceKeys(serviceId, currentVersion, versions, i);
+      return new ServiceKeys(serviceId, currentVersion, versions, i, retiredBelow);
     }
 
     ServiceKeys withBlobs(List<WrappedL3> blobs) {
-      return new ServiceKeys(serviceId, currentVersion, blobs, info);
+      return new ServiceKeys(serviceId, currentVersion, blobs, info, retiredBelow);
+    }
+
+    /**
+     * Versions below {@code below} destroyed: their blobs gone, their facts kept with the hash of
+     * each destroyed blob ({@code hashes}, by version).
+     */
+    ServiceKeys retire(long below, Map<Long, String> hashes) {
+      List<L3Info> i = new ArrayList<>();
+      for (L3Info x : info) {
+        String hash = hashes.getOrDefault(x.version(), x.destroyedSha256());
+        i.add(new L3Info(x.version(), x.createdAt(), x.wrapsReserved(), hash));
+      }
+      return new ServiceKeys(
+          serviceId,
+          currentVersion,
+          versions.stream().filter(w -> w.version() >= below).toList(),
+          i,
+          Math.max(retiredBelow, below));
+    }
+
+    /** Every version ever made, oldest first (retired ones included). */
+    List<Long> allVersions() {
+      java.util.TreeSet<Long> all = new java.util.TreeSet<>();
+      info.forEach(i -> all.add(i.version()));
+      versions.forEach(w -> all.add(w.version()));
+      return List.copyOf(all);
     }
   }
 
@@ -77,7 +111,13 @@ public sealed interface TenantState extends CborSerializable {
    *     are made; after a restart counting resumes here, so a crash can skip budget but never reuse
    *     it)
    */
-  record L3Info(long version, Instant createdAt, long wrapsReserved) implements CborSerializable {}
+  record L3Info(long version, Instant createdAt, long wrapsReserved, String destroyedSha256)
+      implements CborSerializable {
+
+    public L3Info {
+      destroyedSha256 = destroyedSha256 == null ? "" : destroyedSha256;
+    }
+  }
 
   /** One L3 version, sealed and wrapped by L2 version {@code l2Version}. */
   record WrappedL3(long version, long l2Version, byte[] blob) implements CborSerializable {}

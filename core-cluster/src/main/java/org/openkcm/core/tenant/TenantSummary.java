@@ -42,7 +42,9 @@ public record TenantSummary(
   /**
    * @param wraps wraps made with it: counted on the node holding the keys, else the reserved bound
    *     (never less than what was made)
+   * @param destroyedSha256 for a retired version: the SHA-256 of its destroyed blob (the receipt)
    */
-  public record VersionSummary(long version, KeyVersionState state, Instant createdAt, long wraps)
+  public record VersionSummary(
+      long version, KeyVersionState state, Instant createdAt, long wraps, String destroyedSha256)
       implements CborSerializable {}
 }

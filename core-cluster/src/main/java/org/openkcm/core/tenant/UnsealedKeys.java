@@ -41,6 +41,17 @@ final class UnsealedKeys {
     return Optional.ofNullable(ciphers.getOrDefault(serviceId, Map.of()).get(l3Version));
   }
 
+  /** Destroys the cipher of {@code serviceId} version {@code l3Version} (retired). */
+  void destroy(String serviceId, long l3Version) {
+    Map<Long, EnvelopeCipher> byVersion = ciphers.get(serviceId);
+    if (byVersion != null) {
+      EnvelopeCipher c = byVersion.remove(l3Version);
+      if (c != null) {
+        c.destroy();
+      }
+    }
+  }
+
   /** Wraps counted for {@code serviceId} version {@code l3Version} (the nonce budget used). */
   long wraps(String serviceId, long l3Version) {
     return wraps.getOrDefault(serviceId, Map.of()).getOrDefault(l3Version, 0L);

@@ -61,7 +61,8 @@ class KeyChainTest {
             "payments",
             1,
             List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))),
-            List.of());
+            List.of(),
+            0);
     UnsealedKeys keys = chain.open(filled(0x22), 1, Map.of("payments", payments));
     var cipher = keys.cipher("payments", 1).orElseThrow();
     KeyMaterial dek = filled(0x44);
@@ -83,7 +84,8 @@ class KeyChainTest {
             "payments",
             1,
             List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))),
-            List.of());
+            List.of(),
+            0);
     assertEquals(
         ErrorReason.INTERNAL,
         assertThrows(
@@ -113,7 +115,7 @@ class KeyChainTest {
             Map.of(
                 "billing",
                 new TenantState.ServiceKeys(
-                    "billing", 4, List.of(new TenantState.WrappedL3(4, 1, blob)), List.of())));
+                    "billing", 4, List.of(new TenantState.WrappedL3(4, 1, blob)), List.of(), 0)));
     assertTrue(keys.cipher("billing", 4).isPresent());
   }
 }

@@ -123,11 +123,11 @@ class TenantRotationTest {
             r -> new TenantEntity.RotateL2("alice", "c-l2", r));
     assertTrue(result.reply().isSuccess(), () -> result.reply().toString());
     assertEquals(2, result.reply().getValue().l2Version());
-    TenantEntity.L2Rotated event = result.eventOfType(TenantEntity.L2Rotated.class);
-    assertEquals("2", event.l1Context().get("openkcm:l2-version"));
     KeyMaterial newL2 = keystore.lastWrapped();
     assertFalse(newL2.sameKeyAs(oldL2), "a new L2");
-    event.l3Versions().get("payments").forEach(w -> assertEquals(2, w.l2Version()));
+    TenantState.Registered state = (TenantState.Registered) result.state();
+    assertEquals("2", state.l1Context().get("openkcm:l2-version"));
+    state.services().get("payments").versions().forEach(w -> assertEquals(2, w.l2Version()));
     assertOpen(v1);
     assertOpen(v2);
     tenant.restart(); // the chain now opens only through the new L2
@@ -257,6 +257,73 @@ class TenantRotationTest {
             .outcomes()
             .get(0);
     org.junit.jupiter.api.Assertions.assertArrayEquals(active, again.envelope());
+  }
+
+  @Test
+  void retiredVersionsAreDestroyedEverywhereAndTheirEnvelopesAnswerRetired() throws Exception {
+    start(KeyLifecycle.DEFAULTS);
+    Wrapped v1 = wrap(2);
+    assertTrue(
+        summary(r -> new TenantEntity.RotateService("payments", "alice", "c", r)).isSuccess());
+    Wrapped v2 = wrap(2);
+    assertReason(
+        ErrorReason.INVALID_ARGUMENT,
+        summary(r -> new TenantEntity.RetireVersions("payments", 3, "bob", "c", r)));
+    var result =
+        tenant.<StatusReply<TenantSummary>>runCommand(
+            r -> new TenantEntity.RetireVersions("payments", 2, "bob", "c-retire", r));
+    assertTrue(result.reply().isSuccess(), () -> result.reply().toString());
+    List<TenantSummary.VersionSummary> versions =
+        result.reply().getValue().services().get(0).versions();
+    assertEquals(
+        List.of(KeyVersionState.RETIRED, KeyVersionState.ACTIVE),
+        versions.stream().map(TenantSummary.VersionSummary::state).toList());
+    assertEquals(
+        64, versions.get(0).destroyedSha256().length(), "a SHA-256 names the destroyed blob");
+    assertEquals("", versions.get(1).destroyedSha256());
+
+    assertRetired(v1);
+    assertOpen(v2);
+    // the journal no longer holds an event with the v1 blob; only the snapshot since
+    String pid = "Tenant|acme";
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Object> probe =
+        testKit.createTestProbe();
+    probe.awaitAssert(
+        Duration.ofSeconds(5),
+        () -> {
+          List<Object> events = tenant.persistenceTestKit().persistedInStorage(pid);
+          assertTrue(
+              events.stream()
+                  .noneMatch(
+                      e ->
+                          e instanceof TenantEntity.ServiceCreated
+                              || e instanceof TenantEntity.TenantOnboarded),
+              () -> "events before the retirement remain: " + events);
+          return null;
+        });
+    tenant.restart(); // recovered from the snapshot: v1 is still gone, v2 still opens
+    assertRetired(v1);
+    assertOpen(v2);
+    assertEquals(2, summaryOf().services().get(0).versions().size());
+  }
+
+  private void assertRetired(Wrapped w) {
+    UnwrapOutcome o =
+        unwrap(new UnwrapItem(w.envelopes().get(0), Map.of("i", "0"))).outcomes().get(0);
+    assertEquals(ErrorReason.KEY_VERSION_RETIRED.name(), o.errorReason(), o::toString);
+    KeyBatch.RewrapOutcome r =
+        tenant
+            .<StatusReply<KeyBatch.Rewrapped>>runCommand(
+                replyTo ->
+                    new TenantEntity.RewrapKeys(
+                        List.of(new UnwrapItem(w.envelopes().get(0), Map.of("i", "0"))),
+                        "c",
+                        replyTo))
+            .reply()
+            .getValue()
+            .outcomes()
+            .get(0);
+    assertEquals(ErrorReason.KEY_VERSION_RETIRED.name(), r.errorReason());
   }
 
   // ---------------------------------------------------------------- helpers

@@ -51,6 +51,45 @@ public final class PostgresSchema implements AutoCloseable {
    * The persisted event payloads of the entities whose persistence id starts with {@code prefix},
    * in order.
    */
+  /** One stored event: how to deserialize it, and its bytes. */
+  public record StoredEvent(long sequenceNr, int serId, String manifest, byte[] payload) {}
+
+  /** Every stored event of the persistence ids starting with {@code prefix}, in order. */
+  public List<StoredEvent> events(String prefix) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url(), USER, "");
+        java.sql.PreparedStatement st =
+            c.prepareStatement(
+                "SELECT sequence_number, event_ser_id, event_ser_manifest, event_payload FROM "
+                    + schema
+                    + ".event_journal WHERE persistence_id LIKE ? ORDER BY ordering")) {
+      st.setString(1, prefix + "%");
+      ResultSet rs = st.executeQuery();
+      List<StoredEvent> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(new StoredEvent(rs.getLong(1), rs.getInt(2), rs.getString(3), rs.getBytes(4)));
+      }
+      return out;
+    }
+  }
+
+  /** The payloads of every stored snapshot of the persistence ids starting with {@code prefix}. */
+  public List<byte[]> snapshotPayloads(String prefix) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url(), USER, "");
+        java.sql.PreparedStatement st =
+            c.prepareStatement(
+                "SELECT snapshot_payload FROM "
+                    + schema
+                    + ".snapshot WHERE persistence_id LIKE ? ORDER BY sequence_number")) {
+      st.setString(1, prefix + "%");
+      ResultSet rs = st.executeQuery();
+      List<byte[]> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(rs.getBytes(1));
+      }
+      return out;
+    }
+  }
+
   public List<byte[]> eventPayloads(String prefix) throws SQLException {
     try (Connection c = DriverManager.getConnection(url(), USER, "");
         java.sql.PreparedStatement st =
