@@ -14,8 +14,6 @@ import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
-import org.openkcm.protocol.admin.v1.RetireKeysRequest;
-import org.openkcm.protocol.admin.v1.RotateKeyRequest;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,7 +27,7 @@ import picocli.CommandLine.Option;
     subcommands = {
       AdminCommand.Tenant.class,
       AdminCommand.Service.class,
-      AdminCommand.RotateCmd.class,
+      LifecycleCommands.RotateCmd.class,
       KillCommands.KillCmd.class,
       KillCommands.ReviveCmd.class,
       SealCommands.InitCmd.class,
@@ -49,7 +47,8 @@ final class AdminCommand {
         TenantShow.class,
         TenantCheckL1.class,
         TenantLinkL1.class,
-        TenantApproveL1Link.class
+        TenantApproveL1Link.class,
+        LifecycleCommands.TenantOffboard.class
       })
   static final class Tenant {}
 
@@ -57,7 +56,7 @@ final class AdminCommand {
       name = "service",
       mixinStandardHelpOptions = true,
       description = "Create a service (an L3 key) of a tenant, or retire its old key versions.",
-      subcommands = {ServiceCreate.class, ServiceRetire.class})
+      subcommands = {ServiceCreate.class, LifecycleCommands.ServiceRetire.class})
   static final class Service {}
 
   @Command(
@@ -77,12 +76,21 @@ final class AdminCommand {
     @Option(names = "--l1", required = true, description = "L1 reference, e.g. devfile:acme-root.")
     String l1;
 
+    @Option(
+        names = "--reuse-offboarded-id",
+        description = "Re-create a tenant id that was offboarded (refused without it).")
+    boolean reuse;
+
     @Override
     public Integer call() {
       return target.call(
           admin ->
               admin.createTenant(
-                  CreateTenantRequest.newBuilder().setTenantId(tenant).setL1Reference(l1).build()));
+                  CreateTenantRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setL1Reference(l1)
+                      .setReuseOffboardedId(reuse)
+                      .build()));
     }
   }
 
@@ -176,49 +184,6 @@ final class AdminCommand {
   }
 
   @Command(
-      name = "retire",
-      mixinStandardHelpOptions = true,
-      description = {
-        "Retire old key versions: every L3 version of the service below --below is destroyed (gone",
-        "from memory, journal and snapshots); envelopes under them answer KEY_VERSION_RETIRED. The",
-        "answer lists each retired version with the SHA-256 of its destroyed blob."
-      })
-  static final class ServiceRetire implements Callable<Integer> {
-    @Mixin CoreTarget target;
-
-    @Option(names = "--tenant", required = true, description = "Tenant id.")
-    String tenant;
-
-    @Option(names = "--service", required = true, description = "Service id.")
-    String service;
-
-    @Option(
-        names = "--below",
-        required = true,
-        description = "Destroy every L3 version below this one (never the active version).")
-    int below;
-
-    @Option(
-        names = "--by",
-        defaultValue = "${sys:user.name}",
-        description = "Who retires (default: ${DEFAULT-VALUE}).")
-    String by;
-
-    @Override
-    public Integer call() {
-      return target.call(
-          admin ->
-              admin.retireServiceKeys(
-                  RetireKeysRequest.newBuilder()
-                      .setTenantId(tenant)
-                      .setServiceId(service)
-                      .setBelow(below)
-                      .setRequestedBy(by)
-                      .build()));
-    }
-  }
-
-  @Command(
       name = "create",
       mixinStandardHelpOptions = true,
       description = "Create a service: generate its L3 (persisted only L2-wrapped).")
@@ -240,47 +205,6 @@ final class AdminCommand {
                       .setTenantId(tenant)
                       .setServiceId(service)
                       .build()));
-    }
-  }
-
-  @Command(
-      name = "rotate",
-      mixinStandardHelpOptions = true,
-      description = {
-        "Rotate a key: --service S makes a new L3 version active (older ones keep opening their",
-        "envelopes); --l2 makes a new L2 under the customer's L1 and re-wraps every L3 under it."
-      })
-  static final class RotateCmd implements Callable<Integer> {
-    @Mixin CoreTarget target;
-
-    @Option(names = "--tenant", required = true, description = "The tenant.")
-    String tenant;
-
-    @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
-    Which which;
-
-    static final class Which {
-      @Option(names = "--service", description = "Rotate this service's L3.")
-      String service;
-
-      @Option(names = "--l2", description = "Rotate the tenant's L2.")
-      boolean l2;
-    }
-
-    @Option(
-        names = "--by",
-        defaultValue = "${sys:user.name}",
-        description = "Who rotates (default: ${DEFAULT-VALUE}).")
-    String by;
-
-    @Override
-    public Integer call() {
-      RotateKeyRequest.Builder r =
-          RotateKeyRequest.newBuilder().setTenantId(tenant).setRequestedBy(by);
-      if (which.l2) {
-        return target.call(admin -> admin.rotateTenantKey(r.build()));
-      }
-      return target.call(admin -> admin.rotateServiceKey(r.setServiceId(which.service).build()));
     }
   }
 

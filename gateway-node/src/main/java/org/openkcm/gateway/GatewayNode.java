@@ -139,6 +139,26 @@ public final class GatewayNode implements AutoCloseable {
           cache.ifPresent(k -> k.flush(tenant));
           pool.ifPresent(k -> k.flush(tenant));
         };
+    KeyVault vault = vault(system, c.vault());
+    java.util.function.Consumer<String> offboarded =
+        tenant ->
+            vault
+                .dropTenant(tenant)
+                .whenComplete(
+                    (done, failure) -> {
+                      if (failure == null) {
+                        log.warn(
+                            "tenant {} offboarded: its {} vault keys dropped",
+                            tenant,
+                            vault.kind());
+                      } else {
+                        log.error(
+                            "tenant {} offboarded, but dropping its {} vault keys failed: {}",
+                            tenant,
+                            vault.kind(),
+                            failure.toString());
+                      }
+                    });
     core.signals(
         new CoreLink.TenantSignals() {
           @Override
@@ -147,6 +167,11 @@ public final class GatewayNode implements AutoCloseable {
             flush.accept(tenantId);
             log.info(
                 "tenant {}: the Core answered {}; local state dropped", tenantId, why.reason());
+          }
+
+          @Override
+          public void offboarded(String tenantId) {
+            offboarded.accept(tenantId);
           }
 
           @Override
@@ -167,6 +192,7 @@ public final class GatewayNode implements AutoCloseable {
           c.name(),
           tenants,
           flush,
+          offboarded,
           c.watch().minBackoff(),
           c.watch().maxBackoff(),
           delivered);
@@ -178,7 +204,7 @@ public final class GatewayNode implements AutoCloseable {
               + c.grpc().server()
               + " cannot hand caller identities to the authorization policies; with mTLS on use netty");
     }
-    return new Wiring(c, core, cache, pool, batcher, tenants, vault(system, c.vault()), tls, authz);
+    return new Wiring(c, core, cache, pool, batcher, tenants, vault, tls, authz);
   }
 
   private static KeyVault vault(ActorSystem<?> system, Config v) {

@@ -91,6 +91,10 @@ final class PgStack implements AutoCloseable {
     }
   }
 
+  GatewayNode gateway() {
+    return gateway;
+  }
+
   CoreNode core() {
     return core;
   }

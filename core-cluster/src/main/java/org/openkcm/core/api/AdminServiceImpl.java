@@ -20,6 +20,7 @@ import org.openkcm.protocol.admin.v1.ApproveL1LinkRequest;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.DestroyedKey;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
 import org.openkcm.protocol.admin.v1.InitSealReply;
 import org.openkcm.protocol.admin.v1.InitSealRequest;
@@ -31,6 +32,8 @@ import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
 import org.openkcm.protocol.admin.v1.MigrateSealReply;
 import org.openkcm.protocol.admin.v1.MigrateSealRequest;
+import org.openkcm.protocol.admin.v1.OffboardReceipt;
+import org.openkcm.protocol.admin.v1.OffboardTenantRequest;
 import org.openkcm.protocol.admin.v1.RetireKeysRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.RotateKeyRequest;
@@ -205,7 +208,49 @@ public final class AdminServiceImpl implements AdminService {
     return ask(
         in.getTenantId(),
         Optional.empty(),
-        replyTo -> new TenantEntity.Onboard(in.getL1Reference(), in.getCorrelationId(), replyTo));
+        replyTo ->
+            in.getReuseOffboardedId()
+                ? new TenantEntity.ReuseOffboardedId(
+                    in.getL1Reference(), in.getCorrelationId(), replyTo)
+                : new TenantEntity.Onboard(in.getL1Reference(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
+  public CompletionStage<OffboardReceipt> offboardTenant(OffboardTenantRequest in) {
+    Optional<OpenKcmException> invalid =
+        CoreKeyServiceImpl.checkIds(in.getTenantId(), Optional.empty());
+    if (invalid.isPresent()) {
+      return CoreKeyServiceImpl.failed(invalid.get());
+    }
+    return sharding
+        .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
+        .<org.openkcm.core.tenant.Offboarding.Receipt>askWithStatus(
+            replyTo ->
+                new TenantEntity.Offboard(
+                    in.getReason(), in.getRequestedBy(), in.getCorrelationId(), replyTo),
+            askTimeout)
+        .handle(
+            (r, failure) -> {
+              if (failure != null) {
+                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+              }
+              OffboardReceipt.Builder b =
+                  OffboardReceipt.newBuilder()
+                      .setTenantId(r.tenantId())
+                      .setAt(r.at().toString())
+                      .setBy(r.by())
+                      .setReason(r.reason());
+              r.destroyed()
+                  .forEach(
+                      d ->
+                          b.addDestroyed(
+                              DestroyedKey.newBuilder()
+                                  .setKind(d.kind())
+                                  .setServiceId(d.serviceId())
+                                  .setVersion((int) d.version())
+                                  .setSha256(d.sha256())));
+              return b.build();
+            });
   }
 
   @Override

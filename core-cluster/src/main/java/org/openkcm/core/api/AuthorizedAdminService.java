@@ -20,6 +20,8 @@ import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillSwitchState;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.LinkL1Request;
+import org.openkcm.protocol.admin.v1.OffboardReceipt;
+import org.openkcm.protocol.admin.v1.OffboardTenantRequest;
 import org.openkcm.protocol.admin.v1.RetireKeysRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.RotateKeyRequest;
@@ -111,6 +113,26 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
                 Resource.tenant(in.getTenantId()),
                 in.getCorrelationId(),
                 () -> service.createTenant(in)));
+  }
+
+  @Override
+  public CompletionStage<OffboardReceipt> offboardTenant(OffboardTenantRequest in, Metadata md) {
+    return fields(
+        () -> {
+          Fields.text("reason", in.getReason(), 512);
+          Fields.text("requested_by", in.getRequestedBy(), 256);
+        },
+        () ->
+            checked(
+                md,
+                "OffboardTenant",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    service.offboardTenant(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
   }
 
   @Override

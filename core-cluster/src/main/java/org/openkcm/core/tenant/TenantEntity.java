@@ -199,6 +199,22 @@ public final class TenantEntity
       ActorRef<StatusReply<TenantSummary>> replyTo)
       implements SummaryCommand {}
 
+  /**
+   * Destroys every key version of the tenant and answers a destruction receipt; afterwards the
+   * tenant answers TENANT_OFFBOARDED.
+   */
+  public record Offboard(
+      String reason,
+      String requestedBy,
+      String correlationId,
+      ActorRef<StatusReply<Offboarding.Receipt>> replyTo)
+      implements Command {}
+
+  /** Onboards an offboarded tenant id again (the explicit flag): a new L2 under {@code l1}. */
+  public record ReuseOffboardedId(
+      String l1Reference, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements SummaryCommand {}
+
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
   public record WipeKeys(String why) implements Command {}
 
@@ -344,6 +360,16 @@ public final class TenantEntity
       String by)
       implements Event {}
 
+  /** Every key version was destroyed (named in {@code destroyed}); the tenant is offboarded. */
+  public record TenantOffboarded(
+      String tenantId,
+      String reason,
+      String by,
+      Instant at,
+      String correlationId,
+      List<Offboarding.DestroyedKey> destroyed)
+      implements Event {}
+
   /** Wraps of an L3 version reserved up to {@code reservedUpTo} (the nonce budget, in blocks). */
   public record WrapBudgetReserved(String serviceId, long l3Version, long reservedUpTo)
       implements Event {}
@@ -385,6 +411,7 @@ public final class TenantEntity
   private final KeyRotation rotation;
   private final Rewrapping rewrapping;
   private final Retirement retirement;
+  private final Offboarding offboarding;
 
   private TenantEntity(
       String tenantId,
@@ -402,6 +429,7 @@ public final class TenantEntity
     this.chain = new ChainCommands(rt, unsealer, rotation);
     this.rewrapping = new Rewrapping(rt, unsealer, rotation);
     this.retirement = new Retirement(rt);
+    this.offboarding = new Offboarding(rt);
     this.kills = new KillCommands(rt);
     this.relink = new L1Relink(rt);
   }
@@ -423,7 +451,9 @@ public final class TenantEntity
    */
   @Override
   public boolean shouldSnapshot(TenantState state, Event event, long sequenceNr) {
-    return event instanceof L3VersionsRetired || event instanceof L2Rotated;
+    return event instanceof L3VersionsRetired
+        || event instanceof L2Rotated
+        || event instanceof TenantOffboarded;
   }
 
   // ---------------------------------------------------------------- commands
@@ -437,12 +467,19 @@ public final class TenantEntity
     b.forStateType(Registered.class)
         .onCommand(MigrateSeal.class, chain::onMigrateSeal)
         .onCommand(Kill.class, kills::onKill)
+        .onCommand(Offboard.class, offboarding::onOffboard)
         .onCommand(PersistPendingKill.class, kills::onPersistPendingKill);
     // While the customer's keystore is being called, user commands wait (in order) for its answer.
     b.forAnyState().onCommand(rt::mustWait, rt::waitForL1);
     killed(b);
+    offboarded(b);
     b.forStateType(Unregistered.class)
         .onCommand(Onboard.class, chain::onOnboard)
+        .onCommand(
+            ReuseOffboardedId.class,
+            (s, c) ->
+                chain.onOnboard(s, new Onboard(c.l1Reference(), c.correlationId(), c.replyTo())))
+        .onCommand(Offboard.class, c -> Effect().reply(c.replyTo(), rt.notFound()))
         .onCommand(L1Answered.class, this::onAnswerUnregistered)
         .onCommand(SummaryCommand.class, c -> Effect().reply(c.replyTo(), rt.notFound()))
         .onCommand(MigrateSeal.class, c -> Effect().reply(c.replyTo(), rt.notFound()))
@@ -463,6 +500,15 @@ public final class TenantEntity
                                 + " already exists (L1 "
                                 + s.l1Reference()
                                 + ")")))
+        .onCommand(
+            ReuseOffboardedId.class,
+            (s, c) ->
+                Effect()
+                    .reply(
+                        c.replyTo(),
+                        TenantRejections.reject(
+                            ErrorReason.TENANT_ALREADY_EXISTS,
+                            "tenant " + rt.tenantId + " exists and is not offboarded")))
         .onCommand(CreateService.class, chain::onCreateService)
         .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), success(s)))
         .onCommand(WrapKeys.class, chain::onWrap)
@@ -485,6 +531,33 @@ public final class TenantEntity
         .onCommand(PersistPendingKill.class, c -> Effect().noReply())
         .onCommand(StashedCommandsAnswered.class, c -> unsealer.onStashedAnswered());
     return b.build();
+  }
+
+  /** An offboarded tenant answers TENANT_OFFBOARDED, its receipt, or comes back by the flag. */
+  private void offboarded(CommandHandlerWithReplyBuilder<Command, Event, TenantState> b) {
+    b.forStateType(TenantState.Offboarded.class)
+        .onCommand(Offboard.class, offboarding::onOffboardAgain)
+        .onCommand(
+            ReuseOffboardedId.class,
+            (s, c) ->
+                chain.onOnboard(
+                    new Unregistered(),
+                    new Onboard(c.l1Reference(), c.correlationId(), c.replyTo())))
+        .onCommand(
+            L1Answered.class,
+            (s, a) ->
+                a.call() instanceof L1Call.Onboarding o
+                    ? chain.onOnboarded(new Unregistered(), o, a)
+                    : onAnswerUnregistered(null, a))
+        .onCommand(SummaryCommand.class, (s, c) -> Effect().reply(c.replyTo(), gone(s)))
+        .onCommand(WrapKeys.class, (s, c) -> Effect().reply(c.replyTo(), gone(s)))
+        .onCommand(UnwrapKeys.class, (s, c) -> Effect().reply(c.replyTo(), gone(s)))
+        .onCommand(RewrapKeys.class, (s, c) -> Effect().reply(c.replyTo(), gone(s)))
+        .onCommand(MigrateSeal.class, (s, c) -> Effect().reply(c.replyTo(), gone(s)));
+  }
+
+  private static <T> StatusReply<T> gone(TenantState.Offboarded s) {
+    return TenantRejections.reject(Offboarding.offboarded(s));
   }
 
   /** A killed tenant (or every tenant, under a region/global kill) answers only these. */
@@ -550,23 +623,9 @@ public final class TenantEntity
   @Override
   public EventHandler<TenantState, Event> eventHandler() {
     var b = newEventHandlerBuilder();
-    b.forStateType(Unregistered.class)
-        .onEvent(
-            TenantOnboarded.class,
-            (s, e) ->
-                new Registered(
-                    e.tenantId(),
-                    e.l1Reference(),
-                    e.l2Version(),
-                    e.wrappedL2(),
-                    Map.copyOf(e.l1Context()),
-                    e.at(),
-                    Map.of(),
-                    Optional.empty(),
-                    Optional.empty(),
-                    L1Reference.parse(e.l1Reference()).keyDomain(),
-                    Optional.empty(),
-                    e.at()));
+    b.forStateType(TenantState.Offboarded.class)
+        .onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
+    b.forStateType(Unregistered.class).onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
     b.forStateType(Registered.class)
         .onEvent(
             ServiceCreated.class,
@@ -636,8 +695,29 @@ public final class TenantEntity
             (s, e) ->
                 s.withKilled(
                     Optional.of(new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at()))))
-        .onEvent(TenantRevived.class, (s, e) -> s.withKilled(Optional.empty()));
+        .onEvent(TenantRevived.class, (s, e) -> s.withKilled(Optional.empty()))
+        .onEvent(
+            TenantOffboarded.class,
+            (s, e) ->
+                new TenantState.Offboarded(
+                    e.tenantId(), e.at(), e.by(), e.reason(), List.copyOf(e.destroyed())));
     return b.build();
+  }
+
+  private static Registered onboarded(TenantOnboarded e) {
+    return new Registered(
+        e.tenantId(),
+        e.l1Reference(),
+        e.l2Version(),
+        e.wrappedL2(),
+        Map.copyOf(e.l1Context()),
+        e.at(),
+        Map.of(),
+        Optional.empty(),
+        Optional.empty(),
+        L1Reference.parse(e.l1Reference()).keyDomain(),
+        Optional.empty(),
+        e.at());
   }
 
   @Override

@@ -132,6 +132,18 @@ public sealed interface TenantState extends CborSerializable {
   public record Unregistered() implements TenantState {}
 
   /**
+   * The tenant was offboarded: every key version destroyed (listed in {@code destroyed}, by the
+   * hashes of their blobs); no blob is left in this state.
+   */
+  public record Offboarded(
+      String tenantId,
+      Instant at,
+      String by,
+      String reason,
+      List<Offboarding.DestroyedKey> destroyed)
+      implements TenantState {}
+
+  /**
    * @param l2CreatedAt when the current L2 version was made (onboarding or its last rotation)
    * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and
    *     region, HSM token): every later L1 must be of it

@@ -175,6 +175,9 @@ public final class CoreLink implements AutoCloseable {
 
     void blocked(String tenantId, OpenKcmException why);
 
+    /** The Core answered TENANT_OFFBOARDED: whatever the gateway keeps of the tenant goes. */
+    default void offboarded(String tenantId) {}
+
     void answered(String tenantId, long sequence);
   }
 
@@ -185,7 +188,8 @@ public final class CoreLink implements AutoCloseable {
           ErrorReason.L1_REVOKED,
           ErrorReason.L1_UNAVAILABLE,
           ErrorReason.CORE_SEALED,
-          ErrorReason.TENANT_NOT_FOUND);
+          ErrorReason.TENANT_NOT_FOUND,
+          ErrorReason.TENANT_OFFBOARDED);
 
   private volatile TenantSignals signals = TenantSignals.NONE;
 
@@ -202,6 +206,9 @@ public final class CoreLink implements AutoCloseable {
             OpenKcmException e = GrpcErrors.fromGrpc(failure);
             if (BLOCKING.contains(e.reason())) {
               signals.blocked(tenantId, e);
+            }
+            if (e.reason() == ErrorReason.TENANT_OFFBOARDED) {
+              signals.offboarded(tenantId);
             }
             throw forApplications(tenantId, e);
           }
@@ -227,6 +234,8 @@ public final class CoreLink implements AutoCloseable {
               "the root key (L1) of tenant "
                   + tenantId
                   + " refuses: its data keys cannot be opened";
+          case TENANT_OFFBOARDED ->
+              "tenant " + tenantId + " was offboarded: its keys are destroyed";
           case L1_UNAVAILABLE ->
               "the root key (L1) of tenant " + tenantId + " cannot be reached now; retry later";
           case L1_REJECTED ->

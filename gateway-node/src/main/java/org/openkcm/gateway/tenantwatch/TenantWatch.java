@@ -34,7 +34,7 @@ public final class TenantWatch {
       Consumer<String> flush,
       Duration minBackoff,
       Duration maxBackoff) {
-    start(system, cores, gatewayName, states, flush, minBackoff, maxBackoff, e -> true);
+    start(system, cores, gatewayName, states, flush, t -> {}, minBackoff, maxBackoff, e -> true);
   }
 
   /**
@@ -47,6 +47,7 @@ public final class TenantWatch {
       String gatewayName,
       TenantStates states,
       Consumer<String> flush,
+      Consumer<String> offboarded,
       Duration minBackoff,
       Duration maxBackoff,
       java.util.function.Predicate<TenantEvent> delivered) {
@@ -74,10 +75,16 @@ public final class TenantWatch {
                       });
             })
         .filter(delivered::test)
-        .runWith(Sink.foreach(event -> apply(event, states, flush)), system);
+        .runWith(Sink.foreach(event -> apply(event, states, flush, offboarded)), system);
   }
 
   static void apply(TenantEvent e, TenantStates states, Consumer<String> flush) {
+    apply(e, states, flush, t -> {});
+  }
+
+  /** Applies {@code e}; an offboarding also hands the tenant to {@code offboarded}. */
+  static void apply(
+      TenantEvent e, TenantStates states, Consumer<String> flush, Consumer<String> offboarded) {
     java.util.Optional<TenantEventKind> kind = TenantEventKind.parse(e.getKind());
     if (kind.isEmpty()) {
       // a kind this gateway does not know (a newer Core): fail closed for the tenant it names
@@ -111,6 +118,9 @@ public final class TenantWatch {
                   + " dropped, re-synced on its next Core call",
               e.getTenantId(),
               e.getSequence());
+        }
+        if (kind.get() == TenantEventKind.OFFBOARDED) {
+          offboarded.accept(e.getTenantId());
         }
         if (kind.get() == TenantEventKind.KEY_ROTATED) {
           // pooled DEKs are wrapped under the older version: new ones come under the active one

@@ -55,7 +55,7 @@ public final class PostgresKeyVault implements KeyVault {
   /**
    * The tenant's schema: readable prefix plus a hash, so that distinct tenant ids never collide.
    */
-  static String schema(String tenantId) {
+  public static String schema(String tenantId) {
     try {
       byte[] h =
           MessageDigest.getInstance("SHA-256").digest(tenantId.getBytes(StandardCharsets.UTF_8));

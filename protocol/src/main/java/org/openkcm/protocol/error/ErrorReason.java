@@ -26,6 +26,8 @@ public enum ErrorReason {
   KEY_NOT_FOUND(Status.Code.NOT_FOUND),
   /** The key was destroyed (crypto-shredded); it can never be read again. */
   KEY_DESTROYED(Status.Code.FAILED_PRECONDITION),
+  /** The tenant was offboarded: every key of it is destroyed; nothing of it opens again. */
+  TENANT_OFFBOARDED(Status.Code.FAILED_PRECONDITION),
   /** The kill-switch was pulled for this tenant (or its region, or everything). */
   TENANT_KILLED(Status.Code.FAILED_PRECONDITION),
   ENVELOPE_TRUNCATED(Status.Code.INVALID_ARGUMENT),

@@ -21,7 +21,9 @@ public enum TenantEventKind {
   L1_LINKED("l1-linked", true),
   L1_LINK_FAILED("l1-link-failed", false),
   /** A new L3 (or L2) version is active: gateways drop the tenant's pooled DEKs of older ones. */
-  KEY_ROTATED("key-rotated", false);
+  KEY_ROTATED("key-rotated", false),
+  /** The tenant was offboarded: gateways drop everything of it, its vault keys included. */
+  OFFBOARDED("offboarded", true);
 
   private final String id;
   private final boolean blocks;
