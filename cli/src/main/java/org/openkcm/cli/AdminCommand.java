@@ -48,7 +48,8 @@ final class AdminCommand {
         TenantCheckL1.class,
         TenantLinkL1.class,
         TenantApproveL1Link.class,
-        LifecycleCommands.TenantOffboard.class
+        LifecycleCommands.TenantOffboard.class,
+        LifecycleCommands.TenantRewrapL2.class
       })
   static final class Tenant {}
 

@@ -143,6 +143,34 @@ final class LifecycleCommands {
     }
   }
 
+  @Command(
+      name = "rewrap-l2",
+      mixinStandardHelpOptions = true,
+      description = {
+        "After the customer rotated its L1's key material: L2 is unwrapped by the current L1 and",
+        "wrapped again (a round trip proves it); the blob under the old material is deleted."
+      })
+  static final class TenantRewrapL2 implements Callable<Integer> {
+    @Mixin CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who asks (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      return target.call(
+          admin ->
+              admin.rewrapTenantKey(
+                  RotateKeyRequest.newBuilder().setTenantId(tenant).setRequestedBy(by).build()));
+    }
+  }
+
   static Map<String, Object> receiptJson(OffboardReceipt r) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("receipt", "destruction");

@@ -13,6 +13,7 @@ import org.apache.pekko.pattern.StatusReply;
 import org.openkcm.core.killswitch.KillScope;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.seal.SealService;
+import org.openkcm.core.tenant.LifecycleProtocol;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantSummary;
 import org.openkcm.protocol.admin.v1.AdminService;
@@ -210,7 +211,7 @@ public final class AdminServiceImpl implements AdminService {
         Optional.empty(),
         replyTo ->
             in.getReuseOffboardedId()
-                ? new TenantEntity.ReuseOffboardedId(
+                ? new LifecycleProtocol.ReuseOffboardedId(
                     in.getL1Reference(), in.getCorrelationId(), replyTo)
                 : new TenantEntity.Onboard(in.getL1Reference(), in.getCorrelationId(), replyTo));
   }
@@ -226,7 +227,7 @@ public final class AdminServiceImpl implements AdminService {
         .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
         .<org.openkcm.core.tenant.Offboarding.Receipt>askWithStatus(
             replyTo ->
-                new TenantEntity.Offboard(
+                new LifecycleProtocol.Offboard(
                     in.getReason(), in.getRequestedBy(), in.getCorrelationId(), replyTo),
             askTimeout)
         .handle(
@@ -273,7 +274,7 @@ public final class AdminServiceImpl implements AdminService {
         in.getTenantId(),
         Optional.of(in.getServiceId()),
         replyTo ->
-            new TenantEntity.RotateService(
+            new LifecycleProtocol.RotateService(
                 in.getServiceId(), in.getRequestedBy(), in.getCorrelationId(), replyTo));
   }
 
@@ -283,7 +284,7 @@ public final class AdminServiceImpl implements AdminService {
         in.getTenantId(),
         Optional.of(in.getServiceId()),
         replyTo ->
-            new TenantEntity.RetireVersions(
+            new LifecycleProtocol.RetireVersions(
                 in.getServiceId(),
                 in.getBelow(),
                 in.getRequestedBy(),
@@ -292,11 +293,21 @@ public final class AdminServiceImpl implements AdminService {
   }
 
   @Override
+  public CompletionStage<TenantInfo> rewrapTenantKey(RotateKeyRequest in) {
+    return ask(
+        in.getTenantId(),
+        Optional.empty(),
+        replyTo ->
+            new LifecycleProtocol.RewrapL2(in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  @Override
   public CompletionStage<TenantInfo> rotateTenantKey(RotateKeyRequest in) {
     return ask(
         in.getTenantId(),
         Optional.empty(),
-        replyTo -> new TenantEntity.RotateL2(in.getRequestedBy(), in.getCorrelationId(), replyTo));
+        replyTo ->
+            new LifecycleProtocol.RotateL2(in.getRequestedBy(), in.getCorrelationId(), replyTo));
   }
 
   @Override

@@ -229,6 +229,11 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   }
 
   @Override
+  public CompletionStage<TenantInfo> rewrapTenantKey(RotateKeyRequest in, Metadata md) {
+    return rotate("RewrapTenantKey", in, md, service::rewrapTenantKey);
+  }
+
+  @Override
   public CompletionStage<TenantInfo> rotateTenantKey(RotateKeyRequest in, Metadata md) {
     return rotate("RotateTenantKey", in, md, service::rotateTenantKey);
   }

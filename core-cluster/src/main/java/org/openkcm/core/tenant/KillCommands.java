@@ -181,6 +181,9 @@ final class KillCommands {
     if (answer.call() instanceof Onboarding onboarding) {
       onboarding.l2().wipe();
     }
+    if (answer.call() instanceof L1Call.RewrappingL2 rewrapping) {
+      return rt.effect.reply(rewrapping.request().replyTo(), rt.killed(s)).thenUnstashAll();
+    }
     if (answer.call() instanceof L1Call.RotatingL2 rotating) {
       rotating.l2().wipe();
       return rt.effect.reply(rotating.request().replyTo(), rt.killed(s)).thenUnstashAll();

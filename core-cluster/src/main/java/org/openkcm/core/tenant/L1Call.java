@@ -46,10 +46,15 @@ sealed interface L1Call {
 
   /** Wrapping a new L2 with the current L1 for an L2 rotation; answers the wrapped new L2. */
   record RotatingL2(
-      TenantEntity.RotateL2 request,
+      LifecycleProtocol.RotateL2 request,
       KeyMaterial l2,
       Map<String, String> l1Context,
       String correlationId)
+      implements L1Call {}
+
+  /** The current L1 unwraps L2 and wraps it again (new key material); answers the new blob. */
+  record RewrappingL2(
+      LifecycleProtocol.RewrapL2 request, Map<String, String> l1Context, String correlationId)
       implements L1Call {}
 
   /** Re-verifying that L1 still answers while the keys are in use; answers L2 (then wiped). */

@@ -27,19 +27,22 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
-import org.openkcm.core.keystore.L1Reference;
-import org.openkcm.core.killswitch.KillRecord;
-import org.openkcm.core.killswitch.KillScope;
 import org.openkcm.core.serialization.CborSerializable;
 import org.openkcm.core.tenant.KeyBatch.UnwrapItem;
 import org.openkcm.core.tenant.KeyBatch.Unwrapped;
 import org.openkcm.core.tenant.KeyBatch.WrapItem;
 import org.openkcm.core.tenant.KeyBatch.Wrapped;
-import org.openkcm.core.tenant.TenantState.L1Revocation;
-import org.openkcm.core.tenant.TenantState.L3Info;
-import org.openkcm.core.tenant.TenantState.PendingL1Link;
+import org.openkcm.core.tenant.LifecycleProtocol.L2Rewrapped;
+import org.openkcm.core.tenant.LifecycleProtocol.L2Rotated;
+import org.openkcm.core.tenant.LifecycleProtocol.L3VersionsRetired;
+import org.openkcm.core.tenant.LifecycleProtocol.Offboard;
+import org.openkcm.core.tenant.LifecycleProtocol.RetireVersions;
+import org.openkcm.core.tenant.LifecycleProtocol.ReuseOffboardedId;
+import org.openkcm.core.tenant.LifecycleProtocol.RewrapL2;
+import org.openkcm.core.tenant.LifecycleProtocol.RotateL2;
+import org.openkcm.core.tenant.LifecycleProtocol.RotateService;
+import org.openkcm.core.tenant.LifecycleProtocol.TenantOffboarded;
 import org.openkcm.core.tenant.TenantState.Registered;
-import org.openkcm.core.tenant.TenantState.ServiceKeys;
 import org.openkcm.core.tenant.TenantState.Unregistered;
 import org.openkcm.core.tenant.TenantState.WrappedL3;
 import org.openkcm.protocol.error.ErrorReason;
@@ -54,8 +57,9 @@ import org.openkcm.protocol.key.KeyMaterial;
  * are the serialization manifests, so they stay here), the handler table that routes each command
  * by state, and the event handler. The handlers themselves live in {@link ChainCommands}, {@link
  * Unsealer}, {@link KillCommands} and {@link L1Relink}; what they share, in {@link TenantRuntime}.
- * About 500 lines, on purpose: the commands and the events (the tenant's public and persisted
- * contract) read best in one place.
+ * About 570 lines, on purpose: the commands and events (the tenant's public and persisted contract,
+ * with the key lifecycle's part in {@link LifecycleProtocol}) and the handler table by state read
+ * best in one place; the event handler is {@link TenantEvolution}.
  *
  * <p>The first command that needs keys after a start (or failover) unseals the chain: L1 unwraps L2
  * in the customer's keystore (asynchronously), L2 unwraps every L3 locally. Commands that arrive
@@ -70,10 +74,11 @@ public final class TenantEntity
 
   // ---------------------------------------------------------------- protocol
 
-  public sealed interface Command extends CborSerializable {}
+  /** Every command of a tenant (those of the key lifecycle are in {@link LifecycleProtocol}). */
+  public interface Command extends CborSerializable {}
 
   /** A command answered with the tenant's summary (or a rejection). */
-  public sealed interface SummaryCommand extends Command {
+  public interface SummaryCommand extends Command {
     ActorRef<StatusReply<TenantSummary>> replyTo();
   }
 
@@ -171,50 +176,6 @@ public final class TenantEntity
   public record MigrateSeal(String correlationId, ActorRef<StatusReply<Integer>> replyTo)
       implements Command {}
 
-  /** Makes a new L3 version of {@code serviceId} active; older versions keep unwrapping. */
-  public record RotateService(
-      String serviceId,
-      String requestedBy,
-      String correlationId,
-      ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements SummaryCommand {}
-
-  /**
-   * Makes a new L2, wrapped by the customer's L1; every L3 version is re-wrapped under it and the
-   * old L2 is gone (no DEK needs rewrapping).
-   */
-  public record RotateL2(
-      String requestedBy, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements SummaryCommand {}
-
-  /**
-   * Destroys the L3 versions of {@code serviceId} below {@code below} (a minimum decryption
-   * version): gone from memory, state, journal and snapshots.
-   */
-  public record RetireVersions(
-      String serviceId,
-      long below,
-      String requestedBy,
-      String correlationId,
-      ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements SummaryCommand {}
-
-  /**
-   * Destroys every key version of the tenant and answers a destruction receipt; afterwards the
-   * tenant answers TENANT_OFFBOARDED.
-   */
-  public record Offboard(
-      String reason,
-      String requestedBy,
-      String correlationId,
-      ActorRef<StatusReply<Offboarding.Receipt>> replyTo)
-      implements Command {}
-
-  /** Onboards an offboarded tenant id again (the explicit flag): a new L2 under {@code l1}. */
-  public record ReuseOffboardedId(
-      String l1Reference, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements SummaryCommand {}
-
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
   public record WipeKeys(String why) implements Command {}
 
@@ -259,7 +220,8 @@ public final class TenantEntity
 
   // ---------------------------------------------------------------- events and state
 
-  public sealed interface Event extends CborSerializable {}
+  /** Every event of a tenant (those of the key lifecycle are in {@link LifecycleProtocol}). */
+  public interface Event extends CborSerializable {}
 
   /** The tenant exists; its L2 (version {@code l2Version}) is persisted only wrapped by its L1. */
   public record TenantOnboarded(
@@ -331,64 +293,6 @@ public final class TenantEntity
 
   public record TenantRevived(String by, Instant at, String correlationId) implements Event {}
 
-  /**
-   * A new L3 version of a service is active ({@code reason}: asked by {@code by}, the nonce budget,
-   * or its age); it is persisted only wrapped by L2 version {@code l2Version}.
-   */
-  public record L3Rotated(
-      String serviceId,
-      long l3Version,
-      long l2Version,
-      byte[] wrappedL3,
-      Instant at,
-      String correlationId,
-      String by,
-      String reason)
-      implements Event {}
-
-  /**
-   * L3 versions of a service below {@code below} were destroyed; {@code blobSha256} names their
-   * blobs (never the blobs themselves), for the receipt.
-   */
-  public record L3VersionsRetired(
-      String serviceId,
-      long below,
-      List<Long> versions,
-      List<String> blobSha256,
-      Instant at,
-      String correlationId,
-      String by)
-      implements Event {}
-
-  /** Every key version was destroyed (named in {@code destroyed}); the tenant is offboarded. */
-  public record TenantOffboarded(
-      String tenantId,
-      String reason,
-      String by,
-      Instant at,
-      String correlationId,
-      List<Offboarding.DestroyedKey> destroyed)
-      implements Event {}
-
-  /** Wraps of an L3 version reserved up to {@code reservedUpTo} (the nonce budget, in blocks). */
-  public record WrapBudgetReserved(String serviceId, long l3Version, long reservedUpTo)
-      implements Event {}
-
-  /**
-   * A new L2 (version {@code l2Version}) wrapped by the customer's L1, and every L3 version
-   * re-wrapped under it; the previous L2 is not kept.
-   */
-  public record L2Rotated(
-      long l2Version,
-      byte[] wrappedL2,
-      Map<String, String> l1Context,
-      Map<String, List<WrappedL3>> l3Versions,
-      Instant at,
-      String correlationId,
-      String by,
-      String reason)
-      implements Event {}
-
   // ---------------------------------------------------------------- wiring
 
   public static void init(ActorSystem<?> system, TenantDependencies deps) {
@@ -412,6 +316,7 @@ public final class TenantEntity
   private final Rewrapping rewrapping;
   private final Retirement retirement;
   private final Offboarding offboarding;
+  private final L2Rewrap l2Rewrap;
 
   private TenantEntity(
       String tenantId,
@@ -430,6 +335,7 @@ public final class TenantEntity
     this.rewrapping = new Rewrapping(rt, unsealer, rotation);
     this.retirement = new Retirement(rt);
     this.offboarding = new Offboarding(rt);
+    this.l2Rewrap = new L2Rewrap(rt);
     this.kills = new KillCommands(rt);
     this.relink = new L1Relink(rt);
   }
@@ -453,6 +359,7 @@ public final class TenantEntity
   public boolean shouldSnapshot(TenantState state, Event event, long sequenceNr) {
     return event instanceof L3VersionsRetired
         || event instanceof L2Rotated
+        || event instanceof L2Rewrapped
         || event instanceof TenantOffboarded;
   }
 
@@ -518,6 +425,7 @@ public final class TenantEntity
         .onCommand(L1CheckTick.class, (s, c) -> unsealer.onTick(s))
         .onCommand(RotateService.class, rotation::onRotateService)
         .onCommand(RotateL2.class, rotation::onRotateL2)
+        .onCommand(RewrapL2.class, l2Rewrap::onRewrapL2)
         .onCommand(RetireVersions.class, retirement::onRetire)
         .onCommand(LifecycleTick.class, (s, c) -> rotation.onLifecycleTick(s))
         .onCommand(RequestL1Link.class, relink::onRequest)
@@ -592,6 +500,8 @@ public final class TenantEntity
       return kills.onRevived(s, r, a);
     } else if (a.call() instanceof L1Call.RotatingL2 r) {
       return rotation.onL2Wrapped(s, r, a);
+    } else if (a.call() instanceof L1Call.RewrappingL2 r) {
+      return l2Rewrap.onL2Rewrapped(s, r, a);
     }
     return onAnswerUnregistered(null, a); // an onboarding answering a tenant that exists
   }
@@ -622,102 +532,7 @@ public final class TenantEntity
 
   @Override
   public EventHandler<TenantState, Event> eventHandler() {
-    var b = newEventHandlerBuilder();
-    b.forStateType(TenantState.Offboarded.class)
-        .onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
-    b.forStateType(Unregistered.class).onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
-    b.forStateType(Registered.class)
-        .onEvent(
-            ServiceCreated.class,
-            (s, e) ->
-                s.withService(
-                    new ServiceKeys(
-                        e.serviceId(),
-                        e.l3Version(),
-                        List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())),
-                        List.of(new L3Info(e.l3Version(), e.at(), 0, "")),
-                        0)))
-        .onEvent(
-            L3Rotated.class,
-            (s, e) ->
-                s.withService(
-                    s.services()
-                        .get(e.serviceId())
-                        .withVersion(
-                            new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3()), e.at())))
-        .onEvent(
-            L3VersionsRetired.class,
-            (s, e) -> {
-              Map<Long, String> hashes = new java.util.HashMap<>();
-              for (int i = 0; i < e.versions().size(); i++) {
-                hashes.put(e.versions().get(i), e.blobSha256().get(i));
-              }
-              return s.withService(s.services().get(e.serviceId()).retire(e.below(), hashes));
-            })
-        .onEvent(
-            WrapBudgetReserved.class,
-            (s, e) ->
-                s.withService(
-                    s.services().get(e.serviceId()).withReserved(e.l3Version(), e.reservedUpTo())))
-        .onEvent(
-            L2Rotated.class,
-            (s, e) ->
-                s.withBlobs(e.wrappedL2(), e.l3Versions())
-                    .with(
-                        d -> {
-                          d.l2Version = e.l2Version();
-                          d.l1Context = Map.copyOf(e.l1Context());
-                          d.l2CreatedAt = e.at();
-                        }))
-        .onEvent(
-            L1Revoked.class,
-            (s, e) ->
-                s.withRevocation(Optional.of(new L1Revocation(e.reason(), e.message(), e.at()))))
-        .onEvent(L1Restored.class, (s, e) -> s.withRevocation(Optional.empty()))
-        .onEvent(
-            L1Linked.class,
-            (s, e) -> s.withL1(e.l1Reference(), e.wrappedL2(), Map.copyOf(e.l1Context())))
-        .onEvent(BlobsResealed.class, (s, e) -> s.withBlobs(e.wrappedL2(), e.l3Versions()))
-        .onEvent(
-            L1LinkRequested.class,
-            (s, e) ->
-                s.withPendingLink(
-                    Optional.of(
-                        new PendingL1Link(
-                            e.requestId(), e.l1Reference(), e.requestedBy(), e.at()))))
-        .onEvent(
-            L1LinkClosed.class,
-            (s, e) ->
-                s.withPendingLink(
-                    s.pendingLink().filter(p -> !p.requestId().equals(e.requestId()))))
-        .onEvent(
-            TenantKilled.class,
-            (s, e) ->
-                s.withKilled(
-                    Optional.of(new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at()))))
-        .onEvent(TenantRevived.class, (s, e) -> s.withKilled(Optional.empty()))
-        .onEvent(
-            TenantOffboarded.class,
-            (s, e) ->
-                new TenantState.Offboarded(
-                    e.tenantId(), e.at(), e.by(), e.reason(), List.copyOf(e.destroyed())));
-    return b.build();
-  }
-
-  private static Registered onboarded(TenantOnboarded e) {
-    return new Registered(
-        e.tenantId(),
-        e.l1Reference(),
-        e.l2Version(),
-        e.wrappedL2(),
-        Map.copyOf(e.l1Context()),
-        e.at(),
-        Map.of(),
-        Optional.empty(),
-        Optional.empty(),
-        L1Reference.parse(e.l1Reference()).keyDomain(),
-        Optional.empty(),
-        e.at());
+    return TenantEvolution.handler(newEventHandlerBuilder());
   }
 
   @Override
@@ -741,6 +556,7 @@ public final class TenantEntity
         .onSignal(
             RecoveryCompleted.instance(),
             s -> {
+              rt.recovered(lastSequenceNumber(rt.context()));
               if (s instanceof Registered r
                   && r.killed().isEmpty()
                   && rt.deps.pendingKills().get(rt.tenantId).isPresent()) {

@@ -3,8 +3,6 @@ package org.openkcm.core.tenant;
 import static org.openkcm.core.tenant.TenantRejections.reject;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -36,7 +34,6 @@ import org.openkcm.core.tenant.TenantEntity.SummaryCommand;
 import org.openkcm.core.tenant.TenantEntity.UnwrapKeys;
 import org.openkcm.core.tenant.TenantEntity.WrapKeys;
 import org.openkcm.core.tenant.TenantState.Registered;
-import org.openkcm.core.tenant.TenantSummary.ServiceSummary;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.event.TenantEventKind;
@@ -64,6 +61,13 @@ final class TenantRuntime {
   private final LongSupplier sequence;
   private L1Session session = L1Session.SEALED;
   private boolean purgeDue;
+
+  /**
+   * The tenant's event sequence as gateways see it: one more for every event published to them
+   * (those persisted without an announcement, like nonce-budget reservations, do not count, so they
+   * never look like a lost event). Starts at the journal's sequence number after recovery.
+   */
+  private long watchSequence = -1;
 
   TenantRuntime(
       String tenantId,
@@ -101,7 +105,12 @@ final class TenantRuntime {
   }
 
   long sequence() {
-    return sequence.getAsLong();
+    return watchSequence < 0 ? sequence.getAsLong() : watchSequence;
+  }
+
+  /** Recovery is complete at journal sequence {@code lastSequenceNr}. */
+  void recovered(long lastSequenceNr) {
+    watchSequence = lastSequenceNr;
   }
 
   /** Installs freshly unsealed keys (L1 confirmed now) and schedules their re-verification. */
@@ -219,7 +228,8 @@ final class TenantRuntime {
         || c instanceof CheckL1
         || c instanceof ApproveL1Link
         || c instanceof Revive
-        || c instanceof TenantEntity.RotateL2;
+        || c instanceof LifecycleProtocol.RotateL2
+        || c instanceof LifecycleProtocol.RewrapL2;
   }
 
   /** Stashes {@code c} until the L1 call in flight ends, or refuses it when too many wait. */
@@ -320,7 +330,14 @@ final class TenantRuntime {
 
   // ---------------------------------------------------------------- answers
 
+  /**
+   * Announces {@code kind} to the gateways; an announcement of a persisted change advances the
+   * sequence they follow (a wipe, which persists nothing, does not).
+   */
   void publish(TenantEventKind kind, String reason) {
+    if (kind != TenantEventKind.KEYS_WIPED) {
+      watchSequence = sequence() + 1;
+    }
     deps.events()
         .publish(
             new TenantEvents.StatusChanged(
@@ -337,43 +354,7 @@ final class TenantRuntime {
   }
 
   TenantSummary summary(Registered s) {
-    List<ServiceSummary> services = new ArrayList<>();
-    for (TenantState.ServiceKeys v : s.services().values()) {
-      List<TenantSummary.VersionSummary> versions = new ArrayList<>();
-      for (long version : v.allVersions()) {
-        TenantState.L3Info info = v.info(version);
-        long wraps = keys().map(k -> k.wraps(v.serviceId(), version)).orElse(info.wrapsReserved());
-        versions.add(
-            new TenantSummary.VersionSummary(
-                version,
-                version < v.retiredBelow()
-                    ? KeyVersionState.RETIRED
-                    : version == v.currentVersion()
-                        ? KeyVersionState.ACTIVE
-                        : KeyVersionState.DECRYPT_ONLY,
-                info.createdAt(),
-                version < v.retiredBelow() ? info.wrapsReserved() : wraps,
-                info.destroyedSha256()));
-      }
-      services.add(new ServiceSummary(v.serviceId(), v.currentVersion(), versions));
-    }
-    Optional<KillRecord> kill = killRecord(s);
-    TenantStatus status =
-        kill.isPresent()
-            ? TenantStatus.KILLED
-            : s.revocation().isPresent() ? TenantStatus.L1_REVOKED : TenantStatus.ACTIVE;
-    return new TenantSummary(
-        tenantId,
-        s.l1Reference(),
-        s.l2Version(),
-        status,
-        services,
-        keys().isPresent(),
-        s.revocation(),
-        kill,
-        context.getSystem().address().toString(),
-        s.pendingLink(),
-        s.l2CreatedAt());
+    return TenantSummary.of(s, keys(), killRecord(s), context.getSystem().address().toString());
   }
 
   /**

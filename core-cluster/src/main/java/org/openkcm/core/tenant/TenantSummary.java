@@ -1,6 +1,7 @@
 package org.openkcm.core.tenant;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.openkcm.core.killswitch.KillRecord;
@@ -47,4 +48,51 @@ public record TenantSummary(
   public record VersionSummary(
       long version, KeyVersionState state, Instant createdAt, long wraps, String destroyedSha256)
       implements CborSerializable {}
+
+  /**
+   * What {@code s} looks like from this node: {@code keys} in memory (if any), {@code kill} in
+   * force (if any), answered by {@code node}.
+   */
+  static TenantSummary of(
+      TenantState.Registered s,
+      Optional<UnsealedKeys> keys,
+      Optional<KillRecord> kill,
+      String node) {
+    List<ServiceSummary> services = new ArrayList<>();
+    for (TenantState.ServiceKeys v : s.services().values()) {
+      List<TenantSummary.VersionSummary> versions = new ArrayList<>();
+      for (long version : v.allVersions()) {
+        TenantState.L3Info info = v.info(version);
+        long wraps = keys.map(k -> k.wraps(v.serviceId(), version)).orElse(info.wrapsReserved());
+        versions.add(
+            new TenantSummary.VersionSummary(
+                version,
+                version < v.retiredBelow()
+                    ? KeyVersionState.RETIRED
+                    : version == v.currentVersion()
+                        ? KeyVersionState.ACTIVE
+                        : KeyVersionState.DECRYPT_ONLY,
+                info.createdAt(),
+                version < v.retiredBelow() ? info.wrapsReserved() : wraps,
+                info.destroyedSha256()));
+      }
+      services.add(new ServiceSummary(v.serviceId(), v.currentVersion(), versions));
+    }
+    TenantStatus status =
+        kill.isPresent()
+            ? TenantStatus.KILLED
+            : s.revocation().isPresent() ? TenantStatus.L1_REVOKED : TenantStatus.ACTIVE;
+    return new TenantSummary(
+        s.tenantId(),
+        s.l1Reference(),
+        s.l2Version(),
+        status,
+        services,
+        keys.isPresent(),
+        s.revocation(),
+        kill,
+        node,
+        s.pendingLink(),
+        s.l2CreatedAt());
+  }
 }

@@ -91,7 +91,7 @@ class TenantRotationTest {
     Wrapped before = wrap(3);
     assertEquals(1, before.l3Version());
     StatusReply<TenantSummary> rotated =
-        summary(r -> new TenantEntity.RotateService("payments", "alice", "c", r));
+        summary(r -> new LifecycleProtocol.RotateService("payments", "alice", "c", r));
     assertTrue(rotated.isSuccess(), rotated::toString);
     TenantSummary.ServiceSummary payments = rotated.getValue().services().get(0);
     assertEquals(2, payments.l3Version());
@@ -115,12 +115,12 @@ class TenantRotationTest {
     start(KeyLifecycle.DEFAULTS);
     Wrapped v1 = wrap(2);
     assertTrue(
-        summary(r -> new TenantEntity.RotateService("payments", "alice", "c", r)).isSuccess());
+        summary(r -> new LifecycleProtocol.RotateService("payments", "alice", "c", r)).isSuccess());
     Wrapped v2 = wrap(2);
     KeyMaterial oldL2 = keystore.lastWrapped();
     var result =
         tenant.<StatusReply<TenantSummary>>runCommand(
-            r -> new TenantEntity.RotateL2("alice", "c-l2", r));
+            r -> new LifecycleProtocol.RotateL2("alice", "c-l2", r));
     assertTrue(result.reply().isSuccess(), () -> result.reply().toString());
     assertEquals(2, result.reply().getValue().l2Version());
     KeyMaterial newL2 = keystore.lastWrapped();
@@ -216,7 +216,7 @@ class TenantRotationTest {
             .reply()
             .getValue();
     assertTrue(
-        summary(r -> new TenantEntity.RotateService("payments", "alice", "c", r)).isSuccess());
+        summary(r -> new LifecycleProtocol.RotateService("payments", "alice", "c", r)).isSuccess());
     List<UnwrapItem> rewrap = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       rewrap.add(new UnwrapItem(v1.envelopes().get(i), Map.of("order", "o-" + i)));
@@ -264,14 +264,14 @@ class TenantRotationTest {
     start(KeyLifecycle.DEFAULTS);
     Wrapped v1 = wrap(2);
     assertTrue(
-        summary(r -> new TenantEntity.RotateService("payments", "alice", "c", r)).isSuccess());
+        summary(r -> new LifecycleProtocol.RotateService("payments", "alice", "c", r)).isSuccess());
     Wrapped v2 = wrap(2);
     assertReason(
         ErrorReason.INVALID_ARGUMENT,
-        summary(r -> new TenantEntity.RetireVersions("payments", 3, "bob", "c", r)));
+        summary(r -> new LifecycleProtocol.RetireVersions("payments", 3, "bob", "c", r)));
     var result =
         tenant.<StatusReply<TenantSummary>>runCommand(
-            r -> new TenantEntity.RetireVersions("payments", 2, "bob", "c-retire", r));
+            r -> new LifecycleProtocol.RetireVersions("payments", 2, "bob", "c-retire", r));
     assertTrue(result.reply().isSuccess(), () -> result.reply().toString());
     List<TenantSummary.VersionSummary> versions =
         result.reply().getValue().services().get(0).versions();
@@ -305,6 +305,22 @@ class TenantRotationTest {
     assertRetired(v1);
     assertOpen(v2);
     assertEquals(2, summaryOf().services().get(0).versions().size());
+  }
+
+  @Test
+  void rewrapL2WrapsTheSameL2AgainUnderTheCurrentL1() throws Exception {
+    start(KeyLifecycle.DEFAULTS);
+    Wrapped before = wrap(2);
+    byte[] oldBlob = ((TenantState.Registered) tenant.getState()).wrappedL2();
+    KeyMaterial l2 = keystore.lastWrapped();
+    StatusReply<TenantSummary> r = summary(c -> new LifecycleProtocol.RewrapL2("alice", "c", c));
+    assertTrue(r.isSuccess(), r::toString);
+    assertEquals(1, r.getValue().l2Version(), "the same L2 version");
+    assertTrue(l2.sameKeyAs(keystore.lastWrapped()), "the same L2, wrapped again");
+    byte[] newBlob = ((TenantState.Registered) tenant.getState()).wrappedL2();
+    assertFalse(java.util.Arrays.equals(oldBlob, newBlob), "a new blob");
+    tenant.restart(); // unsealed through the new blob
+    assertOpen(before);
   }
 
   private void assertRetired(Wrapped w) {
