@@ -28,6 +28,7 @@ import picocli.CommandLine.Option;
       AdminCommand.Tenant.class,
       AdminCommand.Service.class,
       LifecycleCommands.RotateCmd.class,
+      LifecycleCommands.RotationPolicyCmd.class,
       KillCommands.KillCmd.class,
       KillCommands.ReviveCmd.class,
       SealCommands.InitCmd.class,
@@ -217,6 +218,9 @@ final class AdminCommand {
     if (!info.getL2CreatedAt().isEmpty()) {
       out.put("l2CreatedAt", info.getL2CreatedAt());
     }
+    if (!info.getL2MaxAge().isEmpty()) {
+      out.put("l2MaxAge", info.getL2MaxAge());
+    }
     out.put("status", info.getStatus());
     out.put("unsealed", info.getUnsealed());
     out.put("node", info.getNode());
@@ -259,6 +263,7 @@ final class AdminCommand {
     info.getServicesList().forEach(sv -> services.put(sv.getServiceId(), sv.getL3Version()));
     out.put("services", services);
     Map<String, Object> versions = new LinkedHashMap<>();
+    Map<String, Object> maxAges = new LinkedHashMap<>();
     for (var sv : info.getServicesList()) {
       java.util.List<Map<String, Object>> list = new java.util.ArrayList<>();
       for (var v : sv.getVersionsList()) {
@@ -280,8 +285,12 @@ final class AdminCommand {
         list.add(one);
       }
       versions.put(sv.getServiceId(), list);
+      if (!sv.getL3MaxAge().isEmpty()) {
+        maxAges.put(sv.getServiceId(), sv.getL3MaxAge());
+      }
     }
     out.put("l3Versions", versions);
+    out.put("l3MaxAge", maxAges);
     return out;
   }
 

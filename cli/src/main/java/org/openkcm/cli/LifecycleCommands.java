@@ -171,6 +171,50 @@ final class LifecycleCommands {
     }
   }
 
+  @Command(
+      name = "rotation-policy",
+      mixinStandardHelpOptions = true,
+      description = {
+        "The tenant's own cryptoperiods over the configured defaults: --service S --l3-max-age D",
+        "for one service, or without --service the tenant's --l3-max-age and --l2-max-age",
+        "(durations like 90d, 12h; at least 1h). Versions older than that rotate at once."
+      })
+  static final class RotationPolicyCmd implements Callable<Integer> {
+    @Mixin CoreTarget target;
+
+    @Option(names = "--tenant", required = true, description = "Tenant id.")
+    String tenant;
+
+    @Option(names = "--service", description = "One service (else the tenant's defaults).")
+    String service;
+
+    @Option(names = "--l3-max-age", description = "L3 cryptoperiod, e.g. 30d.")
+    String l3MaxAge;
+
+    @Option(names = "--l2-max-age", description = "L2 cryptoperiod, e.g. 180d (tenant only).")
+    String l2MaxAge;
+
+    @Option(
+        names = "--by",
+        defaultValue = "${sys:user.name}",
+        description = "Who sets it (default: ${DEFAULT-VALUE}).")
+    String by;
+
+    @Override
+    public Integer call() {
+      return target.call(
+          admin ->
+              admin.setRotationPolicy(
+                  org.openkcm.protocol.admin.v1.RotationPolicyRequest.newBuilder()
+                      .setTenantId(tenant)
+                      .setServiceId(service == null ? "" : service)
+                      .setL3MaxAge(l3MaxAge == null ? "" : l3MaxAge)
+                      .setL2MaxAge(l2MaxAge == null ? "" : l2MaxAge)
+                      .setRequestedBy(by)
+                      .build()));
+    }
+  }
+
   static Map<String, Object> receiptJson(OffboardReceipt r) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("receipt", "destruction");

@@ -38,6 +38,7 @@ import org.openkcm.protocol.admin.v1.OffboardTenantRequest;
 import org.openkcm.protocol.admin.v1.RetireKeysRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.RotateKeyRequest;
+import org.openkcm.protocol.admin.v1.RotationPolicyRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
 import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.ServiceInfo;
@@ -293,6 +294,43 @@ public final class AdminServiceImpl implements AdminService {
   }
 
   @Override
+  public CompletionStage<TenantInfo> setRotationPolicy(RotationPolicyRequest in) {
+    Optional<java.time.Duration> l3;
+    Optional<java.time.Duration> l2;
+    try {
+      l3 = maxAge("l3_max_age", in.getL3MaxAge());
+      l2 = maxAge("l2_max_age", in.getL2MaxAge());
+    } catch (OpenKcmException e) {
+      return CoreKeyServiceImpl.failed(e);
+    }
+    return ask(
+        in.getTenantId(),
+        in.getServiceId().isEmpty() ? Optional.empty() : Optional.of(in.getServiceId()),
+        replyTo ->
+            new LifecycleProtocol.SetRotationPolicy(
+                in.getServiceId(), l3, l2, in.getRequestedBy(), in.getCorrelationId(), replyTo));
+  }
+
+  /** A duration like "90d" or "12h" (HOCON's forms); empty when not given. */
+  private static Optional<java.time.Duration> maxAge(String field, String text) {
+    if (text.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(
+          com.typesafe.config.ConfigFactory.parseMap(java.util.Map.of("d", text.strip()))
+              .getDuration("d"));
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT,
+          field
+              + " is a duration like 90d or 12h, was '"
+              + org.openkcm.protocol.error.Fields.safe(text)
+              + "'");
+    }
+  }
+
+  @Override
   public CompletionStage<TenantInfo> rewrapTenantKey(RotateKeyRequest in) {
     return ask(
         in.getTenantId(),
@@ -434,12 +472,16 @@ public final class AdminServiceImpl implements AdminService {
                 b.setPendingL1LinkId(p.requestId())
                     .setPendingL1Reference(p.l1Reference())
                     .setPendingL1RequestedBy(p.requestedBy()));
+    b.setL2MaxAge(s.l2MaxAge().toString());
     if (s.l2CreatedAt() != null && s.l2CreatedAt().isAfter(java.time.Instant.EPOCH)) {
       b.setL2CreatedAt(s.l2CreatedAt().toString());
     }
     for (TenantSummary.ServiceSummary v : s.services()) {
       ServiceInfo.Builder service =
-          ServiceInfo.newBuilder().setServiceId(v.serviceId()).setL3Version((int) v.l3Version());
+          ServiceInfo.newBuilder()
+              .setServiceId(v.serviceId())
+              .setL3Version((int) v.l3Version())
+              .setL3MaxAge(v.l3MaxAge().toString());
       for (TenantSummary.VersionSummary version : v.versions()) {
         service.addVersions(
             KeyVersionInfo.newBuilder()

@@ -25,6 +25,7 @@ import org.openkcm.protocol.admin.v1.OffboardTenantRequest;
 import org.openkcm.protocol.admin.v1.RetireKeysRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
 import org.openkcm.protocol.admin.v1.RotateKeyRequest;
+import org.openkcm.protocol.admin.v1.RotationPolicyRequest;
 import org.openkcm.protocol.admin.v1.SealRequest;
 import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.TenantInfo;
@@ -226,6 +227,27 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   @Override
   public CompletionStage<TenantInfo> rotateServiceKey(RotateKeyRequest in, Metadata md) {
     return rotate("RotateServiceKey", in, md, service::rotateServiceKey);
+  }
+
+  @Override
+  public CompletionStage<TenantInfo> setRotationPolicy(RotationPolicyRequest in, Metadata md) {
+    return fields(
+        () -> {
+          Fields.text("requested_by", in.getRequestedBy(), 256);
+          Fields.text("l3_max_age", in.getL3MaxAge(), 32);
+          Fields.text("l2_max_age", in.getL2MaxAge(), 32);
+        },
+        () ->
+            checked(
+                md,
+                "SetRotationPolicy",
+                Resource.tenant(in.getTenantId()),
+                in.getCorrelationId(),
+                () ->
+                    service.setRotationPolicy(
+                        in.toBuilder()
+                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                            .build())));
   }
 
   @Override

@@ -287,6 +287,61 @@ final class KeyRotation {
 
   // ---------------------------------------------------------------- cryptoperiods
 
+  /** The tenant's own cryptoperiods; at least an hour each, the unknown service refused. */
+  ReplyEffect<Event, TenantState> onSetPolicy(Registered s, LifecycleProtocol.SetRotationPolicy c) {
+    if (!c.serviceId().isEmpty() && !s.services().containsKey(c.serviceId())) {
+      return rt.effect.reply(c.replyTo(), rt.serviceNotFound(c.serviceId()));
+    }
+    if (!c.serviceId().isEmpty() && c.l2MaxAge().isPresent()) {
+      return rt.effect.reply(
+          c.replyTo(),
+          reject(
+              ErrorReason.INVALID_ARGUMENT,
+              "an L2 max age is the tenant's, not a service's: give it without --service"));
+    }
+    for (java.time.Duration d :
+        List.of(c.l3MaxAge(), c.l2MaxAge()).stream().flatMap(java.util.Optional::stream).toList()) {
+      if (d.compareTo(java.time.Duration.ofHours(1)) < 0) {
+        return rt.effect.reply(
+            c.replyTo(),
+            reject(ErrorReason.INVALID_ARGUMENT, "a max age is at least 1h, was " + d));
+      }
+    }
+    if (c.l3MaxAge().isEmpty() && c.l2MaxAge().isEmpty()) {
+      return rt.effect.reply(
+          c.replyTo(),
+          reject(ErrorReason.INVALID_ARGUMENT, "give an L3 max age, an L2 max age, or both"));
+    }
+    String by = c.requestedBy().isBlank() ? "unknown" : c.requestedBy();
+    LifecycleProtocol.RotationPolicySet event =
+        new LifecycleProtocol.RotationPolicySet(
+            c.serviceId(),
+            c.l3MaxAge().map(java.time.Duration::toSeconds).orElse(0L),
+            c.l2MaxAge().map(java.time.Duration::toSeconds).orElse(0L),
+            rt.deps.clock().instant(),
+            TenantRuntime.correlation(c.correlationId()),
+            by);
+    return rt.effect
+        .persist(event)
+        .thenRun(
+            st -> {
+              rt.audit.record(
+                  "tenant.rotation-policy",
+                  "service",
+                  c.serviceId(),
+                  "l3MaxAge",
+                  c.l3MaxAge().map(Object::toString).orElse(""),
+                  "l2MaxAge",
+                  c.l2MaxAge().map(Object::toString).orElse(""),
+                  "by",
+                  by,
+                  "outcome",
+                  "ok");
+              rt.context().getSelf().tell(new TenantEntity.LifecycleTick()); // applies at once
+            })
+        .thenReply(c.replyTo(), st -> StatusReply.success(rt.summary((Registered) st)));
+  }
+
   /** Rotates every L3 version and the L2 that outlived its cryptoperiod. */
   ReplyEffect<Event, TenantState> onLifecycleTick(Registered s) {
     if (rt.keys().isEmpty() || rt.session() instanceof Calling) {
@@ -294,14 +349,15 @@ final class KeyRotation {
     }
     KeyLifecycle life = rt.deps.settings().lifecycle();
     Instant now = rt.deps.clock().instant();
+    java.time.Duration l2MaxAge = s.policy().l2MaxAge().orElse(life.l2MaxAge());
     if (s.l2CreatedAt() != null
         && s.l2CreatedAt().isAfter(Instant.EPOCH)
-        && now.isAfter(s.l2CreatedAt().plus(life.l2MaxAge()))) {
+        && now.isAfter(s.l2CreatedAt().plus(l2MaxAge))) {
       rt.context()
           .getSelf()
           .tell(
               new RotateL2(
-                  "openkcm (l2-max-age " + life.l2MaxAge() + ")",
+                  "openkcm (l2 max age " + l2MaxAge + ")",
                   "rotate-l2-" + UUID.randomUUID(),
                   rt.context().getSystem().ignoreRef()));
     }
@@ -310,17 +366,12 @@ final class KeyRotation {
     UnsealedKeys keys = rt.keys().get();
     for (ServiceKeys service : s.services().values()) {
       Instant made = service.info(service.currentVersion()).createdAt();
-      if (made.isAfter(Instant.EPOCH) && now.isAfter(made.plus(life.l3MaxAge()))) {
+      java.time.Duration maxAge = s.policy().l3MaxAge(service.serviceId(), life.l3MaxAge());
+      if (made.isAfter(Instant.EPOCH) && now.isAfter(made.plus(maxAge))) {
         KeyMaterial l3 = KeyMaterial.random(KEY_BYTES, rt.deps.random());
         long version = service.currentVersion() + 1;
         String why =
-            "age: L3 v"
-                + service.currentVersion()
-                + " made "
-                + made
-                + " (l3-max-age "
-                + life.l3MaxAge()
-                + ")";
+            "age: L3 v" + service.currentVersion() + " made " + made + " (max age " + maxAge + ")";
         events.add(newVersion(keys, service.serviceId(), version, l3, "", "openkcm", why));
         events.add(firstBlock(service.serviceId(), version));
         installs.add(() -> install(service.serviceId(), version, l3, why));

@@ -131,4 +131,27 @@ public final class LifecycleProtocol {
       String by,
       String reason)
       implements TenantEntity.Event {}
+
+  /**
+   * Sets the tenant's own cryptoperiods: for one service's L3 ({@code serviceId} given), or the
+   * tenant's L3 default and L2 ({@code serviceId} empty). An empty duration leaves that one as is.
+   */
+  public record SetRotationPolicy(
+      String serviceId,
+      java.util.Optional<java.time.Duration> l3MaxAge,
+      java.util.Optional<java.time.Duration> l2MaxAge,
+      String requestedBy,
+      String correlationId,
+      ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements TenantEntity.SummaryCommand {}
+
+  /** The tenant's cryptoperiods changed ({@code 0} seconds: unchanged). */
+  public record RotationPolicySet(
+      String serviceId,
+      long l3MaxAgeSeconds,
+      long l2MaxAgeSeconds,
+      Instant at,
+      String correlationId,
+      String by)
+      implements TenantEntity.Event {}
 }

@@ -425,6 +425,7 @@ public final class TenantEntity
         .onCommand(L1CheckTick.class, (s, c) -> unsealer.onTick(s))
         .onCommand(RotateService.class, rotation::onRotateService)
         .onCommand(RotateL2.class, rotation::onRotateL2)
+        .onCommand(LifecycleProtocol.SetRotationPolicy.class, rotation::onSetPolicy)
         .onCommand(RewrapL2.class, l2Rewrap::onRewrapL2)
         .onCommand(RetireVersions.class, retirement::onRetire)
         .onCommand(LifecycleTick.class, (s, c) -> rotation.onLifecycleTick(s))

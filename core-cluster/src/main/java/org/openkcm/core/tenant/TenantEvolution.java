@@ -125,6 +125,29 @@ final class TenantEvolution {
                     Optional.of(new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at()))))
         .onEvent(TenantRevived.class, (s, e) -> s.withKilled(Optional.empty()))
         .onEvent(
+            LifecycleProtocol.RotationPolicySet.class,
+            (s, e) ->
+                s.with(
+                    d -> {
+                      TenantState.RotationPolicy p = d.policy;
+                      Optional<java.time.Duration> l2 =
+                          e.l2MaxAgeSeconds() > 0
+                              ? Optional.of(java.time.Duration.ofSeconds(e.l2MaxAgeSeconds()))
+                              : p.l2MaxAge();
+                      Optional<java.time.Duration> l3 = p.l3MaxAge();
+                      Map<String, java.time.Duration> perService =
+                          new java.util.TreeMap<>(p.serviceL3MaxAge());
+                      if (e.l3MaxAgeSeconds() > 0) {
+                        java.time.Duration age = java.time.Duration.ofSeconds(e.l3MaxAgeSeconds());
+                        if (e.serviceId().isEmpty()) {
+                          l3 = Optional.of(age);
+                        } else {
+                          perService.put(e.serviceId(), age);
+                        }
+                      }
+                      d.policy = new TenantState.RotationPolicy(l2, l3, perService);
+                    }))
+        .onEvent(
             TenantOffboarded.class,
             (s, e) ->
                 new TenantState.Offboarded(
@@ -145,6 +168,7 @@ final class TenantEvolution {
         Optional.empty(),
         L1Reference.parse(e.l1Reference()).keyDomain(),
         Optional.empty(),
-        e.at());
+        e.at(),
+        TenantState.RotationPolicy.DEFAULTS);
   }
 }

@@ -354,7 +354,12 @@ final class TenantRuntime {
   }
 
   TenantSummary summary(Registered s) {
-    return TenantSummary.of(s, keys(), killRecord(s), context.getSystem().address().toString());
+    return TenantSummary.of(
+        s,
+        keys(),
+        killRecord(s),
+        context.getSystem().address().toString(),
+        deps.settings().lifecycle());
   }
 
   /**

@@ -122,6 +122,33 @@ public sealed interface TenantState extends CborSerializable {
   /** One L3 version, sealed and wrapped by L2 version {@code l2Version}. */
   record WrappedL3(long version, long l2Version, byte[] blob) implements CborSerializable {}
 
+  /**
+   * A tenant's own cryptoperiods, over the configured defaults: the L2's, the L3s' of every
+   * service, and per service (empty: the default applies).
+   */
+  record RotationPolicy(
+      Optional<java.time.Duration> l2MaxAge,
+      Optional<java.time.Duration> l3MaxAge,
+      Map<String, java.time.Duration> serviceL3MaxAge)
+      implements CborSerializable {
+
+    public static final RotationPolicy DEFAULTS =
+        new RotationPolicy(Optional.empty(), Optional.empty(), Map.of());
+
+    public RotationPolicy {
+      l2MaxAge = l2MaxAge == null ? Optional.empty() : l2MaxAge;
+      l3MaxAge = l3MaxAge == null ? Optional.empty() : l3MaxAge;
+      serviceL3MaxAge = serviceL3MaxAge == null ? Map.of() : Map.copyOf(serviceL3MaxAge);
+    }
+
+    /** The L3 cryptoperiod of {@code serviceId}: its own, the tenant's, else {@code fallback}. */
+    public java.time.Duration l3MaxAge(String serviceId, java.time.Duration fallback) {
+      return java.util.Optional.ofNullable(serviceL3MaxAge.get(serviceId))
+          .or(() -> l3MaxAge)
+          .orElse(fallback);
+    }
+  }
+
   /** A re-link waiting for approval. */
   record PendingL1Link(String requestId, String l1Reference, String requestedBy, Instant at)
       implements CborSerializable {}
@@ -145,6 +172,7 @@ public sealed interface TenantState extends CborSerializable {
 
   /**
    * @param l2CreatedAt when the current L2 version was made (onboarding or its last rotation)
+   * @param policy the tenant's own cryptoperiods (over the configured defaults)
    * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and
    *     region, HSM token): every later L1 must be of it
    */
@@ -160,8 +188,13 @@ public sealed interface TenantState extends CborSerializable {
       Optional<KillRecord> killed,
       String keyDomain,
       Optional<PendingL1Link> pendingLink,
-      Instant l2CreatedAt)
+      Instant l2CreatedAt,
+      RotationPolicy policy)
       implements TenantState {
+
+    public Registered {
+      policy = policy == null ? RotationPolicy.DEFAULTS : policy;
+    }
 
     /** A copy with what {@code change} sets on the draft. */
     Registered with(Consumer<Draft> change) {
@@ -228,6 +261,7 @@ public sealed interface TenantState extends CborSerializable {
     Optional<KillRecord> killed;
     Optional<PendingL1Link> pendingLink;
     Instant l2CreatedAt;
+    RotationPolicy policy;
 
     private Draft(Registered r) {
       from = r;
@@ -240,6 +274,7 @@ public sealed interface TenantState extends CborSerializable {
       killed = r.killed();
       pendingLink = r.pendingLink();
       l2CreatedAt = r.l2CreatedAt();
+      policy = r.policy();
     }
 
     private Registered build() {
@@ -255,7 +290,8 @@ public sealed interface TenantState extends CborSerializable {
           killed,
           from.keyDomain(),
           pendingLink,
-          l2CreatedAt);
+          l2CreatedAt,
+          policy);
     }
   }
 }

@@ -18,6 +18,7 @@ import org.openkcm.core.tenant.TenantState.PendingL1Link;
  * @param killed the kill in force (the tenant's own, or a region/global kill-switch)
  * @param node the Core node that answered
  * @param l2CreatedAt when the current L2 version was made
+ * @param l2MaxAge the L2's cryptoperiod in force (the tenant's own, else the configured one)
  */
 public record TenantSummary(
     String tenantId,
@@ -30,14 +31,16 @@ public record TenantSummary(
     Optional<KillRecord> killed,
     String node,
     Optional<PendingL1Link> pendingLink,
-    Instant l2CreatedAt)
+    Instant l2CreatedAt,
+    java.time.Duration l2MaxAge)
     implements CborSerializable {
 
   /**
    * @param l3Version the active version
    * @param versions every version, oldest first
    */
-  public record ServiceSummary(String serviceId, long l3Version, List<VersionSummary> versions)
+  public record ServiceSummary(
+      String serviceId, long l3Version, List<VersionSummary> versions, java.time.Duration l3MaxAge)
       implements CborSerializable {}
 
   /**
@@ -57,7 +60,8 @@ public record TenantSummary(
       TenantState.Registered s,
       Optional<UnsealedKeys> keys,
       Optional<KillRecord> kill,
-      String node) {
+      String node,
+      KeyLifecycle defaults) {
     List<ServiceSummary> services = new ArrayList<>();
     for (TenantState.ServiceKeys v : s.services().values()) {
       List<TenantSummary.VersionSummary> versions = new ArrayList<>();
@@ -76,7 +80,12 @@ public record TenantSummary(
                 version < v.retiredBelow() ? info.wrapsReserved() : wraps,
                 info.destroyedSha256()));
       }
-      services.add(new ServiceSummary(v.serviceId(), v.currentVersion(), versions));
+      services.add(
+          new ServiceSummary(
+              v.serviceId(),
+              v.currentVersion(),
+              versions,
+              s.policy().l3MaxAge(v.serviceId(), defaults.l3MaxAge())));
     }
     TenantStatus status =
         kill.isPresent()
@@ -93,6 +102,7 @@ public record TenantSummary(
         kill,
         node,
         s.pendingLink(),
-        s.l2CreatedAt());
+        s.l2CreatedAt(),
+        s.policy().l2MaxAge().orElse(defaults.l2MaxAge()));
   }
 }

@@ -181,6 +181,51 @@ class TenantRotationTest {
   }
 
   @Test
+  void aServiceOwnCryptoperiodOverridesTheDefault() throws Exception {
+    start(KeyLifecycle.DEFAULTS); // 90 days by default
+    Wrapped old = wrap(1);
+    StatusReply<TenantSummary> tooShort =
+        summary(
+            r ->
+                new LifecycleProtocol.SetRotationPolicy(
+                    "payments",
+                    java.util.Optional.of(Duration.ofMinutes(5)),
+                    java.util.Optional.empty(),
+                    "ops",
+                    "c",
+                    r));
+    assertReason(ErrorReason.INVALID_ARGUMENT, tooShort);
+    assertReason(
+        ErrorReason.INVALID_ARGUMENT,
+        summary(
+            r ->
+                new LifecycleProtocol.SetRotationPolicy(
+                    "payments",
+                    java.util.Optional.empty(),
+                    java.util.Optional.of(Duration.ofDays(30)),
+                    "ops",
+                    "c",
+                    r)));
+    StatusReply<TenantSummary> set =
+        summary(
+            r ->
+                new LifecycleProtocol.SetRotationPolicy(
+                    "payments",
+                    java.util.Optional.of(Duration.ofDays(10)),
+                    java.util.Optional.empty(),
+                    "ops",
+                    "c",
+                    r));
+    assertTrue(set.isSuccess(), set::toString);
+    assertEquals(Duration.ofDays(10), set.getValue().services().get(0).l3MaxAge());
+    assertEquals(Duration.ofDays(365), set.getValue().l2MaxAge(), "the default stays");
+    clock.advance(Duration.ofDays(11));
+    tenant.runCommand(new TenantEntity.LifecycleTick());
+    assertEquals(2, summaryOf().services().get(0).l3Version(), "rotated after its own 10 days");
+    assertOpen(old);
+  }
+
+  @Test
   void anL2OlderThanItsCryptoperiodRotatesThroughL1ByItself() throws Exception {
     start(new KeyLifecycle(1L << 30, 3L << 28, 1000, Duration.ofDays(3650), Duration.ofDays(365)));
     Wrapped old = wrap(1);
