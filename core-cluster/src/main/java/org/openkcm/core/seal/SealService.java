@@ -73,7 +73,9 @@ public final class SealService {
             .init(
                 org.apache.pekko.cluster.typed.SingletonActor.of(
                     SealConfigEntity.create(), "seal-config"));
-    return new SealService(system, config, new MasterKey(), keystore, timeout, wipeLocalTenants);
+    MasterKey master = new MasterKey();
+    NodeMasterKey.get(system).set(master);
+    return new SealService(system, config, master, keystore, timeout, wipeLocalTenants);
   }
 
   public MasterKey master() {

@@ -176,6 +176,15 @@ public final class TenantEntity
   public record MigrateSeal(String correlationId, ActorRef<StatusReply<Integer>> replyTo)
       implements Command {}
 
+  /**
+   * An event of this tenant from another region (Orbital), in its portable form: applied once (by
+   * origin region and sequence number), its blobs sealed with this region's master key. Answers
+   * whether it was applied now (false: applied before).
+   */
+  public record ApplyReplicated(
+      String originRegion, long sequenceNr, Event event, ActorRef<StatusReply<Boolean>> replyTo)
+      implements Command {}
+
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
   public record WipeKeys(String why) implements Command {}
 
@@ -293,6 +302,18 @@ public final class TenantEntity
 
   public record TenantRevived(String by, Instant at, String correlationId) implements Event {}
 
+  /**
+   * {@code event} written first in {@code originRegion} (as its {@code originSequenceNr}), applied
+   * here; its blobs are sealed with this region's master key. Never shipped again.
+   */
+  public record Replicated(
+      String originRegion,
+      long originSequenceNr,
+      @com.fasterxml.jackson.annotation.JsonTypeInfo(
+              use = com.fasterxml.jackson.annotation.JsonTypeInfo.Id.CLASS)
+          Event event)
+      implements Event {}
+
   // ---------------------------------------------------------------- wiring
 
   public static void init(ActorSystem<?> system, TenantDependencies deps) {
@@ -317,6 +338,7 @@ public final class TenantEntity
   private final Retirement retirement;
   private final Offboarding offboarding;
   private final L2Rewrap l2Rewrap;
+  private final ReplicaApply replica;
 
   private TenantEntity(
       String tenantId,
@@ -336,6 +358,7 @@ public final class TenantEntity
     this.retirement = new Retirement(rt);
     this.offboarding = new Offboarding(rt);
     this.l2Rewrap = new L2Rewrap(rt);
+    this.replica = new ReplicaApply(rt);
     this.kills = new KillCommands(rt);
     this.relink = new L1Relink(rt);
   }
@@ -351,12 +374,23 @@ public final class TenantEntity
     return RetentionCriteria.snapshotEvery(100, 2);
   }
 
+  /** Events written first in this region are tagged for the other regions; copies are not. */
+  @Override
+  public java.util.Set<String> tagsFor(Event event) {
+    return TenantReplication.crosses(event)
+        ? java.util.Set.of(TenantReplication.TAG)
+        : java.util.Set.of();
+  }
+
   /**
    * A snapshot right after an event that destroys keys: the events before it (which still hold the
    * destroyed blobs) are then deleted.
    */
   @Override
   public boolean shouldSnapshot(TenantState state, Event event, long sequenceNr) {
+    if (event instanceof Replicated r) {
+      return shouldSnapshot(state, r.event(), sequenceNr);
+    }
     return event instanceof L3VersionsRetired
         || event instanceof L2Rotated
         || event instanceof L2Rewrapped
@@ -371,6 +405,12 @@ public final class TenantEntity
         newCommandHandlerWithReplyBuilder();
     // A kill or a wipe never waits: not for an L1 call in flight, not behind other commands.
     b.forAnyState().onCommand(WipeKeys.class, this::onWipe);
+    // Another region's events are applied at once, never behind an L1 call (they wipe the keys).
+    b.forAnyState().onCommand(ApplyReplicated.class, replica::onApply);
+    // A replica refuses the writes only the tenant's home region makes.
+    b.forState(st -> st instanceof Registered r && r.isReplica())
+        .onCommand(
+            ReplicaApply::homeOnly, (st, c) -> rt.refuse(c, ReplicaApply.notHome((Registered) st)));
     b.forStateType(Registered.class)
         .onCommand(MigrateSeal.class, chain::onMigrateSeal)
         .onCommand(Kill.class, kills::onKill)

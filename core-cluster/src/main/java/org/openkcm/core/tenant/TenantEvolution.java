@@ -43,6 +43,9 @@ final class TenantEvolution {
 
   /** Every event applied to the state it happens in; nothing else. */
   static EventHandler<TenantState, Event> handler(EventHandlerBuilder<TenantState, Event> b) {
+    java.util.concurrent.atomic.AtomicReference<EventHandler<TenantState, Event>> self =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    b.forAnyState().onEvent(TenantEntity.Replicated.class, (s, e) -> replicated(self.get(), s, e));
     b.forStateType(TenantState.Offboarded.class)
         .onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
     b.forStateType(Unregistered.class).onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
@@ -151,8 +154,43 @@ final class TenantEvolution {
             TenantOffboarded.class,
             (s, e) ->
                 new TenantState.Offboarded(
-                    e.tenantId(), e.at(), e.by(), e.reason(), List.copyOf(e.destroyed())));
-    return b.build();
+                    e.tenantId(),
+                    e.at(),
+                    e.by(),
+                    e.reason(),
+                    List.copyOf(e.destroyed()),
+                    s.replicated()));
+    EventHandler<TenantState, Event> built = b.build();
+    self.set(built);
+    return built;
+  }
+
+  /** Another region's event applied like a local one, then remembered as applied. */
+  private static TenantState replicated(
+      EventHandler<TenantState, Event> handler, TenantState s, TenantEntity.Replicated e) {
+    boolean applies =
+        s instanceof TenantState.Registered
+            || e.event() instanceof TenantOnboarded
+            || (s instanceof TenantState.Offboarded && e.event() instanceof TenantOnboarded);
+    TenantState next = applies ? handler.apply(s, e.event()) : s;
+    if (next instanceof TenantState.Registered r) {
+      return r.with(
+          d -> {
+            Map<String, Long> upTo = new java.util.TreeMap<>(d.replicated);
+            upTo.put(e.originRegion(), e.originSequenceNr());
+            d.replicated = upTo;
+            if (e.event() instanceof TenantOnboarded) {
+              d.homeRegion = e.originRegion();
+            }
+          });
+    }
+    if (next instanceof TenantState.Offboarded o) {
+      Map<String, Long> upTo = new java.util.TreeMap<>(o.replicated());
+      upTo.put(e.originRegion(), e.originSequenceNr());
+      return new TenantState.Offboarded(
+          o.tenantId(), o.at(), o.by(), o.reason(), o.destroyed(), upTo);
+    }
+    return next;
   }
 
   static Registered onboarded(TenantOnboarded e) {
@@ -169,6 +207,8 @@ final class TenantEvolution {
         L1Reference.parse(e.l1Reference()).keyDomain(),
         Optional.empty(),
         e.at(),
-        TenantState.RotationPolicy.DEFAULTS);
+        TenantState.RotationPolicy.DEFAULTS,
+        "",
+        Map.of());
   }
 }

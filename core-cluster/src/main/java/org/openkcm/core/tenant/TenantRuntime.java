@@ -263,6 +263,10 @@ final class TenantRuntime {
       return effect.reply(u.replyTo(), reject(e));
     } else if (c instanceof TenantEntity.RewrapKeys r) {
       return effect.reply(r.replyTo(), reject(e));
+    } else if (c instanceof LifecycleProtocol.Offboard o) {
+      return effect.reply(o.replyTo(), reject(e));
+    } else if (c instanceof TenantEntity.MigrateSeal m) {
+      return effect.reply(m.replyTo(), reject(e));
     } else if (c instanceof SummaryCommand sc) {
       return effect.reply(sc.replyTo(), reject(e));
     }

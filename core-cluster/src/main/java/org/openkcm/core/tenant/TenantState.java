@@ -18,6 +18,11 @@ import org.openkcm.core.serialization.CborSerializable;
  */
 public sealed interface TenantState extends CborSerializable {
 
+  /** The last sequence number applied of events replicated from {@code originRegion}. */
+  default long replicatedUpTo(String originRegion) {
+    return 0;
+  }
+
   /**
    * Every L3 version of one service, wrapped by the L2 version named in each.
    *
@@ -167,12 +172,25 @@ public sealed interface TenantState extends CborSerializable {
       Instant at,
       String by,
       String reason,
-      List<Offboarding.DestroyedKey> destroyed)
-      implements TenantState {}
+      List<Offboarding.DestroyedKey> destroyed,
+      Map<String, Long> replicated)
+      implements TenantState {
+
+    public Offboarded {
+      replicated = replicated == null ? Map.of() : Map.copyOf(replicated);
+    }
+
+    @Override
+    public long replicatedUpTo(String originRegion) {
+      return replicated.getOrDefault(originRegion, 0L);
+    }
+  }
 
   /**
    * @param l2CreatedAt when the current L2 version was made (onboarding or its last rotation)
    * @param policy the tenant's own cryptoperiods (over the configured defaults)
+   * @param homeRegion the region that owns the tenant's lifecycle writes; empty: this one
+   * @param replicated per origin region, the last sequence number of its events applied here
    * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and
    *     region, HSM token): every later L1 must be of it
    */
@@ -189,11 +207,25 @@ public sealed interface TenantState extends CborSerializable {
       String keyDomain,
       Optional<PendingL1Link> pendingLink,
       Instant l2CreatedAt,
-      RotationPolicy policy)
+      RotationPolicy policy,
+      String homeRegion,
+      Map<String, Long> replicated)
       implements TenantState {
 
     public Registered {
       policy = policy == null ? RotationPolicy.DEFAULTS : policy;
+      homeRegion = homeRegion == null ? "" : homeRegion;
+      replicated = replicated == null ? Map.of() : Map.copyOf(replicated);
+    }
+
+    @Override
+    public long replicatedUpTo(String originRegion) {
+      return replicated.getOrDefault(originRegion, 0L);
+    }
+
+    /** Whether another region owns this tenant's lifecycle writes (this region holds a replica). */
+    public boolean isReplica() {
+      return !homeRegion.isEmpty();
     }
 
     /** A copy with what {@code change} sets on the draft. */
@@ -262,6 +294,8 @@ public sealed interface TenantState extends CborSerializable {
     Optional<PendingL1Link> pendingLink;
     Instant l2CreatedAt;
     RotationPolicy policy;
+    String homeRegion;
+    Map<String, Long> replicated;
 
     private Draft(Registered r) {
       from = r;
@@ -275,6 +309,8 @@ public sealed interface TenantState extends CborSerializable {
       pendingLink = r.pendingLink();
       l2CreatedAt = r.l2CreatedAt();
       policy = r.policy();
+      homeRegion = r.homeRegion();
+      replicated = r.replicated();
     }
 
     private Registered build() {
@@ -291,7 +327,9 @@ public sealed interface TenantState extends CborSerializable {
           from.keyDomain(),
           pendingLink,
           l2CreatedAt,
-          policy);
+          policy,
+          homeRegion,
+          replicated);
     }
   }
 }

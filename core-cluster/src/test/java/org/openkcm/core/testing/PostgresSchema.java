@@ -44,13 +44,10 @@ public final class PostgresSchema implements AutoCloseable {
             "pekko-persistence-jdbc.shared-databases.openkcm.db.url", url(),
             "pekko-persistence-jdbc.shared-databases.openkcm.db.user", USER,
             "pekko-persistence-jdbc.shared-databases.openkcm.db.password", "",
-            "pekko-persistence-jdbc.shared-databases.openkcm.db.driver", "org.postgresql.Driver"));
+            "pekko-persistence-jdbc.shared-databases.openkcm.db.driver", "org.postgresql.Driver",
+            "pekko.projection.jdbc.dialect", "postgres-dialect"));
   }
 
-  /**
-   * The persisted event payloads of the entities whose persistence id starts with {@code prefix},
-   * in order.
-   */
   /** One stored event: how to deserialize it, and its bytes. */
   public record StoredEvent(long sequenceNr, int serId, String manifest, byte[] payload) {}
 
@@ -90,6 +87,10 @@ public final class PostgresSchema implements AutoCloseable {
     }
   }
 
+  /**
+   * The persisted event payloads of the entities whose persistence id starts with {@code prefix},
+   * in order.
+   */
   public List<byte[]> eventPayloads(String prefix) throws SQLException {
     try (Connection c = DriverManager.getConnection(url(), USER, "");
         java.sql.PreparedStatement st =

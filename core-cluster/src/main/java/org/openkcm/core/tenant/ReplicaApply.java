@@ -1,0 +1,136 @@
+package org.openkcm.core.tenant;
+
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.openkcm.core.tenant.LifecycleProtocol.L2Rewrapped;
+import org.openkcm.core.tenant.LifecycleProtocol.L2Rotated;
+import org.openkcm.core.tenant.LifecycleProtocol.L3Rotated;
+import org.openkcm.core.tenant.LifecycleProtocol.L3VersionsRetired;
+import org.openkcm.core.tenant.LifecycleProtocol.TenantOffboarded;
+import org.openkcm.core.tenant.TenantEntity.ApplyReplicated;
+import org.openkcm.core.tenant.TenantEntity.Command;
+import org.openkcm.core.tenant.TenantEntity.Event;
+import org.openkcm.core.tenant.TenantState.Registered;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.event.TenantEventKind;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This region's side of Orbital for one tenant: events from other regions are applied once (by
+ * origin region and sequence number, so a resend after a crash or partition changes nothing), their
+ * blobs sealed with this region's master key; the keys in memory are wiped (the next use unseals
+ * the new chain through the customer's L1) and local gateways are told. A replica refuses the
+ * lifecycle writes its tenant's home region owns.
+ */
+final class ReplicaApply {
+
+  private static final Logger log = LoggerFactory.getLogger(ReplicaApply.class);
+
+  private final TenantRuntime rt;
+
+  ReplicaApply(TenantRuntime rt) {
+    this.rt = rt;
+  }
+
+  ReplyEffect<Event, TenantState> onApply(TenantState s, ApplyReplicated c) {
+    if (c.sequenceNr() <= s.replicatedUpTo(c.originRegion())) {
+      return rt.effect.reply(c.replyTo(), StatusReply.success(false));
+    }
+    if (c.event() instanceof TenantEntity.TenantOnboarded
+        && s instanceof Registered r
+        && !r.isReplica()) {
+      // the same id onboarded in two regions: this region keeps its own, the conflict is loud
+      log.error(
+          "tenant {}: region {} onboarded it too (event {}), but it is this region's own tenant;"
+              + " that onboarding is ignored here",
+          rt.tenantId,
+          c.originRegion(),
+          c.sequenceNr());
+      rt.audit.record("orbital.conflict", "origin", c.originRegion(), "seq", c.sequenceNr());
+    }
+    Event sealed;
+    try {
+      sealed = TenantReplication.sealed(rt.tenantId, c.event(), rt.deps.masterKey());
+    } catch (OpenKcmException e) {
+      return rt.effect.reply(c.replyTo(), TenantRejections.reject(e));
+    }
+    if (destroys(c.event())) {
+      rt.purgeAfterSnapshot();
+    }
+    Event inner = sealed;
+    return rt.effect
+        .persist(new TenantEntity.Replicated(c.originRegion(), c.sequenceNr(), sealed))
+        .thenRun(
+            st -> {
+              rt.wipeKeys("replicated " + inner.getClass().getSimpleName());
+              announcement(inner).ifPresent(kind -> rt.publish(kind, "from " + c.originRegion()));
+              log.debug(
+                  "tenant {}: applied {} #{} from region {}",
+                  rt.tenantId,
+                  inner.getClass().getSimpleName(),
+                  c.sequenceNr(),
+                  c.originRegion());
+            })
+        .thenReply(c.replyTo(), st -> StatusReply.success(true));
+  }
+
+  private static boolean destroys(Event e) {
+    return e instanceof L3VersionsRetired
+        || e instanceof L2Rotated
+        || e instanceof L2Rewrapped
+        || e instanceof TenantOffboarded;
+  }
+
+  /** What local gateways are told of a replicated event. */
+  private static java.util.Optional<TenantEventKind> announcement(Event e) {
+    TenantEventKind kind = null;
+    if (e instanceof TenantEntity.TenantOnboarded) {
+      kind = TenantEventKind.ONBOARDED;
+    } else if (e instanceof TenantEntity.ServiceCreated) {
+      kind = TenantEventKind.SERVICE_CREATED;
+    } else if (e instanceof TenantEntity.TenantKilled) {
+      kind = TenantEventKind.KILLED;
+    } else if (e instanceof TenantEntity.TenantRevived) {
+      kind = TenantEventKind.REVIVED;
+    } else if (e instanceof TenantEntity.L1Revoked) {
+      kind = TenantEventKind.L1_REVOKED;
+    } else if (e instanceof TenantEntity.L1Restored) {
+      kind = TenantEventKind.L1_RESTORED;
+    } else if (e instanceof TenantEntity.L1Linked) {
+      kind = TenantEventKind.L1_LINKED;
+    } else if (e instanceof TenantOffboarded) {
+      kind = TenantEventKind.OFFBOARDED;
+    } else if (e instanceof L3Rotated || e instanceof L2Rotated || e instanceof L3VersionsRetired) {
+      kind = TenantEventKind.KEY_ROTATED;
+    }
+    return java.util.Optional.ofNullable(kind);
+  }
+
+  /** The writes only a tenant's home region makes. */
+  static boolean homeOnly(Command c) {
+    return c instanceof TenantEntity.CreateService
+        || c instanceof TenantEntity.RequestL1Link
+        || c instanceof TenantEntity.ApproveL1Link
+        || c instanceof TenantEntity.Revive
+        || c instanceof TenantEntity.MigrateSeal
+        || c instanceof LifecycleProtocol.RotateService
+        || c instanceof LifecycleProtocol.RotateL2
+        || c instanceof LifecycleProtocol.RewrapL2
+        || c instanceof LifecycleProtocol.RetireVersions
+        || c instanceof LifecycleProtocol.SetRotationPolicy
+        || c instanceof LifecycleProtocol.Offboard;
+  }
+
+  static OpenKcmException notHome(Registered s) {
+    return new OpenKcmException(
+        ErrorReason.NOT_HOME_REGION,
+        "tenant "
+            + s.tenantId()
+            + " belongs to region "
+            + s.homeRegion()
+            + ": lifecycle writes (services, rotation, retirement, re-link, revive, offboarding) go"
+            + " to that region's Core; this region serves its keys and may kill it");
+  }
+}

@@ -1,0 +1,104 @@
+package org.openkcm.orbital;
+
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.openkcm.core.reply.Rejections;
+import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.protocol.envelope.Identifiers;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.orbital.v1.ApplyRequest;
+import org.openkcm.protocol.orbital.v1.ApplyResponse;
+import org.openkcm.protocol.orbital.v1.OrbitalService;
+import org.openkcm.protocol.orbital.v1.ReplicatedEvent;
+
+/**
+ * The peers' events, applied in this region in the order they come: each by its tenant's entity,
+ * once (the entity skips what it applied before). Only tenant events of known peers are accepted.
+ */
+final class Inbox implements OrbitalService {
+
+  private final ClusterSharding sharding;
+  private final Serialization serialization;
+  private final Set<String> peers;
+  private final Duration timeout;
+
+  Inbox(ActorSystem<?> system, Set<String> peers, Duration timeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.serialization = SerializationExtension.get(Adapter.toClassic(system));
+    this.peers = Set.copyOf(peers);
+    this.timeout = timeout;
+  }
+
+  @Override
+  public CompletionStage<ApplyResponse> apply(ApplyRequest in) {
+    if (!peers.contains(in.getOriginRegion())) {
+      return CompletableFuture.failedFuture(
+          GrpcErrors.toGrpc(
+              new OpenKcmException(
+                  ErrorReason.PERMISSION_DENIED,
+                  "region "
+                      + org.openkcm.protocol.error.Fields.safe(in.getOriginRegion())
+                      + " is not a peer of this region (openkcm.orbital.peers)")));
+    }
+    CompletionStage<long[]> counts = CompletableFuture.completedFuture(new long[2]);
+    for (ReplicatedEvent e : in.getEventsList()) {
+      counts =
+          counts.thenCompose(
+              c ->
+                  applyOne(in.getOriginRegion(), e)
+                      .thenApply(
+                          applied -> {
+                            c[applied ? 0 : 1]++;
+                            return c;
+                          }));
+    }
+    return counts
+        .thenApply(c -> ApplyResponse.newBuilder().setApplied(c[0]).setDuplicates(c[1]).build())
+        .exceptionally(
+            failure -> {
+              throw GrpcErrors.toGrpc(Rejections.parse(failure));
+            });
+  }
+
+  private CompletionStage<Boolean> applyOne(String origin, ReplicatedEvent e) {
+    TenantEntity.Event event;
+    try {
+      Identifiers.problem("tenant", e.getTenantId())
+          .ifPresent(
+              p -> {
+                throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, p);
+              });
+      Object decoded =
+          serialization
+              .deserialize(e.getPayload().toByteArray(), e.getSerializerId(), e.getManifest())
+              .get();
+      if (!(decoded instanceof TenantEntity.Event te)
+          || decoded instanceof TenantEntity.Replicated) {
+        throw new OpenKcmException(
+            ErrorReason.INVALID_ARGUMENT, "not a tenant event: " + decoded.getClass().getName());
+      }
+      event = te;
+    } catch (OpenKcmException ex) {
+      return CompletableFuture.failedFuture(ex);
+    } catch (RuntimeException ex) {
+      return CompletableFuture.failedFuture(
+          new OpenKcmException(
+              ErrorReason.INVALID_ARGUMENT,
+              "undecodable event " + e.getSequenceNr() + " of " + e.getTenantId()));
+    }
+    return sharding
+        .entityRefFor(TenantEntity.ENTITY_KEY, e.getTenantId())
+        .<Boolean>askWithStatus(
+            replyTo -> new TenantEntity.ApplyReplicated(origin, e.getSequenceNr(), event, replyTo),
+            timeout);
+  }
+}

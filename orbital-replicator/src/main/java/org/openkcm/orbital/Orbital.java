@@ -1,0 +1,94 @@
+package org.openkcm.orbital;
+
+import com.typesafe.config.Config;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
+import org.openkcm.core.seal.NodeMasterKey;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.NodeTls;
+import org.openkcm.protocol.orbital.v1.OrbitalServiceClient;
+import org.openkcm.protocol.orbital.v1.OrbitalServiceHandlerFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This region's Orbital replicator, running in a Core node's actor system: the endpoint where peers
+ * deliver their events ({@link Inbox}) and one {@link Outbox} per peer. With mTLS on, peers connect
+ * and are accepted as {@code core/} identities of the trust domain.
+ */
+public final class Orbital implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Orbital.class);
+  private static final Set<String> PEER_KINDS = Set.of("core");
+
+  private final ServerBinding binding;
+
+  private Orbital(ServerBinding binding) {
+    this.binding = binding;
+  }
+
+  /** Starts Orbital on {@code system} (a started Core node) when it is enabled; empty otherwise. */
+  public static Optional<Orbital> init(ActorSystem<?> system) {
+    Config config = system.settings().config();
+    OrbitalSettings settings = OrbitalSettings.from(config);
+    if (!settings.enabled()) {
+      return Optional.empty();
+    }
+    Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
+    Config db = config.getConfig("pekko-persistence-jdbc.shared-databases.openkcm.db");
+    Supplier<JournalSession> sessions = () -> new JournalSession(db);
+    JdbcProjection.createTablesIfNotExists(sessions, system).toCompletableFuture().join();
+
+    Inbox inbox =
+        new Inbox(
+            system,
+            settings.peers().stream().map(OrbitalSettings.Peer::name).collect(Collectors.toSet()),
+            settings.callTimeout());
+    var server = Http.get(system).newServerAt(settings.host(), settings.port());
+    if (tls.isPresent()) {
+      var ctx = tls.get().sslContext(PEER_KINDS);
+      server = server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
+    }
+    CompletionStage<ServerBinding> bound =
+        server.bind(OrbitalServiceHandlerFactory.create(inbox, system));
+    ServerBinding binding = bound.toCompletableFuture().join();
+
+    for (OrbitalSettings.Peer peer : settings.peers()) {
+      Supplier<OrbitalServiceClient> clients =
+          () ->
+              OrbitalServiceClient.create(
+                  NodeTls.client(
+                      GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
+                          .withDeadline(settings.callTimeout()),
+                      tls,
+                      PEER_KINDS),
+                  system);
+      Outbox.start(system, settings, peer, clients, sessions, NodeMasterKey.get(system).master());
+    }
+    log.info(
+        "Orbital: region {} listening on {} ({}), shipping to {}",
+        settings.region(),
+        binding.localAddress(),
+        tls.isPresent() ? "mTLS" : "PLAINTEXT",
+        settings.peers().stream().map(p -> p.name() + "@" + p.host() + ":" + p.port()).toList());
+    return Optional.of(new Orbital(binding));
+  }
+
+  public java.net.InetSocketAddress address() {
+    return binding.localAddress();
+  }
+
+  @Override
+  public void close() {
+    binding.unbind();
+  }
+}

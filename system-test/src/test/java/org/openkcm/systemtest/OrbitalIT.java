@@ -1,0 +1,265 @@
+package org.openkcm.systemtest;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.openkcm.core.testing.Rpc.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.core.testing.Bytes;
+import org.openkcm.core.testing.PostgresSchema;
+import org.openkcm.core.testing.Rpc;
+import org.openkcm.orbital.Orbital;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.RotateKeyRequest;
+import org.openkcm.protocol.admin.v1.TenantInfo;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.gateway.v1.DecryptRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
+
+/**
+ * Two regions, each a Core on its own PostgreSQL schema with its own master key and a gateway of
+ * its own, kept in step by Orbital (region A ships to B through a recording relay, B ships to A
+ * directly). The customer's L1 is reachable from both (one development keystore, as an AWS
+ * multi-Region key would be).
+ */
+class OrbitalIT {
+
+  private static PgStack eu;
+  private static PgStack us;
+  private static Orbital euOrbital;
+  private static Orbital usOrbital;
+  private static Relay euToUs;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Path sharedL1 = Files.createTempDirectory("openkcm-orbital-l1");
+    int euPort = Rpc.freePort();
+    int usPort = Rpc.freePort();
+    euToUs = new Relay(usPort);
+    eu = PgStack.start("eu", region("eu", euPort, "us", euToUs.port(), sharedL1), Map.of());
+    euOrbital = Orbital.init(eu.core().system()).orElseThrow();
+    // the tenant exists (and its L1 key in the shared keystore) before region us starts
+    eu.admin(
+        a ->
+            a.createTenant(
+                CreateTenantRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setL1Reference("devfile:acme-root")
+                    .build()));
+    eu.admin(
+        a ->
+            a.createService(
+                CreateServiceRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .build()));
+    us = PgStack.start("us", region("us", usPort, "eu", euPort, sharedL1), Map.of());
+    usOrbital = Orbital.init(us.core().system()).orElseThrow();
+  }
+
+  private static Map<String, Object> region(
+      String name, int port, String peer, int peerPort, Path sharedL1) {
+    Map<String, Object> c = new HashMap<>();
+    c.put("openkcm.core.region", name);
+    c.put("openkcm.orbital.enabled", true);
+    c.put("openkcm.orbital.port", port);
+    c.put("openkcm.orbital.min-backoff", "200ms");
+    c.put("openkcm.orbital.max-backoff", "1s");
+    c.put(
+        "openkcm.orbital.peers",
+        List.of(Map.of("name", peer, "host", "127.0.0.1", "port", peerPort)));
+    c.put("openkcm.core.keystore.devfile.directory", sharedL1.toString());
+    return c;
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (AutoCloseable c : new AutoCloseable[] {euOrbital, usOrbital, eu, us, euToUs}) {
+      if (c != null) {
+        c.close();
+      }
+    }
+  }
+
+  @Test
+  void aTenantOfOneRegionServesInTheOtherAndOnlyItsHomeWritesItsLifecycle() throws Exception {
+    TenantInfo replica = eventually(() -> tenant(us));
+    assertEquals("payments", replica.getServices(0).getServiceId());
+
+    // an envelope made in eu opens in us (the L1 is reachable from both)
+    GenerateDataKeyResponse made = generate(eu, "o-1");
+    assertArrayEquals(made.getPlaintext().toByteArray(), decrypt(us, made, "o-1"));
+
+    // rotation at home reaches the replica; a key made there opens at home
+    eu.admin(
+        a ->
+            a.rotateServiceKey(
+                RotateKeyRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .setRequestedBy("it")
+                    .build()));
+    eventually(
+        () -> {
+          assertEquals(2, tenant(us).getServices(0).getL3Version());
+          return null;
+        });
+    GenerateDataKeyResponse madeInUs = generate(us, "o-2");
+    assertEquals(2, madeInUs.getL3Version());
+    assertArrayEquals(madeInUs.getPlaintext().toByteArray(), decrypt(eu, madeInUs, "o-2"));
+
+    // lifecycle writes belong to the home region
+    OpenKcmException notHome =
+        assertThrows(
+            OpenKcmException.class,
+            () ->
+                us.admin(
+                    a ->
+                        a.createService(
+                            CreateServiceRequest.newBuilder()
+                                .setTenantId("acme")
+                                .setServiceId("ledger")
+                                .build())));
+    assertEquals(ErrorReason.NOT_HOME_REGION, notHome.reason());
+    assertTrue(notHome.getMessage().contains("region eu"), notHome.getMessage());
+
+    // a kill in the replica region holds at home too; revive only at home, and it reaches the
+    // replica
+    us.admin(
+        a ->
+            a.killTenant(
+                KillTenantRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setReason("breach seen in us")
+                    .setRequestedBy("it")
+                    .build()));
+    eventually(
+        () -> {
+          OpenKcmException killed = assertThrows(OpenKcmException.class, () -> generate(eu, "o-3"));
+          assertEquals(ErrorReason.TENANT_KILLED, killed.reason());
+          return null;
+        });
+    assertEquals(
+        ErrorReason.NOT_HOME_REGION,
+        assertThrows(
+                OpenKcmException.class,
+                () ->
+                    us.admin(
+                        a ->
+                            a.reviveTenant(
+                                ReviveTenantRequest.newBuilder()
+                                    .setTenantId("acme")
+                                    .setRequestedBy("it")
+                                    .build())))
+            .reason());
+    eu.admin(
+        a ->
+            a.reviveTenant(
+                ReviveTenantRequest.newBuilder().setTenantId("acme").setRequestedBy("it").build()));
+    eventually(
+        () -> {
+          GenerateDataKeyResponse again = generate(us, "o-4");
+          assertArrayEquals(again.getPlaintext().toByteArray(), decrypt(eu, again, "o-4"));
+          return null;
+        });
+  }
+
+  @Test
+  void onlyL1OrL2WrappedBlobsCrossTheWireNeverAMasterSealOrAPlainKey() throws Exception {
+    eventually(() -> tenant(us));
+    byte[] wire = euToUs.sent();
+    assertTrue(wire.length > 0, "events went through the relay");
+    Serialization serialization = SerializationExtension.get(eu.core().system());
+    int blobs = 0;
+    for (PostgresSchema.StoredEvent e : eu.db.events("Tenant|acme")) {
+      Object event = serialization.deserialize(e.payload(), e.serId(), e.manifest()).get();
+      if (event instanceof TenantEntity.TenantOnboarded o) {
+        assertFalse(Bytes.indexOf(wire, o.wrappedL2()) >= 0, "eu's master-sealed L2 on the wire");
+        blobs++;
+      } else if (event instanceof TenantEntity.ServiceCreated c) {
+        assertFalse(Bytes.indexOf(wire, c.wrappedL3()) >= 0, "eu's master-sealed L3 on the wire");
+        blobs++;
+      }
+    }
+    assertEquals(2, blobs);
+    // and what arrived is sealed with us's own master key: us's journal holds other bytes
+    for (PostgresSchema.StoredEvent e : us.db.events("Tenant|acme")) {
+      for (PostgresSchema.StoredEvent mine : eu.db.events("Tenant|acme")) {
+        Object event =
+            serialization.deserialize(mine.payload(), mine.serId(), mine.manifest()).get();
+        if (event instanceof TenantEntity.TenantOnboarded o) {
+          assertFalse(Bytes.indexOf(e.payload(), o.wrappedL2()) >= 0, "eu's seal in us's journal");
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static TenantInfo tenant(PgStack region) {
+    return region.admin(
+        a -> a.getTenant(GetTenantRequest.newBuilder().setTenantId("acme").build()));
+  }
+
+  /** {@code check} until it holds (replication is asynchronous); bounded. */
+  private static <T> T eventually(java.util.concurrent.Callable<T> check) {
+    return eu.client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(200),
+            () -> {
+              try {
+                return check.call();
+              } catch (OpenKcmException e) {
+                throw new AssertionError(e.oneLine(), e);
+              } catch (AssertionError e) {
+                throw e;
+              } catch (Exception e) {
+                throw new AssertionError(e);
+              }
+            });
+  }
+
+  private static GenerateDataKeyResponse generate(PgStack region, String order) {
+    return await(
+        region.app.generateDataKey(
+            GenerateDataKeyRequest.newBuilder()
+                .setTenantId("acme")
+                .setServiceId("payments")
+                .putContext("order", order)
+                .build()));
+  }
+
+  private static byte[] decrypt(PgStack region, GenerateDataKeyResponse key, String order) {
+    return await(
+            region.app.decrypt(
+                DecryptRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setEnvelope(key.getEnvelope())
+                    .putContext("order", order)
+                    .build()))
+        .getPlaintext()
+        .toByteArray();
+  }
+}
