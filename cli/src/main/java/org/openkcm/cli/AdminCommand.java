@@ -198,12 +198,20 @@ final class AdminCommand {
     @Option(names = "--service", required = true, description = "Service id.")
     String service;
 
+    @Option(
+        names = "--pin",
+        description =
+            "Geo-fencing: the service's key never leaves the tenant's home region (other regions"
+                + " answer SERVICE_PINNED).")
+    boolean pin;
+
     @Override
     public Integer call() {
       return target.call(
           admin ->
               admin.createService(
                   CreateServiceRequest.newBuilder()
+                      .setPinned(pin)
                       .setTenantId(tenant)
                       .setServiceId(service)
                       .build()));
@@ -224,6 +232,9 @@ final class AdminCommand {
     out.put("status", info.getStatus());
     out.put("unsealed", info.getUnsealed());
     out.put("node", info.getNode());
+    if (!info.getHomeRegion().isEmpty()) {
+      out.put("homeRegion", info.getHomeRegion());
+    }
     if (!info.getKillScope().isEmpty()) {
       out.put(
           "killed",

@@ -214,6 +214,80 @@ class OrbitalIT {
     }
   }
 
+  @Test
+  void aPinnedServiceNeverLeavesItsHomeRegion() throws Exception {
+    eventually(() -> tenant(us));
+    eu.admin(
+        a ->
+            a.createService(
+                CreateServiceRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("vault-de")
+                    .setPinned(true)
+                    .build()));
+    eventually(
+        () -> {
+          assertTrue(
+              tenant(us).getServicesList().stream()
+                  .anyMatch(s -> s.getServiceId().equals("vault-de") && s.getPinned()),
+              "us knows the pinned service exists");
+          return null;
+        });
+    GenerateDataKeyResponse local =
+        await(
+            eu.app.generateDataKey(
+                GenerateDataKeyRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("vault-de")
+                    .putContext("order", "p-1")
+                    .build()));
+    OpenKcmException refused =
+        assertThrows(
+            OpenKcmException.class,
+            () ->
+                await(
+                    us.app.decrypt(
+                        DecryptRequest.newBuilder()
+                            .setTenantId("acme")
+                            .setEnvelope(local.getEnvelope())
+                            .putContext("order", "p-1")
+                            .build())));
+    assertEquals(ErrorReason.SERVICE_PINNED, refused.reason());
+    assertEquals(
+        ErrorReason.SERVICE_PINNED,
+        assertThrows(
+                OpenKcmException.class,
+                () ->
+                    await(
+                        us.app.generateDataKey(
+                            GenerateDataKeyRequest.newBuilder()
+                                .setTenantId("acme")
+                                .setServiceId("vault-de")
+                                .build())))
+            .reason());
+
+    // the pinned L3's blob (without eu's seal, as it would travel) is nowhere in us nor on the wire
+    Serialization serialization = SerializationExtension.get(eu.core().system());
+    byte[] raw = null;
+    for (PostgresSchema.StoredEvent e : eu.db.events("Tenant|acme")) {
+      Object event = serialization.deserialize(e.payload(), e.serId(), e.manifest()).get();
+      if (event instanceof TenantEntity.ServiceCreated c && c.serviceId().equals("vault-de")) {
+        raw =
+            org.openkcm.core.seal.NodeMasterKey.get(eu.core().system())
+                .master()
+                .open(c.wrappedL3(), "l3:acme:vault-de:1");
+      }
+    }
+    assertTrue(raw != null && raw.length > 32);
+    assertFalse(Bytes.indexOf(euToUs.sent(), raw) >= 0, "the pinned L3 went over the wire");
+    for (PostgresSchema.StoredEvent e : us.db.events("Tenant|acme")) {
+      assertFalse(Bytes.indexOf(e.payload(), raw) >= 0, "the pinned L3 is in us's journal");
+    }
+    for (byte[] snap : us.db.snapshotPayloads("Tenant|acme")) {
+      assertFalse(Bytes.indexOf(snap, raw) >= 0, "the pinned L3 is in a snapshot of us");
+    }
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private static TenantInfo tenant(PgStack region) {

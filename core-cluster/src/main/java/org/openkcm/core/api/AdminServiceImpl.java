@@ -261,7 +261,8 @@ public final class AdminServiceImpl implements AdminService {
         in.getTenantId(),
         Optional.of(in.getServiceId()),
         replyTo ->
-            new TenantEntity.CreateService(in.getServiceId(), in.getCorrelationId(), replyTo));
+            new TenantEntity.CreateService(
+                in.getServiceId(), in.getPinned(), in.getCorrelationId(), replyTo));
   }
 
   @Override
@@ -473,6 +474,7 @@ public final class AdminServiceImpl implements AdminService {
                     .setPendingL1Reference(p.l1Reference())
                     .setPendingL1RequestedBy(p.requestedBy()));
     b.setL2MaxAge(s.l2MaxAge().toString());
+    b.setHomeRegion(s.homeRegion());
     if (s.l2CreatedAt() != null && s.l2CreatedAt().isAfter(java.time.Instant.EPOCH)) {
       b.setL2CreatedAt(s.l2CreatedAt().toString());
     }
@@ -481,7 +483,8 @@ public final class AdminServiceImpl implements AdminService {
           ServiceInfo.newBuilder()
               .setServiceId(v.serviceId())
               .setL3Version((int) v.l3Version())
-              .setL3MaxAge(v.l3MaxAge().toString());
+              .setL3MaxAge(v.l3MaxAge().toString())
+              .setPinned(v.pinned());
       for (TenantSummary.VersionSummary version : v.versions()) {
         service.addVersions(
             KeyVersionInfo.newBuilder()

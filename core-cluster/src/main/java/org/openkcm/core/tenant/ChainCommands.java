@@ -179,7 +179,7 @@ final class ChainCommands {
     }
     ServiceCreated event =
         new ServiceCreated(
-            c.serviceId(), 1, keys.l2Version(), blob, rt.deps.clock().instant(), cid);
+            c.serviceId(), 1, keys.l2Version(), blob, rt.deps.clock().instant(), cid, c.pinned());
     long firstBlock =
         Math.min(
             rt.deps.settings().lifecycle().maxWrapsPerL3(),
@@ -214,6 +214,10 @@ final class ChainCommands {
     ServiceKeys service = s.services().get(c.serviceId());
     if (service == null) {
       return rt.effect.reply(c.replyTo(), rt.serviceNotFound(c.serviceId()));
+    }
+    if (service.pinned() && s.isReplica()) {
+      return rt.effect.reply(
+          c.replyTo(), reject(ErrorReason.SERVICE_PINNED, pinned(s, service.serviceId())));
     }
     Optional<String> invalid = rt.batchProblem(c.items().size());
     if (invalid.isPresent()) {
@@ -301,6 +305,9 @@ final class ChainCommands {
                 + " does not have");
       }
       ServiceKeys service = s.services().get(env.serviceId());
+      if (service.pinned() && s.isReplica()) {
+        return UnwrapOutcome.failed(ErrorReason.SERVICE_PINNED, pinned(s, service.serviceId()));
+      }
       if (env.l3Version() < service.retiredBelow()) {
         return UnwrapOutcome.failed(ErrorReason.KEY_VERSION_RETIRED, retired(service, env));
       }
@@ -322,6 +329,17 @@ final class ChainCommands {
     } catch (EnvelopeException e) {
       return UnwrapOutcome.failed(ErrorReason.of(e.reason()), e.getMessage());
     }
+  }
+
+  /** Why a replica does not serve a service pinned to the tenant's home region. */
+  static String pinned(Registered s, String serviceId) {
+    return "service "
+        + serviceId
+        + " of tenant "
+        + s.tenantId()
+        + " is pinned to region "
+        + s.homeRegion()
+        + ": its key never leaves that region; use that region's gateways";
   }
 
   /** Why an envelope of a retired version no longer opens. */

@@ -87,7 +87,8 @@ final class KeyRotation {
               + ")";
       KeyMaterial l3 = KeyMaterial.random(KEY_BYTES, rt.deps.random());
       version = version + 1;
-      events.add(newVersion(keys, sid, version, l3, correlationId, "openkcm", why));
+      events.add(
+          newVersion(keys, sid, version, l3, correlationId, "openkcm", why, service.pinned()));
       newL3 = Optional.of(l3);
       used = 0;
       reserved = 0;
@@ -134,7 +135,8 @@ final class KeyRotation {
       KeyMaterial l3,
       String correlationId,
       String by,
-      String reason) {
+      String reason,
+      boolean pinned) {
     byte[] blob = rt.chain.sealL3(keys.l2(), keys.l2Version(), serviceId, version, l3);
     return new L3Rotated(
         serviceId,
@@ -144,7 +146,8 @@ final class KeyRotation {
         rt.deps.clock().instant(),
         TenantRuntime.correlation(correlationId),
         by,
-        reason);
+        reason,
+        pinned);
   }
 
   private void install(String serviceId, long version, KeyMaterial l3, String reason) {
@@ -181,7 +184,16 @@ final class KeyRotation {
     String why = "asked by " + by;
     L3Rotated event;
     try {
-      event = newVersion(rt.keys().get(), c.serviceId(), version, l3, c.correlationId(), by, why);
+      event =
+          newVersion(
+              rt.keys().get(),
+              c.serviceId(),
+              version,
+              l3,
+              c.correlationId(),
+              by,
+              why,
+              service.pinned());
     } catch (OpenKcmException e) {
       l3.wipe();
       return rt.effect.reply(c.replyTo(), reject(e));
@@ -254,7 +266,11 @@ final class KeyRotation {
               rt.deps.clock().instant(),
               call.correlationId(),
               c.requestedBy(),
-              "asked by " + c.requestedBy());
+              "asked by " + c.requestedBy(),
+              s.services().values().stream()
+                  .filter(ServiceKeys::pinned)
+                  .map(ServiceKeys::serviceId)
+                  .toList());
     } catch (OpenKcmException e) {
       newL2.wipe();
       return rt.effect
@@ -372,7 +388,9 @@ final class KeyRotation {
         long version = service.currentVersion() + 1;
         String why =
             "age: L3 v" + service.currentVersion() + " made " + made + " (max age " + maxAge + ")";
-        events.add(newVersion(keys, service.serviceId(), version, l3, "", "openkcm", why));
+        events.add(
+            newVersion(
+                keys, service.serviceId(), version, l3, "", "openkcm", why, service.pinned()));
         events.add(firstBlock(service.serviceId(), version));
         installs.add(() -> install(service.serviceId(), version, l3, why));
       }

@@ -70,8 +70,9 @@ public final class LifecycleProtocol {
       implements TenantEntity.SummaryCommand {}
 
   /**
-   * A new L3 version of a service is active ({@code reason}: asked by {@code by}, the nonce budget,
-   * or its age); it is persisted only wrapped by L2 version {@code l2Version}.
+   * A new L3 version of a service is active ({@code pinned}: of a service that never leaves its
+   * home region) ({@code reason}: asked by {@code by}, the nonce budget, or its age); it is
+   * persisted only wrapped by L2 version {@code l2Version}.
    */
   public record L3Rotated(
       String serviceId,
@@ -81,7 +82,8 @@ public final class LifecycleProtocol {
       Instant at,
       String correlationId,
       String by,
-      String reason)
+      String reason,
+      boolean pinned)
       implements TenantEntity.Event {}
 
   /**
@@ -129,7 +131,8 @@ public final class LifecycleProtocol {
       Instant at,
       String correlationId,
       String by,
-      String reason)
+      String reason,
+      List<String> pinnedServices)
       implements TenantEntity.Event {}
 
   /**

@@ -119,6 +119,11 @@ final class Rewrapping {
                   + rt.tenantId
                   + " does not have"));
     }
+    if (service.pinned() && s.isReplica()) {
+      return Optional.of(
+          RewrapOutcome.failed(
+              ErrorReason.SERVICE_PINNED, ChainCommands.pinned(s, service.serviceId())));
+    }
     if (env.l3Version() < service.retiredBelow()) {
       return Optional.of(
           RewrapOutcome.failed(

@@ -89,8 +89,18 @@ public final class TenantEntity
 
   /** Generates the L3 of a new service. */
   public record CreateService(
-      String serviceId, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo)
-      implements SummaryCommand {}
+      String serviceId,
+      boolean pinned,
+      String correlationId,
+      ActorRef<StatusReply<TenantSummary>> replyTo)
+      implements SummaryCommand {
+
+    /** A service every region serves (not pinned). */
+    public CreateService(
+        String serviceId, String correlationId, ActorRef<StatusReply<TenantSummary>> replyTo) {
+      this(serviceId, false, correlationId, replyTo);
+    }
+  }
 
   public record GetSummary(ActorRef<StatusReply<TenantSummary>> replyTo)
       implements SummaryCommand {}
@@ -243,14 +253,18 @@ public final class TenantEntity
       String correlationId)
       implements Event {}
 
-  /** A service exists; its L3 is persisted only wrapped by the tenant's L2. */
+  /**
+   * A service exists; its L3 is persisted only wrapped by the tenant's L2. A {@code pinned} service
+   * never leaves its home region: another region learns only that it exists (no blob).
+   */
   public record ServiceCreated(
       String serviceId,
       long l3Version,
       long l2Version,
       byte[] wrappedL3,
       Instant at,
-      String correlationId)
+      String correlationId,
+      boolean pinned)
       implements Event {}
 
   /**

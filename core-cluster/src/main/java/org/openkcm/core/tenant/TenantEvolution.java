@@ -54,12 +54,16 @@ final class TenantEvolution {
             ServiceCreated.class,
             (s, e) ->
                 s.withService(
-                    new ServiceKeys(
-                        e.serviceId(),
-                        e.l3Version(),
-                        List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())),
-                        List.of(new L3Info(e.l3Version(), e.at(), 0, "")),
-                        0)))
+                    e.wrappedL3().length == 0
+                        // a pinned service of another region: known to exist, never held here
+                        ? new ServiceKeys(e.serviceId(), 0, List.of(), List.of(), 0, true)
+                        : new ServiceKeys(
+                            e.serviceId(),
+                            e.l3Version(),
+                            List.of(new WrappedL3(e.l3Version(), e.l2Version(), e.wrappedL3())),
+                            List.of(new L3Info(e.l3Version(), e.at(), 0, "")),
+                            0,
+                            e.pinned())))
         .onEvent(
             L3Rotated.class,
             (s, e) ->

@@ -34,7 +34,8 @@ public final class TenantReplication {
   static boolean crosses(Event event) {
     return !(event instanceof WrapBudgetReserved
         || event instanceof BlobsResealed
-        || event instanceof TenantEntity.Replicated);
+        || event instanceof TenantEntity.Replicated
+        || (event instanceof L3Rotated r && r.pinned()));
   }
 
   /**
@@ -80,13 +81,19 @@ public final class TenantReplication {
             o.at(),
             o.correlationId());
       } else if (e instanceof ServiceCreated c) {
+        // a pinned service crosses as its name only: its L3 never leaves the home region
+        byte[] blob =
+            c.pinned() || c.wrappedL3().length == 0
+                ? new byte[0]
+                : l3(c.serviceId(), c.l3Version(), c.wrappedL3());
         return new ServiceCreated(
             c.serviceId(),
             c.l3Version(),
             c.l2Version(),
-            l3(c.serviceId(), c.l3Version(), c.wrappedL3()),
+            blob,
             c.at(),
-            c.correlationId());
+            c.correlationId(),
+            c.pinned());
       } else if (e instanceof L3Rotated r) {
         return new L3Rotated(
             r.serviceId(),
@@ -96,7 +103,8 @@ public final class TenantReplication {
             r.at(),
             r.correlationId(),
             r.by(),
-            r.reason());
+            r.reason(),
+            r.pinned());
       } else if (e instanceof L1Linked l) {
         return new L1Linked(
             l.l1Reference(),
@@ -113,6 +121,9 @@ public final class TenantReplication {
         r.l3Versions()
             .forEach(
                 (service, versions) -> {
+                  if (r.pinnedServices().contains(service)) {
+                    return; // never leaves (and never arrives)
+                  }
                   List<WrappedL3> next = new ArrayList<>();
                   for (WrappedL3 w : versions) {
                     next.add(
@@ -129,7 +140,8 @@ public final class TenantReplication {
             r.at(),
             r.correlationId(),
             r.by(),
-            r.reason());
+            r.reason(),
+            r.pinnedServices());
       }
       return e; // no blob inside
     }

@@ -31,13 +31,15 @@ public sealed interface TenantState extends CborSerializable {
    * @param info per version, retired ones included: when it was made and how many wraps are
    *     reserved for it (the nonce budget)
    * @param retiredBelow versions below this one are retired (destroyed); 0 when none is
+   * @param pinned the service never leaves its home region (in another region: no version at all)
    */
   record ServiceKeys(
       String serviceId,
       long currentVersion,
       List<WrappedL3> versions,
       List<L3Info> info,
-      long retiredBelow)
+      long retiredBelow,
+      boolean pinned)
       implements CborSerializable {
 
     public ServiceKeys {
@@ -58,7 +60,7 @@ public sealed interface TenantState extends CborSerializable {
       v.add(wrapped);
       List<L3Info> i = new ArrayList<>(info);
       i.add(new L3Info(wrapped.version(), at, 0, ""));
-      return new ServiceKeys(serviceId, wrapped.version(), v, i, retiredBelow);
+      return new ServiceKeys(serviceId, wrapped.version(), v, i, retiredBelow, pinned);
     }
 
     ServiceKeys withReserved(long version, long upTo) {
@@ -77,11 +79,11 @@ public sealed interface TenantState extends CborSerializable {
       if (!found) {
         i.add(new L3Info(version, Instant.EPOCH, upTo, ""));
       }
-      return new ServiceKeys(serviceId, currentVersion, versions, i, retiredBelow);
+      return new ServiceKeys(serviceId, currentVersion, versions, i, retiredBelow, pinned);
     }
 
     ServiceKeys withBlobs(List<WrappedL3> blobs) {
-      return new ServiceKeys(serviceId, currentVersion, blobs, info, retiredBelow);
+      return new ServiceKeys(serviceId, currentVersion, blobs, info, retiredBelow, pinned);
     }
 
     /**
@@ -99,7 +101,8 @@ public sealed interface TenantState extends CborSerializable {
           currentVersion,
           versions.stream().filter(w -> w.version() >= below).toList(),
           i,
-          Math.max(retiredBelow, below));
+          Math.max(retiredBelow, below),
+          pinned);
     }
 
     /** Every version ever made, oldest first (retired ones included). */

@@ -32,7 +32,8 @@ public record TenantSummary(
     String node,
     Optional<PendingL1Link> pendingLink,
     Instant l2CreatedAt,
-    java.time.Duration l2MaxAge)
+    java.time.Duration l2MaxAge,
+    String homeRegion)
     implements CborSerializable {
 
   /**
@@ -40,7 +41,11 @@ public record TenantSummary(
    * @param versions every version, oldest first
    */
   public record ServiceSummary(
-      String serviceId, long l3Version, List<VersionSummary> versions, java.time.Duration l3MaxAge)
+      String serviceId,
+      long l3Version,
+      List<VersionSummary> versions,
+      java.time.Duration l3MaxAge,
+      boolean pinned)
       implements CborSerializable {}
 
   /**
@@ -85,7 +90,8 @@ public record TenantSummary(
               v.serviceId(),
               v.currentVersion(),
               versions,
-              s.policy().l3MaxAge(v.serviceId(), defaults.l3MaxAge())));
+              s.policy().l3MaxAge(v.serviceId(), defaults.l3MaxAge()),
+              v.pinned()));
     }
     TenantStatus status =
         kill.isPresent()
@@ -103,6 +109,7 @@ public record TenantSummary(
         node,
         s.pendingLink(),
         s.l2CreatedAt(),
-        s.policy().l2MaxAge().orElse(defaults.l2MaxAge()));
+        s.policy().l2MaxAge().orElse(defaults.l2MaxAge()),
+        s.homeRegion());
   }
 }

@@ -62,7 +62,8 @@ class KeyChainTest {
             1,
             List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))),
             List.of(),
-            0);
+            0,
+            false);
     UnsealedKeys keys = chain.open(filled(0x22), 1, Map.of("payments", payments));
     var cipher = keys.cipher("payments", 1).orElseThrow();
     KeyMaterial dek = filled(0x44);
@@ -85,7 +86,8 @@ class KeyChainTest {
             1,
             List.of(new TenantState.WrappedL3(1, 1, HexFormat.of().parseHex(SEALED_L3))),
             List.of(),
-            0);
+            0,
+            false);
     assertEquals(
         ErrorReason.INTERNAL,
         assertThrows(
@@ -115,7 +117,12 @@ class KeyChainTest {
             Map.of(
                 "billing",
                 new TenantState.ServiceKeys(
-                    "billing", 4, List.of(new TenantState.WrappedL3(4, 1, blob)), List.of(), 0)));
+                    "billing",
+                    4,
+                    List.of(new TenantState.WrappedL3(4, 1, blob)),
+                    List.of(),
+                    0,
+                    false)));
     assertTrue(keys.cipher("billing", 4).isPresent());
   }
 }

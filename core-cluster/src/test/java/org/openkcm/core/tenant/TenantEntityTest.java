@@ -349,7 +349,7 @@ class TenantEntityTest {
     java.time.Instant then = java.time.Instant.parse("2026-11-01T00:00:00Z");
     tenant.initialize(
         new TenantOnboarded("acme", "devfile:acme-root", 1, rawL2, ctx, then, "old"),
-        new ServiceCreated("payments", 1, 1, rawL3, then, "old"));
+        new ServiceCreated("payments", 1, 1, rawL3, then, "old", false));
     StatusReply<Wrapped> refused = wrapReply(List.of(new WrapItem(new byte[32], Map.of())));
     assertReason(ErrorReason.INTERNAL, refused);
     assertTrue(

@@ -26,6 +26,8 @@ public enum ErrorReason {
   KEY_NOT_FOUND(Status.Code.NOT_FOUND),
   /** The key was destroyed (crypto-shredded); it can never be read again. */
   KEY_DESTROYED(Status.Code.FAILED_PRECONDITION),
+  /** The service is pinned to another region (geo-fencing): its key never leaves that region. */
+  SERVICE_PINNED(Status.Code.FAILED_PRECONDITION),
   /** Another region owns this tenant's lifecycle writes: send the request to its home region. */
   NOT_HOME_REGION(Status.Code.FAILED_PRECONDITION),
   /** The tenant was offboarded: every key of it is destroyed; nothing of it opens again. */
