@@ -475,6 +475,7 @@ public final class AdminServiceImpl implements AdminService {
                     .setPendingL1RequestedBy(p.requestedBy()));
     b.setL2MaxAge(s.l2MaxAge().toString());
     b.setHomeRegion(s.homeRegion());
+    b.setStateDigest(s.stateDigest());
     if (s.l2CreatedAt() != null && s.l2CreatedAt().isAfter(java.time.Instant.EPOCH)) {
       b.setL2CreatedAt(s.l2CreatedAt().toString());
     }

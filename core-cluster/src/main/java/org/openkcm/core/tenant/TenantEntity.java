@@ -192,7 +192,12 @@ public final class TenantEntity
    * whether it was applied now (false: applied before).
    */
   public record ApplyReplicated(
-      String originRegion, long sequenceNr, Event event, ActorRef<StatusReply<Boolean>> replyTo)
+      String originRegion,
+      long sequenceNr,
+      @com.fasterxml.jackson.annotation.JsonTypeInfo(
+              use = com.fasterxml.jackson.annotation.JsonTypeInfo.Id.CLASS)
+          Event event,
+      ActorRef<StatusReply<Boolean>> replyTo)
       implements Command {}
 
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */

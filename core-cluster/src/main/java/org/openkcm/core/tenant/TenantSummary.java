@@ -33,7 +33,8 @@ public record TenantSummary(
     Optional<PendingL1Link> pendingLink,
     Instant l2CreatedAt,
     java.time.Duration l2MaxAge,
-    String homeRegion)
+    String homeRegion,
+    String stateDigest)
     implements CborSerializable {
 
   /**
@@ -110,6 +111,36 @@ public record TenantSummary(
         s.pendingLink(),
         s.l2CreatedAt(),
         s.policy().l2MaxAge().orElse(defaults.l2MaxAge()),
-        s.homeRegion());
+        s.homeRegion(),
+        digest(s));
+  }
+
+  /**
+   * The tenant's state as every region must agree on it (not what is regional: seals, budgets,
+   * which node holds the keys): L1, L2 version, services and their versions, kill, revocation, a
+   * pending re-link. Equal digests in two regions: they have converged.
+   */
+  static String digest(TenantState.Registered s) {
+    StringBuilder b = new StringBuilder();
+    b.append(s.tenantId()).append('|').append(s.l1Reference()).append('|').append(s.l2Version());
+    for (TenantState.ServiceKeys v : s.services().values()) {
+      b.append("|svc:").append(v.serviceId()).append(':').append(v.pinned());
+      if (!v.pinned() || !v.versions().isEmpty()) {
+        b.append(':').append(v.currentVersion()).append(':').append(v.retiredBelow());
+        v.versions()
+            .forEach(w -> b.append(',').append(w.version()).append('/').append(w.l2Version()));
+      }
+    }
+    s.killed().ifPresent(k -> b.append("|killed:").append(k.reason()).append(':').append(k.by()));
+    s.revocation().ifPresent(r -> b.append("|revoked:").append(r.reason()));
+    s.pendingLink().ifPresent(p -> b.append("|link:").append(p.requestId()));
+    try {
+      return java.util.HexFormat.of()
+          .formatHex(
+              java.security.MessageDigest.getInstance("SHA-256")
+                  .digest(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }
