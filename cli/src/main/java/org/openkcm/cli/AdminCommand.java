@@ -30,6 +30,7 @@ import picocli.CommandLine.Option;
       LifecycleCommands.RotateCmd.class,
       LifecycleCommands.RotationPolicyCmd.class,
       KillCommands.KillCmd.class,
+      OrbitalCommand.class,
       KillCommands.ReviveCmd.class,
       SealCommands.InitCmd.class,
       SealCommands.UnsealCmd.class,

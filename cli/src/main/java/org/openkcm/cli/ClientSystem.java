@@ -57,6 +57,11 @@ public final class ClientSystem implements AutoCloseable {
     return AdminServiceClient.create(settings(target, deadline, "core"), system);
   }
 
+  org.openkcm.protocol.orbital.v1.OrbitalServiceClient orbital(Target target, Duration deadline) {
+    return org.openkcm.protocol.orbital.v1.OrbitalServiceClient.create(
+        settings(target, deadline, "core"), system);
+  }
+
   @Override
   public void close() {
     system.terminate();

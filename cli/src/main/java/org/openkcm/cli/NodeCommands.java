@@ -44,10 +44,19 @@ final class NodeCommands {
         overrides.put("openkcm.data-dir", dataDir.toAbsolutePath().toString());
       }
       CoreNode node = CoreNode.start(NodeConfig.load("core", profile, overrides));
+      java.util.Optional<org.openkcm.orbital.Orbital> orbital =
+          org.openkcm.orbital.Orbital.init(node.system());
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("core", node.grpcAddress().getHostString() + ":" + node.grpcAddress().getPort());
       out.put("node", node.system().address().toString());
-      return runUntilStopped(out, node::close);
+      orbital.ifPresent(
+          o -> out.put("orbital", o.address().getHostString() + ":" + o.address().getPort()));
+      return runUntilStopped(
+          out,
+          () -> {
+            orbital.ifPresent(org.openkcm.orbital.Orbital::close);
+            node.close();
+          });
     }
   }
 

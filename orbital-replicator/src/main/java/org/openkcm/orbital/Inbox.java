@@ -1,45 +1,84 @@
 package org.openkcm.orbital;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.grpc.javadsl.Metadata;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
+import org.openkcm.core.api.PeerIdentity;
 import org.openkcm.core.reply.Rejections;
 import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.orbital.v1.ApplyRequest;
 import org.openkcm.protocol.orbital.v1.ApplyResponse;
-import org.openkcm.protocol.orbital.v1.OrbitalService;
+import org.openkcm.protocol.orbital.v1.OrbitalServicePowerApi;
 import org.openkcm.protocol.orbital.v1.ReplicatedEvent;
+import org.openkcm.protocol.orbital.v1.StatusReply;
+import org.openkcm.protocol.orbital.v1.StatusRequest;
 
 /**
  * The peers' events, applied in this region in the order they come: each by its tenant's entity,
  * once (the entity skips what it applied before). Only tenant events of known peers are accepted.
  */
-final class Inbox implements OrbitalService {
+final class Inbox implements OrbitalServicePowerApi {
 
   private final ClusterSharding sharding;
   private final Serialization serialization;
   private final Set<String> peers;
   private final Duration timeout;
+  private final Traffic traffic;
+  private final StatusQuery status;
 
-  Inbox(ActorSystem<?> system, Set<String> peers, Duration timeout) {
+  Inbox(
+      ActorSystem<?> system,
+      Set<String> peers,
+      Duration timeout,
+      Traffic traffic,
+      StatusQuery status) {
     this.sharding = ClusterSharding.get(system);
     this.serialization = SerializationExtension.get(Adapter.toClassic(system));
     this.peers = Set.copyOf(peers);
     this.timeout = timeout;
+    this.traffic = traffic;
+    this.status = status;
+  }
+
+  /** With mTLS, only another region's Core may deliver events; an operator may read the status. */
+  private static Optional<OpenKcmException> refused(Metadata md, Set<String> kinds, String what) {
+    Optional<SpiffeId> caller = PeerIdentity.of(md);
+    if (caller.isPresent() && !kinds.contains(caller.get().kind())) {
+      return Optional.of(
+          new OpenKcmException(
+              ErrorReason.PERMISSION_DENIED, caller.get().uri() + " may not " + what));
+    }
+    return Optional.empty();
   }
 
   @Override
-  public CompletionStage<ApplyResponse> apply(ApplyRequest in) {
+  public CompletionStage<StatusReply> status(StatusRequest in, Metadata md) {
+    Optional<OpenKcmException> no = refused(md, Set.of("core", "admin"), "read Orbital's status");
+    if (no.isPresent()) {
+      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(no.get()));
+    }
+    return status.reply();
+  }
+
+  @Override
+  public CompletionStage<ApplyResponse> apply(ApplyRequest in, Metadata md) {
+    Optional<OpenKcmException> no = refused(md, Set.of("core"), "deliver tenant events");
+    if (no.isPresent()) {
+      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(no.get()));
+    }
     if (!peers.contains(in.getOriginRegion())) {
       return CompletableFuture.failedFuture(
           GrpcErrors.toGrpc(
@@ -58,6 +97,11 @@ final class Inbox implements OrbitalService {
                       .thenApply(
                           applied -> {
                             c[applied ? 0 : 1]++;
+                            if (applied) {
+                              traffic
+                                  .in(in.getOriginRegion())
+                                  .applied(System.currentTimeMillis() - e.getTimestampMillis());
+                            }
                             return c;
                           }));
     }

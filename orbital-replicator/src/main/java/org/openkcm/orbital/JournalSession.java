@@ -11,7 +11,7 @@ import org.apache.pekko.projection.jdbc.JdbcSession;
  * A transaction on the journal's database for Pekko Projection's offset store (the same database as
  * the Core's journal, {@code pekko-persistence-jdbc.shared-databases.openkcm.db}).
  */
-final class JournalSession implements JdbcSession {
+final class JournalSession implements JdbcSession, AutoCloseable {
 
   private final Connection connection;
 

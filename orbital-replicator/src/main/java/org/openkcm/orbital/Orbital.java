@@ -16,7 +16,7 @@ import org.openkcm.core.seal.NodeMasterKey;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
 import org.openkcm.protocol.orbital.v1.OrbitalServiceClient;
-import org.openkcm.protocol.orbital.v1.OrbitalServiceHandlerFactory;
+import org.openkcm.protocol.orbital.v1.OrbitalServicePowerApiHandlerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +29,9 @@ public final class Orbital implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Orbital.class);
   private static final Set<String> PEER_KINDS = Set.of("core");
+
+  /** Who may open a connection: peers' Cores, and operators (status only; checked per call). */
+  private static final Set<String> CALLER_KINDS = Set.of("core", "admin");
 
   private final ServerBinding binding;
 
@@ -48,18 +51,31 @@ public final class Orbital implements AutoCloseable {
     Supplier<JournalSession> sessions = () -> new JournalSession(db);
     JdbcProjection.createTablesIfNotExists(sessions, system).toCompletableFuture().join();
 
+    Traffic traffic = new Traffic();
+    StatusQuery status =
+        new StatusQuery(
+            settings,
+            sessions,
+            traffic,
+            system
+                .dispatchers()
+                .lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
     Inbox inbox =
         new Inbox(
             system,
             settings.peers().stream().map(OrbitalSettings.Peer::name).collect(Collectors.toSet()),
-            settings.callTimeout());
+            settings.callTimeout(),
+            traffic,
+            status);
     var server = Http.get(system).newServerAt(settings.host(), settings.port());
     if (tls.isPresent()) {
-      var ctx = tls.get().sslContext(PEER_KINDS);
+      var ctx = tls.get().sslContext(CALLER_KINDS);
       server = server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
     }
     CompletionStage<ServerBinding> bound =
-        server.bind(OrbitalServiceHandlerFactory.create(inbox, system));
+        server.bind(
+            org.openkcm.core.api.PeerIdentity.stamp(
+                OrbitalServicePowerApiHandlerFactory.create(inbox, system)));
     ServerBinding binding = bound.toCompletableFuture().join();
 
     for (OrbitalSettings.Peer peer : settings.peers()) {
@@ -72,7 +88,8 @@ public final class Orbital implements AutoCloseable {
                       tls,
                       PEER_KINDS),
                   system);
-      Outbox.start(system, settings, peer, clients, sessions, NodeMasterKey.get(system).master());
+      Outbox.start(
+          system, settings, peer, clients, sessions, NodeMasterKey.get(system).master(), traffic);
     }
     log.info(
         "Orbital: region {} listening on {} ({}), shipping to {}",

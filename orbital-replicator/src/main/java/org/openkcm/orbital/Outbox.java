@@ -46,7 +46,8 @@ final class Outbox {
       OrbitalSettings.Peer peer,
       Supplier<OrbitalServiceClient> clients,
       Supplier<JournalSession> sessions,
-      MasterKey master) {
+      MasterKey master,
+      Traffic traffic) {
     SourceProvider<Offset, EventEnvelope<TenantEntity.Event>> source =
         EventSourcedProvider.eventsByTag(system, "jdbc-read-journal", TenantReplication.TAG);
     AtLeastOnceProjection<Offset, EventEnvelope<TenantEntity.Event>> projection =
@@ -54,7 +55,7 @@ final class Outbox {
                 ProjectionId.of("orbital-to-" + peer.name(), TenantReplication.TAG),
                 source,
                 sessions,
-                () -> new Ship(system, settings.region(), clients, master),
+                () -> new Ship(system, settings.region(), peer.name(), clients, master, traffic),
                 system)
             .withRestartBackoff(settings.minBackoff(), settings.maxBackoff(), 0.2);
     ClusterSingleton.get(system)
@@ -69,6 +70,8 @@ final class Outbox {
    */
   static final class Ship extends Handler<EventEnvelope<TenantEntity.Event>> {
     private final String region;
+    private final String peer;
+    private final Traffic traffic;
     private final OrbitalServiceClient client;
     private final MasterKey master;
     private final Serialization serialization;
@@ -76,9 +79,13 @@ final class Outbox {
     Ship(
         ActorSystem<?> system,
         String region,
+        String peer,
         Supplier<OrbitalServiceClient> clients,
-        MasterKey master) {
+        MasterKey master,
+        Traffic traffic) {
       this.region = region;
+      this.peer = peer;
+      this.traffic = traffic;
       this.client = clients.get();
       this.master = master;
       this.serialization = SerializationExtension.get(Adapter.toClassic(system));
@@ -117,7 +124,17 @@ final class Outbox {
                       .setManifest(Serializers.manifestFor(serializer, event))
                       .setPayload(ByteString.copyFrom(payload)))
               .build();
-      return client.apply(request).thenApply(r -> Done.getInstance());
+      return client
+          .apply(request)
+          .handle(
+              (r, failure) -> {
+                if (failure != null) {
+                  traffic.failed(peer, failure);
+                  throw new java.util.concurrent.CompletionException(failure);
+                }
+                traffic.shipped(peer);
+                return Done.getInstance();
+              });
     }
   }
 }

@@ -288,6 +288,65 @@ class OrbitalIT {
     }
   }
 
+  @Test
+  void statusShowsEachPeerCaughtUpWithItsLag() throws Exception {
+    eventually(() -> tenant(us));
+    // 30 writes at home, each timed to its effect in the other region
+    long[] lags = new long[30];
+    for (int i = 0; i < lags.length; i++) {
+      String service = "svc-" + i;
+      long start = System.nanoTime();
+      eu.admin(
+          a ->
+              a.createService(
+                  CreateServiceRequest.newBuilder()
+                      .setTenantId("acme")
+                      .setServiceId(service)
+                      .build()));
+      eventually(
+          () -> {
+            assertTrue(
+                tenant(us).getServicesList().stream()
+                    .anyMatch(x -> x.getServiceId().equals(service)));
+            return null;
+          });
+      lags[i] = (System.nanoTime() - start) / 1_000_000;
+    }
+    java.util.Arrays.sort(lags);
+    System.out.printf(
+        "ORBITAL LAG write in eu -> visible in us (admin round trips included): p50 %d ms, p99 %d"
+            + " ms, max %d ms over %d writes%n",
+        lags[lags.length / 2],
+        lags[(int) (lags.length * 0.99)],
+        lags[lags.length - 1],
+        lags.length);
+    var client =
+        org.openkcm.protocol.orbital.v1.OrbitalServiceClient.create(
+            org.apache.pekko.grpc.GrpcClientSettings.connectToServiceAt(
+                    "127.0.0.1", euOrbital.address().getPort(), eu.client.system())
+                .withTls(false),
+            eu.client.system());
+    try {
+      var status =
+          eventually(
+              () -> {
+                var r =
+                    await(
+                        client.status(
+                            org.openkcm.protocol.orbital.v1.StatusRequest.getDefaultInstance()));
+                assertEquals("eu", r.getRegion());
+                assertEquals("us", r.getPeers(0).getPeer());
+                assertTrue(r.getPeers(0).getConnected(), r.toString());
+                assertEquals(0, r.getPeers(0).getEventsBehind(), r.toString());
+                assertTrue(r.getPeers(0).getLastAcknowledgedOffset() > 0, r.toString());
+                return r;
+              });
+      System.out.println("ORBITAL STATUS eu: " + status.toString().replace('\n', ' '));
+    } finally {
+      client.close();
+    }
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private static TenantInfo tenant(PgStack region) {

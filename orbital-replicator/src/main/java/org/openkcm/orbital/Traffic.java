@@ -1,0 +1,68 @@
+package org.openkcm.orbital;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What this region knows of its traffic with each peer, for {@code admin orbital status}: the last
+ * outcome of shipping there, and the events applied from there with their delays.
+ */
+final class Traffic {
+
+  /** Outbound to one peer: did the last shipment arrive, and if not why. */
+  record Out(boolean connected, String lastError) {}
+
+  /** Inbound from one peer: how many applied, when last, and the last delays (ms). */
+  static final class In {
+    private final long[] lags = new long[1000];
+    private long count;
+    private volatile Instant last;
+
+    synchronized void applied(long lagMillis) {
+      lags[(int) (count % lags.length)] = Math.max(0, lagMillis);
+      count++;
+      last = Instant.now();
+    }
+
+    synchronized long count() {
+      return count;
+    }
+
+    Optional<Instant> last() {
+      return Optional.ofNullable(last);
+    }
+
+    /** The {@code q} quantile (0..1) of the last delays, 0 when none. */
+    synchronized double quantile(double q) {
+      int n = (int) Math.min(count, lags.length);
+      if (n == 0) {
+        return 0;
+      }
+      long[] sorted = Arrays.copyOf(lags, n);
+      Arrays.sort(sorted);
+      return sorted[(int) Math.min(n - 1, Math.floor(q * n))];
+    }
+  }
+
+  private final Map<String, Out> out = new ConcurrentHashMap<>();
+  private final Map<String, In> in = new ConcurrentHashMap<>();
+
+  void shipped(String peer) {
+    out.put(peer, new Out(true, ""));
+  }
+
+  void failed(String peer, Throwable e) {
+    out.put(peer, new Out(false, String.valueOf(e.getMessage())));
+  }
+
+  Out out(String peer) {
+    return out.getOrDefault(peer, new Out(false, "nothing shipped yet"));
+  }
+
+  In in(String peer) {
+    return in.computeIfAbsent(peer, p -> new In());
+  }
+}
