@@ -51,6 +51,15 @@ final class DemoCommand implements Callable<Integer> {
   int arteryPort;
 
   @Option(
+      names = "--regions",
+      defaultValue = "1",
+      description = {
+        "1, or 2: two regions (eu and us) on this machine, each a Core with its own H2 journal and",
+        "master key and a gateway, kept in step by Orbital (ports +1 for us; Orbital on 8730/8731)."
+      })
+  int regions;
+
+  @Option(
       names = "--l1",
       defaultValue = "devfile",
       description = {
@@ -58,6 +67,24 @@ final class DemoCommand implements Callable<Integer> {
         "(a SoftHSM2 PKCS#11 token that ./openkcm prepares under DATA_DIR/softhsm; needs softhsm2 + opensc)."
       })
   String l1;
+
+  private static final int ORBITAL_PORT = 8730;
+
+  /** The settings of one of the two demo regions: its name, Orbital, the shared L1 and PKI. */
+  private static Map<String, Object> region(
+      String name, int orbitalPort, String peer, int peerPort, Path dir) {
+    Map<String, Object> c = new HashMap<>();
+    c.put("openkcm.core.region", name);
+    c.put("openkcm.orbital.enabled", true);
+    c.put("openkcm.orbital.port", orbitalPort);
+    c.put(
+        "openkcm.orbital.peers",
+        java.util.List.of(Map.of("name", peer, "host", "127.0.0.1", "port", peerPort)));
+    // the customer's L1 reachable from both (one dev keystore), one development CA for both
+    c.put("openkcm.core.keystore.devfile.directory", dir.resolve("dev-l1").toString());
+    c.put("openkcm.tls.dir", dir.resolve("pki").toString());
+    return c;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -74,15 +101,28 @@ final class DemoCommand implements Callable<Integer> {
         l1.equals("softhsm") ? "pkcs11:token=openkcm-demo;object=acme-root" : "devfile:acme-root";
     Files.createDirectories(dataDir);
     Path dir = dataDir.toAbsolutePath().normalize();
+    if (regions != 1 && regions != 2) {
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "--regions must be 1 or 2, was " + regions);
+    }
+    if (regions == 2 && (corePort == 0 || gatewayPort == 0 || arteryPort == 0)) {
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "--regions 2 needs fixed ports (the peers must know them)");
+    }
     Map<String, Object> core = new HashMap<>();
     core.put("openkcm.core.grpc.port", corePort);
     core.put("pekko.remote.artery.canonical.port", arteryPort);
+    if (regions == 2) {
+      core.putAll(region("eu", ORBITAL_PORT, "us", ORBITAL_PORT + 1, dir));
+    }
     DemoStack stack =
         DemoStack.start(
             dir,
             "demo",
             ConfigFactory.parseMap(core),
             ConfigFactory.parseMap(Map.of("openkcm.gateway.grpc.port", gatewayPort)));
+    java.util.List<AutoCloseable> running = new java.util.ArrayList<>();
+    running.add(stack);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -90,12 +130,55 @@ final class DemoCommand implements Callable<Integer> {
                 () -> {
                   System.err.println("openkcm demo: stopping");
                   Endpoints.delete(dir);
-                  stack.close();
+                  java.util.Collections.reverse(running);
+                  for (AutoCloseable r : running) {
+                    try {
+                      r.close();
+                    } catch (Exception e) {
+                      System.err.println("openkcm demo: " + e.getMessage());
+                    }
+                  }
                   stopped.countDown();
                 },
                 "openkcm-demo-shutdown"));
 
+    if (regions == 2) {
+      org.openkcm.orbital.Orbital.init(stack.core().system()).ifPresent(running::add);
+    }
     TenantInfo acme = stack.ensureTenant("acme", acmeL1, "payments");
+    if (regions == 2) {
+      // the second region starts once the tenant's root key exists in the (shared) dev keystore
+      Map<String, Object> us = new HashMap<>();
+      us.put("openkcm.core.grpc.port", corePort + 1);
+      us.put("pekko.remote.artery.canonical.port", arteryPort + 1);
+      us.putAll(region("us", ORBITAL_PORT + 1, "eu", ORBITAL_PORT, dir));
+      DemoStack second =
+          DemoStack.start(
+              dir.resolve("region-us"),
+              "demo",
+              ConfigFactory.parseMap(us),
+              ConfigFactory.parseMap(
+                  Map.of(
+                      "openkcm.gateway.grpc.port",
+                      gatewayPort + 1,
+                      "openkcm.tls.dir",
+                      dir.resolve("pki").toString())));
+      running.add(second);
+      org.openkcm.orbital.Orbital.init(second.core().system()).ifPresent(running::add);
+      System.out.printf(
+          """
+          Second region us: Core %s, gateway %s (Orbital: eu on %d, us on %d).
+          An envelope made in eu opens in us:
+            ./openkcm datakey decrypt --tenant acme --envelope B64 --context order=42 \\
+                --gateway %s --tls-dir %s
+          """,
+          hostPort(second.core().grpcAddress()),
+          hostPort(second.gateway().grpcAddress()),
+          ORBITAL_PORT,
+          ORBITAL_PORT + 1,
+          hostPort(second.gateway().grpcAddress()),
+          dir.resolve("pki"));
+    }
     String coreAddr = hostPort(stack.core().grpcAddress());
     String gatewayAddr = hostPort(stack.gateway().grpcAddress());
     Endpoints.now(
