@@ -95,6 +95,31 @@ class OrbitalPartitionIT {
                                 .build())));
         assertEquals(ErrorReason.TENANT_KILLED, refused.reason());
 
+        // a revive at home and a kill in us, each unaware of the other: the kill wins everywhere
+        euToUs.cut();
+        usToEu.cut();
+        eu.admin(
+            a ->
+                a.reviveTenant(
+                    org.openkcm.protocol.admin.v1.ReviveTenantRequest.newBuilder()
+                        .setTenantId("acme")
+                        .setRequestedBy("it")
+                        .build()));
+        us.admin(
+            a ->
+                a.killTenant(
+                    KillTenantRequest.newBuilder()
+                        .setTenantId("acme")
+                        .setReason("again in us")
+                        .setRequestedBy("it")
+                        .build()));
+        assertEquals("active", tenant(eu).getStatus());
+        euToUs.heal();
+        usToEu.heal();
+        converged(eu, us);
+        assertEquals("killed", tenant(eu).getStatus(), "the concurrent kill beat the revive");
+        assertEquals("killed", tenant(us).getStatus());
+
         // revived at home; the home Core then stops right after more writes and starts again:
         // nothing lost, nothing applied twice
         eu.admin(

@@ -45,9 +45,12 @@ final class KillCommands {
 
   ReplyEffect<Event, TenantState> onKill(Registered s, Kill c) {
     rt.wipeKeys("tenant kill-switch"); // also a revive in flight brings nothing back
-    if (s.killed().isPresent()) {
+    if (s.killed().isPresent() && !s.isReplica()) {
+      // killed at home already: nothing new to say (only its home revives it)
       return rt.effect.reply(c.replyTo(), StatusReply.success(rt.summary(s)));
     }
+    // In several regions a kill is always written anew (with its own id): a revive pulled
+    // concurrently elsewhere names the older kill and so cannot lift this one.
     String cid = TenantRuntime.correlation(c.correlationId());
     String reason = c.reason().isBlank() ? "(no reason given)" : c.reason();
     String by = c.requestedBy().isBlank() ? "unknown" : c.requestedBy();
@@ -63,7 +66,7 @@ final class KillCommands {
         "tenant {}: KILLED by {} (reason: {}); keys wiped (cid={})", rt.tenantId, by, reason, cid);
     rt.audit.record("tenant.kill", "by", by, "reason", reason, "cid", cid);
     return rt.effect
-        .persist(new TenantKilled(reason, by, at, cid))
+        .persist(new TenantKilled(reason, by, at, cid, killId()))
         .thenRun(
             st -> {
               rt.deps.pendingKills().persisted(rt.tenantId);
@@ -90,7 +93,7 @@ final class KillCommands {
         rt.tenantId,
         k.since());
     return rt.effect
-        .persist(new TenantKilled(k.reason(), k.by(), k.since(), cid))
+        .persist(new TenantKilled(k.reason(), k.by(), k.since(), cid, killId()))
         .thenRun(
             st -> {
               rt.deps.pendingKills().persisted(rt.tenantId);
@@ -161,11 +164,16 @@ final class KillCommands {
     }
     rt.audit.record("tenant.revive", "by", c.requestedBy(), "cid", cid, "outcome", "ok");
     return rt.effect
-        .persist(new TenantRevived(c.requestedBy(), rt.deps.clock().instant(), cid))
+        .persist(new TenantRevived(c.requestedBy(), rt.deps.clock().instant(), cid, s.killId()))
         .thenRun(st -> rt.installKeys(keys))
         .thenRun(st -> rt.publish(TenantEventKind.REVIVED, "revived by " + c.requestedBy()))
         .thenReply(c.replyTo(), st -> StatusReply.success(rt.summary((Registered) st)))
         .thenUnstashAll();
+  }
+
+  /** A new kill's id: unique across regions. */
+  private String killId() {
+    return rt.context().getSystem().address().toString() + "/" + java.util.UUID.randomUUID();
   }
 
   /** An L1 answer reaching a killed tenant: nothing it brings back is kept. */

@@ -316,10 +316,19 @@ public final class TenantEntity
       byte[] wrappedL2, Map<String, List<WrappedL3>> l3Versions, Instant at, String correlationId)
       implements Event {}
 
-  public record TenantKilled(String reason, String by, Instant at, String correlationId)
-      implements Event {}
+  /**
+   * The tenant's kill-switch was pulled. {@code killId} names this kill (a revive lifts only the
+   * kill it names; empty in events written before kills had ids).
+   */
+  public record TenantKilled(
+      String reason, String by, Instant at, String correlationId, String killId) implements Event {}
 
-  public record TenantRevived(String by, Instant at, String correlationId) implements Event {}
+  /**
+   * The kill named {@code killId} was lifted. A revive that names another kill than the one in
+   * force (a kill pulled concurrently, in another region) lifts nothing: a kill wins.
+   */
+  public record TenantRevived(String by, Instant at, String correlationId, String killId)
+      implements Event {}
 
   /**
    * {@code event} written first in {@code originRegion} (as its {@code originSequenceNr}), applied

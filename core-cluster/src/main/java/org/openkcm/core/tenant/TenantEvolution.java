@@ -129,8 +129,11 @@ final class TenantEvolution {
             TenantKilled.class,
             (s, e) ->
                 s.withKilled(
-                    Optional.of(new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at()))))
-        .onEvent(TenantRevived.class, (s, e) -> s.withKilled(Optional.empty()))
+                        Optional.of(new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at())))
+                    .with(d -> d.killId = e.killId() == null ? "" : e.killId()))
+        .onEvent(
+            TenantRevived.class,
+            (s, e) -> lifts(s, e) ? s.withKilled(Optional.empty()).with(d -> d.killId = "") : s)
         .onEvent(
             LifecycleProtocol.RotationPolicySet.class,
             (s, e) ->
@@ -167,6 +170,18 @@ final class TenantEvolution {
     EventHandler<TenantState, Event> built = b.build();
     self.set(built);
     return built;
+  }
+
+  /**
+   * Whether {@code e} lifts the kill in force: it names that kill (or either was written before
+   * kills had ids). A revive naming another kill — one pulled concurrently elsewhere — lifts
+   * nothing.
+   */
+  static boolean lifts(TenantState.Registered s, TenantRevived e) {
+    return e.killId() == null
+        || e.killId().isEmpty()
+        || s.killId().isEmpty()
+        || e.killId().equals(s.killId());
   }
 
   /** Another region's event applied like a local one, then remembered as applied. */
@@ -213,6 +228,7 @@ final class TenantEvolution {
         e.at(),
         TenantState.RotationPolicy.DEFAULTS,
         "",
-        Map.of());
+        Map.of(),
+        "");
   }
 }

@@ -194,6 +194,7 @@ public sealed interface TenantState extends CborSerializable {
    * @param policy the tenant's own cryptoperiods (over the configured defaults)
    * @param homeRegion the region that owns the tenant's lifecycle writes; empty: this one
    * @param replicated per origin region, the last sequence number of its events applied here
+   * @param killId the id of the kill in force (empty when none, or for kills written without one)
    * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and
    *     region, HSM token): every later L1 must be of it
    */
@@ -212,10 +213,12 @@ public sealed interface TenantState extends CborSerializable {
       Instant l2CreatedAt,
       RotationPolicy policy,
       String homeRegion,
-      Map<String, Long> replicated)
+      Map<String, Long> replicated,
+      String killId)
       implements TenantState {
 
     public Registered {
+      killId = killId == null ? "" : killId;
       policy = policy == null ? RotationPolicy.DEFAULTS : policy;
       homeRegion = homeRegion == null ? "" : homeRegion;
       replicated = replicated == null ? Map.of() : Map.copyOf(replicated);
@@ -299,6 +302,7 @@ public sealed interface TenantState extends CborSerializable {
     RotationPolicy policy;
     String homeRegion;
     Map<String, Long> replicated;
+    String killId;
 
     private Draft(Registered r) {
       from = r;
@@ -314,6 +318,7 @@ public sealed interface TenantState extends CborSerializable {
       policy = r.policy();
       homeRegion = r.homeRegion();
       replicated = r.replicated();
+      killId = r.killId();
     }
 
     private Registered build() {
@@ -332,7 +337,8 @@ public sealed interface TenantState extends CborSerializable {
           l2CreatedAt,
           policy,
           homeRegion,
-          replicated);
+          replicated,
+          killId);
     }
   }
 }

@@ -89,6 +89,41 @@ class ReplicaApplyTest {
         java.util.Arrays.equals(atHome.wrappedL2(), state.wrappedL2()),
         "sealed with this region's key");
 
+    // kill wins: a replica's own kill, then a revive from home that names an older kill
+    StatusReply<TenantSummary> killed =
+        replica
+            .<StatusReply<TenantSummary>>runCommand(
+                r -> new TenantEntity.Kill("seen here", "ops", "c", r))
+            .reply();
+    assertTrue(killed.isSuccess(), killed::toString);
+    boolean appliedRevive =
+        replica
+            .<StatusReply<Boolean>>runCommand(
+                r ->
+                    new TenantEntity.ApplyReplicated(
+                        "eu",
+                        9,
+                        new TenantEntity.TenantRevived(
+                            "home-officer", java.time.Instant.now(), "c", "eu-node/older-kill"),
+                        r))
+            .reply()
+            .getValue();
+    assertTrue(appliedRevive, "applied (recorded) ...");
+    assertTrue(
+        ((TenantState.Registered) replica.getState()).killed().isPresent(),
+        "... but it lifts nothing: the kill pulled here concurrently wins");
+    // a revive naming the kill in force lifts it
+    String current = ((TenantState.Registered) replica.getState()).killId();
+    replica.runCommand(
+        (org.apache.pekko.actor.typed.ActorRef<StatusReply<Boolean>> r) ->
+            new TenantEntity.ApplyReplicated(
+                "eu",
+                10,
+                new TenantEntity.TenantRevived(
+                    "home-officer", java.time.Instant.now(), "c", current),
+                r));
+    assertTrue(((TenantState.Registered) replica.getState()).killed().isEmpty());
+
     StatusReply<TenantSummary> notHome =
         replica
             .<StatusReply<TenantSummary>>runCommand(
