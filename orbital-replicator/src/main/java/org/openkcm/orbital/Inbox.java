@@ -38,6 +38,7 @@ final class Inbox implements OrbitalServicePowerApi {
   private final Duration timeout;
   private final Traffic traffic;
   private final StatusQuery status;
+  private final org.openkcm.core.tenant.HomeRegionHeartbeats heartbeats;
 
   Inbox(
       ActorSystem<?> system,
@@ -51,6 +52,7 @@ final class Inbox implements OrbitalServicePowerApi {
     this.timeout = timeout;
     this.traffic = traffic;
     this.status = status;
+    this.heartbeats = org.openkcm.core.tenant.HomeRegionHeartbeats.get(system);
   }
 
   /** With mTLS, only another region's Core may deliver events; an operator may read the status. */
@@ -88,6 +90,7 @@ final class Inbox implements OrbitalServicePowerApi {
                       + org.openkcm.protocol.error.Fields.safe(in.getOriginRegion())
                       + " is not a peer of this region (openkcm.orbital.peers)")));
     }
+    heartbeats.heard(in.getOriginRegion()); // events or a heartbeat: the peer is alive
     CompletionStage<long[]> counts = CompletableFuture.completedFuture(new long[2]);
     for (ReplicatedEvent e : in.getEventsList()) {
       counts =

@@ -1,6 +1,8 @@
 package org.openkcm.orbital;
 
 import com.typesafe.config.Config;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
@@ -34,9 +36,11 @@ public final class Orbital implements AutoCloseable {
   private static final Set<String> CALLER_KINDS = Set.of("core", "admin");
 
   private final ServerBinding binding;
+  private final List<org.apache.pekko.actor.Cancellable> heartbeats;
 
-  private Orbital(ServerBinding binding) {
+  private Orbital(ServerBinding binding, List<org.apache.pekko.actor.Cancellable> heartbeats) {
     this.binding = binding;
+    this.heartbeats = heartbeats;
   }
 
   /** Starts Orbital on {@code system} (a started Core node) when it is enabled; empty otherwise. */
@@ -78,6 +82,7 @@ public final class Orbital implements AutoCloseable {
                 OrbitalServicePowerApiHandlerFactory.create(inbox, system)));
     ServerBinding binding = bound.toCompletableFuture().join();
 
+    List<org.apache.pekko.actor.Cancellable> heartbeats = new ArrayList<>();
     for (OrbitalSettings.Peer peer : settings.peers()) {
       Supplier<OrbitalServiceClient> clients =
           () ->
@@ -90,6 +95,7 @@ public final class Orbital implements AutoCloseable {
                   system);
       Outbox.start(
           system, settings, peer, clients, sessions, NodeMasterKey.get(system).master(), traffic);
+      heartbeats.add(heartbeat(system, settings, clients));
     }
     log.info(
         "Orbital: region {} listening on {} ({}), shipping to {}",
@@ -97,7 +103,31 @@ public final class Orbital implements AutoCloseable {
         binding.localAddress(),
         tls.isPresent() ? "mTLS" : "PLAINTEXT",
         settings.peers().stream().map(p -> p.name() + "@" + p.host() + ":" + p.port()).toList());
-    return Optional.of(new Orbital(binding));
+    return Optional.of(new Orbital(binding, heartbeats));
+  }
+
+  /**
+   * Every {@code heartbeat-interval}, an empty delivery to the peer: it hears from this region even
+   * when nothing is written here (strict mode counts on it). A fresh connection each time, so a
+   * healed path is used at once.
+   */
+  private static org.apache.pekko.actor.Cancellable heartbeat(
+      ActorSystem<?> system, OrbitalSettings settings, Supplier<OrbitalServiceClient> clients) {
+    return system
+        .scheduler()
+        .scheduleAtFixedRate(
+            settings.heartbeatInterval(),
+            settings.heartbeatInterval(),
+            () -> {
+              OrbitalServiceClient client = clients.get();
+              client
+                  .apply(
+                      org.openkcm.protocol.orbital.v1.ApplyRequest.newBuilder()
+                          .setOriginRegion(settings.region())
+                          .build())
+                  .whenComplete((r, failure) -> client.close());
+            },
+            system.executionContext());
   }
 
   public java.net.InetSocketAddress address() {
@@ -106,6 +136,7 @@ public final class Orbital implements AutoCloseable {
 
   @Override
   public void close() {
+    heartbeats.forEach(org.apache.pekko.actor.Cancellable::cancel);
     binding.unbind();
   }
 }

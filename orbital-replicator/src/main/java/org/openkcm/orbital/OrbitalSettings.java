@@ -17,7 +17,8 @@ public record OrbitalSettings(
     List<Peer> peers,
     Duration callTimeout,
     Duration minBackoff,
-    Duration maxBackoff) {
+    Duration maxBackoff,
+    Duration heartbeatInterval) {
 
   /** Another region's Orbital endpoint. */
   public record Peer(String name, String host, int port) {}
@@ -43,6 +44,7 @@ public record OrbitalSettings(
         peers,
         c.getDuration("call-timeout"),
         c.getDuration("min-backoff"),
-        c.getDuration("max-backoff"));
+        c.getDuration("max-backoff"),
+        c.getDuration("heartbeat-interval"));
   }
 }

@@ -435,6 +435,15 @@ public final class TenantEntity
     b.forAnyState().onCommand(WipeKeys.class, this::onWipe);
     // Another region's events are applied at once, never behind an L1 call (they wipe the keys).
     b.forAnyState().onCommand(ApplyReplicated.class, replica::onApply);
+    // Strict mode: a replica whose home region has gone silent serves nothing of the tenant.
+    b.forState(st -> st instanceof Registered r && r.isReplica() && rt.homeSilent(r).isPresent())
+        .onCommand(
+            c -> c instanceof WrapKeys || c instanceof UnwrapKeys || c instanceof RewrapKeys,
+            (st, c) ->
+                rt.refuse(
+                    c,
+                    new org.openkcm.protocol.error.OpenKcmException(
+                        ErrorReason.HOME_REGION_SILENT, rt.homeSilent((Registered) st).get())));
     // A replica refuses the writes only the tenant's home region makes.
     b.forState(st -> st instanceof Registered r && r.isReplica())
         .onCommand(

@@ -108,6 +108,11 @@ final class TenantRuntime {
     return watchSequence < 0 ? sequence.getAsLong() : watchSequence;
   }
 
+  /** Strict mode: why a replica of {@code s} must not be served now, if it must not. */
+  Optional<String> homeSilent(Registered s) {
+    return HomeRegionHeartbeats.get(context.getSystem()).silent(s.homeRegion());
+  }
+
   /** Recovery is complete at journal sequence {@code lastSequenceNr}. */
   void recovered(long lastSequenceNr) {
     watchSequence = lastSequenceNr;

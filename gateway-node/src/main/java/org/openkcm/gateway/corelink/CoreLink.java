@@ -189,7 +189,8 @@ public final class CoreLink implements AutoCloseable {
           ErrorReason.L1_UNAVAILABLE,
           ErrorReason.CORE_SEALED,
           ErrorReason.TENANT_NOT_FOUND,
-          ErrorReason.TENANT_OFFBOARDED);
+          ErrorReason.TENANT_OFFBOARDED,
+          ErrorReason.HOME_REGION_SILENT);
 
   private volatile TenantSignals signals = TenantSignals.NONE;
 
@@ -234,6 +235,11 @@ public final class CoreLink implements AutoCloseable {
               "the root key (L1) of tenant "
                   + tenantId
                   + " refuses: its data keys cannot be opened";
+          case HOME_REGION_SILENT ->
+              "tenant "
+                  + tenantId
+                  + " is not served in this region while its home region is unreachable; retry"
+                  + " later or use the home region";
           case TENANT_OFFBOARDED ->
               "tenant " + tenantId + " was offboarded: its keys are destroyed";
           case L1_UNAVAILABLE ->

@@ -28,6 +28,11 @@ public enum ErrorReason {
   KEY_DESTROYED(Status.Code.FAILED_PRECONDITION),
   /** The service is pinned to another region (geo-fencing): its key never leaves that region. */
   SERVICE_PINNED(Status.Code.FAILED_PRECONDITION),
+  /**
+   * Strict mode: this region has not heard from the tenant's home region for longer than allowed,
+   * so it stops serving the tenant until it has.
+   */
+  HOME_REGION_SILENT(Status.Code.UNAVAILABLE),
   /** Another region owns this tenant's lifecycle writes: send the request to its home region. */
   NOT_HOME_REGION(Status.Code.FAILED_PRECONDITION),
   /** The tenant was offboarded: every key of it is destroyed; nothing of it opens again. */
