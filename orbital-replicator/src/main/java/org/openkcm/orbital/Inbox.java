@@ -12,6 +12,9 @@ import org.apache.pekko.grpc.javadsl.Metadata;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
 import org.openkcm.core.api.PeerIdentity;
+import org.openkcm.core.killswitch.KillScope;
+import org.openkcm.core.killswitch.KillSwitchEntity;
+import org.openkcm.core.killswitch.NodeKillSwitches;
 import org.openkcm.core.reply.Rejections;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.node.tls.SpiffeId;
@@ -32,6 +35,7 @@ import org.openkcm.protocol.orbital.v1.StatusRequest;
  */
 final class Inbox implements OrbitalServicePowerApi {
 
+  private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Serialization serialization;
   private final Set<String> peers;
@@ -46,6 +50,7 @@ final class Inbox implements OrbitalServicePowerApi {
       Duration timeout,
       Traffic traffic,
       StatusQuery status) {
+    this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.serialization = SerializationExtension.get(Adapter.toClassic(system));
     this.peers = Set.copyOf(peers);
@@ -116,7 +121,57 @@ final class Inbox implements OrbitalServicePowerApi {
             });
   }
 
+  /**
+   * A region/global kill-switch change of another region, applied to this region's switch (engaging
+   * what is in force already, or releasing what is not, changes nothing).
+   */
+  private CompletionStage<Boolean> applyKillSwitch(String origin, ReplicatedEvent e) {
+    Object decoded;
+    try {
+      decoded =
+          serialization
+              .deserialize(e.getPayload().toByteArray(), e.getSerializerId(), e.getManifest())
+              .get();
+    } catch (RuntimeException ex) {
+      return CompletableFuture.failedFuture(
+          new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "undecodable kill-switch change"));
+    }
+    var singleton = NodeKillSwitches.get(system).switches().singleton();
+    if (decoded instanceof KillSwitchEntity.Engaged engaged) {
+      return org.apache.pekko.actor.typed.javadsl.AskPattern
+          .<KillSwitchEntity.Command, KillSwitchEntity.State>askWithStatus(
+              singleton,
+              replyTo ->
+                  new KillSwitchEntity.Engage(
+                      KillScope.parseClusterWide(engaged.scope()),
+                      engaged.reason(),
+                      engaged.by() + " (region " + origin + ")",
+                      replyTo),
+              timeout,
+              system.scheduler())
+          .thenApply(s -> true);
+    }
+    if (decoded instanceof KillSwitchEntity.Released released) {
+      return org.apache.pekko.actor.typed.javadsl.AskPattern
+          .<KillSwitchEntity.Command, KillSwitchEntity.State>askWithStatus(
+              singleton,
+              replyTo ->
+                  new KillSwitchEntity.Release(
+                      KillScope.parseClusterWide(released.scope()),
+                      released.by() + " (region " + origin + ")",
+                      replyTo),
+              timeout,
+              system.scheduler())
+          .thenApply(s -> true);
+    }
+    return CompletableFuture.failedFuture(
+        new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "not a kill-switch change"));
+  }
+
   private CompletionStage<Boolean> applyOne(String origin, ReplicatedEvent e) {
+    if (e.getTenantId().isEmpty()) {
+      return applyKillSwitch(origin, e);
+    }
     TenantEntity.Event event;
     try {
       Identifiers.problem("tenant", e.getTenantId())

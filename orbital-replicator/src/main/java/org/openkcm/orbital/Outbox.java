@@ -48,9 +48,9 @@ final class Outbox {
       Supplier<JournalSession> sessions,
       MasterKey master,
       Traffic traffic) {
-    SourceProvider<Offset, EventEnvelope<TenantEntity.Event>> source =
+    SourceProvider<Offset, EventEnvelope<Object>> source =
         EventSourcedProvider.eventsByTag(system, "jdbc-read-journal", TenantReplication.TAG);
-    AtLeastOnceProjection<Offset, EventEnvelope<TenantEntity.Event>> projection =
+    AtLeastOnceProjection<Offset, EventEnvelope<Object>> projection =
         JdbcProjection.atLeastOnceAsync(
                 ProjectionId.of("orbital-to-" + peer.name(), TenantReplication.TAG),
                 source,
@@ -68,7 +68,7 @@ final class Outbox {
    * the projection makes a new one, with a fresh connection to the peer (a channel that failed
    * while the peer was away would wait out its own reconnect backoff).
    */
-  static final class Ship extends Handler<EventEnvelope<TenantEntity.Event>> {
+  static final class Ship extends Handler<EventEnvelope<Object>> {
     private final String region;
     private final String peer;
     private final Traffic traffic;
@@ -97,19 +97,27 @@ final class Outbox {
     }
 
     @Override
-    public CompletionStage<Done> process(EventEnvelope<TenantEntity.Event> envelope) {
-      String tenantId =
-          envelope.persistenceId().substring(envelope.persistenceId().indexOf('|') + 1);
-      Optional<TenantEntity.Event> portable;
-      try {
-        portable = TenantReplication.portable(tenantId, envelope.event(), master);
-      } catch (RuntimeException e) {
-        return CompletableFuture.failedFuture(e); // sealed node: retried with backoff
-      }
-      if (portable.isEmpty()) {
+    public CompletionStage<Done> process(EventEnvelope<Object> envelope) {
+      Object event;
+      String tenantId;
+      if (envelope.event() instanceof org.openkcm.core.killswitch.KillSwitchEntity.Event change) {
+        event = change; // the region/global kill-switch: no blob, no tenant
+        tenantId = "";
+      } else if (envelope.event() instanceof TenantEntity.Event tenantEvent) {
+        tenantId = envelope.persistenceId().substring(envelope.persistenceId().indexOf('|') + 1);
+        Optional<TenantEntity.Event> portable;
+        try {
+          portable = TenantReplication.portable(tenantId, tenantEvent, master);
+        } catch (RuntimeException e) {
+          return CompletableFuture.failedFuture(e); // sealed node: retried with backoff
+        }
+        if (portable.isEmpty()) {
+          return CompletableFuture.completedFuture(Done.getInstance());
+        }
+        event = portable.get();
+      } else {
         return CompletableFuture.completedFuture(Done.getInstance());
       }
-      TenantEntity.Event event = portable.get();
       Serializer serializer = serialization.findSerializerFor(event);
       byte[] payload = serialization.serialize(event).get();
       ApplyRequest request =

@@ -90,6 +90,35 @@ class OrbitalFanOutIT {
                 .getPlaintext()
                 .toByteArray());
       }
+      // a region's kill-switch pulled in eu stops that region (ap); released from us, ap serves
+      // again
+      eu.admin(
+          a ->
+              a.engageKillSwitch(
+                  org.openkcm.protocol.admin.v1.KillSwitchRequest.newBuilder()
+                      .setScope("region:ap")
+                      .setReason("drill")
+                      .setRequestedBy("it")
+                      .build()));
+      eventually(
+          eu,
+          () ->
+              assertEquals(
+                  org.openkcm.protocol.error.ErrorReason.TENANT_KILLED,
+                  org.junit.jupiter.api.Assertions.assertThrows(
+                          OpenKcmException.class, () -> generate(ap))
+                      .reason()));
+      generate(eu);
+      generate(us);
+      us.admin(
+          a ->
+              a.releaseKillSwitch(
+                  org.openkcm.protocol.admin.v1.KillSwitchRequest.newBuilder()
+                      .setScope("region:ap")
+                      .setRequestedBy("it")
+                      .build()));
+      eventually(eu, () -> generate(ap));
+
       us.admin(
           a ->
               a.killTenant(
@@ -110,6 +139,15 @@ class OrbitalFanOutIT {
         s.close();
       }
     }
+  }
+
+  private static GenerateDataKeyResponse generate(PgStack region) {
+    return await(
+        region.app.generateDataKey(
+            GenerateDataKeyRequest.newBuilder()
+                .setTenantId("acme")
+                .setServiceId("payments")
+                .build()));
   }
 
   private static void eventually(PgStack any, Runnable check) {
@@ -136,6 +174,7 @@ class OrbitalFanOutIT {
   private static Map<String, Object> region(String name, Map<String, Integer> ports, Path l1) {
     Map<String, Object> c = new HashMap<>();
     c.put("openkcm.core.region", name);
+    c.put("openkcm.core.kill-switch.refresh-interval", "500ms");
     c.put("openkcm.orbital.enabled", true);
     c.put("openkcm.orbital.port", ports.get(name));
     c.put("openkcm.orbital.min-backoff", "200ms");

@@ -77,6 +77,12 @@ public final class KillSwitchEntity
     return new State(Map.of());
   }
 
+  /** Every change reaches the other regions (Orbital ships what carries this tag). */
+  @Override
+  public java.util.Set<String> tagsFor(Event event) {
+    return java.util.Set.of(org.openkcm.core.persistence.JournalTags.ORBITAL);
+  }
+
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
@@ -93,6 +99,10 @@ public final class KillSwitchEntity
                             "scope must be 'global' or 'region:<name>', was '"
                                 + c.scope().asString()
                                 + "'"));
+              }
+              if (s.engaged().containsKey(c.scope().asString())) {
+                // already in force (also when another region's engagement comes back): no new event
+                return Effect().reply(c.replyTo(), StatusReply.success(s));
               }
               log.warn(
                   "KILL-SWITCH ENGAGED for {} by {} (reason: {})", c.scope(), c.by(), c.reason());

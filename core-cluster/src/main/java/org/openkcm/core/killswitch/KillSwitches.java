@@ -41,6 +41,8 @@ public record KillSwitches(
         watcher.behavior(topic, singleton, askTimeout, refresh),
         "kill-switch-watcher",
         Props.empty());
-    return new KillSwitches(topic, singleton, watcher);
+    KillSwitches switches = new KillSwitches(topic, singleton, watcher);
+    NodeKillSwitches.get(system).set(switches);
+    return switches;
   }
 }

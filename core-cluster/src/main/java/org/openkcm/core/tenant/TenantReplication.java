@@ -26,7 +26,7 @@ import org.openkcm.core.tenant.TenantState.WrappedL3;
 public final class TenantReplication {
 
   /** The journal tag of events that originate in this region (replicated ones are not tagged). */
-  public static final String TAG = "orbital";
+  public static final String TAG = org.openkcm.core.persistence.JournalTags.ORBITAL;
 
   private TenantReplication() {}
 
