@@ -158,7 +158,7 @@ public final class CoreNode implements AutoCloseable {
                       change -> tenantEvents.tell(Topic.publish(change))));
               var handler =
                   CoreApi.handler(
-                      system, askTimeout, region, killSwitches, seal, tenantEvents, authz);
+                      system, askTimeout, region, killSwitches, seal, tenantEvents, authz, tls);
               // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal
               // before serving.
               return killSwitches

@@ -55,8 +55,12 @@ class OrbitalIT {
     Path sharedL1 = Files.createTempDirectory("openkcm-orbital-l1");
     int euPort = Rpc.freePort();
     int usPort = Rpc.freePort();
+    int euCore = Rpc.freePort();
+    int usCore = Rpc.freePort();
     euToUs = new Relay(usPort);
-    eu = PgStack.start("eu", region("eu", euPort, "us", euToUs.port(), sharedL1), Map.of());
+    eu =
+        PgStack.start(
+            "eu", region("eu", euPort, euCore, "us", euToUs.port(), usCore, sharedL1), Map.of());
     euOrbital = Orbital.init(eu.core().system()).orElseThrow();
     // the tenant exists (and its L1 key in the shared keystore) before region us starts
     eu.admin(
@@ -73,21 +77,32 @@ class OrbitalIT {
                     .setTenantId("acme")
                     .setServiceId("payments")
                     .build()));
-    us = PgStack.start("us", region("us", usPort, "eu", euPort, sharedL1), Map.of());
+    us =
+        PgStack.start("us", region("us", usPort, usCore, "eu", euPort, euCore, sharedL1), Map.of());
     usOrbital = Orbital.init(us.core().system()).orElseThrow();
   }
 
   private static Map<String, Object> region(
-      String name, int port, String peer, int peerPort, Path sharedL1) {
+      String name, int port, int core, String peer, int peerPort, int peerCore, Path sharedL1) {
     Map<String, Object> c = new HashMap<>();
     c.put("openkcm.core.region", name);
+    c.put("openkcm.core.grpc.port", core);
     c.put("openkcm.orbital.enabled", true);
     c.put("openkcm.orbital.port", port);
     c.put("openkcm.orbital.min-backoff", "200ms");
     c.put("openkcm.orbital.max-backoff", "1s");
     c.put(
         "openkcm.orbital.peers",
-        List.of(Map.of("name", peer, "host", "127.0.0.1", "port", peerPort)));
+        List.of(
+            Map.of(
+                "name",
+                peer,
+                "host",
+                "127.0.0.1",
+                "port",
+                peerPort,
+                "core",
+                "127.0.0.1:" + peerCore)));
     c.put("openkcm.core.keystore.devfile.directory", sharedL1.toString());
     return c;
   }
@@ -128,17 +143,36 @@ class OrbitalIT {
     assertEquals(2, madeInUs.getL3Version());
     assertArrayEquals(madeInUs.getPlaintext().toByteArray(), decrypt(eu, madeInUs, "o-2"));
 
-    // lifecycle writes belong to the home region
+    // lifecycle writes belong to the home region: a new service asked in us is forwarded to eu,
+    // made there, and comes back to us by replication
+    TenantInfo forwarded =
+        us.admin(
+            a ->
+                a.createService(
+                    CreateServiceRequest.newBuilder()
+                        .setTenantId("acme")
+                        .setServiceId("ledger")
+                        .build()));
+    assertEquals("", forwarded.getHomeRegion(), "answered by the home region itself");
+    eventually(
+        () -> {
+          assertTrue(
+              tenant(us).getServicesList().stream()
+                  .anyMatch(s -> s.getServiceId().equals("ledger")));
+          return null;
+        });
+    // writes that are not forwarded answer with the redirect
     OpenKcmException notHome =
         assertThrows(
             OpenKcmException.class,
             () ->
                 us.admin(
                     a ->
-                        a.createService(
-                            CreateServiceRequest.newBuilder()
+                        a.retireServiceKeys(
+                            org.openkcm.protocol.admin.v1.RetireKeysRequest.newBuilder()
                                 .setTenantId("acme")
-                                .setServiceId("ledger")
+                                .setServiceId("payments")
+                                .setBelow(2)
                                 .build())));
     assertEquals(ErrorReason.NOT_HOME_REGION, notHome.reason());
     assertTrue(notHome.getMessage().contains("region eu"), notHome.getMessage());

@@ -48,9 +48,50 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   private final AdminService service;
   private final Optional<Authorizer> authz;
 
+  private final Optional<HomeForwarder> forwarder;
+
   public AuthorizedAdminService(AdminService service, Optional<Authorizer> authz) {
+    this(service, authz, Optional.empty());
+  }
+
+  AuthorizedAdminService(
+      AdminService service, Optional<Authorizer> authz, Optional<HomeForwarder> forwarder) {
     this.service = service;
     this.authz = authz;
+    this.forwarder = forwarder;
+  }
+
+  /**
+   * {@code local}, and when it answers NOT_HOME_REGION and the tenant's home region is reachable,
+   * {@code remote} there on behalf of the operator (multi-region forwarding of lifecycle writes).
+   */
+  private <T> CompletionStage<T> homeOr(
+      String tenantId,
+      Metadata md,
+      Supplier<CompletionStage<T>> local,
+      java.util.function.BiFunction<
+              org.openkcm.protocol.admin.v1.AdminServiceClient,
+              Optional<String>,
+              CompletionStage<T>>
+          remote) {
+    return local
+        .get()
+        .exceptionallyCompose(
+            failure -> {
+              OpenKcmException e = org.openkcm.protocol.error.GrpcErrors.fromGrpc(failure);
+              if (e.reason() != org.openkcm.protocol.error.ErrorReason.NOT_HOME_REGION
+                  || forwarder.isEmpty()) {
+                return java.util.concurrent.CompletableFuture.failedFuture(failure);
+              }
+              Optional<String> operator = PeerIdentity.acting(md).map(SpiffeId::uri);
+              return service
+                  .getTenant(GetTenantRequest.newBuilder().setTenantId(tenantId).build())
+                  .thenCompose(
+                      info ->
+                          forwarder.get().reaches(info.getHomeRegion())
+                              ? forwarder.get().forward(info.getHomeRegion(), operator, remote)
+                              : java.util.concurrent.CompletableFuture.<T>failedFuture(failure));
+            });
   }
 
   private <T> CompletionStage<T> checked(
@@ -61,7 +102,14 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
       Supplier<CompletionStage<T>> call) {
     return fields(
         () -> Fields.correlationId("correlation_id", cid),
-        () -> AuthorizedCoreKeyService.checked(authz, md, action, resource, "", cid, call));
+        () ->
+            new org.openkcm.node.authz.Guard(authz)
+                .call(
+                    PeerIdentity.acting(md),
+                    action,
+                    new org.openkcm.node.authz.Guard.Scope(resource, ""),
+                    cid,
+                    call));
   }
 
   /** Free-text fields that end up in the journal and the logs. */
@@ -84,7 +132,7 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   }
 
   private static String requestedBy(Metadata md, String claimed) {
-    Optional<SpiffeId> who = PeerIdentity.of(md);
+    Optional<SpiffeId> who = PeerIdentity.acting(md);
     if (who.isEmpty()) {
       return claimed;
     }
@@ -143,7 +191,12 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
         "CreateService",
         Resource.tenant(in.getTenantId()),
         in.getCorrelationId(),
-        () -> service.createService(in));
+        () ->
+            homeOr(
+                in.getTenantId(),
+                md,
+                () -> service.createService(in),
+                (c, who) -> HomeForwarder.onBehalf(c.createService(), who).invoke(in)));
   }
 
   @Override
@@ -226,7 +279,8 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   @Override
   public CompletionStage<TenantInfo> rotateServiceKey(RotateKeyRequest in, Metadata md) {
-    return rotate("RotateServiceKey", in, md, service::rotateServiceKey);
+    return rotate(
+        "RotateServiceKey", in, md, service::rotateServiceKey, (c, r) -> c.rotateServiceKey());
   }
 
   @Override
@@ -252,12 +306,14 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   @Override
   public CompletionStage<TenantInfo> rewrapTenantKey(RotateKeyRequest in, Metadata md) {
-    return rotate("RewrapTenantKey", in, md, service::rewrapTenantKey);
+    return rotate(
+        "RewrapTenantKey", in, md, service::rewrapTenantKey, (c, r) -> c.rewrapTenantKey());
   }
 
   @Override
   public CompletionStage<TenantInfo> rotateTenantKey(RotateKeyRequest in, Metadata md) {
-    return rotate("RotateTenantKey", in, md, service::rotateTenantKey);
+    return rotate(
+        "RotateTenantKey", in, md, service::rotateTenantKey, (c, r) -> c.rotateTenantKey());
   }
 
   @Override
@@ -281,7 +337,13 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
       String action,
       RotateKeyRequest in,
       Metadata md,
-      java.util.function.Function<RotateKeyRequest, CompletionStage<TenantInfo>> call) {
+      java.util.function.Function<RotateKeyRequest, CompletionStage<TenantInfo>> call,
+      java.util.function.BiFunction<
+              org.openkcm.protocol.admin.v1.AdminServiceClient,
+              RotateKeyRequest,
+              org.apache.pekko.grpc.javadsl.SingleResponseRequestBuilder<
+                  RotateKeyRequest, TenantInfo>>
+          remote) {
     return fields(
         () -> Fields.text("requested_by", in.getRequestedBy(), 256),
         () ->
@@ -291,10 +353,15 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
                 Resource.tenant(in.getTenantId()),
                 in.getCorrelationId(),
                 () ->
-                    call.apply(
-                        in.toBuilder()
-                            .setRequestedBy(requestedBy(md, in.getRequestedBy()))
-                            .build())));
+                    homeOr(
+                        in.getTenantId(),
+                        md,
+                        () ->
+                            call.apply(
+                                in.toBuilder()
+                                    .setRequestedBy(requestedBy(md, in.getRequestedBy()))
+                                    .build()),
+                        (c, who) -> HomeForwarder.onBehalf(remote.apply(c, in), who).invoke(in))));
   }
 
   @Override

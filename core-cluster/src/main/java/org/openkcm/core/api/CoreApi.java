@@ -47,7 +47,8 @@ public final class CoreApi {
       KillSwitches killSwitches,
       SealService seal,
       ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantEvents,
-      Optional<Authorizer> authz) {
+      Optional<Authorizer> authz,
+      Optional<org.openkcm.node.tls.MutualTls> tls) {
     return ServiceHandler.concatOrNotFound(
         CoreKeyServicePowerApiHandlerFactory.create(
             new AuthorizedCoreKeyService(
@@ -58,7 +59,8 @@ public final class CoreApi {
         AdminServicePowerApiHandlerFactory.create(
             new AuthorizedAdminService(
                 new AdminServiceImpl(system, askTimeout, killSwitches.singleton(), region, seal),
-                authz),
+                authz,
+                Optional.of(new HomeForwarder(system, tls, askTimeout))),
             system));
   }
 

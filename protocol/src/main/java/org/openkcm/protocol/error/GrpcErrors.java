@@ -66,6 +66,17 @@ public final class GrpcErrors {
     if (t instanceof OpenKcmException e) {
       return e;
     }
+    if (t instanceof GrpcServiceException g) { // our own server side, before it left the node
+      String message =
+          g.getStatus().getDescription() == null
+              ? g.getStatus().getCode().name()
+              : g.getStatus().getDescription();
+      return g.getMetadata()
+          .getText(REASON_KEY)
+          .flatMap(ErrorReason::parse)
+          .map(r -> new OpenKcmException(r, message))
+          .orElseGet(() -> new OpenKcmException(ErrorReason.INTERNAL, message));
+    }
     if (t instanceof StatusRuntimeException sre) {
       Status status = sre.getStatus();
       String message =
