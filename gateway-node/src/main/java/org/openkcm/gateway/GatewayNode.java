@@ -54,6 +54,7 @@ public final class GatewayNode implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final Listener listener;
   private final Wiring wiring;
+  private final Optional<org.openkcm.kmip.server.KmipListener> kmip;
 
   /** What a running gateway is made of (tests look at the cache and the tenant states). */
   public record Wiring(
@@ -70,10 +71,15 @@ public final class GatewayNode implements AutoCloseable {
   /** Who may connect to the gateway's listener (what each may do is decided per call). */
   public static final Set<String> CALLER_KINDS = Set.of("app", "admin");
 
-  private GatewayNode(ActorSystem<Void> system, Listener listener, Wiring wiring) {
+  private GatewayNode(
+      ActorSystem<Void> system,
+      Listener listener,
+      Wiring wiring,
+      Optional<org.openkcm.kmip.server.KmipListener> kmip) {
     this.system = system;
     this.listener = listener;
     this.wiring = wiring;
+    this.kmip = kmip;
   }
 
   /** Starts a gateway from {@code config} (section {@code openkcm.gateway}). Blocks until bound. */
@@ -92,8 +98,12 @@ public final class GatewayNode implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
     try {
       Wiring wiring = wire(system, delivered);
+      Listener listener = bind(system, wiring).toCompletableFuture().get(30, TimeUnit.SECONDS);
       return new GatewayNode(
-          system, bind(system, wiring).toCompletableFuture().get(30, TimeUnit.SECONDS), wiring);
+          system,
+          listener,
+          wiring,
+          org.openkcm.gateway.kmip.KmipEndpoint.start(system, wiring, dataKeys(wiring)));
     } catch (Exception e) {
       system.terminate();
       Throwable root = e;
@@ -243,17 +253,7 @@ public final class GatewayNode implements AutoCloseable {
    */
   public static CompletionStage<Listener> bind(ActorSystem<?> system, Wiring wiring) {
     GatewaySettings c = wiring.settings();
-    DataKeyServiceImpl service =
-        new DataKeyServiceImpl(
-            new DataKeyServiceImpl.Parts(
-                wiring.core(),
-                new SecureRandom(),
-                c.defaultKeyLength(),
-                c.maxBatch(),
-                wiring.cache(),
-                wiring.pool(),
-                wiring.batcher(),
-                wiring.tenants()));
+    DataKeyServiceImpl service = dataKeys(wiring);
     KeyVaultService vaultService =
         new org.openkcm.gateway.vault.KeyVaultServiceImpl(
             wiring.vault(), service, new SecureRandom());
@@ -305,6 +305,21 @@ public final class GatewayNode implements AutoCloseable {
               c.core().endpoints());
           return l;
         });
+  }
+
+  /** The data-key service over {@code wiring}'s Core link, cache, pool and tenant states. */
+  private static DataKeyServiceImpl dataKeys(Wiring wiring) {
+    GatewaySettings c = wiring.settings();
+    return new DataKeyServiceImpl(
+        new DataKeyServiceImpl.Parts(
+            wiring.core(),
+            new SecureRandom(),
+            c.defaultKeyLength(),
+            c.maxBatch(),
+            wiring.cache(),
+            wiring.pool(),
+            wiring.batcher(),
+            wiring.tenants()));
   }
 
   private static ServerBuilder pekkoServer(
@@ -362,6 +377,16 @@ public final class GatewayNode implements AutoCloseable {
 
   public InetSocketAddress grpcAddress() {
     return listener.address();
+  }
+
+  /** KMIP requests answered so far (0 when KMIP is off). */
+  public int kmipServed() {
+    return kmip.map(org.openkcm.kmip.server.KmipListener::served).orElse(0);
+  }
+
+  /** Where KMIP listens, when it is on (it needs mTLS). */
+  public Optional<InetSocketAddress> kmipAddress() {
+    return kmip.map(org.openkcm.kmip.server.KmipListener::address);
   }
 
   @Override

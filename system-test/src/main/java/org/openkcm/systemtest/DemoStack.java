@@ -89,6 +89,43 @@ public final class DemoStack implements AutoCloseable {
    * absent.
    */
   public TenantInfo ensureTenant(String tenantId, String l1Reference, String... services) {
+    return admin(
+        admin -> {
+          try {
+            ignoreIfExists(
+                () ->
+                    admin.createTenant(
+                        CreateTenantRequest.newBuilder()
+                            .setTenantId(tenantId)
+                            .setL1Reference(l1Reference)
+                            .setCorrelationId("demo-setup")
+                            .build()),
+                ErrorReason.TENANT_ALREADY_EXISTS);
+            for (String service : services) {
+              ignoreIfExists(
+                  () ->
+                      admin.createService(
+                          CreateServiceRequest.newBuilder()
+                              .setTenantId(tenantId)
+                              .setServiceId(service)
+                              .setCorrelationId("demo-setup")
+                              .build()),
+                  ErrorReason.SERVICE_ALREADY_EXISTS);
+            }
+          } catch (Exception e) {
+            throw GrpcErrors.fromGrpc(e);
+          }
+          return admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenantId).build());
+        });
+  }
+
+  /**
+   * One admin call to the Core as the CLI's identity (mTLS when the stack runs with it); its
+   * failure as the {@link OpenKcmException} the Core answered.
+   */
+  public <T> T admin(
+      java.util.function.Function<AdminServiceClient, java.util.concurrent.CompletionStage<T>>
+          call) {
     AdminServiceClient admin =
         AdminServiceClient.create(
             NodeTls.client(
@@ -101,30 +138,7 @@ public final class DemoStack implements AutoCloseable {
                 Set.of("core")),
             core.system());
     try {
-      ignoreIfExists(
-          () ->
-              admin.createTenant(
-                  CreateTenantRequest.newBuilder()
-                      .setTenantId(tenantId)
-                      .setL1Reference(l1Reference)
-                      .setCorrelationId("demo-setup")
-                      .build()),
-          ErrorReason.TENANT_ALREADY_EXISTS);
-      for (String service : services) {
-        ignoreIfExists(
-            () ->
-                admin.createService(
-                    CreateServiceRequest.newBuilder()
-                        .setTenantId(tenantId)
-                        .setServiceId(service)
-                        .setCorrelationId("demo-setup")
-                        .build()),
-            ErrorReason.SERVICE_ALREADY_EXISTS);
-      }
-      return admin
-          .getTenant(GetTenantRequest.newBuilder().setTenantId(tenantId).build())
-          .toCompletableFuture()
-          .get(30, TimeUnit.SECONDS);
+      return call.apply(admin).toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw GrpcErrors.fromGrpc(e);
     } finally {
