@@ -79,8 +79,8 @@ def raw(client, operation, payload):
     return answer.response_payload
 
 
-def interop(client, version):
-    tag = version.replace(".", "")
+def interop(client, version, run):
+    tag = version.replace(".", "") + "-" + run
     step("discover", lambda: [
         "%d.%d" % (v.major, v.minor)
         for v in client.proxy.discover_versions().protocol_versions])
@@ -188,6 +188,83 @@ def interop(client, version):
     emit("uids", True, value={"key": uid, "registered": reg, "secret": sid})
 
 
+def name_attr(name):
+    return [ATTRS.create_attribute(enums.AttributeType.NAME, name)]
+
+
+def mongodb(client, run):
+    """MongoDB Enterprise: the master key as 96-byte Secret Data; delegated encryption with an AES key."""
+    secret = bytes(range(96))
+    uid = step("register", lambda: client.register(objects.SecretData(
+        secret, enums.SecretDataType.PASSWORD)))
+    step("activate", lambda: client.activate(uid))
+    step("get", lambda: sha(client.get(uid).value) == sha(secret))
+    kek = step("create", lambda: client.create(enums.CryptographicAlgorithm.AES, 256))
+    step("activate-kek", lambda: client.activate(kek))
+    cbc = {"block_cipher_mode": enums.BlockCipherMode.CBC,
+           "padding_method": enums.PaddingMethod.PKCS5}
+    iv = bytes(16)
+    wrapped = step("encrypt", lambda: client.encrypt(secret, kek, cbc, iv)[0].hex())
+    step("decrypt", lambda: sha(client.decrypt(bytes.fromhex(wrapped), kek, cbc, iv)) == sha(secret))
+
+
+def percona_mysql(client, run):
+    """Percona Server for MySQL keyring_kmip: Query, Locate by name, Register, Activate, Get, Revoke, Destroy."""
+    name = "percona-mysql-" + run
+    step("query", lambda: sorted(o.name for o in client.proxy.query(
+        query_functions=[enums.QueryFunction.QUERY_OPERATIONS]).operations))
+    step("locate-absent", lambda: client.locate(attributes=name_attr(name)))
+    material = bytes(range(100, 132))
+    uid = step("register", lambda: client.register(objects.SymmetricKey(
+        enums.CryptographicAlgorithm.AES, 256, material, name=name)))
+    step("activate", lambda: client.activate(uid))
+    step("locate", lambda: client.locate(attributes=name_attr(name)) == [uid])
+    step("get", lambda: sha(client.get(uid).value) == sha(material))
+    sid = step("register-secret", lambda: client.register(objects.SecretData(
+        b"mysql-keyring-secret", enums.SecretDataType.PASSWORD, name=name + "-secret")))
+    step("activate-secret", lambda: client.activate(sid))
+    step("get-secret", lambda: client.get(sid).value == b"mysql-keyring-secret")
+    step("revoke", lambda: client.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, uid))
+    step("destroy", lambda: client.destroy(uid))
+    step("locate-after-destroy", lambda: client.locate(attributes=name_attr(name) + [
+        ATTRS.create_attribute(enums.AttributeType.STATE, enums.State.ACTIVE)]))
+
+
+def percona_mongodb(client, run):
+    """Percona Server for MongoDB: Register, Activate, Get, Get Attributes (State)."""
+    material = bytes(range(32))
+    uid = step("register", lambda: client.register(objects.SymmetricKey(
+        enums.CryptographicAlgorithm.AES, 256, material)))
+    step("activate", lambda: client.activate(uid))
+    step("get", lambda: sha(client.get(uid).value) == sha(material))
+    step("state", lambda: attributes_of(client, uid, ["State"])["State"])
+
+
+def vsphere(client, run):
+    """VMware vSphere (KMIP 1.1): Create an AES-256 key with a name, then Get it."""
+    uid = step("create", lambda: client.create(
+        enums.CryptographicAlgorithm.AES, 256, name="vsphere-" + run))
+    step("get", lambda: len(client.get(uid).value))
+
+
+def veeam(client, run):
+    """Veeam Backup: Locate, Get, Activate, Destroy (revoked first, as KMIP requires of an Active key)."""
+    name = "veeam-" + run
+    created = step("setup-create", lambda: client.create(
+        enums.CryptographicAlgorithm.AES, 256, name=name))
+    uid = step("locate", lambda: client.locate(attributes=name_attr(name))[0])
+    step("same", lambda: uid == created)
+    step("get", lambda: len(client.get(uid).value))
+    step("activate", lambda: client.activate(uid))
+    step("revoke", lambda: client.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, uid))
+    step("destroy", lambda: client.destroy(uid))
+    step("get-after-destroy", lambda: len(client.get(uid).value))
+
+
+VENDORS = {"mongodb": mongodb, "percona-mysql": percona_mysql,
+           "percona-mongodb": percona_mongodb, "vsphere": vsphere, "veeam": veeam}
+
+
 def get_one(client, uid):
     step("get", lambda: sha(client.get(uid).value))
     step("locate", lambda: client.locate())
@@ -206,9 +283,11 @@ def main():
         return
     try:
         if scenario == "interop":
-            interop(client, version)
+            interop(client, version, rest[0] if rest else "1")
         elif scenario == "get":
             get_one(client, rest[0])
+        elif scenario in VENDORS:
+            VENDORS[scenario](client, rest[0] if rest else "1")
         elif scenario == "create":
             step("create", lambda: client.create(enums.CryptographicAlgorithm.AES, 256))
         else:

@@ -45,6 +45,12 @@ final class DemoCommand implements Callable<Integer> {
   int gatewayPort;
 
   @Option(
+      names = "--kmip-port",
+      defaultValue = "5696",
+      description = "Gateway KMIP port (mutual TLS; 0 = any free port; default: ${DEFAULT-VALUE}).")
+  int kmipPort;
+
+  @Option(
       names = "--artery-port",
       defaultValue = "25520",
       description = "Core cluster (Artery) port (0 = any; default: ${DEFAULT-VALUE}).")
@@ -120,7 +126,12 @@ final class DemoCommand implements Callable<Integer> {
             dir,
             "demo",
             ConfigFactory.parseMap(core),
-            ConfigFactory.parseMap(Map.of("openkcm.gateway.grpc.port", gatewayPort)));
+            ConfigFactory.parseMap(
+                Map.of(
+                    "openkcm.gateway.grpc.port",
+                    gatewayPort,
+                    "openkcm.gateway.kmip.port",
+                    kmipPort)));
     java.util.List<AutoCloseable> running = new java.util.ArrayList<>();
     running.add(stack);
     CountDownLatch stopped = new CountDownLatch(1);
@@ -161,6 +172,8 @@ final class DemoCommand implements Callable<Integer> {
                   Map.of(
                       "openkcm.gateway.grpc.port",
                       gatewayPort + 1,
+                      "openkcm.gateway.kmip.port",
+                      kmipPort == 0 ? 0 : kmipPort + 1,
                       "openkcm.tls.dir",
                       dir.resolve("pki").toString())));
       running.add(second);
@@ -194,6 +207,7 @@ final class DemoCommand implements Callable<Integer> {
         OpenKCM demo is running (profile demo)
           Core     gRPC %s  (CoreKeyService, AdminService)
           Gateway  gRPC %s  (DataKeyService)
+          KMIP     %s
           TLS      %s
           Journal  H2 file under %s/journal
           L1       %s
@@ -206,6 +220,7 @@ final class DemoCommand implements Callable<Integer> {
         """,
         coreAddr,
         gatewayAddr,
+        kmipLine(stack, dir),
         stack
             .clientTls()
             .map(
@@ -233,5 +248,32 @@ final class DemoCommand implements Callable<Integer> {
 
   private static String hostPort(java.net.InetSocketAddress a) {
     return a.getHostString() + ":" + a.getPort();
+  }
+
+  /** Where KMIP listens and how to make a client certificate for it. */
+  private static String kmipLine(DemoStack stack, Path dir) {
+    return stack
+        .gateway()
+        .kmipAddress()
+        .map(
+            a ->
+                hostPort(a)
+                    + "  (KMIP 1.0-2.0, mutual TLS; a client certificate for tenant acme, service"
+                    + " payments:\n"
+                    + "           ./openkcm pki issue --data-dir "
+                    + dir
+                    + " --id spiffe://"
+                    + stack
+                        .gateway()
+                        .wiring()
+                        .tls()
+                        .map(t -> t.identity().trustDomain())
+                        .orElse("openkcm.local")
+                    + "/app/acme/payments --out "
+                    + dir
+                    + "/kmip-client; CA "
+                    + dir
+                    + "/pki/ca.crt)")
+        .orElse("off (needs mTLS)");
   }
 }

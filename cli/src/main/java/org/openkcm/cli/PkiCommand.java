@@ -25,7 +25,8 @@ final class PkiCommand {
       name = "issue",
       mixinStandardHelpOptions = true,
       description =
-          "Issue a certificate and key for a SPIFFE id, e.g. spiffe://openkcm.local/app/acme/payments; "
+          "Issue a certificate and key for a SPIFFE id, e.g. spiffe://openkcm.local/app/acme/payments "
+              + "(an application: gRPC or KMIP client); "
               + "prints {\"cert\", \"key\", \"trustBundle\", \"id\", \"notAfter\"}.")
   static final class Issue implements Callable<Integer> {
 

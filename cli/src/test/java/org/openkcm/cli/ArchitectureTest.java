@@ -41,6 +41,23 @@ class ArchitectureTest {
   }
 
   @Test
+  void kmipDependsOnNoModuleOfOurs() {
+    noClasses()
+        .that()
+        .resideInAPackage("org.openkcm.kmip..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "org.openkcm.protocol..",
+            "org.openkcm.node..",
+            "org.openkcm.core..",
+            "org.openkcm.gateway..",
+            "org.openkcm.cli..",
+            "org.openkcm.orbital..")
+        .check(MAIN);
+  }
+
+  @Test
   void whatNodesShareDependsOnTheContractOnly() {
     noClasses()
         .that()
@@ -81,5 +98,6 @@ class ArchitectureTest {
     slices().matching("org.openkcm.gateway.(*)..").should().beFreeOfCycles().check(MAIN);
     slices().matching("org.openkcm.protocol.(*)..").should().beFreeOfCycles().check(MAIN);
     slices().matching("org.openkcm.node.(*)..").should().beFreeOfCycles().check(MAIN);
+    slices().matching("org.openkcm.kmip.(*)..").should().beFreeOfCycles().check(MAIN);
   }
 }

@@ -65,6 +65,7 @@ public final class GatewayNode implements AutoCloseable {
       UnwrapBatcher batcher,
       TenantStates tenants,
       KeyVault vault,
+      org.openkcm.kmip.server.ObjectStore kmipObjects,
       Optional<MutualTls> tls,
       Optional<Authorizer> authz) {}
 
@@ -150,25 +151,35 @@ public final class GatewayNode implements AutoCloseable {
           pool.ifPresent(k -> k.flush(tenant));
         };
     KeyVault vault = vault(system, c.vault());
+    org.openkcm.kmip.server.ObjectStore kmipObjects =
+        org.openkcm.gateway.kmip.KmipEndpoint.store(system);
     java.util.function.Consumer<String> offboarded =
-        tenant ->
-            vault
-                .dropTenant(tenant)
-                .whenComplete(
-                    (done, failure) -> {
-                      if (failure == null) {
-                        log.warn(
-                            "tenant {} offboarded: its {} vault keys dropped",
-                            tenant,
-                            vault.kind());
-                      } else {
-                        log.error(
-                            "tenant {} offboarded, but dropping its {} vault keys failed: {}",
-                            tenant,
-                            vault.kind(),
-                            failure.toString());
-                      }
-                    });
+        tenant -> {
+          try {
+            kmipObjects.dropTenant(tenant);
+            log.warn("tenant {} offboarded: its KMIP objects dropped", tenant);
+          } catch (RuntimeException e) {
+            log.error(
+                "tenant {} offboarded, but dropping its KMIP objects failed: {}",
+                tenant,
+                e.toString());
+          }
+          vault
+              .dropTenant(tenant)
+              .whenComplete(
+                  (done, failure) -> {
+                    if (failure == null) {
+                      log.warn(
+                          "tenant {} offboarded: its {} vault keys dropped", tenant, vault.kind());
+                    } else {
+                      log.error(
+                          "tenant {} offboarded, but dropping its {} vault keys failed: {}",
+                          tenant,
+                          vault.kind(),
+                          failure.toString());
+                    }
+                  });
+        };
     core.signals(
         new CoreLink.TenantSignals() {
           @Override
@@ -214,7 +225,7 @@ public final class GatewayNode implements AutoCloseable {
               + c.grpc().server()
               + " cannot hand caller identities to the authorization policies; with mTLS on use netty");
     }
-    return new Wiring(c, core, cache, pool, batcher, tenants, vault, tls, authz);
+    return new Wiring(c, core, cache, pool, batcher, tenants, vault, kmipObjects, tls, authz);
   }
 
   private static KeyVault vault(ActorSystem<?> system, Config v) {

@@ -79,10 +79,9 @@ public final class KmipEndpoint {
       return Optional.empty();
     }
     MutualTls tls = wiring.tls().get();
-    ObjectStore store = new InMemoryObjectStore();
     KmipEngine engine =
         new KmipEngine(
-            store,
+            wiring.kmipObjects(),
             new ChainKeyProtector(
                 dataKeys, wiring.core(), wiring.tenants(), new SecureRandom(), s.requestTimeout()),
             gate(wiring.authz(), tls.identity().trustDomain()),
@@ -102,6 +101,34 @@ public final class KmipEndpoint {
     } catch (IOException e) {
       throw new UncheckedIOException(
           "KMIP could not listen on " + s.listener().host() + ":" + s.listener().port(), e);
+    }
+  }
+
+  /**
+   * Where KMIP objects live ({@code openkcm.gateway.kmip.store}): memory, or PostgreSQL (closed
+   * with the actor system).
+   */
+  public static ObjectStore store(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    Config k = system.settings().config().getConfig("openkcm.gateway.kmip");
+    String kind = k.getString("store");
+    switch (kind) {
+      case "memory":
+        return new InMemoryObjectStore();
+      case "postgres":
+        Config pg = k.getConfig("postgres");
+        PostgresObjectStore store =
+            new PostgresObjectStore(
+                pg.getString("url"),
+                pg.getString("user"),
+                pg.getString("password"),
+                pg.getInt("pool-size"),
+                k.getString("postgres-schema"));
+        system.getWhenTerminated().thenRun(store::close);
+        log.info("KMIP objects in PostgreSQL, schema {}", k.getString("postgres-schema"));
+        return store;
+      default:
+        throw new IllegalArgumentException(
+            "openkcm.gateway.kmip.store must be memory or postgres, was " + kind);
     }
   }
 

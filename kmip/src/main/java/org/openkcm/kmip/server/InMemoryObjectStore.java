@@ -29,4 +29,9 @@ public final class InMemoryObjectStore implements ObjectStore {
         .sorted(Comparator.comparing(ManagedObject::created).reversed())
         .toList();
   }
+
+  @Override
+  public void dropTenant(String tenant) {
+    objects.keySet().removeIf(o -> o.tenant().equals(tenant));
+  }
 }

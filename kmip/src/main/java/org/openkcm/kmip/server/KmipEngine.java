@@ -71,7 +71,7 @@ public final class KmipEngine {
     try {
       root = TtlvCodec.decode(message, limits);
     } catch (TtlvException e) {
-      log.info("kmip message from {} refused: {}", owner, e.getMessage());
+      log.info("kmip message from {} refused: {}", owner, printable(e.getMessage()));
       return TtlvCodec.encode(
           ResponseMessage.failure(
               ProtocolVersion.V1_0,
@@ -141,7 +141,7 @@ public final class KmipEngine {
             "refused",
             owner,
             e.reason(),
-            e.getMessage());
+            printable(e.getMessage()));
         answers.add(ResponseMessage.Failure.of(item, e));
       } catch (RuntimeException e) {
         failed = true;
@@ -191,6 +191,12 @@ public final class KmipEngine {
           throw new KmipException(
               ResultReason.OPERATION_NOT_SUPPORTED, "operation " + op + " is not supported here");
     };
+  }
+
+  /** Client-supplied text as it may go into a log line: printable ASCII, at most 300 chars. */
+  static String printable(String s) {
+    String clean = s.replaceAll("[^\\x20-\\x7E]", "?");
+    return clean.length() > 300 ? clean.substring(0, 300) + "..." : clean;
   }
 
   /** The operations this server answers (for Query). */

@@ -15,4 +15,7 @@ public interface ObjectStore {
 
   /** The owner's objects, newest first. */
   List<ManagedObject> list(Owner owner);
+
+  /** Offboarding: every object of every service of {@code tenant} goes. */
+  void dropTenant(String tenant);
 }

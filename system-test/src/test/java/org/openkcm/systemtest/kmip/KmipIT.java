@@ -8,15 +8,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.openkcm.core.testing.Bytes;
 import org.openkcm.node.tls.DevCa;
 import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
@@ -41,6 +43,8 @@ class KmipIT {
   private static final String DOMAIN = "openkcm.local";
   private static final String PYTHON = "/usr/bin/python3";
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String PG = "jdbc:postgresql://127.0.0.1:5432/test";
+  private static final String SCHEMA = "okv_kmip_it_" + Long.toHexString(System.nanoTime());
 
   private static Path dir;
   private static Path pki;
@@ -53,7 +57,15 @@ class KmipIT {
     dir = Files.createTempDirectory("openkcm-kmip");
     pki = dir.resolve("pki");
     Config tlsOn = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true));
-    stack = DemoStack.start(dir, "test", tlsOn, tlsOn);
+    Config gateway =
+        ConfigFactory.parseMap(
+                Map.of(
+                    "openkcm.gateway.kmip.store",
+                    "postgres",
+                    "openkcm.gateway.kmip.postgres-schema",
+                    SCHEMA))
+            .withFallback(tlsOn);
+    stack = DemoStack.start(dir, "test", tlsOn, gateway);
     stack.ensureTenant("acme", "devfile:acme-root", "billing");
     stack.ensureTenant("globex", "devfile:globex-root", "billing");
     stack.ensureTenant("initech", "devfile:initech-root", "billing");
@@ -71,9 +83,13 @@ class KmipIT {
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws Exception {
     if (stack != null) {
       stack.close();
+    }
+    try (var c = DriverManager.getConnection(PG, "postgres", "");
+        var st = c.createStatement()) {
+      st.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
     }
   }
 
@@ -145,7 +161,8 @@ class KmipIT {
   @ParameterizedTest
   @ValueSource(strings = {"1.2", "1.4", "2.0"})
   void everyOperationPyKmipSupports(String version) throws Exception {
-    Map<String, JsonNode> s = pykmip("acme", version, "interop");
+    Map<String, JsonNode> s =
+        pykmip("acme", version, "interop", Long.toHexString(System.nanoTime()));
     assertTrue(ok(s, "discover").toString().contains("2.0"), "2.0 offered");
     assertTrue(ok(s, "query").toString().contains("LOCATE"), "Query lists Locate");
     ok(s, "create");
@@ -214,6 +231,62 @@ class KmipIT {
     assertTrue(ok(s, "state-after-destroy").toString().contains("DESTROYED"));
   }
 
+  /** The operation sequences of products that speak KMIP, each in the version it uses. */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "mongodb:1.2",
+        "percona-mysql:1.4",
+        "percona-mongodb:1.4",
+        "vsphere:1.1",
+        "veeam:1.4"
+      })
+  void productSequences(String product) throws Exception {
+    String[] p = product.split(":");
+    Map<String, JsonNode> s = pykmip("acme", p[1], p[0], Long.toHexString(System.nanoTime()));
+    switch (p[0]) {
+      case "mongodb" -> {
+        ok(s, "register");
+        ok(s, "activate");
+        assertTrue(ok(s, "get").asBoolean(), "the 96-byte master key comes back");
+        ok(s, "activate-kek");
+        ok(s, "encrypt");
+        assertTrue(ok(s, "decrypt").asBoolean(), "delegated encryption round trip");
+      }
+      case "percona-mysql" -> {
+        assertTrue(ok(s, "query").toString().contains("REGISTER"));
+        assertEquals(0, ok(s, "locate-absent").size());
+        ok(s, "register");
+        ok(s, "activate");
+        assertTrue(ok(s, "locate").asBoolean(), "located by name");
+        assertTrue(ok(s, "get").asBoolean());
+        assertTrue(ok(s, "get-secret").asBoolean());
+        ok(s, "revoke");
+        ok(s, "destroy");
+        assertEquals(0, ok(s, "locate-after-destroy").size(), "no active key of that name");
+      }
+      case "percona-mongodb" -> {
+        ok(s, "register");
+        ok(s, "activate");
+        assertTrue(ok(s, "get").asBoolean());
+        assertEquals("State.ACTIVE", ok(s, "state").asText());
+      }
+      case "vsphere" -> {
+        ok(s, "create");
+        assertEquals(32, ok(s, "get").asInt());
+      }
+      case "veeam" -> {
+        assertTrue(ok(s, "same").asBoolean(), "Locate finds the key by name");
+        assertEquals(32, ok(s, "get").asInt());
+        ok(s, "activate");
+        ok(s, "revoke");
+        ok(s, "destroy");
+        failed(s, "get-after-destroy", "ITEM_NOT_FOUND");
+      }
+      default -> throw new IllegalArgumentException(product);
+    }
+  }
+
   @Test
   void anotherTenantNeverSeesTheObjects() throws Exception {
     String uid = ok(pykmip("acme", "1.4", "create"), "create").asText();
@@ -253,7 +326,35 @@ class KmipIT {
     failed(after, "locate", "PERMISSION_DENIED");
   }
 
-  static String read(Path p) throws IOException {
-    return Files.readString(p);
+  @Test
+  void noKeyMaterialInTheDatabase() throws Exception {
+    Map<String, JsonNode> s = pykmip("acme", "1.4", "interop", Long.toHexString(System.nanoTime()));
+    ok(s, "register-key");
+    ok(s, "register-secret");
+    byte[] key = new byte[16];
+    byte[] secret = new byte[96];
+    for (int i = 0; i < secret.length; i++) {
+      secret[i] = (byte) i;
+      if (i < key.length) {
+        key[i] = (byte) i;
+      }
+    }
+    int rows = 0;
+    try (var c = DriverManager.getConnection(PG, "postgres", "");
+        var st = c.createStatement();
+        var rs = st.executeQuery("SELECT doc FROM " + SCHEMA + ".objects")) {
+      while (rs.next()) {
+        rows++;
+        byte[] doc = rs.getBytes(1);
+        assertFalse(contains(doc, key), "a registered key in the clear");
+        assertFalse(
+            contains(doc, Arrays.copyOf(secret, 24)), "registered secret data in the clear");
+      }
+    }
+    assertTrue(rows >= 3, "the objects are in PostgreSQL: " + rows);
+  }
+
+  private static boolean contains(byte[] haystack, byte[] needle) {
+    return Bytes.indexOf(haystack, needle) >= 0;
   }
 }
