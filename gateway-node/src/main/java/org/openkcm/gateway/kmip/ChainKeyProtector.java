@@ -29,16 +29,22 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 
 /**
  * KMIP key material under the tenant's chain: each object's material is sealed (AES-256-GCM, the
- * object's id as additional data) under its own data key, which the tenant's L3 wraps through the
- * gateway's usual {@link DataKeyService} (pool, cache, kill and revocation checks included). Stored
- * form: {@code 0x01 | envelope length (2) | envelope | nonce (12) | ciphertext+tag}. Without the
- * Core's consent (killed tenant, revoked L1, retired L3) the material cannot be opened.
+ * object's id as additional data, so a blob moved to another object does not open) under its own
+ * data key, which the tenant's L3 wraps through the gateway's usual {@link DataKeyService} (pool,
+ * cache, kill and revocation checks included). Stored form: {@code 0x01 | envelope length (2) |
+ * envelope | nonce (12) | ciphertext+tag}. Without the Core's consent (killed tenant, revoked L1,
+ * retired L3) the material cannot be opened.
  */
 public final class ChainKeyProtector implements KeyProtector {
 
   private static final byte FORMAT = 1;
   private static final int NONCE = 12;
-  private static final String CONTEXT_KEY = "kmip-object";
+
+  /**
+   * The data keys' encryption context: the same for every object, so they come from the gateway's
+   * pool (and its cache, when on); the object's id is bound by the seal's additional data instead.
+   */
+  private static final Map<String, String> CONTEXT = Map.of("openkcm", "kmip-object");
 
   private final DataKeyService dataKeys;
   private final CoreLink core;
@@ -75,7 +81,7 @@ public final class ChainKeyProtector implements KeyProtector {
         core.wrap(
             owner.tenant(),
             owner.service(),
-            List.of(new CoreLink.ToWrap(probe, Map.of(CONTEXT_KEY, "probe"))),
+            List.of(new CoreLink.ToWrap(probe, Map.of("openkcm", "kmip-probe"))),
             "kmip-probe"));
     tenants.confirm(owner.tenant(), token);
   }
@@ -89,7 +95,7 @@ public final class ChainKeyProtector implements KeyProtector {
                     .setTenantId(owner.tenant())
                     .setServiceId(owner.service())
                     .setKeyLength(32)
-                    .putContext(CONTEXT_KEY, uid)
+                    .putAllContext(CONTEXT)
                     .build()));
     byte[] dek = generated.getPlaintext().toByteArray();
     byte[] envelope = generated.getEnvelope().toByteArray();
@@ -133,7 +139,7 @@ public final class ChainKeyProtector implements KeyProtector {
                     DecryptRequest.newBuilder()
                         .setTenantId(owner.tenant())
                         .setEnvelope(ByteString.copyFrom(envelope))
-                        .putContext(CONTEXT_KEY, uid)
+                        .putAllContext(CONTEXT)
                         .build()))
             .getPlaintext()
             .toByteArray();
