@@ -110,6 +110,21 @@ class OrbitalFanOutIT {
                       .reason()));
       generate(eu);
       generate(us);
+      // a release where the engage has not arrived yet would release nothing (see the closing note
+      // of
+      // issue 14: engage/release carry no ids yet), so us first sees the switch
+      eventually(
+          eu,
+          () ->
+              assertEquals(
+                  1,
+                  us.admin(
+                          a ->
+                              a.getKillSwitch(
+                                  org.openkcm.protocol.admin.v1.KillSwitchRequest.newBuilder()
+                                      .setScope("region:ap")
+                                      .build()))
+                      .getEngagedCount()));
       us.admin(
           a ->
               a.releaseKillSwitch(
