@@ -31,6 +31,7 @@ import picocli.CommandLine.Option;
       LifecycleCommands.RotationPolicyCmd.class,
       KillCommands.KillCmd.class,
       OrbitalCommand.class,
+      AuditCommand.class,
       KillCommands.ReviveCmd.class,
       SealCommands.InitCmd.class,
       SealCommands.UnsealCmd.class,

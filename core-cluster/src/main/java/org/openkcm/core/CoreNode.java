@@ -125,6 +125,7 @@ public final class CoreNode implements AutoCloseable {
     String region = config.getString("openkcm.core.region");
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
     Optional<Authorizer> authz = Authorizer.forNode(config, tls);
+    org.openkcm.core.audit.AuditTrails.start(system, tls);
     return JournalSchema.ensure(system, blockingExecutor(system))
         .thenCompose(
             done -> {

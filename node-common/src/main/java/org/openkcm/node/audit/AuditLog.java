@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * {"event":"tenant.kill","tenant":"acme","by":"spiffe://…/admin/so","reason":"…","cid":"…"}}. Every
  * value is a JSON string, number or boolean written by Jackson, so client-supplied text (a kill
  * reason, a correlation id) can never add or change a field, and a reader parses records instead of
- * guessing.
+ * guessing. Registered {@link AuditSink}s (the persisted, hash-chained trail) get every record too.
  */
 public final class AuditLog {
 
@@ -20,12 +20,41 @@ public final class AuditLog {
   private static final Logger AUDIT = LoggerFactory.getLogger(LOGGER);
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  private static final java.util.List<AuditSink> SINKS =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
   private AuditLog() {}
+
+  /**
+   * Also hands every record to {@code sink} (the persisted trail) until the returned handle is
+   * closed.
+   */
+  public static AutoCloseable addSink(AuditSink sink) {
+    SINKS.add(sink);
+    return () -> SINKS.remove(sink);
+  }
 
   /** Records {@code event} with {@code fields} given as name, value, name, value, … */
   public static void record(String event, Object... fields) {
-    if (AUDIT.isInfoEnabled()) {
-      AUDIT.info("{}", json(event, fields));
+    boolean log = AUDIT.isInfoEnabled();
+    if (!log && SINKS.isEmpty()) {
+      return;
+    }
+    String json = json(event, fields);
+    if (log) {
+      AUDIT.info("{}", json);
+    }
+    if (!SINKS.isEmpty()) {
+      String tenant = null;
+      for (int i = 0; i + 1 < fields.length; i += 2) {
+        if ("tenant".equals(fields[i]) && fields[i + 1] != null) {
+          tenant = fields[i + 1].toString();
+          break;
+        }
+      }
+      for (AuditSink s : SINKS) {
+        s.accept(tenant, event, json);
+      }
     }
   }
 

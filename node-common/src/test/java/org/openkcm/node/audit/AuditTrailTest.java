@@ -1,0 +1,192 @@
+package org.openkcm.node.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openkcm.node.tls.DevCa;
+import org.openkcm.node.tls.Pem;
+import org.openkcm.node.tls.SpiffeId;
+
+/**
+ * The persisted trail on a real PostgreSQL: records of a tenant chained and checkpointed, and every
+ * kind of tampering done with SQL named at its first bad record.
+ */
+class AuditTrailTest {
+
+  private static final String URL =
+      System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+
+  private final String tenant = "audit-test-" + Long.toHexString(System.nanoTime());
+  private final String schema = PostgresAuditTrail.schema(tenant);
+  private PostgresAuditTrail trail;
+
+  @BeforeEach
+  void write() throws Exception {
+    Path dir = Files.createTempDirectory("audit-test");
+    DevCa ca = DevCa.loadOrCreate(dir.resolve("pki"), "openkcm.local");
+    ca.issue(
+        SpiffeId.parse("spiffe://openkcm.local/core/node-1"),
+        Instant.now().minusSeconds(60),
+        Instant.now().plus(Duration.ofDays(1)),
+        dir.resolve("core.crt"),
+        dir.resolve("core.key"));
+    trail =
+        new PostgresAuditTrail(
+            new PostgresAuditTrail.Settings(URL, "postgres", "", 1000, 5, Duration.ofHours(1)),
+            Optional.of(
+                new PostgresAuditTrail.Signer(
+                    Pem.readPrivateKey(dir.resolve("core.key")),
+                    Pem.readCertificates(dir.resolve("core.crt")).get(0))),
+            Clock.systemUTC());
+    try (AutoCloseable sink = AuditLog.addSink(trail)) {
+      for (int i = 1; i <= 23; i++) {
+        AuditLog.record("tenant.kill", "tenant", tenant, "reason", "drill " + i, "cid", "c" + i);
+      }
+      AuditLog.record("seal.status", "node", "n1");
+    }
+    trail.close();
+  }
+
+  @AfterEach
+  void drop() throws Exception {
+    sql(
+        "DROP SCHEMA IF EXISTS " + schema + " CASCADE",
+        "DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(PostgresAuditTrail.NODE) + " CASCADE");
+  }
+
+  private static void sql(String... statements) throws Exception {
+    try (Connection c = DriverManager.getConnection(URL, "postgres", "");
+        Statement st = c.createStatement()) {
+      for (String s : statements) {
+        st.execute(s);
+      }
+    }
+  }
+
+  private AuditChain.Verdict verify() throws Exception {
+    try (AuditReader r = new AuditReader(URL, "postgres", "")) {
+      return r.verify(tenant);
+    }
+  }
+
+  private void assertBroken(String expected) throws Exception {
+    AuditChain.Verdict v = verify();
+    assertTrue(v.firstProblem().isPresent(), "tampering found");
+    assertTrue(v.firstProblem().get().contains(expected), v.firstProblem().get());
+  }
+
+  @Test
+  void anUntouchedTrailVerifiesAndExports() throws Exception {
+    AuditChain.Verdict v = verify();
+    assertTrue(v.ok(), v.toString());
+    assertEquals(23, v.records(), "the tenant's records only (the node-wide one is elsewhere)");
+    assertEquals(5, v.checkpoints(), "every 5 records, and the rest at close");
+    assertEquals(5, v.signedCheckpoints());
+    List<String> lines = new ArrayList<>();
+    try (AuditReader r = new AuditReader(URL, "postgres", "")) {
+      assertEquals(23, r.export(tenant, Optional.empty(), lines::add));
+      assertEquals(0, r.export(tenant, Optional.of(Instant.now().plusSeconds(60)), l -> {}));
+    }
+    assertTrue(
+        lines.get(6).contains("\"seq\":7") && lines.get(6).contains("drill 7"), lines.get(6));
+  }
+
+  @Test
+  void anEditedRecordIsNamed() throws Exception {
+    sql(
+        "UPDATE "
+            + schema
+            + ".records SET body = replace(body, 'drill 7', 'drill 8') WHERE seq = 7");
+    assertBroken("record 7 was changed");
+  }
+
+  @Test
+  void aDeletedRecordIsNamed() throws Exception {
+    sql("DELETE FROM " + schema + ".records WHERE seq = 10");
+    assertBroken("record 10 is missing");
+  }
+
+  @Test
+  void reorderedRecordsAreNamed() throws Exception {
+    sql(
+        "UPDATE " + schema + ".records SET seq = -12 WHERE seq = 12",
+        "UPDATE " + schema + ".records SET seq = 12 WHERE seq = 13",
+        "UPDATE " + schema + ".records SET seq = 13 WHERE seq = -12");
+    assertBroken("record 12 does not follow record 11");
+  }
+
+  @Test
+  void anInsertedRecordIsNamed() throws Exception {
+    sql(
+        "UPDATE " + schema + ".records SET seq = seq + 100 WHERE seq >= 15",
+        "UPDATE " + schema + ".records SET seq = seq - 99 WHERE seq >= 115",
+        "INSERT INTO "
+            + schema
+            + ".records SELECT 15, at, event, body, prev_hash, hash FROM "
+            + schema
+            + ".records WHERE seq = 14");
+    assertBroken("record 15 does not follow record 14");
+  }
+
+  @Test
+  void aRewrittenChainBreaksAtTheNextSignedCheckpoint() throws Exception {
+    // rewrite record 3 and recompute every hash after it, as anyone can: the chain holds again,
+    // but checkpoint 5 signed the old hash
+    List<AuditChain.Row> rows = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(URL, "postgres", "");
+        Statement st = c.createStatement();
+        var rs = st.executeQuery("SELECT seq, at, body FROM " + schema + ".records ORDER BY seq")) {
+      byte[] prev = AuditChain.GENESIS;
+      while (rs.next()) {
+        long seq = rs.getLong(1);
+        Instant at = rs.getTimestamp(2).toInstant();
+        String body = seq == 3 ? rs.getString(3).replace("drill 3", "nothing") : rs.getString(3);
+        byte[] h = AuditChain.hash(seq, prev, at, body);
+        rows.add(new AuditChain.Row(seq, at, body, prev, h));
+        prev = h;
+      }
+    }
+    try (Connection c = DriverManager.getConnection(URL, "postgres", "");
+        var ps =
+            c.prepareStatement(
+                "UPDATE "
+                    + schema
+                    + ".records SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?")) {
+      for (AuditChain.Row r : rows) {
+        ps.setString(1, r.body());
+        ps.setBytes(2, r.prevHash());
+        ps.setBytes(3, r.hash());
+        ps.setLong(4, r.seq());
+        ps.executeUpdate();
+      }
+    }
+    assertBroken("differ from what checkpoint 5 signed");
+  }
+
+  @Test
+  void deletedTailAndForgedSignaturesAreNamed() throws Exception {
+    sql("DELETE FROM " + schema + ".records WHERE seq = 23");
+    assertBroken("trail ends at 22");
+    drop();
+    write();
+    sql(
+        "UPDATE "
+            + schema
+            + ".checkpoints SET signature = set_byte(signature, 10, get_byte(signature, 10) # 1) WHERE seq = 10");
+    assertBroken("checkpoint 10 has a bad signature");
+  }
+}
