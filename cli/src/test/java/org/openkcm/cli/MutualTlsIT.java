@@ -180,6 +180,15 @@ class MutualTlsIT {
                         .putContext("order", "42")
                         .build()));
     assertEquals(dek.getPlaintext(), opened.getPlaintext());
+    // one record per key request at the Core, naming the gateway that asked
+    assertAudited(
+        "keys.unwrap",
+        "tenant",
+        "acme",
+        "caller",
+        "spiffe://" + DOMAIN + "/gateway/gateway",
+        "outcome",
+        "ok");
   }
 
   @Test

@@ -6,6 +6,7 @@ import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.grpc.javadsl.Metadata;
 import org.apache.pekko.stream.javadsl.Source;
+import org.openkcm.node.audit.AuditLog;
 import org.openkcm.node.authz.Authorizer;
 import org.openkcm.node.authz.Authorizer.Resource;
 import org.openkcm.node.authz.Guard;
@@ -31,10 +32,46 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
 
   private final CoreKeyServiceImpl service;
   private final Optional<Authorizer> authz;
+  private final boolean auditKeyOperations;
 
-  public AuthorizedCoreKeyService(CoreKeyServiceImpl service, Optional<Authorizer> authz) {
+  public AuthorizedCoreKeyService(
+      CoreKeyServiceImpl service, Optional<Authorizer> authz, boolean auditKeyOperations) {
     this.service = service;
     this.authz = authz;
+    this.auditKeyOperations = auditKeyOperations;
+  }
+
+  /**
+   * One audit record per key request (not per key): what, for whom, how many keys, who asked, how
+   * it ended.
+   */
+  private <T> CompletionStage<T> audited(
+      String event,
+      String tenant,
+      String serviceId,
+      int count,
+      String cid,
+      Metadata md,
+      CompletionStage<T> call) {
+    if (!auditKeyOperations) {
+      return call;
+    }
+    return call.whenComplete(
+        (ok, failure) ->
+            AuditLog.record(
+                event,
+                "tenant",
+                tenant,
+                "service",
+                serviceId,
+                "count",
+                count,
+                "caller",
+                PeerIdentity.of(md).map(Object::toString).orElse("none"),
+                "cid",
+                cid,
+                "outcome",
+                failure == null ? "ok" : GrpcErrors.fromGrpc(failure).reason().name()));
   }
 
   @Override
@@ -45,7 +82,15 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
         Resource.tenant(in.getTenantId()),
         in.getServiceId(),
         in.getCorrelationId(),
-        () -> service.wrapKeys(in));
+        () ->
+            audited(
+                "keys.wrap",
+                in.getTenantId(),
+                in.getServiceId(),
+                in.getItemsCount(),
+                in.getCorrelationId(),
+                md,
+                service.wrapKeys(in)));
   }
 
   @Override
@@ -56,7 +101,15 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
         Resource.tenant(in.getTenantId()),
         "",
         in.getCorrelationId(),
-        () -> service.unwrapKeys(in));
+        () ->
+            audited(
+                "keys.unwrap",
+                in.getTenantId(),
+                "",
+                in.getItemsCount(),
+                in.getCorrelationId(),
+                md,
+                service.unwrapKeys(in)));
   }
 
   @Override
@@ -67,7 +120,15 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
         Resource.tenant(in.getTenantId()),
         "",
         in.getCorrelationId(),
-        () -> service.rewrapKeys(in));
+        () ->
+            audited(
+                "keys.rewrap",
+                in.getTenantId(),
+                "",
+                in.getItemsCount(),
+                in.getCorrelationId(),
+                md,
+                service.rewrapKeys(in)));
   }
 
   @Override

@@ -54,7 +54,8 @@ public final class CoreApi {
             new AuthorizedCoreKeyService(
                 new CoreKeyServiceImpl(
                     system, askTimeout, tenantEvents, killSwitches.topic(), killSwitches.watcher()),
-                authz),
+                authz,
+                system.settings().config().getBoolean("openkcm.audit.key-operations")),
             system),
         AdminServicePowerApiHandlerFactory.create(
             new AuthorizedAdminService(
