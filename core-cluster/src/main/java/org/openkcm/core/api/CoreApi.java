@@ -49,20 +49,27 @@ public final class CoreApi {
       ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantEvents,
       Optional<Authorizer> authz,
       Optional<org.openkcm.node.tls.MutualTls> tls) {
-    return ServiceHandler.concatOrNotFound(
-        CoreKeyServicePowerApiHandlerFactory.create(
-            new AuthorizedCoreKeyService(
-                new CoreKeyServiceImpl(
-                    system, askTimeout, tenantEvents, killSwitches.topic(), killSwitches.watcher()),
-                authz,
-                system.settings().config().getBoolean("openkcm.audit.key-operations")),
-            system),
-        AdminServicePowerApiHandlerFactory.create(
-            new AuthorizedAdminService(
-                new AdminServiceImpl(system, askTimeout, killSwitches.singleton(), region, seal),
-                authz,
-                Optional.of(new HomeForwarder(system, tls, askTimeout))),
-            system));
+    AuthorizedAdminService admin =
+        new AuthorizedAdminService(
+            new AdminServiceImpl(system, askTimeout, killSwitches.singleton(), region, seal),
+            authz,
+            Optional.of(new HomeForwarder(system, tls, askTimeout)));
+    Function<HttpRequest, CompletionStage<HttpResponse>> grpc =
+        ServiceHandler.concatOrNotFound(
+            CoreKeyServicePowerApiHandlerFactory.create(
+                new AuthorizedCoreKeyService(
+                    new CoreKeyServiceImpl(
+                        system,
+                        askTimeout,
+                        tenantEvents,
+                        killSwitches.topic(),
+                        killSwitches.watcher()),
+                    authz,
+                    system.settings().config().getBoolean("openkcm.audit.key-operations")),
+                system),
+            AdminServicePowerApiHandlerFactory.create(admin, system));
+    // the same admin calls as REST/JSON under /v1/ (same identities, policies and audit)
+    return new org.openkcm.core.rest.AdminRest(system, admin).before(grpc);
   }
 
   /**

@@ -1,0 +1,225 @@
+package org.openkcm.core.rest;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.BiFunction;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.javadsl.Metadata;
+import org.apache.pekko.grpc.javadsl.MetadataBuilder;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.stream.Materializer;
+import org.openkcm.core.api.PeerIdentity;
+import org.openkcm.protocol.admin.v1.AdminServicePowerApi;
+import org.openkcm.protocol.admin.v1.CheckL1Request;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
+import org.openkcm.protocol.admin.v1.GetTenantRequest;
+import org.openkcm.protocol.admin.v1.KillSwitchRequest;
+import org.openkcm.protocol.admin.v1.KillTenantRequest;
+import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
+import org.openkcm.protocol.admin.v1.SealRequest;
+import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.OpenKcmException;
+
+/**
+ * The governance API as REST/JSON under {@code /v1/} on the Core's admin listener: each route is a
+ * call of the (authorized, audited) {@link AdminServicePowerApi} as the caller mTLS verified, so
+ * REST and gRPC share identities, Cedar policies and audit. Bodies and answers are the admin
+ * messages in protobuf's JSON mapping (camelCase fields); errors are RFC 9457 problems. The routes
+ * are listed in {@link #ROUTES}; {@code /v1/openapi.json} documents exactly those.
+ */
+public final class AdminRest {
+
+  /** One route: method, path template ({@code {tenant}} is a path parameter), operation id. */
+  public record RouteSpec(String method, String path, String operationId) {}
+
+  public static final List<RouteSpec> ROUTES =
+      List.of(
+          new RouteSpec("GET", "/v1/openapi.json", "openApi"),
+          new RouteSpec("POST", "/v1/tenants", "createTenant"),
+          new RouteSpec("GET", "/v1/tenants/{tenant}", "getTenant"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/services", "createService"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/check-l1", "checkL1"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/kill", "killTenant"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/revive", "reviveTenant"),
+          new RouteSpec("GET", "/v1/kill-switch", "getKillSwitch"),
+          new RouteSpec("GET", "/v1/seal", "sealStatus"));
+
+  private static final long MAX_BODY = 64 * 1024;
+  private static final JsonFormat.Printer PRINTER =
+      JsonFormat.printer().includingDefaultValueFields().omittingInsignificantWhitespace();
+  private static final JsonFormat.Parser PARSER = JsonFormat.parser();
+
+  private final AdminServicePowerApi admin;
+  private final Materializer materializer;
+  private final byte[] openApi;
+
+  public AdminRest(ActorSystem<?> system, AdminServicePowerApi admin) {
+    this.admin = admin;
+    this.materializer = Materializer.matFromSystem(system);
+    try (InputStream in = AdminRest.class.getResourceAsStream("/openkcm/openapi.json")) {
+      this.openApi = in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Whether {@code request} is for this API (anything under /v1/). */
+  public static boolean handles(HttpRequest request) {
+    return request.getUri().path().startsWith("/v1/");
+  }
+
+  public CompletionStage<HttpResponse> handle(HttpRequest request) {
+    String path = request.getUri().path();
+    String[] seg = path.substring(1).split("/", -1);
+    boolean get = request.method().equals(HttpMethods.GET);
+    boolean post = request.method().equals(HttpMethods.POST);
+    Metadata md = metadata(request);
+    try {
+      if (seg.length == 2 && seg[1].equals("openapi.json") && get) {
+        return done(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, openApi));
+      }
+      if (seg.length == 2 && seg[1].equals("kill-switch") && get) {
+        String scope = request.getUri().query().get("scope").orElse("global");
+        return answer(
+            admin.getKillSwitch(KillSwitchRequest.newBuilder().setScope(scope).build(), md), 200);
+      }
+      if (seg.length == 2 && seg[1].equals("seal") && get) {
+        return answer(admin.sealStatus(SealRequest.getDefaultInstance(), md), 200);
+      }
+      if (seg.length == 2 && seg[1].equals("tenants") && post) {
+        return body(
+            request,
+            CreateTenantRequest.newBuilder(),
+            (b, x) -> admin.createTenant(b.build(), md),
+            201);
+      }
+      if (seg.length >= 3 && seg[1].equals("tenants")) {
+        String tenant = seg[2];
+        if (seg.length == 3 && get) {
+          return answer(
+              admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build(), md), 200);
+        }
+        if (seg.length == 4 && post) {
+          switch (seg[3]) {
+            case "services":
+              return body(
+                  request,
+                  CreateServiceRequest.newBuilder(),
+                  (b, x) -> admin.createService(b.setTenantId(tenant).build(), md),
+                  201);
+            case "check-l1":
+              return answer(
+                  admin.checkL1(CheckL1Request.newBuilder().setTenantId(tenant).build(), md), 200);
+            case "kill":
+              return body(
+                  request,
+                  KillTenantRequest.newBuilder(),
+                  (b, x) -> admin.killTenant(b.setTenantId(tenant).build(), md),
+                  200);
+            case "revive":
+              return body(
+                  request,
+                  ReviveTenantRequest.newBuilder(),
+                  (b, x) -> admin.reviveTenant(b.setTenantId(tenant).build(), md),
+                  200);
+            default:
+              break;
+          }
+        }
+      }
+      return done(
+          Problem.of(
+                  ErrorReason.INVALID_ARGUMENT,
+                  "no route " + request.method().name() + " " + path + " (see /v1/openapi.json)")
+              .withStatus(404));
+    } catch (OpenKcmException e) {
+      return done(Problem.of(e));
+    }
+  }
+
+  /** The caller as the listener stamped it from the TLS session (never from the client). */
+  private static Metadata metadata(HttpRequest request) {
+    MetadataBuilder b = new MetadataBuilder();
+    request
+        .getHeader(PeerIdentity.HEADER)
+        .ifPresent(h -> b.addText(PeerIdentity.HEADER, h.value()));
+    return b.build();
+  }
+
+  /**
+   * Reads the JSON body into {@code builder} (strictly: unknown fields are refused), then calls.
+   */
+  private <B extends Message.Builder> CompletionStage<HttpResponse> body(
+      HttpRequest request,
+      B builder,
+      BiFunction<B, Void, CompletionStage<? extends Message>> call,
+      int status) {
+    return request
+        .entity()
+        .withSizeLimit(MAX_BODY)
+        .toStrict(Duration.ofSeconds(10).toMillis(), materializer)
+        .thenCompose(
+            strict -> {
+              String text = strict.getData().utf8String();
+              try {
+                if (!text.isBlank()) {
+                  PARSER.merge(text, builder);
+                }
+              } catch (InvalidProtocolBufferException e) {
+                return done(
+                    Problem.of(
+                        ErrorReason.INVALID_ARGUMENT,
+                        "the JSON body does not fit: " + e.getMessage()));
+              }
+              return answer(call.apply(builder, null), status);
+            })
+        .exceptionally(
+            failure ->
+                Problem.of(
+                    ErrorReason.INVALID_ARGUMENT,
+                    "the request body could not be read (at most " + MAX_BODY + " bytes of JSON)"));
+  }
+
+  private static CompletionStage<HttpResponse> answer(
+      CompletionStage<? extends Message> call, int status) {
+    return call.handle(
+        (reply, failure) -> {
+          if (failure != null) {
+            return Problem.of(GrpcErrors.fromGrpc(failure));
+          }
+          try {
+            return HttpResponse.create()
+                .withStatus(status)
+                .withEntity(
+                    ContentTypes.APPLICATION_JSON,
+                    PRINTER.print(reply).getBytes(StandardCharsets.UTF_8));
+          } catch (InvalidProtocolBufferException e) {
+            return Problem.of(ErrorReason.INTERNAL, "answer not printable as JSON");
+          }
+        });
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse r) {
+    return CompletableFuture.completedFuture(r);
+  }
+
+  /** {@code grpc} for gRPC requests, this API for /v1/. */
+  public org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> before(
+      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> grpc) {
+    return request -> handles(request) ? handle(request) : grpc.apply(request);
+  }
+}

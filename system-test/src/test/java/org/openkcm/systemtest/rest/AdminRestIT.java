@@ -1,0 +1,228 @@
+package org.openkcm.systemtest.rest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openkcm.core.rest.AdminRest;
+import org.openkcm.node.tls.DevCa;
+import org.openkcm.node.tls.MutualTls;
+import org.openkcm.node.tls.SpiffeId;
+import org.openkcm.systemtest.DemoStack;
+
+/**
+ * The governance REST API on the Core's admin listener over mutual TLS: the OpenAPI document and
+ * the routes match both ways, each route answers with its documented shape, errors are RFC 9457
+ * problems with the reason code, and the caller's certificate decides what it may do.
+ */
+class AdminRestIT {
+
+  private static final String DOMAIN = "openkcm.local";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static Path dir;
+  private static DemoStack stack;
+  private static HttpClient operator;
+  private static HttpClient app;
+  private static String base;
+  private static JsonNode openApi;
+
+  @BeforeAll
+  static void start() throws Exception {
+    dir = Files.createTempDirectory("openkcm-rest");
+    Config tlsOn = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true));
+    stack = DemoStack.start(dir, "test", tlsOn, tlsOn);
+    base = "https://127.0.0.1:" + stack.core().grpcAddress().getPort();
+    DevCa ca = DevCa.loadOrCreate(dir.resolve("pki"), DOMAIN);
+    operator = client(ca, "cli", "admin/cli");
+    // a gateway may connect to the Core but not administer it
+    app = client(ca, "gw", "gateway/gw-rest");
+    openApi = JSON.readTree(call(operator, "GET", "/v1/openapi.json", null).body());
+  }
+
+  @AfterAll
+  static void stop() {
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
+  private static HttpClient client(DevCa ca, String base, String id) {
+    Path d = dir.resolve("clients");
+    ca.issue(
+        SpiffeId.parse("spiffe://" + DOMAIN + "/" + id),
+        Instant.now().minusSeconds(60),
+        Instant.now().plus(Duration.ofDays(1)),
+        d.resolve(base + ".crt"),
+        d.resolve(base + ".key"));
+    MutualTls tls =
+        MutualTls.load(
+            new MutualTls.Settings(
+                d.resolve(base + ".crt"),
+                d.resolve(base + ".key"),
+                dir.resolve("pki").resolve(DevCa.CA_CERT),
+                DOMAIN,
+                List.of("TLSv1.3"),
+                Duration.ofSeconds(30)));
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .sslContext(tls.sslContext(Set.of("core")))
+        .connectTimeout(Duration.ofSeconds(10))
+        .build();
+  }
+
+  private static HttpResponse<String> call(HttpClient c, String method, String path, String body)
+      throws Exception {
+    HttpRequest.Builder r =
+        HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+    r.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) {
+      r.header("Content-Type", "application/json");
+    }
+    return c.send(r.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void everyRouteIsDocumentedAndEveryDocumentedRouteExists() {
+    Set<String> documented = new HashSet<>();
+    Iterator<Map.Entry<String, JsonNode>> paths = openApi.get("paths").fields();
+    while (paths.hasNext()) {
+      Map.Entry<String, JsonNode> p = paths.next();
+      p.getValue()
+          .fieldNames()
+          .forEachRemaining(
+              m -> {
+                if (!m.equals("parameters")) {
+                  documented.add(m.toUpperCase() + " " + p.getKey());
+                }
+              });
+    }
+    Set<String> served = new HashSet<>();
+    AdminRest.ROUTES.forEach(r -> served.add(r.method() + " " + r.path()));
+    assertEquals(served, documented);
+  }
+
+  /** The required fields of the schema the document gives for {@code path method status}. */
+  private static void assertShape(String path, String method, int status, JsonNode answer) {
+    JsonNode responses = openApi.get("paths").get(path).get(method.toLowerCase()).get("responses");
+    JsonNode response =
+        responses.has(String.valueOf(status))
+            ? responses.get(String.valueOf(status))
+            : responses.get("default");
+    assertTrue(response != null, "status " + status + " documented for " + method + " " + path);
+    response = resolve(response);
+    JsonNode schema = resolve(response.get("content").elements().next().get("schema"));
+    for (JsonNode required : schema.path("required")) {
+      assertTrue(
+          answer.has(required.asText()),
+          method + " " + path + " answers " + required + ": " + answer);
+    }
+  }
+
+  private static JsonNode resolve(JsonNode node) {
+    while (node.has("$ref")) {
+      String[] ref = node.get("$ref").asText().substring(2).split("/");
+      node = openApi;
+      for (String s : ref) {
+        node = node.get(s);
+      }
+    }
+    return node;
+  }
+
+  @Test
+  void eachRouteAnswersWithItsDocumentedShape() throws Exception {
+    HttpResponse<String> created =
+        call(
+            operator,
+            "POST",
+            "/v1/tenants",
+            "{\"tenantId\":\"rest-acme\",\"l1Reference\":\"devfile:rest-root\"}");
+    assertEquals(201, created.statusCode(), created.body());
+    assertShape("/v1/tenants", "POST", 201, JSON.readTree(created.body()));
+
+    String t = "/v1/tenants/rest-acme";
+    HttpResponse<String> got = call(operator, "GET", t, null);
+    assertEquals(200, got.statusCode(), got.body());
+    assertShape("/v1/tenants/{tenant}", "GET", 200, JSON.readTree(got.body()));
+
+    HttpResponse<String> service =
+        call(operator, "POST", t + "/services", "{\"serviceId\":\"billing\"}");
+    assertEquals(201, service.statusCode(), service.body());
+    assertTrue(service.body().contains("billing"));
+    assertShape("/v1/tenants/{tenant}/services", "POST", 201, JSON.readTree(service.body()));
+
+    HttpResponse<String> checked = call(operator, "POST", t + "/check-l1", null);
+    assertEquals(200, checked.statusCode(), checked.body());
+
+    HttpResponse<String> killed =
+        call(operator, "POST", t + "/kill", "{\"reason\":\"rest drill\"}");
+    assertEquals(200, killed.statusCode(), killed.body());
+    assertEquals("killed", JSON.readTree(killed.body()).get("status").asText());
+    assertShape("/v1/tenants/{tenant}/kill", "POST", 200, JSON.readTree(killed.body()));
+
+    HttpResponse<String> revived = call(operator, "POST", t + "/revive", "{}");
+    assertEquals(200, revived.statusCode(), revived.body());
+    assertEquals("active", JSON.readTree(revived.body()).get("status").asText());
+
+    HttpResponse<String> ks = call(operator, "GET", "/v1/kill-switch", null);
+    assertEquals(200, ks.statusCode(), ks.body());
+    assertShape("/v1/kill-switch", "GET", 200, JSON.readTree(ks.body()));
+
+    HttpResponse<String> seal = call(operator, "GET", "/v1/seal", null);
+    assertEquals(200, seal.statusCode(), seal.body());
+  }
+
+  @Test
+  void errorsAreProblemsWithTheReasonCode() throws Exception {
+    HttpResponse<String> missing = call(operator, "GET", "/v1/tenants/nobody-here", null);
+    assertEquals(404, missing.statusCode());
+    assertTrue(
+        missing
+            .headers()
+            .firstValue("content-type")
+            .orElse("")
+            .startsWith("application/problem+json"));
+    JsonNode p = JSON.readTree(missing.body());
+    assertEquals("TENANT_NOT_FOUND", p.get("reason").asText());
+    assertShape("/v1/tenants/{tenant}", "GET", 404, p);
+
+    HttpResponse<String> unknownField =
+        call(
+            operator,
+            "POST",
+            "/v1/tenants",
+            "{\"tenantId\":\"x\",\"l1Reference\":\"devfile:x\",\"admin\":true}");
+    assertEquals(400, unknownField.statusCode());
+    assertEquals("INVALID_ARGUMENT", JSON.readTree(unknownField.body()).get("reason").asText());
+
+    HttpResponse<String> notAdmin =
+        call(
+            app, "POST", "/v1/tenants", "{\"tenantId\":\"evil\",\"l1Reference\":\"devfile:evil\"}");
+    assertEquals(403, notAdmin.statusCode(), notAdmin.body());
+    assertEquals("PERMISSION_DENIED", JSON.readTree(notAdmin.body()).get("reason").asText());
+  }
+}
