@@ -32,6 +32,7 @@ import picocli.CommandLine.Option;
       KillCommands.KillCmd.class,
       OrbitalCommand.class,
       AuditCommand.class,
+      ConsoleCommand.class,
       KillCommands.ReviveCmd.class,
       SealCommands.InitCmd.class,
       SealCommands.UnsealCmd.class,
@@ -339,14 +340,18 @@ final class AdminCommand {
                 + "demo's development CA on first use; default: the CLI's own (cli).")
     String as;
 
+    /** The Core to call and the identity to call it as. */
+    Target target() {
+      return as == null
+          ? Target.resolve(core, dataDir, tlsDir, Endpoints::core)
+          : Target.resolveAdmin(core, dataDir, tlsDir, Endpoints::core, as);
+    }
+
     <T> int callAdmin(
         Function<AdminServiceClient, CompletionStage<T>> request,
         Function<T, Map<String, Object>> json) {
       Duration deadline = Cli.parseDuration(timeout);
-      Target at =
-          as == null
-              ? Target.resolve(core, dataDir, tlsDir, Endpoints::core)
-              : Target.resolveAdmin(core, dataDir, tlsDir, Endpoints::core, as);
+      Target at = target();
       try (ClientSystem clients = new ClientSystem()) {
         Cli.printJson(json.apply(Cli.await(request.apply(clients.admin(at, deadline)), deadline)));
         return 0;

@@ -56,7 +56,8 @@ public final class AdminRest {
           new RouteSpec("POST", "/v1/tenants/{tenant}/kill", "killTenant"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/revive", "reviveTenant"),
           new RouteSpec("GET", "/v1/kill-switch", "getKillSwitch"),
-          new RouteSpec("GET", "/v1/seal", "sealStatus"));
+          new RouteSpec("GET", "/v1/seal", "sealStatus"),
+          new RouteSpec("POST", "/v1/console/tokens", "consoleToken"));
 
   private static final long MAX_BODY = 64 * 1024;
   private static final JsonFormat.Printer PRINTER =
@@ -66,9 +67,17 @@ public final class AdminRest {
   private final AdminServicePowerApi admin;
   private final Materializer materializer;
   private final byte[] openApi;
+  private final org.openkcm.core.console.ConsoleSessions sessions;
+  private final CompletionStage<java.util.Optional<String>> consoleUrl;
 
-  public AdminRest(ActorSystem<?> system, AdminServicePowerApi admin) {
+  public AdminRest(
+      ActorSystem<?> system,
+      AdminServicePowerApi admin,
+      org.openkcm.core.console.ConsoleSessions sessions,
+      CompletionStage<java.util.Optional<String>> consoleUrl) {
     this.admin = admin;
+    this.sessions = sessions;
+    this.consoleUrl = consoleUrl;
     this.materializer = Materializer.matFromSystem(system);
     try (InputStream in = AdminRest.class.getResourceAsStream("/openkcm/openapi.json")) {
       this.openApi = in.readAllBytes();
@@ -99,6 +108,9 @@ public final class AdminRest {
       }
       if (seg.length == 2 && seg[1].equals("seal") && get) {
         return answer(admin.sealStatus(SealRequest.getDefaultInstance(), md), 200);
+      }
+      if (seg.length == 3 && seg[1].equals("console") && seg[2].equals("tokens") && post) {
+        return consoleToken(md);
       }
       if (seg.length == 2 && seg[1].equals("tenants") && post) {
         return body(
@@ -149,6 +161,43 @@ public final class AdminRest {
     } catch (OpenKcmException e) {
       return done(Problem.of(e));
     }
+  }
+
+  /**
+   * A one-time console sign-in URL for the calling admin identity (only an {@code admin/}
+   * certificate may ask).
+   */
+  private CompletionStage<HttpResponse> consoleToken(Metadata md) {
+    java.util.Optional<org.openkcm.node.tls.SpiffeId> caller = PeerIdentity.of(md);
+    if (caller.isEmpty() || !caller.get().kind().equals("admin")) {
+      return done(
+          Problem.of(
+              ErrorReason.PERMISSION_DENIED,
+              "a console sign-in URL is issued to an admin certificate identity only"));
+    }
+    return consoleUrl.thenApply(
+        url -> {
+          if (url.isEmpty()) {
+            return Problem.of(
+                ErrorReason.INVALID_ARGUMENT,
+                "the console is off on this node (openkcm.console.enabled)");
+          }
+          String token = sessions.issue(caller.get());
+          org.openkcm.node.audit.AuditLog.record("console.sign-in-url", "by", caller.get().uri());
+          String body =
+              "{\"url\":\""
+                  + url.get()
+                  + "/console/login?token="
+                  + token
+                  + "\",\"identity\":\""
+                  + caller.get().uri()
+                  + "\",\"expiresInSeconds\":"
+                  + sessions.tokenTtl().toSeconds()
+                  + "}";
+          return HttpResponse.create()
+              .withStatus(201)
+              .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8));
+        });
   }
 
   /** The caller as the listener stamped it from the TLS session (never from the client). */
