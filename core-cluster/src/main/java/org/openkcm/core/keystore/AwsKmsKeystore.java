@@ -109,9 +109,11 @@ public final class AwsKmsKeystore implements L1Keystore {
     return call(
         key,
         "DescribeKey",
+        Map.of(),
         cid,
-        () -> {
-          KeyMetadata m = client(key).describeKey(r -> r.keyId(key.keyId())).keyMetadata();
+        () -> client(key).describeKey(r -> r.keyId(key.keyId())),
+        response -> {
+          KeyMetadata m = response.keyMetadata();
           if (m.keyState() == KeyState.DISABLED) {
             throw new L1KeystoreException(
                 Kind.KEY_DISABLED, "AWS KMS key " + key.keyId() + " is disabled");
@@ -132,7 +134,7 @@ public final class AwsKmsKeystore implements L1Keystore {
                     + m.keyUsageAsString()
                     + "; an L1 must be a SYMMETRIC_DEFAULT key with usage ENCRYPT_DECRYPT");
           }
-          return null;
+          return (Void) null;
         });
   }
 
@@ -142,6 +144,7 @@ public final class AwsKmsKeystore implements L1Keystore {
     return call(
         key,
         "Encrypt",
+        ctx,
         cid,
         () -> {
           byte[] raw = plaintext.revealBytes();
@@ -151,13 +154,12 @@ public final class AwsKmsKeystore implements L1Keystore {
                     r ->
                         r.keyId(key.keyId())
                             .plaintext(SdkBytes.fromByteArray(raw))
-                            .encryptionContext(ctx))
-                .ciphertextBlob()
-                .asByteArray();
+                            .encryptionContext(ctx));
           } finally {
             java.util.Arrays.fill(raw, (byte) 0);
           }
-        });
+        },
+        r -> r.ciphertextBlob().asByteArray());
   }
 
   @Override
@@ -166,42 +168,60 @@ public final class AwsKmsKeystore implements L1Keystore {
     return call(
         key,
         "Decrypt",
+        ctx,
         cid,
         () ->
-            KeyMaterial.adopt(
-                client(key)
-                    .decrypt(
-                        r ->
-                            r.keyId(key.keyId())
-                                .ciphertextBlob(SdkBytes.fromByteArray(wrapped))
-                                .encryptionContext(ctx))
-                    .plaintext()
-                    .asByteArray()));
+            client(key)
+                .decrypt(
+                    r ->
+                        r.keyId(key.keyId())
+                            .ciphertextBlob(SdkBytes.fromByteArray(wrapped))
+                            .encryptionContext(ctx)),
+        r -> KeyMaterial.adopt(r.plaintext().asByteArray()));
   }
 
-  private <T> CompletionStage<T> call(
-      L1Reference key, String operation, String cid, Supplier<T> body) {
+  /**
+   * One KMS call on the blocking executor, audited with the tenant (from the encryption context),
+   * our correlation id and the request id AWS returned — the {@code requestID} CloudTrail logs for
+   * the same call, so a customer can match our records with theirs line by line.
+   */
+  private <R extends software.amazon.awssdk.services.kms.model.KmsResponse, T>
+      CompletionStage<T> call(
+          L1Reference key,
+          String operation,
+          Map<String, String> ctx,
+          String cid,
+          Supplier<R> request,
+          java.util.function.Function<R, T> result) {
+    String tenant = ctx.getOrDefault("openkcm:tenant", "");
     return CompletableFuture.supplyAsync(
         () -> {
           long start = System.nanoTime();
           try {
-            T result = body.get();
+            R response = request.get();
+            T out = result.apply(response);
             AuditLog.record(
                 "l1." + operation,
+                "tenant",
+                tenant,
                 "keystore",
                 "aws-kms",
                 "key",
                 key.keyId(),
                 "cid",
                 cid,
+                "awsRequestId",
+                response.responseMetadata().requestId(),
                 "outcome",
                 "ok",
                 "ms",
                 (System.nanoTime() - start) / 1_000_000);
-            return result;
+            return out;
           } catch (L1KeystoreException e) {
             AuditLog.record(
                 "l1." + operation,
+                "tenant",
+                tenant,
                 "keystore",
                 "aws-kms",
                 "key",
@@ -215,12 +235,18 @@ public final class AwsKmsKeystore implements L1Keystore {
             L1KeystoreException mapped = map(key, operation, e);
             AuditLog.record(
                 "l1." + operation,
+                "tenant",
+                tenant,
                 "keystore",
                 "aws-kms",
                 "key",
                 key.keyId(),
                 "cid",
                 cid,
+                "awsRequestId",
+                e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException a
+                    ? String.valueOf(a.requestId())
+                    : "",
                 "outcome",
                 mapped.kind());
             throw mapped;

@@ -60,6 +60,30 @@ class AwsKmsKeystoreTest {
   }
 
   @Test
+  void everyCallIsAuditedWithTheTenantAndTheRequestIdAwsReturned() throws Exception {
+    L1Reference ref = ref(kms.createKey());
+    java.util.List<String> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (AutoCloseable sink =
+        org.openkcm.node.audit.AuditLog.addSink(
+            (tenant, event, json) -> records.add(tenant + " " + json))) {
+      join(driver.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c-audit"));
+    }
+    String id = FakeKms.LAST_REQUEST_ID.get();
+    assertTrue(
+        records.stream()
+            .anyMatch(
+                r ->
+                    r.contains("\"event\":\"l1.Encrypt\"")
+                        && r.contains("\"awsRequestId\":\"" + id + "\"")
+                        && r.contains("\"cid\":\"c-audit\"")
+                        && r.startsWith(CTX.get("openkcm:tenant") + " ")),
+        "the record names the tenant, our correlation id and AWS's request id "
+            + id
+            + ": "
+            + records);
+  }
+
+  @Test
   void otherEncryptionContextIsInvalidCiphertext() {
     L1Reference ref = ref(kms.createKey());
     byte[] blob = join(driver.wrap(ref, KeyMaterial.random(32, new SecureRandom()), CTX, "c"));

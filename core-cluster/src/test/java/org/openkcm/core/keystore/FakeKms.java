@@ -239,9 +239,17 @@ public final class FakeKms implements AutoCloseable {
     }
   }
 
+  /** The request id of the last answer (successful or not). */
+  static final java.util.concurrent.atomic.AtomicReference<String> LAST_REQUEST_ID =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
   private static void reply(HttpExchange ex, int status, ObjectNode body) throws IOException {
     byte[] bytes = JSON.writeValueAsBytes(body);
     ex.getResponseHeaders().add("Content-Type", "application/x-amz-json-1.1");
+    // as AWS does: the id CloudTrail logs for this call
+    String requestId = java.util.UUID.randomUUID().toString();
+    LAST_REQUEST_ID.set(requestId);
+    ex.getResponseHeaders().add("x-amzn-RequestId", requestId);
     ex.sendResponseHeaders(status, bytes.length);
     try (OutputStream out = ex.getResponseBody()) {
       out.write(bytes);
