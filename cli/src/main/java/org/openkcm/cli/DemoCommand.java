@@ -216,6 +216,8 @@ final class DemoCommand implements Callable<Integer> {
           ./openkcm datakey generate --tenant acme --service payments --context order=42
           ./openkcm datakey decrypt  --tenant acme --envelope <envelope from above> --context order=42
           ./openkcm admin tenant show --tenant acme
+          ./openkcm admin console        (a one-time URL that signs your browser in to the web console)
+          curl --cert %s/cli.crt --key %s/cli.key --cacert %s/ca.crt %s/v1/tenants/acme
         Press Ctrl+C to stop; a restart on the same data dir keeps every key.
         """,
         coreAddr,
@@ -240,7 +242,11 @@ final class DemoCommand implements Callable<Integer> {
         acme.getServicesList().stream()
             .map(s -> s.getServiceId() + " (L3 v" + s.getL3Version() + ")")
             .toList(),
-        dir);
+        dir,
+        dir.resolve("pki"),
+        dir.resolve("pki"),
+        dir.resolve("pki"),
+        "https://" + coreAddr);
     System.out.flush();
     stopped.await();
     return 0;

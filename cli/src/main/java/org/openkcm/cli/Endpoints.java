@@ -11,9 +11,9 @@ import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 
 /**
- * {@code DATA_DIR/endpoints.json}: where a running demo stack listens, for the CLI and scripts;
- * {@code tlsDir} holds the CLI's client certificate when the stack runs with mTLS (null when
- * plaintext).
+ * {@code DATA_DIR/endpoints.json}: where a running demo stack listens, for the CLI and scripts
+ * (including the REST base URL of the governance API, {@code rest}); {@code tlsDir} holds the CLI's
+ * client certificate when the stack runs with mTLS (null when plaintext).
  */
 public record Endpoints(
     String core,
@@ -22,7 +22,8 @@ public record Endpoints(
     long pid,
     String startedAt,
     String dataDir,
-    String tlsDir) {
+    String tlsDir,
+    String rest) {
 
   public static final String FILE_NAME = "endpoints.json";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,7 +37,8 @@ public record Endpoints(
         ProcessHandle.current().pid(),
         Instant.now().toString(),
         dataDir.toAbsolutePath().toString(),
-        tlsDir.map(d -> d.toAbsolutePath().toString()).orElse(null));
+        tlsDir.map(d -> d.toAbsolutePath().toString()).orElse(null),
+        (tlsDir.isPresent() ? "https://" : "http://") + core + "/v1/");
   }
 
   public void write(Path dataDir) throws IOException {
