@@ -49,12 +49,21 @@ public final class AdminRest {
   public static final List<RouteSpec> ROUTES =
       List.of(
           new RouteSpec("GET", "/v1/openapi.json", "openApi"),
+          new RouteSpec("GET", "/v1/tenants", "listTenants"),
           new RouteSpec("POST", "/v1/tenants", "createTenant"),
           new RouteSpec("GET", "/v1/tenants/{tenant}", "getTenant"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/services", "createService"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/check-l1", "checkL1"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/kill", "killTenant"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/revive", "reviveTenant"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/rotate", "rotateServiceKey"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/rotate-l2", "rotateTenantKey"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/retire", "retireServiceKeys"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/offboard", "offboardTenant"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/l1-link", "requestL1Link"),
+          new RouteSpec("POST", "/v1/tenants/{tenant}/l1-link/approve", "approveL1Link"),
+          new RouteSpec("POST", "/v1/kill-switch/engage", "engageKillSwitch"),
+          new RouteSpec("POST", "/v1/kill-switch/release", "releaseKillSwitch"),
           new RouteSpec("GET", "/v1/kill-switch", "getKillSwitch"),
           new RouteSpec("GET", "/v1/seal", "sealStatus"),
           new RouteSpec("POST", "/v1/console/tokens", "consoleToken"));
@@ -69,6 +78,7 @@ public final class AdminRest {
   private final byte[] openApi;
   private final org.openkcm.core.console.ConsoleSessions sessions;
   private final CompletionStage<java.util.Optional<String>> consoleUrl;
+  private final java.util.function.Supplier<CompletionStage<List<String>>> tenantIds;
 
   public AdminRest(
       ActorSystem<?> system,
@@ -78,6 +88,22 @@ public final class AdminRest {
     this.admin = admin;
     this.sessions = sessions;
     this.consoleUrl = consoleUrl;
+    Materializer mat = Materializer.matFromSystem(system);
+    this.tenantIds =
+        () ->
+            org.apache.pekko.persistence.query.PersistenceQuery.get(system)
+                .getReadJournalFor(
+                    org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.class,
+                    org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.Identifier())
+                .currentPersistenceIds()
+                .filter(
+                    id ->
+                        id.startsWith(org.openkcm.core.tenant.TenantEntity.ENTITY_KEY.name() + "|"))
+                .map(
+                    id ->
+                        id.substring(
+                            org.openkcm.core.tenant.TenantEntity.ENTITY_KEY.name().length() + 1))
+                .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), mat);
     this.materializer = Materializer.matFromSystem(system);
     try (InputStream in = AdminRest.class.getResourceAsStream("/openkcm/openapi.json")) {
       this.openApi = in.readAllBytes();
@@ -108,6 +134,37 @@ public final class AdminRest {
       }
       if (seg.length == 2 && seg[1].equals("seal") && get) {
         return answer(admin.sealStatus(SealRequest.getDefaultInstance(), md), 200);
+      }
+      if (seg.length == 3 && seg[1].equals("kill-switch") && post) {
+        if (seg[2].equals("engage")) {
+          return body(
+              request,
+              KillSwitchRequest.newBuilder(),
+              (b, x) -> admin.engageKillSwitch(b.build(), md),
+              200);
+        }
+        if (seg[2].equals("release")) {
+          return body(
+              request,
+              KillSwitchRequest.newBuilder(),
+              (b, x) -> admin.releaseKillSwitch(b.build(), md),
+              200);
+        }
+      }
+      if (seg.length == 2 && seg[1].equals("tenants") && get) {
+        return list(request, md);
+      }
+      if (seg.length == 5
+          && seg[1].equals("tenants")
+          && seg[3].equals("l1-link")
+          && seg[4].equals("approve")
+          && post) {
+        String tenant = seg[2];
+        return body(
+            request,
+            org.openkcm.protocol.admin.v1.ApproveL1LinkRequest.newBuilder(),
+            (b, x) -> admin.approveL1Link(b.setTenantId(tenant).build(), md),
+            200);
       }
       if (seg.length == 3 && seg[1].equals("console") && seg[2].equals("tokens") && post) {
         return consoleToken(md);
@@ -148,6 +205,36 @@ public final class AdminRest {
                   ReviveTenantRequest.newBuilder(),
                   (b, x) -> admin.reviveTenant(b.setTenantId(tenant).build(), md),
                   200);
+            case "rotate":
+              return body(
+                  request,
+                  org.openkcm.protocol.admin.v1.RotateKeyRequest.newBuilder(),
+                  (b, x) -> admin.rotateServiceKey(b.setTenantId(tenant).build(), md),
+                  200);
+            case "rotate-l2":
+              return body(
+                  request,
+                  org.openkcm.protocol.admin.v1.RotateKeyRequest.newBuilder(),
+                  (b, x) -> admin.rotateTenantKey(b.setTenantId(tenant).build(), md),
+                  200);
+            case "retire":
+              return body(
+                  request,
+                  org.openkcm.protocol.admin.v1.RetireKeysRequest.newBuilder(),
+                  (b, x) -> admin.retireServiceKeys(b.setTenantId(tenant).build(), md),
+                  200);
+            case "offboard":
+              return body(
+                  request,
+                  org.openkcm.protocol.admin.v1.OffboardTenantRequest.newBuilder(),
+                  (b, x) -> admin.offboardTenant(b.setTenantId(tenant).build(), md),
+                  200);
+            case "l1-link":
+              return body(
+                  request,
+                  org.openkcm.protocol.admin.v1.LinkL1Request.newBuilder(),
+                  (b, x) -> admin.requestL1Link(b.setTenantId(tenant).build(), md),
+                  200);
             default:
               break;
           }
@@ -161,6 +248,69 @@ public final class AdminRest {
     } catch (OpenKcmException e) {
       return done(Problem.of(e));
     }
+  }
+
+  /**
+   * A page of tenants ({@code offset}, {@code limit} ≤ 100, by id): the journal's tenant ids, each
+   * read through the authorized admin service (a tenant the caller may not read is left out).
+   */
+  private CompletionStage<HttpResponse> list(HttpRequest request, Metadata md) {
+    int offset;
+    int limit;
+    try {
+      offset = Integer.parseInt(request.getUri().query().get("offset").orElse("0"));
+      limit = Integer.parseInt(request.getUri().query().get("limit").orElse("50"));
+    } catch (NumberFormatException e) {
+      return done(Problem.of(ErrorReason.INVALID_ARGUMENT, "offset and limit are whole numbers"));
+    }
+    if (offset < 0 || limit < 1 || limit > 100) {
+      return done(Problem.of(ErrorReason.INVALID_ARGUMENT, "offset >= 0 and limit 1..100"));
+    }
+    return tenantIds
+        .get()
+        .thenCompose(
+            ids -> {
+              List<String> page = ids.stream().sorted().skip(offset).limit(limit).toList();
+              List<CompletableFuture<String>> reads = new java.util.ArrayList<>();
+              for (String id : page) {
+                reads.add(
+                    admin
+                        .getTenant(GetTenantRequest.newBuilder().setTenantId(id).build(), md)
+                        .handle(
+                            (t, failure) -> {
+                              try {
+                                return failure == null ? PRINTER.print(t) : null;
+                              } catch (InvalidProtocolBufferException e) {
+                                return null;
+                              }
+                            })
+                        .toCompletableFuture());
+              }
+              return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
+                  .thenApply(
+                      v -> {
+                        StringBuilder b = new StringBuilder("{\"tenants\":[");
+                        boolean first = true;
+                        for (CompletableFuture<String> r : reads) {
+                          String t = r.join();
+                          if (t != null) {
+                            b.append(first ? "" : ",").append(t);
+                            first = false;
+                          }
+                        }
+                        b.append("],\"offset\":")
+                            .append(offset)
+                            .append(",\"limit\":")
+                            .append(limit)
+                            .append(",\"total\":")
+                            .append(ids.size())
+                            .append("}");
+                        return HttpResponse.create()
+                            .withEntity(
+                                ContentTypes.APPLICATION_JSON,
+                                b.toString().getBytes(StandardCharsets.UTF_8));
+                      });
+            });
   }
 
   /**

@@ -43,6 +43,7 @@ class AdminRestIT {
   private static DemoStack stack;
   private static HttpClient operator;
   private static HttpClient app;
+  private static HttpClient officer;
   private static String base;
   private static JsonNode openApi;
 
@@ -56,6 +57,7 @@ class AdminRestIT {
     operator = client(ca, "cli", "admin/cli");
     // a gateway may connect to the Core but not administer it
     app = client(ca, "gw", "gateway/gw-rest");
+    officer = client(ca, "officer", "admin/officer");
     openApi = JSON.readTree(call(operator, "GET", "/v1/openapi.json", null).body());
   }
 
@@ -194,6 +196,53 @@ class AdminRestIT {
 
     HttpResponse<String> seal = call(operator, "GET", "/v1/seal", null);
     assertEquals(200, seal.statusCode(), seal.body());
+
+    HttpResponse<String> page = call(operator, "GET", "/v1/tenants?limit=10", null);
+    assertEquals(200, page.statusCode(), page.body());
+    assertShape("/v1/tenants", "GET", 200, JSON.readTree(page.body()));
+    assertTrue(page.body().contains("\"rest-acme\""), page.body());
+
+    HttpResponse<String> rotated =
+        call(operator, "POST", t + "/rotate", "{\"serviceId\":\"billing\"}");
+    assertEquals(200, rotated.statusCode(), rotated.body());
+    assertEquals(2, JSON.readTree(rotated.body()).get("services").get(0).get("l3Version").asInt());
+    HttpResponse<String> l2 = call(operator, "POST", t + "/rotate-l2", "{}");
+    assertEquals(200, l2.statusCode(), l2.body());
+    assertEquals(2, JSON.readTree(l2.body()).get("l2Version").asInt());
+    HttpResponse<String> retired =
+        call(operator, "POST", t + "/retire", "{\"serviceId\":\"billing\",\"below\":2}");
+    assertEquals(200, retired.statusCode(), retired.body());
+
+    HttpResponse<String> link =
+        call(operator, "POST", t + "/l1-link", "{\"l1Reference\":\"devfile:rest-root-2\"}");
+    assertEquals(200, link.statusCode(), link.body());
+    String request = JSON.readTree(link.body()).get("pendingL1LinkId").asText();
+    HttpResponse<String> approved =
+        call(officer, "POST", t + "/l1-link/approve", "{\"requestId\":\"" + request + "\"}");
+    assertEquals(200, approved.statusCode(), approved.body());
+    assertEquals("devfile:rest-root-2", JSON.readTree(approved.body()).get("l1Reference").asText());
+
+    HttpResponse<String> engaged =
+        call(
+            operator,
+            "POST",
+            "/v1/kill-switch/engage",
+            "{\"scope\":\"region:elsewhere\",\"reason\":\"drill\"}");
+    assertEquals(200, engaged.statusCode(), engaged.body());
+    assertShape("/v1/kill-switch/engage", "POST", 200, JSON.readTree(engaged.body()));
+    HttpResponse<String> released =
+        call(operator, "POST", "/v1/kill-switch/release", "{\"scope\":\"region:elsewhere\"}");
+    assertEquals(200, released.statusCode(), released.body());
+
+    call(
+        operator,
+        "POST",
+        "/v1/tenants",
+        "{\"tenantId\":\"rest-gone\",\"l1Reference\":\"devfile:rest-gone-root\"}");
+    HttpResponse<String> gone =
+        call(operator, "POST", "/v1/tenants/rest-gone/offboard", "{\"reason\":\"contract ended\"}");
+    assertEquals(200, gone.statusCode(), gone.body());
+    assertShape("/v1/tenants/{tenant}/offboard", "POST", 200, JSON.readTree(gone.body()));
   }
 
   @Test
