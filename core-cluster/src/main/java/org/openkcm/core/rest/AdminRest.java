@@ -56,6 +56,7 @@ public final class AdminRest {
           new RouteSpec("POST", "/v1/tenants/{tenant}/check-l1", "checkL1"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/kill", "killTenant"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/revive", "reviveTenant"),
+          new RouteSpec("GET", "/v1/tenants/{tenant}/audit", "tenantAudit"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/rotate", "rotateServiceKey"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/rotate-l2", "rotateTenantKey"),
           new RouteSpec("POST", "/v1/tenants/{tenant}/retire", "retireServiceKeys"),
@@ -79,6 +80,7 @@ public final class AdminRest {
   private final org.openkcm.core.console.ConsoleSessions sessions;
   private final CompletionStage<java.util.Optional<String>> consoleUrl;
   private final java.util.function.Supplier<CompletionStage<List<String>>> tenantIds;
+  private final com.typesafe.config.Config auditConfig;
 
   public AdminRest(
       ActorSystem<?> system,
@@ -89,6 +91,7 @@ public final class AdminRest {
     this.sessions = sessions;
     this.consoleUrl = consoleUrl;
     Materializer mat = Materializer.matFromSystem(system);
+    this.auditConfig = system.settings().config().getConfig("openkcm.audit.trail");
     this.tenantIds =
         () ->
             org.apache.pekko.persistence.query.PersistenceQuery.get(system)
@@ -182,6 +185,9 @@ public final class AdminRest {
           return answer(
               admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build(), md), 200);
         }
+        if (seg.length == 4 && seg[3].equals("audit") && get) {
+          return audit(tenant, request, md);
+        }
         if (seg.length == 4 && post) {
           switch (seg[3]) {
             case "services":
@@ -242,12 +248,89 @@ public final class AdminRest {
       }
       return done(
           Problem.of(
-                  ErrorReason.INVALID_ARGUMENT,
-                  "no route " + request.method().name() + " " + path + " (see /v1/openapi.json)")
-              .withStatus(404));
+              404,
+              ErrorReason.INVALID_ARGUMENT,
+              "no route " + request.method().name() + " " + path + " (see /v1/openapi.json)"));
     } catch (OpenKcmException e) {
       return done(Problem.of(e));
     }
+  }
+
+  /**
+   * The tenant's persisted audit trail: the chain's verdict and its records (newest first, at most
+   * {@code limit}, optionally only {@code event}, at or after {@code since}). Only for whoever may
+   * read the tenant.
+   */
+  private CompletionStage<HttpResponse> audit(String tenant, HttpRequest request, Metadata md) {
+    com.typesafe.config.Config trail = auditConfig;
+    return admin
+        .getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build(), md)
+        .thenApply(
+            allowed -> {
+              if (!trail.getBoolean("enabled")) {
+                return Problem.of(
+                    ErrorReason.INVALID_ARGUMENT,
+                    "the persisted audit trail is off on this node (openkcm.audit.trail.enabled)");
+              }
+              java.util.Optional<java.time.Instant> since;
+              int limit;
+              try {
+                since = request.getUri().query().get("since").map(java.time.Instant::parse);
+                limit = Integer.parseInt(request.getUri().query().get("limit").orElse("100"));
+              } catch (RuntimeException e) {
+                return Problem.of(
+                    ErrorReason.INVALID_ARGUMENT,
+                    "since is an ISO-8601 instant, limit a number 1..1000");
+              }
+              if (limit < 1 || limit > 1000) {
+                return Problem.of(ErrorReason.INVALID_ARGUMENT, "limit is 1..1000");
+              }
+              java.util.Optional<String> event = request.getUri().query().get("event");
+              try (org.openkcm.node.audit.AuditReader r =
+                  new org.openkcm.node.audit.AuditReader(
+                      trail.getString("url"),
+                      trail.getString("user"),
+                      trail.getString("password"))) {
+                if (!r.exists(tenant)) {
+                  return json("{\"tenant\":\"" + tenant + "\",\"intact\":true,\"records\":[]}");
+                }
+                var verdict = r.verify(tenant);
+                List<String> lines = new java.util.ArrayList<>();
+                r.export(tenant, since, lines::add);
+                StringBuilder b = new StringBuilder();
+                b.append("{\"tenant\":\"")
+                    .append(tenant)
+                    .append("\",\"intact\":")
+                    .append(verdict.ok());
+                verdict
+                    .firstProblem()
+                    .ifPresent(
+                        p ->
+                            b.append(",\"firstProblem\":")
+                                .append(
+                                    com.fasterxml.jackson.databind.node.TextNode.valueOf(p)
+                                        .toString()));
+                b.append(",\"records\":[");
+                int shown = 0;
+                for (int i = lines.size() - 1; i >= 0 && shown < limit; i--) {
+                  String line = lines.get(i);
+                  if (event.map(e -> line.contains("\"event\":\"" + e + "\"")).orElse(true)) {
+                    b.append(shown == 0 ? "" : ",").append(line);
+                    shown++;
+                  }
+                }
+                return json(b.append("]}").toString());
+              } catch (java.sql.SQLException e) {
+                return Problem.of(
+                    ErrorReason.CORE_UNAVAILABLE, "the audit database: " + e.getMessage());
+              }
+            })
+        .exceptionally(failure -> Problem.of(GrpcErrors.fromGrpc(failure)));
+  }
+
+  private static HttpResponse json(String body) {
+    return HttpResponse.create()
+        .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8));
   }
 
   /**

@@ -26,7 +26,12 @@ final class Problem {
   private Problem() {}
 
   static HttpResponse of(OpenKcmException e) {
-    int status = httpStatus(e.reason());
+    return of(httpStatus(e.reason()), e.reason(), String.valueOf(e.getMessage()));
+  }
+
+  /** A problem with its own status (a route that does not exist is 404 whatever its reason). */
+  static HttpResponse of(int status, ErrorReason reason, String detail) {
+    OpenKcmException e = new OpenKcmException(reason, detail);
     ObjectNode body = JSON.createObjectNode();
     body.put(
         "type",

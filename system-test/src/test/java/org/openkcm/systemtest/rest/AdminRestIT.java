@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.rest.AdminRest;
+import org.openkcm.node.audit.PostgresAuditTrail;
 import org.openkcm.node.tls.DevCa;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.SpiffeId;
@@ -51,7 +52,9 @@ class AdminRestIT {
   static void start() throws Exception {
     dir = Files.createTempDirectory("openkcm-rest");
     Config tlsOn = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true));
-    stack = DemoStack.start(dir, "test", tlsOn, tlsOn);
+    Config core =
+        ConfigFactory.parseMap(Map.of("openkcm.audit.trail.enabled", true)).withFallback(tlsOn);
+    stack = DemoStack.start(dir, "test", core, tlsOn);
     base = "https://127.0.0.1:" + stack.core().grpcAddress().getPort();
     DevCa ca = DevCa.loadOrCreate(dir.resolve("pki"), DOMAIN);
     operator = client(ca, "cli", "admin/cli");
@@ -62,9 +65,17 @@ class AdminRestIT {
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws Exception {
     if (stack != null) {
       stack.close();
+    }
+    try (var c =
+            java.sql.DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:5432/test", "postgres", "");
+        var st = c.createStatement()) {
+      for (String t : List.of("rest-acme", "rest-gone", "x", "evil", PostgresAuditTrail.NODE)) {
+        st.execute("DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(t) + " CASCADE");
+      }
     }
   }
 
@@ -196,6 +207,21 @@ class AdminRestIT {
 
     HttpResponse<String> seal = call(operator, "GET", "/v1/seal", null);
     assertEquals(200, seal.statusCode(), seal.body());
+
+    JsonNode trail = null;
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (System.nanoTime() < deadline) { // the trail's writer batches: poll for the kill record
+      HttpResponse<String> a = call(operator, "GET", t + "/audit?event=tenant.kill", null);
+      assertEquals(200, a.statusCode(), a.body());
+      trail = JSON.readTree(a.body());
+      if (trail.get("records").size() > 0) {
+        break;
+      }
+      Thread.onSpinWait();
+    }
+    assertShape("/v1/tenants/{tenant}/audit", "GET", 200, trail);
+    assertTrue(trail.get("intact").asBoolean(), trail.toString());
+    assertTrue(trail.get("records").toString().contains("rest drill"), trail.toString());
 
     HttpResponse<String> page = call(operator, "GET", "/v1/tenants?limit=10", null);
     assertEquals(200, page.statusCode(), page.body());
