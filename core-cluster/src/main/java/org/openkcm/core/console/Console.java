@@ -234,6 +234,24 @@ public final class Console {
                         .setCorrelationId("console")
                         .build(),
                     md);
+            case "rotate" ->
+                admin.rotateServiceKey(
+                    org.openkcm.protocol.admin.v1.RotateKeyRequest.newBuilder()
+                        .setTenantId(tenant)
+                        .setServiceId(f.getOrDefault("serviceId", ""))
+                        .setRequestedBy(s.identity().uri())
+                        .setCorrelationId("console")
+                        .build(),
+                    md);
+            case "approve-l1" ->
+                admin.approveL1Link(
+                    org.openkcm.protocol.admin.v1.ApproveL1LinkRequest.newBuilder()
+                        .setTenantId(tenant)
+                        .setRequestId(f.getOrDefault("requestId", ""))
+                        .setApprovedBy(s.identity().uri())
+                        .setCorrelationId("console")
+                        .build(),
+                    md);
             case "check-l1" ->
                 admin.checkL1(
                     CheckL1Request.newBuilder()
@@ -337,6 +355,8 @@ public final class Console {
                           case "kill" -> "Killed: its keys are wiped everywhere.";
                           case "revive" -> "Revived.";
                           case "check-l1" -> "The L1 key answered.";
+                          case "rotate" -> "Rotated: a new active L3 version.";
+                          case "approve-l1" -> "Re-link approved.";
                           default -> d;
                         };
                     boolean ok = !said.equals(d);
@@ -368,12 +388,49 @@ public final class Console {
                                 + t.getKilledSince()))
                     .append("</dd>");
               }
-              b.append("</dl><h2>Services</h2><table><tr><th>Service</th><th>L3 version</th></tr>");
+              if (!t.getPendingL1LinkId().isEmpty()) {
+                b.append("<dt>Pending L1 re-link</dt><dd id=\"pending\">to <code>")
+                    .append(esc(t.getPendingL1Reference()))
+                    .append("</code>, requested by ")
+                    .append(esc(t.getPendingL1RequestedBy()))
+                    .append(
+                        Html.form(
+                            "/console/tenants/" + id + "/approve-l1",
+                            s.csrf(),
+                            "<input type=\"hidden\" name=\"requestId\" value=\""
+                                + esc(t.getPendingL1LinkId())
+                                + "\">",
+                            "Approve the re-link"))
+                    .append("</dd>");
+              }
+              b.append("</dl><h2>Services</h2><table><tr><th>Service</th><th>L3 version</th>")
+                  .append("<th>Versions</th><th></th></tr>");
               for (ServiceInfo svc : t.getServicesList()) {
+                StringBuilder versions = new StringBuilder();
+                svc.getVersionsList()
+                    .forEach(
+                        v ->
+                            versions
+                                .append("v")
+                                .append(v.getVersion())
+                                .append(" ")
+                                .append(esc(v.getState()))
+                                .append("<br>"));
                 b.append("<tr><td>")
                     .append(esc(svc.getServiceId()))
                     .append("</td><td>v")
                     .append(svc.getL3Version())
+                    .append("</td><td>")
+                    .append(versions)
+                    .append("</td><td>")
+                    .append(
+                        Html.form(
+                            "/console/tenants/" + id + "/rotate",
+                            s.csrf(),
+                            "<input type=\"hidden\" name=\"serviceId\" value=\""
+                                + esc(svc.getServiceId())
+                                + "\">",
+                            "Rotate " + svc.getServiceId()))
                     .append("</td></tr>");
               }
               b.append("</table><h2>Actions</h2>");

@@ -138,7 +138,11 @@ class ConsoleIT {
   }
 
   private static String text(String id) {
-    return browser.findElement(By.id(id)).getText();
+    var found = browser.findElements(By.id(id));
+    assertTrue(
+        !found.isEmpty(),
+        "#" + id + " on " + browser.getCurrentUrl() + ": " + browser.getPageSource());
+    return found.get(0).getText();
   }
 
   @Test
@@ -158,6 +162,12 @@ class ConsoleIT {
     assertEquals("active", text("status"));
     assertTrue(browser.getPageSource().contains("web"), "the first service is listed");
     shot("3-onboarded");
+
+    browser.findElement(By.xpath("//button[text()='Rotate web']")).click();
+    assertTrue(text("done").startsWith("Rotated"), text("done"));
+    assertTrue(
+        browser.getPageSource().contains("v2 active")
+            && browser.getPageSource().contains("v1 decrypt-only"));
 
     browser.findElement(By.linkText("Tenants")).click();
     assertTrue(
