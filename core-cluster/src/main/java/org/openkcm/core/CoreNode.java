@@ -116,6 +116,27 @@ public final class CoreNode implements AutoCloseable {
   }
 
   /**
+   * The gRPC services plus the governance surface over the same authorized admin service: the
+   * REST/JSON API under /v1/ on the same listener, and the web console on its own loopback listener
+   * (REST mints its sign-in URLs).
+   */
+  private static org.apache.pekko.japi.function.Function<
+          org.apache.pekko.http.javadsl.model.HttpRequest,
+          CompletionStage<org.apache.pekko.http.javadsl.model.HttpResponse>>
+      governance(ActorSystem<?> system, CoreApi.Handlers handlers) {
+    Config console = system.settings().config().getConfig("openkcm.console");
+    org.openkcm.core.console.ConsoleSessions sessions =
+        new org.openkcm.core.console.ConsoleSessions(
+            Clock.systemUTC(),
+            console.getDuration("token-ttl"),
+            console.getDuration("session-ttl"));
+    CompletionStage<Optional<String>> consoleUrl =
+        org.openkcm.core.console.Console.start(system, handlers.admin(), sessions);
+    return new org.openkcm.core.rest.AdminRest(system, handlers.admin(), sessions, consoleUrl)
+        .before(handlers.grpc());
+  }
+
+  /**
    * Wires tenants and the gRPC endpoint into {@code system}; completes when the endpoint is bound.
    */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system, L1Keystore keystore) {
@@ -157,9 +178,10 @@ public final class CoreNode implements AutoCloseable {
                       killSwitches.watcher(),
                       seal.master(),
                       change -> tenantEvents.tell(Topic.publish(change))));
-              var handler =
+              CoreApi.Handlers handlers =
                   CoreApi.handler(
                       system, askTimeout, region, killSwitches, seal, tenantEvents, authz, tls);
+              var handler = governance(system, handlers);
               // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal
               // before serving.
               return killSwitches

@@ -40,7 +40,12 @@ public final class CoreApi {
 
   /** The request handler of both services, each call judged by {@code authz} when there is one. */
   @SuppressWarnings("unchecked")
-  public static Function<HttpRequest, CompletionStage<HttpResponse>> handler(
+  /** The gRPC request handler and the authorized admin service (for the REST API and console). */
+  public record Handlers(
+      Function<HttpRequest, CompletionStage<HttpResponse>> grpc,
+      org.openkcm.protocol.admin.v1.AdminServicePowerApi admin) {}
+
+  public static Handlers handler(
       ActorSystem<?> system,
       Duration askTimeout,
       String region,
@@ -68,17 +73,7 @@ public final class CoreApi {
                     system.settings().config().getBoolean("openkcm.audit.key-operations")),
                 system),
             AdminServicePowerApiHandlerFactory.create(admin, system));
-    // the web console on its own (loopback) listener; REST mints its sign-in URLs
-    com.typesafe.config.Config console = system.settings().config().getConfig("openkcm.console");
-    org.openkcm.core.console.ConsoleSessions sessions =
-        new org.openkcm.core.console.ConsoleSessions(
-            java.time.Clock.systemUTC(),
-            console.getDuration("token-ttl"),
-            console.getDuration("session-ttl"));
-    CompletionStage<Optional<String>> consoleUrl =
-        org.openkcm.core.console.Console.start(system, admin, sessions);
-    // the same admin calls as REST/JSON under /v1/ (same identities, policies and audit)
-    return new org.openkcm.core.rest.AdminRest(system, admin, sessions, consoleUrl).before(grpc);
+    return new Handlers(grpc, admin);
   }
 
   /**
