@@ -42,6 +42,8 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(PostgresAuditTrail.class);
   public static final String NODE = "_node";
+  private static final int MAX_BATCH = 1000;
+  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   /** Signs checkpoints: the node's certificate key and certificate. */
   public record Signer(PrivateKey key, X509Certificate certificate) {
@@ -176,7 +178,20 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
         Pending first = batch.isEmpty() ? queue.poll(200, TimeUnit.MILLISECONDS) : null;
         if (first != null) {
           batch.add(first);
-          queue.drainTo(batch, 999);
+          // linger a little so that one transaction (one commit) carries many records
+          long until = System.nanoTime() + LINGER_NANOS;
+          while (batch.size() < MAX_BATCH) {
+            queue.drainTo(batch, MAX_BATCH - batch.size());
+            long left = until - System.nanoTime();
+            if (left <= 0 || batch.size() >= MAX_BATCH) {
+              break;
+            }
+            Pending next = queue.poll(left, TimeUnit.NANOSECONDS);
+            if (next == null) {
+              break;
+            }
+            batch.add(next);
+          }
         }
         write(batch);
         checkpointDue(false);

@@ -137,6 +137,26 @@ class ConsoleIT {
         ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
   }
 
+  /**
+   * Clicks and waits (bounded) until the browser has left the page: the old document's root goes
+   * stale once the next page replaced it.
+   */
+  private static void go(By target) {
+    org.openqa.selenium.WebElement page = browser.findElement(By.tagName("html"));
+    browser.findElement(target).click();
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        page.getTagName();
+      } catch (
+          org.openqa.selenium.WebDriverException
+              left) { // stale, or "node does not belong to the document"
+        return;
+      }
+    }
+    throw new AssertionError("the page did not change after clicking " + target);
+  }
+
   private static String text(String id) {
     var found = browser.findElements(By.id(id));
     assertTrue(
@@ -153,35 +173,35 @@ class ConsoleIT {
     assertEquals("spiffe://" + DOMAIN + "/admin/cli", text("identity"));
     shot("1-signed-in");
 
-    browser.findElement(By.linkText("Onboard a tenant")).click();
+    go(By.linkText("Onboard a tenant"));
     browser.findElement(By.id("tenantId")).sendKeys(TENANT);
     browser.findElement(By.id("l1Reference")).sendKeys("devfile:" + TENANT + "-root");
     browser.findElement(By.id("serviceId")).sendKeys("web");
     shot("2-onboard-form");
-    browser.findElement(By.cssSelector("button[type=submit]")).click();
+    go(By.cssSelector("button[type=submit]"));
     assertEquals("active", text("status"));
     assertTrue(browser.getPageSource().contains("web"), "the first service is listed");
     shot("3-onboarded");
 
-    browser.findElement(By.xpath("//button[text()='Rotate web']")).click();
+    go(By.xpath("//button[text()='Rotate web']"));
     assertTrue(text("done").startsWith("Rotated"), text("done"));
     assertTrue(
         browser.getPageSource().contains("v2 active")
             && browser.getPageSource().contains("v1 decrypt-only"));
 
-    browser.findElement(By.linkText("Tenants")).click();
+    go(By.linkText("Tenants"));
     assertTrue(
         browser.findElement(By.id("tenants")).getText().contains(TENANT), "the tenant is listed");
     shot("4-tenants");
 
-    browser.findElement(By.linkText(TENANT)).click();
+    go(By.linkText(TENANT));
     browser.findElement(By.id("reason")).sendKeys("console drill");
-    browser.findElement(By.xpath("//button[text()='Kill this tenant']")).click();
+    go(By.xpath("//button[text()='Kill this tenant']"));
     assertEquals("killed", text("status"));
     assertTrue(text("done").startsWith("Killed"), text("done"));
     shot("5-killed");
 
-    browser.findElement(By.linkText("Audit trail of this tenant")).click();
+    go(By.linkText("Audit trail of this tenant"));
     String audit = browser.findElement(By.id("audit")).getText();
     assertTrue(audit.contains("tenant.kill") && audit.contains("console drill"), audit);
     assertTrue(
