@@ -132,6 +132,8 @@ public final class GatewayNode implements AutoCloseable {
     GatewaySettings c =
         GatewaySettings.from(system.settings().config().getConfig("openkcm.gateway"));
     Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.name());
+    org.openkcm.node.audit.AuditTrailSettings.start(system.settings().config(), tls)
+        .ifPresent(running -> system.getWhenTerminated().thenRun(running::close));
     CoreLink core =
         new CoreLink(
             system,

@@ -222,6 +222,9 @@ public final class Authorizer {
         "authz",
         "decision",
         d.allowed() ? "allow" : "deny",
+        // the tenant's persisted chain gets its decisions
+        "tenant",
+        resource.type().equals("Tenant") && !resource.id().equals("*") ? resource.id() : "",
         "principal",
         who,
         "action",

@@ -28,6 +28,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.openkcm.core.testing.Bytes;
+import org.openkcm.node.audit.AuditChain;
+import org.openkcm.node.audit.AuditReader;
+import org.openkcm.node.audit.PostgresAuditTrail;
 import org.openkcm.node.tls.DevCa;
 import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
@@ -63,7 +66,9 @@ class KmipIT {
                     "openkcm.gateway.kmip.store",
                     "postgres",
                     "openkcm.gateway.kmip.postgres-schema",
-                    SCHEMA))
+                    SCHEMA,
+                    "openkcm.audit.trail.enabled",
+                    true))
             .withFallback(tlsOn);
     stack = DemoStack.start(dir, "test", tlsOn, gateway);
     stack.ensureTenant("acme", "devfile:acme-root", "billing");
@@ -90,6 +95,9 @@ class KmipIT {
     try (var c = DriverManager.getConnection(PG, "postgres", "");
         var st = c.createStatement()) {
       st.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
+      for (String t : List.of("acme", "globex", "initech", PostgresAuditTrail.NODE)) {
+        st.execute("DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(t) + " CASCADE");
+      }
     }
   }
 
@@ -324,6 +332,32 @@ class KmipIT {
     JsonNode refused = failed(after, "get", "PERMISSION_DENIED");
     assertTrue(refused.get("error").asText().contains("TENANT_KILLED"), refused.toString());
     failed(after, "locate", "PERMISSION_DENIED");
+  }
+
+  @Test
+  void theGatewaysDecisionsGoToTheTenantsVerifiedChain() throws Exception {
+    ok(pykmip("acme", "1.4", "create"), "create");
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    List<String> records = new ArrayList<>();
+    AuditChain.Verdict verdict = null;
+    while (System.nanoTime() < deadline) { // the writer batches: poll the database, bounded
+      records.clear();
+      try (AuditReader r = new AuditReader(PG, "postgres", "")) {
+        if (r.exists("acme")) {
+          verdict = r.verify("acme");
+          r.export("acme", java.util.Optional.empty(), records::add);
+        }
+      }
+      if (records.stream().anyMatch(l -> l.contains("KmipCreate"))) {
+        break;
+      }
+    }
+    assertTrue(
+        records.stream()
+            .anyMatch(
+                l -> l.contains("\"action\":\"KmipCreate\"") && l.contains("app/acme/billing")),
+        "the gateway's decision is in acme's chain: " + records);
+    assertTrue(verdict != null && verdict.ok(), String.valueOf(verdict));
   }
 
   @Test
