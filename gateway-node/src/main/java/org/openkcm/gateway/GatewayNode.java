@@ -26,13 +26,14 @@ import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.datakey.DataKeyServiceImpl;
 import org.openkcm.gateway.pool.DekPool;
+import org.openkcm.gateway.store.SqlDatabase;
 import org.openkcm.gateway.tenantwatch.TenantStates;
 import org.openkcm.gateway.tenantwatch.TenantWatch;
 import org.openkcm.gateway.transport.DataKeyServers;
 import org.openkcm.gateway.transport.NettyGrpcServer;
 import org.openkcm.gateway.vault.InMemoryKeyVault;
+import org.openkcm.gateway.vault.JdbcKeyVault;
 import org.openkcm.gateway.vault.KeyVault;
-import org.openkcm.gateway.vault.PostgresKeyVault;
 import org.openkcm.gateway.vault.RedisKeyVault;
 import org.openkcm.node.authz.Authorizer;
 import org.openkcm.node.tls.MutualTls;
@@ -238,17 +239,14 @@ public final class GatewayNode implements AutoCloseable {
           case "redis" ->
               new RedisKeyVault(
                   v.getString("redis.uri"), v.getString("redis.key-prefix"), Clock.systemUTC());
-          case "postgres" ->
-              new PostgresKeyVault(
-                  v.getString("postgres.url"),
-                  v.getString("postgres.user"),
-                  v.getString("postgres.password"),
-                  v.getInt("postgres.pool-size"),
+          case "postgres", "embedded" ->
+              new JdbcKeyVault(
+                  SqlDatabase.open(v.getConfig(backend), "openkcm-vault"),
                   system.dispatchers().lookup(DispatcherSelector.blocking()),
                   Clock.systemUTC());
           default ->
               throw new IllegalArgumentException(
-                  "openkcm.gateway.vault.backend must be memory, redis or postgres, was "
+                  "openkcm.gateway.vault.backend must be memory, embedded, redis or postgres, was "
                       + backend);
         };
     system.getWhenTerminated().thenRun(vault::close);

@@ -26,7 +26,7 @@ import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.testing.Bytes;
 import org.openkcm.core.testing.PostgresSchema;
 import org.openkcm.core.testing.Rpc;
-import org.openkcm.gateway.vault.PostgresKeyVault;
+import org.openkcm.gateway.vault.JdbcKeyVault;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.OffboardReceipt;
@@ -191,7 +191,7 @@ class OffboardingIT {
           PreparedStatement st =
               c.prepareStatement(
                   "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?")) {
-        st.setString(1, PostgresKeyVault.schema(tenant));
+        st.setString(1, JdbcKeyVault.schema(tenant));
         ResultSet rs = st.executeQuery();
         rs.next();
         return rs.getInt(1) > 0;

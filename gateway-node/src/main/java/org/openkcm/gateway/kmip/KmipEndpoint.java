@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.openkcm.gateway.GatewayNode;
 import org.openkcm.gateway.datakey.DataKeyServiceImpl;
+import org.openkcm.gateway.store.SqlDatabase;
 import org.openkcm.kmip.message.KmipException;
 import org.openkcm.kmip.message.Operation;
 import org.openkcm.kmip.message.ResultReason;
@@ -105,8 +106,8 @@ public final class KmipEndpoint {
   }
 
   /**
-   * Where KMIP objects live ({@code openkcm.gateway.kmip.store}): memory, or PostgreSQL (closed
-   * with the actor system).
+   * Where KMIP objects live ({@code openkcm.gateway.kmip.store}): memory, the embedded H2 file
+   * under the data dir, or PostgreSQL (closed with the actor system).
    */
   public static ObjectStore store(org.apache.pekko.actor.typed.ActorSystem<?> system) {
     Config k = system.settings().config().getConfig("openkcm.gateway.kmip");
@@ -114,21 +115,16 @@ public final class KmipEndpoint {
     switch (kind) {
       case "memory":
         return new InMemoryObjectStore();
-      case "postgres":
-        Config pg = k.getConfig("postgres");
-        PostgresObjectStore store =
-            new PostgresObjectStore(
-                pg.getString("url"),
-                pg.getString("user"),
-                pg.getString("password"),
-                pg.getInt("pool-size"),
-                k.getString("postgres-schema"));
+      case "postgres", "embedded":
+        JdbcObjectStore store =
+            new JdbcObjectStore(
+                SqlDatabase.open(k.getConfig(kind), "openkcm-kmip"), k.getString("schema"));
         system.getWhenTerminated().thenRun(store::close);
-        log.info("KMIP objects in PostgreSQL, schema {}", k.getString("postgres-schema"));
+        log.info("KMIP objects in the {} database, schema {}", kind, k.getString("schema"));
         return store;
       default:
         throw new IllegalArgumentException(
-            "openkcm.gateway.kmip.store must be memory or postgres, was " + kind);
+            "openkcm.gateway.kmip.store must be memory, embedded or postgres, was " + kind);
     }
   }
 

@@ -65,7 +65,7 @@ class KmipIT {
                 Map.of(
                     "openkcm.gateway.kmip.store",
                     "postgres",
-                    "openkcm.gateway.kmip.postgres-schema",
+                    "openkcm.gateway.kmip.schema",
                     SCHEMA,
                     "openkcm.audit.trail.enabled",
                     true))

@@ -4,21 +4,25 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openkcm.gateway.store.SqlDatabase;
 import org.openkcm.kmip.message.ObjectState;
 import org.openkcm.kmip.message.ObjectType;
 import org.openkcm.kmip.server.ManagedObject;
 import org.openkcm.kmip.server.Owner;
 
 /**
- * KMIP objects in a real PostgreSQL: kept across store instances, per owner, dropped per tenant.
+ * KMIP objects in a real PostgreSQL and in the embedded H2 file: kept across store instances, per
+ * owner, dropped per tenant.
  */
-class PostgresObjectStoreTest {
+class JdbcObjectStoreTest {
 
   private static final String URL =
       System.getenv().getOrDefault("OPENKCM_IT_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
@@ -32,8 +36,16 @@ class PostgresObjectStoreTest {
     }
   }
 
-  private PostgresObjectStore store() {
-    return new PostgresObjectStore(URL, "postgres", "", 2, schema);
+  @TempDir Path dir;
+
+  private JdbcObjectStore store() {
+    return new JdbcObjectStore(SqlDatabase.open(URL, "postgres", "", 2, "kmip-test"), schema);
+  }
+
+  private JdbcObjectStore embedded() {
+    return new JdbcObjectStore(
+        SqlDatabase.open("jdbc:h2:file:" + dir.resolve("kmip"), "sa", "", 2, "kmip-test"),
+        "okv_kmip");
   }
 
   private static ManagedObject object(String uid, Owner owner, Instant created) {
@@ -50,15 +62,25 @@ class PostgresObjectStoreTest {
 
   @Test
   void objectsOutliveTheStoreAndStayWithTheirOwner() {
+    objectsOutliveTheStoreAndStayWithTheirOwner(this::store);
+  }
+
+  @Test
+  void objectsOutliveTheEmbeddedStoreToo() {
+    objectsOutliveTheStoreAndStayWithTheirOwner(this::embedded);
+  }
+
+  private static void objectsOutliveTheStoreAndStayWithTheirOwner(
+      java.util.function.Supplier<JdbcObjectStore> store) {
     Owner acme = new Owner("acme", "billing");
     Owner other = new Owner("acme", "payroll");
-    try (PostgresObjectStore s = store()) {
+    try (JdbcObjectStore s = store.get()) {
       s.put(object("a1", acme, Instant.parse("2026-12-01T10:00:00Z")));
       s.put(object("a2", acme, Instant.parse("2026-12-01T11:00:00Z")));
       s.put(object("p1", other, Instant.parse("2026-12-01T12:00:00Z")));
       s.put(object("g1", new Owner("globex", "billing"), Instant.now()));
     }
-    try (PostgresObjectStore s = store()) {
+    try (JdbcObjectStore s = store.get()) {
       assertEquals(
           List.of("a2", "a1"),
           s.list(acme).stream().map(ManagedObject::uid).toList(),

@@ -1,7 +1,5 @@
 package org.openkcm.gateway.vault;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -21,35 +19,30 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import org.openkcm.gateway.store.SqlDatabase;
+import org.openkcm.gateway.store.SqlDatabase.Dialect;
 
 /**
- * Vault on PostgreSQL (JDBC + HikariCP, on a blocking executor). One schema per tenant, so
- * offboarding a tenant drops its schema; destroying a key sets its envelope to NULL and keeps the
- * row as a tombstone.
+ * Vault on a JDBC database (HikariCP, on a blocking executor): a PostgreSQL server, or an embedded
+ * H2 file under the data dir (the demo's). One schema per tenant, so offboarding a tenant drops its
+ * schema; destroying a key sets its envelope to NULL and keeps the row as a tombstone.
  */
-public final class PostgresKeyVault implements KeyVault {
+public final class JdbcKeyVault implements KeyVault {
 
-  private final HikariDataSource pool;
+  private final SqlDatabase db;
   private final Executor blocking;
   private final Clock clock;
   private final Set<String> ready = ConcurrentHashMap.newKeySet();
 
-  public PostgresKeyVault(
-      String url, String user, String password, int poolSize, Executor blocking, Clock clock) {
-    HikariConfig c = new HikariConfig();
-    c.setJdbcUrl(url);
-    c.setUsername(user);
-    c.setPassword(password);
-    c.setMaximumPoolSize(poolSize);
-    c.setPoolName("openkcm-vault");
-    this.pool = new HikariDataSource(c);
+  public JdbcKeyVault(SqlDatabase db, Executor blocking, Clock clock) {
+    this.db = db;
     this.blocking = blocking;
     this.clock = clock;
   }
 
   @Override
   public String kind() {
-    return "postgres";
+    return db.kind();
   }
 
   /**
@@ -77,28 +70,31 @@ public final class PostgresKeyVault implements KeyVault {
     return CompletableFuture.supplyAsync(
         () -> {
           String schema = schema(tenantId);
-          try (Connection c = pool.getConnection()) {
+          try (Connection c = db.pool().getConnection()) {
             if (!ready.contains(schema)) {
+              Dialect d = db.dialect();
               try (Statement st = c.createStatement()) {
                 st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
                 st.execute(
                     "CREATE TABLE IF NOT EXISTS "
                         + schema
-                        + ".keys (id TEXT PRIMARY KEY, service TEXT NOT NULL,"
-                        + " envelope BYTEA, context_names TEXT[], context_values TEXT[], subject TEXT NOT NULL,"
-                        + " created TIMESTAMPTZ NOT NULL, destroyed_at TIMESTAMPTZ)");
+                        + (".keys (id %1$s PRIMARY KEY, service %1$s NOT NULL, envelope %2$s,"
+                                + " context_names %3$s, context_values %3$s, subject %1$s NOT NULL,"
+                                + " created %4$s NOT NULL, destroyed_at %4$s)")
+                            .formatted(d.text, d.bytes, d.textArray, d.timestamp));
                 st.execute(
                     "CREATE INDEX IF NOT EXISTS keys_subject ON "
                         + schema
                         + ".keys (subject)"
-                        + " WHERE destroyed_at IS NULL");
+                        + d.partialIndex("destroyed_at IS NULL"));
               }
               ready.add(schema);
             }
             return work.run(c);
           } catch (SQLException e) {
             throw new IllegalStateException(
-                "vault (PostgreSQL) failed for tenant " + tenantId + ": " + e.getMessage(), e);
+                "vault (" + db.kind() + ") failed for tenant " + tenantId + ": " + e.getMessage(),
+                e);
           }
         },
         blocking);
@@ -171,8 +167,17 @@ public final class PostgresKeyVault implements KeyVault {
         });
   }
 
+  /** PostgreSQL answers a String[], H2 an Object[] of strings. */
   private static String[] strings(Array a) throws SQLException {
-    return a == null ? new String[0] : (String[]) a.getArray();
+    if (a == null) {
+      return new String[0];
+    }
+    Object[] raw = (Object[]) a.getArray();
+    String[] out = new String[raw.length];
+    for (int i = 0; i < raw.length; i++) {
+      out[i] = (String) raw[i];
+    }
+    return out;
   }
 
   @Override
@@ -217,14 +222,20 @@ public final class PostgresKeyVault implements KeyVault {
   public CompletionStage<Void> dropTenant(String tenantId) {
     return CompletableFuture.supplyAsync(
         () -> {
-          try (Connection c = pool.getConnection();
+          try (Connection c = db.pool().getConnection();
               Statement st = c.createStatement()) {
             st.execute("DROP SCHEMA IF EXISTS " + schema(tenantId) + " CASCADE");
             ready.remove(schema(tenantId));
             return null;
           } catch (SQLException e) {
             throw new IllegalStateException(
-                "vault (PostgreSQL) could not drop tenant " + tenantId + ": " + e.getMessage(), e);
+                "vault ("
+                    + db.kind()
+                    + ") could not drop tenant "
+                    + tenantId
+                    + ": "
+                    + e.getMessage(),
+                e);
           }
         },
         blocking);
@@ -232,6 +243,6 @@ public final class PostgresKeyVault implements KeyVault {
 
   @Override
   public void close() {
-    pool.close();
+    db.close();
   }
 }

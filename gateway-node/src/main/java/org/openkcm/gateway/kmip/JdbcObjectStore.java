@@ -1,7 +1,5 @@
 package org.openkcm.gateway.kmip;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.openkcm.gateway.store.SqlDatabase;
+import org.openkcm.gateway.store.SqlDatabase.Dialect;
 import org.openkcm.kmip.message.KmipException;
 import org.openkcm.kmip.message.ResultReason;
 import org.openkcm.kmip.server.ManagedObject;
@@ -20,42 +20,48 @@ import org.openkcm.kmip.server.ObjectStore;
 import org.openkcm.kmip.server.Owner;
 
 /**
- * KMIP objects in PostgreSQL: one row per object (owner, id, creation time, the object as TTLV), in
- * schema {@code schema}. Rows hold only the protected material, never a key in the clear; a
- * destroyed object's row keeps its attributes and loses its material.
+ * KMIP objects in a JDBC database (PostgreSQL, or the embedded H2 file of the demo): one row per
+ * object (owner, id, creation time, the object as TTLV), in schema {@code schema}. Rows hold only
+ * the protected material, never a key in the clear; a destroyed object's row keeps its attributes
+ * and loses its material.
  */
-public final class PostgresObjectStore implements ObjectStore, AutoCloseable {
+public final class JdbcObjectStore implements ObjectStore, AutoCloseable {
 
   private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
-  private final HikariDataSource pool;
+  private final SqlDatabase db;
   private final String table;
+  private final String upsert;
 
-  public PostgresObjectStore(
-      String url, String user, String password, int poolSize, String schema) {
+  /** Takes {@code db} over (closes it when closed); creates schema and table when missing. */
+  public JdbcObjectStore(SqlDatabase db, String schema) {
     if (!SCHEMA.matcher(schema).matches()) {
+      db.close();
       throw new IllegalArgumentException(
-          "openkcm.gateway.kmip.postgres-schema must be a lower-case SQL name, was " + schema);
+          "openkcm.gateway.kmip.schema must be a lower-case SQL name, was " + schema);
     }
-    HikariConfig c = new HikariConfig();
-    c.setJdbcUrl(url);
-    c.setUsername(user);
-    c.setPassword(password);
-    c.setMaximumPoolSize(poolSize);
-    c.setPoolName("openkcm-kmip");
-    this.pool = new HikariDataSource(c);
+    this.db = db;
     this.table = schema + ".objects";
-    try (Connection conn = pool.getConnection();
+    this.upsert =
+        db.dialect()
+            .upsert(
+                table,
+                List.of("tenant", "service", "uid", "created", "doc"),
+                List.of("tenant", "service", "uid"),
+                "doc");
+    Dialect d = db.dialect();
+    try (Connection conn = db.pool().getConnection();
         Statement st = conn.createStatement()) {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       st.execute(
           "CREATE TABLE IF NOT EXISTS "
               + table
-              + " (tenant text NOT NULL, service text NOT NULL, uid text NOT NULL,"
-              + " created timestamptz NOT NULL, doc bytea NOT NULL,"
-              + " PRIMARY KEY (tenant, service, uid))");
+              + (" (tenant %1$s NOT NULL, service %1$s NOT NULL, uid %1$s NOT NULL,"
+                      + " created %3$s NOT NULL, doc %2$s NOT NULL,"
+                      + " PRIMARY KEY (tenant, service, uid))")
+                  .formatted(d.text, d.bytes, d.timestamp));
     } catch (SQLException e) {
-      pool.close();
+      db.close();
       throw new IllegalStateException("KMIP object store: " + e.getMessage(), e);
     }
   }
@@ -63,10 +69,7 @@ public final class PostgresObjectStore implements ObjectStore, AutoCloseable {
   @Override
   public void put(ManagedObject o) {
     run(
-        "INSERT INTO "
-            + table
-            + " (tenant, service, uid, created, doc) VALUES (?, ?, ?, ?, ?)"
-            + " ON CONFLICT (tenant, service, uid) DO UPDATE SET doc = EXCLUDED.doc",
+        upsert,
         ps -> {
           ps.setString(1, o.owner().tenant());
           ps.setString(2, o.owner().service());
@@ -126,7 +129,7 @@ public final class PostgresObjectStore implements ObjectStore, AutoCloseable {
   }
 
   private <T> T run(String sql, Work<T> work) {
-    try (Connection c = pool.getConnection();
+    try (Connection c = db.pool().getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       return work.run(ps);
     } catch (SQLException e) {
@@ -137,6 +140,6 @@ public final class PostgresObjectStore implements ObjectStore, AutoCloseable {
 
   @Override
   public void close() {
-    pool.close();
+    db.close();
   }
 }
