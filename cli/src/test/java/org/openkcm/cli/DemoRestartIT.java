@@ -33,9 +33,16 @@ class DemoRestartIT {
                 Map.of(
                     "openkcm.core.grpc.port", 0,
                     "pekko.remote.artery.canonical.port", 0,
-                    "openkcm.console.port", 0)),
+                    "openkcm.console.port", 0,
+                    "pekko.management.http.port", 0)),
             ConfigFactory.parseMap(
-                Map.of("openkcm.gateway.grpc.port", 0, "openkcm.gateway.kmip.port", 0)));
+                Map.of(
+                    "openkcm.gateway.grpc.port",
+                    0,
+                    "openkcm.gateway.kmip.port",
+                    0,
+                    "pekko.management.http.port",
+                    0)));
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
     Endpoints.now(
             hostPort(stack.core().grpcAddress()),

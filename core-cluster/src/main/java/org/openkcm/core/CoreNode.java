@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,7 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.openkcm.core.api.CoreApi;
 import org.openkcm.core.cluster.ClusterTransport;
 import org.openkcm.core.keystore.AwsKmsKeystore;
@@ -30,6 +32,7 @@ import org.openkcm.core.keystore.L1Keystores;
 import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.keystore.Pkcs11Keystore;
 import org.openkcm.core.killswitch.KillSwitches;
+import org.openkcm.core.persistence.JournalProbe;
 import org.openkcm.core.persistence.JournalSchema;
 import org.openkcm.core.seal.SealService;
 import org.openkcm.core.tenant.LocalTenants;
@@ -39,6 +42,8 @@ import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.core.tenant.TenantSettings;
 import org.openkcm.node.authz.Authorizer;
 import org.openkcm.node.config.ProfileGuard;
+import org.openkcm.node.health.Management;
+import org.openkcm.node.health.NodeHealth;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
 import org.slf4j.Logger;
@@ -141,7 +146,16 @@ public final class CoreNode implements AutoCloseable {
    */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system, L1Keystore keystore) {
     Config config = system.settings().config();
-    joinSelfWhenAlone(system, config);
+    NodeHealth health = NodeHealth.get(system);
+    health.require("journal", new JournalProbe(config, blockingExecutor(system)));
+    Management.start(system)
+        .whenComplete(
+            (uri, e) -> {
+              if (e != null) {
+                log.error("management did not start (no /alive, /ready): {}", rootMessage(e));
+              }
+              formCluster(system, config);
+            });
     Duration askTimeout = config.getDuration("openkcm.core.tenant.ask-timeout");
     String region = config.getString("openkcm.core.region");
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
@@ -166,6 +180,26 @@ public final class CoreNode implements AutoCloseable {
                       () ->
                           LocalTenants.tellAll(
                               system, new TenantEntity.WipeKeys("node sealed"), askTimeout));
+              health.require(
+                  "kill-switch",
+                  () ->
+                      CompletableFuture.completedFuture(
+                          killSwitches.watcher().loaded().isDone()
+                                  && !killSwitches.watcher().loaded().isCompletedExceptionally()
+                              ? Optional.<String>empty()
+                              : Optional.of("this node has not loaded the kill-switch state")));
+              health.require(
+                  "seal",
+                  () ->
+                      seal.status()
+                          .thenApply(
+                              st ->
+                                  !st.sealed()
+                                      ? Optional.<String>empty()
+                                      : Optional.of(
+                                          st.initialised()
+                                              ? "the node is sealed (enter unseal shares)"
+                                              : "the seal is not initialised")));
               ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantEvents =
                   TenantEvents.topic(system);
               TenantEntity.init(
@@ -197,13 +231,32 @@ public final class CoreNode implements AutoCloseable {
                     config.getString("openkcm.core.grpc.host"),
                     config.getInt("openkcm.core.grpc.port"),
                     tls,
-                    handler));
+                    handler))
+        .thenApply(
+            binding -> {
+              health.serving();
+              return binding;
+            });
   }
 
-  /** Forms a one-node cluster when no seed nodes are configured and join-self is on (demo, dev). */
-  private static void joinSelfWhenAlone(ActorSystem<?> system, Config config) {
+  /**
+   * Joins the cluster once management runs: through cluster bootstrap when {@code
+   * openkcm.core.cluster.bootstrap} is on (Kubernetes), else seed nodes (Pekko joins them itself),
+   * else a one-node cluster when join-self is on (demo, dev).
+   */
+  private static void formCluster(ActorSystem<?> system, Config config) {
     Cluster cluster = Cluster.get(system);
-    if (config.getBoolean("openkcm.core.cluster.join-self")
+    if (config.getBoolean("openkcm.core.cluster.bootstrap")) {
+      if (!config.getBoolean("openkcm.management.enabled")) {
+        log.error("openkcm.core.cluster.bootstrap needs openkcm.management.enabled: not joining");
+        return;
+      }
+      ClusterBootstrap.get(system).start();
+      log.info(
+          "cluster bootstrap: finding contact points through {}",
+          config.getString(
+              "pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method"));
+    } else if (config.getBoolean("openkcm.core.cluster.join-self")
         && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }

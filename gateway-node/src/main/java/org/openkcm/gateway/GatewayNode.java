@@ -99,8 +99,15 @@ public final class GatewayNode implements AutoCloseable {
     org.openkcm.node.config.ProfileGuard.check(config, "gateway");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, config);
     try {
+      org.openkcm.node.health.Management.start(system)
+          .exceptionally(
+              e -> {
+                log.error("management did not start (no /alive, /ready): {}", e.getMessage());
+                return Optional.empty();
+              });
       Wiring wiring = wire(system, delivered);
       Listener listener = bind(system, wiring).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      org.openkcm.node.health.NodeHealth.get(system).serving();
       return new GatewayNode(
           system,
           listener,
@@ -145,6 +152,17 @@ public final class GatewayNode implements AutoCloseable {
     Optional<DekCache> cache =
         c.cache().map(k -> new DekCache(k.ttl(), k.maxEntries(), Clock.systemUTC()));
     TenantStates tenants = new TenantStates(c.watch().lease());
+    // Ready once the Core's tenant-event stream is connected: it comes over the Core link, and
+    // while it is
+    // down nothing may be served from local state.
+    org.openkcm.node.health.NodeHealth.get(system)
+        .require(
+            "tenant-watch",
+            () ->
+                CompletableFuture.completedFuture(
+                    tenants.isConnected()
+                        ? Optional.<String>empty()
+                        : Optional.of("the Core's tenant-event stream is not connected")));
     Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
     UnwrapBatcher batcher =
         new UnwrapBatcher(core, c.batching().maxBatch(), c.batching().maxInFlightPerTenant());

@@ -1,0 +1,104 @@
+package org.openkcm.node.health;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+
+/**
+ * What a node needs before it takes traffic. Node code names each condition when it wires the part
+ * the condition watches (the Core: unsealed, kill-switch state loaded, journal reachable; the
+ * gateway: tenant watch connected) and says when its listener is bound; {@link NodeReadiness}
+ * answers Kubernetes' readiness probe from here. Until {@link #serving()} the node is not ready.
+ */
+public final class NodeHealth implements Extension {
+
+  /**
+   * One condition: empty when met, otherwise why not (no key material, no free text from callers).
+   */
+  @FunctionalInterface
+  public interface Condition {
+    CompletionStage<Optional<String>> unmet();
+  }
+
+  private static final ExtensionId<NodeHealth> ID =
+      new ExtensionId<>() {
+        @Override
+        public NodeHealth createExtension(ActorSystem<?> system) {
+          return new NodeHealth();
+        }
+      };
+
+  private final Map<String, Condition> conditions = new LinkedHashMap<>();
+  private volatile boolean serving;
+  private volatile Optional<java.net.URI> management = Optional.empty();
+
+  private NodeHealth() {}
+
+  public static NodeHealth get(ActorSystem<?> system) {
+    return ID.apply(system);
+  }
+
+  /** Adds (or replaces) the condition called {@code name}. */
+  public synchronized void require(String name, Condition condition) {
+    conditions.put(name, condition);
+  }
+
+  /** The node's listener is bound: from now on readiness is the conditions alone. */
+  public void serving() {
+    serving = true;
+  }
+
+  /** Where this node's management listener answers ({@code /alive}, {@code /ready}), once bound. */
+  public Optional<java.net.URI> management() {
+    return management;
+  }
+
+  void managementAt(java.net.URI base) {
+    management = Optional.of(base);
+  }
+
+  /** Every unmet condition as "name: why", in the order they were required; empty when ready. */
+  public CompletionStage<List<String>> unmet() {
+    if (!serving) {
+      return CompletableFuture.completedFuture(List.of("listener: not serving yet"));
+    }
+    List<Map.Entry<String, Condition>> now;
+    synchronized (this) {
+      now = List.copyOf(conditions.entrySet());
+    }
+    CompletableFuture<List<String>> out = CompletableFuture.completedFuture(new ArrayList<>());
+    for (Map.Entry<String, Condition> c : now) {
+      CompletableFuture<Optional<String>> one;
+      try {
+        one = c.getValue().unmet().toCompletableFuture();
+      } catch (RuntimeException e) {
+        one = CompletableFuture.completedFuture(Optional.of(String.valueOf(e.getMessage())));
+      }
+      CompletableFuture<Optional<String>> checked =
+          one.exceptionally(e -> Optional.of("check failed: " + rootMessage(e)));
+      out =
+          out.thenCombine(
+              checked,
+              (list, why) -> {
+                why.ifPresent(w -> list.add(c.getKey() + ": " + w));
+                return list;
+              });
+    }
+    return out.thenApply(List::copyOf);
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable cur = t;
+    while (cur.getCause() != null && cur.getCause() != cur) {
+      cur = cur.getCause();
+    }
+    return cur.getClass().getSimpleName() + ": " + cur.getMessage();
+  }
+}
