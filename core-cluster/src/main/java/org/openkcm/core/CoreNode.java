@@ -144,8 +144,11 @@ public final class CoreNode implements AutoCloseable {
   /**
    * Wires tenants and the gRPC endpoint into {@code system}; completes when the endpoint is bound.
    */
-  public static CompletionStage<ServerBinding> init(ActorSystem<?> system, L1Keystore keystore) {
+  public static CompletionStage<ServerBinding> init(ActorSystem<?> system, L1Keystore drivers) {
     Config config = system.settings().config();
+    L1Keystore keystore =
+        new org.openkcm.core.keystore.MeteredKeystore(
+            drivers, org.openkcm.node.metrics.NodeMetrics.get(system));
     NodeHealth health = NodeHealth.get(system);
     health.require("journal", new JournalProbe(config, blockingExecutor(system)));
     Management.start(system)
@@ -180,6 +183,11 @@ public final class CoreNode implements AutoCloseable {
                       () ->
                           LocalTenants.tellAll(
                               system, new TenantEntity.WipeKeys("node sealed"), askTimeout));
+              org.openkcm.node.metrics.NodeMetrics.get(system)
+                  .gauge(
+                      "openkcm_sealed",
+                      "1 while this node is sealed (no tenant key can be opened), else 0",
+                      () -> seal.master().isUnsealed() ? 0 : 1);
               health.require(
                   "kill-switch",
                   () ->

@@ -140,8 +140,7 @@ public final class GatewayNode implements AutoCloseable {
     GatewaySettings c =
         GatewaySettings.from(system.settings().config().getConfig("openkcm.gateway"));
     Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.name());
-    org.openkcm.node.audit.AuditTrailSettings.start(system.settings().config(), tls)
-        .ifPresent(running -> system.getWhenTerminated().thenRun(running::close));
+    org.openkcm.node.audit.AuditTrailSettings.start(system, tls);
     CoreLink core =
         new CoreLink(
             system,
@@ -164,6 +163,20 @@ public final class GatewayNode implements AutoCloseable {
                         ? Optional.<String>empty()
                         : Optional.of("the Core's tenant-event stream is not connected")));
     Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
+    org.openkcm.node.metrics.NodeMetrics metrics = org.openkcm.node.metrics.NodeMetrics.get(system);
+    pool.ifPresent(
+        p ->
+            metrics.gauge(
+                "openkcm_pool_ready_keys",
+                "Data keys waiting in the gateway's pools, all tenants together",
+                p::readyCount));
+    cache.ifPresent(
+        k -> {
+          metrics.counterFrom(
+              "openkcm_cache_hits", "Decrypts answered from the DEK cache", k::hits);
+          metrics.counterFrom(
+              "openkcm_cache_misses", "Decrypts the DEK cache could not answer", k::misses);
+        });
     UnwrapBatcher batcher =
         new UnwrapBatcher(core, c.batching().maxBatch(), c.batching().maxInFlightPerTenant());
     java.util.function.Consumer<String> flush =
@@ -381,7 +394,14 @@ public final class GatewayNode implements AutoCloseable {
             grpc.executor().equals("direct") ? Runnable::run : system.executionContext(),
             tls,
             CALLER_KINDS,
-            services);
+            services.stream()
+                .map(
+                    d ->
+                        io.grpc.ServerInterceptors.intercept(
+                            d,
+                            new org.openkcm.gateway.transport.RpcMetricsInterceptor(
+                                org.openkcm.node.metrics.NodeMetrics.get(system))))
+                .toList());
     CoordinatedShutdown.get(system)
         .addTask(
             CoordinatedShutdown.PhaseServiceUnbind(),

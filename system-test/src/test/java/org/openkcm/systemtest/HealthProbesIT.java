@@ -1,21 +1,28 @@
 package org.openkcm.systemtest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.openkcm.core.testing.Rpc;
 import org.openkcm.node.health.NodeHealth;
+import org.openkcm.protocol.admin.v1.CreateServiceRequest;
+import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.InitSealRequest;
 import org.openkcm.protocol.admin.v1.UnsealRequest;
+import org.openkcm.protocol.gateway.v1.GenerateDataKeyRequest;
 
 /**
  * Kubernetes' probes over real HTTP on Pekko Management: a sealed Core is alive but not ready (and
@@ -107,5 +114,58 @@ class HealthProbesIT {
     }
     eventually(stack.core().system(), "ready", 200, "");
     eventually(gateway, "ready", 200, "");
+
+    // metrics: every RPC timed into the 0.1-10 ms buckets, L1 calls per driver, nothing of the
+    // tenant
+    stack.admin(
+        a ->
+            a.createTenant(
+                CreateTenantRequest.newBuilder()
+                    .setTenantId("acme-metrics")
+                    .setL1Reference("devfile:acme-metrics-root")
+                    .build()));
+    stack.admin(
+        a ->
+            a.createService(
+                CreateServiceRequest.newBuilder()
+                    .setTenantId("acme-metrics")
+                    .setServiceId("payments")
+                    .build()));
+    for (int i = 0; i < 3; i++) {
+      Rpc.await(
+          stack.app.generateDataKey(
+              GenerateDataKeyRequest.newBuilder()
+                  .setTenantId("acme-metrics")
+                  .setServiceId("payments")
+                  .build()));
+    }
+    String gw = probe(gateway, "metrics").body();
+    Files.writeString(Path.of("target", "gateway-metrics.txt"), gw);
+    assertTrue(
+        gw.contains(
+            "openkcm_rpc_duration_seconds_count{method=\"GenerateDataKey\",outcome=\"OK\"} 3"),
+        "three GenerateDataKey calls counted");
+    for (String le : List.of("1.0E-4", "2.5E-4", "5.0E-4", "0.001", "0.0025", "0.005", "0.01")) {
+      assertTrue(
+          gw.contains(
+              "openkcm_rpc_duration_seconds_bucket{method=\"GenerateDataKey\",outcome=\"OK\",le=\""
+                  + le
+                  + "\"}"),
+          "bucket " + le);
+    }
+    String core = probe(stack.core().system(), "metrics").body();
+    Files.writeString(Path.of("target", "core-metrics.txt"), core);
+    assertTrue(core.contains("openkcm_sealed 0"), "unsealed");
+    assertTrue(
+        core.contains(
+            "openkcm_l1_call_duration_seconds_count{driver=\"devfile\",operation=\"wrap\",outcome=\"ok\"}"),
+        "the L2's wrap under L1 counted per driver");
+    assertTrue(
+        core.contains(
+            "openkcm_rpc_duration_seconds_count{method=\"CreateTenant\",outcome=\"OK\"} 1"),
+        "admin RPCs timed on the Core");
+    for (String text : List.of(gw, core)) {
+      assertFalse(text.contains("acme"), "no tenant id in any label");
+    }
   }
 }

@@ -76,6 +76,50 @@ public final class CoreApi {
     return new Handlers(grpc, admin);
   }
 
+  private static final java.util.regex.Pattern GRPC_PATH =
+      java.util.regex.Pattern.compile("/openkcm\\.[a-z0-9.]+\\.[A-Za-z]+/([A-Za-z]+)");
+
+  /**
+   * Times every request of the Core's listener into {@code openkcm_rpc_duration_seconds}: gRPC
+   * methods by bare name, the REST API as "REST", anything else as "other" (no path reaches a label
+   * unchecked); outcome is the gRPC status of a trailers-only answer, "HTTP_nnn" for a REST error,
+   * else "OK".
+   */
+  static Function<HttpRequest, CompletionStage<HttpResponse>> timed(
+      org.openkcm.node.metrics.NodeMetrics metrics,
+      Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
+    return request -> {
+      long start = System.nanoTime();
+      String path = request.getUri().path();
+      java.util.regex.Matcher m = GRPC_PATH.matcher(path);
+      String method = m.matches() ? m.group(1) : path.startsWith("/v1/") ? "REST" : "other";
+      return handler
+          .apply(request)
+          .whenComplete(
+              (response, failure) ->
+                  metrics
+                      .rpc
+                      .labelValues(method, outcome(response, failure))
+                      .observe((System.nanoTime() - start) / 1e9));
+    };
+  }
+
+  private static String outcome(HttpResponse response, Throwable failure) {
+    if (failure != null || response == null) {
+      return "INTERNAL";
+    }
+    Optional<String> grpc = response.getHeader("grpc-status").map(h -> h.value());
+    if (grpc.isPresent()) {
+      try {
+        return io.grpc.Status.fromCodeValue(Integer.parseInt(grpc.get())).getCode().name();
+      } catch (NumberFormatException e) {
+        return "UNKNOWN";
+      }
+    }
+    int status = response.status().intValue();
+    return status >= 400 ? "HTTP_" + status : "OK";
+  }
+
   /**
    * Binds {@code handler} at {@code host:port} (mTLS when {@code tls} is present) until the system
    * stops.
@@ -92,7 +136,7 @@ public final class CoreApi {
       server = server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
     }
     return server
-        .bind(PeerIdentity.stamp(handler))
+        .bind(PeerIdentity.stamp(timed(org.openkcm.node.metrics.NodeMetrics.get(system), handler)))
         .thenApply(
             binding -> {
               binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);

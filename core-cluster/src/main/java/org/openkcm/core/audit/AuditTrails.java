@@ -11,7 +11,6 @@ public final class AuditTrails {
   private AuditTrails() {}
 
   public static void start(ActorSystem<?> system, Optional<MutualTls> tls) {
-    AuditTrailSettings.start(system.settings().config(), tls)
-        .ifPresent(running -> system.getWhenTerminated().thenRun(running::close));
+    AuditTrailSettings.start(system, tls);
   }
 }

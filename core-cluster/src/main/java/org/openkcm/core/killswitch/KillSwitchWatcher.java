@@ -1,6 +1,7 @@
 package org.openkcm.core.killswitch;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -12,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.pattern.StatusReply;
+import org.openkcm.node.metrics.NodeMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -137,6 +139,19 @@ public final class KillSwitchWatcher implements KillSwitchView {
                           engaged.set(Optional.of(Map.copyOf(m.state().engaged())));
                           loaded.complete(null);
                           Optional<KillRecord> after = engaged();
+                          if (after.isPresent() != before.isPresent()) {
+                            KillRecord changed = after.orElseGet(before::get);
+                            NodeMetrics.get(ctx.getSystem())
+                                .killEvents
+                                .labelValues(
+                                    changed
+                                        .scope()
+                                        .getClass()
+                                        .getSimpleName()
+                                        .toLowerCase(Locale.ROOT),
+                                    after.isPresent() ? "engaged" : "released")
+                                .inc();
+                          }
                           if (after.isPresent() && before.isEmpty()) {
                             // also when only the periodic re-read found it: the topic message was
                             // lost

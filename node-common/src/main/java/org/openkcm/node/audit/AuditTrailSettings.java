@@ -17,8 +17,29 @@ public final class AuditTrailSettings {
 
   /** A running trail: closing it unregisters it and writes what is queued. */
   public interface Running extends AutoCloseable {
+    /** Records accepted and not yet committed. */
+    int backlog();
+
     @Override
     void close();
+  }
+
+  /**
+   * Starts the trail of {@code system}'s node when configured: closed with the system, its backlog
+   * exported as {@code openkcm_audit_backlog_records}.
+   */
+  public static void start(
+      org.apache.pekko.actor.typed.ActorSystem<?> system, Optional<MutualTls> tls) {
+    start(system.settings().config(), tls)
+        .ifPresent(
+            running -> {
+              system.getWhenTerminated().thenRun(running::close);
+              org.openkcm.node.metrics.NodeMetrics.get(system)
+                  .gauge(
+                      "openkcm_audit_backlog_records",
+                      "Audit records accepted and not yet committed to the trail",
+                      running::backlog);
+            });
   }
 
   public static Optional<Running> start(Config root, Optional<MutualTls> tls) {
@@ -39,13 +60,21 @@ public final class AuditTrailSettings {
             Clock.systemUTC());
     AutoCloseable registration = AuditLog.addSink(trail);
     return Optional.of(
-        () -> {
-          try {
-            registration.close();
-          } catch (Exception e) {
-            // removing from a list does not fail
+        new Running() {
+          @Override
+          public int backlog() {
+            return trail.backlog();
           }
-          trail.close();
+
+          @Override
+          public void close() {
+            try {
+              registration.close();
+            } catch (Exception e) {
+              // removing from a list does not fail
+            }
+            trail.close();
+          }
         });
   }
 

@@ -389,6 +389,11 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
   }
 
   /** Writes what is queued, checkpoints every chain, stops. */
+  /** Records accepted and not yet committed. */
+  public int backlog() {
+    return queue.size();
+  }
+
   @Override
   public void close() {
     flush(Duration.ofSeconds(10));
