@@ -194,6 +194,33 @@ class K8sManifestsTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void theDashboardAsksOnlyForMetricsTheNodesExport() throws IOException {
+    String dashboard = Files.readString(ROOT.resolve("k8s/overlays/prod/grafana-dashboard.json"));
+    Set<String> exported = new HashSet<>();
+    Pattern literal = Pattern.compile("\"(openkcm_[a-z0-9_]+)\"");
+    for (String module : List.of("node-common", "core-cluster", "gateway-node")) {
+      try (Stream<Path> files = Files.walk(ROOT.resolve(module).resolve("src/main/java"))) {
+        for (Path f : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+          Matcher m = literal.matcher(Files.readString(f));
+          while (m.find()) {
+            exported.add(m.group(1).replaceAll("_(total|bucket|count|sum)$", ""));
+          }
+        }
+      }
+    }
+    Matcher used = Pattern.compile("(openkcm_[a-z0-9_]+)").matcher(dashboard);
+    int count = 0;
+    while (used.find()) {
+      String name = used.group(1).replaceAll("_(total|bucket|count|sum)$", "");
+      assertTrue(
+          exported.contains(name),
+          "the dashboard reads " + used.group(1) + ", which no node exports");
+      count++;
+    }
+    assertTrue(count >= 10, "the dashboard reads the nodes' metrics: " + count);
+  }
+
   private static String kustomize(String dir) throws Exception {
     assumeTrue(
         Stream.of(System.getenv("PATH").split(":"))
