@@ -42,7 +42,25 @@ public final class AuditLog {
     }
     String json = json(event, fields);
     if (log) {
-      AUDIT.info("{}", json);
+      // JSON log lines (OPENKCM_LOG_FORMAT=json) carry the event and correlation id as fields of
+      // their own
+      Object cid = null;
+      for (int i = 0; i + 1 < fields.length; i += 2) {
+        if ("cid".equals(fields[i])) {
+          cid = fields[i + 1];
+          break;
+        }
+      }
+      org.slf4j.MDC.put("event", event);
+      if (cid != null) {
+        org.slf4j.MDC.put("cid", cid.toString());
+      }
+      try {
+        AUDIT.info("{}", json);
+      } finally {
+        org.slf4j.MDC.remove("event");
+        org.slf4j.MDC.remove("cid");
+      }
     }
     if (!SINKS.isEmpty()) {
       String tenant = null;

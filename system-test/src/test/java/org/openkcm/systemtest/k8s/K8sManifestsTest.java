@@ -317,6 +317,13 @@ class K8sManifestsTest {
         names.add(m.group(1));
       }
     }
+    // logback reads its own: ${OPENKCM_LOG_FORMAT:-text}
+    Matcher m =
+        Pattern.compile("\\$\\{(OPENKCM_[A-Z0-9_]+):-")
+            .matcher(Files.readString(ROOT.resolve("config/logback.xml")));
+    while (m.find()) {
+      names.add(m.group(1));
+    }
     return names;
   }
 
