@@ -5,7 +5,6 @@ import io.grpc.ServerServiceDefinition;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -320,7 +319,7 @@ public final class GatewayNode implements AutoCloseable {
                               vaultService, system)))
                   .thenApply(
                       binding -> {
-                        binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+                        binding.addToCoordinatedShutdown(c.grpc().drainTimeout(), system);
                         return new Listener(binding.localAddress(), "pekko-http");
                       });
           default ->
@@ -388,9 +387,7 @@ public final class GatewayNode implements AutoCloseable {
             grpc.host(),
             grpc.port(),
             new NettyGrpcServer.Limits(
-                grpc.maxConcurrentCallsPerConnection(),
-                grpc.maxRequestSize(),
-                Duration.ofSeconds(3)),
+                grpc.maxConcurrentCallsPerConnection(), grpc.maxRequestSize(), grpc.drainTimeout()),
             grpc.executor().equals("direct") ? Runnable::run : system.executionContext(),
             tls,
             CALLER_KINDS,

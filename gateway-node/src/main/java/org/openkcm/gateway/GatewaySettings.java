@@ -44,7 +44,8 @@ public record GatewaySettings(
       int port,
       int maxConcurrentCallsPerConnection,
       int maxRequestSize,
-      String executor) {
+      String executor,
+      java.time.Duration drainTimeout) {
 
     public static Grpc from(Config grpc) {
       return new Grpc(
@@ -53,7 +54,8 @@ public record GatewaySettings(
           grpc.getInt("port"),
           grpc.getInt("max-concurrent-calls-per-connection"),
           (int) Math.min(Integer.MAX_VALUE, grpc.getBytes("max-request-size")),
-          grpc.getString("executor"));
+          grpc.getString("executor"),
+          grpc.getDuration("drain-timeout"));
     }
   }
 

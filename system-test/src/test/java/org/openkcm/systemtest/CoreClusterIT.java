@@ -277,6 +277,194 @@ class CoreClusterIT {
     assertTrue(!after.contains(victim), "no tenant lives on the node that left: " + after);
   }
 
+  /**
+   * A rolling restart of every Core node and then every gateway while four callers keep asking for
+   * data keys: the Core nodes leave gracefully (shards hand off) and come back on the same ports;
+   * each gateway first leaves the callers' rotation (as a Service drops a pod whose readiness
+   * failed), then drains on shutdown (in-flight calls finish), and a new one joins once ready. A
+   * caller may retry a call once on the other gateway when one refused it without running it
+   * (UNAVAILABLE, as gRPC's transparent retry does); no request fails back to a caller, and every
+   * envelope issued opens afterwards.
+   */
+  @Test
+  void aRollingRestartOfEveryCoreNodeAndGatewayUnderLoadLosesNoRequest() throws Exception {
+    DataKeyServiceClient[] clients = {app, app2};
+    boolean[] routable = {true, true};
+    ConcurrentLinkedQueue<Issued> issued = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    AtomicInteger retried = new AtomicInteger();
+    AtomicBoolean running = new AtomicBoolean(true);
+    var executor = Executors.newFixedThreadPool(4);
+    List<CompletableFuture<Void>> loaders = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      int worker = w;
+      loaders.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int n = 0; running.get() && n < 100_000; n++) {
+                  String tenant = "tenant-" + ((worker + n) % TENANTS);
+                  String row = "rr-" + worker + "-" + n;
+                  int slot = (worker + n) % 2;
+                  for (int attempt = 0; ; attempt++) {
+                    int s;
+                    DataKeyServiceClient c;
+                    synchronized (routable) {
+                      s = routable[slot] ? slot : 1 - slot;
+                      c = clients[s];
+                    }
+                    try {
+                      GenerateDataKeyResponse r = generateVia(c, tenant, row);
+                      issued.add(
+                          new Issued(tenant, row, r.getPlaintext().toByteArray(), r.getEnvelope()));
+                      break;
+                    } catch (RuntimeException e) {
+                      if (attempt == 0 && unprocessed(e)) {
+                        retried.incrementAndGet();
+                        slot = 1 - s;
+                        continue;
+                      }
+                      failures.add(tenant + "/" + row + " via gateway " + s + ": " + e);
+                      break;
+                    }
+                  }
+                }
+              },
+              executor));
+    }
+    progress(issued, 40);
+
+    // every Core node, newest first: leave gracefully, come back on the same ports
+    for (int i = 2; i >= 0; i--) {
+      nodes[i].close();
+      nodes[i] = null;
+      progress(issued, 20);
+      nodes[i] = CoreNode.start(restartConfig(i));
+      int restarted = i;
+      client
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(60),
+              Duration.ofMillis(200),
+              () -> {
+                assertEquals(3, upMembers(nodes[restarted]), "node " + restarted + " is back");
+                return null;
+              });
+      progress(issued, 20);
+    }
+
+    // every gateway: out of rotation, drained by its shutdown, replaced once the new one is ready
+    Config gatewayConfig = gateway.system().settings().config();
+    for (int slot = 0; slot < 2; slot++) {
+      synchronized (routable) {
+        routable[slot] = false;
+      }
+      GatewayNode old = slot == 0 ? gateway : gateway2;
+      old.close();
+      GatewayNode fresh =
+          GatewayNode.start(
+              NodeConfig.load(
+                  "gateway",
+                  "test",
+                  ConfigFactory.parseMap(
+                      Map.of(
+                          "openkcm.gateway.core.endpoints",
+                          gatewayConfig.getStringList("openkcm.gateway.core.endpoints"),
+                          "openkcm.gateway.cache.enabled",
+                          true))));
+      client
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(30),
+              Duration.ofMillis(100),
+              () -> {
+                assertEquals(
+                    List.of(),
+                    org.openkcm.node.health.NodeHealth.get(fresh.system())
+                        .unmet()
+                        .toCompletableFuture()
+                        .get(),
+                    "the new gateway is ready");
+                return null;
+              });
+      DataKeyServiceClient freshClient =
+          DataKeyServiceClient.create(
+              GrpcClientSettings.connectToServiceAt(
+                      "127.0.0.1", fresh.grpcAddress().getPort(), client.system())
+                  .withTls(false)
+                  .withDeadline(CALL),
+              client.system());
+      synchronized (routable) {
+        clients[slot].close();
+        clients[slot] = freshClient;
+        routable[slot] = true;
+      }
+      if (slot == 0) {
+        gateway = fresh;
+        app = freshClient;
+      } else {
+        gateway2 = fresh;
+        app2 = freshClient;
+      }
+      progress(issued, 20);
+    }
+    running.set(false);
+    CompletableFuture.allOf(loaders.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    executor.shutdown();
+    System.out.println(
+        "CoreClusterIT rolling restart: "
+            + issued.size()
+            + " data keys issued, "
+            + retried.get()
+            + " calls retried once on the other gateway, "
+            + failures.size()
+            + " failed");
+    assertEquals(List.of(), new ArrayList<>(failures), "no request failed back to a caller");
+    for (Issued i : new ArrayList<>(issued)) {
+      assertArrayEquals(
+          i.plaintext(), decrypt(i.tenant(), i.envelope(), i.row()), "envelope of " + i.tenant());
+    }
+  }
+
+  /** A refusal that says the call never ran: safe to send again elsewhere. */
+  private static boolean unprocessed(RuntimeException e) {
+    // a gateway that stopped accepting answers plain UNAVAILABLE, which the client reads as this
+    return e instanceof OpenKcmException k && k.reason() == ErrorReason.CORE_UNAVAILABLE;
+  }
+
+  private void progress(ConcurrentLinkedQueue<Issued> issued, int more) {
+    int from = issued.size();
+    client
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(60),
+            Duration.ofMillis(100),
+            () -> {
+              assertTrue(issued.size() >= from + more, "load continues: " + issued.size());
+              return null;
+            });
+  }
+
+  private static GenerateDataKeyResponse generateVia(
+      DataKeyServiceClient c, String tenant, String row) {
+    return await(
+        c.generateDataKey(
+            GenerateDataKeyRequest.newBuilder()
+                .setTenantId(tenant)
+                .setServiceId("payments")
+                .putContext("row", row)
+                .build()));
+  }
+
+  /** As {@link #nodeConfig}, every node a seed: a restarted first seed joins the others. */
+  private Config restartConfig(int i) {
+    List<String> seeds = new ArrayList<>();
+    for (int p : arteryPorts) {
+      seeds.add("pekko://openkcm-core@127.0.0.1:" + p);
+    }
+    return ConfigFactory.parseMap(Map.of("pekko.cluster.seed-nodes", seeds))
+        .withFallback(nodeConfig(i));
+  }
+
   @Test
   void tenantKillRefusesOnEveryNodeAndGlobalKillSurvivesAFullRestart() throws Exception {
     Map<String, Issued> oneEach = new HashMap<>();

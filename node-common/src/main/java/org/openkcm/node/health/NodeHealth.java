@@ -31,12 +31,26 @@ public final class NodeHealth implements Extension {
       new ExtensionId<>() {
         @Override
         public NodeHealth createExtension(ActorSystem<?> system) {
-          return new NodeHealth();
+          NodeHealth health = new NodeHealth();
+          // first thing of a coordinated shutdown (SIGTERM, a rolling restart): stop being ready,
+          // so
+          // load balancers and Kubernetes' endpoints drop the node before its listeners stop
+          // accepting
+          org.apache.pekko.actor.CoordinatedShutdown.get(system)
+              .addTask(
+                  org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+                  "openkcm-not-ready",
+                  () -> {
+                    health.stopping = true;
+                    return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+                  });
+          return health;
         }
       };
 
   private final Map<String, Condition> conditions = new LinkedHashMap<>();
   private volatile boolean serving;
+  private volatile boolean stopping;
   private volatile Optional<java.net.URI> management = Optional.empty();
 
   private NodeHealth() {}
@@ -66,6 +80,9 @@ public final class NodeHealth implements Extension {
 
   /** Every unmet condition as "name: why", in the order they were required; empty when ready. */
   public CompletionStage<List<String>> unmet() {
+    if (stopping) {
+      return CompletableFuture.completedFuture(List.of("node: shutting down (draining)"));
+    }
     if (!serving) {
       return CompletableFuture.completedFuture(List.of("listener: not serving yet"));
     }
