@@ -29,7 +29,8 @@ import picocli.CommandLine.Command;
       KeyCommand.class,
       AdminCommand.class,
       PkiCommand.class,
-      BenchCommand.class
+      BenchCommand.class,
+      ClusterCommand.class
     })
 public final class Cli {
 

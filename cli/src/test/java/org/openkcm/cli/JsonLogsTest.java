@@ -33,11 +33,16 @@ class JsonLogsTest {
             System.getProperty("java.class.path"),
             JsonLogsMain.class.getName());
     pb.environment().putAll(env);
-    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    Path stdout = java.nio.file.Files.createTempFile("openkcm-logs", ".out");
+    pb.redirectOutput(stdout.toFile());
     Process p = pb.start();
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), err);
+    assertEquals(
+        "",
+        java.nio.file.Files.readString(stdout),
+        "stdout belongs to command output: no logging, no logback status lines");
     List<String> lines = new ArrayList<>();
     err.lines().filter(l -> !l.isBlank()).forEach(lines::add);
     return lines;
