@@ -56,6 +56,27 @@ public final class Orbital implements AutoCloseable {
     JdbcProjection.createTablesIfNotExists(sessions, system).toCompletableFuture().join();
 
     Traffic traffic = new Traffic();
+    java.util.List<String> peers =
+        settings.peers().stream().map(OrbitalSettings.Peer::name).toList();
+    org.openkcm.node.metrics.NodeMetrics metrics = org.openkcm.node.metrics.NodeMetrics.get(system);
+    metrics.gauge(
+        "openkcm_replication_lag_p99_seconds",
+        "99th percentile of the delay of the last 1000 events applied from each peer region",
+        "peer",
+        () -> {
+          java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+          peers.forEach(p -> m.put(p, traffic.in(p).quantile(0.99) / 1000.0));
+          return m;
+        });
+    metrics.gauge(
+        "openkcm_replication_connected",
+        "1 while the last shipment to the peer region arrived, else 0",
+        "peer",
+        () -> {
+          java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+          peers.forEach(p -> m.put(p, traffic.out(p).connected() ? 1.0 : 0.0));
+          return m;
+        });
     StatusQuery status =
         new StatusQuery(
             settings,

@@ -156,6 +156,16 @@ class HealthProbesIT {
     String core = probe(stack.core().system(), "metrics").body();
     Files.writeString(Path.of("target", "core-metrics.txt"), core);
     assertTrue(core.contains("openkcm_sealed 0"), "unsealed");
+    double budget =
+        core.lines()
+            .filter(l -> l.startsWith("openkcm_nonce_budget_max_used_ratio "))
+            .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1)))
+            .findFirst()
+            .orElseThrow();
+    assertTrue(
+        budget > 0 && budget < 1e-3, "the pool's wraps used a sliver of the budget: " + budget);
+    assertFalse(
+        core.contains("openkcm_nonce_budget_used_ratio{"), "no per-tenant series by default");
     assertTrue(
         core.contains(
             "openkcm_l1_call_duration_seconds_count{driver=\"devfile\",operation=\"wrap\",outcome=\"ok\"}"),

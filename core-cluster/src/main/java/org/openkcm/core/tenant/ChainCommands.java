@@ -256,6 +256,13 @@ final class ChainCommands {
     UnsealedKeys keys = rt.keys().orElseThrow();
     EnvelopeCipher cipher = keys.cipher(c.serviceId(), version).orElseThrow();
     keys.countWraps(c.serviceId(), version, c.items().size());
+    NonceBudgetGauge.get(rt.context().getSystem())
+        .observe(
+            rt.tenantId,
+            c.serviceId(),
+            version,
+            keys.wraps(c.serviceId(), version),
+            rt.deps.settings().lifecycle().maxWrapsPerL3());
     List<byte[]> envelopes = new ArrayList<>(c.items().size());
     for (int i = 0; i < c.items().size(); i++) {
       WrapItem item = c.items().get(i);

@@ -136,6 +136,7 @@ final class TenantRuntime {
               log.debug("tenant {}: keys wiped ({})", tenantId, why);
             });
     session = session.afterWipe();
+    NonceBudgetGauge.get(context.getSystem()).forget(tenantId);
   }
 
   // ---------------------------------------------------------------- destroying for good

@@ -93,6 +93,25 @@ public final class NodeMetrics implements Extension {
             .build());
   }
 
+  /**
+   * A gauge with one label read when scraped: {@code values} answers each label value (peers, ...,
+   * a bounded set from configuration) with its current value.
+   */
+  public void gauge(
+      String name,
+      String help,
+      String label,
+      java.util.function.Supplier<java.util.Map<String, Double>> values) {
+    replace(
+        name,
+        GaugeWithCallback.builder()
+            .name(name)
+            .help(help)
+            .labelNames(label)
+            .callback(cb -> values.get().forEach((k, v) -> cb.call(v, k)))
+            .build());
+  }
+
   /** A counter read when scraped from a monotonic count kept elsewhere (cache hits, refills). */
   public void counterFrom(String name, String help, java.util.function.LongSupplier value) {
     replace(
