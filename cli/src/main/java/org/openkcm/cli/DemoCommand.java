@@ -209,7 +209,8 @@ final class DemoCommand implements Callable<Integer> {
           Gateway  gRPC %s  (DataKeyService)
           KMIP     %s
           TLS      %s
-          Journal  H2 file under %s/journal
+          Journal  H2 file under %s/journal (vault and KMIP objects: H2 file under %s/vault)
+          Health   %s
           L1       %s
           Tenant   %s (L1 %s), services %s
         Endpoints written to %s/endpoints.json. In another terminal, try:
@@ -232,6 +233,8 @@ final class DemoCommand implements Callable<Integer> {
                         + " (the CLI uses cli.crt)")
             .orElse("off (plaintext)"),
         dir,
+        dir,
+        managementLine(stack),
         l1.equals("softhsm")
             ? "SoftHSM2 token openkcm-demo under "
                 + dir
@@ -257,6 +260,21 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** Where KMIP listens and how to make a client certificate for it. */
+  /** Where the two nodes answer /alive, /ready and /metrics. */
+  private static String managementLine(DemoStack stack) {
+    String core =
+        org.openkcm.node.health.NodeHealth.get(stack.core().system())
+            .management()
+            .map(Object::toString)
+            .orElse("off");
+    String gateway =
+        org.openkcm.node.health.NodeHealth.get(stack.gateway().system())
+            .management()
+            .map(Object::toString)
+            .orElse("off");
+    return "Core " + core + "{alive,ready,metrics}, gateway " + gateway + "{alive,ready,metrics}";
+  }
+
   private static String kmipLine(DemoStack stack, Path dir) {
     return stack
         .gateway()

@@ -199,7 +199,8 @@ class K8sManifestsTest {
     String dashboard = Files.readString(ROOT.resolve("k8s/overlays/prod/grafana-dashboard.json"));
     Set<String> exported = new HashSet<>();
     Pattern literal = Pattern.compile("\"(openkcm_[a-z0-9_]+)\"");
-    for (String module : List.of("node-common", "core-cluster", "gateway-node", "orbital-replicator")) {
+    for (String module :
+        List.of("node-common", "core-cluster", "gateway-node", "orbital-replicator")) {
       try (Stream<Path> files = Files.walk(ROOT.resolve(module).resolve("src/main/java"))) {
         for (Path f : files.filter(f -> f.toString().endsWith(".java")).toList()) {
           Matcher m = literal.matcher(Files.readString(f));
