@@ -219,9 +219,28 @@ final class ClusterCommand {
         grpc[i] = freePort();
         artery[i] = freePort();
       }
-      List<String> seeds = new ArrayList<>();
-      for (int a : artery) {
-        seeds.add("pekko://openkcm-core@127.0.0.1:" + a);
+      int[] management = new int[coreNodes];
+      for (int i = 0; i < coreNodes; i++) {
+        management[i] = freePort();
+      }
+      // What the nodes would otherwise race to create in the shared data dir: the development CA
+      // (with
+      // the CLI's certificate) and the development L1 key that auto-unseals every Core node.
+      var devConfig = NodeConfig.load("core", "dev", Map.of("openkcm.data-dir", dir.toString()));
+      Optional<Path> clientTls =
+          NodeTls.loadDevClient(devConfig, org.openkcm.systemtest.DemoStack.CLIENT_FILES)
+              .map(t -> t.settings().certFile().toAbsolutePath().getParent());
+      org.openkcm.core.keystore.DevFileKeystore devL1 =
+          new org.openkcm.core.keystore.DevFileKeystore(
+              Path.of(devConfig.getString("openkcm.core.keystore.devfile.directory")),
+              false,
+              Runnable::run);
+      String master =
+          org.openkcm.core.keystore.L1Reference.parse(
+                  devConfig.getString("openkcm.core.seal.auto.l1-reference"))
+              .keyId();
+      if (!devL1.exists(master)) {
+        devL1.createKey(master);
       }
       List<Node> nodes = new ArrayList<>();
       State state = new State("dev", jdbcUrl, Instant.now().toString(), nodes);
@@ -234,18 +253,31 @@ final class ClusterCommand {
           props.add("pekko.remote.artery.canonical.port=" + artery[i]);
           props.add("openkcm.console.port=0");
           props.add("pekko-persistence-jdbc.shared-databases.openkcm.db.url=" + jdbcUrl);
-          for (int s = 0; s < seeds.size(); s++) {
-            props.add("pekko.cluster.seed-nodes." + s + "=" + seeds.get(s));
+          // cluster bootstrap, as in Kubernetes, with the config discovery in place of the
+          // Kubernetes API:
+          // the nodes find each other's management listeners and the lowest address forms the
+          // cluster
+          // once all of them answer
+          props.add("openkcm.core.cluster.bootstrap=on");
+          props.add(
+              "pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method=config");
+          props.add(
+              "pekko.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr="
+                  + coreNodes);
+          for (int m = 0; m < coreNodes; m++) {
+            props.add(
+                "pekko.discovery.config.services.openkcm-core.endpoints." + m + ".host=127.0.0.1");
+            props.add(
+                "pekko.discovery.config.services.openkcm-core.endpoints."
+                    + m
+                    + ".port="
+                    + management[m]);
           }
           for (int g = 1; g <= gateways; g++) {
             props.add("openkcm.authz.assignments.gateways.gateway-" + g + ".0=*");
           }
-          nodes.add(launch(dir, "core-" + (i + 1), "core", grpc[i], props));
+          nodes.add(launch(dir, "core-" + (i + 1), "core", grpc[i], management[i], props));
           write(dir, state);
-          if (i == 0) {
-            // the first node creates the development CA, the L1 keys and the journal's schema
-            awaitReady(err, List.of(nodes.get(0)), timeout);
-          }
         }
         awaitReady(err, nodes, timeout);
         List<String> endpoints = new ArrayList<>();
@@ -263,7 +295,7 @@ final class ClusterCommand {
           for (int e = 0; e < endpoints.size(); e++) {
             props.add("openkcm.gateway.core.endpoints." + e + "=" + endpoints.get(e));
           }
-          nodes.add(launch(dir, "gateway-" + g, "gateway", port, props));
+          nodes.add(launch(dir, "gateway-" + g, "gateway", port, freePort(), props));
           write(dir, state);
         }
         awaitReady(err, nodes, timeout);
@@ -276,10 +308,6 @@ final class ClusterCommand {
         Files.deleteIfExists(stateFile(dir));
         throw e;
       }
-      var config = NodeConfig.load("core", "dev", Map.of("openkcm.data-dir", dir.toString()));
-      Optional<Path> clientTls =
-          NodeTls.loadDevClient(config, org.openkcm.systemtest.DemoStack.CLIENT_FILES)
-              .map(t -> t.settings().certFile().toAbsolutePath().getParent());
       Node firstGateway =
           nodes.stream().filter(n -> n.role().equals("gateway")).findFirst().orElse(nodes.get(0));
       Endpoints.now(
@@ -298,9 +326,9 @@ final class ClusterCommand {
       return 0;
     }
 
-    private Node launch(Path dir, String name, String role, int grpcPort, List<String> props)
+    private Node launch(
+        Path dir, String name, String role, int grpcPort, int management, List<String> props)
         throws IOException {
-      int management = freePort();
       List<String> cmd = new ArrayList<>();
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       cmd.add("-Xmx512m");

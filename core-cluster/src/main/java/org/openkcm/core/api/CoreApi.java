@@ -76,6 +76,30 @@ public final class CoreApi {
     return new Handlers(grpc, admin);
   }
 
+  /**
+   * Once this node's coordinated shutdown began (it is leaving: its shards are handing off), a new
+   * request is answered at once with HTTP 503, which gRPC clients read as UNAVAILABLE: the gateway
+   * then sends it to another Core node instead of waiting on one that is going away. Requests
+   * already accepted finish (the listener drains them before sharding stops).
+   */
+  static Function<HttpRequest, CompletionStage<HttpResponse>> refuseWhileStopping(
+      ActorSystem<?> system,
+      org.openkcm.node.health.NodeHealth health,
+      Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
+    return request -> {
+      if (health.stopping()) {
+        request.discardEntityBytes(system);
+        return java.util.concurrent.CompletableFuture.completedFuture(
+            HttpResponse.create()
+                .withStatus(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE)
+                .addHeader(
+                    org.apache.pekko.http.javadsl.model.headers.RawHeader.create(
+                        "grpc-message", "this Core node is shutting down; use another")));
+      }
+      return handler.apply(request);
+    };
+  }
+
   private static final java.util.regex.Pattern GRPC_PATH =
       java.util.regex.Pattern.compile("/openkcm\\.[a-z0-9.]+\\.[A-Za-z]+/([A-Za-z]+)");
 
@@ -136,7 +160,12 @@ public final class CoreApi {
       server = server.enableHttps(ConnectionContext.httpsServer(() -> tls.get().serverEngine(ctx)));
     }
     return server
-        .bind(PeerIdentity.stamp(timed(org.openkcm.node.metrics.NodeMetrics.get(system), handler)))
+        .bind(
+            PeerIdentity.stamp(
+                timed(
+                    org.openkcm.node.metrics.NodeMetrics.get(system),
+                    refuseWhileStopping(
+                        system, org.openkcm.node.health.NodeHealth.get(system), handler))))
         .thenApply(
             binding -> {
               binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);

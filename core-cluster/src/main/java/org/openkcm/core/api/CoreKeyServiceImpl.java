@@ -49,6 +49,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
+  private final Duration resendAfter;
   private final ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic;
   private final ActorRef<Topic.Command<KillSwitchEntity.Changed>> killSwitchTopic;
   private final KillSwitchWatcher killSwitch;
@@ -67,6 +68,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
+    this.resendAfter = system.settings().config().getDuration("openkcm.core.tenant.resend-after");
     this.tenantTopic = tenantTopic;
     this.killSwitchTopic = killSwitchTopic;
     this.killSwitch = killSwitch;
@@ -138,11 +140,16 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     } catch (OpenKcmException e) {
       return failed(e);
     }
-    return sharding
-        .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
-        .<KeyBatch.Wrapped>askWithStatus(
-            replyTo ->
-                new TenantEntity.WrapKeys(in.getServiceId(), items, in.getCorrelationId(), replyTo),
+    var tenant = sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId());
+    return ResendingAsk.ask(
+            "WrapKeys of tenant " + in.getTenantId(),
+            timeout ->
+                tenant.<KeyBatch.Wrapped>askWithStatus(
+                    replyTo ->
+                        new TenantEntity.WrapKeys(
+                            in.getServiceId(), items, in.getCorrelationId(), replyTo),
+                    timeout),
+            resendAfter,
             askTimeout)
         .handle(
             (wrapped, failure) -> {
@@ -170,10 +177,14 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     } catch (OpenKcmException e) {
       return failed(e);
     }
-    return sharding
-        .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
-        .<KeyBatch.Unwrapped>askWithStatus(
-            replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo),
+    var tenant = sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId());
+    return ResendingAsk.ask(
+            "UnwrapKeys of tenant " + in.getTenantId(),
+            timeout ->
+                tenant.<KeyBatch.Unwrapped>askWithStatus(
+                    replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo),
+                    timeout),
+            resendAfter,
             askTimeout)
         .handle(
             (unwrapped, failure) -> {
@@ -211,10 +222,14 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     } catch (OpenKcmException e) {
       return failed(e);
     }
-    return sharding
-        .entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId())
-        .<KeyBatch.Rewrapped>askWithStatus(
-            replyTo -> new TenantEntity.RewrapKeys(items, in.getCorrelationId(), replyTo),
+    var tenant = sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId());
+    return ResendingAsk.ask(
+            "RewrapKeys of tenant " + in.getTenantId(),
+            timeout ->
+                tenant.<KeyBatch.Rewrapped>askWithStatus(
+                    replyTo -> new TenantEntity.RewrapKeys(items, in.getCorrelationId(), replyTo),
+                    timeout),
+            resendAfter,
             askTimeout)
         .handle(
             (rewrapped, failure) -> {

@@ -69,6 +69,11 @@ public final class NodeHealth implements Extension {
     serving = true;
   }
 
+  /** True once a coordinated shutdown began: new calls should go to another node. */
+  public boolean stopping() {
+    return stopping;
+  }
+
   /** Where this node's management listener answers ({@code /alive}, {@code /ready}), once bound. */
   public Optional<java.net.URI> management() {
     return management;
