@@ -164,11 +164,18 @@ public final class GatewayNode implements AutoCloseable {
     Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
     org.openkcm.node.metrics.NodeMetrics metrics = org.openkcm.node.metrics.NodeMetrics.get(system);
     pool.ifPresent(
-        p ->
-            metrics.gauge(
-                "openkcm_pool_ready_keys",
-                "Data keys waiting in the gateway's pools, all tenants together",
-                p::readyCount));
+        p -> {
+          metrics.gauge(
+              "openkcm_pool_ready_keys",
+              "Data keys waiting in the gateway's pools, all tenants together",
+              p::readyCount);
+          metrics.counterFrom(
+              "openkcm_pool_refills",
+              "Pool refills the Core answered (one WrapKeys each)",
+              p::refills);
+          metrics.counterFrom(
+              "openkcm_pool_refill_failures", "Pool refills that failed", p::refillFailures);
+        });
     cache.ifPresent(
         k -> {
           metrics.counterFrom(

@@ -153,6 +153,9 @@ class HealthProbesIT {
                   + "\"}"),
           "bucket " + le);
     }
+    assertTrue(
+        gw.lines().anyMatch(l -> l.matches("openkcm_pool_refills_total [1-9].*")),
+        "the pool's refills counted");
     String core = probe(stack.core().system(), "metrics").body();
     Files.writeString(Path.of("target", "core-metrics.txt"), core);
     assertTrue(core.contains("openkcm_sealed 0"), "unsealed");

@@ -65,6 +65,10 @@ public final class DekPool {
   private final TenantStates tenants;
   private final SecureRandom random;
   private final LinkedHashMap<Key, Pool> pools = new LinkedHashMap<>(16, 0.75f, true);
+  private final java.util.concurrent.atomic.AtomicLong refills =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong refillFailures =
+      new java.util.concurrent.atomic.AtomicLong();
 
   public DekPool(Settings settings, CoreLink core, TenantStates tenants, SecureRandom random) {
     this.settings = settings;
@@ -160,6 +164,7 @@ public final class DekPool {
                   }
                 }
               }
+              (failure == null ? refills : refillFailures).incrementAndGet();
               if (failure != null) {
                 log.debug(
                     "pool refill for {}/{} failed: {}",
@@ -168,6 +173,16 @@ public final class DekPool {
                     failure.toString());
               }
             });
+  }
+
+  /** Refills the Core answered (each one WrapKeys call of up to a pool's target). */
+  public long refills() {
+    return refills.get();
+  }
+
+  /** Refills that failed (the pool then serves what it has and asks again on the next take). */
+  public long refillFailures() {
+    return refillFailures.get();
   }
 
   /** Drops and wipes the pools of {@code tenantId}, or every pool when it is {@code null}. */
