@@ -33,7 +33,9 @@ final class NonceBudgetGauge implements Extension {
         "openkcm_nonce_budget_max_used_ratio",
         "The highest share of its nonce budget any L3 version unsealed on this node has used",
         () -> used.values().stream().mapToDouble(Double::doubleValue).max().orElse(0));
-    if (system.settings().config().getBoolean("openkcm.metrics.tenant-labels")) {
+    com.typesafe.config.Config config = system.settings().config();
+    if (config.hasPath("openkcm.metrics.tenant-labels")
+        && config.getBoolean("openkcm.metrics.tenant-labels")) {
       metrics.gauge(
           "openkcm_nonce_budget_used_ratio",
           "Share of its nonce budget each L3 version has used (tenant/service/version)",
