@@ -84,7 +84,9 @@ public record GatewaySettings(
                 new DekPool.Settings(
                     c.getInt("pool.min-target"),
                     c.getInt("pool.max-target"),
-                    c.getInt("pool.max-pools")))
+                    c.getInt("pool.max-pools"),
+                    c.getInt("pool.max-pools-per-tenant"),
+                    c.getInt("pool.remember-contexts")))
             : Optional.empty(),
         new Batching(c.getInt("batching.max-batch"), c.getInt("batching.max-in-flight-per-tenant")),
         c.getInt("default-key-length"),

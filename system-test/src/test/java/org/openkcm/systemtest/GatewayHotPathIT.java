@@ -48,7 +48,10 @@ class GatewayHotPathIT {
             Files.createTempDirectory("openkcm-hot"),
             "test",
             ConfigFactory.empty(),
-            ConfigFactory.empty());
+            ConfigFactory.parseMap(
+                Map.of(
+                    "openkcm.gateway.pool.max-pools", 5,
+                    "openkcm.gateway.pool.max-pools-per-tenant", 3)));
     stack.ensureTenant("acme", "devfile:acme-root", "payments");
     stack.ensureTenant("globex", "devfile:globex-root", "payments");
     client =
@@ -83,8 +86,9 @@ class GatewayHotPathIT {
   void generateDataKeyIsServedFromAPoolAndPooledKeysOpenWithTheirContext() {
     DekPool pool = stack.gateway().wiring().pool().orElseThrow();
     Map<String, String> ctx = Map.of("table", "orders");
-    GenerateDataKeyResponse first =
-        generate("acme", ctx); // direct: confirms the tenant, starts the pool
+    GenerateDataKeyResponse first = generate("acme", ctx); // direct: confirms the tenant
+    assertEquals(0, pool.poolCount("acme"), "a context seen once makes no pool");
+    generate("acme", ctx); // the context came back: now it gets a pool
     client
         .createTestProbe()
         .awaitAssert(
@@ -130,6 +134,55 @@ class GatewayHotPathIT {
     assertEquals(
         ErrorReason.TENANT_KILLED,
         assertThrows(OpenKcmException.class, () -> generate("acme", ctx)).reason());
+  }
+
+  @Test
+  void aUniqueContextPerCallMakesNoPoolAndNoMoreCoreWrapsThanCalls() {
+    DekPool pool = stack.gateway().wiring().pool().orElseThrow();
+    long before = wraps("acme");
+    int calls = 40;
+    for (int i = 0; i < calls; i++) {
+      generate("acme", Map.of("row", "r-" + i));
+    }
+    assertEquals(0, pool.poolCount("acme"), "no pool for contexts that never came back");
+    assertEquals(
+        0, pool.readyCount(), "no pooled DEK waiting for a context nobody will send again");
+    assertEquals(calls, wraps("acme") - before, "one Core wrap per call, not a pool refill each");
+  }
+
+  @Test
+  void aTenantPastItsPoolQuotaLosesItsOwnPoolsNotAnothers() {
+    DekPool pool = stack.gateway().wiring().pool().orElseThrow();
+    for (int i = 0; i < 2; i++) {
+      generate("globex", Map.of("table", "t" + i));
+      generate("globex", Map.of("table", "t" + i));
+    }
+    assertEquals(2, pool.poolCount("globex"));
+    for (int i = 0; i < 6; i++) {
+      generate("acme", Map.of("table", "t" + i));
+      generate("acme", Map.of("table", "t" + i));
+    }
+    assertEquals(3, pool.poolCount("acme"), "acme holds its quota (3), no more");
+    assertEquals(2, pool.poolCount("globex"), "globex keeps its pools");
+    assertTrue(pool.poolCount() <= 5, "within the total: " + pool.poolCount());
+  }
+
+  /** Every wrap the Core made for tenant {@code tenant}'s service payments, all L3 versions. */
+  private long wraps(String tenant) {
+    return Rpc.<org.openkcm.protocol.admin.v1.TenantInfo>admin(
+            client.system(),
+            stack.core().grpcAddress().getPort(),
+            a ->
+                a.getTenant(
+                    org.openkcm.protocol.admin.v1.GetTenantRequest.newBuilder()
+                        .setTenantId(tenant)
+                        .build()))
+        .getServicesList()
+        .stream()
+        .filter(s -> s.getServiceId().equals("payments"))
+        .flatMap(s -> s.getVersionsList().stream())
+        .mapToLong(v -> v.getWraps())
+        .sum();
   }
 
   @Test

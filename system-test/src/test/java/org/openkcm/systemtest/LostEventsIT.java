@@ -93,7 +93,8 @@ class LostEventsIT {
               assertTrue(states().isConnected());
               return null;
             });
-    // serve once through the Core: the tenant is confirmed and its pool fills
+    // serve through the Core: the tenant is confirmed; the context comes back, so it gets a pool
+    await(stack.app.generateDataKey(GEN));
     await(stack.app.generateDataKey(GEN));
     stack
         .client

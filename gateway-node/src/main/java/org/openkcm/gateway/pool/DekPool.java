@@ -25,14 +25,21 @@ import org.slf4j.LoggerFactory;
  * revocation, kill-switch and a lost watch.
  *
  * <p>The envelope binds the caller's encryption context, so a pooled DEK can serve only requests
- * with the very same context; the number of pools is bounded (least recently used pool dropped).
+ * with the very same context. A pool is therefore made only when a context comes back: the first
+ * request with a context goes to the Core alone and is remembered (a bounded set of recent
+ * contexts); a second one makes the pool. A unique context per record (the usual AWS-style
+ * practice) thus costs one Core wrap per request and no pooled DEKs nobody will take. Pools are
+ * bounded per tenant (a tenant past its quota loses its own least recently used pool) and in all
+ * (the tenant holding the most pools loses its least recently used one), so one tenant cannot evict
+ * another's pools.
  */
 public final class DekPool {
 
   private static final Logger log = LoggerFactory.getLogger(DekPool.class);
 
   /** Settings from {@code openkcm.gateway.pool}. */
-  public record Settings(int minTarget, int maxTarget, int maxPools) {}
+  public record Settings(
+      int minTarget, int maxTarget, int maxPools, int maxPoolsPerTenant, int rememberContexts) {}
 
   record Key(String tenantId, String serviceId, int keyLength, Map<String, String> context) {
     Key {
@@ -65,6 +72,11 @@ public final class DekPool {
   private final TenantStates tenants;
   private final SecureRandom random;
   private final LinkedHashMap<Key, Pool> pools = new LinkedHashMap<>(16, 0.75f, true);
+  private final Map<String, Integer> poolsPerTenant = new java.util.HashMap<>();
+
+  /** Contexts seen once and not pooled (yet): the second request with one makes its pool. */
+  private final LinkedHashMap<Key, Boolean> seenOnce;
+
   private final java.util.concurrent.atomic.AtomicLong refills =
       new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong refillFailures =
@@ -75,6 +87,13 @@ public final class DekPool {
     this.core = core;
     this.tenants = tenants;
     this.random = random;
+    this.seenOnce =
+        new LinkedHashMap<>(16, 0.75f, true) {
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<Key, Boolean> eldest) {
+            return size() > settings.rememberContexts();
+          }
+        };
   }
 
   /** A ready DEK for this request, if the pool has one and the tenant may be served locally. */
@@ -100,8 +119,19 @@ public final class DekPool {
     Pooled taken;
     Pool toRefill = null;
     synchronized (this) {
-      Pool pool = pools.computeIfAbsent(key, Pool::new);
-      evictIfNeeded();
+      Pool pool = pools.get(key);
+      if (pool == null) {
+        if (!take || seenOnce.remove(key) == null) {
+          // first sight, or the warm-up after that first request's direct Core call: remember the
+          // context, make nothing yet
+          seenOnce.put(key, Boolean.TRUE);
+          return Optional.empty();
+        }
+        pool = new Pool(key);
+        pools.put(key, pool);
+        poolsPerTenant.merge(tenantId, 1, Integer::sum);
+        evictIfNeeded(tenantId);
+      }
       taken = take ? pool.ready.pollFirst() : null;
       if (take && taken == null) {
         pool.target = Math.min(settings.maxTarget(), pool.target * 2);
@@ -194,7 +224,13 @@ public final class DekPool {
         p.ready.forEach(d -> d.dek().wipe());
         p.ready.clear();
         it.remove();
+        poolsPerTenant.computeIfPresent(p.key.tenantId(), (t, n) -> n <= 1 ? null : n - 1);
       }
+    }
+    if (tenantId == null) {
+      seenOnce.clear();
+    } else {
+      seenOnce.keySet().removeIf(k -> k.tenantId().equals(tenantId));
     }
   }
 
@@ -203,12 +239,42 @@ public final class DekPool {
     return pools.values().stream().mapToInt(p -> p.ready.size()).sum();
   }
 
-  private void evictIfNeeded() {
-    while (pools.size() > settings.maxPools()) {
-      Iterator<Map.Entry<Key, Pool>> it = pools.entrySet().iterator();
-      Pool eldest = it.next().getValue();
-      eldest.ready.forEach(d -> d.dek().wipe());
-      it.remove();
+  /** Keeps {@code tenantId} within its quota, then everyone within the total. */
+  private void evictIfNeeded(String tenantId) {
+    while (poolsPerTenant.getOrDefault(tenantId, 0) > settings.maxPoolsPerTenant()) {
+      evictEldestOf(tenantId);
     }
+    while (pools.size() > settings.maxPools()) {
+      String largest =
+          poolsPerTenant.entrySet().stream()
+              .max(Map.Entry.comparingByValue())
+              .orElseThrow()
+              .getKey();
+      evictEldestOf(largest);
+    }
+  }
+
+  private void evictEldestOf(String tenantId) {
+    Iterator<Map.Entry<Key, Pool>> it = pools.entrySet().iterator();
+    while (it.hasNext()) {
+      Pool p = it.next().getValue();
+      if (p.key.tenantId().equals(tenantId)) {
+        p.ready.forEach(d -> d.dek().wipe());
+        p.ready.clear();
+        it.remove();
+        poolsPerTenant.computeIfPresent(tenantId, (t, n) -> n <= 1 ? null : n - 1);
+        return;
+      }
+    }
+  }
+
+  /** Pools held now, all tenants together (for tests and metrics). */
+  public synchronized int poolCount() {
+    return pools.size();
+  }
+
+  /** Pools {@code tenantId} holds now. */
+  public synchronized int poolCount(String tenantId) {
+    return poolsPerTenant.getOrDefault(tenantId, 0);
   }
 }
