@@ -138,15 +138,30 @@ public final class GatewayLoadDriver {
               system);
       EchoMessage ping =
           EchoMessage.newBuilder().setPayload(ByteString.copyFrom(new byte[120])).build();
+      // a new encryption context per call (AWS-style per-record contexts): never pooled
+      java.util.concurrent.atomic.AtomicLong row = new java.util.concurrent.atomic.AtomicLong();
       if (opts.containsKey("rate")) {
         int rate = Integer.parseInt(opts.get("rate"));
         openLoop("Echo", rate, warmup, seconds, () -> echo.echo(ping));
         openLoop("GenerateDataKey", rate, warmup, seconds, () -> client.generateDataKey(gen));
+        openLoop(
+            "GenerateDataKeyUniqueContext",
+            rate,
+            warmup,
+            seconds,
+            () -> client.generateDataKey(unique(gen, row)));
         openLoop("Decrypt", rate, warmup, seconds, () -> client.decrypt(dec));
       }
       for (int c : concurrency) {
         run("Echo", c, 1, warmup, seconds, () -> echo.echo(ping));
         run("GenerateDataKey", c, 1, warmup, seconds, () -> client.generateDataKey(gen));
+        run(
+            "GenerateDataKeyUniqueContext",
+            c,
+            1,
+            warmup,
+            seconds,
+            () -> client.generateDataKey(unique(gen, row)));
         run("Decrypt", c, 1, warmup, seconds, () -> client.decrypt(dec));
       }
       echo.close();
@@ -266,6 +281,11 @@ public final class GatewayLoadDriver {
         .get(30, TimeUnit.SECONDS)
         .localAddress()
         .getPort();
+  }
+
+  private static GenerateDataKeyRequest unique(
+      GenerateDataKeyRequest gen, java.util.concurrent.atomic.AtomicLong row) {
+    return gen.toBuilder().putContext("row", Long.toString(row.incrementAndGet())).build();
   }
 
   /** Scenarios to run (--scenarios a,b,...); empty = all. */

@@ -40,7 +40,9 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description =
         "Load a running stack and print {ops/s, p50/p99/p99.9 in µs} as one JSON line. Scenarios: "
-            + "generate, decrypt, generate-batch, decrypt-batch, key-create, key-get, core-wrap, core-unwrap.")
+            + "generate, generate-unique-context (a new encryption context per call, as per-record"
+            + " contexts do), decrypt, generate-batch, decrypt-batch, key-create, key-get, core-wrap,"
+            + " core-unwrap.")
 final class BenchCommand implements Callable<Integer> {
 
   @Parameters(index = "0", description = "The scenario.")
@@ -171,6 +173,16 @@ final class BenchCommand implements Callable<Integer> {
                 .build();
         switch (scenario) {
           case "generate" -> call = () -> g.generateDataKey(gen);
+          case "generate-unique-context" -> {
+            java.util.concurrent.atomic.AtomicLong row =
+                new java.util.concurrent.atomic.AtomicLong();
+            call =
+                () ->
+                    g.generateDataKey(
+                        gen.toBuilder()
+                            .putContext("row", Long.toString(row.incrementAndGet()))
+                            .build());
+          }
           case "decrypt" -> {
             DecryptRequest d =
                 DecryptRequest.newBuilder()
