@@ -26,7 +26,7 @@ import org.openkcm.bench.echo.v1.EchoService;
 import org.openkcm.bench.echo.v1.EchoServiceClient;
 import org.openkcm.bench.echo.v1.EchoServiceHandlerFactory;
 import org.openkcm.gateway.GatewayNode;
-import org.openkcm.gateway.transport.UnaryService;
+import org.openkcm.node.grpc.UnaryService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;

@@ -85,7 +85,11 @@ class MutualTlsIT {
                 "openkcm.tls.reload-check",
                 "100ms",
                 "openkcm.authz.assignments.gateways.gw-a",
-                List.of("acme")));
+                List.of("acme"),
+                // every gateway->Core key call of this class goes over the Core's Netty key
+                // listener
+                "openkcm.core.grpc.keys.enabled",
+                true));
     audit = new ListAppender<>();
     audit.start();
     ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("org.openkcm.audit"))
@@ -162,6 +166,53 @@ class MutualTlsIT {
 
   private static GrpcClientSettings as(MutualTls who) {
     return NodeTls.client(toGateway(), Optional.of(who), Set.of("gateway"));
+  }
+
+  @Test
+  void theCoresKeyListenerCarriesTheGatewaysCallsAndJudgesEveryCaller() throws Exception {
+    int keyPort = stack.core().keyAddress().orElseThrow().getPort();
+    assertEquals(
+        List.of(new org.openkcm.gateway.corelink.CoreLink.Endpoint("127.0.0.1", keyPort)),
+        stack.gateway().wiring().settings().core().keyEndpoints(),
+        "the gateway sends its key calls to the key listener");
+    org.openkcm.protocol.core.v1.WrapKeysRequest wrap =
+        org.openkcm.protocol.core.v1.WrapKeysRequest.newBuilder()
+            .setTenantId("acme")
+            .setServiceId("payments")
+            .addItems(
+                org.openkcm.protocol.core.v1.WrapItem.newBuilder()
+                    .setPlaintext(com.google.protobuf.ByteString.copyFrom(new byte[32])))
+            .build();
+    GrpcClientSettings toKeys =
+        GrpcClientSettings.connectToServiceAt("127.0.0.1", keyPort, kit.system())
+            .withDeadline(Duration.ofSeconds(10))
+            .withConnectionAttempts(2);
+    // an operator's identity may open a connection to the Core, but not wrap a tenant's keys
+    MutualTls operator = stack.clientTls().orElseThrow();
+    org.openkcm.protocol.core.v1.CoreKeyServiceClient asOperator =
+        org.openkcm.protocol.core.v1.CoreKeyServiceClient.create(
+            NodeTls.client(toKeys, Optional.of(operator), Set.of("core")), kit.system());
+    try {
+      assertEquals(
+          org.openkcm.protocol.error.ErrorReason.PERMISSION_DENIED,
+          org.junit.jupiter.api.Assertions.assertThrows(
+                  org.openkcm.protocol.error.OpenKcmException.class,
+                  () -> Rpc.await(asOperator.wrapKeys(wrap)))
+              .reason());
+    } finally {
+      asOperator.close();
+    }
+    // an application's certificate does not even complete the handshake
+    MutualTls app = identity(ourCa(), "app-keys", "spiffe://" + DOMAIN + "/app/acme/payments");
+    org.openkcm.protocol.core.v1.CoreKeyServiceClient asApp =
+        org.openkcm.protocol.core.v1.CoreKeyServiceClient.create(
+            NodeTls.client(toKeys, Optional.of(app), Set.of("core")), kit.system());
+    try {
+      org.junit.jupiter.api.Assertions.assertThrows(
+          org.openkcm.protocol.error.OpenKcmException.class, () -> Rpc.await(asApp.wrapKeys(wrap)));
+    } finally {
+      asApp.close();
+    }
   }
 
   @Test

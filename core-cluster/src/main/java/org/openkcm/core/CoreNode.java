@@ -164,6 +164,8 @@ public final class CoreNode implements AutoCloseable {
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
     Optional<Authorizer> authz = Authorizer.forNode(config, tls);
     org.openkcm.core.audit.AuditTrails.start(system, tls);
+    java.util.concurrent.atomic.AtomicReference<org.openkcm.protocol.core.v1.CoreKeyServicePowerApi>
+        keyService = new java.util.concurrent.atomic.AtomicReference<>();
     return JournalSchema.ensure(system, blockingExecutor(system))
         .thenCompose(
             done -> {
@@ -224,6 +226,7 @@ public final class CoreNode implements AutoCloseable {
                   CoreApi.handler(
                       system, askTimeout, region, killSwitches, seal, tenantEvents, authz, tls);
               var handler = governance(system, handlers);
+              keyService.set(handlers.keys());
               // Serve nothing before this node knows whether a kill-switch is in force; auto-unseal
               // before serving.
               return killSwitches
@@ -242,6 +245,7 @@ public final class CoreNode implements AutoCloseable {
                     handler))
         .thenApply(
             binding -> {
+              org.openkcm.core.api.CoreKeyListener.start(system, keyService.get(), tls);
               health.serving();
               return binding;
             });
@@ -302,6 +306,11 @@ public final class CoreNode implements AutoCloseable {
 
   public InetSocketAddress grpcAddress() {
     return binding.localAddress();
+  }
+
+  /** The key listener (unary WrapKeys/UnwrapKeys/RewrapKeys on Netty), when enabled. */
+  public Optional<InetSocketAddress> keyAddress() {
+    return org.openkcm.core.api.CoreKeyListener.address(system);
   }
 
   /** The development keystore, when this node runs one (demo, tests). */

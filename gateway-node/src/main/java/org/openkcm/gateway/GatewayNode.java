@@ -29,12 +29,12 @@ import org.openkcm.gateway.store.SqlDatabase;
 import org.openkcm.gateway.tenantwatch.TenantStates;
 import org.openkcm.gateway.tenantwatch.TenantWatch;
 import org.openkcm.gateway.transport.DataKeyServers;
-import org.openkcm.gateway.transport.NettyGrpcServer;
 import org.openkcm.gateway.vault.InMemoryKeyVault;
 import org.openkcm.gateway.vault.JdbcKeyVault;
 import org.openkcm.gateway.vault.KeyVault;
 import org.openkcm.gateway.vault.RedisKeyVault;
 import org.openkcm.node.authz.Authorizer;
+import org.openkcm.node.grpc.NettyGrpcServer;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
@@ -144,6 +144,7 @@ public final class GatewayNode implements AutoCloseable {
         new CoreLink(
             system,
             c.core().endpoints(),
+            c.core().keyEndpoints(),
             c.core().requestTimeout(),
             settings -> NodeTls.client(settings, tls, Set.of("core")),
             c.core().streaming());
@@ -403,7 +404,7 @@ public final class GatewayNode implements AutoCloseable {
                     d ->
                         io.grpc.ServerInterceptors.intercept(
                             d,
-                            new org.openkcm.gateway.transport.RpcMetricsInterceptor(
+                            new org.openkcm.node.grpc.RpcMetricsInterceptor(
                                 org.openkcm.node.metrics.NodeMetrics.get(system))))
                 .toList());
     CoordinatedShutdown.get(system)

@@ -25,8 +25,15 @@ public record GatewaySettings(
     Config vault) {
 
   /** Where the Core is and how to call it. */
+  /**
+   * @param keyEndpoints where unary key calls go (the Core nodes' key listeners, same order as
+   *     {@code endpoints}); {@code endpoints} itself when none is configured
+   */
   public record Core(
-      List<CoreLink.Endpoint> endpoints, Duration requestTimeout, boolean streaming) {}
+      List<CoreLink.Endpoint> endpoints,
+      List<CoreLink.Endpoint> keyEndpoints,
+      Duration requestTimeout,
+      boolean streaming) {}
 
   /** The tenant-event watch and the lease of local serving. */
   public record Watch(boolean enabled, Duration minBackoff, Duration maxBackoff, Duration lease) {}
@@ -65,6 +72,23 @@ public record GatewaySettings(
         c.getStringList("core.endpoints").isEmpty()
             ? List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.port")))
             : c.getStringList("core.endpoints").stream().map(CoreLink.Endpoint::parse).toList();
+    List<CoreLink.Endpoint> keyEndpoints;
+    if (!c.getStringList("core.key-endpoints").isEmpty()) {
+      keyEndpoints =
+          c.getStringList("core.key-endpoints").stream().map(CoreLink.Endpoint::parse).toList();
+      if (keyEndpoints.size() != endpoints.size()) {
+        throw new IllegalArgumentException(
+            "openkcm.gateway.core.key-endpoints must name one key listener per Core endpoint ("
+                + endpoints.size()
+                + "), named "
+                + keyEndpoints.size());
+      }
+    } else if (c.getInt("core.key-port") > 0) {
+      keyEndpoints =
+          List.of(new CoreLink.Endpoint(c.getString("core.host"), c.getInt("core.key-port")));
+    } else {
+      keyEndpoints = endpoints;
+    }
     Watch watch =
         new Watch(
             c.getBoolean("watch.enabled"),
@@ -73,7 +97,11 @@ public record GatewaySettings(
             c.getDuration("watch.lease"));
     return new GatewaySettings(
         c.getString("name"),
-        new Core(endpoints, c.getDuration("core.request-timeout"), c.getBoolean("core.streaming")),
+        new Core(
+            endpoints,
+            keyEndpoints,
+            c.getDuration("core.request-timeout"),
+            c.getBoolean("core.streaming")),
         watch,
         c.getBoolean("cache.enabled")
             ? Optional.of(new Cache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries")))

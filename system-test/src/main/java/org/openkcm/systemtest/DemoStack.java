@@ -3,6 +3,7 @@ package org.openkcm.systemtest;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -72,7 +73,11 @@ public final class DemoStack implements AutoCloseable {
                   ConfigValueFactory.fromAnyRef(core.grpcAddress().getHostString()))
               .withValue(
                   "openkcm.gateway.core.port",
-                  ConfigValueFactory.fromAnyRef(core.grpcAddress().getPort()));
+                  ConfigValueFactory.fromAnyRef(core.grpcAddress().getPort()))
+              .withValue(
+                  "openkcm.gateway.core.key-port",
+                  ConfigValueFactory.fromAnyRef(
+                      core.keyAddress().map(InetSocketAddress::getPort).orElse(0)));
       GatewayNode gateway =
           GatewayNode.start(
               NodeConfig.load(

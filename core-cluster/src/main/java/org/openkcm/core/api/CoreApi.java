@@ -43,7 +43,8 @@ public final class CoreApi {
   /** The gRPC request handler and the authorized admin service (for the REST API and console). */
   public record Handlers(
       Function<HttpRequest, CompletionStage<HttpResponse>> grpc,
-      org.openkcm.protocol.admin.v1.AdminServicePowerApi admin) {}
+      org.openkcm.protocol.admin.v1.AdminServicePowerApi admin,
+      org.openkcm.protocol.core.v1.CoreKeyServicePowerApi keys) {}
 
   public static Handlers handler(
       ActorSystem<?> system,
@@ -59,21 +60,17 @@ public final class CoreApi {
             new AdminServiceImpl(system, askTimeout, killSwitches.singleton(), region, seal),
             authz,
             Optional.of(new HomeForwarder(system, tls, askTimeout)));
+    AuthorizedCoreKeyService keys =
+        new AuthorizedCoreKeyService(
+            new CoreKeyServiceImpl(
+                system, askTimeout, tenantEvents, killSwitches.topic(), killSwitches.watcher()),
+            authz,
+            system.settings().config().getBoolean("openkcm.audit.key-operations"));
     Function<HttpRequest, CompletionStage<HttpResponse>> grpc =
         ServiceHandler.concatOrNotFound(
-            CoreKeyServicePowerApiHandlerFactory.create(
-                new AuthorizedCoreKeyService(
-                    new CoreKeyServiceImpl(
-                        system,
-                        askTimeout,
-                        tenantEvents,
-                        killSwitches.topic(),
-                        killSwitches.watcher()),
-                    authz,
-                    system.settings().config().getBoolean("openkcm.audit.key-operations")),
-                system),
+            CoreKeyServicePowerApiHandlerFactory.create(keys, system),
             AdminServicePowerApiHandlerFactory.create(admin, system));
-    return new Handlers(grpc, admin);
+    return new Handlers(grpc, admin, keys);
   }
 
   /**

@@ -62,6 +62,10 @@ public final class CoreLink implements AutoCloseable {
   }
 
   private final List<Endpoint> endpoints;
+
+  /** Where unary key calls go: the nodes' key listeners, or {@link #endpoints}. */
+  private final List<Endpoint> keyEndpoints;
+
   private final List<CoreKeyServiceClient> clients;
   private final AtomicInteger next = new AtomicInteger();
 
@@ -77,13 +81,31 @@ public final class CoreLink implements AutoCloseable {
       Duration requestTimeout,
       UnaryOperator<GrpcClientSettings> secure,
       boolean streaming) {
+    this(system, endpoints, endpoints, requestTimeout, secure, streaming);
+  }
+
+  /**
+   * @param keyEndpoints where unary WrapKeys/UnwrapKeys/RewrapKeys go (the Core nodes' key
+   *     listeners), one per endpoint in the same order
+   */
+  public CoreLink(
+      ActorSystem<?> system,
+      List<Endpoint> endpoints,
+      List<Endpoint> keyEndpoints,
+      Duration requestTimeout,
+      UnaryOperator<GrpcClientSettings> secure,
+      boolean streaming) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException(
           "no Core endpoint configured (openkcm.gateway.core.endpoints)");
     }
+    if (keyEndpoints.size() != endpoints.size()) {
+      throw new IllegalArgumentException("one key endpoint per Core endpoint");
+    }
     this.endpoints = List.copyOf(endpoints);
+    this.keyEndpoints = List.copyOf(keyEndpoints);
     this.clients =
-        endpoints.stream()
+        keyEndpoints.stream()
             .map(
                 e ->
                     CoreKeyServiceClient.create(
@@ -361,15 +383,15 @@ public final class CoreLink implements AutoCloseable {
               if (tried + 1 < clients.size()) {
                 log.warn(
                     "Core {} unreachable ({}); trying {}",
-                    endpoints.get(i),
+                    keyEndpoints.get(i),
                     e.getMessage(),
-                    endpoints.get((start + tried + 1) % clients.size()));
+                    keyEndpoints.get((start + tried + 1) % clients.size()));
                 return attempt(call, start, tried + 1);
               }
               return CompletableFuture.<T>failedFuture(
                   new OpenKcmException(
                       ErrorReason.CORE_UNAVAILABLE,
-                      "no Core node reachable (tried " + endpoints + "): " + e.getMessage()));
+                      "no Core node reachable (tried " + keyEndpoints + "): " + e.getMessage()));
             })
         .thenCompose(Function.identity());
   }

@@ -11,6 +11,8 @@ import java.util.function.Function;
 import org.openkcm.node.authz.Authorizer;
 import org.openkcm.node.authz.Guard;
 import org.openkcm.node.authz.Guard.Scope;
+import org.openkcm.node.grpc.PeerInterceptor;
+import org.openkcm.node.grpc.UnaryService;
 import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.gateway.v1.CreateKeyRequest;

@@ -1,4 +1,4 @@
-package org.openkcm.gateway.transport;
+package org.openkcm.node.grpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;

@@ -1,4 +1,4 @@
-package org.openkcm.gateway.transport;
+package org.openkcm.node.grpc;
 
 import com.google.protobuf.Message;
 import io.grpc.Context;

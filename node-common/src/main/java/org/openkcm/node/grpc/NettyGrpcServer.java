@@ -1,4 +1,4 @@
-package org.openkcm.gateway.transport;
+package org.openkcm.node.grpc;
 
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
