@@ -53,6 +53,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  *       [--concurrency 1,16,64] [--rate N (open loop at N req/s first)]
  *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
  *       [--streaming on|off] (gateway to Core over bidirectional streams) [--pool on|off]
+ *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
  *       [--scenarios Echo,GenerateDataKey,...] (only these)
  * </pre>
  *
@@ -85,7 +86,10 @@ public final class GatewayLoadDriver {
           DemoStack.start(
               dir,
               "test",
-              ConfigFactory.empty(),
+              ConfigFactory.parseMap(
+                  Map.of(
+                      "openkcm.core.grpc.keys.enabled",
+                      opts.getOrDefault("core-keys", "off").equals("on"))),
               ConfigFactory.parseMap(
                   Map.of(
                       "openkcm.gateway.grpc.server", opts.getOrDefault("server", "netty"),
@@ -94,7 +98,9 @@ public final class GatewayLoadDriver {
                       "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"))));
       stack.ensureTenant("acme", "devfile:acme-root", "payments");
       target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
-      opts.putIfAbsent("core", "127.0.0.1:" + stack.core().grpcAddress().getPort());
+      opts.putIfAbsent(
+          "core",
+          "127.0.0.1:" + stack.core().keyAddress().orElse(stack.core().grpcAddress()).getPort());
     }
     int echoPort = startEcho(stack);
     String host = target.substring(0, target.lastIndexOf(':'));
