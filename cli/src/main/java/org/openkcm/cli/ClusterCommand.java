@@ -219,6 +219,10 @@ final class ClusterCommand {
         grpc[i] = freePort();
         artery[i] = freePort();
       }
+      int[] keys = new int[coreNodes];
+      for (int i = 0; i < coreNodes; i++) {
+        keys[i] = freePort();
+      }
       int[] management = new int[coreNodes];
       for (int i = 0; i < coreNodes; i++) {
         management[i] = freePort();
@@ -250,6 +254,7 @@ final class ClusterCommand {
           props.add("openkcm.data-dir=" + dir);
           props.add("openkcm.tls.name=core-" + (i + 1));
           props.add("openkcm.core.grpc.port=" + grpc[i]);
+          props.add("openkcm.core.grpc.keys.port=" + keys[i]);
           props.add("pekko.remote.artery.canonical.port=" + artery[i]);
           props.add("openkcm.console.port=0");
           props.add("pekko-persistence-jdbc.shared-databases.openkcm.db.url=" + jdbcUrl);
@@ -294,6 +299,7 @@ final class ClusterCommand {
           props.add("openkcm.gateway.kmip.port=0");
           for (int e = 0; e < endpoints.size(); e++) {
             props.add("openkcm.gateway.core.endpoints." + e + "=" + endpoints.get(e));
+            props.add("openkcm.gateway.core.key-endpoints." + e + "=127.0.0.1:" + keys[e]);
           }
           nodes.add(launch(dir, "gateway-" + g, "gateway", port, freePort(), props));
           write(dir, state);

@@ -72,6 +72,7 @@ class CoreClusterIT {
   private Path dataDir;
   private final int[] arteryPorts = new int[3];
   private final int[] grpcPorts = new int[3];
+  private final int[] keyPorts = new int[3];
   private final CoreNode[] nodes = new CoreNode[3];
   private GatewayNode gateway;
   private GatewayNode gateway2;
@@ -91,6 +92,7 @@ class CoreClusterIT {
     for (int i = 0; i < 3; i++) {
       arteryPorts[i] = Rpc.freePort();
       grpcPorts[i] = Rpc.freePort();
+      keyPorts[i] = Rpc.freePort();
     }
     for (int i = 0; i < 3; i++) {
       nodes[i] = CoreNode.start(nodeConfig(i));
@@ -115,11 +117,17 @@ class CoreClusterIT {
     for (int p : grpcPorts) {
       endpoints.add("127.0.0.1:" + p);
     }
+    List<String> keyEndpoints = new ArrayList<>();
+    for (int p : keyPorts) {
+      keyEndpoints.add("127.0.0.1:" + p);
+    }
     Config gatewayConfig =
         ConfigFactory.parseMap(
             Map.of(
                 "openkcm.gateway.core.endpoints",
                 endpoints,
+                "openkcm.gateway.core.key-endpoints",
+                keyEndpoints,
                 "openkcm.gateway.cache.enabled",
                 true,
                 "openkcm.gateway.cache.ttl",
@@ -165,6 +173,7 @@ class CoreClusterIT {
     Map<String, Object> m = new HashMap<>();
     m.put("openkcm.data-dir", dataDir.toString());
     m.put("openkcm.core.grpc.port", grpcPorts[i]);
+    m.put("openkcm.core.grpc.keys.port", keyPorts[i]);
     m.put("openkcm.core.keystore.devfile.auto-create-keys", false);
     m.put("openkcm.core.seal.auto.l1-reference", "devfile:shared-root");
     m.put("pekko.remote.artery.canonical.port", arteryPorts[i]);
