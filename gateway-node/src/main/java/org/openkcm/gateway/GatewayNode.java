@@ -151,39 +151,8 @@ public final class GatewayNode implements AutoCloseable {
     Optional<DekCache> cache =
         c.cache().map(k -> new DekCache(k.ttl(), k.maxEntries(), Clock.systemUTC()));
     TenantStates tenants = new TenantStates(c.watch().lease());
-    // Ready once the Core's tenant-event stream is connected: it comes over the Core link, and
-    // while it is
-    // down nothing may be served from local state.
-    org.openkcm.node.health.NodeHealth.get(system)
-        .require(
-            "tenant-watch",
-            () ->
-                CompletableFuture.completedFuture(
-                    tenants.isConnected()
-                        ? Optional.<String>empty()
-                        : Optional.of("the Core's tenant-event stream is not connected")));
     Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
-    org.openkcm.node.metrics.NodeMetrics metrics = org.openkcm.node.metrics.NodeMetrics.get(system);
-    pool.ifPresent(
-        p -> {
-          metrics.gauge(
-              "openkcm_pool_ready_keys",
-              "Data keys waiting in the gateway's pools, all tenants together",
-              p::readyCount);
-          metrics.counterFrom(
-              "openkcm_pool_refills",
-              "Pool refills the Core answered (one WrapKeys each)",
-              p::refills);
-          metrics.counterFrom(
-              "openkcm_pool_refill_failures", "Pool refills that failed", p::refillFailures);
-        });
-    cache.ifPresent(
-        k -> {
-          metrics.counterFrom(
-              "openkcm_cache_hits", "Decrypts answered from the DEK cache", k::hits);
-          metrics.counterFrom(
-              "openkcm_cache_misses", "Decrypts the DEK cache could not answer", k::misses);
-        });
+    GatewayProbes.register(system, tenants, pool, cache);
     UnwrapBatcher batcher =
         new UnwrapBatcher(core, c.batching().maxBatch(), c.batching().maxInFlightPerTenant());
     java.util.function.Consumer<String> flush =

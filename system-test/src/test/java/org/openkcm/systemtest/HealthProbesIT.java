@@ -156,6 +156,21 @@ class HealthProbesIT {
     assertTrue(
         gw.lines().anyMatch(l -> l.matches("openkcm_pool_refills_total [1-9].*")),
         "the pool's refills counted");
+    // a made-up method on the Core's listener is answered 404 and counted as "other", not as a
+    // label
+    HttpResponse<String> madeUp =
+        HTTP.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "http://127.0.0.1:"
+                            + stack.corePort()
+                            + "/openkcm.core.v1.CoreKeyService/MadeUpMethodXyz"))
+                .version(HttpClient.Version.HTTP_1_1)
+                .header("content-type", "application/grpc")
+                .POST(HttpRequest.BodyPublishers.ofString("x"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, madeUp.statusCode(), "a gRPC answer (its status in grpc-status)");
     String core = probe(stack.core().system(), "metrics").body();
     Files.writeString(Path.of("target", "core-metrics.txt"), core);
     assertTrue(core.contains("openkcm_sealed 0"), "unsealed");
@@ -180,5 +195,8 @@ class HealthProbesIT {
     for (String text : List.of(gw, core)) {
       assertFalse(text.contains("acme"), "no tenant id in any label");
     }
+    assertFalse(core.contains("MadeUpMethodXyz"), "a caller cannot mint labels");
+    assertTrue(
+        core.contains("openkcm_rpc_duration_seconds_count{method=\"other\""), "counted as other");
   }
 }

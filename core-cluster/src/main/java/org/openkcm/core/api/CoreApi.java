@@ -97,14 +97,29 @@ public final class CoreApi {
     };
   }
 
-  private static final java.util.regex.Pattern GRPC_PATH =
-      java.util.regex.Pattern.compile("/openkcm\\.[a-z0-9.]+\\.[A-Za-z]+/([A-Za-z]+)");
+  /** "/<full service name>/<method>" of every method this listener serves → its label. */
+  private static final java.util.Map<String, String> METHODS = methods();
+
+  private static java.util.Map<String, String> methods() {
+    java.util.Map<String, String> m = new java.util.HashMap<>();
+    for (var file :
+        java.util.List.of(
+            org.openkcm.protocol.core.v1.CoreKeysProto.getDescriptor(),
+            org.openkcm.protocol.admin.v1.AdminProto.getDescriptor())) {
+      for (var service : file.getServices()) {
+        for (var method : service.getMethods()) {
+          m.put("/" + service.getFullName() + "/" + method.getName(), method.getName());
+        }
+      }
+    }
+    return java.util.Map.copyOf(m);
+  }
 
   /**
-   * Times every request of the Core's listener into {@code openkcm_rpc_duration_seconds}: gRPC
-   * methods by bare name, the REST API as "REST", anything else as "other" (no path reaches a label
-   * unchecked); outcome is the gRPC status of a trailers-only answer, "HTTP_nnn" for a REST error,
-   * else "OK".
+   * Times every request of the Core's listener into {@code openkcm_rpc_duration_seconds}: the gRPC
+   * methods of our services by bare name, the REST API as "REST", anything else as "other" (no path
+   * a caller chooses reaches a label); outcome is the gRPC status of a trailers-only answer,
+   * "HTTP_nnn" for a REST error, else "OK".
    */
   static Function<HttpRequest, CompletionStage<HttpResponse>> timed(
       org.openkcm.node.metrics.NodeMetrics metrics,
@@ -112,8 +127,8 @@ public final class CoreApi {
     return request -> {
       long start = System.nanoTime();
       String path = request.getUri().path();
-      java.util.regex.Matcher m = GRPC_PATH.matcher(path);
-      String method = m.matches() ? m.group(1) : path.startsWith("/v1/") ? "REST" : "other";
+      // only the methods we serve become labels: a caller cannot mint series with made-up paths
+      String method = METHODS.getOrDefault(path, path.startsWith("/v1/") ? "REST" : "other");
       return handler
           .apply(request)
           .whenComplete(

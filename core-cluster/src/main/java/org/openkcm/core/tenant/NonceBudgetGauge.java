@@ -25,7 +25,14 @@ final class NonceBudgetGauge implements Extension {
         }
       };
 
-  private final Map<String, Double> used = new ConcurrentHashMap<>();
+  /** One L3 version of one tenant's service. */
+  private record Version(String tenant, String service, long version) {
+    String label() {
+      return tenant + "/" + service + "/v" + version;
+    }
+  }
+
+  private final Map<Version, Double> used = new ConcurrentHashMap<>();
 
   private NonceBudgetGauge(ActorSystem<?> system) {
     NodeMetrics metrics = NodeMetrics.get(system);
@@ -40,7 +47,11 @@ final class NonceBudgetGauge implements Extension {
           "openkcm_nonce_budget_used_ratio",
           "Share of its nonce budget each L3 version has used (tenant/service/version)",
           "l3",
-          () -> Map.copyOf(used));
+          () -> {
+            Map<String, Double> byLabel = new java.util.HashMap<>();
+            used.forEach((v, ratio) -> byLabel.put(v.label(), ratio));
+            return byLabel;
+          });
     }
   }
 
@@ -49,11 +60,11 @@ final class NonceBudgetGauge implements Extension {
   }
 
   void observe(String tenant, String service, long version, long wraps, long maxWraps) {
-    used.put(tenant + "/" + service + "/v" + version, (double) wraps / maxWraps);
+    used.put(new Version(tenant, service, version), (double) wraps / maxWraps);
   }
 
   /** A tenant's keys left this node (wiped, passivated, offboarded). */
   void forget(String tenant) {
-    used.keySet().removeIf(k -> k.startsWith(tenant + "/"));
+    used.keySet().removeIf(v -> v.tenant().equals(tenant));
   }
 }

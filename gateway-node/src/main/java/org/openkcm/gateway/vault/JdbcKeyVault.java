@@ -182,25 +182,17 @@ public final class JdbcKeyVault implements KeyVault {
 
   @Override
   public CompletionStage<Boolean> destroy(String tenantId, String keyId) {
-    return withTenant(
-        tenantId,
-        c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "UPDATE "
-                      + schema(tenantId)
-                      + ".keys SET envelope = NULL,"
-                      + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE id = ? AND destroyed_at IS NULL")) {
-            ps.setTimestamp(1, Timestamp.from(clock.instant()));
-            ps.setString(2, keyId);
-            return ps.executeUpdate() == 1;
-          }
-        });
+    return tombstone(tenantId, "id = ?", keyId).thenApply(n -> n == 1);
   }
 
   @Override
   public CompletionStage<Integer> destroyBySubject(
       String tenantId, String serviceId, String subject) {
+    return tombstone(tenantId, "subject = ? AND service = ?", subject, serviceId);
+  }
+
+  /** Drops envelope and context of the live keys {@code where} selects, keeping a tombstone. */
+  private CompletionStage<Integer> tombstone(String tenantId, String where, String... params) {
     return withTenant(
         tenantId,
         c -> {
@@ -208,11 +200,14 @@ public final class JdbcKeyVault implements KeyVault {
               c.prepareStatement(
                   "UPDATE "
                       + schema(tenantId)
-                      + ".keys SET envelope = NULL,"
-                      + " context_names = NULL, context_values = NULL, destroyed_at = ? WHERE subject = ? AND service = ? AND destroyed_at IS NULL")) {
+                      + ".keys SET envelope = NULL, context_names = NULL, context_values = NULL,"
+                      + " destroyed_at = ? WHERE "
+                      + where
+                      + " AND destroyed_at IS NULL")) {
             ps.setTimestamp(1, Timestamp.from(clock.instant()));
-            ps.setString(2, subject);
-            ps.setString(3, serviceId);
+            for (int k = 0; k < params.length; k++) {
+              ps.setString(k + 2, params[k]);
+            }
             return ps.executeUpdate();
           }
         });

@@ -156,12 +156,15 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
   public void flush(Duration timeout) {
     long target = accepted.get();
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (written.get() < target && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
+    synchronized (written) {
+      long left;
+      while (written.get() < target && (left = deadline - System.nanoTime()) > 0) {
+        try {
+          written.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
       }
     }
   }
@@ -224,7 +227,10 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
           append(e.getKey(), e.getValue());
           connection.commit();
           batch.removeAll(e.getValue());
-          written.addAndGet(e.getValue().size());
+          synchronized (written) {
+            written.addAndGet(e.getValue().size());
+            written.notifyAll();
+          }
           break;
         } catch (SQLException ex) {
           connection.rollback();
@@ -380,6 +386,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     }
   }
 
+  /** The writer's back-off after a failed write (its own thread; the queue keeps filling). */
   private static void sleepQuietly() {
     try {
       Thread.sleep(500);
@@ -388,12 +395,12 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     }
   }
 
-  /** Writes what is queued, checkpoints every chain, stops. */
   /** Records accepted and not yet committed. */
   public int backlog() {
     return queue.size();
   }
 
+  /** Writes what is queued, checkpoints every chain, stops. */
   @Override
   public void close() {
     flush(Duration.ofSeconds(10));
