@@ -208,8 +208,13 @@ class MutualTlsIT {
         org.openkcm.protocol.core.v1.CoreKeyServiceClient.create(
             NodeTls.client(toKeys, Optional.of(app), Set.of("core")), kit.system());
     try {
-      org.junit.jupiter.api.Assertions.assertThrows(
-          org.openkcm.protocol.error.OpenKcmException.class, () -> Rpc.await(asApp.wrapKeys(wrap)));
+      // refused by the TLS handshake (the connection never opens: UNAVAILABLE), not by the policy
+      assertEquals(
+          org.openkcm.protocol.error.ErrorReason.CORE_UNAVAILABLE,
+          org.junit.jupiter.api.Assertions.assertThrows(
+                  org.openkcm.protocol.error.OpenKcmException.class,
+                  () -> Rpc.await(asApp.wrapKeys(wrap)))
+              .reason());
     } finally {
       asApp.close();
     }
