@@ -14,7 +14,8 @@ say() { echo "openkcm test: $*" >&2; }
 missing=()
 [ -f /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
 command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
-/usr/bin/python3 -c 'import kmip' >/dev/null 2>&1 || missing+=(python3-pykmip)
+# -I: not the kmip/ directory of this repository, which Python would take for a package
+/usr/bin/python3 -I -c 'import kmip.core' >/dev/null 2>&1 || missing+=(python3-pykmip)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
@@ -83,4 +84,4 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 
-say "ready: PostgreSQL, Redis, SoftHSM2 $(softhsm2-util --version 2>/dev/null || echo '?'), PyKMIP $(/usr/bin/python3 -c 'import kmip; print(kmip.__version__)'), $(chromium --version 2>/dev/null | head -n 1)"
+say "ready: PostgreSQL, Redis, SoftHSM2 $(softhsm2-util --version 2>/dev/null || echo '?'), PyKMIP $(/usr/bin/python3 -I -c 'import kmip; print(kmip.__version__)'), $(chromium --version 2>/dev/null | head -n 1)"

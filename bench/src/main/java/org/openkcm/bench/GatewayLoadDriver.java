@@ -54,6 +54,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
  *       [--streaming on|off] (gateway to Core over bidirectional streams) [--pool on|off]
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
+ *       [--core-client netty|pekko] (the gateway's client of those calls)
  *       [--scenarios Echo,GenerateDataKey,...] (only these)
  * </pre>
  *
@@ -95,7 +96,8 @@ public final class GatewayLoadDriver {
                       "openkcm.gateway.grpc.server", opts.getOrDefault("server", "netty"),
                       "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"),
                       "openkcm.gateway.core.streaming", opts.getOrDefault("streaming", "off"),
-                      "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"))));
+                      "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"),
+                      "openkcm.gateway.core.client", opts.getOrDefault("core-client", "netty"))));
       stack.ensureTenant("acme", "devfile:acme-root", "payments");
       target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
       opts.putIfAbsent(

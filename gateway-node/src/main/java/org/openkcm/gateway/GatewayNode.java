@@ -20,9 +20,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBuilder;
-import org.openkcm.gateway.batch.UnwrapBatcher;
+import org.openkcm.gateway.batch.Coalescer;
 import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
+import org.openkcm.gateway.corelink.KeyCalls;
 import org.openkcm.gateway.datakey.DataKeyServiceImpl;
 import org.openkcm.gateway.pool.DekPool;
 import org.openkcm.gateway.store.SqlDatabase;
@@ -37,6 +38,8 @@ import org.openkcm.node.authz.Authorizer;
 import org.openkcm.node.grpc.NettyGrpcServer;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
+import org.openkcm.protocol.core.v1.UnwrapItem;
+import org.openkcm.protocol.core.v1.UnwrapResult;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
 import org.openkcm.protocol.gateway.v1.KeyVaultService;
 import org.slf4j.Logger;
@@ -62,7 +65,8 @@ public final class GatewayNode implements AutoCloseable {
       CoreLink core,
       Optional<DekCache> cache,
       Optional<DekPool> pool,
-      UnwrapBatcher batcher,
+      Coalescer<String, UnwrapItem, UnwrapResult> unwraps,
+      Coalescer<DataKeyServiceImpl.WrapLane, CoreLink.ToWrap, CoreLink.WrappedKey> wraps,
       TenantStates tenants,
       KeyVault vault,
       org.openkcm.kmip.server.ObjectStore kmipObjects,
@@ -145,6 +149,14 @@ public final class GatewayNode implements AutoCloseable {
             system,
             c.core().endpoints(),
             c.core().keyEndpoints(),
+            e ->
+                c.core().client().equals("pekko")
+                    ? KeyCalls.pekko(
+                        system,
+                        e,
+                        c.core().requestTimeout(),
+                        settings -> NodeTls.client(settings, tls, Set.of("core")))
+                    : KeyCalls.netty(e, c.core().requestTimeout(), tls, Set.of("core")),
             c.core().requestTimeout(),
             settings -> NodeTls.client(settings, tls, Set.of("core")),
             c.core().streaming());
@@ -153,8 +165,13 @@ public final class GatewayNode implements AutoCloseable {
     TenantStates tenants = new TenantStates(c.watch().lease());
     Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
     GatewayProbes.register(system, tenants, pool, cache);
-    UnwrapBatcher batcher =
-        new UnwrapBatcher(core, c.batching().maxBatch(), c.batching().maxInFlightPerTenant());
+    Coalescer<String, UnwrapItem, UnwrapResult> unwraps =
+        new Coalescer<>(core::unwrap, c.batching().maxBatch(), c.batching().maxInFlightPerTenant());
+    Coalescer<DataKeyServiceImpl.WrapLane, CoreLink.ToWrap, CoreLink.WrappedKey> wraps =
+        new Coalescer<>(
+            (lane, items, cid) -> core.wrapEach(lane.tenantId(), lane.serviceId(), items, cid),
+            c.batching().maxBatch(),
+            c.batching().maxInFlightPerTenant());
     java.util.function.Consumer<String> flush =
         tenant -> {
           cache.ifPresent(k -> k.flush(tenant));
@@ -235,7 +252,8 @@ public final class GatewayNode implements AutoCloseable {
               + c.grpc().server()
               + " cannot hand caller identities to the authorization policies; with mTLS on use netty");
     }
-    return new Wiring(c, core, cache, pool, batcher, tenants, vault, kmipObjects, tls, authz);
+    return new Wiring(
+        c, core, cache, pool, unwraps, wraps, tenants, vault, kmipObjects, tls, authz);
   }
 
   private static KeyVault vault(ActorSystem<?> system, Config v) {
@@ -336,7 +354,8 @@ public final class GatewayNode implements AutoCloseable {
             c.maxBatch(),
             wiring.cache(),
             wiring.pool(),
-            wiring.batcher(),
+            wiring.unwraps(),
+            wiring.wraps(),
             wiring.tenants()));
   }
 

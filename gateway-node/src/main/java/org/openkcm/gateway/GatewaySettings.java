@@ -33,7 +33,8 @@ public record GatewaySettings(
       List<CoreLink.Endpoint> endpoints,
       List<CoreLink.Endpoint> keyEndpoints,
       Duration requestTimeout,
-      boolean streaming) {}
+      boolean streaming,
+      String client) {}
 
   /** The tenant-event watch and the lease of local serving. */
   public record Watch(boolean enabled, Duration minBackoff, Duration maxBackoff, Duration lease) {}
@@ -64,6 +65,14 @@ public record GatewaySettings(
           grpc.getString("executor"),
           grpc.getDuration("drain-timeout"));
     }
+  }
+
+  private static String client(String name) {
+    if (!name.equals("netty") && !name.equals("pekko")) {
+      throw new IllegalArgumentException(
+          "openkcm.gateway.core.client must be netty or pekko, was '" + name + "'");
+    }
+    return name;
   }
 
   /** Reads {@code openkcm.gateway}. */
@@ -101,7 +110,8 @@ public record GatewaySettings(
             endpoints,
             keyEndpoints,
             c.getDuration("core.request-timeout"),
-            c.getBoolean("core.streaming")),
+            c.getBoolean("core.streaming"),
+            client(c.getString("core.client"))),
         watch,
         c.getBoolean("cache.enabled")
             ? Optional.of(new Cache(c.getDuration("cache.ttl"), c.getInt("cache.max-entries")))

@@ -151,6 +151,64 @@ class GatewayHotPathIT {
   }
 
   @Test
+  void concurrentUniqueContextCallsShareCoreWrapCallsAndEachGetsItsOwnKey() {
+    long keysBefore = wraps("acme");
+    long callsBefore = coreCalls("WrapKeys");
+    int calls = 200;
+    List<CompletableFuture<GenerateDataKeyResponse>> keys = new ArrayList<>();
+    for (int i = 0; i < calls; i++) {
+      keys.add(
+          app.generateDataKey(
+                  GenerateDataKeyRequest.newBuilder()
+                      .setTenantId("acme")
+                      .setServiceId("payments")
+                      .putContext("row", "c-" + i)
+                      .build())
+              .toCompletableFuture());
+    }
+    java.util.Set<ByteString> distinct = new java.util.HashSet<>();
+    for (int i = 0; i < calls; i++) {
+      GenerateDataKeyResponse k = await(keys.get(i));
+      distinct.add(k.getPlaintext());
+      // an envelope handed to the wrong caller would not open under this caller's context
+      assertArrayEquals(
+          k.getPlaintext().toByteArray(),
+          await(
+                  app.decrypt(
+                      DecryptRequest.newBuilder()
+                          .setTenantId("acme")
+                          .setEnvelope(k.getEnvelope())
+                          .putContext("row", "c-" + i)
+                          .build()))
+              .getPlaintext()
+              .toByteArray(),
+          "key " + i);
+    }
+    assertEquals(calls, distinct.size(), "every caller got a key of its own");
+    assertEquals(calls, wraps("acme") - keysBefore, "one wrapped key per call, no more");
+    long coreCalls = coreCalls("WrapKeys") - callsBefore;
+    assertTrue(
+        coreCalls < calls / 2,
+        calls + " concurrent calls went to the Core in " + coreCalls + " WrapKeys calls");
+  }
+
+  /** WrapKeys/UnwrapKeys calls the Core answered OK so far (its RPC metrics). */
+  private long coreCalls(String method) {
+    return (long)
+        org.openkcm.node.metrics.NodeMetrics.get(stack.core().system())
+            .rpc
+            .collect()
+            .getDataPoints()
+            .stream()
+            .filter(
+                d ->
+                    method.equals(d.getLabels().get("method"))
+                        && "OK".equals(d.getLabels().get("outcome")))
+            .mapToLong(d -> d.getCount())
+            .sum();
+  }
+
+  @Test
   void aTenantPastItsPoolQuotaLosesItsOwnPoolsNotAnothers() {
     DekPool pool = stack.gateway().wiring().pool().orElseThrow();
     for (int i = 0; i < 2; i++) {
@@ -196,6 +254,7 @@ class GatewayHotPathIT {
                     .setCount(200)
                     .build()));
     assertEquals(200, keys.getKeysCount());
+    long unwrapsBefore = coreCalls("UnwrapKeys");
     List<CompletableFuture<byte[]>> opened = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
       opened.add(
@@ -211,6 +270,8 @@ class GatewayHotPathIT {
       assertArrayEquals(
           keys.getKeys(i).getPlaintext().toByteArray(), await(opened.get(i)), "key " + i);
     }
+    long unwrapCalls = coreCalls("UnwrapKeys") - unwrapsBefore;
+    assertTrue(unwrapCalls < 100, "200 concurrent Decrypts took " + unwrapCalls + " UnwrapKeys");
   }
 
   @Test

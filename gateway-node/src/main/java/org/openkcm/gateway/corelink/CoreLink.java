@@ -66,11 +66,15 @@ public final class CoreLink implements AutoCloseable {
   /** Where unary key calls go: the nodes' key listeners, or {@link #endpoints}. */
   private final List<Endpoint> keyEndpoints;
 
-  private final List<CoreKeyServiceClient> clients;
+  private final List<KeyCalls> clients;
   private final AtomicInteger next = new AtomicInteger();
 
   /**
-   * @param secure applies this gateway's mTLS (or plaintext) to the client settings of each Core
+   * @param keyEndpoints where unary WrapKeys/UnwrapKeys/RewrapKeys go (the Core nodes' key
+   *     listeners), one per endpoint in the same order
+   * @param keyCalls the client of one key endpoint ({@link KeyCalls#netty} or {@link
+   *     KeyCalls#pekko})
+   * @param secure applies this gateway's mTLS (or plaintext) to the stream clients of each Core
    *     node
    * @param streaming carry WrapKeys/UnwrapKeys over one long-lived bidirectional stream per node
    *     ({@code WrapStream}/{@code UnwrapStream}) instead of one unary call each
@@ -78,20 +82,8 @@ public final class CoreLink implements AutoCloseable {
   public CoreLink(
       ActorSystem<?> system,
       List<Endpoint> endpoints,
-      Duration requestTimeout,
-      UnaryOperator<GrpcClientSettings> secure,
-      boolean streaming) {
-    this(system, endpoints, endpoints, requestTimeout, secure, streaming);
-  }
-
-  /**
-   * @param keyEndpoints where unary WrapKeys/UnwrapKeys/RewrapKeys go (the Core nodes' key
-   *     listeners), one per endpoint in the same order
-   */
-  public CoreLink(
-      ActorSystem<?> system,
-      List<Endpoint> endpoints,
       List<Endpoint> keyEndpoints,
+      Function<Endpoint, KeyCalls> keyCalls,
       Duration requestTimeout,
       UnaryOperator<GrpcClientSettings> secure,
       boolean streaming) {
@@ -104,16 +96,7 @@ public final class CoreLink implements AutoCloseable {
     }
     this.endpoints = List.copyOf(endpoints);
     this.keyEndpoints = List.copyOf(keyEndpoints);
-    this.clients =
-        keyEndpoints.stream()
-            .map(
-                e ->
-                    CoreKeyServiceClient.create(
-                        secure.apply(
-                            GrpcClientSettings.connectToServiceAt(e.host(), e.port(), system)
-                                .withDeadline(requestTimeout)),
-                        system))
-            .toList();
+    this.clients = keyEndpoints.stream().map(keyCalls).toList();
     // Clients for long-lived streams (the tenant-event watch; WrapStream/UnwrapStream when
     // streaming): no
     // deadline, since a stream lives as long as the gateway (each streamed call has its own
@@ -309,6 +292,23 @@ public final class CoreLink implements AutoCloseable {
         WrapKeysResponse::getTenantSequence);
   }
 
+  /** One wrapped key of a batch: its envelope and the L3 version that wrapped it. */
+  public record WrappedKey(ByteString envelope, int l3Version) {}
+
+  /** {@link #wrap}, answered one {@link WrappedKey} per item (what a coalesced caller needs). */
+  public CompletionStage<List<WrappedKey>> wrapEach(
+      String tenantId, String serviceId, List<ToWrap> items, String cid) {
+    return wrap(tenantId, serviceId, items, cid)
+        .thenApply(
+            r -> {
+              List<WrappedKey> out = new ArrayList<>(r.getEnvelopesCount());
+              for (ByteString e : r.getEnvelopesList()) {
+                out.add(new WrappedKey(e, r.getL3Version()));
+              }
+              return out;
+            });
+  }
+
   /** A stream answer's {@code failure} as the exception a unary call would have failed with. */
   private static OpenKcmException failure(org.openkcm.protocol.core.v1.ItemError e) {
     return new OpenKcmException(
@@ -412,6 +412,6 @@ public final class CoreLink implements AutoCloseable {
       unwrapStreams.forEach(CoreStream::close);
     }
     streamClients.forEach(CoreKeyServiceClient::close);
-    clients.forEach(CoreKeyServiceClient::close);
+    clients.forEach(KeyCalls::close);
   }
 }

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import org.openkcm.gateway.batch.UnwrapBatcher;
+import org.openkcm.gateway.batch.Coalescer;
 import org.openkcm.gateway.cache.DekCache;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.pool.DekPool;
@@ -64,8 +64,12 @@ public final class DataKeyServiceImpl implements DataKeyService {
       int maxBatch,
       Optional<DekCache> cache,
       Optional<DekPool> pool,
-      UnwrapBatcher batcher,
+      Coalescer<String, UnwrapItem, UnwrapResult> unwraps,
+      Coalescer<WrapLane, CoreLink.ToWrap, CoreLink.WrappedKey> wraps,
       TenantStates tenants) {}
+
+  /** Where single-key wraps coalesce: one lane per tenant and service. */
+  public record WrapLane(String tenantId, String serviceId) {}
 
   private final Parts p;
 
@@ -98,11 +102,10 @@ public final class DataKeyServiceImpl implements DataKeyService {
       long token = p.tenants().generation();
       byte[] dek = new byte[length];
       p.random().nextBytes(dek);
-      return p.core()
-          .wrap(
-              in.getTenantId(),
-              in.getServiceId(),
-              List.of(new CoreLink.ToWrap(dek, in.getContextMap())),
+      return p.wraps()
+          .submit(
+              new WrapLane(in.getTenantId(), in.getServiceId()),
+              new CoreLink.ToWrap(dek, in.getContextMap()),
               cid(in.getCorrelationId()))
           .handle(
               (wrapped, failure) -> {
@@ -119,8 +122,8 @@ public final class DataKeyServiceImpl implements DataKeyService {
                 }
                 return GenerateDataKeyResponse.newBuilder()
                     .setPlaintext(ByteString.copyFrom(dek))
-                    .setEnvelope(wrapped.getEnvelopes(0))
-                    .setL3Version(wrapped.getL3Version())
+                    .setEnvelope(wrapped.envelope())
+                    .setL3Version(wrapped.l3Version())
                     .build();
               });
     } catch (Exception e) {
@@ -190,8 +193,8 @@ public final class DataKeyServiceImpl implements DataKeyService {
               .setEnvelope(in.getEnvelope())
               .putAllContext(in.getContextMap())
               .build();
-      return p.batcher()
-          .unwrap(in.getTenantId(), item)
+      return p.unwraps()
+          .submit(in.getTenantId(), item, cid(in.getCorrelationId()))
           .handle(
               (r, failure) -> {
                 if (failure != null) {
