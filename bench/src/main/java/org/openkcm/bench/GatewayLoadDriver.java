@@ -55,7 +55,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  *       [--streaming on|off] (gateway to Core over bidirectional streams) [--pool on|off]
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
  *       [--core-client netty|pekko] (the gateway's client of those calls)
- *       [--scenarios Echo,GenerateDataKey,...] (only these)
+ *       [--scenarios Echo,GenerateDataKey,...] (only these) [--core-batches 1,16,256] (direct Core runs)
  * </pre>
  *
  * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16
@@ -202,23 +202,23 @@ public final class GatewayLoadDriver {
                     .withDeadline(Duration.ofSeconds(30)),
                 system);
         CoreKeyServiceClient cc = coreClient;
-        for (int batch : new int[] {1, 16, 256}) {
+        for (String b : opts.getOrDefault("core-batches", "1,16,256").split(",")) {
+          int batch = Integer.parseInt(b.strip());
+          // as the gateway sends a batch whose keys share one context: the context once
           WrapKeysRequest.Builder wrap =
-              WrapKeysRequest.newBuilder().setTenantId("acme").setServiceId("payments");
+              WrapKeysRequest.newBuilder()
+                  .setTenantId("acme")
+                  .setServiceId("payments")
+                  .putSharedContext("order", "42");
           for (int i = 0; i < batch; i++) {
-            wrap.addItems(
-                WrapItem.newBuilder()
-                    .setPlaintext(ByteString.copyFrom(new byte[32]))
-                    .putContext("order", "42"));
+            wrap.addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])));
           }
           WrapKeysRequest w = wrap.build();
           List<ByteString> envelopes =
               cc.wrapKeys(w).toCompletableFuture().get(30, TimeUnit.SECONDS).getEnvelopesList();
-          UnwrapKeysRequest.Builder unwrap = UnwrapKeysRequest.newBuilder().setTenantId("acme");
-          envelopes.forEach(
-              e ->
-                  unwrap.addItems(
-                      UnwrapItem.newBuilder().setEnvelope(e).putContext("order", "42")));
+          UnwrapKeysRequest.Builder unwrap =
+              UnwrapKeysRequest.newBuilder().setTenantId("acme").putSharedContext("order", "42");
+          envelopes.forEach(e -> unwrap.addItems(UnwrapItem.newBuilder().setEnvelope(e)));
           UnwrapKeysRequest u = unwrap.build();
           for (int c : concurrency) {
             run("CoreWrapKeys", c, batch, warmup, seconds, () -> cc.wrapKeys(w));

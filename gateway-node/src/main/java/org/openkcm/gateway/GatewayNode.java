@@ -165,12 +165,15 @@ public final class GatewayNode implements AutoCloseable {
     TenantStates tenants = new TenantStates(c.watch().lease());
     Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
     GatewayProbes.register(system, tenants, pool, cache);
+    // a coalesced call never carries more keys than one application call may (the Core's own
+    // limit is set at least as high)
+    int coalesced = Math.min(c.batching().maxBatch(), c.maxBatch());
     Coalescer<String, UnwrapItem, UnwrapResult> unwraps =
-        new Coalescer<>(core::unwrap, c.batching().maxBatch(), c.batching().maxInFlightPerTenant());
+        new Coalescer<>(core::unwrap, coalesced, c.batching().maxInFlightPerTenant());
     Coalescer<DataKeyServiceImpl.WrapLane, CoreLink.ToWrap, CoreLink.WrappedKey> wraps =
         new Coalescer<>(
             (lane, items, cid) -> core.wrapEach(lane.tenantId(), lane.serviceId(), items, cid),
-            c.batching().maxBatch(),
+            coalesced,
             c.batching().maxInFlightPerTenant());
     java.util.function.Consumer<String> flush =
         tenant -> {

@@ -30,8 +30,10 @@ import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
+import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
 import org.openkcm.protocol.core.v1.WrapItem;
 import org.openkcm.protocol.core.v1.WrapKeysRequest;
+import org.openkcm.protocol.core.v1.WrapKeysResponse;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceClient;
@@ -144,6 +146,60 @@ class HostileInputIT {
                 wrap.clearItems()
                     .addItems(WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(new byte[32])))
                     .setCorrelationId("x\ntenant.kill tenant=acme outcome=ok")
+                    .build()));
+  }
+
+  @Test
+  void aSharedContextBindsEveryKeyOfTheBatchAndCannotBeMixedWithItemContexts() {
+    ByteString k0 = ByteString.copyFrom(new byte[32]);
+    ByteString k1 =
+        ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+    WrapKeysResponse wrapped =
+        Rpc.await(
+            core.wrapKeys(
+                WrapKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .putSharedContext("table", "orders")
+                    .addItems(WrapItem.newBuilder().setPlaintext(k0))
+                    .addItems(WrapItem.newBuilder().setPlaintext(k1))
+                    .build()));
+    // each envelope is bound to the shared context: it opens under it, given per item or shared,
+    // and under no other
+    UnwrapKeysResponse perItem =
+        Rpc.await(
+            core.unwrapKeys(
+                UnwrapKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .addItems(
+                        UnwrapItem.newBuilder()
+                            .setEnvelope(wrapped.getEnvelopes(0))
+                            .putContext("table", "orders"))
+                    .addItems(UnwrapItem.newBuilder().setEnvelope(wrapped.getEnvelopes(1)))
+                    .build()));
+    assertEquals(k0, perItem.getResults(0).getPlaintext());
+    assertEquals("ENVELOPE_AUTHENTICATION_FAILED", perItem.getResults(1).getError().getReason());
+    UnwrapKeysResponse shared =
+        Rpc.await(
+            core.unwrapKeys(
+                UnwrapKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .putSharedContext("table", "orders")
+                    .addItems(UnwrapItem.newBuilder().setEnvelope(wrapped.getEnvelopes(0)))
+                    .addItems(UnwrapItem.newBuilder().setEnvelope(wrapped.getEnvelopes(1)))
+                    .build()));
+    assertEquals(k0, shared.getResults(0).getPlaintext());
+    assertEquals(k1, shared.getResults(1).getPlaintext());
+    assertInvalid(
+        "items[1] carries an encryption context and the request a shared_context",
+        () ->
+            core.wrapKeys(
+                WrapKeysRequest.newBuilder()
+                    .setTenantId("acme")
+                    .setServiceId("payments")
+                    .putSharedContext("table", "orders")
+                    .addItems(WrapItem.newBuilder().setPlaintext(k0))
+                    .addItems(WrapItem.newBuilder().setPlaintext(k0).putContext("table", "users"))
                     .build()));
   }
 

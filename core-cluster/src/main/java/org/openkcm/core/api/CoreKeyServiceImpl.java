@@ -1,9 +1,11 @@
 package org.openkcm.core.api;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -135,7 +137,10 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
                   + length
                   + " bytes; a data key is 16, 24 or 32 bytes");
         }
-        items.add(new KeyBatch.WrapItem(item.getPlaintext().toByteArray(), item.getContextMap()));
+        items.add(
+            new KeyBatch.WrapItem(
+                item.getPlaintext().toByteArray(),
+                context(i, item.getContextMap(), in.getSharedContextMap())));
       }
     } catch (OpenKcmException e) {
       return failed(e);
@@ -160,7 +165,10 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
                   WrapKeysResponse.newBuilder()
                       .setL3Version((int) wrapped.l3Version())
                       .setTenantSequence(wrapped.sequence());
-              wrapped.envelopes().forEach(e -> out.addEnvelopes(ByteString.copyFrom(e)));
+              // fresh arrays nobody writes again: wrapped, not copied
+              wrapped
+                  .envelopes()
+                  .forEach(e -> out.addEnvelopes(UnsafeByteOperations.unsafeWrap(e)));
               return out.build();
             });
   }
@@ -173,7 +181,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     }
     List<KeyBatch.UnwrapItem> items;
     try {
-      items = envelopes(in.getCorrelationId(), in.getItemsList());
+      items = envelopes(in.getCorrelationId(), in.getItemsList(), in.getSharedContextMap());
     } catch (OpenKcmException e) {
       return failed(e);
     }
@@ -218,7 +226,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     }
     List<KeyBatch.UnwrapItem> items;
     try {
-      items = envelopes(in.getCorrelationId(), in.getItemsList());
+      items = envelopes(in.getCorrelationId(), in.getItemsList(), Map.of());
     } catch (OpenKcmException e) {
       return failed(e);
     }
@@ -242,7 +250,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
                 out.addResults(
                     o.isOk()
                         ? RewrapResult.newBuilder()
-                            .setEnvelope(ByteString.copyFrom(o.envelope()))
+                            .setEnvelope(UnsafeByteOperations.unsafeWrap(o.envelope()))
                             .setL3Version((int) o.l3Version())
                             .build()
                         : RewrapResult.newBuilder()
@@ -256,8 +264,32 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
             });
   }
 
-  /** The envelopes of an unwrap or rewrap request, checked (count, size, correlation id). */
-  private List<KeyBatch.UnwrapItem> envelopes(String correlationId, List<UnwrapItem> in) {
+  /**
+   * Item {@code i}'s encryption context: its own, or the request's {@code shared} one (then the
+   * item may carry none).
+   */
+  private static Map<String, String> context(
+      int i, Map<String, String> own, Map<String, String> shared) {
+    if (shared.isEmpty()) {
+      return own;
+    }
+    if (!own.isEmpty()) {
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT,
+          "items["
+              + i
+              + "] carries an encryption context and the request a shared_context; send one or"
+              + " the other");
+    }
+    return shared;
+  }
+
+  /**
+   * The envelopes of an unwrap or rewrap request, checked (count, size, correlation id), with
+   * {@code shared} as every item's context when it is not empty.
+   */
+  private List<KeyBatch.UnwrapItem> envelopes(
+      String correlationId, List<UnwrapItem> in, Map<String, String> shared) {
     Fields.correlationId("correlation_id", correlationId);
     Fields.count("items", in.size(), maxBatch, "openkcm.core.grpc.max-batch");
     List<KeyBatch.UnwrapItem> items = new ArrayList<>(in.size());
@@ -273,7 +305,9 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
                 + " bytes; an envelope is at most "
                 + EnvelopeCodec.MAX_ENVELOPE_LENGTH);
       }
-      items.add(new KeyBatch.UnwrapItem(item.getEnvelope().toByteArray(), item.getContextMap()));
+      items.add(
+          new KeyBatch.UnwrapItem(
+              item.getEnvelope().toByteArray(), context(i, item.getContextMap(), shared)));
     }
     return items;
   }

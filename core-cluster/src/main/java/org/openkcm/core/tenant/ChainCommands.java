@@ -41,6 +41,7 @@ import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.envelope.EnvelopeHeader;
 import org.openkcm.protocol.envelope.Identifiers;
+import org.openkcm.protocol.envelope.NonceBatch;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.event.TenantEventKind;
@@ -264,11 +265,13 @@ final class ChainCommands {
             keys.wraps(c.serviceId(), version),
             rt.deps.settings().lifecycle().maxWrapsPerL3());
     List<byte[]> envelopes = new ArrayList<>(c.items().size());
+    EncryptionContext.Memo contexts = new EncryptionContext.Memo();
+    NonceBatch nonces = new NonceBatch(rt.deps.random(), c.items().size());
     for (int i = 0; i < c.items().size(); i++) {
       WrapItem item = c.items().get(i);
       KeyMaterial dek = KeyMaterial.copyOf(item.plaintext());
       try {
-        envelopes.add(cipher.wrap(dek, EncryptionContext.of(item.context()), rt.deps.random()));
+        envelopes.add(cipher.wrap(dek, contexts.of(item.context()), nonces));
       } catch (EnvelopeException e) {
         return reject(ErrorReason.of(e.reason()), "item " + i + ": " + e.getMessage());
       } finally {
@@ -287,14 +290,15 @@ final class ChainCommands {
       return unsealer.unsealFirst(s, c, c.correlationId(), c.replyTo());
     }
     List<UnwrapOutcome> outcomes = new ArrayList<>(c.items().size());
+    EncryptionContext.Memo contexts = new EncryptionContext.Memo();
     for (UnwrapItem item : c.items()) {
-      outcomes.add(unwrapOne(s, item));
+      outcomes.add(unwrapOne(s, item, contexts));
     }
     return rt.effect.reply(
         c.replyTo(), StatusReply.success(new Unwrapped(outcomes, rt.sequence())));
   }
 
-  private UnwrapOutcome unwrapOne(Registered s, UnwrapItem item) {
+  private UnwrapOutcome unwrapOne(Registered s, UnwrapItem item, EncryptionContext.Memo contexts) {
     try {
       Envelope env = EnvelopeCodec.decode(item.envelope());
       if (!env.tenantId().equals(rt.tenantId)) {
@@ -329,7 +333,7 @@ final class ChainCommands {
                 + env.serviceId()
                 + ", which does not exist");
       }
-      KeyMaterial dek = cipher.get().unwrap(env, EncryptionContext.of(item.context()));
+      KeyMaterial dek = cipher.get().unwrap(env, contexts.of(item.context()));
       byte[] plaintext = dek.revealBytes();
       dek.wipe();
       return UnwrapOutcome.ok(plaintext);

@@ -266,11 +266,18 @@ public final class CoreLink implements AutoCloseable {
             .setTenantId(tenantId)
             .setServiceId(serviceId)
             .setCorrelationId(cid);
+    // one context for all (bulk calls): sent once, not with every key
+    boolean shared = !items.isEmpty() && !items.get(0).context().isEmpty() && sameContext(items);
+    if (shared) {
+      req.putAllSharedContext(items.get(0).context());
+    }
     for (ToWrap item : items) {
-      req.addItems(
-          WrapItem.newBuilder()
-              .setPlaintext(ByteString.copyFrom(item.plaintext()))
-              .putAllContext(item.context()));
+      WrapItem.Builder b =
+          WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(item.plaintext()));
+      if (!shared) {
+        b.putAllContext(item.context());
+      }
+      req.addItems(b);
     }
     WrapKeysRequest r = req.build();
     return observed(
@@ -309,6 +316,16 @@ public final class CoreLink implements AutoCloseable {
             });
   }
 
+  private static boolean sameContext(List<ToWrap> items) {
+    Map<String, String> first = items.get(0).context();
+    for (int i = 1; i < items.size(); i++) {
+      if (items.get(i).context() != first && !items.get(i).context().equals(first)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** A stream answer's {@code failure} as the exception a unary call would have failed with. */
   private static OpenKcmException failure(org.openkcm.protocol.core.v1.ItemError e) {
     return new OpenKcmException(
@@ -317,12 +334,20 @@ public final class CoreLink implements AutoCloseable {
 
   public CompletionStage<List<UnwrapResult>> unwrap(
       String tenantId, List<UnwrapItem> items, String cid) {
-    UnwrapKeysRequest req =
-        UnwrapKeysRequest.newBuilder()
-            .setTenantId(tenantId)
-            .addAllItems(items)
-            .setCorrelationId(cid)
-            .build();
+    UnwrapKeysRequest.Builder b =
+        UnwrapKeysRequest.newBuilder().setTenantId(tenantId).setCorrelationId(cid);
+    if (items.size() > 1
+        && items.get(0).getContextCount() > 0
+        && items.stream().allMatch(i -> i.getContextMap().equals(items.get(0).getContextMap()))) {
+      // one context for all (bulk calls): sent once, not with every envelope
+      b.putAllSharedContext(items.get(0).getContextMap());
+      for (UnwrapItem item : items) {
+        b.addItems(UnwrapItem.newBuilder().setEnvelope(item.getEnvelope()));
+      }
+    } else {
+      b.addAllItems(items);
+    }
+    UnwrapKeysRequest req = b.build();
     return observed(
             tenantId,
             withFailover(

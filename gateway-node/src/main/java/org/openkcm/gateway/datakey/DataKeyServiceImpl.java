@@ -141,12 +141,16 @@ public final class DataKeyServiceImpl implements DataKeyService {
       EncryptionContext.of(in.getContextMap());
       List<byte[]> deks = new ArrayList<>(in.getCount());
       List<CoreLink.ToWrap> items = new ArrayList<>(in.getCount());
+      // one draw from the generator for the whole batch, not one (synchronized) call per key
+      byte[] all = new byte[in.getCount() * length];
+      p.random().nextBytes(all);
+      Map<String, String> context = in.getContextMap();
       for (int i = 0; i < in.getCount(); i++) {
-        byte[] dek = new byte[length];
-        p.random().nextBytes(dek);
+        byte[] dek = Arrays.copyOfRange(all, i * length, (i + 1) * length);
         deks.add(dek);
-        items.add(new CoreLink.ToWrap(dek, in.getContextMap()));
+        items.add(new CoreLink.ToWrap(dek, context));
       }
+      Arrays.fill(all, (byte) 0);
       return p.core()
           .wrap(in.getTenantId(), in.getServiceId(), items, cid(in.getCorrelationId()))
           .handle(

@@ -126,4 +126,23 @@ public final class EncryptionContext {
   public String toString() {
     return "EncryptionContext" + entries.keySet();
   }
+
+  /**
+   * Parses the contexts of one batch, reusing the last result while items repeat its context (bulk
+   * calls share one, often the very same map). Not thread-safe: one per batch.
+   */
+  public static final class Memo {
+    private Map<String, String> last;
+    private EncryptionContext parsed;
+
+    public EncryptionContext of(Map<String, String> map) throws EnvelopeException {
+      if (parsed != null && (map == last || (map != null && map.equals(last)))) {
+        return parsed;
+      }
+      EncryptionContext c = EncryptionContext.of(map);
+      last = map;
+      parsed = c;
+      return c;
+    }
+  }
 }

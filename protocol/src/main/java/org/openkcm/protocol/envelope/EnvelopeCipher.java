@@ -45,6 +45,12 @@ public final class EnvelopeCipher {
     return wrapWithNonce(dek, context, nonce);
   }
 
+  /** Wraps {@code dek} with the next nonce of {@code nonces} (a batch drawn at once). */
+  public byte[] wrap(KeyMaterial dek, EncryptionContext context, NonceBatch nonces)
+      throws EnvelopeException {
+    return wrapWithNonce(dek, context, nonces.take());
+  }
+
   /** Wraps with a caller-chosen nonce: for known-answer vectors only; never reuse a nonce. */
   byte[] wrapWithNonce(KeyMaterial dek, EncryptionContext context, byte[] nonce)
       throws EnvelopeException {

@@ -182,4 +182,33 @@ class EnvelopeCipherTest {
     return new EnvelopeCipher(
         new EnvelopeHeader(v.tenant(), v.service(), v.l3Version()), KeyMaterial.copyOf(v.l3Key()));
   }
+
+  @Test
+  void aNonceBatchGivesEveryWrapItsOwnNonceAndNoMore() throws Exception {
+    EnvelopeCipher cipher = new EnvelopeCipher(ACME_PAYMENTS, KeyMaterial.random(32, RANDOM));
+    EncryptionContext context = EncryptionContext.of(Map.of("table", "orders"));
+    NonceBatch nonces = new NonceBatch(RANDOM, 64);
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 64; i++) {
+      KeyMaterial dek = KeyMaterial.random(32, RANDOM);
+      byte[] envelope = cipher.wrap(dek, context, nonces);
+      Envelope parsed = EnvelopeCodec.decode(envelope);
+      assertTrue(seen.add(Arrays.toString(parsed.nonce())), "nonce " + i + " used twice");
+      assertArrayEquals(dek.revealBytes(), cipher.unwrap(parsed, context).revealBytes());
+    }
+    assertThrows(
+        IllegalStateException.class,
+        () -> cipher.wrap(KeyMaterial.random(32, RANDOM), context, nonces));
+  }
+
+  @Test
+  void aContextMemoParsesOnceWhileItemsRepeatTheirContext() throws Exception {
+    EncryptionContext.Memo memo = new EncryptionContext.Memo();
+    EncryptionContext a = memo.of(Map.of("table", "orders"));
+    assertTrue(a == memo.of(Map.of("table", "orders")), "an equal context is not parsed again");
+    EncryptionContext b = memo.of(Map.of("table", "users"));
+    assertArrayEquals(
+        EncryptionContext.of(Map.of("table", "users")).canonicalBytes(), b.canonicalBytes());
+    assertFalse(Arrays.equals(a.canonicalBytes(), b.canonicalBytes()));
+  }
 }

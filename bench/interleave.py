@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Runs GatewayLoadDriver variants interleaved (A, B, A, B, ...) and prints, per variant, scenario and
+concurrency, the median of the runs with min-max: req/s, p50 and p99, and the ratio of each to the echo's in
+the same run. The machine is shared and noisy: only ratios within one run are compared.
+
+  (a variant's arguments may start with --root=DIR: the driver of another checkout, e.g. the commit before)
+  python3 bench/interleave.py --runs 3 --variant 'pekko=--core-client pekko' --variant 'netty=--core-client netty' \
+      -- --seconds 5 --warmup 4 --concurrency 1,16 --core-keys on --skip-core true --scenarios Echo,Decrypt
+"""
+import argparse, json, shlex, statistics, subprocess, sys
+
+CP = 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*'
+
+
+def run(args):
+    cp = CP
+    if args and args[0].startswith('--root='):
+        # another checkout's build (a before/after comparison)
+        root = args[0].split('=', 1)[1]
+        cp = ':'.join(f'{root}/{part}' for part in CP.split(':'))
+        args = args[1:]
+    out = subprocess.run(['java', '-cp', cp, 'org.openkcm.bench.GatewayLoadDriver'] + args,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=1800).stdout
+    return [json.loads(l) for l in out.splitlines() if l.startswith('{')]
+
+
+def key(l):
+    c = l['concurrency'] if 'concurrency' in l else f"open {l['openLoopRate']}/s"
+    return (l['scenario'], c, l.get('batch', 1))
+
+
+def fmt(xs, digits=2):
+    xs = sorted(xs)
+    med = statistics.median(xs)
+    f = (lambda v: f'{v:,.{digits}f}') if digits else (lambda v: f'{v:,.0f}')
+    return f'{f(med)} ({f(xs[0])}-{f(xs[-1])})' if len(xs) > 1 else f(med)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--runs', type=int, default=3)
+    p.add_argument('--variant', action='append', default=[], help='NAME=extra driver arguments')
+    p.add_argument('rest', nargs=argparse.REMAINDER)
+    a = p.parse_args()
+    common = [x for x in a.rest if x != '--']
+    variants = [(v.split('=', 1)[0], shlex.split(v.split('=', 1)[1])) for v in a.variant] or [('run', [])]
+    results = {name: [] for name, _ in variants}
+    for i in range(a.runs):
+        for name, extra in variants:
+            lines = run(common + extra)
+            results[name].append(lines)
+            print(f'# run {i + 1} {name}: ' + ', '.join(
+                f"{key(l)[0]}/{key(l)[1]}={l['opsPerSec']}" for l in lines), file=sys.stderr, flush=True)
+    print('| variant | scenario | callers | req/s | × echo | p50 µs | p50 × echo | p99 µs | p99 × echo | keys/s |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    for name, _ in variants:
+        keys = []
+        for lines in results[name]:
+            for l in lines:
+                k = key(l)
+                if k not in keys:
+                    keys.append(k)
+        for scen, c, batch in keys:
+            ops, p50, p99, r, r50, r99, kps = [], [], [], [], [], [], []
+            for lines in results[name]:
+                by = {key(l): l for l in lines}
+                l = by.get((scen, c, batch))
+                if not l:
+                    continue
+                e = by.get(('Echo', c, 1))
+                ops.append(l['opsPerSec']); p50.append(l['p50us']); p99.append(l['p99us']); kps.append(l['keysPerSec'])
+                if e:
+                    r.append(l['opsPerSec'] / e['opsPerSec']); r50.append(l['p50us'] / e['p50us']); r99.append(l['p99us'] / e['p99us'])
+            label = scen if batch == 1 else f'{scen} ×{batch}'
+            print(f"| {name} | {label} | {c} | {fmt(ops, 0)} | {fmt(r) if r else ''} | {fmt(p50, 0)} | "
+                  f"{fmt(r50) if r50 else ''} | {fmt(p99, 0)} | {fmt(r99) if r99 else ''} | {fmt(kps, 0)} |")
+
+
+if __name__ == '__main__':
+    main()
