@@ -89,6 +89,12 @@ final class ClusterUp implements Callable<Integer> {
       grpc[i] = ClusterCommand.freePort();
       artery[i] = ClusterCommand.freePort();
     }
+    // core-1 gets the lowest cluster address: when a crash splits the cluster in equal halves (one
+    // of
+    // two nodes), Pekko's split-brain resolver keeps the half with the lowest address, so core-1
+    // (the
+    // first seed) survives the loss of any other node instead of a coin toss over free ports
+    java.util.Arrays.sort(artery);
     int[] keys = new int[coreNodes];
     for (int i = 0; i < coreNodes; i++) {
       keys[i] = ClusterCommand.freePort();
