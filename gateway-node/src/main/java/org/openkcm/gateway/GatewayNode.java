@@ -157,6 +157,9 @@ public final class GatewayNode implements AutoCloseable {
                         c.core().requestTimeout(),
                         settings -> NodeTls.client(settings, tls, Set.of("core")))
                     : KeyCalls.netty(e, c.core().requestTimeout(), tls, Set.of("core")),
+            e ->
+                org.openkcm.node.grpc.NettyGrpcClient.connect(
+                    e.host(), e.port(), tls, Set.of("core"), c.core().requestTimeout(), true),
             c.core().requestTimeout(),
             settings -> NodeTls.client(settings, tls, Set.of("core")),
             c.core().streaming());

@@ -14,7 +14,8 @@ import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
-import org.apache.pekko.stream.Materializer;
+import org.openkcm.node.grpc.NettyGrpcClient;
+import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.RewrapKeysRequest;
 import org.openkcm.protocol.core.v1.RewrapKeysResponse;
@@ -74,6 +75,7 @@ public final class CoreLink implements AutoCloseable {
    *     listeners), one per endpoint in the same order
    * @param keyCalls the client of one key endpoint ({@link KeyCalls#netty} or {@link
    *     KeyCalls#pekko})
+   * @param streamChannel the channel of one endpoint's WrapStream/UnwrapStream (with keepalive)
    * @param secure applies this gateway's mTLS (or plaintext) to the stream clients of each Core
    *     node
    * @param streaming carry WrapKeys/UnwrapKeys over one long-lived bidirectional stream per node
@@ -84,6 +86,7 @@ public final class CoreLink implements AutoCloseable {
       List<Endpoint> endpoints,
       List<Endpoint> keyEndpoints,
       Function<Endpoint, KeyCalls> keyCalls,
+      Function<Endpoint, NettyGrpcClient> streamChannel,
       Duration requestTimeout,
       UnaryOperator<GrpcClientSettings> secure,
       boolean streaming) {
@@ -97,13 +100,10 @@ public final class CoreLink implements AutoCloseable {
     this.endpoints = List.copyOf(endpoints);
     this.keyEndpoints = List.copyOf(keyEndpoints);
     this.clients = keyEndpoints.stream().map(keyCalls).toList();
-    // Clients for long-lived streams (the tenant-event watch; WrapStream/UnwrapStream when
-    // streaming): no
-    // deadline, since a stream lives as long as the gateway (each streamed call has its own
-    // timeout), and
-    // HTTP/2 keepalive pings, so a node that vanished without closing its connections (killed,
-    // partitioned) is noticed within about 12 s (10 s is the shortest ping interval grpc-java
-    // allows).
+    // Clients for the tenant-event watch (a server stream): no deadline, since a watch lives as
+    // long as the gateway, and HTTP/2 keepalive pings, so a node that vanished without closing its
+    // connections (killed, partitioned) is noticed within about 12 s (10 s is the shortest ping
+    // interval grpc-java allows).
     scala.Function1<NettyChannelBuilder, NettyChannelBuilder> keepalive =
         b ->
             b.keepAliveTime(10, TimeUnit.SECONDS)
@@ -120,36 +120,49 @@ public final class CoreLink implements AutoCloseable {
                         system))
             .toList();
     if (streaming) {
-      Materializer m = Materializer.matFromSystem(system);
+      this.streamChannels = endpoints.stream().map(streamChannel).toList();
+      var wrapMethod =
+          NettyGrpcClient.bidiMethod(
+              CoreKeyService.name,
+              "WrapStream",
+              WrapKeysRequest.getDefaultInstance(),
+              WrapKeysResponse.getDefaultInstance());
+      var unwrapMethod =
+          NettyGrpcClient.bidiMethod(
+              CoreKeyService.name,
+              "UnwrapStream",
+              UnwrapKeysRequest.getDefaultInstance(),
+              UnwrapKeysResponse.getDefaultInstance());
       this.wrapStreams = new ArrayList<>();
       this.unwrapStreams = new ArrayList<>();
       for (int i = 0; i < endpoints.size(); i++) {
-        CoreKeyServiceClient c = streamClients.get(i);
         wrapStreams.add(
             new CoreStream<>(
                 endpoints.get(i) + " (WrapStream)",
-                c::wrapStream,
+                streamChannels.get(i),
+                wrapMethod,
                 (r, id) -> r.toBuilder().setCallId(id).build(),
                 WrapKeysResponse::getCallId,
-                m,
                 1024,
                 requestTimeout));
         unwrapStreams.add(
             new CoreStream<>(
                 endpoints.get(i) + " (UnwrapStream)",
-                c::unwrapStream,
+                streamChannels.get(i),
+                unwrapMethod,
                 (r, id) -> r.toBuilder().setCallId(id).build(),
                 UnwrapKeysResponse::getCallId,
-                m,
                 1024,
                 requestTimeout));
       }
     } else {
+      this.streamChannels = List.of();
       this.wrapStreams = null;
       this.unwrapStreams = null;
     }
   }
 
+  private final List<NettyGrpcClient> streamChannels;
   private final List<CoreStream<WrapKeysRequest, WrapKeysResponse>> wrapStreams;
   private final List<CoreStream<UnwrapKeysRequest, UnwrapKeysResponse>> unwrapStreams;
   private final List<CoreKeyServiceClient> streamClients;
@@ -436,6 +449,7 @@ public final class CoreLink implements AutoCloseable {
       wrapStreams.forEach(CoreStream::close);
       unwrapStreams.forEach(CoreStream::close);
     }
+    streamChannels.forEach(NettyGrpcClient::close);
     streamClients.forEach(CoreKeyServiceClient::close);
     clients.forEach(KeyCalls::close);
   }

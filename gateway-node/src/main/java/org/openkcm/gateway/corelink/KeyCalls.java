@@ -7,7 +7,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
-import org.openkcm.node.grpc.UnaryClient;
+import org.openkcm.node.grpc.NettyGrpcClient;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
@@ -38,25 +38,25 @@ public interface KeyCalls extends AutoCloseable {
   static KeyCalls netty(
       CoreLink.Endpoint endpoint, Duration deadline, Optional<MutualTls> tls, Set<String> kinds) {
     var wrap =
-        UnaryClient.method(
+        NettyGrpcClient.method(
             CoreKeyService.name,
             "WrapKeys",
             WrapKeysRequest.getDefaultInstance(),
             WrapKeysResponse.getDefaultInstance());
     var unwrap =
-        UnaryClient.method(
+        NettyGrpcClient.method(
             CoreKeyService.name,
             "UnwrapKeys",
             UnwrapKeysRequest.getDefaultInstance(),
             UnwrapKeysResponse.getDefaultInstance());
     var rewrap =
-        UnaryClient.method(
+        NettyGrpcClient.method(
             CoreKeyService.name,
             "RewrapKeys",
             RewrapKeysRequest.getDefaultInstance(),
             RewrapKeysResponse.getDefaultInstance());
-    UnaryClient client =
-        UnaryClient.connect(endpoint.host(), endpoint.port(), tls, kinds, deadline);
+    NettyGrpcClient client =
+        NettyGrpcClient.connect(endpoint.host(), endpoint.port(), tls, kinds, deadline);
     return new KeyCalls() {
       @Override
       public CompletionStage<WrapKeysResponse> wrapKeys(WrapKeysRequest request) {

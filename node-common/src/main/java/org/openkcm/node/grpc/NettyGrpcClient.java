@@ -21,18 +21,19 @@ import javax.net.ssl.SSLException;
 import org.openkcm.node.tls.MutualTls;
 
 /**
- * Unary calls to one server on a grpc-java Netty channel whose answers complete on the channel's
- * event loop (direct executor: no hand-off to another thread pool, which is what pekko-grpc's
- * client adds to every call). For short, non-blocking callbacks only: whoever continues a returned
- * stage must not block. Failures complete the stage with grpc-java's {@code
- * StatusRuntimeException}, as pekko-grpc clients do, so {@code GrpcErrors.fromGrpc} reads both.
+ * Calls to one server on a grpc-java Netty channel whose answers are handled on the channel's event
+ * loop (direct executor: no hand-off to another thread pool, which is what pekko-grpc's client adds
+ * to every call). For short, non-blocking callbacks only: whoever continues a returned stage must
+ * not block. Unary failures complete the stage with grpc-java's {@code StatusRuntimeException}, as
+ * pekko-grpc clients do, so {@code GrpcErrors.fromGrpc} reads both. A stream fails as soon as its
+ * connection does (a node that is gone answers no stream: the call fails at once).
  */
-public final class UnaryClient implements AutoCloseable {
+public final class NettyGrpcClient implements AutoCloseable {
 
   private final ManagedChannel channel;
   private final Duration deadline;
 
-  private UnaryClient(ManagedChannel channel, Duration deadline) {
+  private NettyGrpcClient(ManagedChannel channel, Duration deadline) {
     this.channel = channel;
     this.deadline = deadline;
   }
@@ -42,9 +43,29 @@ public final class UnaryClient implements AutoCloseable {
    * servers of {@code serverKinds}, when {@code tls} is present; plaintext otherwise. Every call
    * gets {@code deadline}.
    */
-  public static UnaryClient connect(
+  public static NettyGrpcClient connect(
       String host, int port, Optional<MutualTls> tls, Set<String> serverKinds, Duration deadline) {
+    return connect(host, port, tls, serverKinds, deadline, false);
+  }
+
+  /**
+   * As {@link #connect(String, int, Optional, Set, Duration)}; with {@code keepalive}, HTTP/2 pings
+   * every 10 s (the least grpc-java allows) answered within 2 s, so a long-lived stream to a node
+   * that vanished without closing its connection (killed host, partition) fails within ~12 s.
+   */
+  public static NettyGrpcClient connect(
+      String host,
+      int port,
+      Optional<MutualTls> tls,
+      Set<String> serverKinds,
+      Duration deadline,
+      boolean keepalive) {
     NettyChannelBuilder b = NettyChannelBuilder.forAddress(host, port).directExecutor();
+    if (keepalive) {
+      b.keepAliveTime(10, TimeUnit.SECONDS)
+          .keepAliveTimeout(2, TimeUnit.SECONDS)
+          .keepAliveWithoutCalls(true);
+    }
     if (tls.isPresent()) {
       MutualTls t = tls.get();
       try {
@@ -60,7 +81,7 @@ public final class UnaryClient implements AutoCloseable {
     } else {
       b.usePlaintext();
     }
-    return new UnaryClient(b.build(), deadline);
+    return new NettyGrpcClient(b.build(), deadline);
   }
 
   /** The unary method {@code name} of service {@code serviceName} (full protobuf name). */
@@ -72,6 +93,27 @@ public final class UnaryClient implements AutoCloseable {
         .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
         .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
         .build();
+  }
+
+  /** The bidirectional streaming method {@code name} of service {@code serviceName}. */
+  public static <Q extends Message, R extends Message> MethodDescriptor<Q, R> bidiMethod(
+      String serviceName, String name, Q requestPrototype, R responsePrototype) {
+    return MethodDescriptor.<Q, R>newBuilder()
+        .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+        .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
+        .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
+        .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
+        .build();
+  }
+
+  /**
+   * Opens a bidirectional stream of {@code method} (no deadline): answers go to {@code answers} on
+   * the event loop; the returned observer sends requests and must be called by one thread at a
+   * time.
+   */
+  public <Q, R> StreamObserver<Q> stream(MethodDescriptor<Q, R> method, StreamObserver<R> answers) {
+    return ClientCalls.asyncBidiStreamingCall(
+        channel.newCall(method, CallOptions.DEFAULT), answers);
   }
 
   /** Calls {@code method} with {@code request}; the stage completes on the event loop. */
