@@ -3,7 +3,8 @@
 concurrency, the median of the runs with min-max: req/s, p50 and p99, and the ratio of each to the echo's in
 the same run. The machine is shared and noisy: only ratios within one run are compared.
 
-  (a variant's arguments may start with --root=DIR: the driver of another checkout, e.g. the commit before)
+  (a variant's arguments may start with --root=DIR: the driver of another checkout, e.g. the commit before;
+  -D/-X arguments go to the JVM, e.g. -Dopenkcm.audit.trail.enabled=true)
   python3 bench/interleave.py --runs 3 --variant 'pekko=--core-client pekko' --variant 'netty=--core-client netty' \
       -- --seconds 5 --warmup 4 --concurrency 1,16 --core-keys on --skip-core true --scenarios Echo,Decrypt
 """
@@ -19,7 +20,9 @@ def run(args):
         root = args[0].split('=', 1)[1]
         cp = ':'.join(f'{root}/{part}' for part in CP.split(':'))
         args = args[1:]
-    out = subprocess.run(['java', '-cp', cp, 'org.openkcm.bench.GatewayLoadDriver'] + args,
+    jvm = [a for a in args if a.startswith('-D') or a.startswith('-X')]  # JVM options (config overrides)
+    args = [a for a in args if a not in jvm]
+    out = subprocess.run(['java'] + jvm + ['-cp', cp, 'org.openkcm.bench.GatewayLoadDriver'] + args,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=1800).stdout
     return [json.loads(l) for l in out.splitlines() if l.startswith('{')]
 

@@ -42,40 +42,85 @@ public final class AuditTrailSettings {
             });
   }
 
+  /**
+   * The trails running in this JVM by database (URL and user), with how many nodes use each. {@link
+   * AuditLog} hands every record to every registered sink, so two nodes in one JVM (the demo, the
+   * tests, the benchmark) share one trail: with one each, every record was written twice into the
+   * same chain by two writers that kept clashing on sequence numbers.
+   */
+  private static final java.util.Map<String, Shared> SHARED = new java.util.HashMap<>();
+
+  private static final class Shared {
+    final PostgresAuditTrail trail;
+    final AutoCloseable registration;
+    int users;
+
+    Shared(PostgresAuditTrail trail, AutoCloseable registration) {
+      this.trail = trail;
+      this.registration = registration;
+    }
+  }
+
   public static Optional<Running> start(Config root, Optional<MutualTls> tls) {
     Config c = root.getConfig("openkcm.audit.trail");
     if (!c.getBoolean("enabled")) {
       return Optional.empty();
     }
-    PostgresAuditTrail trail =
-        new PostgresAuditTrail(
-            new PostgresAuditTrail.Settings(
-                c.getString("url"),
-                c.getString("user"),
-                c.getString("password"),
-                c.getInt("queue-capacity"),
-                c.getInt("checkpoint-every"),
-                c.getDuration("checkpoint-interval")),
-            tls.map(AuditTrailSettings::signer),
-            Clock.systemUTC());
-    AutoCloseable registration = AuditLog.addSink(trail);
+    String key = c.getString("url") + " as " + c.getString("user");
+    Shared shared;
+    synchronized (SHARED) {
+      shared = SHARED.get(key);
+      if (shared == null) {
+        PostgresAuditTrail trail = open(c, tls);
+        shared = new Shared(trail, AuditLog.addSink(trail));
+        SHARED.put(key, shared);
+      }
+      shared.users++;
+    }
+    Shared used = shared;
     return Optional.of(
         new Running() {
+          private boolean closed;
+
           @Override
           public int backlog() {
-            return trail.backlog();
+            return used.trail.backlog();
           }
 
           @Override
           public void close() {
+            synchronized (SHARED) {
+              if (closed) {
+                return;
+              }
+              closed = true;
+              if (--used.users > 0) {
+                return;
+              }
+              SHARED.remove(key);
+            }
             try {
-              registration.close();
+              used.registration.close();
             } catch (Exception e) {
               // removing from a list does not fail
             }
-            trail.close();
+            used.trail.close();
           }
         });
+  }
+
+  /** A new trail writer (signed by the first node of this JVM that starts one). */
+  private static PostgresAuditTrail open(Config c, Optional<MutualTls> tls) {
+    return new PostgresAuditTrail(
+        new PostgresAuditTrail.Settings(
+            c.getString("url"),
+            c.getString("user"),
+            c.getString("password"),
+            c.getInt("queue-capacity"),
+            c.getInt("checkpoint-every"),
+            c.getDuration("checkpoint-interval")),
+        tls.map(AuditTrailSettings::signer),
+        Clock.systemUTC());
   }
 
   private static PostgresAuditTrail.Signer signer(MutualTls tls) {

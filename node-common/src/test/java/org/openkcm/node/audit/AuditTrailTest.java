@@ -106,6 +106,48 @@ class AuditTrailTest {
   }
 
   @Test
+  void twoNodesInOneJvmWriteEachRecordOnce() throws Exception {
+    String shared = "audit-shared-" + Long.toHexString(System.nanoTime());
+    com.typesafe.config.Config c =
+        com.typesafe.config.ConfigFactory.parseMap(
+            java.util.Map.of(
+                "openkcm.audit.trail.enabled",
+                true,
+                "openkcm.audit.trail.url",
+                URL,
+                "openkcm.audit.trail.user",
+                "postgres",
+                "openkcm.audit.trail.password",
+                "",
+                "openkcm.audit.trail.queue-capacity",
+                1000,
+                "openkcm.audit.trail.checkpoint-every",
+                1000,
+                "openkcm.audit.trail.checkpoint-interval",
+                "1h"));
+    // a Core and a gateway in one JVM (the demo) each start the trail; records reach every sink
+    AuditTrailSettings.Running core = AuditTrailSettings.start(c, Optional.empty()).orElseThrow();
+    AuditTrailSettings.Running gateway =
+        AuditTrailSettings.start(c, Optional.empty()).orElseThrow();
+    try {
+      for (int i = 1; i <= 5; i++) {
+        AuditLog.record("keys.unwrap", "tenant", shared, "count", i, "cid", "s" + i);
+      }
+      gateway.close(); // the Core still runs: its records still go to the trail
+      AuditLog.record("keys.unwrap", "tenant", shared, "count", 6, "cid", "s6");
+    } finally {
+      core.close();
+    }
+    try (AuditReader r = new AuditReader(URL, "postgres", "")) {
+      AuditChain.Verdict v = r.verify(shared);
+      assertTrue(v.ok(), v.toString());
+      assertEquals(6, v.records(), "each record once, not once per node");
+    } finally {
+      sql("DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(shared) + " CASCADE");
+    }
+  }
+
+  @Test
   void anEditedRecordIsNamed() throws Exception {
     sql(
         "UPDATE "
