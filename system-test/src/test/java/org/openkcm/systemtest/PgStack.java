@@ -64,11 +64,29 @@ final class PgStack implements AutoCloseable {
     try {
       Map<String, Object> c = new HashMap<>(coreSettings);
       c.putIfAbsent("openkcm.data-dir", Files.createTempDirectory("openkcm-" + name).toString());
-      c.putIfAbsent("openkcm.core.grpc.port", Rpc.freePort());
-      Config coreConfig =
-          NodeConfig.load(
-              "core", "test", ConfigFactory.parseMap(c).withFallback(db.journalConfig()));
-      CoreNode core = CoreNode.start(coreConfig);
+      boolean portChosenHere = !c.containsKey("openkcm.core.grpc.port");
+      Config coreConfig;
+      CoreNode core;
+      for (int attempt = 1; ; attempt++) {
+        if (portChosenHere) {
+          // a fixed port (restarts reuse it), picked free; another socket of this JVM may take it
+          // before the Core binds it: then pick another
+          c.put("openkcm.core.grpc.port", Rpc.freePort());
+        }
+        coreConfig =
+            NodeConfig.load(
+                "core", "test", ConfigFactory.parseMap(c).withFallback(db.journalConfig()));
+        try {
+          core = CoreNode.start(coreConfig);
+          break;
+        } catch (IllegalStateException e) {
+          if (!portChosenHere
+              || attempt >= 3
+              || String.valueOf(e.getMessage()).indexOf("Address already in use") < 0) {
+            throw e;
+          }
+        }
+      }
       Map<String, Object> g = new HashMap<>(gatewaySettings);
       g.put("openkcm.gateway.core.port", core.grpcAddress().getPort());
       GatewayNode gateway =
