@@ -280,7 +280,7 @@ public final class CoreLink implements AutoCloseable {
             .setServiceId(serviceId)
             .setCorrelationId(cid);
     // one context for all (bulk calls): sent once, not with every key
-    boolean shared = !items.isEmpty() && !items.get(0).context().isEmpty() && sameContext(items);
+    boolean shared = sharedContext(items, ToWrap::context);
     if (shared) {
       req.putAllSharedContext(items.get(0).context());
     }
@@ -329,10 +329,19 @@ public final class CoreLink implements AutoCloseable {
             });
   }
 
-  private static boolean sameContext(List<ToWrap> items) {
-    Map<String, String> first = items.get(0).context();
+  /**
+   * Whether the items of a batch (two or more) all carry one non-empty context: then it travels
+   * once ({@code shared_context}), not with every key.
+   */
+  private static <T> boolean sharedContext(
+      List<T> items, Function<T, Map<String, String>> context) {
+    if (items.size() < 2 || context.apply(items.get(0)).isEmpty()) {
+      return false;
+    }
+    Map<String, String> first = context.apply(items.get(0));
     for (int i = 1; i < items.size(); i++) {
-      if (items.get(i).context() != first && !items.get(i).context().equals(first)) {
+      Map<String, String> c = context.apply(items.get(i));
+      if (c != first && !c.equals(first)) {
         return false;
       }
     }
@@ -349,9 +358,7 @@ public final class CoreLink implements AutoCloseable {
       String tenantId, List<UnwrapItem> items, String cid) {
     UnwrapKeysRequest.Builder b =
         UnwrapKeysRequest.newBuilder().setTenantId(tenantId).setCorrelationId(cid);
-    if (items.size() > 1
-        && items.get(0).getContextCount() > 0
-        && items.stream().allMatch(i -> i.getContextMap().equals(items.get(0).getContextMap()))) {
+    if (sharedContext(items, UnwrapItem::getContextMap)) {
       // one context for all (bulk calls): sent once, not with every envelope
       b.putAllSharedContext(items.get(0).getContextMap());
       for (UnwrapItem item : items) {

@@ -87,19 +87,29 @@ public final class NettyGrpcClient implements AutoCloseable {
   /** The unary method {@code name} of service {@code serviceName} (full protobuf name). */
   public static <Q extends Message, R extends Message> MethodDescriptor<Q, R> method(
       String serviceName, String name, Q requestPrototype, R responsePrototype) {
-    return MethodDescriptor.<Q, R>newBuilder()
-        .setType(MethodDescriptor.MethodType.UNARY)
-        .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
-        .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
-        .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
-        .build();
+    return descriptor(
+        MethodDescriptor.MethodType.UNARY, serviceName, name, requestPrototype, responsePrototype);
   }
 
   /** The bidirectional streaming method {@code name} of service {@code serviceName}. */
   public static <Q extends Message, R extends Message> MethodDescriptor<Q, R> bidiMethod(
       String serviceName, String name, Q requestPrototype, R responsePrototype) {
+    return descriptor(
+        MethodDescriptor.MethodType.BIDI_STREAMING,
+        serviceName,
+        name,
+        requestPrototype,
+        responsePrototype);
+  }
+
+  private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> descriptor(
+      MethodDescriptor.MethodType type,
+      String serviceName,
+      String name,
+      Q requestPrototype,
+      R responsePrototype) {
     return MethodDescriptor.<Q, R>newBuilder()
-        .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+        .setType(type)
         .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
         .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
         .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
