@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Runs GatewayLoadDriver variants interleaved (A, B, A, B, ...) and prints, per variant, scenario and
 concurrency, the median of the runs with min-max: req/s, p50 and p99, and the ratio of each to the echo's in
-the same run. The machine is shared and noisy: only ratios within one run are compared.
+the same run, and the CPU time per call spent by the driver's JVM (client, and the in-process gateway and Core)
+plus the local PostgreSQL. The machine is shared and noisy: only ratios within one run are compared, and CPU per
+call, which other tenants' load barely changes.
 
   (a variant's arguments may start with --root=DIR: the driver of another checkout, e.g. the commit before;
   -D/-X arguments go to the JVM, e.g. -Dopenkcm.audit.trail.enabled=true)
@@ -54,8 +56,11 @@ def main():
             results[name].append(lines)
             print(f'# run {i + 1} {name}: ' + ', '.join(
                 f"{key(l)[0]}/{key(l)[1]}={l['opsPerSec']}" for l in lines), file=sys.stderr, flush=True)
-    print('| variant | scenario | callers | req/s | × echo | p50 µs | p50 × echo | p99 µs | p99 × echo | keys/s |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
+            for l in lines:  # the raw figures, to compute other statistics later
+                print(f'#json {name} {json.dumps(l)}', file=sys.stderr, flush=True)
+    print('| variant | scenario | callers | req/s | × echo | p50 µs | p50 × echo | p99 µs | p99 × echo | keys/s '
+          '| CPU µs/call (JVM + PostgreSQL) |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
     for name, _ in variants:
         keys = []
         for lines in results[name]:
@@ -64,7 +69,7 @@ def main():
                 if k not in keys:
                     keys.append(k)
         for scen, c, batch in keys:
-            ops, p50, p99, r, r50, r99, kps = [], [], [], [], [], [], []
+            ops, p50, p99, r, r50, r99, kps, cpu = [], [], [], [], [], [], [], []
             for lines in results[name]:
                 by = {key(l): l for l in lines}
                 l = by.get((scen, c, batch))
@@ -72,11 +77,14 @@ def main():
                     continue
                 e = by.get(('Echo', c, 1))
                 ops.append(l['opsPerSec']); p50.append(l['p50us']); p99.append(l['p99us']); kps.append(l['keysPerSec'])
+                if 'cpuUsPerOp' in l:  # CPU per call: steadier than req/s on a noisy machine
+                    cpu.append(l['cpuUsPerOp'] + l['dbCpuUsPerOp'])
                 if e:
                     r.append(l['opsPerSec'] / e['opsPerSec']); r50.append(l['p50us'] / e['p50us']); r99.append(l['p99us'] / e['p99us'])
             label = scen if batch == 1 else f'{scen} ×{batch}'
             print(f"| {name} | {label} | {c} | {fmt(ops, 0)} | {fmt(r) if r else ''} | {fmt(p50, 0)} | "
-                  f"{fmt(r50) if r50 else ''} | {fmt(p99, 0)} | {fmt(r99) if r99 else ''} | {fmt(kps, 0)} |")
+                  f"{fmt(r50) if r50 else ''} | {fmt(p99, 0)} | {fmt(r99) if r99 else ''} | {fmt(kps, 0)} | "
+                  f"{fmt(cpu, 0) if cpu else ''} |")
 
 
 if __name__ == '__main__':

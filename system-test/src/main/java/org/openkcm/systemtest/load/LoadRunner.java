@@ -36,15 +36,17 @@ public final class LoadRunner {
     if (warmupSeconds > 0) {
       measure(call, concurrency, warmupSeconds);
     }
+    CpuMeter cpu = new CpuMeter();
     long start = System.nanoTime();
     Run r = measure(call, concurrency, seconds);
     double elapsed = (System.nanoTime() - start) / 1e9;
+    long[] used = cpu.elapsed();
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("scenario", scenario);
     out.put("concurrency", concurrency);
     out.put("batch", batch);
     out.put("seconds", Math.round(elapsed * 10) / 10.0);
-    out.putAll(figures(r, elapsed, batch));
+    out.putAll(figures(r, elapsed, batch, used));
     return out;
   }
 
@@ -55,20 +57,26 @@ public final class LoadRunner {
     if (warmupSeconds > 0) {
       open(call, rate, warmupSeconds);
     }
+    CpuMeter cpu = new CpuMeter();
     long start = System.nanoTime();
     Run r = open(call, rate, seconds);
     double elapsed = (System.nanoTime() - start) / 1e9;
+    long[] used = cpu.elapsed();
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("scenario", scenario);
     out.put("openLoopRate", rate);
     out.put("seconds", Math.round(elapsed * 10) / 10.0);
-    out.putAll(figures(r, elapsed, 1));
+    out.putAll(figures(r, elapsed, 1, used));
     return out;
   }
 
   private record Run(Histogram histogram, long errors) {}
 
-  private static Map<String, Object> figures(Run r, double elapsed, int batch) {
+  /**
+   * The run's figures; {@code cpu} is the CPU time (ns) this JVM and PostgreSQL spent meanwhile
+   * ({@link CpuMeter}), given per call.
+   */
+  private static Map<String, Object> figures(Run r, double elapsed, int batch, long[] cpu) {
     Histogram h = r.histogram();
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("ops", h.getTotalCount());
@@ -79,6 +87,9 @@ public final class LoadRunner {
     out.put("p99us", h.getValueAtPercentile(99) / 1000);
     out.put("p999us", h.getValueAtPercentile(99.9) / 1000);
     out.put("maxUs", h.getMaxValue() / 1000);
+    long calls = Math.max(1, h.getTotalCount());
+    out.put("cpuUsPerOp", Math.round(cpu[0] / 10.0 / calls) / 100.0);
+    out.put("dbCpuUsPerOp", Math.round(cpu[1] / 10.0 / calls) / 100.0);
     return out;
   }
 
