@@ -854,29 +854,41 @@ class MutualTlsIT {
   }
 
   /** Some audit record is the JSON object of {@code event} with every given field name = value. */
+  /** Waits (bounded) for an audit record: the Core records a key request beside its answer. */
   private static void assertAudited(String event, String... fields) {
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            Duration.ofMillis(50),
+            () -> {
+              assertTrue(
+                  audited(event, fields),
+                  "no audit record " + event + " " + java.util.Arrays.toString(fields));
+              return null;
+            });
+  }
+
+  private static boolean audited(String event, String... fields) {
     ObjectMapper json = new ObjectMapper();
-    boolean found =
-        audit.list.stream()
-            .anyMatch(
-                e -> {
-                  try {
-                    var record = json.readTree(e.getFormattedMessage());
-                    if (!event.equals(record.path("event").asText())) {
-                      return false;
-                    }
-                    for (int i = 0; i < fields.length; i += 2) {
-                      if (!fields[i + 1].equals(record.path(fields[i]).asText())) {
-                        return false;
-                      }
-                    }
-                    return true;
-                  } catch (Exception notJson) {
-                    throw new AssertionError(
-                        "an audit record that is not JSON: " + e.getFormattedMessage(), notJson);
+    return List.copyOf(audit.list).stream()
+        .anyMatch(
+            e -> {
+              try {
+                var record = json.readTree(e.getFormattedMessage());
+                if (!event.equals(record.path("event").asText())) {
+                  return false;
+                }
+                for (int i = 0; i < fields.length; i += 2) {
+                  if (!fields[i + 1].equals(record.path(fields[i]).asText())) {
+                    return false;
                   }
-                });
-    assertTrue(found, "no audit record " + event + " " + java.util.Arrays.toString(fields));
+                }
+                return true;
+              } catch (Exception notJson) {
+                throw new AssertionError(
+                    "an audit record that is not JSON: " + e.getFormattedMessage(), notJson);
+              }
+            });
   }
 
   private static void assertRefused(GrpcClientSettings settings) {

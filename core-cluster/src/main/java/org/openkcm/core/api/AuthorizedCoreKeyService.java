@@ -56,7 +56,9 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
     if (!auditKeyOperations) {
       return call;
     }
-    return call.whenComplete(
+    // The record is made beside the answer, not before it: the answer does not wait for its JSON,
+    // log line and hand-over to the trail (the trail is written asynchronously either way).
+    call.whenComplete(
         (ok, failure) ->
             AuditLog.record(
                 event,
@@ -72,6 +74,7 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
                 cid,
                 "outcome",
                 failure == null ? "ok" : GrpcErrors.fromGrpc(failure).reason().name()));
+    return call;
   }
 
   @Override

@@ -180,33 +180,29 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
   private void run() {
     List<Pending> batch = new ArrayList<>();
-    while (!closed || !queue.isEmpty()) {
+    while (!closed || !queue.isEmpty() || !batch.isEmpty()) {
       try {
         Pending first = batch.isEmpty() ? queue.poll(200, TimeUnit.MILLISECONDS) : null;
         if (first != null) {
           batch.add(first);
-          // linger a little so that one transaction (one commit) carries many records
-          long until = System.nanoTime() + LINGER_NANOS;
-          while (batch.size() < MAX_BATCH) {
-            queue.drainTo(batch, MAX_BATCH - batch.size());
-            long left = until - System.nanoTime();
-            if (left <= 0 || batch.size() >= MAX_BATCH) {
-              break;
-            }
-            Pending next = queue.poll(left, TimeUnit.NANOSECONDS);
-            if (next == null) {
-              break;
-            }
-            batch.add(next);
-          }
+          // Let a burst gather, then take it at once: one transaction (one commit) for many
+          // records, and no wake-up of this thread per record (a record only wakes a writer that
+          // waits for the first one, above).
+          TimeUnit.NANOSECONDS.sleep(LINGER_NANOS);
+          queue.drainTo(batch, MAX_BATCH - batch.size());
         }
         write(batch);
         checkpointDue(false);
       } catch (InterruptedException e) {
+        // close(): what was taken or is queued is still written, the loop runs until none is left
+      } catch (RuntimeException | SQLException e) {
         if (closed) {
+          log.error(
+              "audit trail: {} records not written before shutdown: {}",
+              batch.size() + queue.size(),
+              e.toString());
           break;
         }
-      } catch (RuntimeException | SQLException e) {
         log.error(
             "audit trail write failed ({} records kept for the next attempt): {}",
             batch.size(),
