@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -145,12 +143,9 @@ final class ClusterCommand {
     out.flush();
   }
 
+  /** A free loopback port for a node, below the kernel's ephemeral range ({@link FreePorts}). */
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return org.openkcm.node.net.FreePorts.pick();
   }
 
   static void write(Path dir, State state) throws IOException {
