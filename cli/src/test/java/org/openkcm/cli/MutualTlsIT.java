@@ -809,30 +809,18 @@ class MutualTlsIT {
             .to(org.apache.pekko.stream.javadsl.Sink.foreach(seen::add))
             .run(kit.system());
     try {
-      kit.createTestProbe()
-          .awaitAssert(
-              Duration.ofSeconds(10),
-              Duration.ofMillis(50),
-              () -> {
-                assertTrue(seen.stream().anyMatch(e -> e.getKind().equals("hello")));
-                return null;
-              });
+      eventually(() -> assertTrue(seen.stream().anyMatch(e -> e.getKind().equals("hello"))));
       stack.ensureTenant("not-for-gw-a", "devfile:not-for-gw-a-root", "payments");
       stack.ensureTenant("acme", "devfile:acme-root", "watch-probe");
-      kit.createTestProbe()
-          .awaitAssert(
-              Duration.ofSeconds(10),
-              Duration.ofMillis(50),
-              () -> {
-                assertTrue(
-                    seen.stream()
-                        .anyMatch(
-                            e ->
-                                e.getTenantId().equals("acme")
-                                    && e.getKind().equals("service-created")),
-                    "gw-a hears of acme: " + seen);
-                return null;
-              });
+      eventually(
+          () ->
+              assertTrue(
+                  seen.stream()
+                      .anyMatch(
+                          e ->
+                              e.getTenantId().equals("acme")
+                                  && e.getKind().equals("service-created")),
+                  "gw-a hears of acme: " + seen));
       assertTrue(
           seen.stream().noneMatch(e -> e.getTenantId().equals("not-for-gw-a")),
           "gw-a never hears of a tenant it does not serve: " + seen);
@@ -853,17 +841,26 @@ class MutualTlsIT {
         kit.system());
   }
 
-  /** Some audit record is the JSON object of {@code event} with every given field name = value. */
-  /** Waits (bounded) for an audit record: the Core records a key request beside its answer. */
+  /**
+   * Waits (bounded) for an audit record that is the JSON object of {@code event} with every given
+   * field name = value: the Core records a key request beside its answer.
+   */
   private static void assertAudited(String event, String... fields) {
+    eventually(
+        () ->
+            assertTrue(
+                audited(event, fields),
+                "no audit record " + event + " " + java.util.Arrays.toString(fields)));
+  }
+
+  /** Runs {@code check} until it passes, for up to 10 s. */
+  private static void eventually(Runnable check) {
     kit.createTestProbe()
         .awaitAssert(
             Duration.ofSeconds(10),
             Duration.ofMillis(50),
             () -> {
-              assertTrue(
-                  audited(event, fields),
-                  "no audit record " + event + " " + java.util.Arrays.toString(fields));
+              check.run();
               return null;
             });
   }
