@@ -22,6 +22,7 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.killswitch.KillSwitchWatcher;
 import org.openkcm.core.tenant.KeyBatch;
+import org.openkcm.core.tenant.ResidentTenants;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantEvents;
 import org.openkcm.protocol.core.v1.CoreKeyService;
@@ -45,11 +46,15 @@ import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
-/** Gateway-facing batched wrap/unwrap: a thin mapping onto the tenant entity. */
+/**
+ * Gateway-facing batched wrap/unwrap: a thin mapping onto the tenant entity. An unwrap of a tenant
+ * resident on this node is answered on the caller's thread ({@link ResidentTenants}).
+ */
 public final class CoreKeyServiceImpl implements CoreKeyService {
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
+  private final ResidentTenants residents;
   private final Duration askTimeout;
   private final Duration resendAfter;
   private final ActorRef<Topic.Command<TenantEvents.StatusChanged>> tenantTopic;
@@ -69,6 +74,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
       KillSwitchWatcher killSwitch) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
+    this.residents = ResidentTenants.get(system);
     this.askTimeout = askTimeout;
     this.resendAfter = system.settings().config().getDuration("openkcm.core.tenant.resend-after");
     this.tenantTopic = tenantTopic;
@@ -185,37 +191,42 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     } catch (OpenKcmException e) {
       return failed(e);
     }
+    Optional<KeyBatch.Unwrapped> resident = residents.unwrap(in.getTenantId(), items);
     var tenant = sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId());
-    return ResendingAsk.ask(
-            "UnwrapKeys of tenant " + in.getTenantId(),
-            timeout ->
-                tenant.<KeyBatch.Unwrapped>askWithStatus(
-                    replyTo -> new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo),
-                    timeout),
-            resendAfter,
-            askTimeout)
-        .handle(
-            (unwrapped, failure) -> {
-              if (failure != null) {
-                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-              }
-              UnwrapKeysResponse.Builder out =
-                  UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
-              for (KeyBatch.UnwrapOutcome o : unwrapped.outcomes()) {
-                out.addResults(
-                    o.isOk()
-                        ? UnwrapResult.newBuilder()
-                            .setPlaintext(ByteString.copyFrom(o.plaintext()))
-                            .build()
-                        : UnwrapResult.newBuilder()
-                            .setError(
-                                ItemError.newBuilder()
-                                    .setReason(o.errorReason())
-                                    .setMessage(o.errorMessage()))
-                            .build());
-              }
-              return out.build();
-            });
+    CompletionStage<KeyBatch.Unwrapped> answer =
+        resident.isPresent()
+            ? CompletableFuture.completedFuture(resident.get())
+            : ResendingAsk.ask(
+                "UnwrapKeys of tenant " + in.getTenantId(),
+                timeout ->
+                    tenant.<KeyBatch.Unwrapped>askWithStatus(
+                        replyTo ->
+                            new TenantEntity.UnwrapKeys(items, in.getCorrelationId(), replyTo),
+                        timeout),
+                resendAfter,
+                askTimeout);
+    return answer.handle(
+        (unwrapped, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+          }
+          UnwrapKeysResponse.Builder out =
+              UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
+          for (KeyBatch.UnwrapOutcome o : unwrapped.outcomes()) {
+            out.addResults(
+                o.isOk()
+                    ? UnwrapResult.newBuilder()
+                        .setPlaintext(ByteString.copyFrom(o.plaintext()))
+                        .build()
+                    : UnwrapResult.newBuilder()
+                        .setError(
+                            ItemError.newBuilder()
+                                .setReason(o.errorReason())
+                                .setMessage(o.errorMessage()))
+                        .build());
+          }
+          return out.build();
+        });
   }
 
   @Override

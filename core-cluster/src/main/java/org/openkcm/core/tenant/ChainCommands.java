@@ -12,8 +12,6 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.killswitch.KillRecord;
 import org.openkcm.core.seal.MasterKey;
-import org.openkcm.core.tenant.KeyBatch.UnwrapItem;
-import org.openkcm.core.tenant.KeyBatch.UnwrapOutcome;
 import org.openkcm.core.tenant.KeyBatch.Unwrapped;
 import org.openkcm.core.tenant.KeyBatch.WrapItem;
 import org.openkcm.core.tenant.KeyBatch.Wrapped;
@@ -37,7 +35,6 @@ import org.openkcm.core.tenant.TenantState.WrappedL3;
 import org.openkcm.protocol.envelope.EncryptionContext;
 import org.openkcm.protocol.envelope.Envelope;
 import org.openkcm.protocol.envelope.EnvelopeCipher;
-import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.envelope.EnvelopeHeader;
 import org.openkcm.protocol.envelope.Identifiers;
@@ -289,60 +286,13 @@ final class ChainCommands {
     if (rt.keys().isEmpty()) {
       return unsealer.unsealFirst(s, c, c.correlationId(), c.replyTo());
     }
-    List<UnwrapOutcome> outcomes = new ArrayList<>(c.items().size());
-    EncryptionContext.Memo contexts = new EncryptionContext.Memo();
-    for (UnwrapItem item : c.items()) {
-      outcomes.add(unwrapOne(s, item, contexts));
-    }
-    return rt.effect.reply(
-        c.replyTo(), StatusReply.success(new Unwrapped(outcomes, rt.sequence())));
+    Unwrapped answer =
+        new Unwrapped(
+            ResidentTenant.unwrapAll(s, rt.keys().orElseThrow(), c.items()), rt.sequence());
+    rt.resident(s);
+    return rt.effect.reply(c.replyTo(), StatusReply.success(answer));
   }
 
-  private UnwrapOutcome unwrapOne(Registered s, UnwrapItem item, EncryptionContext.Memo contexts) {
-    try {
-      Envelope env = EnvelopeCodec.decode(item.envelope());
-      if (!env.tenantId().equals(rt.tenantId)) {
-        return UnwrapOutcome.failed(
-            ErrorReason.ENVELOPE_TENANT_MISMATCH,
-            "envelope belongs to another tenant, not to " + rt.tenantId);
-      }
-      if (!s.services().containsKey(env.serviceId())) {
-        return UnwrapOutcome.failed(
-            ErrorReason.SERVICE_NOT_FOUND,
-            "envelope names service "
-                + env.serviceId()
-                + ", which tenant "
-                + rt.tenantId
-                + " does not have");
-      }
-      ServiceKeys service = s.services().get(env.serviceId());
-      if (service.pinned() && s.isReplica()) {
-        return UnwrapOutcome.failed(ErrorReason.SERVICE_PINNED, pinned(s, service.serviceId()));
-      }
-      if (env.l3Version() < service.retiredBelow()) {
-        return UnwrapOutcome.failed(ErrorReason.KEY_VERSION_RETIRED, retired(service, env));
-      }
-      Optional<EnvelopeCipher> cipher =
-          rt.keys().orElseThrow().cipher(env.serviceId(), env.l3Version());
-      if (cipher.isEmpty()) {
-        return UnwrapOutcome.failed(
-            ErrorReason.L3_VERSION_UNKNOWN,
-            "envelope names L3 version "
-                + env.l3Version()
-                + " of service "
-                + env.serviceId()
-                + ", which does not exist");
-      }
-      KeyMaterial dek = cipher.get().unwrap(env, contexts.of(item.context()));
-      byte[] plaintext = dek.revealBytes();
-      dek.wipe();
-      return UnwrapOutcome.ok(plaintext);
-    } catch (EnvelopeException e) {
-      return UnwrapOutcome.failed(ErrorReason.of(e.reason()), e.getMessage());
-    }
-  }
-
-  /** Why a replica does not serve a service pinned to the tenant's home region. */
   static String pinned(Registered s, String serviceId) {
     return "service "
         + serviceId

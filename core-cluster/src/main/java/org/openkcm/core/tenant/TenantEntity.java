@@ -63,7 +63,9 @@ import org.openkcm.protocol.key.KeyMaterial;
  *
  * <p>The first command that needs keys after a start (or failover) unseals the chain: L1 unwraps L2
  * in the customer's keystore (asynchronously), L2 unwraps every L3 locally. Commands that arrive
- * meanwhile are stashed. Wrap and unwrap persist nothing.
+ * meanwhile are stashed. Wrap and unwrap persist nothing. After answering an unwrap, a serving
+ * tenant publishes a {@link ResidentTenant} that the key listener unwraps with on its own thread;
+ * every other command, signal and wipe withdraws it first.
  */
 public final class TenantEntity
     extends EventSourcedBehaviorWithEnforcedReplies<
@@ -516,7 +518,14 @@ public final class TenantEntity
         .onCommand(PurgeDone.class, c -> rt.onPurged(c))
         .onCommand(PersistPendingKill.class, c -> Effect().noReply())
         .onCommand(StashedCommandsAnswered.class, c -> unsealer.onStashedAnswered());
-    return b.build();
+    CommandHandlerWithReply<Command, Event, TenantState> table = b.build();
+    // Nothing about the tenant changes while the key listener unwraps with a resident view.
+    return (state, command) -> {
+      if (!(command instanceof UnwrapKeys)) {
+        rt.notResident();
+      }
+      return table.apply(state, command);
+    };
   }
 
   /** An offboarded tenant answers TENANT_OFFBOARDED, its receipt, or comes back by the flag. */

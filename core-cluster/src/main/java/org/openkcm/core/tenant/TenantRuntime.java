@@ -61,6 +61,10 @@ final class TenantRuntime {
   private final LongSupplier sequence;
   private L1Session session = L1Session.SEALED;
   private boolean purgeDue;
+  private final ResidentTenants residents;
+
+  /** The view the key listener unwraps with, while one is published. */
+  private ResidentTenant resident;
 
   /**
    * The tenant's event sequence as gateways see it: one more for every event published to them
@@ -84,6 +88,7 @@ final class TenantRuntime {
     this.timers = timers;
     this.effect = effect;
     this.sequence = sequence;
+    this.residents = ResidentTenants.get(context.getSystem());
   }
 
   // ---------------------------------------------------------------- the session
@@ -108,6 +113,34 @@ final class TenantRuntime {
     return watchSequence < 0 ? sequence.getAsLong() : watchSequence;
   }
 
+  /**
+   * Publishes the tenant as {@code s} and its keys stand now for the key listener to unwrap with
+   * ({@link ResidentTenant}); call only after answering an unwrap in a serving state.
+   */
+  void resident(Registered s) {
+    if (resident == null && deps.settings().directUnwrap() && session.heldKeys().isPresent()) {
+      resident =
+          new ResidentTenant(
+              s,
+              session.heldKeys().get(),
+              sequence(),
+              deps,
+              HomeRegionHeartbeats.get(context.getSystem()));
+      residents.publish(resident);
+    }
+  }
+
+  /**
+   * Withdraws the published view, waiting for its unwraps in progress: before any command other
+   * than an unwrap, any signal, and any wipe.
+   */
+  void notResident() {
+    if (resident != null) {
+      residents.withdraw(resident);
+      resident = null;
+    }
+  }
+
   /** Strict mode: why a replica of {@code s} must not be served now, if it must not. */
   Optional<String> homeSilent(Registered s) {
     return HomeRegionHeartbeats.get(context.getSystem()).silent(s.homeRegion());
@@ -127,6 +160,7 @@ final class TenantRuntime {
 
   /** Wipes the keys in memory; an L1 call in flight brings nothing back that is kept. */
   void wipeKeys(String why) {
+    notResident();
     timers.cancel("l1-check");
     session
         .heldKeys()

@@ -15,6 +15,8 @@ import java.time.Duration;
  *     unreachable (a hung HSM or KMS never holds the tenant's commands longer)
  * @param maxWaitingCommands most commands that wait for an L1 call; more are refused at once
  * @param lifecycle nonce budget and cryptoperiods of the tenant's keys
+ * @param directUnwrap whether a serving tenant lets the key listener unwrap on its own thread
+ *     ({@link ResidentTenant})
  */
 public record TenantSettings(
     int maxBatchSize,
@@ -24,7 +26,8 @@ public record TenantSettings(
     Duration unsealRetryBackoff,
     Duration l1CallTimeout,
     int maxWaitingCommands,
-    KeyLifecycle lifecycle) {
+    KeyLifecycle lifecycle,
+    boolean directUnwrap) {
 
   public TenantSettings(
       int maxBatchSize,
@@ -40,7 +43,8 @@ public record TenantSettings(
         unsealRetryBackoff,
         Duration.ofSeconds(8),
         1000,
-        KeyLifecycle.DEFAULTS);
+        KeyLifecycle.DEFAULTS,
+        true);
   }
 
   public static TenantSettings fromConfig(Config config) {
@@ -53,7 +57,8 @@ public record TenantSettings(
         c.getDuration("unseal-retry-backoff"),
         c.getDuration("l1-call-timeout"),
         c.getInt("max-waiting-commands"),
-        KeyLifecycle.fromConfig(c.getConfig("lifecycle")));
+        KeyLifecycle.fromConfig(c.getConfig("lifecycle")),
+        c.getBoolean("direct-unwrap"));
   }
 
   /** Defaults for tests that build an entity by hand. */
@@ -71,7 +76,8 @@ public record TenantSettings(
         unsealRetryBackoff,
         timeout,
         maxWaiting,
-        lifecycle);
+        lifecycle,
+        directUnwrap);
   }
 
   public TenantSettings withLifecycle(KeyLifecycle next) {
@@ -83,6 +89,7 @@ public record TenantSettings(
         unsealRetryBackoff,
         l1CallTimeout,
         maxWaitingCommands,
-        next);
+        next,
+        directUnwrap);
   }
 }
