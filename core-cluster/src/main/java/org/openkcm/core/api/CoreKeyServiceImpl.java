@@ -47,8 +47,8 @@ import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
 /**
- * Gateway-facing batched wrap/unwrap: a thin mapping onto the tenant entity. An unwrap of a tenant
- * resident on this node is answered on the caller's thread ({@link ResidentTenants}).
+ * Gateway-facing batched wrap/unwrap: a thin mapping onto the tenant entity. An unwrap or wrap of a
+ * tenant resident on this node is answered on the caller's thread ({@link ResidentTenants}).
  */
 public final class CoreKeyServiceImpl implements CoreKeyService {
 
@@ -151,32 +151,35 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     } catch (OpenKcmException e) {
       return failed(e);
     }
+    Optional<KeyBatch.Wrapped> resident =
+        residents.wrap(in.getTenantId(), in.getServiceId(), items);
     var tenant = sharding.entityRefFor(TenantEntity.ENTITY_KEY, in.getTenantId());
-    return ResendingAsk.ask(
-            "WrapKeys of tenant " + in.getTenantId(),
-            timeout ->
-                tenant.<KeyBatch.Wrapped>askWithStatus(
-                    replyTo ->
-                        new TenantEntity.WrapKeys(
-                            in.getServiceId(), items, in.getCorrelationId(), replyTo),
-                    timeout),
-            resendAfter,
-            askTimeout)
-        .handle(
-            (wrapped, failure) -> {
-              if (failure != null) {
-                throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
-              }
-              WrapKeysResponse.Builder out =
-                  WrapKeysResponse.newBuilder()
-                      .setL3Version((int) wrapped.l3Version())
-                      .setTenantSequence(wrapped.sequence());
-              // fresh arrays nobody writes again: wrapped, not copied
-              wrapped
-                  .envelopes()
-                  .forEach(e -> out.addEnvelopes(UnsafeByteOperations.unsafeWrap(e)));
-              return out.build();
-            });
+    CompletionStage<KeyBatch.Wrapped> answer =
+        resident.isPresent()
+            ? CompletableFuture.completedFuture(resident.get())
+            : ResendingAsk.ask(
+                "WrapKeys of tenant " + in.getTenantId(),
+                timeout ->
+                    tenant.<KeyBatch.Wrapped>askWithStatus(
+                        replyTo ->
+                            new TenantEntity.WrapKeys(
+                                in.getServiceId(), items, in.getCorrelationId(), replyTo),
+                        timeout),
+                resendAfter,
+                askTimeout);
+    return answer.handle(
+        (wrapped, failure) -> {
+          if (failure != null) {
+            throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
+          }
+          WrapKeysResponse.Builder out =
+              WrapKeysResponse.newBuilder()
+                  .setL3Version((int) wrapped.l3Version())
+                  .setTenantSequence(wrapped.sequence());
+          // fresh arrays nobody writes again: wrapped, not copied
+          wrapped.envelopes().forEach(e -> out.addEnvelopes(UnsafeByteOperations.unsafeWrap(e)));
+          return out.build();
+        });
   }
 
   @Override

@@ -241,12 +241,20 @@ final class ChainCommands {
       return rt.effect.reply(c.replyTo(), reject(e));
     }
     if (plan.events().isEmpty()) {
-      return rt.effect.reply(c.replyTo(), wrapItems(c, plan.version()));
+      StatusReply<Wrapped> wrapped = wrapItems(c, plan.version());
+      rt.resident(s);
+      return rt.effect.reply(c.replyTo(), wrapped);
     }
     return rt.effect
         .persist(plan.events())
         .thenRun(st -> rotation.applied(plan))
-        .thenReply(c.replyTo(), st -> wrapItems(c, plan.version()));
+        .thenReply(
+            c.replyTo(),
+            st -> {
+              StatusReply<Wrapped> wrapped = wrapItems(c, plan.version());
+              rt.resident((Registered) st);
+              return wrapped;
+            });
   }
 
   /** Wraps every item with L3 version {@code version} (in memory) and counts the wraps. */

@@ -1,12 +1,17 @@
 package org.openkcm.core.tenant;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.openkcm.core.tenant.KeyBatch.UnwrapItem;
 import org.openkcm.core.tenant.KeyBatch.UnwrapOutcome;
 import org.openkcm.core.tenant.KeyBatch.Unwrapped;
+import org.openkcm.core.tenant.KeyBatch.WrapItem;
+import org.openkcm.core.tenant.KeyBatch.Wrapped;
 import org.openkcm.core.tenant.TenantState.Registered;
 import org.openkcm.core.tenant.TenantState.ServiceKeys;
 import org.openkcm.protocol.envelope.EncryptionContext;
@@ -14,7 +19,9 @@ import org.openkcm.protocol.envelope.Envelope;
 import org.openkcm.protocol.envelope.EnvelopeCipher;
 import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
+import org.openkcm.protocol.envelope.NonceBatch;
 import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.key.KeyMaterial;
 
 /**
  * A tenant whose entity lives on this node, unsealed and serving, as its entity last answered an
@@ -24,9 +31,14 @@ import org.openkcm.protocol.error.ErrorReason;
  * <p>It answers exactly what the entity would, or nothing (then the caller asks the entity):
  *
  * <ul>
- *   <li>The entity publishes it ({@link ResidentTenants}) only after answering an unwrap in a
- *       serving state, and closes it before it handles <em>any</em> other command or signal and
- *       before its keys are wiped — so state, keys and sequence never change under it.
+ *   <li>The entity publishes it ({@link ResidentTenants}) only after answering an unwrap or a wrap
+ *       in a serving state, and closes it before it handles <em>any</em> other command (a wrap
+ *       included) or signal and before its keys are wiped — so state, keys and sequence never
+ *       change under it.
+ *   <li>Wraps spend an allowance per service: what the current L3 version may still make within the
+ *       nonce budget the journal has reserved and before its rotation is due, so a direct wrap
+ *       never needs an event. When it runs out the entity wraps (and reserves, or rotates). On
+ *       close the entity counts what was spent ({@link #spent()}).
  *   <li>{@link #close()} waits for the unwraps in progress to finish: once the entity goes on (a
  *       kill, a wipe, a rotation), no unwrap of the old view can still answer.
  *   <li>What can change without a command is checked on every call: a region/global kill-switch, a
@@ -43,7 +55,8 @@ public final class ResidentTenant {
   private final int maxBatch;
   private final TenantDependencies deps;
   private final HomeRegionHeartbeats heartbeats;
-  private final AtomicInteger unwrapping = new AtomicInteger();
+  private final Map<String, Allowance> allowances;
+  private final AtomicInteger using = new AtomicInteger();
   private volatile boolean closed;
 
   ResidentTenant(
@@ -59,6 +72,48 @@ public final class ResidentTenant {
     this.maxBatch = deps.settings().maxBatchSize();
     this.deps = deps;
     this.heartbeats = heartbeats;
+    this.allowances = allowances(state, keys, deps.settings().lifecycle());
+  }
+
+  /**
+   * The wraps the current L3 version of a service may still make with no event: within the budget
+   * reserved in the journal and below the nonce budget's rotation point.
+   */
+  private static final class Allowance {
+    final long version;
+    final EnvelopeCipher cipher;
+    final long granted;
+    final AtomicLong left;
+
+    Allowance(long version, EnvelopeCipher cipher, long granted) {
+      this.version = version;
+      this.cipher = cipher;
+      this.granted = granted;
+      this.left = new AtomicLong(granted);
+    }
+
+    /** Takes {@code n} wraps if that many are left. */
+    boolean take(int n) {
+      return left.getAndUpdate(l -> l >= n ? l - n : l) >= n;
+    }
+  }
+
+  private static Map<String, Allowance> allowances(
+      Registered s, UnsealedKeys keys, KeyLifecycle life) {
+    Map<String, Allowance> out = new HashMap<>();
+    for (ServiceKeys service : s.services().values()) {
+      long version = service.currentVersion();
+      Optional<EnvelopeCipher> cipher = keys.cipher(service.serviceId(), version);
+      if ((service.pinned() && s.isReplica()) || cipher.isEmpty()) {
+        continue; // the entity refuses (or unseals) these
+      }
+      long limit = Math.min(service.info(version).wrapsReserved(), life.rotateAtWraps());
+      long granted = limit - keys.wraps(service.serviceId(), version);
+      if (granted > 0) {
+        out.put(service.serviceId(), new Allowance(version, cipher.get(), granted));
+      }
+    }
+    return out;
   }
 
   String tenantId() {
@@ -70,15 +125,70 @@ public final class ResidentTenant {
    * may answer (closed, a kill or silent home region in force, an empty or oversized batch).
    */
   Optional<Unwrapped> unwrap(List<UnwrapItem> items) {
-    unwrapping.incrementAndGet();
+    using.incrementAndGet();
     try {
       if (closed || items.isEmpty() || items.size() > maxBatch || refused()) {
         return Optional.empty();
       }
       return Optional.of(new Unwrapped(unwrapAll(state, keys, items), sequence));
     } finally {
-      unwrapping.decrementAndGet();
+      using.decrementAndGet();
     }
+  }
+
+  /**
+   * The answer of the tenant's entity to wrapping {@code items} with service {@code serviceId}'s
+   * current L3, or empty when only the entity may answer (closed, refused as above, an unknown or
+   * pinned service, an invalid item, the allowance spent).
+   */
+  Optional<Wrapped> wrap(String serviceId, List<WrapItem> items) {
+    using.incrementAndGet();
+    try {
+      Allowance allowance = allowances.get(serviceId);
+      if (closed
+          || allowance == null
+          || items.isEmpty()
+          || items.size() > maxBatch
+          || !items.stream().allMatch(ResidentTenant::isDataKey)
+          || refused()
+          || !allowance.take(items.size())) {
+        return Optional.empty();
+      }
+      List<byte[]> envelopes = new ArrayList<>(items.size());
+      EncryptionContext.Memo contexts = new EncryptionContext.Memo();
+      NonceBatch nonces = new NonceBatch(deps.random(), items.size());
+      for (WrapItem item : items) {
+        KeyMaterial dek = KeyMaterial.copyOf(item.plaintext());
+        try {
+          envelopes.add(allowance.cipher.wrap(dek, contexts.of(item.context()), nonces));
+        } catch (EnvelopeException e) {
+          return Optional.empty(); // the entity words the refusal (the wraps stay counted)
+        } finally {
+          dek.wipe();
+        }
+      }
+      return Optional.of(new Wrapped(envelopes, allowance.version, sequence));
+    } finally {
+      using.decrementAndGet();
+    }
+  }
+
+  private static boolean isDataKey(WrapItem item) {
+    int length = item.plaintext().length;
+    return length == 16 || length == 24 || length == 32;
+  }
+
+  /** Wraps spent per service and L3 version; complete once {@link #close()} has returned. */
+  Map<String, Map<Long, Long>> spent() {
+    Map<String, Map<Long, Long>> out = new HashMap<>();
+    allowances.forEach(
+        (service, a) -> {
+          long spent = a.granted - a.left.get();
+          if (spent > 0) {
+            out.put(service, Map.of(a.version, spent));
+          }
+        });
+    return out;
   }
 
   /** Whether something outside the entity's commands refuses the tenant now. */
@@ -89,12 +199,12 @@ public final class ResidentTenant {
   }
 
   /**
-   * No unwrap starts with this view any more, and none is still running when this returns (they
-   * take microseconds: the entity spins rather than parks).
+   * No unwrap or wrap starts with this view any more, and none is still running when this returns
+   * (they take microseconds: the entity spins rather than parks).
    */
   void close() {
     closed = true;
-    while (unwrapping.get() != 0) {
+    while (using.get() != 0) {
       Thread.onSpinWait();
     }
   }

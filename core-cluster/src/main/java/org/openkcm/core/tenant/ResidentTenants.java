@@ -12,7 +12,8 @@ import org.openkcm.core.tenant.KeyBatch.Unwrapped;
 
 /**
  * The {@link ResidentTenant}s of this node: the tenants whose entity lives here and lets the key
- * listener unwrap on the caller's thread (unless {@code openkcm.core.tenant.direct-unwrap} is off).
+ * listener unwrap and wrap on the caller's thread (unless {@code openkcm.core.tenant.direct-keys}
+ * is off).
  */
 public final class ResidentTenants implements Extension {
 
@@ -39,6 +40,16 @@ public final class ResidentTenants implements Extension {
   public Optional<Unwrapped> unwrap(String tenantId, List<UnwrapItem> items) {
     ResidentTenant resident = tenants.get(tenantId);
     return resident == null ? Optional.empty() : resident.unwrap(items);
+  }
+
+  /**
+   * The answer of tenant {@code tenantId}'s entity to wrapping {@code items} with service {@code
+   * serviceId}'s current L3, made here; empty when the entity itself must be asked.
+   */
+  public Optional<KeyBatch.Wrapped> wrap(
+      String tenantId, String serviceId, List<KeyBatch.WrapItem> items) {
+    ResidentTenant resident = tenants.get(tenantId);
+    return resident == null ? Optional.empty() : resident.wrap(serviceId, items);
   }
 
   /** Whether tenant {@code tenantId} is resident here now (tests, metrics). */

@@ -115,10 +115,10 @@ final class TenantRuntime {
 
   /**
    * Publishes the tenant as {@code s} and its keys stand now for the key listener to unwrap with
-   * ({@link ResidentTenant}); call only after answering an unwrap in a serving state.
+   * ({@link ResidentTenant}); call only after answering an unwrap or a wrap in a serving state.
    */
   void resident(Registered s) {
-    if (resident == null && deps.settings().directUnwrap() && session.heldKeys().isPresent()) {
+    if (resident == null && deps.settings().directKeys() && session.heldKeys().isPresent()) {
       resident =
           new ResidentTenant(
               s,
@@ -131,13 +131,31 @@ final class TenantRuntime {
   }
 
   /**
-   * Withdraws the published view, waiting for its unwraps in progress: before any command other
-   * than an unwrap, any signal, and any wipe.
+   * Withdraws the published view, waiting for its unwraps and wraps in progress, and counts the
+   * wraps it made: before any command other than an unwrap, any signal, and any wipe.
    */
   void notResident() {
     if (resident != null) {
       residents.withdraw(resident);
+      Map<String, Map<Long, Long>> spent = resident.spent();
       resident = null;
+      session
+          .heldKeys()
+          .ifPresent(
+              keys ->
+                  spent.forEach(
+                      (service, byVersion) ->
+                          byVersion.forEach(
+                              (version, n) -> {
+                                keys.countWraps(service, version, n);
+                                NonceBudgetGauge.get(context.getSystem())
+                                    .observe(
+                                        tenantId,
+                                        service,
+                                        version,
+                                        keys.wraps(service, version),
+                                        deps.settings().lifecycle().maxWrapsPerL3());
+                              })));
     }
   }
 

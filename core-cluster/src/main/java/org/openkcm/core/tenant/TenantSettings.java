@@ -15,8 +15,8 @@ import java.time.Duration;
  *     unreachable (a hung HSM or KMS never holds the tenant's commands longer)
  * @param maxWaitingCommands most commands that wait for an L1 call; more are refused at once
  * @param lifecycle nonce budget and cryptoperiods of the tenant's keys
- * @param directUnwrap whether a serving tenant lets the key listener unwrap on its own thread
- *     ({@link ResidentTenant})
+ * @param directKeys whether a serving tenant lets the key listener wrap and unwrap on its own
+ *     thread ({@link ResidentTenant})
  */
 public record TenantSettings(
     int maxBatchSize,
@@ -27,7 +27,7 @@ public record TenantSettings(
     Duration l1CallTimeout,
     int maxWaitingCommands,
     KeyLifecycle lifecycle,
-    boolean directUnwrap) {
+    boolean directKeys) {
 
   public TenantSettings(
       int maxBatchSize,
@@ -58,7 +58,7 @@ public record TenantSettings(
         c.getDuration("l1-call-timeout"),
         c.getInt("max-waiting-commands"),
         KeyLifecycle.fromConfig(c.getConfig("lifecycle")),
-        c.getBoolean("direct-unwrap"));
+        c.getBoolean("direct-keys"));
   }
 
   /** Defaults for tests that build an entity by hand. */
@@ -77,7 +77,7 @@ public record TenantSettings(
         timeout,
         maxWaiting,
         lifecycle,
-        directUnwrap);
+        directKeys);
   }
 
   public TenantSettings withLifecycle(KeyLifecycle next) {
@@ -90,6 +90,6 @@ public record TenantSettings(
         l1CallTimeout,
         maxWaitingCommands,
         next,
-        directUnwrap);
+        directKeys);
   }
 }

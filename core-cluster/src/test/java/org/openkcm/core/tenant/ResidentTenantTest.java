@@ -39,10 +39,10 @@ import org.openkcm.core.tenant.TenantEntity.Command;
 import org.openkcm.protocol.error.ErrorReason;
 
 /**
- * The key listener unwraps with a tenant's {@link ResidentTenant} only while the entity would
- * answer the same: published after an unwrap, withdrawn before anything else reaches the entity (a
- * kill, a rotation, a stop), bypassed under a kill-switch, and a kill's answer comes only after
- * every direct unwrap in progress has finished.
+ * The key listener wraps and unwraps with a tenant's {@link ResidentTenant} only while the entity
+ * would answer the same: published after a wrap or an unwrap, withdrawn before anything else
+ * reaches the entity (a kill, a rotation, a stop), bypassed under a kill-switch, and a kill's
+ * answer comes only after every direct unwrap in progress has finished.
  */
 class ResidentTenantTest {
 
@@ -82,6 +82,7 @@ class ResidentTenantTest {
     assertTrue(admin.receiveMessage().isSuccess());
     ref.tell(new TenantEntity.CreateService("payments", "c", admin.getRef()));
     assertTrue(admin.receiveMessage().isSuccess());
+    assertFalse(residents.isResident(tenant), "nothing published before a wrap or an unwrap");
     byte[] dek = new byte[32];
     new SecureRandom().nextBytes(dek);
     TestProbe<StatusReply<Wrapped>> wrap = testKit.createTestProbe();
@@ -116,9 +117,7 @@ class ResidentTenantTest {
   @Test
   void afterTheEntityAnswersAnUnwrapTheListenerAnswersTheSameWithoutIt() throws Exception {
     Serving t = serving("resident-same");
-    assertFalse(residents.isResident(t.id()), "nothing published before an unwrap");
-    assertTrue(residents.unwrap(t.id(), items(t)).isEmpty());
-
+    assertTrue(residents.isResident(t.id()), "published once its entity answered the wrap");
     Unwrapped byEntity = askEntity(t).getValue();
     Unwrapped direct = residents.unwrap(t.id(), items(t)).orElseThrow();
     assertArrayEquals(t.dek(), direct.outcomes().get(0).plaintext());
@@ -218,6 +217,40 @@ class ResidentTenantTest {
     assertEquals(
         ErrorReason.TENANT_KILLED,
         org.openkcm.core.reply.Rejections.parse(askEntity(t).getError()).reason());
+  }
+
+  @Test
+  void directWrapsSpendOnlyTheReservedNonceBudgetAndTheEntityCountsThem() throws Exception {
+    // 4 wraps reserved at a time, rotation after 10
+    KeyLifecycle life =
+        new KeyLifecycle(100, 10, 4, java.time.Duration.ofDays(90), java.time.Duration.ofDays(365));
+    Serving t =
+        serving(
+            "resident-wrap",
+            TenantSettings.forTests(100).withLifecycle(life),
+            KillSwitchView.NONE); // its entity made wrap 1 of the 4 reserved
+    List<WrapItem> one = List.of(new WrapItem(t.dek(), Map.of("row", "1")));
+    List<Long> versions = new ArrayList<>();
+    int direct = 0;
+    for (int wrap = 2; wrap <= 11; wrap++) {
+      Optional<Wrapped> w = residents.wrap(t.id(), "payments", one);
+      if (w.isEmpty()) {
+        TestProbe<StatusReply<Wrapped>> p = testKit.createTestProbe();
+        t.ref().tell(new TenantEntity.WrapKeys("payments", one, "c", p.getRef()));
+        w = Optional.of(p.receiveMessage().getValue());
+      } else {
+        direct++;
+      }
+      versions.add(w.get().l3Version());
+      Serving again = new Serving(t.id(), t.ref(), t.dek(), w.get().envelopes().get(0));
+      assertArrayEquals(
+          t.dek(), askEntity(again).getValue().outcomes().get(0).plaintext(), "wrap " + wrap);
+    }
+    // wraps 2-4 direct (reserved 4), 5 by the entity (reserves up to 9), 6-9 direct, 10 by the
+    // entity (10 is the rotation point: nothing left to spend directly), 11 rotates to version 2
+    assertEquals(7, direct);
+    assertEquals(List.of(1L, 1L, 1L, 1L, 1L, 1L, 1L, 1L, 1L, 2L), versions);
+    assertTrue(residents.wrap(t.id(), "audit", one).isEmpty(), "an unknown service: the entity");
   }
 
   @Test
