@@ -1,5 +1,6 @@
 package org.openkcm.node.audit;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.LinkedHashMap;
@@ -81,6 +82,49 @@ public final class AuditLog {
     if (fields.length % 2 != 0) {
       throw new IllegalArgumentException("audit fields come in name/value pairs");
     }
+    if (repeatsAName(fields)) {
+      return jsonOfMap(event, fields); // a later value replaces an earlier one, in its place
+    }
+    // Written field by field (no map, no serializer lookup): this runs once per key request.
+    java.io.StringWriter out = new java.io.StringWriter(64 + 32 * fields.length);
+    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("event", event);
+      for (int i = 0; i < fields.length; i += 2) {
+        String name = String.valueOf(fields[i]);
+        Object v = fields[i + 1];
+        if (v == null) {
+          g.writeNullField(name);
+        } else if (v instanceof Integer || v instanceof Long || v instanceof Short) {
+          g.writeNumberField(name, ((Number) v).longValue());
+        } else if (v instanceof Number || v instanceof Boolean) {
+          g.writeObjectField(name, v);
+        } else {
+          g.writeStringField(name, v instanceof Enum<?> e ? e.name() : v.toString());
+        }
+      }
+      g.writeEndObject();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("audit record not serialisable: " + e.getMessage(), e);
+    }
+    return out.toString();
+  }
+
+  private static boolean repeatsAName(Object[] fields) {
+    for (int i = 0; i < fields.length; i += 2) {
+      if ("event".equals(fields[i])) {
+        return true;
+      }
+      for (int j = i + 2; j < fields.length; j += 2) {
+        if (String.valueOf(fields[i]).equals(String.valueOf(fields[j]))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static String jsonOfMap(String event, Object... fields) {
     Map<String, Object> record = new LinkedHashMap<>();
     record.put("event", event);
     for (int i = 0; i < fields.length; i += 2) {

@@ -226,7 +226,11 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
         try {
           append(e.getKey(), e.getValue());
           connection.commit();
-          batch.removeAll(e.getValue());
+          // by identity, in one pass (List.removeAll compares every pair: quadratic in the batch)
+          java.util.Set<Pending> done =
+              java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+          done.addAll(e.getValue());
+          batch.removeIf(done::contains);
           synchronized (written) {
             written.addAndGet(e.getValue().size());
             written.notifyAll();
@@ -251,29 +255,37 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     long since = end.sinceCheckpoint;
     List<long[]> checkpointAt = new ArrayList<>();
     List<byte[]> checkpointHash = new ArrayList<>();
-    try (PreparedStatement ps =
-        connection.prepareStatement(
-            "INSERT INTO "
-                + schema
-                + ".records (seq, at, event, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)")) {
-      for (Pending p : records) {
-        seq++;
-        byte[] h = AuditChain.hash(seq, prev, p.at(), p.json());
-        ps.setLong(1, seq);
-        ps.setTimestamp(2, Timestamp.from(p.at()));
-        ps.setString(3, p.event());
-        ps.setString(4, p.json());
-        ps.setBytes(5, prev);
-        ps.setBytes(6, h);
-        ps.addBatch();
-        prev = h;
-        if (++since >= settings.checkpointEvery()) {
-          checkpointAt.add(new long[] {seq});
-          checkpointHash.add(h);
-          since = 0;
-        }
+    // COPY, not INSERT: the server parses no statement and plans nothing per batch (the trail's
+    // cost on the database is per row; see docs/BENCHMARKS.md)
+    StringBuilder rows = new StringBuilder(records.size() * 512);
+    for (Pending p : records) {
+      seq++;
+      byte[] h = AuditChain.hash(seq, prev, p.at(), p.json());
+      rows.append(seq).append('\t').append(p.at()).append('\t');
+      copyText(rows, p.event());
+      rows.append('\t');
+      copyText(rows, p.json());
+      rows.append('\t');
+      copyBytes(rows, prev);
+      rows.append('\t');
+      copyBytes(rows, h);
+      rows.append('\n');
+      prev = h;
+      if (++since >= settings.checkpointEvery()) {
+        checkpointAt.add(new long[] {seq});
+        checkpointHash.add(h);
+        since = 0;
       }
-      ps.executeBatch();
+    }
+    try {
+      connection
+          .unwrap(org.postgresql.PGConnection.class)
+          .getCopyAPI()
+          .copyIn(
+              "COPY " + schema + ".records (seq, at, event, body, prev_hash, hash) FROM STDIN",
+              new java.io.StringReader(rows.toString()));
+    } catch (java.io.IOException e) {
+      throw new SQLException("audit trail: COPY into " + schema + " failed: " + e, e);
     }
     for (int i = 0; i < checkpointAt.size(); i++) {
       checkpoint(tenant, checkpointAt.get(i)[0], checkpointHash.get(i));
@@ -283,6 +295,29 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     end.sinceCheckpoint = since;
     if (!checkpointAt.isEmpty()) {
       end.lastCheckpoint = clock.instant();
+    }
+  }
+
+  /** {@code v} as a field of COPY's text format (backslash, tab and line breaks escaped). */
+  private static void copyText(StringBuilder out, String v) {
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      switch (c) {
+        case '\\' -> out.append("\\\\");
+        case '\t' -> out.append("\\t");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        default -> out.append(c);
+      }
+    }
+  }
+
+  /** {@code v} as a bytea field of COPY's text format ({@code \\x} and hex), or NULL. */
+  private static void copyBytes(StringBuilder out, byte[] v) {
+    if (v == null) {
+      out.append("\\N");
+    } else {
+      out.append("\\\\x").append(HexFormat.of().formatHex(v));
     }
   }
 

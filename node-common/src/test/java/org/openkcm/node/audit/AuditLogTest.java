@@ -52,4 +52,16 @@ class AuditLogTest {
     assertTrue(r.get("cached").isBoolean());
     assertEquals("MONDAY", r.get("reason").asText());
   }
+
+  @Test
+  void aRepeatedNameIsOneFieldWithTheLaterValue() throws Exception {
+    JsonNode r =
+        new ObjectMapper()
+            .readTree(AuditLog.json("keys.wrap", "tenant", "acme", "count", 1, "tenant", "evil"));
+    assertEquals(3, r.size());
+    assertEquals("evil", r.get("tenant").asText());
+    JsonNode e = new ObjectMapper().readTree(AuditLog.json("keys.wrap", "event", "other"));
+    assertEquals(1, e.size());
+    assertEquals("other", e.get("event").asText());
+  }
 }

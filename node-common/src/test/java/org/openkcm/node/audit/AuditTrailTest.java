@@ -54,7 +54,9 @@ class AuditTrailTest {
             Clock.systemUTC());
     try (AutoCloseable sink = AuditLog.addSink(trail)) {
       for (int i = 1; i <= 23; i++) {
-        AuditLog.record("tenant.kill", "tenant", tenant, "reason", "drill " + i, "cid", "c" + i);
+        // a reason with what COPY's text format escapes (backslash, tab, line breaks) and more
+        String reason = "drill " + i + (i % 2 == 0 ? " \\ \t \r\n \"q\" \\N é \u0000" : "");
+        AuditLog.record("tenant.kill", "tenant", tenant, "reason", reason, "cid", "c" + i);
       }
       AuditLog.record("seal.status", "node", "n1");
     }
