@@ -21,6 +21,9 @@ public final class EnvelopeCipher {
   private final EnvelopeHeader header;
   private final AesGcm aes;
 
+  /** The encoded header for a 16-, 24- and 32-byte key (index 0, 1, 2): made once, only read. */
+  private final byte[][] aesKeyHeaders;
+
   /**
    * A cipher for envelopes of {@code header}'s tenant, service and L3 version, keyed by a copy of
    * {@code l3}.
@@ -31,6 +34,22 @@ public final class EnvelopeCipher {
     }
     this.header = header;
     this.aes = AesGcm.of(l3);
+    this.aesKeyHeaders =
+        new byte[][] {
+          EnvelopeCodec.encodeHeader(header, 16),
+          EnvelopeCodec.encodeHeader(header, 24),
+          EnvelopeCodec.encodeHeader(header, 32)
+        };
+  }
+
+  /** The encoded header of an envelope of a {@code keyLength}-byte key (not to be written to). */
+  private byte[] headerBytes(int keyLength) {
+    return switch (keyLength) {
+      case 16 -> aesKeyHeaders[0];
+      case 24 -> aesKeyHeaders[1];
+      case 32 -> aesKeyHeaders[2];
+      default -> EnvelopeCodec.encodeHeader(header, keyLength);
+    };
   }
 
   public EnvelopeHeader header() {
@@ -59,7 +78,7 @@ public final class EnvelopeCipher {
           ENVELOPE_MALFORMED,
           "a data key is at most " + EnvelopeCodec.MAX_KEY_LENGTH + " bytes, got " + dek.length());
     }
-    byte[] headerBytes = EnvelopeCodec.encodeHeader(header, dek.length());
+    byte[] headerBytes = headerBytes(dek.length());
     byte[] plain = dek.revealBytes();
     try {
       int ctLen = plain.length + EnvelopeCodec.TAG_LENGTH;
