@@ -228,11 +228,13 @@ public final class DataKeyServiceImpl implements DataKeyService {
       requireCount("items", in.getItemsCount());
       DecryptResult[] results = new DecryptResult[in.getItemsCount()];
       List<Integer> toCore = new ArrayList<>();
-      List<UnwrapItem> items = new ArrayList<>();
+      List<UnwrapItem> items = new ArrayList<>(in.getItemsCount());
+      // a batch's items mostly share one context: checked once, then compared
+      EncryptionContext.Memo contexts = new EncryptionContext.Memo();
       for (int i = 0; i < in.getItemsCount(); i++) {
         DecryptItem item = in.getItems(i);
         try {
-          checkEnvelope(in.getTenantId(), item.getEnvelope(), item.getContextMap());
+          checkEnvelope(in.getTenantId(), item.getEnvelope(), item.getContextMap(), contexts);
           toCore.add(i);
           items.add(
               UnwrapItem.newBuilder()
@@ -361,6 +363,14 @@ public final class DataKeyServiceImpl implements DataKeyService {
    */
   private static EncryptionContext checkEnvelope(
       String tenantId, ByteString envelope, Map<String, String> context) {
+    return checkEnvelope(tenantId, envelope, context, new EncryptionContext.Memo());
+  }
+
+  private static EncryptionContext checkEnvelope(
+      String tenantId,
+      ByteString envelope,
+      Map<String, String> context,
+      EncryptionContext.Memo contexts) {
     try {
       Envelope parsed = EnvelopeCodec.decode(envelope.toByteArray());
       if (!parsed.tenantId().equals(tenantId)) {
@@ -368,7 +378,7 @@ public final class DataKeyServiceImpl implements DataKeyService {
             ErrorReason.ENVELOPE_TENANT_MISMATCH,
             "this envelope belongs to another tenant, not to " + tenantId);
       }
-      return EncryptionContext.of(context);
+      return contexts.of(context);
     } catch (EnvelopeException e) {
       throw new OpenKcmException(ErrorReason.of(e.reason()), e.getMessage());
     }

@@ -12,7 +12,11 @@ public final class Identifiers {
   /** Maximum length of a tenant or service identifier, in characters (ASCII, so also bytes). */
   public static final int MAX_LENGTH = 63;
 
-  private static final Pattern VALID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+  /**
+   * The rule, as a pattern: {@link #isValid} checks the same character by character (every envelope
+   * decode checks two ids; the regex engine was a quarter of a bulk decrypt's CPU).
+   */
+  static final Pattern VALID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
   private Identifiers() {}
 
@@ -28,7 +32,7 @@ public final class Identifiers {
       return Optional.of(
           kind + " id is " + value.length() + " characters long; at most " + MAX_LENGTH);
     }
-    if (!VALID.matcher(value).matches()) {
+    if (!isValid(value)) {
       return Optional.of(
           kind
               + " id '"
@@ -38,8 +42,19 @@ public final class Identifiers {
     return Optional.empty();
   }
 
+  /** Whether {@code value} matches {@link #VALID}. */
   public static boolean isValid(String value) {
-    return value != null && VALID.matcher(value).matches();
+    if (value == null || value.isEmpty() || value.length() > MAX_LENGTH) {
+      return false;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      boolean letterOrDigit = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+      if (!letterOrDigit && (i == 0 || (c != '.' && c != '_' && c != '-'))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String printable(String value) {
