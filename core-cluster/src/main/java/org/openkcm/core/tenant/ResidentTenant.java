@@ -178,14 +178,17 @@ public final class ResidentTenant {
     return length == 16 || length == 24 || length == 32;
   }
 
-  /** Wraps spent per service and L3 version; complete once {@link #close()} has returned. */
-  Map<String, Map<Long, Long>> spent() {
-    Map<String, Map<Long, Long>> out = new HashMap<>();
+  /** The wraps made with one L3 version of one service. */
+  record Spent(String serviceId, long l3Version, long wraps) {}
+
+  /** Wraps spent per service (its current L3 version); complete once {@link #close()} returned. */
+  List<Spent> spent() {
+    List<Spent> out = new ArrayList<>();
     allowances.forEach(
         (service, a) -> {
           long spent = a.granted - a.left.get();
           if (spent > 0) {
-            out.put(service, Map.of(a.version, spent));
+            out.add(new Spent(service, a.version, spent));
           }
         });
     return out;

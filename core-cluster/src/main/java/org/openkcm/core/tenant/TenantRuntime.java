@@ -3,6 +3,7 @@ package org.openkcm.core.tenant;
 import static org.openkcm.core.tenant.TenantRejections.reject;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -137,26 +138,25 @@ final class TenantRuntime {
   void notResident() {
     if (resident != null) {
       residents.withdraw(resident);
-      Map<String, Map<Long, Long>> spent = resident.spent();
+      List<ResidentTenant.Spent> spent = resident.spent();
       resident = null;
-      session
-          .heldKeys()
-          .ifPresent(
-              keys ->
-                  spent.forEach(
-                      (service, byVersion) ->
-                          byVersion.forEach(
-                              (version, n) -> {
-                                keys.countWraps(service, version, n);
-                                NonceBudgetGauge.get(context.getSystem())
-                                    .observe(
-                                        tenantId,
-                                        service,
-                                        version,
-                                        keys.wraps(service, version),
-                                        deps.settings().lifecycle().maxWrapsPerL3());
-                              })));
+      Optional<UnsealedKeys> keys = session.heldKeys();
+      for (ResidentTenant.Spent w : spent) {
+        keys.ifPresent(k -> countWraps(k, w));
+      }
     }
+  }
+
+  /** Counts wraps made with the published view (and tells the nonce-budget gauge). */
+  private void countWraps(UnsealedKeys keys, ResidentTenant.Spent w) {
+    keys.countWraps(w.serviceId(), w.l3Version(), w.wraps());
+    NonceBudgetGauge.get(context.getSystem())
+        .observe(
+            tenantId,
+            w.serviceId(),
+            w.l3Version(),
+            keys.wraps(w.serviceId(), w.l3Version()),
+            deps.settings().lifecycle().maxWrapsPerL3());
   }
 
   /** Strict mode: why a replica of {@code s} must not be served now, if it must not. */
