@@ -56,11 +56,11 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
     if (!auditKeyOperations) {
       return call;
     }
-    // The record is made beside the answer, not before it: the answer does not wait for its JSON,
-    // log line and hand-over to the trail (the trail is written asynchronously either way).
+    // The record is made off the answering thread, in batches (AuditLog.recordLater): the answer
+    // does not wait for its JSON, log line and hand-over to the trail.
     call.whenComplete(
         (ok, failure) ->
-            AuditLog.record(
+            AuditLog.recordLater(
                 event,
                 "tenant",
                 tenant,

@@ -37,31 +37,62 @@ public final class AuditLog {
 
   /** Records {@code event} with {@code fields} given as name, value, name, value, … */
   public static void record(String event, Object... fields) {
-    boolean log = AUDIT.isInfoEnabled();
-    if (!log && SINKS.isEmpty()) {
+    if (AUDIT.isInfoEnabled() || !SINKS.isEmpty()) {
+      make(event, fields, null);
+    }
+  }
+
+  /**
+   * Like {@link #record}, but the record is made off the calling thread, in batches, a few
+   * milliseconds later (see {@link DeferredRecords}): for records on a key request's path. The
+   * record keeps this instant; {@link #flushDeferred} waits for it.
+   */
+  public static void recordLater(String event, Object... fields) {
+    if (fields.length % 2 != 0) {
+      throw new IllegalArgumentException("audit fields come in name/value pairs");
+    }
+    if (!AUDIT.isInfoEnabled() && SINKS.isEmpty()) {
       return;
     }
+    if (!Deferral.QUEUE.offer(event, fields)) {
+      make(event, fields, null); // the queue is full: nothing is dropped, the caller makes it
+    }
+  }
+
+  /** Waits (at most {@code timeout}) until every record of {@link #recordLater} so far is made. */
+  public static void flushDeferred(java.time.Duration timeout) {
+    if (deferralStarted) {
+      Deferral.QUEUE.flush(timeout);
+    }
+  }
+
+  /** The deferred records' queue and thread, started on first use. */
+  private static volatile boolean deferralStarted;
+
+  private static final class Deferral {
+    static final DeferredRecords QUEUE =
+        new DeferredRecords(d -> make(d.event(), d.fields(), d.at()), DeferredRecords.CAPACITY);
+
+    static {
+      deferralStarted = true;
+    }
+  }
+
+  private static void make(String event, Object[] fields, java.time.Instant at) {
     String json = json(event, fields);
-    if (log) {
+    if (AUDIT.isInfoEnabled()) {
       // JSON log lines (OPENKCM_LOG_FORMAT=json) carry the event and correlation id as fields of
-      // their own
-      Object cid = null;
+      // their own (key-value pairs of the log event; text lines show only the message)
+      org.slf4j.spi.LoggingEventBuilder line = AUDIT.atInfo().addKeyValue("event", event);
       for (int i = 0; i + 1 < fields.length; i += 2) {
         if ("cid".equals(fields[i])) {
-          cid = fields[i + 1];
+          if (fields[i + 1] != null) {
+            line = line.addKeyValue("cid", fields[i + 1].toString());
+          }
           break;
         }
       }
-      org.slf4j.MDC.put("event", event);
-      if (cid != null) {
-        org.slf4j.MDC.put("cid", cid.toString());
-      }
-      try {
-        AUDIT.info("{}", json);
-      } finally {
-        org.slf4j.MDC.remove("event");
-        org.slf4j.MDC.remove("cid");
-      }
+      line.log(json);
     }
     if (!SINKS.isEmpty()) {
       String tenant = null;
@@ -72,7 +103,11 @@ public final class AuditLog {
         }
       }
       for (AuditSink s : SINKS) {
-        s.accept(tenant, event, json);
+        if (at == null) {
+          s.accept(tenant, event, json);
+        } else {
+          s.accept(tenant, event, json, at);
+        }
       }
     }
   }

@@ -134,6 +134,11 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
   @Override
   public void accept(String tenant, String event, String json) {
+    accept(tenant, event, json, clock.instant());
+  }
+
+  @Override
+  public void accept(String tenant, String event, String json, Instant at) {
     if (closed) {
       return;
     }
@@ -143,7 +148,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
             event,
             json,
             // PostgreSQL keeps microseconds: the hashed instant must be the stored one
-            clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+            at.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
     accepted.incrementAndGet();
     try {
       if (!queue.offer(p)) {
@@ -158,6 +163,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
   /** Waits until every record accepted so far is written (tests, shutdown). */
   public void flush(Duration timeout) {
+    AuditLog.flushDeferred(timeout); // records made off their callers' threads, first
     long target = accepted.get();
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (written) {
