@@ -45,20 +45,35 @@ public final class AuditChain {
   private AuditChain() {}
 
   public static byte[] hash(long seq, byte[] prev, Instant at, String body) {
+    return hash(sha256(), seq, prev, at.toString(), body);
+  }
+
+  static MessageDigest sha256() {
     try {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update("openkcm-audit-v1".getBytes(StandardCharsets.US_ASCII));
-      d.update(ByteBuffer.allocate(8).putLong(seq).array());
-      d.update(prev);
-      byte[] t = at.toString().getBytes(StandardCharsets.US_ASCII);
-      d.update(ByteBuffer.allocate(4).putInt(t.length).array());
-      d.update(t);
-      byte[] b = body.getBytes(StandardCharsets.UTF_8);
-      d.update(ByteBuffer.allocate(4).putInt(b.length).array());
-      return d.digest(b);
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static final byte[] DOMAIN = "openkcm-audit-v1".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * {@link #hash(long, byte[], Instant, String)} with a caller's digest (reset here; a writer keeps
+   * one) and the instant already as text ({@link Instant#toString}).
+   */
+  static byte[] hash(MessageDigest sha256, long seq, byte[] prev, String at, String body) {
+    sha256.reset();
+    sha256.update(DOMAIN);
+    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+    byte[] t = at.getBytes(StandardCharsets.US_ASCII);
+    ByteBuffer fixed = ByteBuffer.allocate(8 + 4);
+    sha256.update(fixed.putLong(seq).array(), 0, 8);
+    sha256.update(prev);
+    sha256.update(fixed.putInt(0, t.length).array(), 0, 4);
+    sha256.update(t);
+    sha256.update(fixed.putInt(0, b.length).array(), 0, 4);
+    return sha256.digest(b);
   }
 
   /** What a checkpoint signs. */

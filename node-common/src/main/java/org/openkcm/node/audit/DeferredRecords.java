@@ -25,7 +25,7 @@ import java.util.concurrent.locks.LockSupport;
 final class DeferredRecords {
 
   static final int CAPACITY = 65_536;
-  static final Duration LINGER = Duration.ofMillis(5);
+  static final Duration LINGER = Duration.ofMillis(20);
 
   /** What a caller hands over: everything needed to make the record later. */
   record Deferred(String event, Object[] fields, Instant at) {}

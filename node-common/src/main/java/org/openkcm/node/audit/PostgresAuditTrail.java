@@ -64,6 +64,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
   private record Pending(String tenant, String event, String json, Instant at) {}
 
   private static final class ChainEnd {
+    String schema;
     long seq;
     byte[] hash;
     long sinceCheckpoint;
@@ -75,6 +76,8 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
   private final Clock clock;
   private final BlockingQueue<Pending> queue;
   private final Map<String, ChainEnd> ends = new HashMap<>();
+  private final Map<String, String> schemas = new HashMap<>();
+  private final MessageDigest sha256 = AuditChain.sha256(); // the writer thread's
   private final Thread writer;
   private volatile boolean closed;
   private Connection connection;
@@ -227,35 +230,36 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     for (Pending p : batch) {
       byTenant.computeIfAbsent(p.tenant(), t -> new ArrayList<>()).add(p);
     }
-    for (Map.Entry<String, List<Pending>> e : byTenant.entrySet()) {
-      for (int attempt = 1; ; attempt++) {
-        try {
+    // One transaction (one commit) for the whole batch, whatever its tenants: a commit per tenant
+    // cost a round trip and a WAL flush each. Any failure rolls back every chain of the batch;
+    // their ends are read again from the database, and the batch is written again (a clash on a
+    // sequence number: another node wrote the chain meanwhile).
+    for (int attempt = 1; ; attempt++) {
+      try {
+        for (Map.Entry<String, List<Pending>> e : byTenant.entrySet()) {
           append(e.getKey(), e.getValue());
-          connection.commit();
-          // by identity, in one pass (List.removeAll compares every pair: quadratic in the batch)
-          java.util.Set<Pending> done =
-              java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-          done.addAll(e.getValue());
-          batch.removeIf(done::contains);
-          synchronized (written) {
-            written.addAndGet(e.getValue().size());
-            written.notifyAll();
-          }
-          break;
-        } catch (SQLException ex) {
-          connection.rollback();
-          ends.remove(e.getKey());
-          if (!"23505".equals(ex.getSQLState()) || attempt >= 5) {
-            throw ex;
-          }
+        }
+        connection.commit();
+        break;
+      } catch (SQLException ex) {
+        connection.rollback();
+        byTenant.keySet().forEach(ends::remove);
+        if (!"23505".equals(ex.getSQLState()) || attempt >= 5) {
+          throw ex;
         }
       }
+    }
+    int n = batch.size();
+    batch.clear();
+    synchronized (written) {
+      written.addAndGet(n);
+      written.notifyAll();
     }
   }
 
   private void append(String tenant, List<Pending> records) throws SQLException {
     ChainEnd end = end(tenant);
-    String schema = schema(tenant);
+    String schema = end.schema;
     long seq = end.seq;
     byte[] prev = end.hash;
     long since = end.sinceCheckpoint;
@@ -264,17 +268,20 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     // COPY, not INSERT: the server parses no statement and plans nothing per batch (the trail's
     // cost on the database is per row; see docs/BENCHMARKS.md)
     StringBuilder rows = new StringBuilder(records.size() * 512);
+    String prevHex = null; // the previous row's hash as COPY text: each hash is hex-encoded once
     for (Pending p : records) {
       seq++;
-      byte[] h = AuditChain.hash(seq, prev, p.at(), p.json());
-      rows.append(seq).append('\t').append(p.at()).append('\t');
+      String at = p.at().toString();
+      byte[] h = AuditChain.hash(sha256, seq, prev, at, p.json());
+      rows.append(seq).append('\t').append(at).append('\t');
       copyText(rows, p.event());
       rows.append('\t');
       copyText(rows, p.json());
       rows.append('\t');
-      copyBytes(rows, prev);
+      rows.append(prevHex != null ? prevHex : copyBytes(prev));
       rows.append('\t');
-      copyBytes(rows, h);
+      prevHex = copyBytes(h);
+      rows.append(prevHex);
       rows.append('\n');
       prev = h;
       if (++since >= settings.checkpointEvery()) {
@@ -318,13 +325,14 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     }
   }
 
-  /** {@code v} as a bytea field of COPY's text format ({@code \\x} and hex), or NULL. */
-  private static void copyBytes(StringBuilder out, byte[] v) {
-    if (v == null) {
-      out.append("\\N");
-    } else {
-      out.append("\\\\x").append(HexFormat.of().formatHex(v));
-    }
+  /** {@code v} as a bytea field of COPY's text format ({@code \\x} and hex). */
+  private static String copyBytes(byte[] v) {
+    return "\\\\x" + HexFormat.of().formatHex(v);
+  }
+
+  /** {@link #schema}, computed once per tenant (a hash and a regex: not once per batch). */
+  private String schemaOf(String tenant) {
+    return schemas.computeIfAbsent(tenant, PostgresAuditTrail::schema);
   }
 
   /** The end of {@code tenant}'s chain: cached, or read (creating the schema on first use). */
@@ -333,7 +341,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     if (end != null) {
       return end;
     }
-    String schema = schema(tenant);
+    String schema = schemaOf(tenant);
     try (Statement st = connection.createStatement()) {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       st.execute(
@@ -348,6 +356,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
               + " signed_at timestamptz NOT NULL, algorithm text, signature bytea, certificate text)");
     }
     end = new ChainEnd();
+    end.schema = schema;
     end.seq = 0;
     end.hash = AuditChain.GENESIS;
     end.lastCheckpoint = clock.instant();
@@ -366,6 +375,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
   private void checkpointDue(boolean all) throws SQLException {
     Instant now = clock.instant();
+    boolean due = false;
     for (Map.Entry<String, ChainEnd> e : ends.entrySet()) {
       ChainEnd end = e.getValue();
       if (end.sinceCheckpoint > 0
@@ -375,8 +385,11 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
         checkpoint(e.getKey(), end.seq, end.hash);
         end.sinceCheckpoint = 0;
         end.lastCheckpoint = now;
-        connection.commit();
+        due = true;
       }
+    }
+    if (due) {
+      connection.commit(); // all of them at once
     }
   }
 
