@@ -21,7 +21,7 @@ def threads(pid):
             continue
         name = s[s.index('(') + 1:s.rindex(')')]
         fields = s[s.rindex(')') + 2:].split()
-        out[tid] = (name, (int(fields[11]) + int(fields[12])) / TICK)  # utime + stime
+        out[tid] = (name, (int(fields[11]) + int(fields[12])) / TICK, int(fields[12]) / TICK)  # utime + stime, stime
     return out
 
 
@@ -41,13 +41,15 @@ def main():
             base = dict(last)
         time.sleep(0.5)
     base = base or {}
-    by = collections.Counter()
-    for tid, (name, cpu) in last.items():
-        by[re.sub(r'\d+', 'N', name)] += cpu - base.get(tid, (name, 0.0))[1]
+    by, kernel = collections.Counter(), collections.Counter()
+    for tid, (name, cpu, sys_) in last.items():
+        was = base.get(tid, (name, 0.0, 0.0))
+        by[re.sub(r'\d+', 'N', name)] += cpu - was[1]
+        kernel[re.sub(r'\d+', 'N', name)] += sys_ - was[2]
     total = sum(by.values())
     print(f'# thread CPU (s), total {total:.1f}')
     for name, cpu in by.most_common():
-        print(f'# {cpu:8.2f} {100 * cpu / total:5.1f} %  {name}')
+        print(f'# {cpu:8.2f} {100 * cpu / total:5.1f} %  {name:16s} (in the kernel {kernel[name]:.2f})')
     sys.exit(p.returncode)
 
 
