@@ -56,6 +56,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
  *       [--core-client netty|pekko] (the gateway's client of those calls)
  *       [--scenarios Echo,GenerateDataKey,...] (only these) [--core-batches 1,16,256] (direct Core runs)
+ *       [--bulk-size 256] (keys per GenerateDataKeys/DecryptBatch call)
  *       [--prewarm 30] (seconds per single-key scenario, unmeasured, before any is measured: JIT)
  * </pre>
  *
@@ -193,22 +194,23 @@ public final class GatewayLoadDriver {
         }
       }
       echo.close();
+      int bulkSize = Integer.parseInt(opts.getOrDefault("bulk-size", "256"));
       GenerateDataKeysRequest gens =
           GenerateDataKeysRequest.newBuilder()
               .setTenantId("acme")
               .setServiceId("payments")
               .putContext("order", "42")
-              .setCount(256)
+              .setCount(bulkSize)
               .build();
       DecryptBatchRequest.Builder bulk = DecryptBatchRequest.newBuilder().setTenantId("acme");
-      for (int i = 0; i < 256; i++) {
+      for (int i = 0; i < bulkSize; i++) {
         bulk.addItems(
             DecryptItem.newBuilder().setEnvelope(sample.getEnvelope()).putContext("order", "42"));
       }
       DecryptBatchRequest decs = bulk.build();
       for (int c : new int[] {1, 4}) {
-        run("GenerateDataKeys", c, 256, warmup, seconds, () -> client.generateDataKeys(gens));
-        run("DecryptBatch", c, 256, warmup, seconds, () -> client.decryptBatch(decs));
+        run("GenerateDataKeys", c, bulkSize, warmup, seconds, () -> client.generateDataKeys(gens));
+        run("DecryptBatch", c, bulkSize, warmup, seconds, () -> client.decryptBatch(decs));
       }
       if (opts.containsKey("core") && !opts.containsKey("skip-core")) {
         String core = opts.get("core");

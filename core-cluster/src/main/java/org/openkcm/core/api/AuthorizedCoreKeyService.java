@@ -69,7 +69,8 @@ public final class AuthorizedCoreKeyService implements CoreKeyServicePowerApi {
                 "count",
                 count,
                 "caller",
-                PeerIdentity.of(md).map(Object::toString).orElse("none"),
+                // read from the (immutable) headers by the audit thread, not the answering one
+                (Supplier<String>) () -> PeerIdentity.of(md).map(Object::toString).orElse("none"),
                 "cid",
                 cid,
                 "outcome",

@@ -35,7 +35,10 @@ public final class AuditLog {
     return () -> SINKS.remove(sink);
   }
 
-  /** Records {@code event} with {@code fields} given as name, value, name, value, … */
+  /**
+   * Records {@code event} with {@code fields} given as name, value, name, value, … (a value may be
+   * a {@link java.util.function.Supplier}, asked when the record is made).
+   */
   public static void record(String event, Object... fields) {
     if (AUDIT.isInfoEnabled() || !SINKS.isEmpty()) {
       make(event, fields, null);
@@ -127,7 +130,7 @@ public final class AuditLog {
       g.writeStringField("event", event);
       for (int i = 0; i < fields.length; i += 2) {
         String name = String.valueOf(fields[i]);
-        Object v = fields[i + 1];
+        Object v = valueOf(fields[i + 1]);
         if (v == null) {
           g.writeNullField(name);
         } else if (v instanceof Integer || v instanceof Long || v instanceof Short) {
@@ -143,6 +146,14 @@ public final class AuditLog {
       throw new IllegalStateException("audit record not serialisable: " + e.getMessage(), e);
     }
     return out.toString();
+  }
+
+  /**
+   * A field's value; a {@link java.util.function.Supplier} is asked when the record is made (for
+   * {@link #recordLater}: work that need not be done on the caller's thread).
+   */
+  private static Object valueOf(Object v) {
+    return v instanceof java.util.function.Supplier<?> s ? s.get() : v;
   }
 
   private static boolean repeatsAName(Object[] fields) {
@@ -163,7 +174,7 @@ public final class AuditLog {
     Map<String, Object> record = new LinkedHashMap<>();
     record.put("event", event);
     for (int i = 0; i < fields.length; i += 2) {
-      Object v = fields[i + 1];
+      Object v = valueOf(fields[i + 1]);
       record.put(
           String.valueOf(fields[i]),
           v == null || v instanceof Number || v instanceof Boolean

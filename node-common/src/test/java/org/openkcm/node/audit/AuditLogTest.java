@@ -64,4 +64,19 @@ class AuditLogTest {
     assertEquals(1, e.size());
     assertEquals("other", e.get("event").asText());
   }
+
+  @Test
+  void aSuppliedValueIsAskedWhenTheRecordIsMade() throws Exception {
+    JsonNode r =
+        new ObjectMapper()
+            .readTree(
+                AuditLog.json(
+                    "keys.wrap",
+                    "caller",
+                    (java.util.function.Supplier<String>) () -> "spiffe://x/gateway/g",
+                    "n",
+                    (java.util.function.Supplier<Integer>) () -> 3));
+    assertEquals("spiffe://x/gateway/g", r.get("caller").asText());
+    assertTrue(r.get("n").isInt());
+  }
 }
