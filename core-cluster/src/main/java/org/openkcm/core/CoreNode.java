@@ -3,7 +3,6 @@ package org.openkcm.core;
 import com.typesafe.config.Config;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -216,7 +215,7 @@ public final class CoreNode implements AutoCloseable {
                   system,
                   new TenantDependencies(
                       keystore,
-                      new SecureRandom(),
+                      org.openkcm.protocol.crypto.KeyRandom.create("core"),
                       Clock.systemUTC(),
                       TenantSettings.fromConfig(config),
                       killSwitches.watcher(),

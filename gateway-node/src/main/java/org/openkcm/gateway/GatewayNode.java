@@ -3,7 +3,6 @@ package org.openkcm.gateway;
 import com.typesafe.config.Config;
 import io.grpc.ServerServiceDefinition;
 import java.net.InetSocketAddress;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
@@ -166,7 +165,12 @@ public final class GatewayNode implements AutoCloseable {
     Optional<DekCache> cache =
         c.cache().map(k -> new DekCache(k.ttl(), k.maxEntries(), Clock.systemUTC()));
     TenantStates tenants = new TenantStates(c.watch().lease());
-    Optional<DekPool> pool = c.pool().map(p -> new DekPool(p, core, tenants, new SecureRandom()));
+    Optional<DekPool> pool =
+        c.pool()
+            .map(
+                p ->
+                    new DekPool(
+                        p, core, tenants, org.openkcm.protocol.crypto.KeyRandom.create("gateway")));
     GatewayProbes.register(system, tenants, pool, cache);
     // a coalesced call never carries more keys than one application call may (the Core's own
     // limit is set at least as high)
@@ -298,7 +302,7 @@ public final class GatewayNode implements AutoCloseable {
     DataKeyServiceImpl service = dataKeys(wiring);
     KeyVaultService vaultService =
         new org.openkcm.gateway.vault.KeyVaultServiceImpl(
-            wiring.vault(), service, new SecureRandom());
+            wiring.vault(), service, org.openkcm.protocol.crypto.KeyRandom.create("gateway"));
     String transport = c.grpc().server();
     CompletionStage<Listener> bound =
         switch (transport) {
@@ -355,7 +359,7 @@ public final class GatewayNode implements AutoCloseable {
     return new DataKeyServiceImpl(
         new DataKeyServiceImpl.Parts(
             wiring.core(),
-            new SecureRandom(),
+            org.openkcm.protocol.crypto.KeyRandom.create("gateway"),
             c.defaultKeyLength(),
             c.maxBatch(),
             wiring.cache(),
