@@ -13,7 +13,6 @@ import org.openkcm.core.keystore.L1Reference;
 import org.openkcm.core.killswitch.KillRecord;
 import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.tenant.KeyBatch.Unwrapped;
-import org.openkcm.core.tenant.KeyBatch.WrapItem;
 import org.openkcm.core.tenant.KeyBatch.Wrapped;
 import org.openkcm.core.tenant.L1Call.Onboarding;
 import org.openkcm.core.tenant.L1Session.Calling;
@@ -32,13 +31,10 @@ import org.openkcm.core.tenant.TenantState.Registered;
 import org.openkcm.core.tenant.TenantState.ServiceKeys;
 import org.openkcm.core.tenant.TenantState.Unregistered;
 import org.openkcm.core.tenant.TenantState.WrappedL3;
-import org.openkcm.protocol.envelope.EncryptionContext;
 import org.openkcm.protocol.envelope.Envelope;
 import org.openkcm.protocol.envelope.EnvelopeCipher;
-import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.envelope.EnvelopeHeader;
 import org.openkcm.protocol.envelope.Identifiers;
-import org.openkcm.protocol.envelope.NonceBatch;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.event.TenantEventKind;
@@ -269,19 +265,11 @@ final class ChainCommands {
             version,
             keys.wraps(c.serviceId(), version),
             rt.deps.settings().lifecycle().maxWrapsPerL3());
-    List<byte[]> envelopes = new ArrayList<>(c.items().size());
-    EncryptionContext.Memo contexts = new EncryptionContext.Memo();
-    NonceBatch nonces = new NonceBatch(rt.deps.random(), c.items().size());
-    for (int i = 0; i < c.items().size(); i++) {
-      WrapItem item = c.items().get(i);
-      KeyMaterial dek = KeyMaterial.copyOf(item.plaintext());
-      try {
-        envelopes.add(cipher.wrap(dek, contexts.of(item.context()), nonces));
-      } catch (EnvelopeException e) {
-        return reject(ErrorReason.of(e.reason()), "item " + i + ": " + e.getMessage());
-      } finally {
-        dek.wipe();
-      }
+    List<byte[]> envelopes;
+    try {
+      envelopes = ResidentTenant.wrapAll(cipher, c.items(), rt.deps.random());
+    } catch (ResidentTenant.ItemRefused e) {
+      return reject(ErrorReason.of(e.cause.reason()), e.getMessage());
     }
     return StatusReply.success(new Wrapped(envelopes, version, rt.sequence()));
   }

@@ -1,5 +1,6 @@
 package org.openkcm.core.tenant;
 
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -154,18 +155,11 @@ public final class ResidentTenant {
           || !allowance.take(items.size())) {
         return Optional.empty();
       }
-      List<byte[]> envelopes = new ArrayList<>(items.size());
-      EncryptionContext.Memo contexts = new EncryptionContext.Memo();
-      NonceBatch nonces = new NonceBatch(deps.random(), items.size());
-      for (WrapItem item : items) {
-        KeyMaterial dek = KeyMaterial.copyOf(item.plaintext());
-        try {
-          envelopes.add(allowance.cipher.wrap(dek, contexts.of(item.context()), nonces));
-        } catch (EnvelopeException e) {
-          return Optional.empty(); // the entity words the refusal (the wraps stay counted)
-        } finally {
-          dek.wipe();
-        }
+      List<byte[]> envelopes;
+      try {
+        envelopes = wrapAll(allowance.cipher, items, deps.random());
+      } catch (ItemRefused e) {
+        return Optional.empty(); // the entity words the refusal (the wraps stay counted)
       }
       return Optional.of(new Wrapped(envelopes, allowance.version, sequence));
     } finally {
@@ -210,6 +204,41 @@ public final class ResidentTenant {
     while (using.get() != 0) {
       Thread.onSpinWait();
     }
+  }
+
+  /** An item a wrap refused: its index in the batch and why. */
+  static final class ItemRefused extends Exception {
+    final int index;
+    final EnvelopeException cause;
+
+    ItemRefused(int index, EnvelopeException cause) {
+      super("item " + index + ": " + cause.getMessage(), null, false, false);
+      this.index = index;
+      this.cause = cause;
+    }
+  }
+
+  /**
+   * Wraps every item with {@code cipher}, nonces drawn for the batch at once, each DEK's copy wiped
+   * (the entity's path and the listener's share this).
+   */
+  static List<byte[]> wrapAll(EnvelopeCipher cipher, List<WrapItem> items, SecureRandom random)
+      throws ItemRefused {
+    List<byte[]> envelopes = new ArrayList<>(items.size());
+    EncryptionContext.Memo contexts = new EncryptionContext.Memo();
+    NonceBatch nonces = new NonceBatch(random, items.size());
+    for (int i = 0; i < items.size(); i++) {
+      WrapItem item = items.get(i);
+      KeyMaterial dek = KeyMaterial.copyOf(item.plaintext());
+      try {
+        envelopes.add(cipher.wrap(dek, contexts.of(item.context()), nonces));
+      } catch (EnvelopeException e) {
+        throw new ItemRefused(i, e);
+      } finally {
+        dek.wipe();
+      }
+    }
+    return envelopes;
   }
 
   /** Unwraps every item with the tenant's keys: one outcome per item, in order. */
