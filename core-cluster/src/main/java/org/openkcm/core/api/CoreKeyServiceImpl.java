@@ -177,7 +177,10 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
                   .setL3Version((int) wrapped.l3Version())
                   .setTenantSequence(wrapped.sequence());
           // fresh arrays nobody writes again: wrapped, not copied
-          wrapped.envelopes().forEach(e -> out.addEnvelopes(UnsafeByteOperations.unsafeWrap(e)));
+          // (added at once: the repeated field is sized once)
+          List<ByteString> envelopes = new ArrayList<>(wrapped.envelopes().size());
+          wrapped.envelopes().forEach(e -> envelopes.add(UnsafeByteOperations.unsafeWrap(e)));
+          out.addAllEnvelopes(envelopes);
           return out.build();
         });
   }

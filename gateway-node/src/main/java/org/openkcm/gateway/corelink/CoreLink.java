@@ -284,14 +284,17 @@ public final class CoreLink implements AutoCloseable {
     if (shared) {
       req.putAllSharedContext(items.get(0).context());
     }
+    // added at once: the repeated field is sized once instead of growing item by item
+    List<WrapItem> wrapItems = new ArrayList<>(items.size());
     for (ToWrap item : items) {
       WrapItem.Builder b =
           WrapItem.newBuilder().setPlaintext(ByteString.copyFrom(item.plaintext()));
       if (!shared) {
         b.putAllContext(item.context());
       }
-      req.addItems(b);
+      wrapItems.add(b.build());
     }
+    req.addAllItems(wrapItems);
     WrapKeysRequest r = req.build();
     return observed(
         tenantId,

@@ -161,14 +161,16 @@ public final class DataKeyServiceImpl implements DataKeyService {
                 }
                 GenerateDataKeysResponse.Builder out =
                     GenerateDataKeysResponse.newBuilder().setL3Version(wrapped.getL3Version());
+                List<DataKey> keys = new ArrayList<>(deks.size()); // added at once, sized once
                 for (int i = 0; i < deks.size(); i++) {
-                  out.addKeys(
+                  keys.add(
                       DataKey.newBuilder()
                           .setPlaintext(ByteString.copyFrom(deks.get(i)))
-                          .setEnvelope(wrapped.getEnvelopes(i)));
+                          .setEnvelope(wrapped.getEnvelopes(i))
+                          .build());
                   Arrays.fill(deks.get(i), (byte) 0);
                 }
-                return out.build();
+                return out.addAllKeys(keys).build();
               });
     } catch (Exception e) {
       return failed(e);
