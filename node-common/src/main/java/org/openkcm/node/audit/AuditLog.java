@@ -81,7 +81,8 @@ public final class AuditLog {
     }
   }
 
-  private static void make(String event, Object[] fields, java.time.Instant at) {
+  private static void make(String event, Object[] given, java.time.Instant at) {
+    Object[] fields = resolved(given); // each Supplier asked once, whatever reads its field
     String json = json(event, fields);
     if (AUDIT.isInfoEnabled()) {
       // JSON log lines (OPENKCM_LOG_FORMAT=json) carry the event and correlation id as fields of
@@ -154,6 +155,19 @@ public final class AuditLog {
    */
   private static Object valueOf(Object v) {
     return v instanceof java.util.function.Supplier<?> s ? s.get() : v;
+  }
+
+  private static Object[] resolved(Object[] fields) {
+    Object[] out = fields;
+    for (int i = 1; i < fields.length; i += 2) {
+      if (fields[i] instanceof java.util.function.Supplier<?>) {
+        if (out == fields) {
+          out = fields.clone();
+        }
+        out[i] = valueOf(fields[i]);
+      }
+    }
+    return out;
   }
 
   private static boolean repeatsAName(Object[] fields) {

@@ -90,6 +90,27 @@ class DeferredRecordsTest {
   }
 
   @Test
+  void aSuppliedTenantStillChoosesTheChainAndIsAskedOnce() throws Exception {
+    List<String> tenants = new CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger asked =
+        new java.util.concurrent.atomic.AtomicInteger();
+    AuditSink sink = (tenant, event, json) -> tenants.add(tenant);
+    try (AutoCloseable registered = AuditLog.addSink(sink)) {
+      AuditLog.recordLater(
+          "keys.wrap",
+          "tenant",
+          (java.util.function.Supplier<String>)
+              () -> {
+                asked.incrementAndGet();
+                return "supplied";
+              });
+      AuditLog.flushDeferred(Duration.ofSeconds(10));
+    }
+    assertTrue(tenants.contains("supplied"), tenants.toString());
+    assertEquals(1, asked.get());
+  }
+
+  @Test
   void oddFieldsAreRefusedAtOnceNotLostLater() {
     org.junit.jupiter.api.Assertions.assertThrows(
         IllegalArgumentException.class, () -> AuditLog.recordLater("keys.wrap", "tenant"));
