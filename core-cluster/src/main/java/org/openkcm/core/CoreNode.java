@@ -45,6 +45,7 @@ import org.openkcm.node.health.Management;
 import org.openkcm.node.health.NodeHealth;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
+import org.openkcm.protocol.crypto.KeyRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -215,7 +216,7 @@ public final class CoreNode implements AutoCloseable {
                   system,
                   new TenantDependencies(
                       keystore,
-                      org.openkcm.protocol.crypto.KeyRandom.create("core"),
+                      KeyRandom.create("core"),
                       Clock.systemUTC(),
                       TenantSettings.fromConfig(config),
                       killSwitches.watcher(),

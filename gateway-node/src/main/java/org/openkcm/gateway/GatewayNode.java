@@ -39,6 +39,7 @@ import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
 import org.openkcm.protocol.core.v1.UnwrapItem;
 import org.openkcm.protocol.core.v1.UnwrapResult;
+import org.openkcm.protocol.crypto.KeyRandom;
 import org.openkcm.protocol.gateway.v1.DataKeyServiceHandlerFactory;
 import org.openkcm.protocol.gateway.v1.KeyVaultService;
 import org.slf4j.Logger;
@@ -166,11 +167,7 @@ public final class GatewayNode implements AutoCloseable {
         c.cache().map(k -> new DekCache(k.ttl(), k.maxEntries(), Clock.systemUTC()));
     TenantStates tenants = new TenantStates(c.watch().lease());
     Optional<DekPool> pool =
-        c.pool()
-            .map(
-                p ->
-                    new DekPool(
-                        p, core, tenants, org.openkcm.protocol.crypto.KeyRandom.create("gateway")));
+        c.pool().map(p -> new DekPool(p, core, tenants, KeyRandom.create("gateway")));
     GatewayProbes.register(system, tenants, pool, cache);
     // a coalesced call never carries more keys than one application call may (the Core's own
     // limit is set at least as high)
@@ -302,7 +299,7 @@ public final class GatewayNode implements AutoCloseable {
     DataKeyServiceImpl service = dataKeys(wiring);
     KeyVaultService vaultService =
         new org.openkcm.gateway.vault.KeyVaultServiceImpl(
-            wiring.vault(), service, org.openkcm.protocol.crypto.KeyRandom.create("gateway"));
+            wiring.vault(), service, KeyRandom.create("gateway"));
     String transport = c.grpc().server();
     CompletionStage<Listener> bound =
         switch (transport) {
@@ -359,7 +356,7 @@ public final class GatewayNode implements AutoCloseable {
     return new DataKeyServiceImpl(
         new DataKeyServiceImpl.Parts(
             wiring.core(),
-            org.openkcm.protocol.crypto.KeyRandom.create("gateway"),
+            KeyRandom.create("gateway"),
             c.defaultKeyLength(),
             c.maxBatch(),
             wiring.cache(),
