@@ -110,8 +110,6 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     java.util.Properties props = new java.util.Properties();
     props.setProperty("user", settings.user());
     props.setProperty("password", settings.password());
-    // one multi-row INSERT per batch instead of one statement per record
-    props.setProperty("reWriteBatchedInserts", "true");
     Connection c = DriverManager.getConnection(settings.url(), props);
     c.setAutoCommit(false);
     return c;
