@@ -43,7 +43,7 @@ class AuditCommandTest {
   void verifiesExportsAndNamesTampering() throws Exception {
     PostgresAuditTrail trail =
         new PostgresAuditTrail(
-            new PostgresAuditTrail.Settings(URL, "postgres", "", 100, 4, Duration.ofHours(1)),
+            new PostgresAuditTrail.Settings(URL, "postgres", "", 4, Duration.ofHours(1)),
             Optional.empty(),
             Clock.systemUTC());
     try (AutoCloseable sink = AuditLog.addSink(trail)) {

@@ -3,7 +3,9 @@ package org.openkcm.node.audit;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,20 +30,27 @@ public final class AuditLog {
 
   /**
    * Also hands every record to {@code sink} (the persisted trail) until the returned handle is
-   * closed.
+   * closed; closing it waits until the records made before have reached the sink.
    */
   public static AutoCloseable addSink(AuditSink sink) {
     SINKS.add(sink);
-    return () -> SINKS.remove(sink);
+    return () -> {
+      flushDeferred(java.time.Duration.ofSeconds(10));
+      SINKS.remove(sink);
+    };
   }
 
   /**
    * Records {@code event} with {@code fields} given as name, value, name, value, … (a value may be
-   * a {@link java.util.function.Supplier}, asked when the record is made).
+   * a {@link java.util.function.Supplier}, asked when the record is made): the log line now, the
+   * sinks on the audit thread (see {@link DeferredRecords}).
    */
   public static void record(String event, Object... fields) {
     if (AUDIT.isInfoEnabled() || !SINKS.isEmpty()) {
-      make(event, fields, null);
+      AuditSink.Entry made = make(event, fields, Instant.now());
+      if (made != null) {
+        Deferral.QUEUE.offer(new DeferredRecords.Deferred(event, null, made.at(), made));
+      }
     }
   }
 
@@ -54,34 +63,52 @@ public final class AuditLog {
     if (fields.length % 2 != 0) {
       throw new IllegalArgumentException("audit fields come in name/value pairs");
     }
-    if (!AUDIT.isInfoEnabled() && SINKS.isEmpty()) {
-      return;
-    }
-    if (!Deferral.QUEUE.offer(event, fields)) {
-      make(event, fields, null); // the queue is full: nothing is dropped, the caller makes it
+    if (AUDIT.isInfoEnabled() || !SINKS.isEmpty()) {
+      Deferral.QUEUE.offer(new DeferredRecords.Deferred(event, fields, Instant.now(), null));
     }
   }
 
-  /** Waits (at most {@code timeout}) until every record of {@link #recordLater} so far is made. */
+  /**
+   * Waits (at most {@code timeout}) until every record so far has reached the sinks (and, for the
+   * persisted trail, is committed).
+   */
   public static void flushDeferred(java.time.Duration timeout) {
     if (deferralStarted) {
       Deferral.QUEUE.flush(timeout);
     }
   }
 
-  /** The deferred records' queue and thread, started on first use. */
+  /** Records waiting for the audit thread (to be made, or written by the sinks). */
+  public static int backlog() {
+    return deferralStarted ? Deferral.QUEUE.backlog() : 0;
+  }
+
+  /** The audit queue and thread, started on first use. */
   private static volatile boolean deferralStarted;
 
   private static final class Deferral {
     static final DeferredRecords QUEUE =
-        new DeferredRecords(d -> make(d.event(), d.fields(), d.at()), DeferredRecords.CAPACITY);
+        new DeferredRecords(
+            d -> make(d.event(), d.fields(), d.at()), AuditLog::deliver, DeferredRecords.CAPACITY);
 
     static {
       deferralStarted = true;
     }
   }
 
-  private static void make(String event, Object[] given, java.time.Instant at) {
+  /** Hands a batch to every sink (on the audit thread); one sink's failure spares the others. */
+  private static void deliver(List<AuditSink.Entry> batch) {
+    for (AuditSink s : SINKS) {
+      try {
+        s.acceptAll(batch);
+      } catch (RuntimeException e) {
+        AUDIT.error("audit sink {} failed on {} records: {}", s, batch.size(), e.toString());
+      }
+    }
+  }
+
+  /** Makes the JSON and the log line; the entry for the sinks, or null when there are none. */
+  private static AuditSink.Entry make(String event, Object[] given, Instant at) {
     Object[] fields = resolved(given); // each Supplier asked once, whatever reads its field
     String json = json(event, fields);
     if (AUDIT.isInfoEnabled()) {
@@ -98,22 +125,17 @@ public final class AuditLog {
       }
       line.log(json);
     }
-    if (!SINKS.isEmpty()) {
-      String tenant = null;
-      for (int i = 0; i + 1 < fields.length; i += 2) {
-        if ("tenant".equals(fields[i]) && fields[i + 1] != null) {
-          tenant = fields[i + 1].toString();
-          break;
-        }
-      }
-      for (AuditSink s : SINKS) {
-        if (at == null) {
-          s.accept(tenant, event, json);
-        } else {
-          s.accept(tenant, event, json, at);
-        }
+    if (SINKS.isEmpty()) {
+      return null;
+    }
+    String tenant = null;
+    for (int i = 0; i + 1 < fields.length; i += 2) {
+      if ("tenant".equals(fields[i]) && fields[i + 1] != null) {
+        tenant = fields[i + 1].toString();
+        break;
       }
     }
+    return new AuditSink.Entry(tenant, event, json, at);
   }
 
   /** The JSON text of a record (what {@link #record} logs). */

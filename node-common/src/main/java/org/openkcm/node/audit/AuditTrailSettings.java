@@ -17,7 +17,7 @@ public final class AuditTrailSettings {
 
   /** A running trail: closing it unregisters it and writes what is queued. */
   public interface Running extends AutoCloseable {
-    /** Records accepted and not yet committed. */
+    /** Records waiting for the audit thread (to be made, or written to the trail). */
     int backlog();
 
     @Override
@@ -37,7 +37,7 @@ public final class AuditTrailSettings {
               org.openkcm.node.metrics.NodeMetrics.get(system)
                   .gauge(
                       "openkcm_audit_backlog_records",
-                      "Audit records accepted and not yet committed to the trail",
+                      "Audit records waiting for the audit thread (to be made or written)",
                       running::backlog);
             });
   }
@@ -84,7 +84,7 @@ public final class AuditTrailSettings {
 
           @Override
           public int backlog() {
-            return used.trail.backlog();
+            return AuditLog.backlog();
           }
 
           @Override
@@ -116,7 +116,6 @@ public final class AuditTrailSettings {
             c.getString("url"),
             c.getString("user"),
             c.getString("password"),
-            c.getInt("queue-capacity"),
             c.getInt("checkpoint-every"),
             c.getDuration("checkpoint-interval")),
         tls.map(AuditTrailSettings::signer),

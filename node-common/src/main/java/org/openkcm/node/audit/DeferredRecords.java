@@ -9,43 +9,61 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Records made off the calling thread, for the hot path (one record per key request): a caller only
- * enqueues the event, its fields and the instant; one daemon thread ({@code openkcm-audit}) wakes
- * once per burst, lets it gather for {@link #LINGER}, and makes the JSON, the log line and the
- * hand-over to the sinks for the whole batch. A key request's answer never waits for its record,
- * and the event loops neither contend on a lock nor wake a thread per record.
+ * The audit's one queue and one thread ({@code openkcm-audit}). A key request's caller only
+ * enqueues the event, its fields and the instant; a synchronous record (admin, L1, policy) is made
+ * on its caller's thread and enqueued for its sinks only. The thread wakes once per burst, lets it
+ * gather for {@link #LINGER}, makes what is left to make (JSON, log line) and hands the whole batch
+ * to the sinks at once — the persisted trail hashes and writes it there, in one transaction. A key
+ * request's answer never waits for its record, the event loops neither contend on a lock nor wake a
+ * thread per record, and every sink sees the records in the order they were enqueued.
  *
- * <p>Nothing is dropped: a full queue ({@link #CAPACITY} records in production) makes the caller
- * record synchronously itself; {@link #flush} (called by the trail's flush and close, and by a JVM
- * shutdown hook) waits until every record enqueued so far has been made. Each record keeps the
- * instant it was enqueued (the trail stores that instant, not the later one of its batch).
+ * <p>Nothing is dropped: a full queue ({@link #CAPACITY} records in production, e.g. while the
+ * trail's database is away) makes the caller wait until the thread has made room; {@link #flush}
+ * (called by the trail's flush and close, and by a JVM shutdown hook) waits until every record
+ * enqueued so far has reached the sinks. Each record keeps the instant it was enqueued.
  */
 final class DeferredRecords {
 
+  private static final Logger log = LoggerFactory.getLogger(DeferredRecords.class);
   static final int CAPACITY = 65_536;
   static final Duration LINGER = Duration.ofMillis(20);
+  private static final int MAX_BATCH = 4096;
 
-  /** What a caller hands over: everything needed to make the record later. */
-  record Deferred(String event, Object[] fields, Instant at) {}
+  /**
+   * What a caller hands over: a record to make later from its event and fields, or one {@code made}
+   * already whose sinks are left.
+   */
+  record Deferred(String event, Object[] fields, Instant at, AuditSink.Entry made) {}
 
-  /** Makes one record (JSON, log line, sinks); runs on the audit thread. */
+  /** Makes one record (JSON, log line) on the audit thread; its entry for the sinks, or null. */
   interface Maker {
-    void make(Deferred d);
+    AuditSink.Entry make(Deferred d);
+  }
+
+  /** Hands a batch of made records to the sinks, on the audit thread. */
+  interface Delivery {
+    void deliver(List<AuditSink.Entry> batch);
   }
 
   private final ConcurrentLinkedQueue<Deferred> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger size = new AtomicInteger();
   private final AtomicLong enqueued = new AtomicLong();
-  private final AtomicLong made = new AtomicLong();
+  private final AtomicLong done = new AtomicLong();
   private final Maker maker;
+  private final Delivery delivery;
   private final int capacity;
   private final Thread thread;
   private volatile boolean sleeping;
+  private final java.util.concurrent.atomic.AtomicBoolean full =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
-  DeferredRecords(Maker maker, int capacity) {
+  DeferredRecords(Maker maker, Delivery delivery, int capacity) {
     this.maker = maker;
+    this.delivery = delivery;
     this.capacity = capacity;
     this.thread = new Thread(this::run, "openkcm-audit");
     thread.setDaemon(true);
@@ -54,31 +72,45 @@ final class DeferredRecords {
         .addShutdownHook(new Thread(() -> flush(Duration.ofSeconds(5)), "openkcm-audit-flush"));
   }
 
-  /** Enqueues a record; {@code false} when the queue is full (the caller then makes it itself). */
-  boolean offer(String event, Object[] fields) {
-    if (size.incrementAndGet() > capacity) {
-      size.decrementAndGet();
-      return false;
+  /** Enqueues a record; waits while the queue is full (nothing is dropped). */
+  void offer(Deferred d) {
+    if (size.incrementAndGet() > capacity && Thread.currentThread() != thread) {
+      waitForRoom();
     }
     enqueued.incrementAndGet();
-    queue.add(new Deferred(event, fields, Instant.now()));
+    queue.add(d);
     if (sleeping) {
       sleeping = false;
       LockSupport.unpark(thread);
     }
-    return true;
   }
 
-  /** Waits (at most {@code timeout}) until every record enqueued before this call is made. */
+  /** Records enqueued and not yet handed to the sinks. */
+  int backlog() {
+    return Math.max(0, size.get());
+  }
+
+  private void waitForRoom() {
+    if (full.compareAndSet(false, true)) {
+      log.warn("audit queue full ({} records): callers wait for the audit thread", capacity);
+    }
+    while (size.get() > capacity && !Thread.currentThread().isInterrupted()) {
+      LockSupport.unpark(thread);
+      LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
+    }
+    // interrupted: enqueued all the same, over the bound (a record is never dropped)
+  }
+
+  /** Waits (at most {@code timeout}) until every record enqueued before this call is delivered. */
   void flush(Duration timeout) {
     long target = enqueued.get();
     long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (made) {
+    synchronized (done) {
       long left;
-      while (made.get() < target && (left = deadline - System.nanoTime()) > 0) {
+      while (done.get() < target && (left = deadline - System.nanoTime()) > 0) {
         LockSupport.unpark(thread); // no lingering while someone waits
         try {
-          made.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+          done.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return;
@@ -89,6 +121,7 @@ final class DeferredRecords {
 
   private void run() {
     List<Deferred> batch = new ArrayList<>();
+    List<AuditSink.Entry> entries = new ArrayList<>();
     while (true) {
       if (queue.isEmpty()) {
         // Dekker-style hand-shake with offer(): set the flag, then look once more
@@ -100,23 +133,36 @@ final class DeferredRecords {
         LockSupport.parkNanos(this, LINGER.toNanos()); // let the burst gather
       }
       Deferred d;
-      while (batch.size() < 4096 && (d = queue.poll()) != null) {
+      while (batch.size() < MAX_BATCH && (d = queue.poll()) != null) {
         batch.add(d);
       }
-      size.addAndGet(-batch.size());
       for (Deferred r : batch) {
         try {
-          maker.make(r);
+          AuditSink.Entry e = r.made() != null ? r.made() : maker.make(r);
+          if (e != null) {
+            entries.add(e);
+          }
         } catch (RuntimeException e) {
-          org.slf4j.LoggerFactory.getLogger(DeferredRecords.class)
-              .error("audit record {} not made: {}", r.event(), e.toString());
+          log.error("audit record {} not made: {}", r.event(), e.toString());
         }
       }
-      synchronized (made) {
-        made.addAndGet(batch.size());
-        made.notifyAll();
+      if (!entries.isEmpty()) {
+        try {
+          delivery.deliver(entries);
+        } catch (RuntimeException e) {
+          log.error("{} audit records not delivered: {}", entries.size(), e.toString());
+        }
+      }
+      // room only once delivered: a stuck sink (its database away) holds the callers
+      if (size.addAndGet(-batch.size()) < capacity && full.compareAndSet(true, false)) {
+        log.info("audit queue has room again");
+      }
+      synchronized (done) {
+        done.addAndGet(batch.size());
+        done.notifyAll();
       }
       batch.clear();
+      entries.clear();
     }
   }
 }

@@ -1,5 +1,7 @@
 package org.openkcm.node.audit;
 
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -16,6 +18,7 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -23,9 +26,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,16 +36,17 @@ import org.slf4j.LoggerFactory;
  * node-wide records in {@code audit__node}): table {@code records} (seq, at, event, body,
  * prev_hash, hash — see {@link AuditChain}) and table {@code checkpoints} (seq, hash and a
  * signature by this node's certificate key every {@code checkpointEvery} records or {@code
- * checkpointInterval}). One writer thread takes records from a bounded queue (a full queue makes
- * the caller wait: nothing is dropped) and writes them in batches; several nodes may write one
- * tenant's chain (a clash on a sequence number re-reads the chain's end and writes again).
+ * checkpointInterval}). It has no queue or thread of its own: {@link AuditLog}'s audit thread hands
+ * it each batch ({@link #acceptAll}), which it hashes and writes in one transaction there. A failed
+ * write is retried (reconnecting) until it succeeds or the trail closes: meanwhile the audit queue
+ * fills and then its callers wait, so nothing is dropped. Several nodes may write one tenant's
+ * chain (a clash on a sequence number re-reads the chain's end and writes again).
  */
 public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(PostgresAuditTrail.class);
   public static final String NODE = "_node";
-  private static final int MAX_BATCH = 1000;
-  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  private static final Duration RETRY_AFTER = Duration.ofMillis(500);
 
   /** Signs checkpoints: the node's certificate key and certificate. */
   public record Signer(PrivateKey key, X509Certificate certificate) {
@@ -54,14 +57,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
   /** Settings. */
   public record Settings(
-      String url,
-      String user,
-      String password,
-      int queueCapacity,
-      int checkpointEvery,
-      Duration checkpointInterval) {}
-
-  private record Pending(String tenant, String event, String json, Instant at) {}
+      String url, String user, String password, int checkpointEvery, Duration checkpointInterval) {}
 
   private static final class ChainEnd {
     String schema;
@@ -74,28 +70,34 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
   private final Settings settings;
   private final Optional<Signer> signer;
   private final Clock clock;
-  private final BlockingQueue<Pending> queue;
   private final Map<String, ChainEnd> ends = new HashMap<>();
   private final Map<String, String> schemas = new HashMap<>();
-  private final MessageDigest sha256 = AuditChain.sha256(); // the writer thread's
-  private final Thread writer;
+  private final MessageDigest sha256 = AuditChain.sha256(); // used under this object's lock
+  private final ScheduledExecutorService checkpoints;
   private volatile boolean closed;
+  private volatile long clashes;
   private Connection connection;
 
   public PostgresAuditTrail(Settings settings, Optional<Signer> signer, Clock clock) {
     this.settings = settings;
     this.signer = signer;
     this.clock = clock;
-    this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
     try {
       this.connection = connect();
     } catch (SQLException e) {
       throw new IllegalStateException(
           "audit trail: cannot reach " + settings.url() + ": " + e.getMessage(), e);
     }
-    this.writer = new Thread(this::run, "audit-trail-writer");
-    writer.setDaemon(true);
-    writer.start();
+    // checkpoints due by time are signed even while no record comes
+    this.checkpoints =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "audit-trail-checkpoints");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = Math.max(100, Math.min(1000, settings.checkpointInterval().toMillis()));
+    checkpoints.scheduleWithFixedDelay(this::checkpointsDueByTime, every, every, MILLISECONDS);
     log.info(
         "audit trail in PostgreSQL ({}), checkpoints every {} records or {}, {}",
         settings.url(),
@@ -133,100 +135,53 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     }
   }
 
+  /** One record, written before this returns (tests; the nodes' records come by batch). */
   @Override
   public void accept(String tenant, String event, String json) {
-    accept(tenant, event, json, clock.instant());
+    acceptAll(List.of(new Entry(tenant, event, json, clock.instant())));
   }
 
+  /**
+   * Hashes and writes {@code batch} in one transaction, retrying (reconnecting) until it is written
+   * or the trail closes: the audit thread waits here while the database is away.
+   */
   @Override
-  public void accept(String tenant, String event, String json, Instant at) {
-    if (closed) {
-      return;
-    }
-    Pending p =
-        new Pending(
-            tenant == null || tenant.isEmpty() ? NODE : tenant,
-            event,
-            json,
-            // PostgreSQL keeps microseconds: the hashed instant must be the stored one
-            at.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
-    accepted.incrementAndGet();
-    try {
-      if (!queue.offer(p)) {
-        log.warn(
-            "audit trail backlog full ({} records): the caller waits", settings.queueCapacity());
-        queue.put(p);
+  public synchronized void acceptAll(List<Entry> batch) {
+    while (true) {
+      if (closed) {
+        log.error("audit trail closed: {} records not written", batch.size());
+        return;
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** Waits until every record accepted so far is written (tests, shutdown). */
-  public void flush(Duration timeout) {
-    AuditLog.flushDeferred(timeout); // records made off their callers' threads, first
-    long target = accepted.get();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (written) {
-      long left;
-      while (written.get() < target && (left = deadline - System.nanoTime()) > 0) {
-        try {
-          written.wait(Math.max(1, left / 1_000_000));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
-  }
-
-  private final java.util.concurrent.atomic.AtomicLong accepted =
-      new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.concurrent.atomic.AtomicLong written =
-      new java.util.concurrent.atomic.AtomicLong();
-
-  private void run() {
-    List<Pending> batch = new ArrayList<>();
-    while (!closed || !queue.isEmpty() || !batch.isEmpty()) {
       try {
-        Pending first = batch.isEmpty() ? queue.poll(200, TimeUnit.MILLISECONDS) : null;
-        if (first != null) {
-          batch.add(first);
-          // Let a burst gather, then take it at once: one transaction (one commit) for many
-          // records, and no wake-up of this thread per record (a record only wakes a writer that
-          // waits for the first one, above).
-          TimeUnit.NANOSECONDS.sleep(LINGER_NANOS);
-          queue.drainTo(batch, MAX_BATCH - batch.size());
-        }
         write(batch);
-        checkpointDue(false);
-      } catch (InterruptedException e) {
-        // close(): what was taken or is queued is still written, the loop runs until none is left
       } catch (RuntimeException | SQLException e) {
-        if (closed) {
-          log.error(
-              "audit trail: {} records not written before shutdown: {}",
-              batch.size() + queue.size(),
-              e.toString());
-          break;
-        }
         log.error(
-            "audit trail write failed ({} records kept for the next attempt): {}",
+            "audit trail write failed ({} records kept, retried in {}): {}",
             batch.size(),
+            RETRY_AFTER,
             e.toString());
         reconnect();
         sleepQuietly();
+        continue;
       }
+      checkpointsDueByTime(); // written: a failed checkpoint must not write the batch twice
+      return;
     }
   }
 
-  private void write(List<Pending> batch) throws SQLException {
+  /** Waits until every record made so far is written (tests, shutdown). */
+  public void flush(Duration timeout) {
+    AuditLog.flushDeferred(timeout);
+  }
+
+  private void write(List<Entry> batch) throws SQLException {
     if (batch.isEmpty()) {
       return;
     }
-    Map<String, List<Pending>> byTenant = new LinkedHashMap<>();
-    for (Pending p : batch) {
-      byTenant.computeIfAbsent(p.tenant(), t -> new ArrayList<>()).add(p);
+    Map<String, List<Entry>> byTenant = new LinkedHashMap<>();
+    for (Entry p : batch) {
+      String tenant = p.tenant() == null || p.tenant().isEmpty() ? NODE : p.tenant();
+      byTenant.computeIfAbsent(tenant, t -> new ArrayList<>()).add(p);
     }
     // One transaction (one commit) for the whole batch, whatever its tenants: a commit per tenant
     // cost a round trip and a WAL flush each. Any failure rolls back every chain of the batch;
@@ -234,7 +189,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     // sequence number: another node wrote the chain meanwhile).
     for (int attempt = 1; ; attempt++) {
       try {
-        for (Map.Entry<String, List<Pending>> e : byTenant.entrySet()) {
+        for (Map.Entry<String, List<Entry>> e : byTenant.entrySet()) {
           append(e.getKey(), e.getValue());
         }
         connection.commit();
@@ -245,17 +200,15 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
         if (!"23505".equals(ex.getSQLState()) || attempt >= 5) {
           throw ex;
         }
+        clashes++;
+        log.info(
+            "audit trail: another writer appended to {} meanwhile; writing again",
+            byTenant.keySet());
       }
-    }
-    int n = batch.size();
-    batch.clear();
-    synchronized (written) {
-      written.addAndGet(n);
-      written.notifyAll();
     }
   }
 
-  private void append(String tenant, List<Pending> records) throws SQLException {
+  private void append(String tenant, List<Entry> records) throws SQLException {
     ChainEnd end = end(tenant);
     String schema = end.schema;
     long seq = end.seq;
@@ -267,10 +220,12 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     // text: it parses no timestamps, hex or escapes either (the trail's cost on the database is
     // per row; see docs/BENCHMARKS.md)
     CopyRows rows = new CopyRows(records.size());
-    for (Pending p : records) {
+    for (Entry p : records) {
       seq++;
-      byte[] h = AuditChain.hash(sha256, seq, prev, p.at().toString(), p.json());
-      rows.add(seq, p.at(), p.event(), p.json(), prev, h);
+      // PostgreSQL keeps microseconds: the hashed instant must be the stored one
+      Instant at = p.at().truncatedTo(ChronoUnit.MICROS);
+      byte[] h = AuditChain.hash(sha256, seq, prev, at.toString(), p.json());
+      rows.add(seq, at, p.event(), p.json(), prev, h);
       prev = h;
       if (++since >= settings.checkpointEvery()) {
         checkpointAt.add(new long[] {seq});
@@ -411,34 +366,46 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     }
   }
 
-  /** The writer's back-off after a failed write (its own thread; the queue keeps filling). */
+  /** The back-off after a failed write (the audit thread; its queue keeps filling meanwhile). */
   private static void sleepQuietly() {
     try {
-      Thread.sleep(500);
+      Thread.sleep(RETRY_AFTER.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
   }
 
-  /** Records accepted and not yet committed. */
-  public int backlog() {
-    return queue.size();
+  /** Batches written again because another writer had appended to one of their chains. */
+  long clashes() {
+    return clashes;
   }
 
-  /** Writes what is queued, checkpoints every chain, stops. */
+  /** Signs the checkpoints due by time (the checkpoint thread). */
+  private synchronized void checkpointsDueByTime() {
+    if (closed) {
+      return;
+    }
+    try {
+      checkpointDue(false);
+    } catch (SQLException | RuntimeException e) {
+      log.warn("audit trail: checkpoint failed, retried with the next write: {}", e.toString());
+      reconnect();
+    }
+  }
+
+  /** Writes what the audit queue holds, checkpoints every chain, stops. */
   @Override
   public void close() {
     flush(Duration.ofSeconds(10));
-    closed = true;
-    writer.interrupt();
-    try {
-      writer.join(10_000);
-      checkpointDue(true);
-      connection.close();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (SQLException e) {
-      log.warn("audit trail: final checkpoint failed: {}", e.getMessage());
+    closed = true; // a write still retrying gives up
+    checkpoints.shutdownNow();
+    synchronized (this) {
+      try {
+        checkpointDue(true);
+        connection.close();
+      } catch (SQLException e) {
+        log.warn("audit trail: final checkpoint failed: {}", e.getMessage());
+      }
     }
   }
 }

@@ -46,7 +46,7 @@ class AuditTrailTest {
         dir.resolve("core.key"));
     trail =
         new PostgresAuditTrail(
-            new PostgresAuditTrail.Settings(URL, "postgres", "", 1000, 5, Duration.ofHours(1)),
+            new PostgresAuditTrail.Settings(URL, "postgres", "", 5, Duration.ofHours(1)),
             Optional.of(
                 new PostgresAuditTrail.Signer(
                     Pem.readPrivateKey(dir.resolve("core.key")),
@@ -121,8 +121,6 @@ class AuditTrailTest {
                 "postgres",
                 "openkcm.audit.trail.password",
                 "",
-                "openkcm.audit.trail.queue-capacity",
-                1000,
                 "openkcm.audit.trail.checkpoint-every",
                 1000,
                 "openkcm.audit.trail.checkpoint-interval",
@@ -157,21 +155,26 @@ class AuditTrailTest {
     String shared = "audit-clash-" + Long.toHexString(System.nanoTime());
     List<String> tenants = List.of(shared, shared + "-a", shared + "-b");
     PostgresAuditTrail.Settings settings =
-        new PostgresAuditTrail.Settings(URL, "postgres", "", 1000, 1000, Duration.ofHours(1));
+        new PostgresAuditTrail.Settings(URL, "postgres", "", 1000, Duration.ofHours(1));
     PostgresAuditTrail a = new PostgresAuditTrail(settings, Optional.empty(), Clock.systemUTC());
     PostgresAuditTrail b = new PostgresAuditTrail(settings, Optional.empty(), Clock.systemUTC());
     try {
       for (int round = 0; round < 4; round++) {
         // after the first round each writer's cached end of the shared chain is stale
+        List<AuditSink.Entry> toA = new ArrayList<>();
+        List<AuditSink.Entry> toB = new ArrayList<>();
         for (int i = 100 * round; i < 100 * round + 100; i++) {
-          PostgresAuditTrail w = i % 2 == 0 ? a : b;
-          w.accept(shared, "keys.unwrap", AuditLog.json("keys.unwrap", "tenant", shared, "n", i));
+          List<AuditSink.Entry> batch = i % 2 == 0 ? toA : toB;
           String own = i % 2 == 0 ? shared + "-a" : shared + "-b";
-          w.accept(own, "keys.wrap", AuditLog.json("keys.wrap", "tenant", own, "n", i));
+          batch.add(entry(shared, "keys.unwrap", i));
+          batch.add(entry(own, "keys.wrap", i));
         }
-        a.flush(Duration.ofSeconds(30));
-        b.flush(Duration.ofSeconds(30));
+        Thread other = new Thread(() -> b.acceptAll(toB));
+        other.start();
+        a.acceptAll(toA);
+        other.join(30_000);
       }
+      assertTrue(a.clashes() + b.clashes() >= 3, "stale chain ends clashed and were re-read");
       try (AuditReader r = new AuditReader(URL, "postgres", "")) {
         AuditChain.Verdict v = r.verify(shared);
         assertTrue(v.ok(), v.toString());
@@ -192,6 +195,11 @@ class AuditTrailTest {
         sql("DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(t) + " CASCADE");
       }
     }
+  }
+
+  private static AuditSink.Entry entry(String tenant, String event, int n) {
+    return new AuditSink.Entry(
+        tenant, event, AuditLog.json(event, "tenant", tenant, "n", n), Instant.now());
   }
 
   @Test

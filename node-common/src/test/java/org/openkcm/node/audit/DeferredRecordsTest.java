@@ -22,18 +22,7 @@ class DeferredRecordsTest {
   void aDeferredRecordReachesTheSinksWithTheInstantItWasMadeAtAndFlushWaitsForIt()
       throws Exception {
     List<Seen> seen = new CopyOnWriteArrayList<>();
-    AuditSink sink =
-        new AuditSink() {
-          @Override
-          public void accept(String tenant, String event, String json) {
-            seen.add(new Seen(tenant, event, json, null));
-          }
-
-          @Override
-          public void accept(String tenant, String event, String json, Instant at) {
-            seen.add(new Seen(tenant, event, json, at));
-          }
-        };
+    AuditSink sink = recording(seen);
     try (AutoCloseable registered = AuditLog.addSink(sink)) {
       Instant before = Instant.now();
       for (int i = 0; i < 100; i++) {
@@ -59,8 +48,43 @@ class DeferredRecordsTest {
     }
   }
 
+  /** A sink that keeps every entry it is handed (by batch, with their instants). */
+  private static AuditSink recording(List<Seen> seen) {
+    return new AuditSink() {
+      @Override
+      public void accept(String tenant, String event, String json) {
+        throw new AssertionError("the audit thread hands batches");
+      }
+
+      @Override
+      public void acceptAll(List<AuditSink.Entry> batch) {
+        batch.forEach(e -> seen.add(new Seen(e.tenant(), e.event(), e.json(), e.at())));
+      }
+    };
+  }
+
   @Test
-  void aFullQueueRefusesSoTheCallerMakesTheRecordItself() throws Exception {
+  void synchronousAndDeferredRecordsReachTheSinksInTheOrderTheyWereMade() throws Exception {
+    List<Seen> seen = new CopyOnWriteArrayList<>();
+    try (AutoCloseable registered = AuditLog.addSink(recording(seen))) {
+      for (int i = 0; i < 50; i++) {
+        if (i % 5 == 0) {
+          AuditLog.record("tenant.kill", "tenant", "order", "n", i);
+        } else {
+          AuditLog.recordLater("keys.unwrap", "tenant", "order", "n", i);
+        }
+      }
+    } // closing the registration waits for the records made before
+    List<Seen> mine = seen.stream().filter(s -> "order".equals(s.tenant())).toList();
+    assertEquals(50, mine.size());
+    for (int i = 0; i < 50; i++) {
+      assertEquals(i, new ObjectMapper().readTree(mine.get(i).json()).get("n").asInt());
+      assertEquals(i % 5 == 0 ? "tenant.kill" : "keys.unwrap", mine.get(i).event());
+    }
+  }
+
+  @Test
+  void aFullQueueMakesTheCallerWaitUntilTheAuditThreadHasRoom() throws Exception {
     CountDownLatch entered = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     List<String> made = new CopyOnWriteArrayList<>();
@@ -74,19 +98,30 @@ class DeferredRecordsTest {
                 Thread.currentThread().interrupt();
               }
               made.add(d.event());
+              return null;
             },
+            batch -> {},
             2);
-    assertTrue(q.offer("a", new Object[0]));
+    q.offer(deferred("a"));
     assertTrue(entered.await(10, TimeUnit.SECONDS), "the audit thread took the first record");
-    assertTrue(q.offer("b", new Object[0]));
-    assertTrue(q.offer("c", new Object[0]));
-    assertFalse(q.offer("d", new Object[0]), "two records wait: the third is refused");
+    q.offer(deferred("b")); // "a" (being made) and "b": the queue is full
+    Thread caller = new Thread(() -> q.offer(deferred("c")));
+    caller.start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (caller.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertEquals(Thread.State.TIMED_WAITING, caller.getState(), "the third caller waits");
+    assertTrue(caller.isAlive());
     release.countDown();
+    caller.join(10_000);
+    assertFalse(caller.isAlive(), "room once the first batch is made");
     q.flush(Duration.ofSeconds(10));
-    assertEquals(List.of("a", "b", "c"), made);
-    assertTrue(q.offer("e", new Object[0]), "room again once made");
-    q.flush(Duration.ofSeconds(10));
-    assertEquals(List.of("a", "b", "c", "e"), made);
+    assertEquals(List.of("a", "b", "c"), made, "nothing dropped, in order");
+  }
+
+  private static DeferredRecords.Deferred deferred(String event) {
+    return new DeferredRecords.Deferred(event, new Object[0], Instant.now(), null);
   }
 
   @Test
