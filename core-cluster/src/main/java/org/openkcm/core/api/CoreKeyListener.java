@@ -38,12 +38,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Core's key listener ({@code openkcm.core.grpc.keys}): CoreKeyService's unary WrapKeys,
- * UnwrapKeys and RewrapKeys on grpc-java's Netty server — the transport the gateway serves
- * applications with — beside the pekko-http listener that keeps everything else (streams, admin,
- * REST). Same mTLS, same authorization and audit (the very {@link AuthorizedCoreKeyService}, with
- * the caller's verified identity handed over as the {@value PeerIdentity#HEADER} the pekko-http
- * listener stamps), same metrics; while the node shuts down it refuses new calls with
- * CORE_UNAVAILABLE so gateways go to another node.
+ * UnwrapKeys and RewrapKeys, and the WrapStream/UnwrapStream streams of such calls, on grpc-java's
+ * Netty server — the transport the gateway serves applications with — beside the pekko-http
+ * listener that keeps everything else (streams, admin, REST). Same mTLS, same authorization and
+ * audit (the very {@link AuthorizedCoreKeyService}, with the caller's verified identity handed over
+ * as the {@value PeerIdentity#HEADER} the pekko-http listener stamps), same metrics; while the node
+ * shuts down it refuses new calls with CORE_UNAVAILABLE so gateways go to another node.
  */
 public final class CoreKeyListener {
 
@@ -94,6 +94,21 @@ public final class CoreKeyListener {
                 RewrapKeysRequest.getDefaultInstance(),
                 RewrapKeysResponse.getDefaultInstance(),
                 r -> unlessStopping(health, () -> keys.rewrapKeys(r, caller())))
+            // many calls over one HTTP/2 stream: no headers, stream set-up or interceptors per call
+            .callStream(
+                "WrapStream",
+                WrapKeysRequest.getDefaultInstance(),
+                WrapKeysResponse.getDefaultInstance(),
+                r ->
+                    CoreKeyServiceImpl.streamed(
+                        r, unlessStopping(health, () -> keys.wrapKeys(r, caller()))))
+            .callStream(
+                "UnwrapStream",
+                UnwrapKeysRequest.getDefaultInstance(),
+                UnwrapKeysResponse.getDefaultInstance(),
+                r ->
+                    CoreKeyServiceImpl.streamed(
+                        r, unlessStopping(health, () -> keys.unwrapKeys(r, caller()))))
             .build();
     NettyGrpcServer server =
         NettyGrpcServer.start(
@@ -121,7 +136,7 @@ public final class CoreKeyListener {
                     }));
     system.getWhenTerminated().thenRun(server::close);
     log.info(
-        "Core key listener (WrapKeys, UnwrapKeys, RewrapKeys on grpc-java Netty) on {} ({})",
+        "Core key listener (WrapKeys, UnwrapKeys, RewrapKeys, WrapStream, UnwrapStream on grpc-java Netty) on {} ({})",
         server.address(),
         tls.map(t -> "mTLS as " + t.identity()).orElse("PLAINTEXT"));
     BOUND.apply(system).address = server.address();

@@ -120,7 +120,8 @@ public final class CoreLink implements AutoCloseable {
                         system))
             .toList();
     if (streaming) {
-      this.streamChannels = endpoints.stream().map(streamChannel).toList();
+      // to the key listeners (grpc-java's Netty server) when the nodes run them, else the main one
+      this.streamChannels = keyEndpoints.stream().map(streamChannel).toList();
       var wrapMethod =
           NettyGrpcClient.bidiMethod(
               CoreKeyService.name,
@@ -138,7 +139,7 @@ public final class CoreLink implements AutoCloseable {
       for (int i = 0; i < endpoints.size(); i++) {
         wrapStreams.add(
             new CoreStream<>(
-                endpoints.get(i) + " (WrapStream)",
+                keyEndpoints.get(i) + " (WrapStream)",
                 streamChannels.get(i),
                 wrapMethod,
                 (r, id) -> r.toBuilder().setCallId(id).build(),
@@ -147,7 +148,7 @@ public final class CoreLink implements AutoCloseable {
                 requestTimeout));
         unwrapStreams.add(
             new CoreStream<>(
-                endpoints.get(i) + " (UnwrapStream)",
+                keyEndpoints.get(i) + " (UnwrapStream)",
                 streamChannels.get(i),
                 unwrapMethod,
                 (r, id) -> r.toBuilder().setCallId(id).build(),

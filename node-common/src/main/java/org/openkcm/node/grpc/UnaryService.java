@@ -5,6 +5,7 @@ import io.grpc.Context;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionStage;
@@ -16,7 +17,8 @@ import org.openkcm.protocol.error.GrpcErrors;
  * A grpc-java service definition made of unary methods that answer with a {@link CompletionStage},
  * the shape of the pekko-grpc generated service interfaces, so one implementation can be served by
  * either server. Failures become a status with the {@code openkcm-reason} trailer ({@link
- * GrpcErrors}).
+ * GrpcErrors}). It may also carry streams of calls ({@link #callStream}): bidirectional streams
+ * whose every request is one such call, answered as it finishes.
  */
 public final class UnaryService {
 
@@ -80,6 +82,105 @@ public final class UnaryService {
                   });
             }));
     return this;
+  }
+
+  /**
+   * Adds the bidirectional method {@code name}: every request is one call of {@code handler},
+   * answered on the stream as soon as it finishes, in any order (the answers carry what pairs them
+   * with their requests). {@code handler} turns its own failures into answers: a failed stage ends
+   * the whole stream. The stream completes once the client has and every call is answered.
+   */
+  public <Q extends Message, R extends Message> UnaryService callStream(
+      String name,
+      Q requestPrototype,
+      R responsePrototype,
+      Function<Q, CompletionStage<R>> handler) {
+    MethodDescriptor<Q, R> descriptor =
+        MethodDescriptor.<Q, R>newBuilder()
+            .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
+            .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
+            .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
+            .build();
+    builder.addMethod(
+        descriptor,
+        ServerCalls.asyncBidiStreamingCall(
+            (StreamObserver<R> out) ->
+                new CallStream<>(handler, (ServerCallStreamObserver<R>) out)));
+    return this;
+  }
+
+  /** One stream of calls: answers written one at a time, completion after the last answer. */
+  private static final class CallStream<Q, R> implements StreamObserver<Q> {
+    private final Function<Q, CompletionStage<R>> handler;
+    private final ServerCallStreamObserver<R> out;
+    private final Context detached;
+    private int pending; // guarded by out
+    private boolean halfClosed; // guarded by out
+    private boolean finished; // guarded by out
+
+    CallStream(Function<Q, CompletionStage<R>> handler, ServerCallStreamObserver<R> out) {
+      this.handler = handler;
+      this.out = out;
+      // as for unary calls: the caller's identity, not the stream's cancellable Context
+      SpiffeId peer = PeerInterceptor.PEER.get();
+      this.detached =
+          peer == null ? Context.ROOT : Context.ROOT.withValue(PeerInterceptor.PEER, peer);
+    }
+
+    @Override
+    public void onNext(Q request) {
+      synchronized (out) {
+        pending++;
+      }
+      CompletionStage<R> answer;
+      Context previous = detached.attach();
+      try {
+        answer = handler.apply(request);
+      } catch (RuntimeException e) {
+        answer = java.util.concurrent.CompletableFuture.failedFuture(e);
+      } finally {
+        detached.detach(previous);
+      }
+      answer.whenComplete(this::answered);
+    }
+
+    private void answered(R response, Throwable failure) {
+      synchronized (out) {
+        pending--;
+        if (finished || out.isCancelled()) {
+          return;
+        }
+        if (failure != null) {
+          finished = true;
+          out.onError(GrpcErrors.toStatusException(failure));
+          return;
+        }
+        out.onNext(response);
+        if (halfClosed && pending == 0) {
+          finished = true;
+          out.onCompleted();
+        }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      synchronized (out) {
+        finished = true; // the client went away: its answers have nowhere to go
+      }
+    }
+
+    @Override
+    public void onCompleted() {
+      synchronized (out) {
+        halfClosed = true;
+        if (pending == 0 && !finished) {
+          finished = true;
+          out.onCompleted();
+        }
+      }
+    }
   }
 
   public ServerServiceDefinition build() {
