@@ -52,7 +52,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  *       [--gateway HOST:PORT] [--core HOST:PORT] [--skip-core true] [--seconds 10] [--warmup 15]
  *       [--concurrency 1,16,64] [--rate N (open loop at N req/s first)]
  *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
- *       [--streaming on|off] (gateway to Core over bidirectional streams) [--pool on|off]
+ *       [--streaming on|off] (gateway to Core over bidirectional streams; on by default, as the gateway) [--pool on|off]
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
  *       [--core-client netty|pekko] (the gateway's client of those calls)
  *       [--scenarios Echo,GenerateDataKey,...] (only these) [--core-batches 1,16,256] (direct Core runs)
@@ -123,7 +123,7 @@ public final class GatewayLoadDriver {
                   Map.of(
                       "openkcm.gateway.grpc.server", opts.getOrDefault("server", "netty"),
                       "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"),
-                      "openkcm.gateway.core.streaming", opts.getOrDefault("streaming", "off"),
+                      "openkcm.gateway.core.streaming", opts.getOrDefault("streaming", "on"),
                       "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"),
                       "openkcm.gateway.core.client", opts.getOrDefault("core-client", "netty"))));
       stack.ensureTenant("acme", "devfile:acme-root", "payments");
