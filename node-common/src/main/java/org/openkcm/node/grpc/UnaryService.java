@@ -44,24 +44,12 @@ public final class UnaryService {
       Q requestPrototype,
       R responsePrototype,
       Function<Q, CompletionStage<R>> handler) {
-    MethodDescriptor<Q, R> descriptor =
-        MethodDescriptor.<Q, R>newBuilder()
-            .setType(MethodDescriptor.MethodType.UNARY)
-            .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
-            .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
-            .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
-            .build();
     builder.addMethod(
-        descriptor,
+        descriptor(MethodDescriptor.MethodType.UNARY, name, requestPrototype, responsePrototype),
         ServerCalls.asyncUnaryCall(
             (Q request, StreamObserver<R> out) -> {
               CompletionStage<R> answer;
-              // Outside the call's cancellable gRPC Context (only the caller's identity is carried
-              // over): calls to the Core started here (pool refills, coalesced unwraps) serve other
-              // requests too and must not be cancelled when this call ends.
-              SpiffeId peer = PeerInterceptor.PEER.get();
-              Context detached =
-                  peer == null ? Context.ROOT : Context.ROOT.withValue(PeerInterceptor.PEER, peer);
+              Context detached = detached(); // pool refills, coalesced unwraps outlive the call
               Context previous = detached.attach();
               try {
                 answer = handler.apply(request);
@@ -95,19 +83,32 @@ public final class UnaryService {
       Q requestPrototype,
       R responsePrototype,
       Function<Q, CompletionStage<R>> handler) {
-    MethodDescriptor<Q, R> descriptor =
-        MethodDescriptor.<Q, R>newBuilder()
-            .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-            .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
-            .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
-            .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
-            .build();
     builder.addMethod(
-        descriptor,
+        descriptor(
+            MethodDescriptor.MethodType.BIDI_STREAMING, name, requestPrototype, responsePrototype),
         ServerCalls.asyncBidiStreamingCall(
             (StreamObserver<R> out) ->
                 new CallStream<>(handler, (ServerCallStreamObserver<R>) out)));
     return this;
+  }
+
+  private <Q extends Message, R extends Message> MethodDescriptor<Q, R> descriptor(
+      MethodDescriptor.MethodType type, String name, Q requestPrototype, R responsePrototype) {
+    return MethodDescriptor.<Q, R>newBuilder()
+        .setType(type)
+        .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
+        .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
+        .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
+        .build();
+  }
+
+  /**
+   * The Context a handler runs in: the caller's identity only, not the call's cancellable Context
+   * (calls to the Core started there serve other requests too and must outlive this one).
+   */
+  private static Context detached() {
+    SpiffeId peer = PeerInterceptor.PEER.get();
+    return peer == null ? Context.ROOT : Context.ROOT.withValue(PeerInterceptor.PEER, peer);
   }
 
   /** One stream of calls: answers written one at a time, completion after the last answer. */
@@ -122,10 +123,7 @@ public final class UnaryService {
     CallStream(Function<Q, CompletionStage<R>> handler, ServerCallStreamObserver<R> out) {
       this.handler = handler;
       this.out = out;
-      // as for unary calls: the caller's identity, not the stream's cancellable Context
-      SpiffeId peer = PeerInterceptor.PEER.get();
-      this.detached =
-          peer == null ? Context.ROOT : Context.ROOT.withValue(PeerInterceptor.PEER, peer);
+      this.detached = detached(); // as for unary calls
     }
 
     @Override
