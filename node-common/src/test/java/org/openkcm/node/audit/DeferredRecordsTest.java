@@ -120,6 +120,31 @@ class DeferredRecordsTest {
     assertEquals(List.of("a", "b", "c"), made, "nothing dropped, in order");
   }
 
+  @Test
+  void aSteadyStreamOfRecordsLeavesInOneBatchPerLingerNotOneBatchPerWrite() {
+    // the trail writes a transaction per batch: records that come in while one is written must
+    // wait for the linger too, or batches shrink to a few records and transactions multiply
+    List<Integer> batches = new CopyOnWriteArrayList<>();
+    DeferredRecords q =
+        new DeferredRecords(
+            d -> new AuditSink.Entry("t", d.event(), "{}", d.at()),
+            batch -> batches.add(batch.size()),
+            DeferredRecords.CAPACITY);
+    long start = System.nanoTime();
+    int offered = 0;
+    while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(400)) {
+      q.offer(deferred("r" + offered++));
+      java.util.concurrent.locks.LockSupport.parkNanos(50_000); // the producer's pace
+    }
+    long elapsed = System.nanoTime() - start;
+    q.flush(Duration.ofSeconds(10));
+    assertEquals(offered, batches.stream().mapToInt(Integer::intValue).sum(), "every record");
+    long lingers = elapsed / DeferredRecords.LINGER.toNanos();
+    assertTrue(
+        batches.size() <= lingers + 2,
+        batches.size() + " batches for " + offered + " records in " + lingers + " lingers");
+  }
+
   private static DeferredRecords.Deferred deferred(String event) {
     return new DeferredRecords.Deferred(event, new Object[0], Instant.now(), null);
   }
