@@ -102,7 +102,10 @@ public final class NettyGrpcClient implements AutoCloseable {
         responsePrototype);
   }
 
-  private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> descriptor(
+  /**
+   * A method of {@code serviceName} with protobuf marshallers (clients and {@link UnaryService}).
+   */
+  static <Q extends Message, R extends Message> MethodDescriptor<Q, R> descriptor(
       MethodDescriptor.MethodType type,
       String serviceName,
       String name,

@@ -4,7 +4,6 @@ import com.google.protobuf.Message;
 import io.grpc.Context;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
@@ -94,12 +93,7 @@ public final class UnaryService {
 
   private <Q extends Message, R extends Message> MethodDescriptor<Q, R> descriptor(
       MethodDescriptor.MethodType type, String name, Q requestPrototype, R responsePrototype) {
-    return MethodDescriptor.<Q, R>newBuilder()
-        .setType(type)
-        .setFullMethodName(MethodDescriptor.generateFullMethodName(serviceName, name))
-        .setRequestMarshaller(ProtoUtils.marshaller(requestPrototype))
-        .setResponseMarshaller(ProtoUtils.marshaller(responsePrototype))
-        .build();
+    return NettyGrpcClient.descriptor(type, serviceName, name, requestPrototype, responsePrototype);
   }
 
   /**
