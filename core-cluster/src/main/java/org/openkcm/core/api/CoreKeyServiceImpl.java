@@ -174,6 +174,7 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
           }
           WrapKeysResponse.Builder out =
               WrapKeysResponse.newBuilder()
+                  .setCallId(in.getCallId()) // a stream's call: answered with its id, no copy
                   .setL3Version((int) wrapped.l3Version())
                   .setTenantSequence(wrapped.sequence());
           // fresh arrays nobody writes again: wrapped, not copied
@@ -217,7 +218,9 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
             throw GrpcErrors.toGrpc(org.openkcm.core.reply.Rejections.parse(failure));
           }
           UnwrapKeysResponse.Builder out =
-              UnwrapKeysResponse.newBuilder().setTenantSequence(unwrapped.sequence());
+              UnwrapKeysResponse.newBuilder()
+                  .setCallId(in.getCallId()) // a stream's call: answered with its id, no copy
+                  .setTenantSequence(unwrapped.sequence());
           for (KeyBatch.UnwrapOutcome o : unwrapped.outcomes()) {
             out.addResults(
                 o.isOk()
@@ -347,27 +350,31 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     return in.mapAsyncUnordered(STREAM_PARALLELISM, r -> streamed(r, unwrapKeys(r)));
   }
 
-  /** The stream answer of {@code request}: its answer or refusal, tagged with its call id. */
+  /**
+   * The stream answer of {@code request}: its answer (which carries its call id already) or
+   * refusal, tagged with its call id.
+   */
   static CompletionStage<WrapKeysResponse> streamed(
       WrapKeysRequest request, CompletionStage<WrapKeysResponse> call) {
+    long id = request.getCallId();
     return call.handle(
         (ok, failure) ->
-            (failure == null
-                    ? ok.toBuilder()
-                    : WrapKeysResponse.newBuilder().setFailure(itemError(failure)))
-                .setCallId(request.getCallId())
-                .build());
+            failure != null
+                ? WrapKeysResponse.newBuilder().setFailure(itemError(failure)).setCallId(id).build()
+                : ok.getCallId() == id ? ok : ok.toBuilder().setCallId(id).build());
   }
 
   static CompletionStage<UnwrapKeysResponse> streamed(
       UnwrapKeysRequest request, CompletionStage<UnwrapKeysResponse> call) {
+    long id = request.getCallId();
     return call.handle(
         (ok, failure) ->
-            (failure == null
-                    ? ok.toBuilder()
-                    : UnwrapKeysResponse.newBuilder().setFailure(itemError(failure)))
-                .setCallId(request.getCallId())
-                .build());
+            failure != null
+                ? UnwrapKeysResponse.newBuilder()
+                    .setFailure(itemError(failure))
+                    .setCallId(id)
+                    .build()
+                : ok.getCallId() == id ? ok : ok.toBuilder().setCallId(id).build());
   }
 
   /**

@@ -15,7 +15,6 @@ import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.openkcm.node.grpc.NettyGrpcClient;
-import org.openkcm.protocol.core.v1.CoreKeyService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.RewrapKeysRequest;
 import org.openkcm.protocol.core.v1.RewrapKeysResponse;
@@ -119,53 +118,13 @@ public final class CoreLink implements AutoCloseable {
                                 .withChannelBuilderOverrides(keepalive)),
                         system))
             .toList();
-    if (streaming) {
-      // to the key listeners (grpc-java's Netty server) when the nodes run them, else the main one
-      this.streamChannels = keyEndpoints.stream().map(streamChannel).toList();
-      var wrapMethod =
-          NettyGrpcClient.bidiMethod(
-              CoreKeyService.name,
-              "WrapStream",
-              WrapKeysRequest.getDefaultInstance(),
-              WrapKeysResponse.getDefaultInstance());
-      var unwrapMethod =
-          NettyGrpcClient.bidiMethod(
-              CoreKeyService.name,
-              "UnwrapStream",
-              UnwrapKeysRequest.getDefaultInstance(),
-              UnwrapKeysResponse.getDefaultInstance());
-      this.wrapStreams = new ArrayList<>();
-      this.unwrapStreams = new ArrayList<>();
-      for (int i = 0; i < endpoints.size(); i++) {
-        wrapStreams.add(
-            new CoreStream<>(
-                keyEndpoints.get(i) + " (WrapStream)",
-                streamChannels.get(i),
-                wrapMethod,
-                (r, id) -> r.toBuilder().setCallId(id).build(),
-                WrapKeysResponse::getCallId,
-                1024,
-                requestTimeout));
-        unwrapStreams.add(
-            new CoreStream<>(
-                keyEndpoints.get(i) + " (UnwrapStream)",
-                streamChannels.get(i),
-                unwrapMethod,
-                (r, id) -> r.toBuilder().setCallId(id).build(),
-                UnwrapKeysResponse::getCallId,
-                1024,
-                requestTimeout));
-      }
-    } else {
-      this.streamChannels = List.of();
-      this.wrapStreams = null;
-      this.unwrapStreams = null;
-    }
+    // to the key listeners (grpc-java's Netty server) when the nodes run them, else the main one
+    this.streams = streaming ? new CoreStreams(keyEndpoints, streamChannel, requestTimeout) : null;
   }
 
-  private final List<NettyGrpcClient> streamChannels;
-  private final List<CoreStream<WrapKeysRequest, WrapKeysResponse>> wrapStreams;
-  private final List<CoreStream<UnwrapKeysRequest, UnwrapKeysResponse>> unwrapStreams;
+  /** The streaming link, or null: one unary call per WrapKeys/UnwrapKeys. */
+  private final CoreStreams streams;
+
   private final List<CoreKeyServiceClient> streamClients;
 
   /** One item to wrap: a DEK and its encryption context. */
@@ -296,23 +255,10 @@ public final class CoreLink implements AutoCloseable {
       wrapItems.add(b.build());
     }
     req.addAllItems(wrapItems);
-    WrapKeysRequest r = req.build();
     return observed(
         tenantId,
         withFailover(
-            i ->
-                wrapStreams == null
-                    ? clients.get(i).wrapKeys(r)
-                    : wrapStreams
-                        .get(i)
-                        .call(r)
-                        .thenApply(
-                            answer -> {
-                              if (answer.hasFailure()) {
-                                throw failure(answer.getFailure());
-                              }
-                              return answer;
-                            })),
+            i -> streams == null ? clients.get(i).wrapKeys(req.build()) : streams.wrap(i, req)),
         WrapKeysResponse::getTenantSequence);
   }
 
@@ -352,12 +298,6 @@ public final class CoreLink implements AutoCloseable {
     return true;
   }
 
-  /** A stream answer's {@code failure} as the exception a unary call would have failed with. */
-  private static OpenKcmException failure(org.openkcm.protocol.core.v1.ItemError e) {
-    return new OpenKcmException(
-        ErrorReason.parse(e.getReason()).orElse(ErrorReason.INTERNAL), e.getMessage());
-  }
-
   public CompletionStage<List<UnwrapResult>> unwrap(
       String tenantId, List<UnwrapItem> items, String cid) {
     UnwrapKeysRequest.Builder b =
@@ -371,23 +311,10 @@ public final class CoreLink implements AutoCloseable {
     } else {
       b.addAllItems(items);
     }
-    UnwrapKeysRequest req = b.build();
     return observed(
             tenantId,
             withFailover(
-                i ->
-                    unwrapStreams == null
-                        ? clients.get(i).unwrapKeys(req)
-                        : unwrapStreams
-                            .get(i)
-                            .call(req)
-                            .thenApply(
-                                answer -> {
-                                  if (answer.hasFailure()) {
-                                    throw failure(answer.getFailure());
-                                  }
-                                  return answer;
-                                })),
+                i -> streams == null ? clients.get(i).unwrapKeys(b.build()) : streams.unwrap(i, b)),
             UnwrapKeysResponse::getTenantSequence)
         .thenApply(UnwrapKeysResponse::getResultsList);
   }
@@ -456,11 +383,9 @@ public final class CoreLink implements AutoCloseable {
 
   @Override
   public void close() {
-    if (wrapStreams != null) {
-      wrapStreams.forEach(CoreStream::close);
-      unwrapStreams.forEach(CoreStream::close);
+    if (streams != null) {
+      streams.close();
     }
-    streamChannels.forEach(NettyGrpcClient::close);
     streamClients.forEach(CoreKeyServiceClient::close);
     clients.forEach(KeyCalls::close);
   }

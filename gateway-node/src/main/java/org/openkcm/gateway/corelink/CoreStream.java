@@ -8,7 +8,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BiFunction;
+import java.util.function.LongFunction;
 import java.util.function.ToLongFunction;
 import org.openkcm.node.grpc.NettyGrpcClient;
 import org.openkcm.protocol.error.ErrorReason;
@@ -36,7 +36,6 @@ final class CoreStream<Q, R> {
   private final String name;
   private final NettyGrpcClient channel;
   private final MethodDescriptor<Q, R> method;
-  private final BiFunction<Q, Long, Q> withCallId;
   private final ToLongFunction<R> callIdOf;
   private final AtomicLong nextCallId = new AtomicLong();
   private final int buffer;
@@ -53,24 +52,23 @@ final class CoreStream<Q, R> {
       String name,
       NettyGrpcClient channel,
       MethodDescriptor<Q, R> method,
-      BiFunction<Q, Long, Q> withCallId,
       ToLongFunction<R> callIdOf,
       int buffer,
       Duration timeout) {
     this.name = name;
     this.channel = channel;
     this.method = method;
-    this.withCallId = withCallId;
     this.callIdOf = callIdOf;
     this.buffer = buffer;
     this.timeout = timeout;
   }
 
   /**
-   * Sends {@code request} on the stream; completes with its answer, or fails with CORE_UNAVAILABLE
-   * (stream broken, full, or silent for the timeout).
+   * Sends the request {@code withCallId} builds (carrying the call id it is given, which its answer
+   * echoes) on the stream; completes with its answer, or fails with CORE_UNAVAILABLE (stream
+   * broken, full, or silent for the timeout).
    */
-  synchronized CompletionStage<R> call(Q request) {
+  synchronized CompletionStage<R> call(LongFunction<Q> withCallId) {
     if (current == null || current.closed) {
       current = start();
     }
@@ -85,7 +83,7 @@ final class CoreStream<Q, R> {
     CompletableFuture<R> answer = new CompletableFuture<>();
     s.pending.put(id, answer);
     try {
-      s.requests.onNext(withCallId.apply(request, id));
+      s.requests.onNext(withCallId.apply(id));
     } catch (RuntimeException e) {
       fail(s, "refused a request (" + e + ")");
     }

@@ -63,9 +63,13 @@ public final class AuditChain {
    * one) and the instant already as text ({@link Instant#toString}).
    */
   static byte[] hash(MessageDigest sha256, long seq, byte[] prev, String at, String body) {
+    return hash(sha256, seq, prev, at, body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The same with the body's UTF-8 bytes (a writer encodes it once, for the hash and the row). */
+  static byte[] hash(MessageDigest sha256, long seq, byte[] prev, String at, byte[] b) {
     sha256.reset();
     sha256.update(DOMAIN);
-    byte[] b = body.getBytes(StandardCharsets.UTF_8);
     byte[] t = at.getBytes(StandardCharsets.US_ASCII);
     ByteBuffer fixed = ByteBuffer.allocate(8 + 4);
     sha256.update(fixed.putLong(seq).array(), 0, 8);

@@ -38,8 +38,11 @@ final class CopyRows {
     }
   }
 
-  /** One row of {@code (seq, at, event, body, prev_hash, hash)}; {@code at} in microseconds. */
-  void add(long seq, Instant at, String event, String body, byte[] prevHash, byte[] hash) {
+  /**
+   * One row of {@code (seq, at, event, body, prev_hash, hash)}; {@code at} in microseconds, {@code
+   * body} in UTF-8.
+   */
+  void add(long seq, Instant at, String event, byte[] body, byte[] prevHash, byte[] hash) {
     try {
       out.writeShort(6);
       out.writeInt(8);
@@ -49,7 +52,8 @@ final class CopyRows {
           Math.multiplyExact(at.getEpochSecond() - PG_EPOCH_SECONDS, 1_000_000L)
               + at.getNano() / 1_000);
       text(event);
-      text(body);
+      out.writeInt(body.length);
+      out.write(body);
       out.writeInt(prevHash.length);
       out.write(prevHash);
       out.writeInt(hash.length);

@@ -129,7 +129,6 @@ final class DeferredRecords {
     while (true) {
       long until = lastTaken + LINGER.toNanos(); // at most one batch per linger
       if (queue.isEmpty()) {
-        hurry = false; // whoever hurried has been served: everything taken is delivered
         // Dekker-style hand-shake with offer(): set the flag, then look once more
         sleeping = true;
         if (queue.isEmpty()) {
@@ -147,6 +146,10 @@ final class DeferredRecords {
         LockSupport.parkNanos(this, left);
       }
       lastTaken = System.nanoTime();
+      // served: a flush or a full queue still waiting hurries again after this batch (they are
+      // woken by it); left set, a steady stream would never let it reset, and every later batch
+      // would leave as soon as the last one was written
+      hurry = false;
       Deferred d;
       while (batch.size() < MAX_BATCH && (d = queue.poll()) != null) {
         batch.add(d);

@@ -73,6 +73,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
   private final Map<String, ChainEnd> ends = new HashMap<>();
   private final Map<String, String> schemas = new HashMap<>();
   private final MessageDigest sha256 = AuditChain.sha256(); // used under this object's lock
+  private final InstantText instantText = new InstantText(); // so is this
   private final ScheduledExecutorService checkpoints;
   private volatile boolean closed;
   private volatile long clashes;
@@ -224,8 +225,9 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
       seq++;
       // PostgreSQL keeps microseconds: the hashed instant must be the stored one
       Instant at = p.at().truncatedTo(ChronoUnit.MICROS);
-      byte[] h = AuditChain.hash(sha256, seq, prev, at.toString(), p.json());
-      rows.add(seq, at, p.event(), p.json(), prev, h);
+      byte[] body = p.json().getBytes(StandardCharsets.UTF_8);
+      byte[] h = AuditChain.hash(sha256, seq, prev, instantText.of(at), body);
+      rows.add(seq, at, p.event(), body, prev, h);
       prev = h;
       if (++since >= settings.checkpointEvery()) {
         checkpointAt.add(new long[] {seq});
@@ -339,7 +341,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     try (PreparedStatement ps =
         connection.prepareStatement(
             "INSERT INTO "
-                + schema(tenant)
+                + schemaOf(tenant)
                 + ".checkpoints (seq, hash, signed_at, algorithm, signature, certificate)"
                 + " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING")) {
       ps.setLong(1, seq);

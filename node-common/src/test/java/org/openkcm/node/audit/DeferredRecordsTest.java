@@ -125,24 +125,63 @@ class DeferredRecordsTest {
     // the trail writes a transaction per batch: records that come in while one is written must
     // wait for the linger too, or batches shrink to a few records and transactions multiply
     List<Integer> batches = new CopyOnWriteArrayList<>();
+    DeferredRecords q = countingBatches(batches);
+    long[] sent = steadyStream(q, 0, 400);
+    q.flush(Duration.ofSeconds(10));
+    assertEquals(sent[0], batches.stream().mapToInt(Integer::intValue).sum(), "every record");
+    long lingers = sent[1] / DeferredRecords.LINGER.toNanos();
+    assertTrue(
+        batches.size() <= lingers + 2,
+        batches.size() + " batches for " + sent[0] + " records in " + lingers + " lingers");
+  }
+
+  @Test
+  void aFlushDuringASteadyStreamHurriesOnlyTheRecordsBeforeIt() throws Exception {
+    // a flush makes the thread leave at once; once served, the stream lingers again (under a
+    // steady stream the thread never sees its queue empty, so that cannot be when it stops)
+    List<Integer> batches = new CopyOnWriteArrayList<>();
     DeferredRecords q =
         new DeferredRecords(
             d -> new AuditSink.Entry("t", d.event(), "{}", d.at()),
-            batch -> batches.add(batch.size()),
+            batch -> {
+              batches.add(batch.size());
+              // a write takes a while, as the trail's does: records come in meanwhile
+              java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(3));
+            },
             DeferredRecords.CAPACITY);
+    long[] sent = new long[2];
+    Thread producer = new Thread(() -> System.arraycopy(steadyStream(q, 0, 600), 0, sent, 0, 2));
+    producer.start();
+    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+    q.flush(Duration.ofSeconds(10)); // while the producer goes on
+    long flushed = System.nanoTime();
+    int batchesBefore = batches.size();
+    producer.join();
+    long lingers = (System.nanoTime() - flushed) / DeferredRecords.LINGER.toNanos();
+    q.flush(Duration.ofSeconds(10));
+    int batchesAfter = batches.size() - batchesBefore;
+    assertEquals(sent[0], batches.stream().mapToInt(Integer::intValue).sum(), "every record");
+    assertTrue(
+        batchesAfter <= lingers + 2,
+        batchesAfter + " batches after the flush in " + lingers + " lingers");
+  }
+
+  private static DeferredRecords countingBatches(List<Integer> batches) {
+    return new DeferredRecords(
+        d -> new AuditSink.Entry("t", d.event(), "{}", d.at()),
+        batch -> batches.add(batch.size()),
+        DeferredRecords.CAPACITY);
+  }
+
+  /** Offers records every 50 µs for {@code millis}: how many, and the nanoseconds it took. */
+  private static long[] steadyStream(DeferredRecords q, long first, long millis) {
     long start = System.nanoTime();
-    int offered = 0;
-    while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(400)) {
-      q.offer(deferred("r" + offered++));
+    long offered = 0;
+    while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(millis)) {
+      q.offer(deferred("r" + (first + offered++)));
       java.util.concurrent.locks.LockSupport.parkNanos(50_000); // the producer's pace
     }
-    long elapsed = System.nanoTime() - start;
-    q.flush(Duration.ofSeconds(10));
-    assertEquals(offered, batches.stream().mapToInt(Integer::intValue).sum(), "every record");
-    long lingers = elapsed / DeferredRecords.LINGER.toNanos();
-    assertTrue(
-        batches.size() <= lingers + 2,
-        batches.size() + " batches for " + offered + " records in " + lingers + " lingers");
+    return new long[] {offered, System.nanoTime() - start};
   }
 
   private static DeferredRecords.Deferred deferred(String event) {

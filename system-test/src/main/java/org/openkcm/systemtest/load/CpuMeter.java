@@ -12,7 +12,7 @@ import java.util.stream.Stream;
  * shared, noisy machine the CPU a run spends per call is a steadier figure than its throughput:
  * other tenants' load slows a run down, but barely changes what each call costs.
  */
-final class CpuMeter {
+public final class CpuMeter {
 
   /** Linux's USER_HZ: the unit of utime/stime in {@code /proc/<pid>/stat}. */
   private static final long TICK_NANOS = 10_000_000L;
@@ -37,7 +37,7 @@ final class CpuMeter {
    * there is no {@code /proc}. Processes that ended during a run take their time with them: the
    * figure is a floor.
    */
-  static long processNanos(String name) {
+  public static long processNanos(String name) {
     Path proc = Path.of("/proc");
     if (!Files.isDirectory(proc)) {
       return 0;
