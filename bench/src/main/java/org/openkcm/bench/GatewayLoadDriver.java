@@ -50,7 +50,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  * <pre>
  *   java -cp 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' org.openkcm.bench.GatewayLoadDriver \
  *       [--gateway HOST:PORT] [--core HOST:PORT] [--skip-core true] [--seconds 10] [--warmup 15]
- *       [--concurrency 1,16,64] [--rate N (open loop at N req/s first)]
+ *       [--concurrency 1,16,64 (0: none)] [--rate N (open loop at N req/s first)]
  *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
  *       [--streaming on|off] (gateway to Core over bidirectional streams; on by default, as the gateway) [--pool on|off]
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
@@ -103,7 +103,9 @@ public final class GatewayLoadDriver {
     int warmup = Integer.parseInt(opts.getOrDefault("warmup", "15"));
     List<Integer> concurrency = new ArrayList<>();
     for (String c : opts.getOrDefault("concurrency", "1,16,64").split(",")) {
-      concurrency.add(Integer.parseInt(c.strip()));
+      if (Integer.parseInt(c.strip()) > 0) { // 0: no closed-loop runs (the open loop only)
+        concurrency.add(Integer.parseInt(c.strip()));
+      }
     }
 
     DemoStack stack = null;
