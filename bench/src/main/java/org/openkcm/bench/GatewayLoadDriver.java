@@ -51,6 +51,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  *   java -cp 'bench/target/bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' org.openkcm.bench.GatewayLoadDriver \
  *       [--gateway HOST:PORT] [--core HOST:PORT] [--skip-core true] [--seconds 10] [--warmup 15]
  *       [--concurrency 1,16,64 (0: none)] [--rate N (open loop at N req/s first)]
+ *       [--open-rounds R (the open loop's scenarios interleaved in R rounds of seconds/R each)]
  *       [--server netty|pekko] [--executor direct|dispatcher] (the in-process gateway's transport)
  *       [--streaming on|off] (gateway to Core over bidirectional streams; on by default, as the gateway) [--pool on|off]
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
@@ -186,8 +187,23 @@ public final class GatewayLoadDriver {
       prewarm(Integer.parseInt(opts.getOrDefault("prewarm", "30")), single);
       if (opts.containsKey("rate")) {
         int rate = Integer.parseInt(opts.get("rate"));
-        for (var e : single.entrySet()) {
-          openLoop(e.getKey(), rate, warmup, seconds, e.getValue());
+        int rounds = Integer.parseInt(opts.getOrDefault("open-rounds", "1"));
+        if (rounds > 1) {
+          Map<String, Supplier<CompletionStage<?>>> chosen = new LinkedHashMap<>();
+          single.forEach(
+              (name, call) -> {
+                if (only.isEmpty() || only.contains(name)) {
+                  chosen.put(name, call);
+                }
+              });
+          for (Map<String, Object> r :
+              LoadRunner.openLoopInterleaved(chosen, rate, warmup, seconds, rounds)) {
+            System.out.println(JSON.writeValueAsString(r));
+          }
+        } else {
+          for (var e : single.entrySet()) {
+            openLoop(e.getKey(), rate, warmup, seconds, e.getValue());
+          }
         }
       }
       for (int c : concurrency) {

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -30,17 +29,14 @@ import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.stream.Materializer;
 import org.openkcm.core.api.PeerIdentity;
 import org.openkcm.core.tenant.TenantEntity;
-import org.openkcm.node.audit.AuditReader;
 import org.openkcm.protocol.admin.v1.AdminServicePowerApi;
 import org.openkcm.protocol.admin.v1.CheckL1Request;
 import org.openkcm.protocol.admin.v1.CreateServiceRequest;
 import org.openkcm.protocol.admin.v1.CreateTenantRequest;
 import org.openkcm.protocol.admin.v1.GetTenantRequest;
-import org.openkcm.protocol.admin.v1.KillSwitchEntry;
 import org.openkcm.protocol.admin.v1.KillSwitchRequest;
 import org.openkcm.protocol.admin.v1.KillTenantRequest;
 import org.openkcm.protocol.admin.v1.ReviveTenantRequest;
-import org.openkcm.protocol.admin.v1.ServiceInfo;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
@@ -62,14 +58,14 @@ public final class Console {
   private final ActorSystem<?> system;
   private final AdminServicePowerApi admin;
   private final ConsoleSessions sessions;
-  private final Config audit;
+  private final AuditPage auditPage;
   private final Materializer materializer;
 
   private Console(ActorSystem<?> system, AdminServicePowerApi admin, ConsoleSessions sessions) {
     this.system = system;
     this.admin = admin;
     this.sessions = sessions;
-    this.audit = system.settings().config().getConfig("openkcm.audit.trail");
+    this.auditPage = new AuditPage(system.settings().config().getConfig("openkcm.audit.trail"));
     this.materializer = Materializer.matFromSystem(system);
   }
 
@@ -165,7 +161,7 @@ public final class Console {
       return tenant(seg[2], md, s, request.getUri().query().get("done"));
     }
     if (path.equals("/console/onboard")) {
-      return done(html(200, onboardPage(s, Optional.empty())));
+      return done(html(200, OnboardPage.render(s, Optional.empty())));
     }
     if (path.equals("/console/kill-switch")) {
       return killSwitch(md, s);
@@ -174,7 +170,7 @@ public final class Console {
       return done(
           html(
               200,
-              auditPage(
+              auditPage.render(
                   s,
                   request.getUri().query().get("tenant"),
                   request.getUri().query().get("event"))));
@@ -211,7 +207,7 @@ public final class Console {
           (t, failure) ->
               failure == null
                   ? redirect("/console/tenants/" + tenant + "?done=onboarded")
-                  : html(400, onboardPage(s, Optional.of(GrpcErrors.fromGrpc(failure)))));
+                  : html(400, OnboardPage.render(s, Optional.of(GrpcErrors.fromGrpc(failure)))));
     }
     if (seg.length == 4 && seg[1].equals("tenants")) {
       String tenant = seg[2];
@@ -300,34 +296,7 @@ public final class Console {
         .thenApply(
             list -> {
               list.sort(java.util.Comparator.comparing(TenantInfo::getTenantId));
-              StringBuilder b = new StringBuilder();
-              b.append(
-                      "<table id=\"tenants\"><thead><tr><th>Tenant</th><th>Status</th><th>L1 key</th>")
-                  .append("<th>L2</th><th>Services</th><th>Unsealed</th></tr></thead><tbody>");
-              for (TenantInfo t : list) {
-                b.append("<tr><td><a href=\"/console/tenants/")
-                    .append(esc(t.getTenantId()))
-                    .append("\">")
-                    .append(esc(t.getTenantId()))
-                    .append("</a></td><td class=\"")
-                    .append(esc(t.getStatus()))
-                    .append("\">")
-                    .append(esc(t.getStatus()))
-                    .append("</td><td><code>")
-                    .append(esc(t.getL1Reference()))
-                    .append("</code></td><td>v")
-                    .append(t.getL2Version())
-                    .append("</td><td>")
-                    .append(t.getServicesCount())
-                    .append("</td><td>")
-                    .append(t.getUnsealed() ? "yes" : "no")
-                    .append("</td></tr>");
-              }
-              b.append("</tbody></table>");
-              if (list.isEmpty()) {
-                b.append("<p>No tenants yet. <a href=\"/console/onboard\">Onboard one</a>.</p>");
-              }
-              return html(200, Html.page("Tenants", s.identity().uri(), b.toString()));
+              return html(200, TenantListPage.render(list, s));
             });
   }
 
@@ -346,136 +315,8 @@ public final class Console {
                         s.identity().uri(),
                         "<p class=\"error\">" + esc(e.oneLine()) + "</p>"));
               }
-              StringBuilder b = new StringBuilder();
-              done.ifPresent(
-                  d -> {
-                    String said =
-                        switch (d) {
-                          case "onboarded" -> "Onboarded.";
-                          case "kill" -> "Killed: its keys are wiped everywhere.";
-                          case "revive" -> "Revived.";
-                          case "check-l1" -> "The L1 key answered.";
-                          case "rotate" -> "Rotated: a new active L3 version.";
-                          case "approve-l1" -> "Re-link approved.";
-                          default -> d;
-                        };
-                    boolean ok = !said.equals(d);
-                    b.append("<p role=\"status\" id=\"done\"")
-                        .append(ok ? "" : " class=\"error\"")
-                        .append(">")
-                        .append(esc(said))
-                        .append("</p>");
-                  });
-              b.append("<dl><dt>Status</dt><dd id=\"status\" class=\"")
-                  .append(esc(t.getStatus()))
-                  .append("\">")
-                  .append(esc(t.getStatus()))
-                  .append("</dd><dt>L1 key</dt><dd><code>")
-                  .append(esc(t.getL1Reference()))
-                  .append("</code></dd><dt>L2 version</dt><dd>v")
-                  .append(t.getL2Version())
-                  .append("</dd><dt>Unsealed</dt><dd>")
-                  .append(t.getUnsealed() ? "yes" : "no")
-                  .append("</dd>");
-              if (!t.getKillReason().isEmpty()) {
-                b.append("<dt>Killed</dt><dd>")
-                    .append(
-                        esc(
-                            t.getKillReason()
-                                + " — by "
-                                + t.getKilledBy()
-                                + " since "
-                                + t.getKilledSince()))
-                    .append("</dd>");
-              }
-              if (!t.getPendingL1LinkId().isEmpty()) {
-                b.append("<dt>Pending L1 re-link</dt><dd id=\"pending\">to <code>")
-                    .append(esc(t.getPendingL1Reference()))
-                    .append("</code>, requested by ")
-                    .append(esc(t.getPendingL1RequestedBy()))
-                    .append(
-                        Html.form(
-                            "/console/tenants/" + id + "/approve-l1",
-                            s.csrf(),
-                            "<input type=\"hidden\" name=\"requestId\" value=\""
-                                + esc(t.getPendingL1LinkId())
-                                + "\">",
-                            "Approve the re-link"))
-                    .append("</dd>");
-              }
-              b.append("</dl><h2>Services</h2><table><tr><th>Service</th><th>L3 version</th>")
-                  .append("<th>Versions</th><th></th></tr>");
-              for (ServiceInfo svc : t.getServicesList()) {
-                StringBuilder versions = new StringBuilder();
-                svc.getVersionsList()
-                    .forEach(
-                        v ->
-                            versions
-                                .append("v")
-                                .append(v.getVersion())
-                                .append(" ")
-                                .append(esc(v.getState()))
-                                .append("<br>"));
-                b.append("<tr><td>")
-                    .append(esc(svc.getServiceId()))
-                    .append("</td><td>v")
-                    .append(svc.getL3Version())
-                    .append("</td><td>")
-                    .append(versions)
-                    .append("</td><td>")
-                    .append(
-                        Html.form(
-                            "/console/tenants/" + id + "/rotate",
-                            s.csrf(),
-                            "<input type=\"hidden\" name=\"serviceId\" value=\""
-                                + esc(svc.getServiceId())
-                                + "\">",
-                            "Rotate " + svc.getServiceId()))
-                    .append("</td></tr>");
-              }
-              b.append("</table><h2>Actions</h2>");
-              b.append(
-                  Html.form(
-                      "/console/tenants/" + id + "/check-l1",
-                      s.csrf(),
-                      "",
-                      "Check the L1 key now"));
-              if (t.getStatus().equals("killed")) {
-                b.append(Html.form("/console/tenants/" + id + "/revive", s.csrf(), "", "Revive"));
-              } else {
-                b.append(
-                    Html.form(
-                        "/console/tenants/" + id + "/kill",
-                        s.csrf(),
-                        Html.field("reason", "Reason for the kill", true),
-                        "Kill this tenant"));
-              }
-              b.append("<p><a href=\"/console/audit?tenant=")
-                  .append(esc(id))
-                  .append("\">Audit trail of this tenant</a></p>");
-              return html(200, Html.page("Tenant " + id, s.identity().uri(), b.toString()));
+              return html(200, TenantPage.render(id, t, s, done));
             });
-  }
-
-  private String onboardPage(ConsoleSessions.Session s, Optional<OpenKcmException> failed) {
-    String error =
-        failed
-            .map(e -> "<p class=\"error\" role=\"alert\">" + esc(e.oneLine()) + "</p>")
-            .orElse("");
-    return Html.page(
-        "Onboard a tenant",
-        s.identity().uri(),
-        error
-            + "<p>Link your root key (L1): OpenKCM makes the tenant key and wraps it with your key; the"
-            + " round trip proves the reference before anything is stored.</p>"
-            + Html.form(
-                "/console/onboard",
-                s.csrf(),
-                Html.field("tenantId", "Tenant id", true)
-                    + Html.field(
-                        "l1Reference", "L1 key reference (aws-kms:…, pkcs11:…, devfile:…)", true)
-                    + Html.field("serviceId", "First service (optional)", false),
-                "Onboard"));
   }
 
   private CompletionStage<HttpResponse> killSwitch(Metadata md, ConsoleSessions.Session s) {
@@ -493,88 +334,8 @@ public final class Console {
                             + esc(GrpcErrors.fromGrpc(failure).oneLine())
                             + "</p>"));
               }
-              StringBuilder b =
-                  new StringBuilder("<p>Region <code>" + esc(k.getRegion()) + "</code>: ");
-              if (k.getEngagedCount() == 0) {
-                b.append("no kill-switch is engaged.</p>");
-              } else {
-                b.append(
-                    "engaged:</p><table><tr><th>Scope</th><th>Reason</th><th>By</th><th>Since</th></tr>");
-                for (KillSwitchEntry e : k.getEngagedList()) {
-                  b.append("<tr><td>")
-                      .append(esc(e.getScope()))
-                      .append("</td><td>")
-                      .append(esc(e.getReason()))
-                      .append("</td><td>")
-                      .append(esc(e.getRequestedBy()))
-                      .append("</td><td>")
-                      .append(esc(e.getSince()))
-                      .append("</td></tr>");
-                }
-                b.append("</table>");
-              }
-              return html(200, Html.page("Kill-switch", s.identity().uri(), b.toString()));
+              return html(200, KillSwitchPage.render(k, s));
             });
-  }
-
-  private String auditPage(
-      ConsoleSessions.Session s, Optional<String> tenant, Optional<String> event) {
-    StringBuilder b = new StringBuilder();
-    b.append("<form method=\"get\" action=\"/console/audit\">")
-        .append(Html.field("tenant", "Tenant", true))
-        .append(Html.field("event", "Event (e.g. tenant.kill; empty: all)", false))
-        .append("<button type=\"submit\">Search</button></form>");
-    if (tenant.isEmpty()) {
-      return Html.page("Audit", s.identity().uri(), b.toString());
-    }
-    if (!audit.getBoolean("enabled")) {
-      b.append(
-          "<p>The persisted audit trail is off on this node (openkcm.audit.trail.enabled).</p>");
-      return Html.page("Audit", s.identity().uri(), b.toString());
-    }
-    try (AuditReader r =
-        new AuditReader(
-            audit.getString("url"), audit.getString("user"), audit.getString("password"))) {
-      if (!r.exists(tenant.get())) {
-        b.append("<p>No audit records of ").append(esc(tenant.get())).append(".</p>");
-      } else {
-        var verdict = r.verify(tenant.get());
-        b.append("<p id=\"verdict\">Chain: ")
-            .append(
-                verdict.ok()
-                    ? "intact"
-                    : "<span class=\"error\">" + esc(verdict.firstProblem().get()) + "</span>")
-            .append(" (")
-            .append(verdict.records())
-            .append(" records, ")
-            .append(verdict.signedCheckpoints())
-            .append(" signed checkpoints)</p>");
-        List<String> lines = new ArrayList<>();
-        r.export(tenant.get(), Optional.empty(), lines::add);
-        b.append("<table id=\"audit\"><tr><th>#</th><th>Record</th></tr>");
-        int shown = 0;
-        for (int i = lines.size() - 1; i >= 0 && shown < 200; i--) {
-          String line = lines.get(i);
-          if (event
-              .filter(e -> !e.isBlank())
-              .map(e -> line.contains("\"event\":\"" + e + "\""))
-              .orElse(true)) {
-            b.append("<tr><td>")
-                .append(i + 1)
-                .append("</td><td><code>")
-                .append(esc(line))
-                .append("</code></td></tr>");
-            shown++;
-          }
-        }
-        b.append("</table>");
-      }
-    } catch (java.sql.SQLException e) {
-      b.append("<p class=\"error\">The audit database is not reachable: ")
-          .append(esc(e.getMessage()))
-          .append("</p>");
-    }
-    return Html.page("Audit of " + tenant.get(), s.identity().uri(), b.toString());
   }
 
   private CompletionStage<Map<String, String>> form(HttpRequest request) {

@@ -3,7 +3,6 @@ package org.openkcm.core.tenant;
 import static org.openkcm.core.tenant.TenantRejections.reject;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -62,10 +61,7 @@ final class TenantRuntime {
   private final LongSupplier sequence;
   private L1Session session = L1Session.SEALED;
   private boolean purgeDue;
-  private final ResidentTenants residents;
-
-  /** The view the key listener unwraps with, while one is published. */
-  private ResidentTenant resident;
+  private final TenantResidency residency;
 
   /**
    * The tenant's event sequence as gateways see it: one more for every event published to them
@@ -89,7 +85,7 @@ final class TenantRuntime {
     this.timers = timers;
     this.effect = effect;
     this.sequence = sequence;
-    this.residents = ResidentTenants.get(context.getSystem());
+    this.residency = new TenantResidency(tenantId, deps, context.getSystem());
   }
 
   // ---------------------------------------------------------------- the session
@@ -116,19 +112,10 @@ final class TenantRuntime {
 
   /**
    * Publishes the tenant as {@code s} and its keys stand now for the key listener to unwrap with
-   * ({@link ResidentTenant}); call only after answering an unwrap or a wrap in a serving state.
+   * ({@link TenantResidency}); call only after answering an unwrap or a wrap in a serving state.
    */
   void resident(Registered s) {
-    if (resident == null && deps.settings().directKeys() && session.heldKeys().isPresent()) {
-      resident =
-          new ResidentTenant(
-              s,
-              session.heldKeys().get(),
-              sequence(),
-              deps,
-              HomeRegionHeartbeats.get(context.getSystem()));
-      residents.publish(resident);
-    }
+    session.heldKeys().ifPresent(k -> residency.publish(s, k, sequence()));
   }
 
   /**
@@ -136,27 +123,7 @@ final class TenantRuntime {
    * wraps it made: before any command other than an unwrap, any signal, and any wipe.
    */
   void notResident() {
-    if (resident != null) {
-      residents.withdraw(resident);
-      List<ResidentTenant.Spent> spent = resident.spent();
-      resident = null;
-      Optional<UnsealedKeys> keys = session.heldKeys();
-      for (ResidentTenant.Spent w : spent) {
-        keys.ifPresent(k -> countWraps(k, w));
-      }
-    }
-  }
-
-  /** Counts wraps made with the published view (and tells the nonce-budget gauge). */
-  private void countWraps(UnsealedKeys keys, ResidentTenant.Spent w) {
-    keys.countWraps(w.serviceId(), w.l3Version(), w.wraps());
-    NonceBudgetGauge.get(context.getSystem())
-        .observe(
-            tenantId,
-            w.serviceId(),
-            w.l3Version(),
-            keys.wraps(w.serviceId(), w.l3Version()),
-            deps.settings().lifecycle().maxWrapsPerL3());
+    residency.withdraw(session.heldKeys());
   }
 
   /** Strict mode: why a replica of {@code s} must not be served now, if it must not. */

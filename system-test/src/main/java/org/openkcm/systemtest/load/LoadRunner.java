@@ -70,6 +70,62 @@ public final class LoadRunner {
     return out;
   }
 
+  /**
+   * Open loop at {@code rate} calls per second for every scenario, interleaved: after each one's
+   * warm-up, {@code rounds} rounds of {@code seconds / rounds} each per scenario (each round
+   * starting at the next scenario), the rounds' histograms and CPU times added up per scenario.
+   * What the host does meanwhile (another tenant's burst, a compilation) then falls on every
+   * scenario alike, not on whichever ran at that time: for comparing the scenarios' tails with each
+   * other.
+   */
+  public static List<Map<String, Object>> openLoopInterleaved(
+      Map<String, Supplier<CompletionStage<?>>> scenarios,
+      int rate,
+      int warmupSeconds,
+      int seconds,
+      int rounds)
+      throws Exception {
+    List<String> names = new ArrayList<>(scenarios.keySet());
+    Map<String, Histogram> histograms = new LinkedHashMap<>();
+    Map<String, long[]> totals = new LinkedHashMap<>(); // errors, nanos, JVM CPU, database CPU
+    for (String name : names) {
+      if (warmupSeconds > 0) {
+        open(scenarios.get(name), rate, warmupSeconds);
+      }
+      histograms.put(name, new Histogram(3));
+      totals.put(name, new long[4]);
+    }
+    int window = Math.max(1, seconds / rounds);
+    for (int round = 0; round < rounds; round++) {
+      for (int i = 0; i < names.size(); i++) {
+        String name = names.get((round + i) % names.size());
+        CpuMeter cpu = new CpuMeter();
+        long start = System.nanoTime();
+        Run r = open(scenarios.get(name), rate, window);
+        long[] t = totals.get(name);
+        t[1] += System.nanoTime() - start;
+        long[] used = cpu.elapsed();
+        t[2] += used[0];
+        t[3] += used[1];
+        t[0] += r.errors();
+        histograms.get(name).add(r.histogram());
+      }
+    }
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (String name : names) {
+      long[] t = totals.get(name);
+      double elapsed = t[1] / 1e9;
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("scenario", name);
+      m.put("openLoopRate", rate);
+      m.put("rounds", rounds);
+      m.put("seconds", Math.round(elapsed * 10) / 10.0);
+      m.putAll(figures(new Run(histograms.get(name), t[0]), elapsed, 1, new long[] {t[2], t[3]}));
+      out.add(m);
+    }
+    return out;
+  }
+
   private record Run(Histogram histogram, long errors) {}
 
   /**
