@@ -3,8 +3,6 @@ package org.openkcm.core.console;
 import static org.openkcm.core.console.Html.esc;
 
 import com.typesafe.config.Config;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import org.openkcm.node.audit.AuditReader;
 
@@ -52,23 +50,13 @@ final class AuditPage {
             .append(" records, ")
             .append(verdict.signedCheckpoints())
             .append(" signed checkpoints)</p>");
-        List<String> lines = new ArrayList<>();
-        r.export(tenant.get(), Optional.empty(), lines::add);
         b.append("<table id=\"audit\"><tr><th>#</th><th>Record</th></tr>");
-        int shown = 0;
-        for (int i = lines.size() - 1; i >= 0 && shown < 200; i--) {
-          String line = lines.get(i);
-          if (event
-              .filter(e -> !e.isBlank())
-              .map(e -> line.contains("\"event\":\"" + e + "\""))
-              .orElse(true)) {
-            b.append("<tr><td>")
-                .append(i + 1)
-                .append("</td><td><code>")
-                .append(esc(line))
-                .append("</code></td></tr>");
-            shown++;
-          }
+        for (AuditReader.Line line : r.newest(tenant.get(), Optional.empty(), event, 200)) {
+          b.append("<tr><td>")
+              .append(line.seq())
+              .append("</td><td><code>")
+              .append(esc(line.json()))
+              .append("</code></td></tr>");
         }
         b.append("</table>");
       }

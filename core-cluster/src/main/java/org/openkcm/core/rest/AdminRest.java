@@ -292,32 +292,29 @@ public final class AdminRest {
                       trail.getString("user"),
                       trail.getString("password"))) {
                 if (!r.exists(tenant)) {
-                  return json("{\"tenant\":\"" + tenant + "\",\"intact\":true,\"records\":[]}");
+                  return json(
+                      "{\"tenant\":"
+                          + com.fasterxml.jackson.databind.node.TextNode.valueOf(tenant)
+                          + ",\"intact\":true,\"records\":[]}");
                 }
                 var verdict = r.verify(tenant);
-                List<String> lines = new java.util.ArrayList<>();
-                r.export(tenant, since, lines::add);
                 StringBuilder b = new StringBuilder();
-                b.append("{\"tenant\":\"")
-                    .append(tenant)
-                    .append("\",\"intact\":")
+                b.append("{\"tenant\":")
+                    .append(com.fasterxml.jackson.databind.node.TextNode.valueOf(tenant))
+                    .append(",\"intact\":")
                     .append(verdict.ok());
                 verdict
                     .firstProblem()
                     .ifPresent(
                         p ->
                             b.append(",\"firstProblem\":")
-                                .append(
-                                    com.fasterxml.jackson.databind.node.TextNode.valueOf(p)
-                                        .toString()));
+                                .append(com.fasterxml.jackson.databind.node.TextNode.valueOf(p)));
                 b.append(",\"records\":[");
-                int shown = 0;
-                for (int i = lines.size() - 1; i >= 0 && shown < limit; i--) {
-                  String line = lines.get(i);
-                  if (event.map(e -> line.contains("\"event\":\"" + e + "\"")).orElse(true)) {
-                    b.append(shown == 0 ? "" : ",").append(line);
-                    shown++;
-                  }
+                String sep = "";
+                for (org.openkcm.node.audit.AuditReader.Line line :
+                    r.newest(tenant, since, event, limit)) {
+                  b.append(sep).append(line.json());
+                  sep = ",";
                 }
                 return json(b.append("]}").toString());
               } catch (java.sql.SQLException e) {

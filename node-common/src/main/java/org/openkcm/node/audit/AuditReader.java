@@ -91,16 +91,7 @@ public final class AuditReader implements AutoCloseable {
       ps.setFetchSize(1000);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          out.accept(
-              "{\"seq\":"
-                  + rs.getLong(1)
-                  + ",\"at\":\""
-                  + rs.getTimestamp(2).toInstant()
-                  + "\",\"hash\":\""
-                  + AuditChain.hex(rs.getBytes(3))
-                  + "\",\"record\":"
-                  + rs.getString(4)
-                  + "}");
+          out.accept(line(rs));
           n++;
         }
       }
@@ -121,6 +112,54 @@ public final class AuditReader implements AutoCloseable {
     } catch (CertificateException | IllegalArgumentException e) {
       return Optional.empty();
     }
+  }
+
+  /** One exported record and its number in the chain. */
+  public record Line(long seq, String json) {}
+
+  /**
+   * The newest {@code limit} records of {@code tenant}, newest first, in {@link #export}'s form: at
+   * or after {@code since}, and only those of {@code event} when it is given (and not blank). Read
+   * by the database, not the whole chain into memory (the console's and REST API's search).
+   */
+  public List<Line> newest(
+      String tenant, Optional<Instant> since, Optional<String> event, int limit)
+      throws SQLException {
+    Optional<String> only = event.filter(e -> !e.isBlank());
+    List<Line> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT seq, at, hash, body FROM "
+                + PostgresAuditTrail.schema(tenant)
+                + ".records WHERE at >= ?"
+                + (only.isPresent() ? " AND event = ?" : "")
+                + " ORDER BY seq DESC LIMIT ?")) {
+      int i = 1;
+      ps.setTimestamp(i++, Timestamp.from(since.orElse(Instant.EPOCH)));
+      if (only.isPresent()) {
+        ps.setString(i++, only.get());
+      }
+      ps.setInt(i, limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Line(rs.getLong(1), line(rs)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A row of {@code seq, at, hash, body} as one JSON line. */
+  private static String line(ResultSet rs) throws SQLException {
+    return "{\"seq\":"
+        + rs.getLong(1)
+        + ",\"at\":\""
+        + rs.getTimestamp(2).toInstant()
+        + "\",\"hash\":\""
+        + AuditChain.hex(rs.getBytes(3))
+        + "\",\"record\":"
+        + rs.getString(4)
+        + "}";
   }
 
   @Override

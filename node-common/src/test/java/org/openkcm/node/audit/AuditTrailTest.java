@@ -108,6 +108,33 @@ class AuditTrailTest {
   }
 
   @Test
+  void theNewestRecordsOfAnEventComeNewestFirstWithTheirNumbers() throws Exception {
+    PostgresAuditTrail more =
+        new PostgresAuditTrail(
+            new PostgresAuditTrail.Settings(URL, "postgres", "", 1000, Duration.ofHours(1)),
+            Optional.empty(),
+            Clock.systemUTC());
+    try (AutoCloseable sink = AuditLog.addSink(more)) {
+      AuditLog.record("tenant.revive", "tenant", tenant, "cid", "r1");
+      AuditLog.record("tenant.kill", "tenant", tenant, "reason", "drill 24", "cid", "c24");
+    }
+    more.close();
+    try (AuditReader r = new AuditReader(URL, "postgres", "")) {
+      List<AuditReader.Line> kills =
+          r.newest(tenant, Optional.empty(), Optional.of("tenant.kill"), 3);
+      assertEquals(List.of(25L, 23L, 22L), kills.stream().map(AuditReader.Line::seq).toList());
+      assertTrue(kills.get(0).json().contains("drill 24"), kills.get(0).json());
+      List<AuditReader.Line> any = r.newest(tenant, Optional.empty(), Optional.of(" "), 2);
+      assertEquals(List.of(25L, 24L), any.stream().map(AuditReader.Line::seq).toList());
+      assertTrue(any.get(1).json().contains("\"event\":\"tenant.revive\""), any.get(1).json());
+      assertEquals(
+          List.of(),
+          r.newest(tenant, Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), 10));
+      assertTrue(r.verify(tenant).ok(), "the chain goes on where it ended");
+    }
+  }
+
+  @Test
   void twoNodesInOneJvmWriteEachRecordOnce() throws Exception {
     String shared = "audit-shared-" + Long.toHexString(System.nanoTime());
     com.typesafe.config.Config c =

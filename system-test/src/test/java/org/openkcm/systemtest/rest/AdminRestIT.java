@@ -222,6 +222,9 @@ class AdminRestIT {
     assertShape("/v1/tenants/{tenant}/audit", "GET", 200, trail);
     assertTrue(trail.get("intact").asBoolean(), trail.toString());
     assertTrue(trail.get("records").toString().contains("rest drill"), trail.toString());
+    for (JsonNode record : trail.get("records")) { // only the event asked for
+      assertEquals("tenant.kill", record.get("record").get("event").asText(), record.toString());
+    }
 
     HttpResponse<String> page = call(operator, "GET", "/v1/tenants?limit=10", null);
     assertEquals(200, page.statusCode(), page.body());
