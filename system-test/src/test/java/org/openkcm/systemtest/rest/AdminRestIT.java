@@ -225,6 +225,9 @@ class AdminRestIT {
     for (JsonNode record : trail.get("records")) { // only the event asked for
       assertEquals("tenant.kill", record.get("record").get("event").asText(), record.toString());
     }
+    HttpResponse<String> foreign = call(app, "GET", t + "/audit", null); // not an admin
+    assertEquals(403, foreign.statusCode(), foreign.body());
+    assertEquals("PERMISSION_DENIED", JSON.readTree(foreign.body()).get("reason").asText());
 
     HttpResponse<String> page = call(operator, "GET", "/v1/tenants?limit=10", null);
     assertEquals(200, page.statusCode(), page.body());
