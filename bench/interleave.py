@@ -61,6 +61,7 @@ def main():
     print('| variant | scenario | callers | req/s | × echo | p50 µs | p50 × echo | p99 µs | p99 × echo | keys/s '
           '| CPU µs/call (JVM + PostgreSQL) |')
     print('|---|---|---|---|---|---|---|---|---|---|---|')
+    rounds = {}
     for name, _ in variants:
         keys = []
         for lines in results[name]:
@@ -69,7 +70,7 @@ def main():
                 if k not in keys:
                     keys.append(k)
         for scen, c, batch in keys:
-            ops, p50, p99, r, r50, r99, kps, cpu = [], [], [], [], [], [], [], []
+            ops, p50, p99, r, r50, r99, kps, cpu, paired = [], [], [], [], [], [], [], [], []
             for lines in results[name]:
                 by = {key(l): l for l in lines}
                 l = by.get((scen, c, batch))
@@ -81,10 +82,23 @@ def main():
                     cpu.append(l['cpuUsPerOp'] + l['dbCpuUsPerOp'])
                 if e:
                     r.append(l['opsPerSec'] / e['opsPerSec']); r50.append(l['p50us'] / e['p50us']); r99.append(l['p99us'] / e['p99us'])
+                if e and 'roundP99us' in l:  # interleaved open loop: each round's p99 against the echo's
+                    paired.extend(x / max(1, y) for x, y in zip(l['roundP99us'], e['roundP99us']))
             label = scen if batch == 1 else f'{scen} ×{batch}'
+            if paired:
+                rounds[(name, label)] = paired
             print(f"| {name} | {label} | {c} | {fmt(ops, 0)} | {fmt(r) if r else ''} | {fmt(p50, 0)} | "
                   f"{fmt(r50) if r50 else ''} | {fmt(p99, 0)} | {fmt(r99) if r99 else ''} | {fmt(kps, 0)} | "
                   f"{fmt(cpu, 0) if cpu else ''} |")
+    if rounds:
+        # the same rounds paired: a scenario's p99 in round k of a run against the echo's in round k (the
+        # windows next to each other in time), over all rounds of all runs; quartiles show the spread
+        print()
+        print('| variant | scenario | paired rounds | round p99 × echo\'s round p99: median (quartiles) |')
+        print('|---|---|---|---|')
+        for (name, label), xs in rounds.items():
+            q = statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
+            print(f'| {name} | {label} | {len(xs)} | {q[1]:.2f} ({q[0]:.2f}-{q[2]:.2f}) |')
 
 
 if __name__ == '__main__':

@@ -44,6 +44,7 @@ import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.ItemErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
 /**
@@ -360,7 +361,10 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
     return call.handle(
         (ok, failure) ->
             failure != null
-                ? WrapKeysResponse.newBuilder().setFailure(itemError(failure)).setCallId(id).build()
+                ? WrapKeysResponse.newBuilder()
+                    .setFailure(ItemErrors.of(failure))
+                    .setCallId(id)
+                    .build()
                 : ok.getCallId() == id ? ok : ok.toBuilder().setCallId(id).build());
   }
 
@@ -371,19 +375,10 @@ public final class CoreKeyServiceImpl implements CoreKeyService {
         (ok, failure) ->
             failure != null
                 ? UnwrapKeysResponse.newBuilder()
-                    .setFailure(itemError(failure))
+                    .setFailure(ItemErrors.of(failure))
                     .setCallId(id)
                     .build()
                 : ok.getCallId() == id ? ok : ok.toBuilder().setCallId(id).build());
-  }
-
-  /**
-   * A failed call as the {@code failure} of a stream answer: the same reason and message as a
-   * status.
-   */
-  public static ItemError itemError(Throwable failure) {
-    OpenKcmException e = GrpcErrors.fromGrpc(GrpcErrors.toStatusException(failure));
-    return ItemError.newBuilder().setReason(e.reason().name()).setMessage(e.getMessage()).build();
   }
 
   static Optional<OpenKcmException> checkIds(String tenantId, Optional<String> serviceId) {

@@ -33,9 +33,7 @@ final class AuditPage {
           "<p>The persisted audit trail is off on this node (openkcm.audit.trail.enabled).</p>");
       return Html.page("Audit", s.identity().uri(), b.toString());
     }
-    try (AuditReader r =
-        new AuditReader(
-            audit.getString("url"), audit.getString("user"), audit.getString("password"))) {
+    try (AuditReader r = AuditReader.open(audit)) {
       if (!r.exists(tenant.get())) {
         b.append("<p>No audit records of ").append(esc(tenant.get())).append(".</p>");
       } else {

@@ -80,7 +80,7 @@ public final class AdminRest {
   private final org.openkcm.core.console.ConsoleSessions sessions;
   private final CompletionStage<java.util.Optional<String>> consoleUrl;
   private final java.util.function.Supplier<CompletionStage<List<String>>> tenantIds;
-  private final com.typesafe.config.Config auditConfig;
+  private final TenantAuditRoute audit;
 
   public AdminRest(
       ActorSystem<?> system,
@@ -91,7 +91,13 @@ public final class AdminRest {
     this.sessions = sessions;
     this.consoleUrl = consoleUrl;
     Materializer mat = Materializer.matFromSystem(system);
-    this.auditConfig = system.settings().config().getConfig("openkcm.audit.trail");
+    this.audit =
+        new TenantAuditRoute(
+            admin,
+            system.settings().config().getConfig("openkcm.audit.trail"),
+            system
+                .dispatchers()
+                .lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
     this.tenantIds =
         () ->
             org.apache.pekko.persistence.query.PersistenceQuery.get(system)
@@ -186,7 +192,7 @@ public final class AdminRest {
               admin.getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build(), md), 200);
         }
         if (seg.length == 4 && seg[3].equals("audit") && get) {
-          return audit(tenant, request, md);
+          return audit.answer(tenant, request, md);
         }
         if (seg.length == 4 && post) {
           switch (seg[3]) {
@@ -256,76 +262,7 @@ public final class AdminRest {
     }
   }
 
-  /**
-   * The tenant's persisted audit trail: the chain's verdict and its records (newest first, at most
-   * {@code limit}, optionally only {@code event}, at or after {@code since}). Only for whoever may
-   * read the tenant.
-   */
-  private CompletionStage<HttpResponse> audit(String tenant, HttpRequest request, Metadata md) {
-    com.typesafe.config.Config trail = auditConfig;
-    return admin
-        .getTenant(GetTenantRequest.newBuilder().setTenantId(tenant).build(), md)
-        .thenApply(
-            allowed -> {
-              if (!trail.getBoolean("enabled")) {
-                return Problem.of(
-                    ErrorReason.INVALID_ARGUMENT,
-                    "the persisted audit trail is off on this node (openkcm.audit.trail.enabled)");
-              }
-              java.util.Optional<java.time.Instant> since;
-              int limit;
-              try {
-                since = request.getUri().query().get("since").map(java.time.Instant::parse);
-                limit = Integer.parseInt(request.getUri().query().get("limit").orElse("100"));
-              } catch (RuntimeException e) {
-                return Problem.of(
-                    ErrorReason.INVALID_ARGUMENT,
-                    "since is an ISO-8601 instant, limit a number 1..1000");
-              }
-              if (limit < 1 || limit > 1000) {
-                return Problem.of(ErrorReason.INVALID_ARGUMENT, "limit is 1..1000");
-              }
-              java.util.Optional<String> event = request.getUri().query().get("event");
-              try (org.openkcm.node.audit.AuditReader r =
-                  new org.openkcm.node.audit.AuditReader(
-                      trail.getString("url"),
-                      trail.getString("user"),
-                      trail.getString("password"))) {
-                if (!r.exists(tenant)) {
-                  return json(
-                      "{\"tenant\":"
-                          + com.fasterxml.jackson.databind.node.TextNode.valueOf(tenant)
-                          + ",\"intact\":true,\"records\":[]}");
-                }
-                var verdict = r.verify(tenant);
-                StringBuilder b = new StringBuilder();
-                b.append("{\"tenant\":")
-                    .append(com.fasterxml.jackson.databind.node.TextNode.valueOf(tenant))
-                    .append(",\"intact\":")
-                    .append(verdict.ok());
-                verdict
-                    .firstProblem()
-                    .ifPresent(
-                        p ->
-                            b.append(",\"firstProblem\":")
-                                .append(com.fasterxml.jackson.databind.node.TextNode.valueOf(p)));
-                b.append(",\"records\":[");
-                String sep = "";
-                for (org.openkcm.node.audit.AuditReader.Line line :
-                    r.newest(tenant, since, event, limit)) {
-                  b.append(sep).append(line.json());
-                  sep = ",";
-                }
-                return json(b.append("]}").toString());
-              } catch (java.sql.SQLException e) {
-                return Problem.of(
-                    ErrorReason.CORE_UNAVAILABLE, "the audit database: " + e.getMessage());
-              }
-            })
-        .exceptionally(failure -> Problem.of(GrpcErrors.fromGrpc(failure)));
-  }
-
-  private static HttpResponse json(String body) {
+  static HttpResponse json(String body) {
     return HttpResponse.create()
         .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8));
   }

@@ -14,8 +14,7 @@ import org.openkcm.protocol.core.v1.UnwrapKeysRequest;
 import org.openkcm.protocol.core.v1.UnwrapKeysResponse;
 import org.openkcm.protocol.core.v1.WrapKeysRequest;
 import org.openkcm.protocol.core.v1.WrapKeysResponse;
-import org.openkcm.protocol.error.ErrorReason;
-import org.openkcm.protocol.error.OpenKcmException;
+import org.openkcm.protocol.error.ItemErrors;
 
 /**
  * The streaming half of the Core link ({@code openkcm.gateway.core.streaming = on}): one WrapStream
@@ -97,9 +96,7 @@ final class CoreStreams implements AutoCloseable {
     return answer.thenApply(
         a -> {
           if (refused.test(a)) {
-            ItemError e = refusal.apply(a);
-            throw new OpenKcmException(
-                ErrorReason.parse(e.getReason()).orElse(ErrorReason.INTERNAL), e.getMessage());
+            throw ItemErrors.toException(refusal.apply(a));
           }
           return a;
         });

@@ -27,6 +27,7 @@ import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.GrpcErrors;
+import org.openkcm.protocol.error.ItemErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.gateway.v1.DataKey;
 import org.openkcm.protocol.gateway.v1.DataKeyService;
@@ -207,9 +208,7 @@ public final class DataKeyServiceImpl implements DataKeyService {
                   throw GrpcErrors.toGrpc(failure);
                 }
                 if (r.hasError()) {
-                  ErrorReason reason =
-                      ErrorReason.parse(r.getError().getReason()).orElse(ErrorReason.INTERNAL);
-                  throw GrpcErrors.toGrpc(new OpenKcmException(reason, r.getError().getMessage()));
+                  throw GrpcErrors.toGrpc(ItemErrors.toException(r.getError()));
                 }
                 if (cacheKey.isPresent() && p.tenants().confirm(in.getTenantId(), token)) {
                   p.cache()
@@ -289,9 +288,7 @@ public final class DataKeyServiceImpl implements DataKeyService {
                 }
                 RewrapResult r = list.get(0);
                 if (r.hasError()) {
-                  ErrorReason reason =
-                      ErrorReason.parse(r.getError().getReason()).orElse(ErrorReason.INTERNAL);
-                  throw GrpcErrors.toGrpc(new OpenKcmException(reason, r.getError().getMessage()));
+                  throw GrpcErrors.toGrpc(ItemErrors.toException(r.getError()));
                 }
                 return RewrapResponse.newBuilder()
                     .setEnvelope(r.getEnvelope())

@@ -30,6 +30,15 @@ public final class AuditReader implements AutoCloseable {
     c.setReadOnly(true);
   }
 
+  /**
+   * A reader of the trail database a node writes to: {@code trail} is its {@code
+   * openkcm.audit.trail} section (url, user, password).
+   */
+  public static AuditReader open(com.typesafe.config.Config trail) throws SQLException {
+    return new AuditReader(
+        trail.getString("url"), trail.getString("user"), trail.getString("password"));
+  }
+
   /** Whether {@code tenant} has a trail here. */
   public boolean exists(String tenant) throws SQLException {
     try (PreparedStatement ps =

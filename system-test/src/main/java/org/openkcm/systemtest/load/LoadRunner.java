@@ -86,14 +86,12 @@ public final class LoadRunner {
       int rounds)
       throws Exception {
     List<String> names = new ArrayList<>(scenarios.keySet());
-    Map<String, Histogram> histograms = new LinkedHashMap<>();
-    Map<String, long[]> totals = new LinkedHashMap<>(); // errors, nanos, JVM CPU, database CPU
+    Map<String, Totals> totals = new LinkedHashMap<>();
     for (String name : names) {
       if (warmupSeconds > 0) {
         open(scenarios.get(name), rate, warmupSeconds);
       }
-      histograms.put(name, new Histogram(3));
-      totals.put(name, new long[4]);
+      totals.put(name, new Totals());
     }
     int window = Math.max(1, seconds / rounds);
     for (int round = 0; round < rounds; round++) {
@@ -102,28 +100,44 @@ public final class LoadRunner {
         CpuMeter cpu = new CpuMeter();
         long start = System.nanoTime();
         Run r = open(scenarios.get(name), rate, window);
-        long[] t = totals.get(name);
-        t[1] += System.nanoTime() - start;
-        long[] used = cpu.elapsed();
-        t[2] += used[0];
-        t[3] += used[1];
-        t[0] += r.errors();
-        histograms.get(name).add(r.histogram());
+        totals.get(name).add(r, System.nanoTime() - start, cpu.elapsed());
       }
     }
     List<Map<String, Object>> out = new ArrayList<>();
     for (String name : names) {
-      long[] t = totals.get(name);
-      double elapsed = t[1] / 1e9;
+      Totals t = totals.get(name);
+      double elapsed = t.nanos / 1e9;
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("scenario", name);
       m.put("openLoopRate", rate);
       m.put("rounds", rounds);
       m.put("seconds", Math.round(elapsed * 10) / 10.0);
-      m.putAll(figures(new Run(histograms.get(name), t[0]), elapsed, 1, new long[] {t[2], t[3]}));
+      m.putAll(figures(new Run(t.histogram, t.errors), elapsed, 1, new long[] {t.jvmCpu, t.dbCpu}));
+      // each round's own p99, in round order: scenario windows of one round are neighbours in
+      // time, so their ratio compares tails under the same host conditions
+      m.put("roundP99us", t.roundP99us);
       out.add(m);
     }
     return out;
+  }
+
+  /** One scenario's rounds of an interleaved open loop, added up. */
+  private static final class Totals {
+    final Histogram histogram = new Histogram(3);
+    final List<Long> roundP99us = new ArrayList<>();
+    long errors;
+    long nanos;
+    long jvmCpu;
+    long dbCpu;
+
+    void add(Run r, long elapsedNanos, long[] cpu) {
+      histogram.add(r.histogram());
+      roundP99us.add(r.histogram().getValueAtPercentile(99) / 1000);
+      errors += r.errors();
+      nanos += elapsedNanos;
+      jvmCpu += cpu[0];
+      dbCpu += cpu[1];
+    }
   }
 
   private record Run(Histogram histogram, long errors) {}
