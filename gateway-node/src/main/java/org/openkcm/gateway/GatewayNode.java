@@ -144,6 +144,8 @@ public final class GatewayNode implements AutoCloseable {
         GatewaySettings.from(system.settings().config().getConfig("openkcm.gateway"));
     Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.name());
     org.openkcm.node.audit.AuditTrailSettings.start(system, tls);
+    Optional<org.openkcm.node.grpc.NettyEventLoops> loops =
+        org.openkcm.gateway.transport.GatewayEventLoops.of(system);
     CoreLink core =
         new CoreLink(
             system,
@@ -156,10 +158,16 @@ public final class GatewayNode implements AutoCloseable {
                         e,
                         c.core().requestTimeout(),
                         settings -> NodeTls.client(settings, tls, Set.of("core")))
-                    : KeyCalls.netty(e, c.core().requestTimeout(), tls, Set.of("core")),
+                    : KeyCalls.netty(e, c.core().requestTimeout(), tls, Set.of("core"), loops),
             e ->
                 org.openkcm.node.grpc.NettyGrpcClient.connect(
-                    e.host(), e.port(), tls, Set.of("core"), c.core().requestTimeout(), true),
+                    e.host(),
+                    e.port(),
+                    tls,
+                    Set.of("core"),
+                    c.core().requestTimeout(),
+                    true,
+                    loops),
             c.core().requestTimeout(),
             settings -> NodeTls.client(settings, tls, Set.of("core")),
             c.core().streaming());
@@ -401,7 +409,8 @@ public final class GatewayNode implements AutoCloseable {
                             d,
                             new org.openkcm.node.grpc.RpcMetricsInterceptor(
                                 org.openkcm.node.metrics.NodeMetrics.get(system))))
-                .toList());
+                .toList(),
+            org.openkcm.gateway.transport.GatewayEventLoops.of(system));
     CoordinatedShutdown.get(system)
         .addTask(
             CoordinatedShutdown.PhaseServiceUnbind(),

@@ -36,7 +36,11 @@ public interface KeyCalls extends AutoCloseable {
 
   /** Key calls on a grpc-java channel with a direct executor. */
   static KeyCalls netty(
-      CoreLink.Endpoint endpoint, Duration deadline, Optional<MutualTls> tls, Set<String> kinds) {
+      CoreLink.Endpoint endpoint,
+      Duration deadline,
+      Optional<MutualTls> tls,
+      Set<String> kinds,
+      Optional<org.openkcm.node.grpc.NettyEventLoops> loops) {
     var wrap =
         NettyGrpcClient.method(
             CoreKeyService.name,
@@ -56,7 +60,8 @@ public interface KeyCalls extends AutoCloseable {
             RewrapKeysRequest.getDefaultInstance(),
             RewrapKeysResponse.getDefaultInstance());
     NettyGrpcClient client =
-        NettyGrpcClient.connect(endpoint.host(), endpoint.port(), tls, kinds, deadline);
+        NettyGrpcClient.connect(
+            endpoint.host(), endpoint.port(), tls, kinds, deadline, false, loops);
     return new KeyCalls() {
       @Override
       public CompletionStage<WrapKeysResponse> wrapKeys(WrapKeysRequest request) {
