@@ -56,7 +56,6 @@ import org.openkcm.systemtest.load.LoadRunner;
  *       [--streaming on|off] (gateway to Core over bidirectional streams; on by default, as the gateway) [--pool on|off]
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
  *       [--core-client netty|pekko] (the gateway's client of those calls)
- *       [--event-loops N] (the in-process gateway's own event-loop threads; 0 = grpc-java's shared group)
  *       [--scenarios Echo,GenerateDataKey,...] (only these) [--core-batches 1,16,256] (direct Core runs)
  *       [--bulk-size 256] (keys per GenerateDataKeys/DecryptBatch call)
  *       [--prewarm 30] (seconds per single-key scenario, unmeasured, before any is measured: JIT)
@@ -129,9 +128,7 @@ public final class GatewayLoadDriver {
                       "openkcm.gateway.grpc.executor", opts.getOrDefault("executor", "direct"),
                       "openkcm.gateway.core.streaming", opts.getOrDefault("streaming", "on"),
                       "openkcm.gateway.pool.enabled", opts.getOrDefault("pool", "on"),
-                      "openkcm.gateway.core.client", opts.getOrDefault("core-client", "netty"),
-                      "openkcm.gateway.grpc.event-loop-threads",
-                          Integer.parseInt(opts.getOrDefault("event-loops", "0")))));
+                      "openkcm.gateway.core.client", opts.getOrDefault("core-client", "netty"))));
       stack.ensureTenant("acme", "devfile:acme-root", "payments");
       target = "127.0.0.1:" + stack.gateway().grpcAddress().getPort();
       opts.putIfAbsent(

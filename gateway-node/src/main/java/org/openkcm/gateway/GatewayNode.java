@@ -144,8 +144,6 @@ public final class GatewayNode implements AutoCloseable {
         GatewaySettings.from(system.settings().config().getConfig("openkcm.gateway"));
     Optional<MutualTls> tls = NodeTls.load(system.settings().config(), "gateway", c.name());
     org.openkcm.node.audit.AuditTrailSettings.start(system, tls);
-    Optional<org.openkcm.node.grpc.NettyEventLoops> loops =
-        org.openkcm.gateway.transport.GatewayEventLoops.of(system);
     CoreLink core =
         new CoreLink(
             system,
@@ -158,16 +156,10 @@ public final class GatewayNode implements AutoCloseable {
                         e,
                         c.core().requestTimeout(),
                         settings -> NodeTls.client(settings, tls, Set.of("core")))
-                    : KeyCalls.netty(e, c.core().requestTimeout(), tls, Set.of("core"), loops),
+                    : KeyCalls.netty(e, c.core().requestTimeout(), tls, Set.of("core")),
             e ->
                 org.openkcm.node.grpc.NettyGrpcClient.connect(
-                    e.host(),
-                    e.port(),
-                    tls,
-                    Set.of("core"),
-                    c.core().requestTimeout(),
-                    true,
-                    loops),
+                    e.host(), e.port(), tls, Set.of("core"), c.core().requestTimeout(), true),
             c.core().requestTimeout(),
             settings -> NodeTls.client(settings, tls, Set.of("core")),
             c.core().streaming());
@@ -409,8 +401,7 @@ public final class GatewayNode implements AutoCloseable {
                             d,
                             new org.openkcm.node.grpc.RpcMetricsInterceptor(
                                 org.openkcm.node.metrics.NodeMetrics.get(system))))
-                .toList(),
-            org.openkcm.gateway.transport.GatewayEventLoops.of(system));
+                .toList());
     CoordinatedShutdown.get(system)
         .addTask(
             CoordinatedShutdown.PhaseServiceUnbind(),

@@ -36,11 +36,7 @@ public interface KeyCalls extends AutoCloseable {
 
   /** Key calls on a grpc-java channel with a direct executor. */
   static KeyCalls netty(
-      CoreLink.Endpoint endpoint,
-      Duration deadline,
-      Optional<MutualTls> tls,
-      Set<String> kinds,
-      Optional<org.openkcm.node.grpc.NettyEventLoops> loops) {
+      CoreLink.Endpoint endpoint, Duration deadline, Optional<MutualTls> tls, Set<String> kinds) {
     var wrap =
         NettyGrpcClient.method(
             CoreKeyService.name,
@@ -60,8 +56,7 @@ public interface KeyCalls extends AutoCloseable {
             RewrapKeysRequest.getDefaultInstance(),
             RewrapKeysResponse.getDefaultInstance());
     NettyGrpcClient client =
-        NettyGrpcClient.connect(
-            endpoint.host(), endpoint.port(), tls, kinds, deadline, false, loops);
+        NettyGrpcClient.connect(endpoint.host(), endpoint.port(), tls, kinds, deadline);
     return new KeyCalls() {
       @Override
       public CompletionStage<WrapKeysResponse> wrapKeys(WrapKeysRequest request) {

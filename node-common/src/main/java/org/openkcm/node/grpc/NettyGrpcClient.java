@@ -60,23 +60,7 @@ public final class NettyGrpcClient implements AutoCloseable {
       Set<String> serverKinds,
       Duration deadline,
       boolean keepalive) {
-    return connect(host, port, tls, serverKinds, deadline, keepalive, Optional.empty());
-  }
-
-  /**
-   * As {@link #connect(String, int, Optional, Set, Duration, boolean)}, on the node's own {@code
-   * loops} when given (else on grpc-java's group shared by the JVM).
-   */
-  public static NettyGrpcClient connect(
-      String host,
-      int port,
-      Optional<MutualTls> tls,
-      Set<String> serverKinds,
-      Duration deadline,
-      boolean keepalive,
-      Optional<NettyEventLoops> loops) {
     NettyChannelBuilder b = NettyChannelBuilder.forAddress(host, port).directExecutor();
-    loops.ifPresent(l -> l.applyTo(b));
     if (keepalive) {
       b.keepAliveTime(10, TimeUnit.SECONDS)
           .keepAliveTimeout(2, TimeUnit.SECONDS)

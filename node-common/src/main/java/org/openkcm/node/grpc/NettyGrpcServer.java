@@ -55,28 +55,11 @@ public final class NettyGrpcServer implements AutoCloseable {
       Optional<MutualTls> tls,
       Set<String> callerKinds,
       List<ServerServiceDefinition> services) {
-    return start(host, port, limits, executor, tls, callerKinds, services, Optional.empty());
-  }
-
-  /**
-   * As {@link #start(String, int, Limits, Executor, Optional, Set, List)}, on the node's own {@code
-   * loops} when given (else on grpc-java's group shared by the JVM).
-   */
-  public static NettyGrpcServer start(
-      String host,
-      int port,
-      Limits limits,
-      Executor executor,
-      Optional<MutualTls> tls,
-      Set<String> callerKinds,
-      List<ServerServiceDefinition> services,
-      Optional<NettyEventLoops> loops) {
     NettyServerBuilder b =
         NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .executor(executor)
             .maxConcurrentCallsPerConnection(limits.maxConcurrentCallsPerConnection())
             .maxInboundMessageSize(limits.maxInboundMessageBytes());
-    loops.ifPresent(l -> l.applyTo(b));
     if (tls.isPresent()) {
       MutualTls t = tls.get();
       try {
