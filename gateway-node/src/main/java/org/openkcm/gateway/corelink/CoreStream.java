@@ -64,6 +64,10 @@ final class CoreStream<Q, R> {
     StreamObserver<Q> requests;
     final ConcurrentHashMap<Long, Pending<R>> pending = new ConcurrentHashMap<>();
     volatile boolean closed;
+
+    /** Why the stream ended: the first reason wins (our own cancel echoes back as another). */
+    volatile String why;
+
     ScheduledFuture<?> sweep;
   }
 
@@ -164,6 +168,7 @@ final class CoreStream<Q, R> {
       first = !s.closed;
       s.closed = true;
       if (first) {
+        s.why = why;
         s.sweep.cancel(false);
         try {
           s.requests.onError(
@@ -184,7 +189,7 @@ final class CoreStream<Q, R> {
         p.answer()
             .completeExceptionally(
                 new OpenKcmException(
-                    ErrorReason.CORE_UNAVAILABLE, "stream to Core " + name + " " + why));
+                    ErrorReason.CORE_UNAVAILABLE, "stream to Core " + name + " " + s.why));
       }
     }
   }
@@ -192,6 +197,7 @@ final class CoreStream<Q, R> {
   synchronized void close() {
     if (current != null && !current.closed) {
       current.closed = true;
+      current.why = "closed by this gateway";
       current.sweep.cancel(false);
       current.requests.onCompleted();
     }
