@@ -28,7 +28,7 @@ import org.openkcm.protocol.error.OpenKcmException;
 /** One stream of calls to a real grpc-java server that answers, or falls silent on request. */
 class CoreStreamTest {
 
-  private static final Duration TIMEOUT = Duration.ofMillis(300);
+  private static final Duration TIMEOUT = Duration.ofSeconds(1);
   private static final AtomicBoolean silent = new AtomicBoolean();
   private static final AtomicInteger requests = new AtomicInteger();
   private static NettyGrpcServer server;
@@ -68,6 +68,16 @@ class CoreStreamTest {
             Optional.empty(),
             Set.of(),
             Duration.ofSeconds(5));
+    // the channel connects, and the classes load, on its first call: not within a call's timeout
+    // on a busy machine, which is not what these tests are about
+    var warm = stream();
+    try {
+      assertEquals(7, await(warm).getTenantSequence());
+    } catch (Exception e) {
+      throw new IllegalStateException("the test server did not answer", e);
+    } finally {
+      warm.close();
+    }
   }
 
   @AfterAll
@@ -110,8 +120,8 @@ class CoreStreamTest {
       long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
       OpenKcmException failure = assertInstanceOf(OpenKcmException.class, e.getCause());
       assertEquals(ErrorReason.CORE_UNAVAILABLE, failure.reason());
-      assertEquals("stream to Core test answered nothing within 300 ms", failure.getMessage());
-      assertTrue(waitedMs >= 300, "failed before its timeout: " + waitedMs + " ms");
+      assertEquals("stream to Core test answered nothing within 1000 ms", failure.getMessage());
+      assertTrue(waitedMs >= 1000, "failed before its timeout: " + waitedMs + " ms");
       // the abandoned stream is not used again: the next call opens another, which answers
       silent.set(false);
       int before = requests.get();
@@ -127,7 +137,7 @@ class CoreStreamTest {
     var s = stream();
     try {
       silent.set(false);
-      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3 * TIMEOUT.toMillis());
+      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * TIMEOUT.toMillis());
       int calls = 0;
       while (System.nanoTime() < end) { // several sweeps pass while calls come and go
         assertEquals(7, await(s).getTenantSequence());
