@@ -90,7 +90,7 @@ public final class AdminRest {
     this.admin = admin;
     this.sessions = sessions;
     this.consoleUrl = consoleUrl;
-    Materializer mat = Materializer.matFromSystem(system);
+    this.materializer = Materializer.matFromSystem(system);
     this.audit =
         new TenantAuditRoute(
             admin,
@@ -112,8 +112,7 @@ public final class AdminRest {
                     id ->
                         id.substring(
                             org.openkcm.core.tenant.TenantEntity.ENTITY_KEY.name().length() + 1))
-                .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), mat);
-    this.materializer = Materializer.matFromSystem(system);
+                .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), materializer);
     try (InputStream in = AdminRest.class.getResourceAsStream("/openkcm/openapi.json")) {
       this.openApi = in.readAllBytes();
     } catch (IOException e) {

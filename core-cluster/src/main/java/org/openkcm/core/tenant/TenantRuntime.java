@@ -5,7 +5,6 @@ import static org.openkcm.core.tenant.TenantRejections.reject;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +34,7 @@ import org.openkcm.core.tenant.TenantEntity.UnwrapKeys;
 import org.openkcm.core.tenant.TenantEntity.WrapKeys;
 import org.openkcm.core.tenant.TenantState.Registered;
 import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.event.TenantEventKind;
 import org.openkcm.protocol.key.KeyMaterial;
@@ -447,6 +447,6 @@ final class TenantRuntime {
   }
 
   static String correlation(String cid) {
-    return cid == null || cid.isBlank() ? UUID.randomUUID().toString() : cid;
+    return cid == null || cid.isBlank() ? Fields.newCorrelationId() : cid;
   }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
 import java.util.function.ToLongFunction;
+import org.openkcm.node.concurrent.DaemonThreads;
 import org.openkcm.node.grpc.NettyGrpcClient;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
@@ -41,12 +42,7 @@ final class CoreStream<Q, R> {
 
   /** Runs every stream's sweep for late calls (one daemon thread for the node). */
   private static final ScheduledExecutorService SWEEPS =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "openkcm-core-stream-sweeps");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("openkcm-core-stream-sweeps"));
 
   private final String name;
   private final NettyGrpcClient channel;

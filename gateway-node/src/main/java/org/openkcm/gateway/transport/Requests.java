@@ -1,7 +1,6 @@
 package org.openkcm.gateway.transport;
 
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.openkcm.protocol.envelope.EnvelopeException;
@@ -40,6 +39,6 @@ public final class Requests {
   /** The caller's correlation id (checked), or a fresh one. */
   public static String cid(String given) {
     Fields.correlationId("correlation_id", given);
-    return given.isBlank() ? UUID.randomUUID().toString() : given;
+    return given.isBlank() ? Fields.newCorrelationId() : given;
   }
 }

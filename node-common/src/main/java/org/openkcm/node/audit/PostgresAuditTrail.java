@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import org.openkcm.node.concurrent.DaemonThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,12 +92,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     }
     // checkpoints due by time are signed even while no record comes
     this.checkpoints =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "audit-trail-checkpoints");
-              t.setDaemon(true);
-              return t;
-            });
+        Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("audit-trail-checkpoints"));
     long every = Math.max(100, Math.min(1000, settings.checkpointInterval().toMillis()));
     checkpoints.scheduleWithFixedDelay(this::checkpointsDueByTime, every, every, MILLISECONDS);
     log.info(

@@ -1,5 +1,7 @@
 package org.openkcm.protocol.error;
 
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
 /**
@@ -29,6 +31,19 @@ public final class Fields {
               + safe(value)
               + "')");
     }
+  }
+
+  /**
+   * A correlation id for a call that came without one: a random (version 4) UUID. It needs to be
+   * unique, not unpredictable, so it is drawn from {@link ThreadLocalRandom} rather than the
+   * SecureRandom behind {@link UUID#randomUUID()} (which every call on a hot path would contend
+   * on).
+   */
+  public static String newCorrelationId() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L; // version 4
+    long low = (random.nextLong() & ~(0xC0L << 56)) | (0x80L << 56); // IETF variant
+    return new UUID(high, low).toString();
   }
 
   /** Free text of at most {@code max} characters without control characters ("" allowed). */

@@ -28,6 +28,19 @@ class FieldsTest {
   }
 
   @Test
+  void newCorrelationIdsAreVersion4UuidsThatPassTheirOwnCheckAndDiffer() {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 10_000; i++) {
+      String id = Fields.newCorrelationId();
+      java.util.UUID uuid = java.util.UUID.fromString(id);
+      assertEquals(4, uuid.version(), id);
+      assertEquals(2, uuid.variant(), id);
+      assertDoesNotThrow(() -> Fields.correlationId("correlation_id", id));
+      assertTrue(seen.add(id), "repeated: " + id);
+    }
+  }
+
+  @Test
   void freeTextHasNoControlCharactersAndABound() {
     assertDoesNotThrow(() -> Fields.text("reason", "Wartung \u2013 Zugang gesperrt", 512));
     assertTrue(
