@@ -3,12 +3,14 @@
 concurrency, the median of the runs with min-max: req/s, p50 and p99, and the ratio of each to the echo's in
 the same run, and the CPU time per call spent by the driver's JVM (client, and the in-process gateway and Core)
 plus the local PostgreSQL. The machine is shared and noisy: only ratios within one run are compared, and CPU per
-call, which other tenants' load barely changes.
+call, which other tenants' load barely changes. With the Relay scenario in a run (the echo over two hops, the
+second over the gateway's Core stream link, no work at either end), it also prints each call's p99 against
+Relay's: what a call with one Core hop costs beyond the transport's own two hops.
 
   (a variant's arguments may start with --root=DIR: the driver of another checkout, e.g. the commit before;
   -D/-X arguments go to the JVM, e.g. -Dopenkcm.audit.trail.enabled=true)
   python3 bench/interleave.py --runs 3 --variant 'pekko=--core-client pekko' --variant 'netty=--core-client netty' \
-      -- --seconds 5 --warmup 4 --concurrency 1,16 --core-keys on --skip-core true --scenarios Echo,Decrypt
+      -- --seconds 5 --warmup 4 --concurrency 1,16 --core-keys on --skip-core true --scenarios Echo,Relay,Decrypt
 """
 import argparse, json, shlex, statistics, subprocess, sys
 
@@ -62,6 +64,7 @@ def main():
           '| CPU µs/call (JVM + PostgreSQL) |')
     print('|---|---|---|---|---|---|---|---|---|---|---|')
     rounds = {}
+    against_relay = {}
     for name, _ in variants:
         keys = []
         for lines in results[name]:
@@ -71,6 +74,7 @@ def main():
                     keys.append(k)
         for scen, c, batch in keys:
             ops, p50, p99, r, r50, r99, kps, cpu, paired = [], [], [], [], [], [], [], [], []
+            relay99 = []
             for lines in results[name]:
                 by = {key(l): l for l in lines}
                 l = by.get((scen, c, batch))
@@ -82,11 +86,16 @@ def main():
                     cpu.append(l['cpuUsPerOp'] + l['dbCpuUsPerOp'])
                 if e:
                     r.append(l['opsPerSec'] / e['opsPerSec']); r50.append(l['p50us'] / e['p50us']); r99.append(l['p99us'] / e['p99us'])
+                two = by.get(('Relay', c, 1))
+                if two and scen not in ('Echo', 'Relay'):  # against the two-hop baseline, same run
+                    relay99.append(l['p99us'] / two['p99us'])
                 if e and 'roundP99us' in l:  # interleaved open loop: each round's p99 against the echo's
                     paired.extend(x / max(1, y) for x, y in zip(l['roundP99us'], e['roundP99us']))
             label = scen if batch == 1 else f'{scen} ×{batch}'
             if paired:
                 rounds[(name, label)] = paired
+            if relay99:
+                against_relay[(name, label, c)] = relay99
             print(f"| {name} | {label} | {c} | {fmt(ops, 0)} | {fmt(r) if r else ''} | {fmt(p50, 0)} | "
                   f"{fmt(r50) if r50 else ''} | {fmt(p99, 0)} | {fmt(r99) if r99 else ''} | {fmt(kps, 0)} | "
                   f"{fmt(cpu, 0) if cpu else ''} |")
@@ -99,6 +108,15 @@ def main():
         for (name, label), xs in rounds.items():
             q = statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
             print(f'| {name} | {label} | {len(xs)} | {q[1]:.2f} ({q[0]:.2f}-{q[2]:.2f}) |')
+
+
+    if against_relay:
+        # a call with one Core hop against the transport's own two hops with no work (Relay), same run
+        print()
+        print('| variant | scenario | callers | runs | p99 × Relay\'s p99: median (min-max) |')
+        print('|---|---|---|---|---|')
+        for (name, label, c), xs in against_relay.items():
+            print(f'| {name} | {label} | {c} | {len(xs)} | {fmt(xs)} |')
 
 
 if __name__ == '__main__':

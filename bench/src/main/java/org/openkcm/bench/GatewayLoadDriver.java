@@ -25,7 +25,12 @@ import org.openkcm.bench.echo.v1.EchoMessage;
 import org.openkcm.bench.echo.v1.EchoService;
 import org.openkcm.bench.echo.v1.EchoServiceClient;
 import org.openkcm.bench.echo.v1.EchoServiceHandlerFactory;
+import org.openkcm.bench.echo.v1.RelayService;
+import org.openkcm.bench.echo.v1.RelayServiceClient;
 import org.openkcm.gateway.GatewayNode;
+import org.openkcm.gateway.corelink.CoreStream;
+import org.openkcm.node.grpc.NettyGrpcClient;
+import org.openkcm.node.grpc.NettyGrpcServer;
 import org.openkcm.node.grpc.UnaryService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
@@ -56,7 +61,7 @@ import org.openkcm.systemtest.load.LoadRunner;
  *       [--streaming on|off] (gateway to Core over bidirectional streams; on by default, as the gateway) [--pool on|off]
  *       [--core-keys on|off] (the Core's Netty key listener for unary key calls; direct Core runs use it)
  *       [--core-client netty|pekko] (the gateway's client of those calls)
- *       [--scenarios Echo,GenerateDataKey,...] (only these) [--core-batches 1,16,256] (direct Core runs)
+ *       [--scenarios Echo,Relay,GenerateDataKey,...] (only these) [--core-batches 1,16,256] (direct Core runs)
  *       [--bulk-size 256] (keys per GenerateDataKeys/DecryptBatch call)
  *       [--prewarm 30] (seconds per single-key scenario, unmeasured, before any is measured: JIT)
  * </pre>
@@ -64,6 +69,11 @@ import org.openkcm.systemtest.load.LoadRunner;
  * With a Core address it also drives the Core's WrapKeys/UnwrapKeys directly in batches of 1, 16
  * and 256. Without --gateway it starts its own stack in this JVM (Core + gateway, H2 journal in a
  * temp dir), so client and servers share the machine's cores, like a sidecar deployment.
+ *
+ * <p>Baselines: {@code Echo} (one hop: the gateway's server stack, no work) and {@code Relay} (two
+ * hops: the same, then the gateway's Core stream link to a trivial echo on the Core key listener's
+ * server stack; no work at either end): what the transport alone costs a call with one Core hop,
+ * such as a Decrypt.
  */
 public final class GatewayLoadDriver {
 
@@ -135,7 +145,30 @@ public final class GatewayLoadDriver {
           "core",
           "127.0.0.1:" + stack.core().keyAddress().orElse(stack.core().grpcAddress()).getPort());
     }
-    int echoPort = startEcho(stack);
+    // the two-hop baseline's second hop: a trivial echo on the Core key listener's server stack,
+    // reached over the gateway's own Core stream link (see echo.proto, RelayService)
+    NettyGrpcServer echoStreams = startEchoStreams();
+    NettyGrpcClient relayChannel =
+        NettyGrpcClient.connect(
+            "127.0.0.1",
+            echoStreams.address().getPort(),
+            Optional.empty(),
+            java.util.Set.of(),
+            Duration.ofSeconds(30),
+            true);
+    CoreStream<EchoMessage, EchoMessage> relayLink =
+        new CoreStream<>(
+            "bench echo " + echoStreams.address(),
+            relayChannel,
+            NettyGrpcClient.bidiMethod(
+                RelayService.name,
+                "EchoStream",
+                EchoMessage.getDefaultInstance(),
+                EchoMessage.getDefaultInstance()),
+            EchoMessage::getCallId,
+            1024,
+            Duration.ofSeconds(5));
+    int echoPort = startEcho(stack, relayLink);
     String host = target.substring(0, target.lastIndexOf(':'));
     int port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
 
@@ -177,10 +210,19 @@ public final class GatewayLoadDriver {
               system);
       EchoMessage ping =
           EchoMessage.newBuilder().setPayload(ByteString.copyFrom(new byte[120])).build();
+      RelayServiceClient relay =
+          RelayServiceClient.create(
+              GrpcClientSettings.connectToServiceAt("127.0.0.1", echoPort, system)
+                  .withTls(false)
+                  .withDeadline(Duration.ofSeconds(30)),
+              system);
       // a new encryption context per call (AWS-style per-record contexts): never pooled
       java.util.concurrent.atomic.AtomicLong row = new java.util.concurrent.atomic.AtomicLong();
       Map<String, Supplier<CompletionStage<?>>> single = new LinkedHashMap<>();
       single.put("Echo", () -> echo.echo(ping));
+      if (opts.getOrDefault("server", "netty").equals("netty")) {
+        single.put("Relay", () -> relay.relay(ping)); // the echo with a second, empty hop
+      }
       single.put("GenerateDataKey", () -> client.generateDataKey(gen));
       single.put("GenerateDataKeyUniqueContext", () -> client.generateDataKey(unique(gen, row)));
       single.put("Decrypt", () -> client.decrypt(dec));
@@ -212,6 +254,7 @@ public final class GatewayLoadDriver {
         }
       }
       echo.close();
+      relay.close();
       int bulkSize = Integer.parseInt(opts.getOrDefault("bulk-size", "256"));
       GenerateDataKeysRequest gens =
           GenerateDataKeysRequest.newBuilder()
@@ -272,6 +315,9 @@ public final class GatewayLoadDriver {
       }
       client.close();
       system.terminate();
+      relayLink.close();
+      relayChannel.close();
+      echoStreams.close();
       if (stack != null) {
         stack.close();
         dropAuditTrail(); // leaves nothing behind in the shared database
@@ -298,7 +344,8 @@ public final class GatewayLoadDriver {
    * Serves EchoService from the in-process gateway's actor system on the same server stack and
    * settings as its DataKeyService (grpc-java Netty or pekko-http).
    */
-  private static int startEcho(DemoStack stack) throws Exception {
+  private static int startEcho(DemoStack stack, CoreStream<EchoMessage, EchoMessage> relayLink)
+      throws Exception {
     if (stack == null) {
       throw new IllegalArgumentException(
           "the echo baseline needs the in-process stack (omit --gateway)");
@@ -319,6 +366,13 @@ public final class GatewayLoadDriver {
                           EchoMessage.getDefaultInstance(),
                           EchoMessage.getDefaultInstance(),
                           impl::echo)
+                      .build(),
+                  UnaryService.named(RelayService.name)
+                      .method(
+                          "Relay",
+                          EchoMessage.getDefaultInstance(),
+                          EchoMessage.getDefaultInstance(),
+                          m -> relayLink.call(id -> m.toBuilder().setCallId(id).build()))
                       .build()))
           .address()
           .getPort();
@@ -330,6 +384,29 @@ public final class GatewayLoadDriver {
         .get(30, TimeUnit.SECONDS)
         .localAddress()
         .getPort();
+  }
+
+  /**
+   * Serves RelayService's EchoStream as the Core's key listener serves its streams (grpc-java
+   * Netty, service code on the event loop, each request answered as it comes): the second hop of
+   * the two-hop baseline, with no work at its end.
+   */
+  private static NettyGrpcServer startEchoStreams() {
+    return NettyGrpcServer.start(
+        "127.0.0.1",
+        0,
+        new NettyGrpcServer.Limits(1024, 4 << 20, Duration.ofSeconds(1)),
+        Runnable::run,
+        Optional.empty(),
+        java.util.Set.of(),
+        List.of(
+            UnaryService.named(RelayService.name)
+                .callStream(
+                    "EchoStream",
+                    EchoMessage.getDefaultInstance(),
+                    EchoMessage.getDefaultInstance(),
+                    CompletableFuture::completedFuture)
+                .build()));
   }
 
   private static GenerateDataKeyRequest unique(

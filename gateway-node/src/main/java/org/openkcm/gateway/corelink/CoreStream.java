@@ -35,8 +35,11 @@ import org.slf4j.LoggerFactory;
  * <p>(The first version ran on pekko-grpc's streaming client, which did not end a stream whose Core
  * was SIGKILLed: every call routed to it waited the full timeout, and CoreCrashIT took 31 s or more
  * instead of 13 s to serve every tenant again.)
+ *
+ * <p>Public for the load driver's two-hop baseline ({@code Relay} in {@code bench/}), which relays
+ * a trivial echo over this same link to measure what a second hop costs on its own.
  */
-final class CoreStream<Q, R> {
+public final class CoreStream<Q, R> {
 
   private static final Logger log = LoggerFactory.getLogger(CoreStream.class);
 
@@ -67,7 +70,7 @@ final class CoreStream<Q, R> {
     ScheduledFuture<?> sweep;
   }
 
-  CoreStream(
+  public CoreStream(
       String name,
       NettyGrpcClient channel,
       MethodDescriptor<Q, R> method,
@@ -87,7 +90,7 @@ final class CoreStream<Q, R> {
    * echoes) on the stream; completes with its answer, or fails with CORE_UNAVAILABLE (stream
    * broken, full, or silent for the timeout).
    */
-  synchronized CompletionStage<R> call(LongFunction<Q> withCallId) {
+  public synchronized CompletionStage<R> call(LongFunction<Q> withCallId) {
     if (current == null || current.closed) {
       current = start();
     }
@@ -190,7 +193,7 @@ final class CoreStream<Q, R> {
     }
   }
 
-  synchronized void close() {
+  public synchronized void close() {
     if (current != null && !current.closed) {
       current.closed = true;
       current.why = "closed by this gateway";
