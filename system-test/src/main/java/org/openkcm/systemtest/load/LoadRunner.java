@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -190,16 +192,28 @@ public final class LoadRunner {
       done.complete(null);
       return;
     }
-    call.get()
-        .whenComplete(
-            (ok, failure) -> {
-              recorder.recordValue(System.nanoTime() - t0);
-              if (failure != null) {
-                errors.incrementAndGet();
-              }
-              loop(call, recorder, errors, deadline, done);
-            });
+    CompletableFuture<?> answer = call.get().toCompletableFuture();
+    answer.whenCompleteAsync(
+        (ok, failure) -> {
+          recorder.recordValue(System.nanoTime() - t0);
+          if (failure != null) {
+            errors.incrementAndGet();
+          }
+          loop(call, recorder, errors, deadline, done);
+        },
+        answer.isDone()
+            ? ForkJoinPool.commonPool()
+            : DIRECT); // an answer already there: no recursion
   }
+
+  /**
+   * Runs a completion on the thread that completes the call. pekko-grpc's clients (and Pekko's Java
+   * ask) answer with Scala's {@code CompletableFuture}, which runs even the non-async callbacks
+   * ({@code whenComplete}, {@code handle}) on the default async executor, and where the common pool
+   * has a parallelism of 1 (a 2-core machine) that executor starts a new thread per callback: the
+   * driver started a thread for every call it measured.
+   */
+  private static final Executor DIRECT = Runnable::run;
 
   private static Run open(Supplier<CompletionStage<?>> call, int rate, int seconds)
       throws Exception {
@@ -218,14 +232,15 @@ public final class LoadRunner {
       inFlight.add(
           call.get()
               .toCompletableFuture()
-              .handle(
+              .handleAsync(
                   (ok, failure) -> {
                     recorder.recordValue(System.nanoTime() - intended);
                     if (failure != null) {
                       errors.incrementAndGet();
                     }
                     return null;
-                  }));
+                  },
+                  DIRECT));
       if (inFlight.size() > 10_000) {
         inFlight.removeIf(CompletableFuture::isDone);
       }
