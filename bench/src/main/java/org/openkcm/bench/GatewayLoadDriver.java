@@ -28,9 +28,6 @@ import org.openkcm.bench.echo.v1.EchoServiceHandlerFactory;
 import org.openkcm.bench.echo.v1.RelayService;
 import org.openkcm.bench.echo.v1.RelayServiceClient;
 import org.openkcm.gateway.GatewayNode;
-import org.openkcm.gateway.corelink.CoreStream;
-import org.openkcm.node.grpc.NettyGrpcClient;
-import org.openkcm.node.grpc.NettyGrpcServer;
 import org.openkcm.node.grpc.UnaryService;
 import org.openkcm.protocol.core.v1.CoreKeyServiceClient;
 import org.openkcm.protocol.core.v1.UnwrapItem;
@@ -145,30 +142,8 @@ public final class GatewayLoadDriver {
           "core",
           "127.0.0.1:" + stack.core().keyAddress().orElse(stack.core().grpcAddress()).getPort());
     }
-    // the two-hop baseline's second hop: a trivial echo on the Core key listener's server stack,
-    // reached over the gateway's own Core stream link (see echo.proto, RelayService)
-    NettyGrpcServer echoStreams = startEchoStreams();
-    NettyGrpcClient relayChannel =
-        NettyGrpcClient.connect(
-            "127.0.0.1",
-            echoStreams.address().getPort(),
-            Optional.empty(),
-            java.util.Set.of(),
-            Duration.ofSeconds(30),
-            true);
-    CoreStream<EchoMessage, EchoMessage> relayLink =
-        new CoreStream<>(
-            "bench echo " + echoStreams.address(),
-            relayChannel,
-            NettyGrpcClient.bidiMethod(
-                RelayService.name,
-                "EchoStream",
-                EchoMessage.getDefaultInstance(),
-                EchoMessage.getDefaultInstance()),
-            EchoMessage::getCallId,
-            1024,
-            Duration.ofSeconds(5));
-    int echoPort = startEcho(stack, relayLink);
+    RelayHop relayHop = new RelayHop(); // the two-hop baseline's second hop
+    int echoPort = startEcho(stack, relayHop);
     String host = target.substring(0, target.lastIndexOf(':'));
     int port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
 
@@ -315,9 +290,7 @@ public final class GatewayLoadDriver {
       }
       client.close();
       system.terminate();
-      relayLink.close();
-      relayChannel.close();
-      echoStreams.close();
+      relayHop.close();
       if (stack != null) {
         stack.close();
         dropAuditTrail(); // leaves nothing behind in the shared database
@@ -344,8 +317,7 @@ public final class GatewayLoadDriver {
    * Serves EchoService from the in-process gateway's actor system on the same server stack and
    * settings as its DataKeyService (grpc-java Netty or pekko-http).
    */
-  private static int startEcho(DemoStack stack, CoreStream<EchoMessage, EchoMessage> relayLink)
-      throws Exception {
+  private static int startEcho(DemoStack stack, RelayHop relayHop) throws Exception {
     if (stack == null) {
       throw new IllegalArgumentException(
           "the echo baseline needs the in-process stack (omit --gateway)");
@@ -372,7 +344,7 @@ public final class GatewayLoadDriver {
                           "Relay",
                           EchoMessage.getDefaultInstance(),
                           EchoMessage.getDefaultInstance(),
-                          m -> relayLink.call(id -> m.toBuilder().setCallId(id).build()))
+                          relayHop::relay)
                       .build()))
           .address()
           .getPort();
@@ -384,29 +356,6 @@ public final class GatewayLoadDriver {
         .get(30, TimeUnit.SECONDS)
         .localAddress()
         .getPort();
-  }
-
-  /**
-   * Serves RelayService's EchoStream as the Core's key listener serves its streams (grpc-java
-   * Netty, service code on the event loop, each request answered as it comes): the second hop of
-   * the two-hop baseline, with no work at its end.
-   */
-  private static NettyGrpcServer startEchoStreams() {
-    return NettyGrpcServer.start(
-        "127.0.0.1",
-        0,
-        new NettyGrpcServer.Limits(1024, 4 << 20, Duration.ofSeconds(1)),
-        Runnable::run,
-        Optional.empty(),
-        java.util.Set.of(),
-        List.of(
-            UnaryService.named(RelayService.name)
-                .callStream(
-                    "EchoStream",
-                    EchoMessage.getDefaultInstance(),
-                    EchoMessage.getDefaultInstance(),
-                    CompletableFuture::completedFuture)
-                .build()));
   }
 
   private static GenerateDataKeyRequest unique(

@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.openkcm.protocol.error.Fields;
 
 /**
  * Coalesces concurrent single-key Core calls of one lane (a tenant for unwraps, a tenant and
@@ -80,7 +80,8 @@ public final class Coalescer<K, I, R> {
     for (Pending<I, R> p : batch) {
       items.add(p.item());
     }
-    String cid = batch.size() == 1 ? batch.get(0).correlationId() : "batch-" + UUID.randomUUID();
+    String cid =
+        batch.size() == 1 ? batch.get(0).correlationId() : "batch-" + Fields.newCorrelationId();
     CompletionStage<List<R>> call;
     try {
       call = sender.send(lane, items, cid);

@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.UUID;
 import org.openkcm.gateway.corelink.CoreLink;
 import org.openkcm.gateway.tenantwatch.TenantStates;
+import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.key.KeyMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -171,7 +171,11 @@ public final class DekPool {
       plaintexts.add(dek);
       items.add(new CoreLink.ToWrap(dek, pool.key.context()));
     }
-    core.wrap(pool.key.tenantId(), pool.key.serviceId(), items, "pool-refill-" + UUID.randomUUID())
+    core.wrap(
+            pool.key.tenantId(),
+            pool.key.serviceId(),
+            items,
+            "pool-refill-" + Fields.newCorrelationId())
         .whenComplete(
             (wrapped, failure) -> {
               synchronized (this) {
