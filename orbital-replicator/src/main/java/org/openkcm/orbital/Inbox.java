@@ -1,6 +1,8 @@
 package org.openkcm.orbital;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -16,10 +18,13 @@ import org.openkcm.core.killswitch.KillScope;
 import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.killswitch.NodeKillSwitches;
 import org.openkcm.core.reply.Rejections;
+import org.openkcm.core.tenant.ReplicaOutcome;
 import org.openkcm.core.tenant.TenantEntity;
+import org.openkcm.node.audit.AuditLog;
 import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.envelope.Identifiers;
 import org.openkcm.protocol.error.ErrorReason;
+import org.openkcm.protocol.error.Fields;
 import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.orbital.v1.ApplyRequest;
@@ -31,30 +36,45 @@ import org.openkcm.protocol.orbital.v1.StatusRequest;
 
 /**
  * The peers' events, applied in this region in the order they come: each by its tenant's entity,
- * once (the entity skips what it applied before). Only tenant events of known peers are accepted.
+ * once (the entity skips what it applied before, and refuses, persisting nothing, what its state
+ * does not admit). Only events of configured peers are accepted, delivered by a Core whose
+ * certificate names that peer ({@code openkcm.orbital.peers[].identity}), in the Core's own event
+ * serialization.
  */
 final class Inbox implements OrbitalServicePowerApi {
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Inbox.class);
+  private static final ReplicaOutcome APPLIED =
+      new ReplicaOutcome(ReplicaOutcome.Kind.APPLIED, ReplicaOutcome.Refusal.NONE, "");
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Serialization serialization;
-  private final Set<String> peers;
+  private final Map<String, OrbitalSettings.Peer> peers;
   private final Duration timeout;
+  private final long maxSequenceJump;
+  private final int eventSerializer;
   private final Traffic traffic;
   private final StatusQuery status;
   private final org.openkcm.core.tenant.HomeRegionHeartbeats heartbeats;
 
-  Inbox(
-      ActorSystem<?> system,
-      Set<String> peers,
-      Duration timeout,
-      Traffic traffic,
-      StatusQuery status) {
+  Inbox(ActorSystem<?> system, OrbitalSettings settings, Traffic traffic, StatusQuery status) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.serialization = SerializationExtension.get(Adapter.toClassic(system));
-    this.peers = Set.copyOf(peers);
-    this.timeout = timeout;
+    Map<String, OrbitalSettings.Peer> byName = new HashMap<>();
+    settings.peers().forEach(p -> byName.put(p.name(), p));
+    this.peers = Map.copyOf(byName);
+    this.timeout = settings.callTimeout();
+    this.maxSequenceJump = settings.maxSequenceJump();
+    // every event crosses in the one serialization of the Core's events (CBOR): a peer does not
+    // pick
+    try {
+      this.eventSerializer =
+          serialization.serializerFor(TenantEntity.TenantKilled.class).identifier();
+    } catch (java.io.NotSerializableException e) {
+      throw new IllegalStateException("the Core's events have no serializer", e);
+    }
     this.traffic = traffic;
     this.status = status;
     this.heartbeats = org.openkcm.core.tenant.HomeRegionHeartbeats.get(system);
@@ -86,52 +106,119 @@ final class Inbox implements OrbitalServicePowerApi {
     if (no.isPresent()) {
       return CompletableFuture.failedFuture(GrpcErrors.toGrpc(no.get()));
     }
-    if (!peers.contains(in.getOriginRegion())) {
-      return CompletableFuture.failedFuture(
-          GrpcErrors.toGrpc(
-              new OpenKcmException(
-                  ErrorReason.PERMISSION_DENIED,
-                  "region "
-                      + org.openkcm.protocol.error.Fields.safe(in.getOriginRegion())
-                      + " is not a peer of this region (openkcm.orbital.peers)")));
+    String origin = in.getOriginRegion();
+    OrbitalSettings.Peer peer = peers.get(origin);
+    if (peer == null) {
+      return denied(
+          md,
+          origin,
+          "region "
+              + Fields.safe(origin)
+              + " is not a peer of this region (openkcm.orbital.peers)");
     }
-    heartbeats.heard(in.getOriginRegion()); // events or a heartbeat: the peer is alive
-    CompletionStage<long[]> counts = CompletableFuture.completedFuture(new long[2]);
+    Optional<SpiffeId> caller = PeerIdentity.of(md);
+    if (caller.isPresent() && !caller.get().isWithin(peer.identity())) {
+      return denied(
+          md,
+          origin,
+          caller.get().uri()
+              + " may not deliver events of region "
+              + origin
+              + " (its Cores carry "
+              + peer.identity().uri()
+              + ")");
+    }
+    heartbeats.heard(origin); // events or a heartbeat: the peer is alive
+    CompletionStage<long[]> counts = CompletableFuture.completedFuture(new long[3]);
     for (ReplicatedEvent e : in.getEventsList()) {
       counts =
           counts.thenCompose(
               c ->
-                  applyOne(in.getOriginRegion(), e)
+                  applyOne(origin, e)
                       .thenApply(
-                          applied -> {
-                            c[applied ? 0 : 1]++;
-                            if (applied) {
-                              traffic
-                                  .in(in.getOriginRegion())
-                                  .applied(System.currentTimeMillis() - e.getTimestampMillis());
+                          outcome -> {
+                            switch (outcome.kind()) {
+                              case APPLIED -> {
+                                c[0]++;
+                                traffic
+                                    .in(origin)
+                                    .applied(System.currentTimeMillis() - e.getTimestampMillis());
+                              }
+                              case DUPLICATE -> c[1]++;
+                              case REFUSED -> {
+                                c[2]++;
+                                traffic
+                                    .in(origin)
+                                    .refused(outcome.refusal() + ": " + outcome.detail());
+                              }
                             }
                             return c;
                           }));
     }
     return counts
-        .thenApply(c -> ApplyResponse.newBuilder().setApplied(c[0]).setDuplicates(c[1]).build())
+        .thenApply(
+            c ->
+                ApplyResponse.newBuilder()
+                    .setApplied(c[0])
+                    .setDuplicates(c[1])
+                    .setRefused(c[2])
+                    .build())
         .exceptionally(
             failure -> {
               throw GrpcErrors.toGrpc(Rejections.parse(failure));
             });
   }
 
+  /** A delivery refused as a whole (the caller is not the region it claims): audited. */
+  private static <T> CompletionStage<T> denied(Metadata md, String origin, String why) {
+    AuditLog.record(
+        "orbital.denied",
+        "caller",
+        PeerIdentity.of(md).map(SpiffeId::uri).orElse("(plaintext)"),
+        "origin",
+        Fields.safe(origin),
+        "why",
+        why);
+    log.warn("Orbital: delivery refused: {}", why);
+    return CompletableFuture.failedFuture(
+        GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.PERMISSION_DENIED, why)));
+  }
+
+  /**
+   * The payload of {@code e} decoded as one of {@code type}: only with the Core's event serializer
+   * and a manifest naming such a class, checked before any byte is decoded (a peer never chooses
+   * what this node deserializes).
+   */
+  private <T> T decode(ReplicatedEvent e, Class<T> type) {
+    if (e.getSerializerId() != eventSerializer) {
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "serializer " + e.getSerializerId() + " is not accepted");
+    }
+    Class<?> named;
+    try {
+      named = Class.forName(e.getManifest(), false, Inbox.class.getClassLoader());
+    } catch (ClassNotFoundException | LinkageError ex) {
+      throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "unknown event type");
+    }
+    if (!type.isAssignableFrom(named) || !named.isRecord()) {
+      throw new OpenKcmException(
+          ErrorReason.INVALID_ARGUMENT, "not a " + type.getSimpleName() + ": " + named.getName());
+    }
+    Object decoded =
+        serialization
+            .deserialize(e.getPayload().toByteArray(), e.getSerializerId(), e.getManifest())
+            .get();
+    return type.cast(decoded);
+  }
+
   /**
    * A region/global kill-switch change of another region, applied to this region's switch (engaging
    * what is in force already, or releasing what is not, changes nothing).
    */
-  private CompletionStage<Boolean> applyKillSwitch(String origin, ReplicatedEvent e) {
+  private CompletionStage<ReplicaOutcome> applyKillSwitch(String origin, ReplicatedEvent e) {
     Object decoded;
     try {
-      decoded =
-          serialization
-              .deserialize(e.getPayload().toByteArray(), e.getSerializerId(), e.getManifest())
-              .get();
+      decoded = decode(e, KillSwitchEntity.Event.class);
     } catch (RuntimeException ex) {
       return CompletableFuture.failedFuture(
           new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "undecodable kill-switch change"));
@@ -149,7 +236,7 @@ final class Inbox implements OrbitalServicePowerApi {
                       replyTo),
               timeout,
               system.scheduler())
-          .thenApply(s -> true);
+          .thenApply(s -> APPLIED);
     }
     if (decoded instanceof KillSwitchEntity.Released released) {
       return org.apache.pekko.actor.typed.javadsl.AskPattern
@@ -162,13 +249,13 @@ final class Inbox implements OrbitalServicePowerApi {
                       replyTo),
               timeout,
               system.scheduler())
-          .thenApply(s -> true);
+          .thenApply(s -> APPLIED);
     }
     return CompletableFuture.failedFuture(
         new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "not a kill-switch change"));
   }
 
-  private CompletionStage<Boolean> applyOne(String origin, ReplicatedEvent e) {
+  private CompletionStage<ReplicaOutcome> applyOne(String origin, ReplicatedEvent e) {
     if (e.getTenantId().isEmpty()) {
       return applyKillSwitch(origin, e);
     }
@@ -179,16 +266,7 @@ final class Inbox implements OrbitalServicePowerApi {
               p -> {
                 throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, p);
               });
-      Object decoded =
-          serialization
-              .deserialize(e.getPayload().toByteArray(), e.getSerializerId(), e.getManifest())
-              .get();
-      if (!(decoded instanceof TenantEntity.Event te)
-          || decoded instanceof TenantEntity.Replicated) {
-        throw new OpenKcmException(
-            ErrorReason.INVALID_ARGUMENT, "not a tenant event: " + decoded.getClass().getName());
-      }
-      event = te;
+      event = decode(e, TenantEntity.Event.class);
     } catch (OpenKcmException ex) {
       return CompletableFuture.failedFuture(ex);
     } catch (RuntimeException ex) {
@@ -199,8 +277,10 @@ final class Inbox implements OrbitalServicePowerApi {
     }
     return sharding
         .entityRefFor(TenantEntity.ENTITY_KEY, e.getTenantId())
-        .<Boolean>askWithStatus(
-            replyTo -> new TenantEntity.ApplyReplicated(origin, e.getSequenceNr(), event, replyTo),
+        .<ReplicaOutcome>askWithStatus(
+            replyTo ->
+                new TenantEntity.ApplyReplicated(
+                    origin, e.getSequenceNr(), event, maxSequenceJump, replyTo),
             timeout);
   }
 }

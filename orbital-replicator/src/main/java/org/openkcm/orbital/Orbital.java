@@ -7,7 +7,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.apache.pekko.http.javadsl.ConnectionContext;
@@ -17,6 +16,7 @@ import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
 import org.openkcm.core.seal.NodeMasterKey;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.orbital.v1.OrbitalServiceClient;
 import org.openkcm.protocol.orbital.v1.OrbitalServicePowerApiHandlerFactory;
 import org.slf4j.Logger;
@@ -51,6 +51,7 @@ public final class Orbital implements AutoCloseable {
       return Optional.empty();
     }
     Optional<MutualTls> tls = NodeTls.load(config, "core", config.getString("openkcm.tls.name"));
+    tls.ifPresent(t -> requireRegionIdentity(t.identity(), settings.region()));
     Config db = config.getConfig("pekko-persistence-jdbc.shared-databases.openkcm.db");
     Supplier<JournalSession> sessions = () -> new JournalSession(db);
     JdbcProjection.createTablesIfNotExists(sessions, system).toCompletableFuture().join();
@@ -85,13 +86,7 @@ public final class Orbital implements AutoCloseable {
             system
                 .dispatchers()
                 .lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
-    Inbox inbox =
-        new Inbox(
-            system,
-            settings.peers().stream().map(OrbitalSettings.Peer::name).collect(Collectors.toSet()),
-            settings.callTimeout(),
-            traffic,
-            status);
+    Inbox inbox = new Inbox(system, settings, traffic, status);
     var server = Http.get(system).newServerAt(settings.host(), settings.port());
     if (tls.isPresent()) {
       var ctx = tls.get().sslContext(CALLER_KINDS);
@@ -125,6 +120,26 @@ public final class Orbital implements AutoCloseable {
         tls.isPresent() ? "mTLS" : "PLAINTEXT",
         settings.peers().stream().map(p -> p.name() + "@" + p.host() + ":" + p.port()).toList());
     return Optional.of(new Orbital(binding, heartbeats));
+  }
+
+  /**
+   * With Orbital on, this region's Cores carry an identity naming the region ({@code
+   * spiffe://<domain>/core/<region>} or below it): the peers tell regions apart by it.
+   */
+  static void requireRegionIdentity(SpiffeId own, String region) {
+    SpiffeId expected = new SpiffeId(own.trustDomain(), List.of("core", region));
+    if (!own.isWithin(expected)) {
+      throw new IllegalStateException(
+          "Orbital: this Core presents "
+              + own.uri()
+              + ", but with openkcm.orbital.enabled its identity must name its region: "
+              + expected.uri()
+              + " or "
+              + expected.uri()
+              + "/<node> (issue the Core certificates of region "
+              + region
+              + " so; openkcm.tls.name)");
+    }
   }
 
   /**

@@ -3,11 +3,14 @@ package org.openkcm.orbital;
 import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.List;
+import org.openkcm.node.tls.SpiffeId;
 
 /**
  * {@code openkcm.orbital}: this region's name and endpoint, and its peers.
  *
  * @param peers the other regions, each shipped every tenant event written here
+ * @param maxSequenceJump how far past the last event applied from an origin (per tenant) the next
+ *     one's sequence number may be
  */
 public record OrbitalSettings(
     boolean enabled,
@@ -18,16 +21,27 @@ public record OrbitalSettings(
     Duration callTimeout,
     Duration minBackoff,
     Duration maxBackoff,
-    Duration heartbeatInterval) {
+    Duration heartbeatInterval,
+    long maxSequenceJump) {
 
-  /** Another region's Orbital endpoint. */
-  public record Peer(String name, String host, int port) {}
+  /**
+   * Another region's Orbital endpoint, and the identity its Cores present: a caller claiming to be
+   * this region must carry {@code identity} or an id below it.
+   */
+  public record Peer(String name, String host, int port, SpiffeId identity) {}
 
   public static OrbitalSettings from(Config root) {
     Config c = root.getConfig("openkcm.orbital");
     List<Peer> peers =
         c.getConfigList("peers").stream()
-            .map(p -> new Peer(p.getString("name"), p.getString("host"), p.getInt("port")))
+            .map(
+                p ->
+                    new Peer(
+                        p.getString("name"),
+                        p.getString("host"),
+                        p.getInt("port"),
+                        org.openkcm.core.cluster.PeerRegions.identity(
+                            p, root.getString("openkcm.tls.trust-domain"))))
             .toList();
     String region = c.getString("region");
     for (Peer p : peers) {
@@ -45,6 +59,7 @@ public record OrbitalSettings(
         c.getDuration("call-timeout"),
         c.getDuration("min-backoff"),
         c.getDuration("max-backoff"),
-        c.getDuration("heartbeat-interval"));
+        c.getDuration("heartbeat-interval"),
+        c.getLong("max-sequence-jump"));
   }
 }

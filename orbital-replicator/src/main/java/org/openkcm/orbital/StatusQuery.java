@@ -58,6 +58,7 @@ final class StatusQuery {
       }
       Traffic.In in = traffic.in(peer.name());
       p.setAppliedFromPeer(in.count()).setLagP50Ms(in.quantile(0.5)).setLagP99Ms(in.quantile(0.99));
+      p.setRefusedFromPeer(in.refused()).setLastRefusal(in.lastRefusal());
       in.last().ifPresent(t -> p.setLastAppliedAt(t.toString()));
       reply.addPeers(p);
     }

@@ -20,6 +20,22 @@ final class Traffic {
     private final long[] lags = new long[1000];
     private long count;
     private volatile Instant last;
+    private long refused;
+    private String lastRefusal = "";
+
+    /** An event of this peer refused here ({@code why}: reason and detail). */
+    synchronized void refused(String why) {
+      refused++;
+      lastRefusal = why;
+    }
+
+    synchronized long refused() {
+      return refused;
+    }
+
+    synchronized String lastRefusal() {
+      return lastRefusal;
+    }
 
     synchronized void applied(long lagMillis) {
       lags[(int) (count % lags.length)] = Math.max(0, lagMillis);

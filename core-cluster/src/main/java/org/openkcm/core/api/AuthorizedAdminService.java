@@ -49,16 +49,21 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   private final Optional<Authorizer> authz;
 
   private final Optional<HomeForwarder> forwarder;
+  private final OnBehalf onBehalf;
 
   public AuthorizedAdminService(AdminService service, Optional<Authorizer> authz) {
-    this(service, authz, Optional.empty());
+    this(service, authz, Optional.empty(), org.openkcm.core.cluster.PeerRegions.NONE);
   }
 
   AuthorizedAdminService(
-      AdminService service, Optional<Authorizer> authz, Optional<HomeForwarder> forwarder) {
+      AdminService service,
+      Optional<Authorizer> authz,
+      Optional<HomeForwarder> forwarder,
+      org.openkcm.core.cluster.PeerRegions peers) {
     this.service = service;
     this.authz = authz;
     this.forwarder = forwarder;
+    this.onBehalf = new OnBehalf(peers);
   }
 
   /**
@@ -83,7 +88,7 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
                   || forwarder.isEmpty()) {
                 return java.util.concurrent.CompletableFuture.failedFuture(failure);
               }
-              Optional<String> operator = PeerIdentity.acting(md).map(SpiffeId::uri);
+              Optional<String> operator = onBehalf.actingAdmitted(md).map(SpiffeId::uri);
               return service
                   .getTenant(GetTenantRequest.newBuilder().setTenantId(tenantId).build())
                   .thenCompose(
@@ -102,14 +107,16 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
       Supplier<CompletionStage<T>> call) {
     return fields(
         () -> Fields.correlationId("correlation_id", cid),
-        () ->
-            new org.openkcm.node.authz.Guard(authz)
-                .call(
-                    PeerIdentity.acting(md),
-                    action,
-                    new org.openkcm.node.authz.Guard.Scope(resource, ""),
-                    cid,
-                    call));
+        () -> {
+          Optional<SpiffeId> who;
+          try {
+            who = onBehalf.acting(md, action);
+          } catch (OpenKcmException e) {
+            return CoreKeyServiceImpl.failed(e);
+          }
+          return new org.openkcm.node.authz.Guard(authz)
+              .call(who, action, new org.openkcm.node.authz.Guard.Scope(resource, ""), cid, call);
+        });
   }
 
   /** Free-text fields that end up in the journal and the logs. */
@@ -131,8 +138,8 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
     return PeerIdentity.of(md).map(SpiffeId::uri).orElse(claimed);
   }
 
-  private static String requestedBy(Metadata md, String claimed) {
-    Optional<SpiffeId> who = PeerIdentity.acting(md);
+  private String requestedBy(Metadata md, String claimed) {
+    Optional<SpiffeId> who = onBehalf.actingAdmitted(md);
     if (who.isEmpty()) {
       return claimed;
     }

@@ -59,7 +59,8 @@ public final class CoreApi {
         new AuthorizedAdminService(
             new AdminServiceImpl(system, askTimeout, killSwitches.singleton(), region, seal),
             authz,
-            Optional.of(new HomeForwarder(system, tls, askTimeout)));
+            Optional.of(new HomeForwarder(system, tls, askTimeout)),
+            org.openkcm.core.cluster.PeerRegions.from(system.settings().config()));
     AuthorizedCoreKeyService keys =
         new AuthorizedCoreKeyService(
             new CoreKeyServiceImpl(

@@ -42,24 +42,10 @@ public final class PeerIdentity {
 
   /**
    * Set by a Core forwarding an operator's write to the tenant's home region: the operator it
-   * authenticated. Believed only from a verified {@code core/} caller.
+   * authenticated. Believed only as {@link OnBehalf} says (forwarded writes, from a peer region's
+   * Core, naming an admin).
    */
   public static final String ON_BEHALF = "x-openkcm-on-behalf-of";
-
-  /**
-   * Who acts: the verified caller, or — when that is another region's Core forwarding a write — the
-   * operator it names.
-   */
-  public static Optional<SpiffeId> acting(Metadata metadata) {
-    Optional<SpiffeId> peer = of(metadata);
-    if (peer.isPresent() && peer.get().kind().equals("core")) {
-      Optional<String> operator = metadata.getText(ON_BEHALF);
-      if (operator.isPresent()) {
-        return Optional.of(SpiffeId.parse(operator.get()));
-      }
-    }
-    return peer;
-  }
 
   /** The caller's verified identity, or empty on a plaintext listener. */
   public static Optional<SpiffeId> of(Metadata metadata) {

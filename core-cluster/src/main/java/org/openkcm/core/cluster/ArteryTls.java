@@ -43,6 +43,7 @@ public final class ArteryTls implements SSLEngineProvider {
   private final MutualTls tls;
   private final SSLContext context;
   private final AtomicLong inbound;
+  private final SpiffeId members;
 
   public ArteryTls(ActorSystem system) {
     Config config = system.settings().config();
@@ -58,15 +59,40 @@ public final class ArteryTls implements SSLEngineProvider {
               + tls.identity()
               + ", not a core/ identity: set openkcm.tls.cert-file to this node's core certificate");
     }
+    this.members = members(config, tls.identity());
+    if (!tls.identity().isWithin(members)) {
+      throw new IllegalStateException(
+          "the cluster transport presents "
+              + tls.identity()
+              + ", but with openkcm.orbital.enabled a Core's identity names its region: "
+              + members
+              + " or "
+              + members
+              + "/<node> (openkcm.tls.name / cert-file)");
+    }
     this.context = tls.sslContext(PEER_KINDS);
     this.inbound =
         INBOUND.computeIfAbsent(
             config.getInt("pekko.remote.artery.canonical.port"), p -> new AtomicLong());
     log.info(
-        "cluster transport: mutual TLS {} as {}, accepting only core/ identities of {}",
+        "cluster transport: mutual TLS {} as {}, accepting only identities within {}",
         tls.settings().protocols(),
         tls.identity(),
-        tls.settings().trustDomain());
+        members);
+  }
+
+  /**
+   * Who may be a member of this cluster: every {@code core/} identity of the trust domain, or —
+   * with Orbital on, where other regions' Cores share the trust domain — only this region's, {@code
+   * spiffe://<domain>/core/<region>} and below it (so another region's Core never joins).
+   */
+  static SpiffeId members(Config config, SpiffeId own) {
+    boolean regions =
+        config.hasPath("openkcm.orbital.enabled") && config.getBoolean("openkcm.orbital.enabled");
+    return regions
+        ? new SpiffeId(
+            own.trustDomain(), java.util.List.of("core", config.getString("openkcm.core.region")))
+        : new SpiffeId(own.trustDomain(), java.util.List.of("core"));
   }
 
   /**
@@ -103,18 +129,20 @@ public final class ArteryTls implements SSLEngineProvider {
   }
 
   /**
-   * The trust manager already checked the chain and kind; this refuses a session that somehow has
-   * no core id.
+   * The trust manager already checked the chain and kind; this refuses a session without a member
+   * identity (another region's Core under Orbital, or somehow no core id).
    */
-  private static Option<Throwable> verify(SSLSession session) {
+  private Option<Throwable> verify(SSLSession session) {
     Optional<SpiffeId> peer = MutualTls.peer(session);
-    if (peer.isPresent() && PEER_KINDS.contains(peer.get().kind())) {
+    if (peer.isPresent()
+        && PEER_KINDS.contains(peer.get().kind())
+        && peer.get().isWithin(members)) {
       return Option.empty();
     }
+    String who = peer.map(SpiffeId::uri).orElse("without identity");
+    log.warn("cluster transport: refused peer {} (members must be within {})", who, members);
     return Option.apply(
         new SecurityException(
-            "cluster peer "
-                + peer.map(SpiffeId::uri).orElse("without identity")
-                + " is not a core/ identity"));
+            "cluster peer " + who + " is not a member identity within " + members));
   }
 }

@@ -44,6 +44,24 @@ public record KeyLifecycle(
   public static final KeyLifecycle DEFAULTS =
       new KeyLifecycle(1L << 30, 3L << 28, 100_000, Duration.ofDays(90), Duration.ofDays(365));
 
+  /**
+   * This region's share of the nonce budget when {@code regions} regions wrap with the same L3
+   * versions (Orbital): the cap and the rotation point divided by {@code regions}, so all regions
+   * together never pass {@code max-wraps}.
+   */
+  public KeyLifecycle sharedBy(int regions) {
+    if (regions <= 1) {
+      return this;
+    }
+    long cap = Math.max(1, maxWrapsPerL3 / regions);
+    return new KeyLifecycle(
+        cap,
+        Math.max(1, Math.min(cap, rotateAtWraps / regions)),
+        Math.max(1, Math.min(reserveBlock, cap)),
+        l3MaxAge,
+        l2MaxAge);
+  }
+
   public static KeyLifecycle fromConfig(Config lifecycle) {
     return new KeyLifecycle(
         lifecycle.getLong("nonce-budget.max-wraps"),

@@ -74,7 +74,9 @@ final class KeyRotation {
     List<Event> events = new ArrayList<>();
     Optional<KeyMaterial> newL3 = Optional.empty();
     String why = "";
-    if (used + n > life.rotateAtWraps()) {
+    // a replica never rotates on its own (two regions would make two keys of one version number):
+    // the home region rotates; a replica stops at its share of the budget
+    if (used + n > life.rotateAtWraps() && !s.isReplica()) {
       why =
           "nonce budget: L3 v"
               + version
@@ -107,7 +109,13 @@ final class KeyRotation {
               + version
               + " ("
               + life.maxWrapsPerL3()
-              + " wraps, openkcm.core.tenant.lifecycle.nonce-budget.max-wraps); nothing wrapped");
+              + " wraps, openkcm.core.tenant.lifecycle.nonce-budget.max-wraps"
+              + (s.isReplica()
+                  ? ", this region's share; the home region "
+                      + s.homeRegion()
+                      + " rotates the L3 (admin rotate there)"
+                  : "")
+              + "); nothing wrapped");
     }
     if (used + n > reserved) {
       long upTo = Math.min(life.maxWrapsPerL3(), used + n + life.reserveBlock());
@@ -360,7 +368,8 @@ final class KeyRotation {
 
   /** Rotates every L3 version and the L2 that outlived its cryptoperiod. */
   ReplyEffect<Event, TenantState> onLifecycleTick(Registered s) {
-    if (rt.keys().isEmpty() || rt.session() instanceof Calling) {
+    // cryptoperiods are the home region's to enforce: its rotations reach the replicas
+    if (rt.keys().isEmpty() || rt.session() instanceof Calling || s.isReplica()) {
       return rt.effect.noReply();
     }
     KeyLifecycle life = rt.deps.settings().lifecycle();

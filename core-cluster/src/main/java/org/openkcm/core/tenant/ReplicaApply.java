@@ -21,34 +21,33 @@ import org.slf4j.LoggerFactory;
  * This region's side of Orbital for one tenant: events from other regions are applied once (by
  * origin region and sequence number, so a resend after a crash or partition changes nothing), their
  * blobs sealed with this region's master key; the keys in memory are wiped (the next use unseals
- * the new chain through the customer's L1) and local gateways are told. A replica refuses the
- * lifecycle writes its tenant's home region owns.
+ * the new chain through the customer's L1) and local gateways are told. What {@link
+ * ReplicaAdmission} refuses, or the event handler cannot apply, is never persisted. A replica
+ * refuses the lifecycle writes its tenant's home region owns.
  */
 final class ReplicaApply {
 
   private static final Logger log = LoggerFactory.getLogger(ReplicaApply.class);
 
   private final TenantRuntime rt;
+  private final java.util.function.BiFunction<TenantState, Event, TenantState> dryRun;
 
-  ReplicaApply(TenantRuntime rt) {
+  /** {@code dryRun}: the entity's event handler, run before persisting to prove it applies. */
+  ReplicaApply(
+      TenantRuntime rt, java.util.function.BiFunction<TenantState, Event, TenantState> dryRun) {
     this.rt = rt;
+    this.dryRun = dryRun;
   }
 
   ReplyEffect<Event, TenantState> onApply(TenantState s, ApplyReplicated c) {
-    if (c.sequenceNr() <= s.replicatedUpTo(c.originRegion())) {
-      return rt.effect.reply(c.replyTo(), StatusReply.success(false));
+    ReplicaAdmission.Verdict verdict =
+        ReplicaAdmission.judge(
+            rt.tenantId, s, c.originRegion(), c.sequenceNr(), c.event(), c.maxSequenceJump());
+    if (verdict instanceof ReplicaAdmission.Duplicate) {
+      return rt.effect.reply(c.replyTo(), StatusReply.success(ReplicaOutcome.DUPLICATE));
     }
-    if (c.event() instanceof TenantEntity.TenantOnboarded
-        && s instanceof Registered r
-        && !r.isReplica()) {
-      // the same id onboarded in two regions: this region keeps its own, the conflict is loud
-      log.error(
-          "tenant {}: region {} onboarded it too (event {}), but it is this region's own tenant;"
-              + " that onboarding is ignored here",
-          rt.tenantId,
-          c.originRegion(),
-          c.sequenceNr());
-      rt.audit.record("orbital.conflict", "origin", c.originRegion(), "seq", c.sequenceNr());
+    if (verdict instanceof ReplicaAdmission.Refuse r) {
+      return refuse(c, r.why(), r.detail());
     }
     Event sealed;
     try {
@@ -56,12 +55,23 @@ final class ReplicaApply {
     } catch (OpenKcmException e) {
       return rt.effect.reply(c.replyTo(), TenantRejections.reject(e));
     }
+    TenantEntity.Replicated copy =
+        new TenantEntity.Replicated(c.originRegion(), c.sequenceNr(), sealed);
+    // never persist what cannot be applied: the event handler runs on the current state first
+    try {
+      dryRun.apply(s, copy);
+    } catch (RuntimeException e) {
+      return refuse(
+          c,
+          ReplicaOutcome.Refusal.INAPPLICABLE,
+          sealed.getClass().getSimpleName() + ": " + e.getClass().getSimpleName());
+    }
     if (destroys(c.event())) {
       rt.purgeAfterSnapshot();
     }
     Event inner = sealed;
     return rt.effect
-        .persist(new TenantEntity.Replicated(c.originRegion(), c.sequenceNr(), sealed))
+        .persist(copy)
         .thenRun(
             st -> {
               rt.wipeKeys("replicated " + inner.getClass().getSimpleName());
@@ -73,7 +83,36 @@ final class ReplicaApply {
                   c.sequenceNr(),
                   c.originRegion());
             })
-        .thenReply(c.replyTo(), st -> StatusReply.success(true));
+        .thenReply(c.replyTo(), st -> StatusReply.success(ReplicaOutcome.APPLIED));
+  }
+
+  /**
+   * Refuses a replicated event: nothing persisted, the sequence number not taken (a resend is
+   * refused again), loud in the log and the audit trail.
+   */
+  private ReplyEffect<Event, TenantState> refuse(
+      ApplyReplicated c, ReplicaOutcome.Refusal why, String detail) {
+    log.error(
+        "tenant {}: refused {} #{} from region {}: {} ({}); nothing persisted",
+        rt.tenantId,
+        c.event().getClass().getSimpleName(),
+        c.sequenceNr(),
+        c.originRegion(),
+        why,
+        detail);
+    rt.audit.record(
+        "orbital.refused",
+        "origin",
+        c.originRegion(),
+        "seq",
+        c.sequenceNr(),
+        "event",
+        c.event().getClass().getSimpleName(),
+        "reason",
+        why.name(),
+        "detail",
+        detail);
+    return rt.effect.reply(c.replyTo(), StatusReply.success(ReplicaOutcome.refused(why, detail)));
   }
 
   private static boolean destroys(Event e) {

@@ -190,8 +190,9 @@ public final class TenantEntity
 
   /**
    * An event of this tenant from another region (Orbital), in its portable form: applied once (by
-   * origin region and sequence number), its blobs sealed with this region's master key. Answers
-   * whether it was applied now (false: applied before).
+   * origin region and sequence number), its blobs sealed with this region's master key, and only
+   * when {@link ReplicaAdmission} admits it ({@code maxSequenceJump}: how far past the last one
+   * applied from that origin its sequence number may be). Answers what became of it.
    */
   public record ApplyReplicated(
       String originRegion,
@@ -199,7 +200,8 @@ public final class TenantEntity
       @com.fasterxml.jackson.annotation.JsonTypeInfo(
               use = com.fasterxml.jackson.annotation.JsonTypeInfo.Id.CLASS)
           Event event,
-      ActorRef<StatusReply<Boolean>> replyTo)
+      long maxSequenceJump,
+      ActorRef<StatusReply<ReplicaOutcome>> replyTo)
       implements Command {}
 
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
@@ -388,7 +390,8 @@ public final class TenantEntity
     this.retirement = new Retirement(rt);
     this.offboarding = new Offboarding(rt);
     this.l2Rewrap = new L2Rewrap(rt);
-    this.replica = new ReplicaApply(rt);
+    EventHandler<TenantState, Event> evolution = TenantEvolution.handler(newEventHandlerBuilder());
+    this.replica = new ReplicaApply(rt, evolution::apply);
     this.kills = new KillCommands(rt);
     this.relink = new L1Relink(rt);
   }

@@ -35,9 +35,13 @@ import org.openkcm.core.tenant.TenantState.WrappedL3;
 
 /**
  * How a tenant's state evolves: the event handler of {@link TenantEntity}, as pure functions from
- * (state, event) to state. No keys, no side effects: recovery runs exactly this.
+ * (state, event) to state. No keys, no side effects (but a warning for a replicated event that does
+ * not apply: it is skipped, never thrown): recovery runs exactly this.
  */
 final class TenantEvolution {
+
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(TenantEvolution.class);
 
   private TenantEvolution() {}
 
@@ -173,33 +177,43 @@ final class TenantEvolution {
   }
 
   /**
-   * Whether {@code e} lifts the kill in force: it names that kill (or either was written before
-   * kills had ids). A revive naming another kill — one pulled concurrently elsewhere — lifts
-   * nothing.
+   * Whether {@code e} lifts the kill in force: it names that kill (a revive without an id lifts
+   * only a kill without one: both written before kills had ids). A revive naming another kill — one
+   * pulled concurrently elsewhere — or none lifts nothing.
    */
   static boolean lifts(TenantState.Registered s, TenantRevived e) {
-    return e.killId() == null
-        || e.killId().isEmpty()
-        || s.killId().isEmpty()
-        || e.killId().equals(s.killId());
+    String named = e.killId() == null ? "" : e.killId();
+    return named.equals(s.killId());
   }
 
   /** Another region's event applied like a local one, then remembered as applied. */
   private static TenantState replicated(
       EventHandler<TenantState, Event> handler, TenantState s, TenantEntity.Replicated e) {
     boolean applies =
-        s instanceof TenantState.Registered
-            || e.event() instanceof TenantOnboarded
-            || (s instanceof TenantState.Offboarded && e.event() instanceof TenantOnboarded);
-    TenantState next = applies ? handler.apply(s, e.event()) : s;
+        (s instanceof TenantState.Registered && !(e.event() instanceof TenantOnboarded))
+            || (!(s instanceof TenantState.Registered) && e.event() instanceof TenantOnboarded);
+    TenantState next = s;
+    if (applies) {
+      try {
+        next = handler.apply(s, e.event());
+      } catch (RuntimeException inapplicable) {
+        // written before replicated events were checked first: skipped, so the tenant recovers
+        log.warn(
+            "tenant {}: replicated {} #{} of region {} does not apply to its state; skipped",
+            e.event() instanceof TenantOnboarded o ? o.tenantId() : "?",
+            e.event().getClass().getSimpleName(),
+            e.originSequenceNr(),
+            e.originRegion());
+      }
+    }
     if (next instanceof TenantState.Registered r) {
       return r.with(
           d -> {
             Map<String, Long> upTo = new java.util.TreeMap<>(d.replicated);
             upTo.put(e.originRegion(), e.originSequenceNr());
             d.replicated = upTo;
-            if (e.event() instanceof TenantOnboarded) {
-              d.homeRegion = e.originRegion();
+            if (e.event() instanceof TenantOnboarded && !(s instanceof TenantState.Registered)) {
+              d.homeRegion = e.originRegion(); // onboarded from there: its home
             }
           });
     }

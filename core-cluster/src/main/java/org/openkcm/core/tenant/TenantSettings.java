@@ -57,8 +57,16 @@ public record TenantSettings(
         c.getDuration("unseal-retry-backoff"),
         c.getDuration("l1-call-timeout"),
         c.getInt("max-waiting-commands"),
-        KeyLifecycle.fromConfig(c.getConfig("lifecycle")),
+        KeyLifecycle.fromConfig(c.getConfig("lifecycle")).sharedBy(regions(config)),
         c.getBoolean("direct-keys"));
+  }
+
+  /** How many regions wrap with the same L3 versions: this one and its Orbital peers. */
+  static int regions(Config root) {
+    if (!root.hasPath("openkcm.orbital.enabled") || !root.getBoolean("openkcm.orbital.enabled")) {
+      return 1;
+    }
+    return 1 + root.getConfigList("openkcm.orbital.peers").size();
   }
 
   /** Defaults for tests that build an entity by hand. */

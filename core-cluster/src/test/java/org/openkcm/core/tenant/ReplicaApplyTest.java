@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -26,7 +28,8 @@ import org.openkcm.protocol.key.KeyMaterial;
 
 /**
  * A replica tenant fed another region's events directly: each applied once, whatever is resent; the
- * lifecycle writes answered NOT_HOME_REGION; the blob sealed with this region's master key.
+ * lifecycle writes answered NOT_HOME_REGION; the blob sealed with this region's master key; and
+ * every event its state does not admit refused with a typed reason, nothing persisted.
  */
 class ReplicaApplyTest {
 
@@ -39,28 +42,108 @@ class ReplicaApplyTest {
     blocking.shutdownNow();
   }
 
+  private static final SecureRandom random = new SecureRandom();
+  private static final MasterKey home = MasterKey.unsealedWith(KeyMaterial.random(32, random));
+  private static final MasterKey here = MasterKey.unsealedWith(KeyMaterial.random(32, random));
+
+  private static EventSourcedBehaviorTestKit<Command, Event, TenantState> replica(String tenant)
+      throws Exception {
+    return EventSourcedBehaviorTestKit.create(
+        testKit.system(),
+        TenantEntity.create(
+            tenant,
+            new TenantDependencies(
+                new L1Keystores(
+                    List.of(
+                        new DevFileKeystore(
+                            Files.createTempDirectory("openkcm-replica"), true, blocking))),
+                random,
+                Clock.systemUTC(),
+                TenantSettings.forTests(100),
+                KillSwitchView.NONE,
+                here)));
+  }
+
+  private static byte[] blob() {
+    byte[] b = new byte[48];
+    random.nextBytes(b);
+    return b;
+  }
+
+  /** What region eu persisted at onboarding, in its portable form. */
+  private static Event onboarding(String tenant) {
+    return TenantReplication.portable(
+            tenant,
+            new TenantEntity.TenantOnboarded(
+                tenant,
+                "devfile:" + tenant + "-root",
+                1,
+                home.seal(blob(), KeyChain.l2Purpose(tenant)),
+                Map.of("openkcm:tenant", tenant),
+                Instant.now(),
+                "c"),
+            home)
+        .orElseThrow();
+  }
+
+  private static Event service(String tenant, String service, long version) {
+    return TenantReplication.portable(
+            tenant,
+            new TenantEntity.ServiceCreated(
+                service,
+                version,
+                1,
+                home.seal(blob(), KeyChain.l3Purpose(tenant, service, version)),
+                Instant.now(),
+                "c",
+                false),
+            home)
+        .orElseThrow();
+  }
+
+  private static Event rotation(String tenant, String service, long version) {
+    return TenantReplication.portable(
+            tenant,
+            new LifecycleProtocol.L3Rotated(
+                service,
+                version,
+                1,
+                home.seal(blob(), KeyChain.l3Purpose(tenant, service, version)),
+                Instant.now(),
+                "c",
+                "officer",
+                "asked",
+                false),
+            home)
+        .orElseThrow();
+  }
+
+  private static ReplicaOutcome apply(
+      EventSourcedBehaviorTestKit<Command, Event, TenantState> replica,
+      String origin,
+      long seq,
+      Event event) {
+    EventSourcedBehaviorTestKit.CommandResultWithReply<
+            Command, Event, TenantState, StatusReply<ReplicaOutcome>>
+        result =
+            replica.runCommand(
+                r -> new TenantEntity.ApplyReplicated(origin, seq, event, 1_000_000, r));
+    ReplicaOutcome outcome = result.reply().getValue();
+    if (outcome.kind() != ReplicaOutcome.Kind.APPLIED) {
+      assertTrue(result.events().isEmpty(), "nothing persisted for " + outcome);
+    }
+    return outcome;
+  }
+
+  private static void assertRefused(ReplicaOutcome.Refusal why, ReplicaOutcome outcome) {
+    assertEquals(ReplicaOutcome.Kind.REFUSED, outcome.kind(), outcome::toString);
+    assertEquals(why, outcome.refusal(), outcome::toString);
+  }
+
   @Test
   void eventsFromAnotherRegionApplyOnceAndTheReplicaRefusesHomeWrites() throws Exception {
-    SecureRandom random = new SecureRandom();
-    MasterKey home = MasterKey.unsealedWith(KeyMaterial.random(32, random));
-    MasterKey here = MasterKey.unsealedWith(KeyMaterial.random(32, random));
-    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica =
-        EventSourcedBehaviorTestKit.create(
-            testKit.system(),
-            TenantEntity.create(
-                "acme",
-                new TenantDependencies(
-                    new L1Keystores(
-                        List.of(
-                            new DevFileKeystore(
-                                Files.createTempDirectory("openkcm-replica"), true, blocking))),
-                    random,
-                    Clock.systemUTC(),
-                    TenantSettings.forTests(100),
-                    KillSwitchView.NONE,
-                    here)));
-    byte[] l1Wrapped = new byte[48];
-    random.nextBytes(l1Wrapped);
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("acme");
+    byte[] l1Wrapped = blob();
     // what the home region persisted, and its portable form on the wire
     TenantEntity.TenantOnboarded atHome =
         new TenantEntity.TenantOnboarded(
@@ -68,18 +151,14 @@ class ReplicaApplyTest {
             "devfile:acme-root",
             1,
             home.seal(l1Wrapped, KeyChain.l2Purpose("acme")),
-            java.util.Map.of("openkcm:tenant", "acme"),
-            java.time.Instant.now(),
+            Map.of("openkcm:tenant", "acme"),
+            Instant.now(),
             "c");
     Event portable = TenantReplication.portable("acme", atHome, home).orElseThrow();
     for (int i = 0; i < 2; i++) { // sent twice: applied once
-      boolean applied =
-          replica
-              .<StatusReply<Boolean>>runCommand(
-                  r -> new TenantEntity.ApplyReplicated("eu", 7, portable, r))
-              .reply()
-              .getValue();
-      assertEquals(i == 0, applied);
+      assertEquals(
+          i == 0 ? ReplicaOutcome.Kind.APPLIED : ReplicaOutcome.Kind.DUPLICATE,
+          apply(replica, "eu", 7, portable).kind());
     }
     TenantState.Registered state = (TenantState.Registered) replica.getState();
     assertEquals("eu", state.homeRegion());
@@ -96,32 +175,30 @@ class ReplicaApplyTest {
                 r -> new TenantEntity.Kill("seen here", "ops", "c", r))
             .reply();
     assertTrue(killed.isSuccess(), killed::toString);
-    boolean appliedRevive =
-        replica
-            .<StatusReply<Boolean>>runCommand(
-                r ->
-                    new TenantEntity.ApplyReplicated(
-                        "eu",
-                        9,
-                        new TenantEntity.TenantRevived(
-                            "home-officer", java.time.Instant.now(), "c", "eu-node/older-kill"),
-                        r))
-            .reply()
-            .getValue();
-    assertTrue(appliedRevive, "applied (recorded) ...");
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED,
+        apply(
+                replica,
+                "eu",
+                9,
+                new TenantEntity.TenantRevived("home-officer", Instant.now(), "c", "eu/older-kill"))
+            .kind(),
+        "applied (recorded) ...");
     assertTrue(
         ((TenantState.Registered) replica.getState()).killed().isPresent(),
         "... but it lifts nothing: the kill pulled here concurrently wins");
+    // a revive naming no kill is refused outright (it used to lift any kill)
+    assertRefused(
+        ReplicaOutcome.Refusal.REVIVE_NAMES_NO_KILL,
+        apply(replica, "eu", 10, new TenantEntity.TenantRevived("x", Instant.now(), "c", "")));
+    assertTrue(((TenantState.Registered) replica.getState()).killed().isPresent());
     // a revive naming the kill in force lifts it
     String current = ((TenantState.Registered) replica.getState()).killId();
-    replica.runCommand(
-        (org.apache.pekko.actor.typed.ActorRef<StatusReply<Boolean>> r) ->
-            new TenantEntity.ApplyReplicated(
-                "eu",
-                10,
-                new TenantEntity.TenantRevived(
-                    "home-officer", java.time.Instant.now(), "c", current),
-                r));
+    apply(
+        replica,
+        "eu",
+        11,
+        new TenantEntity.TenantRevived("home-officer", Instant.now(), "c", current));
     assertTrue(((TenantState.Registered) replica.getState()).killed().isEmpty());
 
     StatusReply<TenantSummary> notHome =
@@ -132,5 +209,126 @@ class ReplicaApplyTest {
     assertEquals(
         ErrorReason.NOT_HOME_REGION,
         org.openkcm.core.reply.Rejections.parse(notHome.getError()).reason());
+  }
+
+  @Test
+  void homeWritesFromARegionThatIsNotTheTenantsHomeAreRefusedAndNothingIsPersisted()
+      throws Exception {
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("forged");
+    apply(replica, "eu", 1, onboarding("forged"));
+    apply(replica, "eu", 2, service("forged", "payments", 1));
+    // region us (a peer, but not the tenant's home) forges the sovereign things
+    List<Event> forged =
+        List.of(
+            new LifecycleProtocol.TenantOffboarded(
+                "forged", "forged", "us-officer", Instant.now(), "c", List.of()),
+            new TenantEntity.TenantRevived("us", Instant.now(), "c", "any"),
+            new TenantEntity.L1Linked(
+                "devfile:other-root", blob(), Map.of(), Instant.now(), "c", "a", "b"),
+            rotation("forged", "payments", 2),
+            service("forged", "ledger", 1),
+            new LifecycleProtocol.RotationPolicySet("", 1, 1, Instant.now(), "c", "us"),
+            new TenantEntity.L1Restored(Instant.now(), "c"));
+    TenantState before = replica.getState();
+    long seq = 1;
+    for (Event e : forged) {
+      assertRefused(ReplicaOutcome.Refusal.NOT_FROM_HOME, apply(replica, "us", seq++, e));
+    }
+    assertEquals(before, replica.getState(), "state unchanged");
+    assertEquals(0, replica.getState().replicatedUpTo("us"), "no sequence number taken");
+    // ... while any region may stop the tenant: a kill always wins
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED,
+        apply(
+                replica,
+                "us",
+                seq,
+                new TenantEntity.TenantKilled("seen in us", "us-ops", Instant.now(), "c", "us/k1"))
+            .kind());
+    assertTrue(((TenantState.Registered) replica.getState()).killed().isPresent());
+  }
+
+  @Test
+  void inconsistentHomeEventsAreRefused() throws Exception {
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("strict");
+    apply(replica, "eu", 1, onboarding("strict"));
+    apply(replica, "eu", 2, service("strict", "payments", 1));
+    // a version number never names two keys
+    assertRefused(
+        ReplicaOutcome.Refusal.VERSION_REUSED,
+        apply(replica, "eu", 3, rotation("strict", "payments", 1)));
+    assertRefused(
+        ReplicaOutcome.Refusal.UNKNOWN_SERVICE,
+        apply(replica, "eu", 3, rotation("strict", "nope", 2)));
+    assertRefused(
+        ReplicaOutcome.Refusal.SERVICE_EXISTS,
+        apply(replica, "eu", 3, service("strict", "payments", 1)));
+    // an L1 outside the key domain pinned at onboarding
+    assertRefused(
+        ReplicaOutcome.Refusal.KEY_DOMAIN_MISMATCH,
+        apply(
+            replica,
+            "eu",
+            3,
+            new TenantEntity.L1Linked(
+                "pkcs11:token=elsewhere;object=k",
+                blob(),
+                Map.of(),
+                Instant.now(),
+                "c",
+                "a",
+                "b")));
+    // the same id onboarded again (by its home or anyone): parked, never persisted
+    assertRefused(
+        ReplicaOutcome.Refusal.ONBOARDING_CONFLICT, apply(replica, "eu", 3, onboarding("strict")));
+    assertRefused(
+        ReplicaOutcome.Refusal.ONBOARDING_CONFLICT, apply(replica, "us", 1, onboarding("strict")));
+    // nothing of budget reservations or copies crosses
+    assertRefused(
+        ReplicaOutcome.Refusal.NOT_REPLICABLE,
+        apply(replica, "eu", 3, new LifecycleProtocol.WrapBudgetReserved("payments", 1, 10)));
+    // a sequence number far ahead would make every later real event look like a duplicate
+    assertRefused(
+        ReplicaOutcome.Refusal.SEQUENCE_JUMP,
+        apply(replica, "eu", Long.MAX_VALUE, rotation("strict", "payments", 2)));
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED,
+        apply(replica, "eu", 3, rotation("strict", "payments", 2)).kind(),
+        "the real next event still applies");
+    // the tenant recovers from its journal
+    replica.restart();
+    assertEquals(
+        2,
+        ((TenantState.Registered) replica.getState()).services().get("payments").currentVersion());
+  }
+
+  @Test
+  void eventsForATenantThisRegionDoesNotHoldAreRefused() throws Exception {
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("absent");
+    assertRefused(
+        ReplicaOutcome.Refusal.UNKNOWN_TENANT,
+        apply(replica, "eu", 1, service("absent", "payments", 1)));
+    assertRefused(
+        ReplicaOutcome.Refusal.TENANT_MISMATCH, apply(replica, "eu", 1, onboarding("other")));
+    assertEquals(new TenantState.Unregistered(), replica.getState());
+  }
+
+  @Test
+  void aJournalHoldingAReplicatedEventThatDoesNotApplyStillRecovers() throws Exception {
+    // written by an earlier version, which persisted a second onboarding before checking it
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("legacy");
+    Event first = TenantReplication.sealed("legacy", onboarding("legacy"), here);
+    Event second = TenantReplication.sealed("legacy", onboarding("legacy"), here);
+    replica
+        .persistenceTestKit()
+        .persistForRecovery(
+            "Tenant|legacy",
+            List.of(
+                new TenantEntity.Replicated("eu", 1, first),
+                new TenantEntity.Replicated("us", 1, second)));
+    replica.restart();
+    TenantState.Registered state = (TenantState.Registered) replica.getState();
+    assertEquals("eu", state.homeRegion(), "the first onboarding stands");
+    assertEquals(1, state.replicatedUpTo("us"));
   }
 }

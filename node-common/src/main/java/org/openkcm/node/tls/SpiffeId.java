@@ -85,6 +85,17 @@ public record SpiffeId(String trustDomain, List<String> segments) {
     return String.join("/", segments.subList(1, segments.size()));
   }
 
+  /**
+   * Whether this id is {@code prefix} or below it: the same trust domain, and the path starts with
+   * every segment of {@code prefix} ({@code spiffe://d/core/eu/node-1} is within {@code
+   * spiffe://d/core/eu}; {@code spiffe://d/core/eu-2} is not).
+   */
+  public boolean isWithin(SpiffeId prefix) {
+    return trustDomain.equals(prefix.trustDomain)
+        && segments.size() >= prefix.segments.size()
+        && segments.subList(0, prefix.segments.size()).equals(prefix.segments);
+  }
+
   public String uri() {
     return "spiffe://" + trustDomain + "/" + String.join("/", segments);
   }

@@ -1,0 +1,63 @@
+package org.openkcm.core.tenant;
+
+import org.openkcm.core.serialization.CborSerializable;
+
+/**
+ * What became of one replicated event in this region (the answer of {@link
+ * TenantEntity.ApplyReplicated}): applied now, applied before, or refused with a typed reason and
+ * nothing persisted.
+ *
+ * @param detail what exactly was refused (empty otherwise): for the log, the audit and the sender
+ */
+public record ReplicaOutcome(Kind kind, Refusal refusal, String detail)
+    implements CborSerializable {
+
+  public ReplicaOutcome {
+    detail = detail == null ? "" : detail;
+  }
+
+  public enum Kind {
+    APPLIED,
+    DUPLICATE,
+    REFUSED
+  }
+
+  static final ReplicaOutcome APPLIED = new ReplicaOutcome(Kind.APPLIED, Refusal.NONE, "");
+  static final ReplicaOutcome DUPLICATE = new ReplicaOutcome(Kind.DUPLICATE, Refusal.NONE, "");
+
+  static ReplicaOutcome refused(Refusal why, String detail) {
+    return new ReplicaOutcome(Kind.REFUSED, why, detail);
+  }
+
+  /** Why a replicated event was refused (never persisted). */
+  public enum Refusal {
+    /** Not refused. */
+    NONE,
+    /** A write only the tenant's home region makes, from another region. */
+    NOT_FROM_HOME,
+    /** An event other than an onboarding for a tenant this region does not know. */
+    UNKNOWN_TENANT,
+    /** An onboarding for a tenant this region already has (the same id onboarded twice). */
+    ONBOARDING_CONFLICT,
+    /** The event names another tenant than the one it was sent for. */
+    TENANT_MISMATCH,
+    /** The origin's sequence number jumps past {@code openkcm.orbital.max-sequence-jump}. */
+    SEQUENCE_JUMP,
+    /** A key version number this region already knows would name a second key. */
+    VERSION_REUSED,
+    /** An event for a service this region does not know. */
+    UNKNOWN_SERVICE,
+    /** A service created a second time. */
+    SERVICE_EXISTS,
+    /** A retirement that would destroy the active version. */
+    RETIRES_ACTIVE_VERSION,
+    /** An L1 outside the key domain pinned at onboarding. */
+    KEY_DOMAIN_MISMATCH,
+    /** A revive that names no kill (it would lift whatever kill is in force). */
+    REVIVE_NAMES_NO_KILL,
+    /** An event kind that never crosses regions (budget reservations, seal migration, copies). */
+    NOT_REPLICABLE,
+    /** The event handler cannot apply it to the tenant's current state. */
+    INAPPLICABLE
+  }
+}
