@@ -74,8 +74,9 @@ import scala.Option;
  * Three Core nodes whose cluster transport is Artery over mutual TLS ({@link ArteryTls}), each
  * reached by the others through a recording TCP proxy: the cluster forms and serves across nodes;
  * the recorded cluster traffic of a wrap/unwrap burst holds none of the data keys' bytes; a node
- * with a certificate of another CA, with a gateway, app or admin identity, or with no certificate
- * never becomes a member; a raw TCP client gets nothing but a TLS alert.
+ * with a certificate of another CA, with a gateway, app or admin identity, with the Core identity
+ * of another region (core/us/..., under Orbital) or of none, or with no certificate never becomes a
+ * member; a raw TCP client gets nothing but a TLS alert.
  */
 class ClusterTransportTlsIT {
 
@@ -107,6 +108,11 @@ class ClusterTransportTlsIT {
       proxies[i] = new RecordingProxy(proxyPorts[i], bindPorts[i]);
     }
     for (int i = 0; i < NODES; i++) {
+      ca.issue(
+          SpiffeId.parse("spiffe://" + DOMAIN + "/core/eu/core-" + i),
+          Duration.ofDays(1),
+          pki.resolve("eu-core-" + i + ".crt"),
+          pki.resolve("eu-core-" + i + ".key"));
       nodes[i] = CoreNode.start(nodeConfig(i));
     }
     kit =
@@ -147,6 +153,13 @@ class ClusterTransportTlsIT {
     m.put("openkcm.data-dir", dataDir.toString());
     m.put("openkcm.tls.enabled", true);
     m.put("openkcm.tls.name", "core-" + i);
+    // a multi-region deployment: the region's Cores carry core/eu/<node>; other regions' Cores
+    // share
+    // the trust domain (Orbital) but are no members of this cluster
+    m.put("openkcm.core.region", "eu");
+    m.put("openkcm.orbital.enabled", true);
+    m.put("openkcm.tls.cert-file", pki.resolve("eu-core-" + i + ".crt").toString());
+    m.put("openkcm.tls.key-file", pki.resolve("eu-core-" + i + ".key").toString());
     m.put("openkcm.authz.assignments.admins.admin-it", List.of("operator"));
     List<String> tenants = new ArrayList<>();
     for (int t = 0; t < TENANTS; t++) {
@@ -278,6 +291,28 @@ class ClusterTransportTlsIT {
   void nodesWithGatewayAppOrAdminIdentityNeverJoin() throws Exception {
     DevCa ca = DevCa.loadOrCreate(pki, DOMAIN);
     for (String id : List.of("gateway/rogue-gw", "app/acme/payments", "admin/rogue-admin")) {
+      String base = "rogue-" + id.replace('/', '-');
+      ca.issue(
+          SpiffeId.parse("spiffe://" + DOMAIN + "/" + id),
+          Duration.ofDays(1),
+          pki.resolve(base + ".crt"),
+          pki.resolve(base + ".key"));
+      assertNeverJoins(
+          Optional.of(
+              new MutualTls.Settings(
+                  pki.resolve(base + ".crt"),
+                  pki.resolve(base + ".key"),
+                  pki.resolve(DevCa.CA_CERT),
+                  DOMAIN,
+                  List.of("TLSv1.3"),
+                  Duration.ofSeconds(1))));
+    }
+  }
+
+  @Test
+  void coresOfAnotherRegionOrOfNoRegionNeverJoin() throws Exception {
+    DevCa ca = DevCa.loadOrCreate(pki, DOMAIN);
+    for (String id : List.of("core/us/core-0", "core/eu-2", "core/core")) {
       String base = "rogue-" + id.replace('/', '-');
       ca.issue(
           SpiffeId.parse("spiffe://" + DOMAIN + "/" + id),
