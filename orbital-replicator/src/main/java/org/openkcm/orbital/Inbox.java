@@ -212,8 +212,9 @@ final class Inbox implements OrbitalServicePowerApi {
   }
 
   /**
-   * A region/global kill-switch change of another region, applied to this region's switch (engaging
-   * what is in force already, or releasing what is not, changes nothing).
+   * A region/global kill-switch change of another region, applied to this region's switch: an
+   * engagement keeps its id; a release lifts only the engagements it names, whatever the order they
+   * arrive in (a release naming none is refused: it would lift whatever is in force).
    */
   private CompletionStage<ReplicaOutcome> applyKillSwitch(String origin, ReplicatedEvent e) {
     Object decoded;
@@ -233,12 +234,24 @@ final class Inbox implements OrbitalServicePowerApi {
                       KillScope.parseClusterWide(engaged.scope()),
                       engaged.reason(),
                       engaged.by() + " (region " + origin + ")",
+                      engaged.id(),
                       replyTo),
               timeout,
               system.scheduler())
           .thenApply(s -> APPLIED);
     }
     if (decoded instanceof KillSwitchEntity.Released released) {
+      if (released.ids().stream().allMatch(String::isEmpty)) {
+        String why = "a kill-switch release of " + released.scope() + " names no engagement";
+        log.error("Orbital: refused from region {}: {}", origin, why);
+        AuditLog.record(
+            "orbital.refused", "origin", origin, "reason", "RELEASE_NAMES_NO_ENGAGEMENT");
+        return CompletableFuture.completedFuture(
+            new ReplicaOutcome(
+                ReplicaOutcome.Kind.REFUSED,
+                ReplicaOutcome.Refusal.RELEASE_NAMES_NO_ENGAGEMENT,
+                why));
+      }
       return org.apache.pekko.actor.typed.javadsl.AskPattern
           .<KillSwitchEntity.Command, KillSwitchEntity.State>askWithStatus(
               singleton,
@@ -246,6 +259,7 @@ final class Inbox implements OrbitalServicePowerApi {
                   new KillSwitchEntity.Release(
                       KillScope.parseClusterWide(released.scope()),
                       released.by() + " (region " + origin + ")",
+                      released.ids(),
                       replyTo),
               timeout,
               system.scheduler())

@@ -295,6 +295,42 @@ class OrbitalTrustIT {
     assertServes();
   }
 
+  @Test
+  void aKillSwitchReleaseFromAPeerLiftsOnlyTheEngagementItNames() {
+    org.openkcm.protocol.admin.v1.KillSwitchRequest ap =
+        org.openkcm.protocol.admin.v1.KillSwitchRequest.newBuilder()
+            .setScope("region:ap")
+            .setReason("it")
+            .build();
+    eu.admin(a -> a.engageKillSwitch(ap));
+    try {
+      Instant now = Instant.now();
+      ApplyResponse r =
+          deliver(
+              identity("core/us"),
+              "us",
+              event(
+                  "",
+                  1,
+                  new org.openkcm.core.killswitch.KillSwitchEntity.Released(
+                      "region:ap", "us", now, List.of())),
+              event(
+                  "",
+                  2,
+                  new org.openkcm.core.killswitch.KillSwitchEntity.Released(
+                      "region:ap", "us", now, List.of("us/not-that-one"))));
+      assertEquals(1, r.getRefused(), "a release naming no engagement: " + r);
+      assertEquals(1, r.getApplied(), "a release naming another engagement: recorded ... " + r);
+      assertTrue(
+          eu.admin(a -> a.getKillSwitch(ap)).getEngagedList().stream()
+              .anyMatch(k -> k.getScope().equals("region:ap")),
+          "... and neither lifted eu's engagement");
+    } finally {
+      eu.admin(a -> a.releaseKillSwitch(ap));
+    }
+    assertTrue(eu.admin(a -> a.getKillSwitch(ap)).getEngagedList().isEmpty());
+  }
+
   // ---------------------------------------------------------------- on behalf of an operator
 
   @Test

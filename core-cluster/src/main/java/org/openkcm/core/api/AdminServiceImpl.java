@@ -154,7 +154,7 @@ public final class AdminServiceImpl implements AdminService {
                 askKillSwitch(
                     replyTo ->
                         new KillSwitchEntity.Engage(
-                            scope, in.getReason(), in.getRequestedBy(), replyTo)));
+                            scope, in.getReason(), in.getRequestedBy(), "", replyTo)));
   }
 
   @Override
@@ -163,7 +163,9 @@ public final class AdminServiceImpl implements AdminService {
         .thenCompose(
             scope ->
                 askKillSwitch(
-                    replyTo -> new KillSwitchEntity.Release(scope, in.getRequestedBy(), replyTo)));
+                    replyTo ->
+                        new KillSwitchEntity.Release(
+                            scope, in.getRequestedBy(), java.util.List.of(), replyTo)));
   }
 
   private static CompletionStage<KillScope> clusterWideScope(String text) {

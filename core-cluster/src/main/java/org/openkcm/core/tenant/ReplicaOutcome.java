@@ -57,6 +57,8 @@ public record ReplicaOutcome(Kind kind, Refusal refusal, String detail)
     REVIVE_NAMES_NO_KILL,
     /** An event kind that never crosses regions (budget reservations, seal migration, copies). */
     NOT_REPLICABLE,
+    /** A region/global kill-switch release that names no engagement (it would lift any). */
+    RELEASE_NAMES_NO_ENGAGEMENT,
     /** The event handler cannot apply it to the tenant's current state. */
     INAPPLICABLE
   }
