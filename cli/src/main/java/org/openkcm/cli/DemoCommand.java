@@ -3,10 +3,15 @@ package org.openkcm.cli;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.openkcm.orbital.Orbital;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.error.ErrorReason;
 import org.openkcm.protocol.error.OpenKcmException;
@@ -19,9 +24,10 @@ import picocli.CommandLine.Option;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Start a one-node Core (embedded H2 journal, DEVELOPMENT L1 keystore) and a gateway,",
-      "onboard tenant acme with service payments if absent, and run until Ctrl+C.",
-      "Restarting on the same --data-dir keeps every key."
+      "Start a one-node Core (embedded H2 journal, DEVELOPMENT L1 keystore) and a",
+      "gateway, onboard tenant acme with service payments if absent, and run until",
+      "Ctrl+C. Restarting on the same --data-dir keeps every key.",
+      "With --regions 2: two such regions, eu and us, kept in step by Orbital."
     })
 final class DemoCommand implements Callable<Integer> {
 
@@ -60,8 +66,22 @@ final class DemoCommand implements Callable<Integer> {
       names = "--regions",
       defaultValue = "1",
       description = {
-        "1, or 2: two regions (eu and us) on this machine, each a Core with its own H2 journal and",
-        "master key and a gateway, kept in step by Orbital (ports +1 for us; Orbital on 8730/8731)."
+        "1, or 2: two regions, eu and us, on this machine:",
+        "each a Core (its own H2 journal, master key and",
+        "identity spiffe://openkcm.local/core/<region>)",
+        "and a gateway, kept in step by Orbital. Every",
+        "listener has its own port (defaults, eu / us):",
+        "  Core gRPC            8710 / 8711",
+        "  Core key listener    8712 / 8713",
+        "  gateway gRPC         8720 / 8721",
+        "  KMIP                 5696 / 5697",
+        "  Orbital              8730 / 8731",
+        "  Core management      7626 / 7628",
+        "  gateway management   7627 / 7629",
+        "  console              8740 / 8741",
+        "  Artery              25520 / 25521",
+        "The port options set eu's; us takes the next",
+        "(the key listeners: Core port +2 and +3)."
       })
   int regions;
 
@@ -73,24 +93,6 @@ final class DemoCommand implements Callable<Integer> {
         "(a SoftHSM2 PKCS#11 token that ./openkcm prepares under DATA_DIR/softhsm; needs softhsm2 + opensc)."
       })
   String l1;
-
-  private static final int ORBITAL_PORT = 8730;
-
-  /** The settings of one of the two demo regions: its name, Orbital, the shared L1 and PKI. */
-  private static Map<String, Object> region(
-      String name, int orbitalPort, String peer, int peerPort, Path dir) {
-    Map<String, Object> c = new HashMap<>();
-    c.put("openkcm.core.region", name);
-    c.put("openkcm.orbital.enabled", true);
-    c.put("openkcm.orbital.port", orbitalPort);
-    c.put(
-        "openkcm.orbital.peers",
-        java.util.List.of(Map.of("name", peer, "host", "127.0.0.1", "port", peerPort)));
-    // the customer's L1 reachable from both (one dev keystore), one development CA for both
-    c.put("openkcm.core.keystore.devfile.directory", dir.resolve("dev-l1").toString());
-    c.put("openkcm.tls.dir", dir.resolve("pki").toString());
-    return c;
-  }
 
   @Override
   public Integer call() throws Exception {
@@ -115,24 +117,21 @@ final class DemoCommand implements Callable<Integer> {
       throw new OpenKcmException(
           ErrorReason.INVALID_ARGUMENT, "--regions 2 needs fixed ports (the peers must know them)");
     }
+    List<DemoRegion> layout = DemoRegion.two(corePort, gatewayPort, kmipPort, arteryPort);
     Map<String, Object> core = new HashMap<>();
-    core.put("openkcm.core.grpc.port", corePort);
-    core.put("pekko.remote.artery.canonical.port", arteryPort);
+    Map<String, Object> gateway = new HashMap<>();
     if (regions == 2) {
-      core.putAll(region("eu", ORBITAL_PORT, "us", ORBITAL_PORT + 1, dir));
+      core.putAll(layout.get(0).coreSettings(layout.get(1), dir));
+      gateway.putAll(layout.get(0).gatewaySettings(dir));
+    } else {
+      core.put("openkcm.core.grpc.port", corePort);
+      core.put("pekko.remote.artery.canonical.port", arteryPort);
+      gateway.put("openkcm.gateway.grpc.port", gatewayPort);
+      gateway.put("openkcm.gateway.kmip.port", kmipPort);
     }
     DemoStack stack =
-        DemoStack.start(
-            dir,
-            "demo",
-            ConfigFactory.parseMap(core),
-            ConfigFactory.parseMap(
-                Map.of(
-                    "openkcm.gateway.grpc.port",
-                    gatewayPort,
-                    "openkcm.gateway.kmip.port",
-                    kmipPort)));
-    java.util.List<AutoCloseable> running = new java.util.ArrayList<>();
+        DemoStack.start(dir, "demo", ConfigFactory.parseMap(core), ConfigFactory.parseMap(gateway));
+    List<AutoCloseable> running = new ArrayList<>();
     running.add(stack);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
@@ -141,7 +140,7 @@ final class DemoCommand implements Callable<Integer> {
                 () -> {
                   System.err.println("openkcm demo: stopping");
                   Endpoints.delete(dir);
-                  java.util.Collections.reverse(running);
+                  Collections.reverse(running);
                   for (AutoCloseable r : running) {
                     try {
                       r.close();
@@ -153,44 +152,43 @@ final class DemoCommand implements Callable<Integer> {
                 },
                 "openkcm-demo-shutdown"));
 
+    TenantInfo acme;
     if (regions == 2) {
-      org.openkcm.orbital.Orbital.init(stack.core().system()).ifPresent(running::add);
-    }
-    TenantInfo acme = stack.ensureTenant("acme", acmeL1, "payments");
-    if (regions == 2) {
-      // the second region starts once the tenant's root key exists in the (shared) dev keystore
-      Map<String, Object> us = new HashMap<>();
-      us.put("openkcm.core.grpc.port", corePort + 1);
-      us.put("pekko.remote.artery.canonical.port", arteryPort + 1);
-      us.putAll(region("us", ORBITAL_PORT + 1, "eu", ORBITAL_PORT, dir));
+      acme = stack.ensureTenant("acme", acmeL1, "payments");
+      // the second region starts once the tenant's root key exists in the (shared) dev keystore;
+      // Orbital once both regions run (eu's events wait in its journal until then)
+      DemoRegion us = layout.get(1);
       DemoStack second =
           DemoStack.start(
               dir.resolve("region-us"),
               "demo",
-              ConfigFactory.parseMap(us),
-              ConfigFactory.parseMap(
-                  Map.of(
-                      "openkcm.gateway.grpc.port",
-                      gatewayPort + 1,
-                      "openkcm.gateway.kmip.port",
-                      kmipPort == 0 ? 0 : kmipPort + 1,
-                      "openkcm.tls.dir",
-                      dir.resolve("pki").toString())));
+              ConfigFactory.parseMap(us.coreSettings(layout.get(0), dir)),
+              ConfigFactory.parseMap(us.gatewaySettings(dir)));
       running.add(second);
-      org.openkcm.orbital.Orbital.init(second.core().system()).ifPresent(running::add);
+      Optional<Orbital> usOrbital = Orbital.init(second.core().system());
+      usOrbital.ifPresent(running::add);
+      Optional<Orbital> euOrbital = Orbital.init(stack.core().system());
+      euOrbital.ifPresent(running::add);
       System.out.printf(
           """
-          Second region us: Core %s, gateway %s (Orbital: eu on %d, us on %d).
-          An envelope made in eu opens in us:
+          Two regions on 127.0.0.1, each with its own journal (eu under %s, us under %s),
+          kept in step by Orbital:
+          %s%s\
+          An envelope made in eu (the endpoints below) opens in us:
             ./openkcm datakey decrypt --tenant acme --envelope B64 --context order=42 \\
                 --gateway %s --tls-dir %s
+          Replication: ./openkcm admin orbital status --orbital %s --tls-dir %s
           """,
-          hostPort(second.core().grpcAddress()),
+          dir,
+          dir.resolve("region-us"),
+          layout.get(0).describe(stack, euOrbital),
+          us.describe(second, usOrbital),
           hostPort(second.gateway().grpcAddress()),
-          ORBITAL_PORT,
-          ORBITAL_PORT + 1,
-          hostPort(second.gateway().grpcAddress()),
+          dir.resolve("pki"),
+          euOrbital.map(o -> hostPort(o.address())).orElse("off"),
           dir.resolve("pki"));
+    } else {
+      acme = stack.ensureTenant("acme", acmeL1, "payments");
     }
     String coreAddr = hostPort(stack.core().grpcAddress());
     String gatewayAddr = hostPort(stack.gateway().grpcAddress());
@@ -256,7 +254,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private static String hostPort(java.net.InetSocketAddress a) {
-    return a.getHostString() + ":" + a.getPort();
+    return DemoRegion.hostPort(a);
   }
 
   /** Where KMIP listens and how to make a client certificate for it. */
