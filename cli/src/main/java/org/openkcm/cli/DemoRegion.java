@@ -92,7 +92,17 @@ record DemoRegion(
     c.put("openkcm.orbital.port", orbital);
     c.put(
         "openkcm.orbital.peers",
-        List.of(Map.of("name", peer.name, "host", HOST, "port", peer.orbital)));
+        // core: the replica forwards service creation and rotations of the peer's tenants there
+        List.of(
+            Map.of(
+                "name",
+                peer.name,
+                "host",
+                HOST,
+                "port",
+                peer.orbital,
+                "core",
+                HOST + ":" + peer.core)));
     c.put("openkcm.core.keystore.devfile.directory", dir.resolve("dev-l1").toString());
     c.put("openkcm.tls.dir", pki.toString());
     c.put("openkcm.tls.name", name);
