@@ -113,6 +113,9 @@ public final class Orbital implements AutoCloseable {
           system, settings, peer, clients, sessions, NodeMasterKey.get(system).master(), traffic);
       heartbeats.add(heartbeat(system, settings, clients));
     }
+    if (!settings.peers().isEmpty()) {
+      heartbeats.add(new ShippedPurge(settings, sessions).start(system));
+    }
     log.info(
         "Orbital: region {} listening on {} ({}), shipping to {}",
         settings.region(),
@@ -120,6 +123,14 @@ public final class Orbital implements AutoCloseable {
         tls.isPresent() ? "mTLS" : "PLAINTEXT",
         settings.peers().stream().map(p -> p.name() + "@" + p.host() + ":" + p.port()).toList());
     return Optional.of(new Orbital(binding, heartbeats));
+  }
+
+  /**
+   * How many times the journal purge of shipped destroying events has swept in region {@code
+   * region} in this JVM (a probe for tests and operators).
+   */
+  public static long purgeSweeps(String region) {
+    return ShippedPurge.sweeps(region);
   }
 
   /**

@@ -11,6 +11,7 @@ import org.openkcm.node.tls.SpiffeId;
  * @param peers the other regions, each shipped every tenant event written here
  * @param maxSequenceJump how far past the last event applied from an origin (per tenant) the next
  *     one's sequence number may be
+ * @param purgeInterval how often the events before destroying events every peer has are deleted
  */
 public record OrbitalSettings(
     boolean enabled,
@@ -22,7 +23,8 @@ public record OrbitalSettings(
     Duration minBackoff,
     Duration maxBackoff,
     Duration heartbeatInterval,
-    long maxSequenceJump) {
+    long maxSequenceJump,
+    Duration purgeInterval) {
 
   /**
    * Another region's Orbital endpoint, and the identity its Cores present: a caller claiming to be
@@ -60,6 +62,7 @@ public record OrbitalSettings(
         c.getDuration("min-backoff"),
         c.getDuration("max-backoff"),
         c.getDuration("heartbeat-interval"),
-        c.getLong("max-sequence-jump"));
+        c.getLong("max-sequence-jump"),
+        c.getDuration("purge-interval"));
   }
 }

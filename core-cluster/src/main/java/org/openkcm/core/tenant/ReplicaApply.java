@@ -67,7 +67,7 @@ final class ReplicaApply {
           sealed.getClass().getSimpleName() + ": " + e.getClass().getSimpleName());
     }
     if (destroys(c.event())) {
-      rt.purgeAfterSnapshot();
+      rt.purgeReplicatedAfterSnapshot();
     }
     Event inner = sealed;
     return rt.effect

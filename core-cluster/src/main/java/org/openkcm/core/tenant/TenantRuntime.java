@@ -61,6 +61,11 @@ final class TenantRuntime {
   private final LongSupplier sequence;
   private L1Session session = L1Session.SEALED;
   private boolean purgeDue;
+  private boolean purgeWaits;
+
+  /** Orbital has peers: a destroying event written here is purged behind once they all have it. */
+  private final boolean purgeWaitsForPeers;
+
   private final TenantResidency residency;
 
   /**
@@ -81,6 +86,7 @@ final class TenantRuntime {
     this.deps = deps;
     this.chain = new KeyChain(tenantId, deps.masterKey(), deps.random());
     this.audit = new TenantAudit(tenantId);
+    this.purgeWaitsForPeers = TenantSettings.regions(context.getSystem().settings().config()) > 1;
     this.context = context;
     this.timers = timers;
     this.effect = effect;
@@ -160,9 +166,20 @@ final class TenantRuntime {
 
   // ---------------------------------------------------------------- destroying for good
 
-  /** The snapshot that follows the event just persisted is the point before which all goes. */
+  /**
+   * The snapshot that follows the destroying event just persisted here is the point before which
+   * all goes — at once in one region; with Orbital peers, once every peer has the event (Orbital
+   * purges then: a deleted event is never shipped).
+   */
   void purgeAfterSnapshot() {
     purgeDue = true;
+    purgeWaits = purgeWaitsForPeers;
+  }
+
+  /** As {@link #purgeAfterSnapshot}, at once: another region's event, shipped nowhere from here. */
+  void purgeReplicatedAfterSnapshot() {
+    purgeDue = true;
+    purgeWaits = false;
   }
 
   /** A snapshot at {@code sequenceNr} was saved: if a destroying event asked, purge before it. */
@@ -171,6 +188,13 @@ final class TenantRuntime {
       return;
     }
     purgeDue = false;
+    if (purgeWaits) {
+      log.info(
+          "tenant {}: the events before {} are deleted once every peer region has it (Orbital)",
+          tenantId,
+          sequenceNr);
+      return;
+    }
     context.pipeToSelf(
         org.openkcm.core.persistence.JournalPurge.purge(
             context, TenantEntity.ENTITY_KEY.name() + "|" + tenantId, sequenceNr),
