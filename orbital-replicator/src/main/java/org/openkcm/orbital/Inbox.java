@@ -200,7 +200,9 @@ final class Inbox implements OrbitalServicePowerApi {
     } catch (ClassNotFoundException | LinkageError ex) {
       throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "unknown event type");
     }
-    if (!type.isAssignableFrom(named) || !named.isRecord()) {
+    if (!type.isAssignableFrom(named)
+        || !named.isRecord()
+        || named == TenantEntity.Replicated.class) {
       throw new OpenKcmException(
           ErrorReason.INVALID_ARGUMENT, "not a " + type.getSimpleName() + ": " + named.getName());
     }
@@ -234,15 +236,19 @@ final class Inbox implements OrbitalServicePowerApi {
                       KillScope.parseClusterWide(engaged.scope()),
                       engaged.reason(),
                       engaged.by() + " (region " + origin + ")",
-                      engaged.id(),
+                      // one without an id (an older region): named by its origin and number
+                      engaged.id().isEmpty() ? origin + "/" + e.getSequenceNr() : engaged.id(),
                       replyTo),
               timeout,
               system.scheduler())
           .thenApply(s -> APPLIED);
     }
     if (decoded instanceof KillSwitchEntity.Released released) {
-      if (released.ids().stream().allMatch(String::isEmpty)) {
-        String why = "a kill-switch release of " + released.scope() + " names no engagement";
+      if (released.ids().isEmpty() || released.ids().stream().anyMatch(String::isEmpty)) {
+        String why =
+            "a kill-switch release of "
+                + released.scope()
+                + " names no engagement (or an empty id)";
         log.error("Orbital: refused from region {}: {}", origin, why);
         AuditLog.record(
             "orbital.refused", "origin", origin, "reason", "RELEASE_NAMES_NO_ENGAGEMENT");

@@ -30,7 +30,6 @@ import org.slf4j.LoggerFactory;
 public final class Orbital implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Orbital.class);
-  private static final Set<String> PEER_KINDS = Set.of("core");
 
   /** Who may open a connection: peers' Cores, and operators (status only; checked per call). */
   private static final Set<String> CALLER_KINDS = Set.of("core", "admin");
@@ -103,11 +102,12 @@ public final class Orbital implements AutoCloseable {
       Supplier<OrbitalServiceClient> clients =
           () ->
               OrbitalServiceClient.create(
-                  NodeTls.client(
+                  // only that region's Cores: another Core answering there gets nothing
+                  NodeTls.clientOf(
                       GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
                           .withDeadline(settings.callTimeout()),
                       tls,
-                      PEER_KINDS),
+                      peer.identity()),
                   system);
       Outbox.start(
           system, settings, peer, clients, sessions, NodeMasterKey.get(system).master(), traffic);

@@ -12,21 +12,23 @@ import java.util.function.Supplier;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.openkcm.core.persistence.JournalTags;
 import org.openkcm.core.tenant.LifecycleProtocol;
 import org.openkcm.node.audit.AuditLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The journal purge of this region's destroying events (retirement, L2 rotation, L2 rewrap,
- * offboarding) once every peer region has acknowledged them. With peers, a tenant does not delete
- * its older events itself after such an event (the outbox reads the journal, and a deleted row is
- * never shipped): this does, every {@code openkcm.orbital.purge-interval}, for each destroying
- * event at or below the offset every peer's outbox has acknowledged — the events before it and the
- * snapshots before it, in one transaction, and only when the snapshot taken at it exists (recovery
- * starts there). A region that is down keeps the older events here until it is back and has the
- * destroying event. Plain SQL on the journal's tables (pekko-persistence-jdbc's own delete marks
- * the destroying row deleted, which hides it from the outbox): PostgreSQL and H2 alike.
+ * The journal purge behind destroying events (retirement, L2 rotation, L2 rewrap, offboarding) —
+ * written here or applied from another region — once every peer region has acknowledged them and
+ * every event of this region's before them. With peers, a tenant does not delete its older events
+ * itself after such an event (the outbox reads the journal, and a deleted row is never shipped):
+ * this does, every {@code openkcm.orbital.purge-interval}, for each destroying event at or below
+ * the offset every peer's outbox has acknowledged — the events before it and the snapshots before
+ * it, in one transaction, and only when the snapshot taken at it exists (recovery starts there). A
+ * region that is down keeps the older events here until it is back and has the destroying event.
+ * Plain SQL on the journal's tables (pekko-persistence-jdbc's own delete marks the destroying row
+ * deleted, which hides it from the outbox): PostgreSQL and H2 alike.
  */
 final class ShippedPurge {
 
@@ -117,7 +119,9 @@ final class ShippedPurge {
     }
   }
 
-  /** The lowest journal offset every peer's outbox has acknowledged; empty while one has none. */
+  /**
+   * The lowest journal offset every peer's outbox has acknowledged (0: one has acknowledged none).
+   */
   private Optional<Long> acknowledgedByAll(Connection c) throws SQLException {
     long lowest = Long.MAX_VALUE;
     for (OrbitalSettings.Peer peer : settings.peers()) {
@@ -127,32 +131,45 @@ final class ShippedPurge {
                   + " WHERE \"projection_name\" = ?")) {
         st.setString(1, "orbital-to-" + peer.name());
         ResultSet rs = st.executeQuery();
-        if (!rs.next()) {
-          return Optional.empty();
-        }
-        lowest = Math.min(lowest, Long.parseLong(rs.getString(1)));
+        // none stored: that peer has acknowledged nothing yet
+        lowest = Math.min(lowest, rs.next() ? Long.parseLong(rs.getString(1)) : 0);
       }
     }
     return lowest == Long.MAX_VALUE ? Optional.empty() : Optional.of(lowest);
   }
 
-  /** Destroying events at or below {@code offset} that still have older events behind them. */
+  /**
+   * Destroying events with older events behind them whose purge loses nothing not yet shipped: one
+   * written here once every peer acknowledged it ({@code offset}); another region's (tagged {@link
+   * JournalTags#ORBITAL_DESTROYED}) once every event of this region's before it is acknowledged.
+   */
   private static List<Destroying> due(Connection c, long offset) throws SQLException {
     String kinds = String.join(",", DESTROYING.stream().map(k -> "?").toList());
     try (PreparedStatement st =
         c.prepareStatement(
             "SELECT j.\"persistence_id\", j.\"sequence_number\" FROM \"event_journal\" j"
-                + " WHERE j.\"deleted\" = FALSE AND j.\"ordering\" <= ?"
-                + " AND j.\"event_ser_manifest\" IN ("
+                + " WHERE j.\"deleted\" = FALSE"
+                + " AND ((j.\"ordering\" <= ? AND j.\"event_ser_manifest\" IN ("
                 + kinds
-                + ") AND EXISTS (SELECT 1 FROM \"event_journal\" o"
-                + " WHERE o.\"persistence_id\" = j.\"persistence_id\""
-                + " AND o.\"sequence_number\" < j.\"sequence_number\")"
+                + ")) OR EXISTS (SELECT 1 FROM \"event_tag\" d"
+                + " WHERE d.\"event_id\" = j.\"ordering\" AND d.\"tag\" = ?))"
+                // this region's own events before it, every one shipped
+                + " AND NOT EXISTS (SELECT 1 FROM \"event_journal\" o JOIN \"event_tag\" t"
+                + " ON t.\"event_id\" = o.\"ordering\""
+                + " WHERE o.\"persistence_id\" = j.\"persistence_id\" AND t.\"tag\" = ?"
+                + " AND o.\"ordering\" > ? AND o.\"sequence_number\" < j.\"sequence_number\")"
+                + " AND EXISTS (SELECT 1 FROM \"event_journal\" e"
+                + " WHERE e.\"persistence_id\" = j.\"persistence_id\""
+                + " AND e.\"sequence_number\" < j.\"sequence_number\")"
                 + " ORDER BY j.\"ordering\"")) {
-      st.setLong(1, offset);
-      for (int i = 0; i < DESTROYING.size(); i++) {
-        st.setString(i + 2, DESTROYING.get(i));
+      int i = 1;
+      st.setLong(i++, offset);
+      for (String kind : DESTROYING) {
+        st.setString(i++, kind);
       }
+      st.setString(i++, JournalTags.ORBITAL_DESTROYED);
+      st.setString(i++, JournalTags.ORBITAL);
+      st.setLong(i, offset);
       ResultSet rs = st.executeQuery();
       List<Destroying> out = new ArrayList<>();
       while (rs.next()) {

@@ -478,6 +478,7 @@ public final class AdminServiceImpl implements AdminService {
     b.setL2MaxAge(s.l2MaxAge().toString());
     b.setHomeRegion(s.homeRegion());
     b.setStateDigest(s.stateDigest());
+    b.addAllKillIds(s.killIds());
     if (s.l2CreatedAt() != null && s.l2CreatedAt().isAfter(java.time.Instant.EPOCH)) {
       b.setL2CreatedAt(s.l2CreatedAt().toString());
     }

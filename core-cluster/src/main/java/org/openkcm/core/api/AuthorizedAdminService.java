@@ -85,7 +85,9 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
             failure -> {
               OpenKcmException e = org.openkcm.protocol.error.GrpcErrors.fromGrpc(failure);
               if (e.reason() != org.openkcm.protocol.error.ErrorReason.NOT_HOME_REGION
-                  || forwarder.isEmpty()) {
+                  || forwarder.isEmpty()
+                  // a call forwarded here is never forwarded on (no relaying through regions)
+                  || md.getText(PeerIdentity.ON_BEHALF).isPresent()) {
                 return java.util.concurrent.CompletableFuture.failedFuture(failure);
               }
               Optional<String> operator = onBehalf.actingAdmitted(md).map(SpiffeId::uri);

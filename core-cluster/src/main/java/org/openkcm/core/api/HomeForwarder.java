@@ -4,7 +4,6 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +29,7 @@ final class HomeForwarder {
   private final Optional<MutualTls> tls;
   private final Duration deadline;
   private final Map<String, String> cores;
+  private final org.openkcm.core.cluster.PeerRegions peers;
   private final Map<String, AdminServiceClient> clients = new ConcurrentHashMap<>();
 
   HomeForwarder(ActorSystem<?> system, Optional<MutualTls> tls, Duration deadline) {
@@ -46,6 +46,7 @@ final class HomeForwarder {
       }
     }
     this.cores = Map.copyOf(found);
+    this.peers = org.openkcm.core.cluster.PeerRegions.from(c);
   }
 
   /** Whether a write for a tenant homed in {@code region} can be forwarded there. */
@@ -70,14 +71,15 @@ final class HomeForwarder {
             r -> {
               int colon = at.lastIndexOf(':');
               return AdminServiceClient.create(
-                  NodeTls.client(
+                  // only that region's Cores receive the operator's write
+                  NodeTls.clientOf(
                       GrpcClientSettings.connectToServiceAt(
                               at.substring(0, colon),
                               Integer.parseInt(at.substring(colon + 1)),
                               system)
                           .withDeadline(deadline),
                       tls,
-                      Set.of("core")),
+                      peers.identity(r).orElseThrow()),
                   system);
             });
     return call.apply(client, operator);

@@ -44,7 +44,11 @@ public final class KillSwitchEntity
    */
   public record Engage(
       KillScope scope, String reason, String by, String id, ActorRef<StatusReply<State>> replyTo)
-      implements Command {}
+      implements Command {
+    public Engage {
+      id = id == null ? "" : id;
+    }
+  }
 
   /**
    * Lifts the engagements {@code ids} of {@code scope}; none named: every engagement in force (an
@@ -55,7 +59,7 @@ public final class KillSwitchEntity
       KillScope scope, String by, List<String> ids, ActorRef<StatusReply<State>> replyTo)
       implements Command {
     public Release {
-      ids = List.copyOf(ids);
+      ids = ids == null ? List.of() : List.copyOf(ids);
     }
   }
 
@@ -160,9 +164,10 @@ public final class KillSwitchEntity
                                 + "'"));
               }
               String scope = c.scope().asString();
-              if (c.id().isEmpty() ? s.engaged().containsKey(scope) : known(s, scope, c.id())) {
-                // in force already (also when an engagement comes back from another region), or
-                // released before it arrived here: no new event
+              if (!c.id().isEmpty() && known(s, scope, c.id())) {
+                // in force already (an engagement coming back from another region), or released
+                // before it arrived here: no new event. An operator's engagement is always new:
+                // it holds until a release names it, whatever else is in force.
                 return Effect().reply(c.replyTo(), StatusReply.success(s));
               }
               String id = c.id().isEmpty() ? region + "/" + java.util.UUID.randomUUID() : c.id();

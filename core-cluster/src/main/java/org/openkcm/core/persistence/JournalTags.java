@@ -9,5 +9,12 @@ public final class JournalTags {
    */
   public static final String ORBITAL = "orbital";
 
+  /**
+   * Another region's destroying event (offboarding, retirement, L2 rotation or rewrap) applied
+   * here: never shipped; it marks the point before which this region's events go once its own
+   * events before it have reached every peer (Orbital's purge looks for it).
+   */
+  public static final String ORBITAL_DESTROYED = "orbital-destroyed";
+
   private JournalTags() {}
 }

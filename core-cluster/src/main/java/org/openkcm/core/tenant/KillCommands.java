@@ -3,6 +3,7 @@ package org.openkcm.core.tenant;
 import static org.openkcm.core.tenant.TenantRejections.reject;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -164,7 +165,14 @@ final class KillCommands {
     }
     rt.audit.record("tenant.revive", "by", c.requestedBy(), "cid", cid, "outcome", "ok");
     return rt.effect
-        .persist(new TenantRevived(c.requestedBy(), rt.deps.clock().instant(), cid, s.killId()))
+        // it names every kill in force here: one pulled meanwhile elsewhere, not yet here, stays
+        .persist(
+            new TenantRevived(
+                c.requestedBy(),
+                rt.deps.clock().instant(),
+                cid,
+                s.killId(),
+                List.copyOf(s.kills().keySet())))
         .thenRun(st -> rt.installKeys(keys))
         .thenRun(st -> rt.publish(TenantEventKind.REVIVED, "revived by " + c.requestedBy()))
         .thenReply(c.replyTo(), st -> StatusReply.success(rt.summary((Registered) st)))

@@ -85,6 +85,14 @@ final class ReplicaAdmission {
             "this region already has the tenant"
                 + (r.isReplica() ? " (home " + r.homeRegion() + ")" : " (its own)"));
       }
+      if (s instanceof TenantState.Offboarded off && !origin.equals(off.homeRegion())) {
+        // an offboarded id is known: only its former home may re-create it
+        return refuse(
+            Refusal.ONBOARDING_CONFLICT,
+            "the tenant was offboarded; only its former home "
+                + (off.homeRegion().isEmpty() ? "(this region)" : off.homeRegion())
+                + " re-creates its id");
+      }
       return new Admit();
     }
     if (!(s instanceof Registered r)) {
@@ -156,6 +164,9 @@ final class ReplicaAdmission {
       if (service == null) {
         return Optional.of(new Refuse(Refusal.UNKNOWN_SERVICE, "service " + ret.serviceId()));
       }
+      if (service.pinned() && service.versions().isEmpty()) {
+        return Optional.empty(); // a pinned service of the home region: nothing held here
+      }
       if (ret.below() > service.currentVersion()) {
         return Optional.of(
             new Refuse(
@@ -183,7 +194,7 @@ final class ReplicaAdmission {
                 "L1 of key domain " + domain + ", pinned at onboarding: " + r.keyDomain()));
       }
     }
-    if (event instanceof TenantRevived rev && (rev.killId() == null || rev.killId().isEmpty())) {
+    if (event instanceof TenantRevived rev && rev.named().stream().allMatch(String::isEmpty)) {
       return Optional.of(new Refuse(Refusal.REVIVE_NAMES_NO_KILL, "revive by " + rev.by()));
     }
     if (event instanceof TenantOffboarded off && !off.tenantId().equals(r.tenantId())) {

@@ -202,7 +202,12 @@ public final class TenantEntity
           Event event,
       long maxSequenceJump,
       ActorRef<StatusReply<ReplicaOutcome>> replyTo)
-      implements Command {}
+      implements Command {
+    public ApplyReplicated {
+      // from a node of before the bound: the default of openkcm.orbital.max-sequence-jump
+      maxSequenceJump = maxSequenceJump <= 0 ? 1_000_000 : maxSequenceJump;
+    }
+  }
 
   /** Poison message (region/global kill-switch, node sealed): wipe the keys now (no reply). */
   public record WipeKeys(String why) implements Command {}
@@ -331,8 +336,28 @@ public final class TenantEntity
    * The kill named {@code killId} was lifted. A revive that names another kill than the one in
    * force (a kill pulled concurrently, in another region) lifts nothing: a kill wins.
    */
-  public record TenantRevived(String by, Instant at, String correlationId, String killId)
-      implements Event {}
+  public record TenantRevived(
+      String by, Instant at, String correlationId, String killId, List<String> killIds)
+      implements Event {
+
+    public TenantRevived {
+      killId = killId == null ? "" : killId;
+      killIds = killIds == null ? List.of() : List.copyOf(killIds);
+    }
+
+    /** A revive of the one kill {@code killId} (as written before revives named every kill). */
+    public TenantRevived(String by, Instant at, String correlationId, String killId) {
+      this(by, at, correlationId, killId, List.of());
+    }
+
+    /**
+     * The kills it lifts: {@code killIds}, or {@code killId} alone in revives written before (an
+     * empty id there lifts only a kill written without one).
+     */
+    public List<String> named() {
+      return killIds.isEmpty() ? List.of(killId) : killIds;
+    }
+  }
 
   /**
    * {@code event} written first in {@code originRegion} (as its {@code originSequenceNr}), applied
@@ -407,9 +432,15 @@ public final class TenantEntity
     return RetentionCriteria.snapshotEvery(100, 2);
   }
 
-  /** Events written first in this region are tagged for the other regions; copies are not. */
+  /**
+   * Events written first in this region are tagged for the other regions; copies are not, but a
+   * copy of a destroying event is tagged for the purge that waits for this region's own events.
+   */
   @Override
   public java.util.Set<String> tagsFor(Event event) {
+    if (event instanceof Replicated r && ReplicaApply.destroys(r.event())) {
+      return java.util.Set.of(org.openkcm.core.persistence.JournalTags.ORBITAL_DESTROYED);
+    }
     return TenantReplication.crosses(event)
         ? java.util.Set.of(TenantReplication.TAG)
         : java.util.Set.of();

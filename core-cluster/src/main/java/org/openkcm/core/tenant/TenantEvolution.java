@@ -132,12 +132,10 @@ final class TenantEvolution {
         .onEvent(
             TenantKilled.class,
             (s, e) ->
-                s.withKilled(
-                        Optional.of(new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at())))
-                    .with(d -> d.killId = e.killId() == null ? "" : e.killId()))
-        .onEvent(
-            TenantRevived.class,
-            (s, e) -> lifts(s, e) ? s.withKilled(Optional.empty()).with(d -> d.killId = "") : s)
+                s.withKill(
+                    e.killId() == null ? "" : e.killId(),
+                    new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at())))
+        .onEvent(TenantRevived.class, (s, e) -> s.withoutKills(e.named()))
         .onEvent(
             LifecycleProtocol.RotationPolicySet.class,
             (s, e) ->
@@ -170,20 +168,11 @@ final class TenantEvolution {
                     e.by(),
                     e.reason(),
                     List.copyOf(e.destroyed()),
-                    s.replicated()));
+                    s.replicated(),
+                    s.homeRegion()));
     EventHandler<TenantState, Event> built = b.build();
     self.set(built);
     return built;
-  }
-
-  /**
-   * Whether {@code e} lifts the kill in force: it names that kill (a revive without an id lifts
-   * only a kill without one: both written before kills had ids). A revive naming another kill — one
-   * pulled concurrently elsewhere — or none lifts nothing.
-   */
-  static boolean lifts(TenantState.Registered s, TenantRevived e) {
-    String named = e.killId() == null ? "" : e.killId();
-    return named.equals(s.killId());
   }
 
   /** Another region's event applied like a local one, then remembered as applied. */
@@ -221,7 +210,7 @@ final class TenantEvolution {
       Map<String, Long> upTo = new java.util.TreeMap<>(o.replicated());
       upTo.put(e.originRegion(), e.originSequenceNr());
       return new TenantState.Offboarded(
-          o.tenantId(), o.at(), o.by(), o.reason(), o.destroyed(), upTo);
+          o.tenantId(), o.at(), o.by(), o.reason(), o.destroyed(), upTo, o.homeRegion());
     }
     return next;
   }
@@ -243,6 +232,8 @@ final class TenantEvolution {
         TenantState.RotationPolicy.DEFAULTS,
         "",
         Map.of(),
-        "");
+        "",
+        Map.of(),
+        List.of());
   }
 }

@@ -167,19 +167,14 @@ final class TenantRuntime {
   // ---------------------------------------------------------------- destroying for good
 
   /**
-   * The snapshot that follows the destroying event just persisted here is the point before which
-   * all goes — at once in one region; with Orbital peers, once every peer has the event (Orbital
-   * purges then: a deleted event is never shipped).
+   * The snapshot that follows the destroying event just persisted (written here, or another
+   * region's) is the point before which all goes — at once in one region; with Orbital peers, once
+   * every peer has every event of this region up to it (Orbital purges then: a deleted event is
+   * never shipped).
    */
   void purgeAfterSnapshot() {
     purgeDue = true;
     purgeWaits = purgeWaitsForPeers;
-  }
-
-  /** As {@link #purgeAfterSnapshot}, at once: another region's event, shipped nowhere from here. */
-  void purgeReplicatedAfterSnapshot() {
-    purgeDue = true;
-    purgeWaits = false;
   }
 
   /** A snapshot at {@code sequenceNr} was saved: if a destroying event asked, purge before it. */

@@ -168,7 +168,9 @@ public sealed interface TenantState extends CborSerializable {
 
   /**
    * The tenant was offboarded: every key version destroyed (listed in {@code destroyed}, by the
-   * hashes of their blobs); no blob is left in this state.
+   * hashes of their blobs); no blob is left in this state. {@code homeRegion}: the region that was
+   * its home (empty: this one, or unknown for offboardings written before it was kept), the only
+   * one whose re-onboarding of the id another region takes.
    */
   public record Offboarded(
       String tenantId,
@@ -176,11 +178,13 @@ public sealed interface TenantState extends CborSerializable {
       String by,
       String reason,
       List<Offboarding.DestroyedKey> destroyed,
-      Map<String, Long> replicated)
+      Map<String, Long> replicated,
+      String homeRegion)
       implements TenantState {
 
     public Offboarded {
       replicated = replicated == null ? Map.of() : Map.copyOf(replicated);
+      homeRegion = homeRegion == null ? "" : homeRegion;
     }
 
     @Override
@@ -194,7 +198,12 @@ public sealed interface TenantState extends CborSerializable {
    * @param policy the tenant's own cryptoperiods (over the configured defaults)
    * @param homeRegion the region that owns the tenant's lifecycle writes; empty: this one
    * @param replicated per origin region, the last sequence number of its events applied here
-   * @param killId the id of the kill in force (empty when none, or for kills written without one)
+   * @param killId the id of the kill shown ({@code killed}; empty when none, or for a kill written
+   *     without one)
+   * @param kills every kill in force, by id (kills from several regions may be in force at once: a
+   *     revive lifts those it names); {@code killed} is the earliest of them
+   * @param liftedKills the kills revives lifted lately: one that arrives after its revive (from a
+   *     region the revive reached first) stays lifted
    * @param keyDomain the customer's key domain of the L1 linked at onboarding (cloud account and
    *     region, HSM token): every later L1 must be of it
    */
@@ -214,11 +223,21 @@ public sealed interface TenantState extends CborSerializable {
       RotationPolicy policy,
       String homeRegion,
       Map<String, Long> replicated,
-      String killId)
+      String killId,
+      Map<String, KillRecord> kills,
+      List<String> liftedKills)
       implements TenantState {
+
+    /** How many lifted kill ids a tenant remembers. */
+    static final int REMEMBERED_LIFTED_KILLS = 1000;
 
     public Registered {
       killId = killId == null ? "" : killId;
+      if (kills == null) { // written before several kills could be in force at once
+        kills = killed != null && killed.isPresent() ? Map.of(killId, killed.get()) : Map.of();
+      }
+      kills = Map.copyOf(kills);
+      liftedKills = liftedKills == null ? List.of() : List.copyOf(liftedKills);
       policy = policy == null ? RotationPolicy.DEFAULTS : policy;
       homeRegion = homeRegion == null ? "" : homeRegion;
       replicated = replicated == null ? Map.of() : Map.copyOf(replicated);
@@ -265,8 +284,45 @@ public sealed interface TenantState extends CborSerializable {
           });
     }
 
-    Registered withKilled(Optional<KillRecord> k) {
-      return with(d -> d.killed = k);
+    /** With kill {@code id} in force too (unless a revive lifted it before it arrived here). */
+    Registered withKill(String id, KillRecord k) {
+      if (!id.isEmpty() && liftedKills.contains(id)) {
+        return this;
+      }
+      Map<String, KillRecord> next = new TreeMap<>(kills);
+      next.put(id, k);
+      return withKills(next);
+    }
+
+    /** Without the kills {@code ids}, remembered as lifted. */
+    Registered withoutKills(java.util.Collection<String> ids) {
+      Map<String, KillRecord> next = new TreeMap<>(kills);
+      next.keySet().removeAll(ids);
+      List<String> lifted = new ArrayList<>(liftedKills);
+      ids.stream().filter(i -> !i.isEmpty() && !lifted.contains(i)).forEach(lifted::add);
+      while (lifted.size() > REMEMBERED_LIFTED_KILLS) {
+        lifted.remove(0);
+      }
+      return withKills(next).with(d -> d.liftedKills = List.copyOf(lifted));
+    }
+
+    /**
+     * The kills in force {@code next}; the one shown is the earliest (then by id): the same in
+     * every region.
+     */
+    private Registered withKills(Map<String, KillRecord> next) {
+      Optional<Map.Entry<String, KillRecord>> shown =
+          next.entrySet().stream()
+              .min(
+                  java.util.Comparator.comparing(
+                          (Map.Entry<String, KillRecord> e) -> e.getValue().since())
+                      .thenComparing(Map.Entry::getKey));
+      return with(
+          d -> {
+            d.kills = next;
+            d.killed = shown.map(Map.Entry::getValue);
+            d.killId = shown.map(Map.Entry::getKey).orElse("");
+          });
     }
 
     /** Every service's blobs replaced by those in {@code l3Versions} (the others kept). */
@@ -303,6 +359,8 @@ public sealed interface TenantState extends CborSerializable {
     String homeRegion;
     Map<String, Long> replicated;
     String killId;
+    Map<String, KillRecord> kills;
+    List<String> liftedKills;
 
     private Draft(Registered r) {
       from = r;
@@ -319,6 +377,8 @@ public sealed interface TenantState extends CborSerializable {
       homeRegion = r.homeRegion();
       replicated = r.replicated();
       killId = r.killId();
+      kills = r.kills();
+      liftedKills = r.liftedKills();
     }
 
     private Registered build() {
@@ -338,7 +398,9 @@ public sealed interface TenantState extends CborSerializable {
           policy,
           homeRegion,
           replicated,
-          killId);
+          killId,
+          kills,
+          liftedKills);
     }
   }
 }

@@ -19,6 +19,8 @@ import org.openkcm.core.tenant.TenantState.PendingL1Link;
  * @param node the Core node that answered
  * @param l2CreatedAt when the current L2 version was made
  * @param l2MaxAge the L2's cryptoperiod in force (the tenant's own, else the configured one)
+ * @param killIds the tenant's own kills in force (several when regions killed it concurrently; a
+ *     revive lifts those it names)
  */
 public record TenantSummary(
     String tenantId,
@@ -34,8 +36,13 @@ public record TenantSummary(
     Instant l2CreatedAt,
     java.time.Duration l2MaxAge,
     String homeRegion,
-    String stateDigest)
+    String stateDigest,
+    List<String> killIds)
     implements CborSerializable {
+
+  public TenantSummary {
+    killIds = killIds == null ? List.of() : List.copyOf(killIds);
+  }
 
   /**
    * @param l3Version the active version
@@ -112,7 +119,8 @@ public record TenantSummary(
         s.l2CreatedAt(),
         s.policy().l2MaxAge().orElse(defaults.l2MaxAge()),
         s.homeRegion(),
-        digest(s));
+        digest(s),
+        List.copyOf(new java.util.TreeSet<>(s.kills().keySet())));
   }
 
   /**
@@ -132,6 +140,7 @@ public record TenantSummary(
       }
     }
     s.killed().ifPresent(k -> b.append("|killed:").append(k.reason()).append(':').append(k.by()));
+    new java.util.TreeSet<>(s.kills().keySet()).forEach(id -> b.append("|kill:").append(id));
     s.revocation().ifPresent(r -> b.append("|revoked:").append(r.reason()));
     s.pendingLink().ifPresent(p -> b.append("|link:").append(p.requestId()));
     try {

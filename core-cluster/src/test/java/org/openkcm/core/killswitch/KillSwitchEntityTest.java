@@ -97,6 +97,16 @@ class KillSwitchEntityTest {
   }
 
   @Test
+  void anOperatorsEngagementHoldsWhenAnotherEngagementOfTheScopeIsReleased() {
+    var kit = kit();
+    engage(kit, "us/9"); // pulled in us first
+    KillSwitchEntity.State s = engage(kit, ""); // then an operator here pulls it too
+    assertEquals(2, s.idsOf("global").size(), s.toString());
+    s = release(kit, List.of("us/9")); // us lifts its own
+    assertTrue(s.engaged().containsKey("global"), "this region's operator's engagement holds");
+  }
+
+  @Test
   void anOperatorsReleaseHereLiftsEveryEngagementInForce() {
     var kit = kit();
     engage(kit, "us/2");

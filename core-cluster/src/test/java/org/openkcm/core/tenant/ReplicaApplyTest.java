@@ -303,6 +303,108 @@ class ReplicaApplyTest {
   }
 
   @Test
+  void killsFromSeveralRegionsConvergeWhateverTheOrderAndAReviveLiftsOnlyThoseItNames()
+      throws Exception {
+    Instant t1 = Instant.parse("2026-12-01T10:00:00Z");
+    Instant t2 = Instant.parse("2026-12-01T10:00:05Z");
+    Event homeKill = new TenantEntity.TenantKilled("at home", "eu-ops", t1, "c", "eu/k1");
+    Event usKill = new TenantEntity.TenantKilled("in us", "us-ops", t2, "c", "us/k2");
+    // region ap hears eu's kill first, region sa us's kill first: both end in one state
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> ap = replica("kills-ap");
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> sa = replica("kills-sa");
+    apply(ap, "eu", 1, onboarding("kills-ap"));
+    apply(sa, "eu", 1, onboarding("kills-sa"));
+    apply(ap, "eu", 2, homeKill);
+    apply(ap, "us", 5, usKill);
+    apply(sa, "us", 5, usKill);
+    apply(sa, "eu", 2, homeKill);
+    TenantState.Registered apState = (TenantState.Registered) ap.getState();
+    TenantState.Registered saState = (TenantState.Registered) sa.getState();
+    assertEquals(java.util.Set.of("eu/k1", "us/k2"), apState.kills().keySet());
+    assertEquals(apState.kills(), saState.kills());
+    assertEquals(apState.killed(), saState.killed());
+    assertEquals(apState.killId(), saState.killId());
+    assertEquals("at home", apState.killed().orElseThrow().reason(), "the earliest is shown");
+    ap.restart();
+    assertEquals(apState.kills(), ((TenantState.Registered) ap.getState()).kills(), "recovered");
+    // the home revived what it knew of (its own kill): us's kill, pulled concurrently, holds
+    apply(
+        ap, "eu", 3, new TenantEntity.TenantRevived("officer", t2, "c", "eu/k1", List.of("eu/k1")));
+    assertTrue(((TenantState.Registered) ap.getState()).killed().isPresent(), "a kill wins");
+    assertEquals("in us", ((TenantState.Registered) ap.getState()).killed().orElseThrow().reason());
+    // a revive naming both lifts both
+    apply(
+        ap,
+        "eu",
+        4,
+        new TenantEntity.TenantRevived("officer", t2, "c", "eu/k1", List.of("eu/k1", "us/k2")));
+    assertTrue(((TenantState.Registered) ap.getState()).killed().isEmpty());
+  }
+
+  @Test
+  void aKillThatArrivesAfterTheReviveThatNamedItStaysLifted() throws Exception {
+    // the home heard us's kill and revived it; region ap hears the revive before the kill
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> ap = replica("late-kill");
+    apply(ap, "eu", 1, onboarding("late-kill"));
+    apply(
+        ap,
+        "eu",
+        2,
+        new TenantEntity.TenantRevived("officer", Instant.now(), "c", "us/k", List.of("us/k")));
+    apply(ap, "us", 3, new TenantEntity.TenantKilled("in us", "us", Instant.now(), "c", "us/k"));
+    assertTrue(
+        ((TenantState.Registered) ap.getState()).killed().isEmpty(),
+        "as at home and in us: the revive named it");
+    // a kill no revive named holds
+    apply(ap, "us", 4, new TenantEntity.TenantKilled("again", "us", Instant.now(), "c", "us/k2"));
+    assertTrue(((TenantState.Registered) ap.getState()).killed().isPresent());
+  }
+
+  @Test
+  void aReplicatedKillWithoutAnIdIsNamedByItsOriginAndNumber() throws Exception {
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("noid");
+    apply(replica, "eu", 1, onboarding("noid"));
+    apply(replica, "us", 7, new TenantEntity.TenantKilled("old", "us", Instant.now(), "c", ""));
+    assertEquals(
+        java.util.Set.of("us/7"), ((TenantState.Registered) replica.getState()).kills().keySet());
+  }
+
+  @Test
+  void anEventTheHandlerCannotApplyIsRefusedNotPersisted() throws Exception {
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("broken");
+    apply(replica, "eu", 1, onboarding("broken"));
+    apply(replica, "eu", 2, service("broken", "payments", 1));
+    apply(replica, "eu", 3, rotation("broken", "payments", 2));
+    // admitted (from home, service known, below the active version), but its lists disagree
+    assertRefused(
+        ReplicaOutcome.Refusal.INAPPLICABLE,
+        apply(
+            replica,
+            "eu",
+            4,
+            new LifecycleProtocol.L3VersionsRetired(
+                "payments", 2, List.of(1L), List.of(), Instant.now(), "c", "officer")));
+    assertEquals(3, replica.getState().replicatedUpTo("eu"), "its number not taken");
+  }
+
+  @Test
+  void anOffboardedIdIsReCreatedOnlyByItsFormerHome() throws Exception {
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("left");
+    apply(replica, "eu", 1, onboarding("left"));
+    apply(
+        replica,
+        "eu",
+        2,
+        new LifecycleProtocol.TenantOffboarded(
+            "left", "contract ended", "officer", Instant.now(), "c", List.of()));
+    assertTrue(replica.getState() instanceof TenantState.Offboarded);
+    assertRefused(
+        ReplicaOutcome.Refusal.ONBOARDING_CONFLICT, apply(replica, "us", 1, onboarding("left")));
+    assertEquals(ReplicaOutcome.Kind.APPLIED, apply(replica, "eu", 3, onboarding("left")).kind());
+    assertEquals("eu", ((TenantState.Registered) replica.getState()).homeRegion());
+  }
+
+  @Test
   void eventsForATenantThisRegionDoesNotHoldAreRefused() throws Exception {
     EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("absent");
     assertRefused(

@@ -153,12 +153,35 @@ public final class MutualTls {
    * (empty = any).
    */
   public SSLContext sslContext(Set<String> peerKinds) {
+    return context(trustManager(peerKinds));
+  }
+
+  /**
+   * A TLS context presenting this node's certificate and accepting only a peer whose SPIFFE id is
+   * {@code expected} or below it (a client that must reach one particular peer, not any of its
+   * kind).
+   */
+  public SSLContext sslContextWithin(SpiffeId expected) {
+    Set<String> kind = Set.of(expected.kind());
+    return context(
+        ReloadingManagers.trustManager(
+            chain -> {
+              verify(chain, kind);
+              SpiffeId id = SpiffeId.of(chain[0]).orElseThrow();
+              if (!id.isWithin(expected)) {
+                throw refused(id.uri(), "this link expects " + expected.uri() + " or below it");
+              }
+            },
+            () -> current().bundle().clone()));
+  }
+
+  private SSLContext context(X509ExtendedTrustManager trust) {
     try {
       SSLContext ctx =
           SSLContext.getInstance(settings.protocols().contains("TLSv1.3") ? "TLSv1.3" : "TLSv1.2");
       ctx.init(
           new X509ExtendedKeyManager[] {keyManager()},
-          new X509ExtendedTrustManager[] {trustManager(peerKinds)},
+          new X509ExtendedTrustManager[] {trust},
           new SecureRandom());
       return ctx;
     } catch (GeneralSecurityException e) {

@@ -78,4 +78,14 @@ public final class NodeTls {
     return tls.map(t -> settings.withTls(true).withSslContext(t.sslContext(serverKinds)))
         .orElse(settings.withTls(false));
   }
+
+  /**
+   * {@code settings} over TLS with this node's certificate, accepting only a server whose id is
+   * {@code server} or below it.
+   */
+  public static GrpcClientSettings clientOf(
+      GrpcClientSettings settings, Optional<MutualTls> tls, SpiffeId server) {
+    return tls.map(t -> settings.withTls(true).withSslContext(t.sslContextWithin(server)))
+        .orElse(settings.withTls(false));
+  }
 }

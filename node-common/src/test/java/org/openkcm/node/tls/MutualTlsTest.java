@@ -113,6 +113,23 @@ class MutualTlsTest {
   }
 
   @Test
+  void aClientThatExpectsOnePeerRefusesAnyOtherOfItsKind() throws Exception {
+    MutualTls usCore =
+        MutualTls.load(issue(ca, "us", "spiffe://" + DOMAIN + "/core/us/n1", caBundle()));
+    MutualTls euCore =
+        MutualTls.load(issue(ca, "eu", "spiffe://" + DOMAIN + "/core/eu/n1", caBundle()));
+    SpiffeId us = SpiffeId.parse("spiffe://" + DOMAIN + "/core/us");
+    SpiffeId ap = SpiffeId.parse("spiffe://" + DOMAIN + "/core/ap");
+    assertEquals(
+        "spiffe://" + DOMAIN + "/core/eu/n1",
+        handshake(usCore, Set.of("core"), euCore.sslContextWithin(us)).orElseThrow().uri());
+    assertThrows(
+        java.util.concurrent.ExecutionException.class,
+        () -> handshake(usCore, Set.of("core"), euCore.sslContextWithin(ap)),
+        "a client reaching region ap's address refuses region us's Core answering there");
+  }
+
+  @Test
   void refusesAClientWithoutCertificate() throws Exception {
     MutualTls server =
         MutualTls.load(issue(ca, "core", "spiffe://" + DOMAIN + "/core/c1", caBundle()));
