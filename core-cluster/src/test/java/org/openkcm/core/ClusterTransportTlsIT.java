@@ -289,46 +289,12 @@ class ClusterTransportTlsIT {
 
   @Test
   void nodesWithGatewayAppOrAdminIdentityNeverJoin() throws Exception {
-    DevCa ca = DevCa.loadOrCreate(pki, DOMAIN);
-    for (String id : List.of("gateway/rogue-gw", "app/acme/payments", "admin/rogue-admin")) {
-      String base = "rogue-" + id.replace('/', '-');
-      ca.issue(
-          SpiffeId.parse("spiffe://" + DOMAIN + "/" + id),
-          Duration.ofDays(1),
-          pki.resolve(base + ".crt"),
-          pki.resolve(base + ".key"));
-      assertNeverJoins(
-          Optional.of(
-              new MutualTls.Settings(
-                  pki.resolve(base + ".crt"),
-                  pki.resolve(base + ".key"),
-                  pki.resolve(DevCa.CA_CERT),
-                  DOMAIN,
-                  List.of("TLSv1.3"),
-                  Duration.ofSeconds(1))));
-    }
+    assertNeverJoinAs("gateway/rogue-gw", "app/acme/payments", "admin/rogue-admin");
   }
 
   @Test
   void coresOfAnotherRegionOrOfNoRegionNeverJoin() throws Exception {
-    DevCa ca = DevCa.loadOrCreate(pki, DOMAIN);
-    for (String id : List.of("core/us/core-0", "core/eu-2", "core/core")) {
-      String base = "rogue-" + id.replace('/', '-');
-      ca.issue(
-          SpiffeId.parse("spiffe://" + DOMAIN + "/" + id),
-          Duration.ofDays(1),
-          pki.resolve(base + ".crt"),
-          pki.resolve(base + ".key"));
-      assertNeverJoins(
-          Optional.of(
-              new MutualTls.Settings(
-                  pki.resolve(base + ".crt"),
-                  pki.resolve(base + ".key"),
-                  pki.resolve(DevCa.CA_CERT),
-                  DOMAIN,
-                  List.of("TLSv1.3"),
-                  Duration.ofSeconds(1))));
-    }
+    assertNeverJoinAs("core/us/core-0", "core/eu-2", "core/core");
   }
 
   @Test
@@ -369,6 +335,28 @@ class ClusterTransportTlsIT {
             + " bytes: "
             + java.util.HexFormat.of().formatHex(answer, 0, Math.min(16, answer.length)));
     assertEquals(NODES, upMembers(nodes[0]).size(), "the cluster is unharmed");
+  }
+
+  /** Would-be members with certificates of our CA for each of {@code ids}, none let in. */
+  private static void assertNeverJoinAs(String... ids) throws Exception {
+    DevCa ca = DevCa.loadOrCreate(pki, DOMAIN);
+    for (String id : List.of(ids)) {
+      String base = "rogue-" + id.replace('/', '-');
+      ca.issue(
+          SpiffeId.parse("spiffe://" + DOMAIN + "/" + id),
+          Duration.ofDays(1),
+          pki.resolve(base + ".crt"),
+          pki.resolve(base + ".key"));
+      assertNeverJoins(
+          Optional.of(
+              new MutualTls.Settings(
+                  pki.resolve(base + ".crt"),
+                  pki.resolve(base + ".key"),
+                  pki.resolve(DevCa.CA_CERT),
+                  DOMAIN,
+                  List.of("TLSv1.3"),
+                  Duration.ofSeconds(1))));
+    }
   }
 
   /**

@@ -151,23 +151,7 @@ class OrbitalDestroyingEventsIT {
   }
 
   private static <T> T eventually(PgStack region, Callable<T> check) {
-    return region
-        .client
-        .createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(30),
-            Duration.ofMillis(200),
-            () -> {
-              try {
-                return check.call();
-              } catch (OpenKcmException e) {
-                throw new AssertionError(e.oneLine(), e);
-              } catch (AssertionError e) {
-                throw e;
-              } catch (Exception e) {
-                throw new AssertionError(e);
-              }
-            });
+    return Eventually.holds(region.client, Duration.ofSeconds(30), check);
   }
 
   private static Map<String, Object> region(

@@ -426,22 +426,7 @@ class OrbitalIT {
 
   /** {@code check} until it holds (replication is asynchronous); bounded. */
   private static <T> T eventually(java.util.concurrent.Callable<T> check) {
-    return eu.client
-        .createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(30),
-            Duration.ofMillis(200),
-            () -> {
-              try {
-                return check.call();
-              } catch (OpenKcmException e) {
-                throw new AssertionError(e.oneLine(), e);
-              } catch (AssertionError e) {
-                throw e;
-              } catch (Exception e) {
-                throw new AssertionError(e);
-              }
-            });
+    return Eventually.holds(eu.client, Duration.ofSeconds(30), check);
   }
 
   private static GenerateDataKeyResponse generate(PgStack region, String order) {

@@ -74,7 +74,7 @@ class OrbitalRandomPartitionIT {
   @Test
   void randomOperationsUnderPartitionsConvergeAndAgree() throws Exception {
     long seed = Long.getLong("openkcm.partition.seed", System.nanoTime());
-    int ops = Integer.getInteger("openkcm.partition.ops", 120);
+    int ops = Integer.getInteger("openkcm.partition.ops", 300);
     Random random = new Random(seed);
     try {
       start();
@@ -468,19 +468,13 @@ class OrbitalRandomPartitionIT {
   }
 
   private static void eventually(PgStack any, Runnable check) {
-    any.client
-        .createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(60),
-            Duration.ofMillis(500),
-            () -> {
-              try {
-                check.run();
-              } catch (OpenKcmException e) {
-                throw new AssertionError(e.oneLine());
-              }
-              return null;
-            });
+    Eventually.holds(
+        any.client,
+        Duration.ofSeconds(60),
+        () -> {
+          check.run();
+          return null;
+        });
   }
 
   // ---------------------------------------------------------------- the regions

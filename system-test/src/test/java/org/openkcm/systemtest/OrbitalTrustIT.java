@@ -475,21 +475,7 @@ class OrbitalTrustIT {
   }
 
   private static <T> T eventually(java.util.concurrent.Callable<T> check) {
-    return kit.createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(30),
-            Duration.ofMillis(200),
-            () -> {
-              try {
-                return check.call();
-              } catch (OpenKcmException e) {
-                throw new AssertionError(e.oneLine(), e);
-              } catch (AssertionError e) {
-                throw e;
-              } catch (Exception e) {
-                throw new AssertionError(e);
-              }
-            });
+    return Eventually.holds(kit, Duration.ofSeconds(30), check);
   }
 
   private static GenerateDataKeyResponse generate(DataKeyServiceClient app, String order) {
