@@ -69,6 +69,17 @@ public final class Orbital implements AutoCloseable {
           return m;
         });
     metrics.gauge(
+        "openkcm_replication_refused_events",
+        "Events from the peer region refused here since this node started (never persisted: not from"
+            + " the tenant's home, a conflicting onboarding, a reused version, a jump; alert on any"
+            + " increase)",
+        "peer",
+        () -> {
+          java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+          peers.forEach(p -> m.put(p, (double) traffic.in(p).refused()));
+          return m;
+        });
+    metrics.gauge(
         "openkcm_replication_connected",
         "1 while the last shipment to the peer region arrived, else 0",
         "peer",

@@ -26,7 +26,9 @@ final class Traffic {
     /** An event of this peer refused here ({@code why}: reason and detail). */
     synchronized void refused(String why) {
       refused++;
-      lastRefusal = why;
+      // the detail quotes what the peer sent: bounded, no control characters
+      lastRefusal =
+          org.openkcm.protocol.error.Fields.safe(why.length() > 512 ? why.substring(0, 512) : why);
     }
 
     synchronized long refused() {

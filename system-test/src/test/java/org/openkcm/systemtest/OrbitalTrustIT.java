@@ -271,6 +271,11 @@ class OrbitalTrustIT {
     PeerStatus fromUs = status(euOrbitalPort, identity("admin/cli"), "us");
     assertEquals(refusedBefore + 5, fromUs.getRefusedFromPeer());
     assertTrue(fromUs.getLastRefusal().startsWith("SEQUENCE_JUMP"), fromUs.getLastRefusal());
+    // and the alert's metric counts them
+    String scrape = scrape(eu);
+    assertTrue(
+        scrape.contains("openkcm_replication_refused_events{peer=\"us\"} " + (refusedBefore + 5)),
+        scrape.lines().filter(l -> l.contains("refused")).toList().toString());
     TenantInfo acme = tenant(eu);
     assertEquals("", acme.getHomeRegion(), "still eu's own tenant");
     assertServes();
@@ -402,6 +407,21 @@ class OrbitalTrustIT {
   private static void assertDenied(Runnable call) {
     OpenKcmException e = assertThrows(OpenKcmException.class, call::run);
     assertEquals(ErrorReason.PERMISSION_DENIED, e.reason(), e.getMessage());
+  }
+
+  /** The Prometheus text of {@code region}'s Core management listener. */
+  private static String scrape(DemoStack region) {
+    java.net.URI base =
+        org.openkcm.node.health.NodeHealth.get(region.core().system()).management().orElseThrow();
+    try {
+      return java.net.http.HttpClient.newHttpClient()
+          .send(
+              java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString())
+          .body();
+    } catch (Exception e) {
+      throw new AssertionError("no metrics at " + base, e);
+    }
   }
 
   /** The tenant still serves at home: nothing forged took effect. */
