@@ -62,11 +62,12 @@ class OrbitalDestroyingEventsIT {
         Orbital usOrbital = Orbital.init(us.core().system()).orElseThrow();
         GenerateDataKeyResponse made =
             await(
-                eu.app.generateDataKey(
-                    GenerateDataKeyRequest.newBuilder()
-                        .setTenantId("gone")
-                        .setServiceId("payments")
-                        .build()));
+                eu.app("gone", "payments")
+                    .generateDataKey(
+                        GenerateDataKeyRequest.newBuilder()
+                            .setTenantId("gone")
+                            .setServiceId("payments")
+                            .build()));
         eventually(us, () -> decrypt(us, made));
 
         euToUs.cut(); // us is away
@@ -141,11 +142,13 @@ class OrbitalDestroyingEventsIT {
 
   private static byte[] decrypt(PgStack region, GenerateDataKeyResponse key) {
     return await(
-            region.app.decrypt(
-                DecryptRequest.newBuilder()
-                    .setTenantId("gone")
-                    .setEnvelope(key.getEnvelope())
-                    .build()))
+            region
+                .app("gone", "payments")
+                .decrypt(
+                    DecryptRequest.newBuilder()
+                        .setTenantId("gone")
+                        .setEnvelope(key.getEnvelope())
+                        .build()))
         .getPlaintext()
         .toByteArray();
   }
@@ -168,6 +171,7 @@ class OrbitalDestroyingEventsIT {
         "openkcm.orbital.peers",
         List.of(Map.of("name", peer, "host", "127.0.0.1", "port", peerPort)));
     c.put("openkcm.core.keystore.devfile.directory", sharedL1.toString());
+    OrbitalTls.on(c, name, sharedL1);
     return c;
   }
 }

@@ -200,7 +200,7 @@ class OrbitalRandomPartitionIT {
           await(
               stacks
                   .get(region)
-                  .app
+                  .app(tenant, "s")
                   .generateDataKey(
                       GenerateDataKeyRequest.newBuilder()
                           .setTenantId(tenant)
@@ -445,7 +445,7 @@ class OrbitalRandomPartitionIT {
           await(
                   stacks
                       .get(region)
-                      .app
+                      .app(m.tenant(), "s")
                       .decrypt(
                           DecryptRequest.newBuilder()
                               .setTenantId(m.tenant())
@@ -512,6 +512,7 @@ class OrbitalRandomPartitionIT {
       }
       c.put("openkcm.orbital.peers", peers);
       c.put("openkcm.core.keystore.devfile.directory", l1.toString());
+      OrbitalTls.on(c, name, l1);
       PgStack stack = PgStack.start("rnd-" + name, c, Map.of());
       stacks.put(name, stack);
       orbitals.put(name, Orbital.init(stack.core().system()).orElseThrow());

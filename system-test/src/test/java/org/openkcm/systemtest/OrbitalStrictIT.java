@@ -117,6 +117,7 @@ class OrbitalStrictIT {
         "openkcm.orbital.peers",
         List.of(Map.of("name", peer, "host", "127.0.0.1", "port", peerPort)));
     c.put("openkcm.core.keystore.devfile.directory", sharedL1.toString());
+    OrbitalTls.on(c, name, sharedL1);
     return c;
   }
 }
