@@ -95,6 +95,9 @@ final class ReplicaAdmission {
       }
       return new Admit();
     }
+    if (s instanceof TenantState.Unregistered && event instanceof TenantKilled) {
+      return new Admit(); // kept until the home's onboarding arrives: a kill is never lost
+    }
     if (!(s instanceof Registered r)) {
       return refuse(
           Refusal.UNKNOWN_TENANT,

@@ -52,7 +52,22 @@ final class TenantEvolution {
     b.forAnyState().onEvent(TenantEntity.Replicated.class, (s, e) -> replicated(self.get(), s, e));
     b.forStateType(TenantState.Offboarded.class)
         .onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
-    b.forStateType(Unregistered.class).onEvent(TenantOnboarded.class, (s, e) -> onboarded(e));
+    b.forStateType(Unregistered.class)
+        .onEvent(
+            TenantOnboarded.class,
+            (s, e) -> {
+              Registered r = onboarded(e);
+              for (Map.Entry<String, KillRecord> k : s.pendingKills().entrySet()) {
+                r = r.withKill(k.getKey(), k.getValue());
+              }
+              return r;
+            })
+        .onEvent(
+            TenantKilled.class,
+            (s, e) ->
+                s.withPendingKill(
+                    e.killId() == null ? "" : e.killId(),
+                    new KillRecord(KillScope.TENANT, e.reason(), e.by(), e.at())));
     b.forStateType(Registered.class)
         .onEvent(
             ServiceCreated.class,
@@ -180,7 +195,8 @@ final class TenantEvolution {
       EventHandler<TenantState, Event> handler, TenantState s, TenantEntity.Replicated e) {
     boolean applies =
         (s instanceof TenantState.Registered && !(e.event() instanceof TenantOnboarded))
-            || (!(s instanceof TenantState.Registered) && e.event() instanceof TenantOnboarded);
+            || (!(s instanceof TenantState.Registered) && e.event() instanceof TenantOnboarded)
+            || (s instanceof Unregistered && e.event() instanceof TenantKilled);
     TenantState next = s;
     if (applies) {
       try {

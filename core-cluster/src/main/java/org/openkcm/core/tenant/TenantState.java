@@ -164,7 +164,27 @@ public sealed interface TenantState extends CborSerializable {
   /** The customer's keystore refused L1: why, and since when. */
   record L1Revocation(String reason, String message, Instant since) implements CborSerializable {}
 
-  public record Unregistered() implements TenantState {}
+  /**
+   * No such tenant here (yet). {@code pendingKills}: kills another region pulled before its home's
+   * onboarding reached this region; they are in force from the onboarding on (a kill is never lost
+   * to the order events of different regions arrive in).
+   */
+  public record Unregistered(Map<String, KillRecord> pendingKills) implements TenantState {
+
+    public Unregistered {
+      pendingKills = pendingKills == null ? Map.of() : Map.copyOf(pendingKills);
+    }
+
+    public Unregistered() {
+      this(Map.of());
+    }
+
+    Unregistered withPendingKill(String id, KillRecord k) {
+      Map<String, KillRecord> next = new TreeMap<>(pendingKills);
+      next.put(id, k);
+      return new Unregistered(next);
+    }
+  }
 
   /**
    * The tenant was offboarded: every key version destroyed (listed in {@code destroyed}, by the

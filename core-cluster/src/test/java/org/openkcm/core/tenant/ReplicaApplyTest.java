@@ -361,6 +361,26 @@ class ReplicaApplyTest {
   }
 
   @Test
+  void aKillFromAReplicaThatArrivesBeforeTheHomesOnboardingHoldsFromTheOnboardingOn()
+      throws Exception {
+    // us killed a tenant homed in eu; this region hears us before it hears eu
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> here = replica("early-kill");
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED,
+        apply(
+                here,
+                "us",
+                9,
+                new TenantEntity.TenantKilled("seen in us", "us", Instant.now(), "c", "us/k"))
+            .kind());
+    apply(here, "eu", 1, onboarding("early-kill"));
+    here.restart(); // and after recovery
+    TenantState.Registered s = (TenantState.Registered) here.getState();
+    assertEquals(java.util.Set.of("us/k"), s.kills().keySet());
+    assertEquals("seen in us", s.killed().orElseThrow().reason());
+  }
+
+  @Test
   void aReplicatedKillWithoutAnIdIsNamedByItsOriginAndNumber() throws Exception {
     EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("noid");
     apply(replica, "eu", 1, onboarding("noid"));
