@@ -149,7 +149,17 @@ final class Inbox implements OrbitalServicePowerApi {
                                 c[2]++;
                                 traffic
                                     .in(origin)
-                                    .refused(outcome.refusal() + ": " + outcome.detail());
+                                    .refused(
+                                        e.getTenantId()
+                                            + " #"
+                                            + e.getSequenceNr()
+                                            + " "
+                                            + e.getManifest()
+                                                .substring(e.getManifest().lastIndexOf('$') + 1)
+                                            + ": "
+                                            + outcome.refusal()
+                                            + ": "
+                                            + outcome.detail());
                               }
                             }
                             return c;

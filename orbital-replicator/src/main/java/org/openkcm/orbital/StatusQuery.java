@@ -58,7 +58,9 @@ final class StatusQuery {
       }
       Traffic.In in = traffic.in(peer.name());
       p.setAppliedFromPeer(in.count()).setLagP50Ms(in.quantile(0.5)).setLagP99Ms(in.quantile(0.99));
-      p.setRefusedFromPeer(in.refused()).setLastRefusal(in.lastRefusal());
+      p.setRefusedFromPeer(in.refused())
+          .setLastRefusal(in.lastRefusal())
+          .addAllRecentRefusals(in.recentRefusals());
       in.last().ifPresent(t -> p.setLastAppliedAt(t.toString()));
       reply.addPeers(p);
     }

@@ -20,11 +20,21 @@ final class Traffic {
     private final long[] lags = new long[1000];
     private long count;
     private volatile Instant last;
+    private static final int RECENT = 50;
     private long refused;
     private String lastRefusal = "";
+    private final java.util.ArrayDeque<String> recent = new java.util.ArrayDeque<>();
 
     /** An event of this peer refused here ({@code why}: reason and detail). */
     synchronized void refused(String why) {
+      recent.addLast(
+          Instant.now()
+              + " "
+              + org.openkcm.protocol.error.Fields.safe(
+                  why.length() > 512 ? why.substring(0, 512) : why));
+      while (recent.size() > RECENT) {
+        recent.removeFirst();
+      }
       refused++;
       // the detail quotes what the peer sent: bounded, no control characters
       lastRefusal =
@@ -37,6 +47,11 @@ final class Traffic {
 
     synchronized String lastRefusal() {
       return lastRefusal;
+    }
+
+    /** The last refusals, newest last (parked for an operator to read; also audited). */
+    synchronized java.util.List<String> recentRefusals() {
+      return java.util.List.copyOf(recent);
     }
 
     synchronized void applied(long lagMillis) {

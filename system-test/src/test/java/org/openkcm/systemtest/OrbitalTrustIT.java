@@ -270,7 +270,18 @@ class OrbitalTrustIT {
     assertEquals(5, r.getRefused(), r.toString());
     PeerStatus fromUs = status(euOrbitalPort, identity("admin/cli"), "us");
     assertEquals(refusedBefore + 5, fromUs.getRefusedFromPeer());
-    assertTrue(fromUs.getLastRefusal().startsWith("SEQUENCE_JUMP"), fromUs.getLastRefusal());
+    assertTrue(fromUs.getLastRefusal().contains("SEQUENCE_JUMP"), fromUs.getLastRefusal());
+    // each refusal parked for the operator, with its tenant, number, event and reason
+    List<String> parked =
+        fromUs
+            .getRecentRefusalsList()
+            .subList(fromUs.getRecentRefusalsCount() - 5, fromUs.getRecentRefusalsCount());
+    assertTrue(
+        parked.get(0).contains("acme #1 TenantOffboarded: NOT_FROM_HOME"), parked.toString());
+    assertTrue(parked.get(1).contains("#2 TenantRevived: NOT_FROM_HOME"), parked.toString());
+    assertTrue(
+        parked.get(3).contains("#4 TenantOnboarded: ONBOARDING_CONFLICT"), parked.toString());
+    assertTrue(parked.get(4).contains("TenantKilled: SEQUENCE_JUMP"), parked.toString());
     // and the alert's metric counts them
     String scrape = scrape(eu);
     assertTrue(
