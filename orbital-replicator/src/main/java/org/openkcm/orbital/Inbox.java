@@ -44,8 +44,6 @@ import org.openkcm.protocol.orbital.v1.StatusRequest;
 final class Inbox implements OrbitalServicePowerApi {
 
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Inbox.class);
-  private static final ReplicaOutcome APPLIED =
-      new ReplicaOutcome(ReplicaOutcome.Kind.APPLIED, ReplicaOutcome.Refusal.NONE, "");
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -251,7 +249,7 @@ final class Inbox implements OrbitalServicePowerApi {
                       replyTo),
               timeout,
               system.scheduler())
-          .thenApply(s -> APPLIED);
+          .thenApply(s -> ReplicaOutcome.APPLIED);
     }
     if (decoded instanceof KillSwitchEntity.Released released) {
       if (released.ids().isEmpty() || released.ids().stream().anyMatch(String::isEmpty)) {
@@ -263,10 +261,7 @@ final class Inbox implements OrbitalServicePowerApi {
         AuditLog.record(
             "orbital.refused", "origin", origin, "reason", "RELEASE_NAMES_NO_ENGAGEMENT");
         return CompletableFuture.completedFuture(
-            new ReplicaOutcome(
-                ReplicaOutcome.Kind.REFUSED,
-                ReplicaOutcome.Refusal.RELEASE_NAMES_NO_ENGAGEMENT,
-                why));
+            ReplicaOutcome.refused(ReplicaOutcome.Refusal.RELEASE_NAMES_NO_ENGAGEMENT, why));
       }
       return org.apache.pekko.actor.typed.javadsl.AskPattern
           .<KillSwitchEntity.Command, KillSwitchEntity.State>askWithStatus(
@@ -279,7 +274,7 @@ final class Inbox implements OrbitalServicePowerApi {
                       replyTo),
               timeout,
               system.scheduler())
-          .thenApply(s -> APPLIED);
+          .thenApply(s -> ReplicaOutcome.APPLIED);
     }
     return CompletableFuture.failedFuture(
         new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "not a kill-switch change"));

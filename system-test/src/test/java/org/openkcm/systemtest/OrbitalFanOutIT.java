@@ -202,7 +202,7 @@ class OrbitalFanOutIT {
     }
     c.put("openkcm.orbital.peers", peers);
     c.put("openkcm.core.keystore.devfile.directory", l1.toString());
-    OrbitalTls.on(c, name, l1);
+    OrbitalRegions.mutualTls(c, name, l1);
     return c;
   }
 }

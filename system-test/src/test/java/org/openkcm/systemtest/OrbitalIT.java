@@ -41,7 +41,7 @@ import org.openkcm.protocol.gateway.v1.GenerateDataKeyResponse;
  * its own, kept in step by Orbital (region A ships to B through a recording relay, B ships to A
  * directly). The customer's L1 is reachable from both (one development keystore, as an AWS
  * multi-Region key would be). The one Orbital test on plaintext listeners (test profile): it reads
- * what crosses the wire at the relay; every other runs under mutual TLS ({@link OrbitalTls}).
+ * what crosses the wire at the relay; every other runs under mutual TLS ({@link OrbitalRegions}).
  */
 class OrbitalIT {
 

@@ -8,8 +8,6 @@ import static org.openkcm.core.testing.Rpc.await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.openkcm.core.testing.Rpc;
@@ -179,18 +177,7 @@ class OrbitalPartitionIT {
 
   private static Map<String, Object> region(
       String name, int port, String peer, int peerPort, Path sharedL1) {
-    Map<String, Object> c = new HashMap<>();
-    c.put("openkcm.core.region", name);
-    c.put("openkcm.orbital.enabled", true);
-    c.put("openkcm.orbital.port", port);
-    c.put("openkcm.orbital.min-backoff", "200ms");
-    c.put("openkcm.orbital.max-backoff", "1s");
-    c.put("openkcm.orbital.call-timeout", "3s");
-    c.put(
-        "openkcm.orbital.peers",
-        List.of(Map.of("name", peer, "host", "127.0.0.1", "port", peerPort)));
-    c.put("openkcm.core.keystore.devfile.directory", sharedL1.toString());
-    OrbitalTls.on(c, name, sharedL1);
+    Map<String, Object> c = OrbitalRegions.pair(name, port, peer, peerPort, sharedL1);
     return c;
   }
 }

@@ -512,7 +512,7 @@ class OrbitalRandomPartitionIT {
       }
       c.put("openkcm.orbital.peers", peers);
       c.put("openkcm.core.keystore.devfile.directory", l1.toString());
-      OrbitalTls.on(c, name, l1);
+      OrbitalRegions.mutualTls(c, name, l1);
       PgStack stack = PgStack.start("rnd-" + name, c, Map.of());
       stacks.put(name, stack);
       orbitals.put(name, Orbital.init(stack.core().system()).orElseThrow());

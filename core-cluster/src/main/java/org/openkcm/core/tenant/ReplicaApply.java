@@ -130,6 +130,7 @@ final class ReplicaApply {
     return rt.effect.reply(c.replyTo(), StatusReply.success(ReplicaOutcome.refused(why, detail)));
   }
 
+  /** The events that destroy key versions: the journal before them goes (after a snapshot). */
   static boolean destroys(Event e) {
     return e instanceof L3VersionsRetired
         || e instanceof L2Rotated

@@ -22,10 +22,11 @@ public record ReplicaOutcome(Kind kind, Refusal refusal, String detail)
     REFUSED
   }
 
-  static final ReplicaOutcome APPLIED = new ReplicaOutcome(Kind.APPLIED, Refusal.NONE, "");
-  static final ReplicaOutcome DUPLICATE = new ReplicaOutcome(Kind.DUPLICATE, Refusal.NONE, "");
+  public static final ReplicaOutcome APPLIED = new ReplicaOutcome(Kind.APPLIED, Refusal.NONE, "");
+  public static final ReplicaOutcome DUPLICATE =
+      new ReplicaOutcome(Kind.DUPLICATE, Refusal.NONE, "");
 
-  static ReplicaOutcome refused(Refusal why, String detail) {
+  public static ReplicaOutcome refused(Refusal why, String detail) {
     return new ReplicaOutcome(Kind.REFUSED, why, detail);
   }
 

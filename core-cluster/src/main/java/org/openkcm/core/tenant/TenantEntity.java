@@ -32,16 +32,12 @@ import org.openkcm.core.tenant.KeyBatch.UnwrapItem;
 import org.openkcm.core.tenant.KeyBatch.Unwrapped;
 import org.openkcm.core.tenant.KeyBatch.WrapItem;
 import org.openkcm.core.tenant.KeyBatch.Wrapped;
-import org.openkcm.core.tenant.LifecycleProtocol.L2Rewrapped;
-import org.openkcm.core.tenant.LifecycleProtocol.L2Rotated;
-import org.openkcm.core.tenant.LifecycleProtocol.L3VersionsRetired;
 import org.openkcm.core.tenant.LifecycleProtocol.Offboard;
 import org.openkcm.core.tenant.LifecycleProtocol.RetireVersions;
 import org.openkcm.core.tenant.LifecycleProtocol.ReuseOffboardedId;
 import org.openkcm.core.tenant.LifecycleProtocol.RewrapL2;
 import org.openkcm.core.tenant.LifecycleProtocol.RotateL2;
 import org.openkcm.core.tenant.LifecycleProtocol.RotateService;
-import org.openkcm.core.tenant.LifecycleProtocol.TenantOffboarded;
 import org.openkcm.core.tenant.TenantState.Registered;
 import org.openkcm.core.tenant.TenantState.Unregistered;
 import org.openkcm.core.tenant.TenantState.WrappedL3;
@@ -455,10 +451,7 @@ public final class TenantEntity
     if (event instanceof Replicated r) {
       return shouldSnapshot(state, r.event(), sequenceNr);
     }
-    return event instanceof L3VersionsRetired
-        || event instanceof L2Rotated
-        || event instanceof L2Rewrapped
-        || event instanceof TenantOffboarded;
+    return ReplicaApply.destroys(event);
   }
 
   // ---------------------------------------------------------------- commands
