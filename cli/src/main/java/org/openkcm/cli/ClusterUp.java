@@ -245,7 +245,8 @@ final class ClusterUp implements Callable<Integer> {
       for (ClusterCommand.Node n : waiting) {
         if (!ClusterCommand.alive(n)) {
           throw new OpenKcmException(
-              ErrorReason.INTERNAL, n.name() + " exited while starting; see " + n.log());
+              ErrorReason.INTERNAL,
+              n.name() + " exited while starting; see " + n.log() + lastErrors(Path.of(n.log())));
         }
       }
       if (waiting.isEmpty()) {
@@ -268,6 +269,29 @@ final class ClusterUp implements Callable<Integer> {
           waiting.stream().map(ClusterCommand.Node::name).toList());
       err.flush();
       TimeUnit.SECONDS.sleep(1);
+    }
+  }
+
+  /**
+   * The ERROR lines (with what follows each, up to 12 lines) of a node's log that exited while
+   * starting, so that the reason shows where {@code cluster up} is run (a CI log keeps no node
+   * logs).
+   */
+  static String lastErrors(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      List<String> shown = new ArrayList<>();
+      for (int i = 0; i < lines.size() && shown.size() < 12; i++) {
+        String line = lines.get(i);
+        if (line.contains(" ERROR ") || line.startsWith("Exception") || line.startsWith("error:")) {
+          for (int j = i; j < lines.size() && j < i + 4 && shown.size() < 12; j++) {
+            shown.add("  " + lines.get(j));
+          }
+        }
+      }
+      return shown.isEmpty() ? "" : "; its log says:\n" + String.join("\n", shown);
+    } catch (IOException | RuntimeException unreadable) {
+      return "";
     }
   }
 }

@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
+import org.openkcm.node.sql.SerializedDdl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,16 +58,23 @@ public final class JournalSchema {
     Matcher m = CURRENT_SCHEMA.matcher(url);
     String schema = m.find() ? m.group(1) : "public";
     log.info("journal: ensuring tables exist in PostgreSQL schema {}", schema);
-    try (Connection c = DriverManager.getConnection(url, user, password);
-        Statement st = c.createStatement()) {
-      st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-      st.execute("SET search_path TO " + schema);
-      for (String sql : script().split(";")) {
-        String stmt = stripComments(sql);
-        if (!stmt.isBlank()) {
-          st.execute(stmt);
-        }
-      }
+    try (Connection c = DriverManager.getConnection(url, user, password)) {
+      // Core nodes started together all run this on one fresh schema: one at a time
+      SerializedDdl.run(
+          c,
+          schema,
+          tx -> {
+            try (Statement st = tx.createStatement()) {
+              st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+              st.execute("SET LOCAL search_path TO " + schema);
+              for (String sql : script().split(";")) {
+                String stmt = stripComments(sql);
+                if (!stmt.isBlank()) {
+                  st.execute(stmt);
+                }
+              }
+            }
+          });
     } catch (SQLException e) {
       throw new IllegalStateException(
           "cannot create the journal tables in "

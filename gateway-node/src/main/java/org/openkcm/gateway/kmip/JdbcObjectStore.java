@@ -50,16 +50,23 @@ public final class JdbcObjectStore implements ObjectStore, AutoCloseable {
                 List.of("tenant", "service", "uid"),
                 "doc");
     Dialect d = db.dialect();
-    try (Connection conn = db.pool().getConnection();
-        Statement st = conn.createStatement()) {
-      st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-      st.execute(
-          "CREATE TABLE IF NOT EXISTS "
-              + table
-              + (" (tenant %1$s NOT NULL, service %1$s NOT NULL, uid %1$s NOT NULL,"
-                      + " created %3$s NOT NULL, doc %2$s NOT NULL,"
-                      + " PRIMARY KEY (tenant, service, uid))")
-                  .formatted(d.text, d.bytes, d.timestamp));
+    try (Connection conn = db.pool().getConnection()) {
+      // gateways started together create the table at once: one at a time
+      db.createOnce(
+          conn,
+          schema,
+          tx -> {
+            try (Statement st = tx.createStatement()) {
+              st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+              st.execute(
+                  "CREATE TABLE IF NOT EXISTS "
+                      + table
+                      + (" (tenant %1$s NOT NULL, service %1$s NOT NULL, uid %1$s NOT NULL,"
+                              + " created %3$s NOT NULL, doc %2$s NOT NULL,"
+                              + " PRIMARY KEY (tenant, service, uid))")
+                          .formatted(d.text, d.bytes, d.timestamp));
+            }
+          });
     } catch (SQLException e) {
       db.close();
       throw new IllegalStateException("KMIP object store: " + e.getMessage(), e);

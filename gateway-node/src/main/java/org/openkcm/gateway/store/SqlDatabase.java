@@ -3,7 +3,10 @@ package org.openkcm.gateway.store;
 import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
+import org.openkcm.node.sql.SerializedDdl;
 
 /**
  * A JDBC database the gateway keeps things in (the L4 vault, KMIP objects): a PostgreSQL server, or
@@ -121,5 +124,23 @@ public record SqlDatabase(Dialect dialect, HikariDataSource pool) implements Aut
   @Override
   public String toString() {
     return "SqlDatabase[" + kind() + "]";
+  }
+
+  /** DDL for {@link #createOnce}. */
+  @FunctionalInterface
+  public interface Ddl {
+    void run(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs {@code ddl} so that the nodes sharing a PostgreSQL database never race on it ({@link
+   * SerializedDdl}); on H2 (one embedded process) it runs as it is.
+   */
+  public void createOnce(Connection c, String scope, Ddl ddl) throws SQLException {
+    if (dialect == Dialect.POSTGRES) {
+      SerializedDdl.run(c, scope, ddl::run);
+    } else {
+      ddl.run(c);
+    }
   }
 }

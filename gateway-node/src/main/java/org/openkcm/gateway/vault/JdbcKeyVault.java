@@ -73,21 +73,27 @@ public final class JdbcKeyVault implements KeyVault {
           try (Connection c = db.pool().getConnection()) {
             if (!ready.contains(schema)) {
               Dialect d = db.dialect();
-              try (Statement st = c.createStatement()) {
-                st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-                st.execute(
-                    "CREATE TABLE IF NOT EXISTS "
-                        + schema
-                        + (".keys (id %1$s PRIMARY KEY, service %1$s NOT NULL, envelope %2$s,"
-                                + " context_names %3$s, context_values %3$s, subject %1$s NOT NULL,"
-                                + " created %4$s NOT NULL, destroyed_at %4$s)")
-                            .formatted(d.text, d.bytes, d.textArray, d.timestamp));
-                st.execute(
-                    "CREATE INDEX IF NOT EXISTS keys_subject ON "
-                        + schema
-                        + ".keys (subject)"
-                        + d.partialIndex("destroyed_at IS NULL"));
-              }
+              SqlDatabase.Ddl create =
+                  tx -> {
+                    try (Statement st = tx.createStatement()) {
+                      st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+                      st.execute(
+                          "CREATE TABLE IF NOT EXISTS "
+                              + schema
+                              + (".keys (id %1$s PRIMARY KEY, service %1$s NOT NULL,"
+                                      + " envelope %2$s, context_names %3$s, context_values %3$s,"
+                                      + " subject %1$s NOT NULL, created %4$s NOT NULL,"
+                                      + " destroyed_at %4$s)")
+                                  .formatted(d.text, d.bytes, d.textArray, d.timestamp));
+                      st.execute(
+                          "CREATE INDEX IF NOT EXISTS keys_subject ON "
+                              + schema
+                              + ".keys (subject)"
+                              + d.partialIndex("destroyed_at IS NULL"));
+                    }
+                  };
+              // the gateways of a region share the database: one creates the schema at a time
+              db.createOnce(c, schema, create);
               ready.add(schema);
             }
             return work.run(c);
