@@ -30,6 +30,8 @@ import org.openkcm.protocol.error.OpenKcmException;
 import org.openkcm.protocol.orbital.v1.ApplyRequest;
 import org.openkcm.protocol.orbital.v1.ApplyResponse;
 import org.openkcm.protocol.orbital.v1.OrbitalServicePowerApi;
+import org.openkcm.protocol.orbital.v1.ReplayReply;
+import org.openkcm.protocol.orbital.v1.ReplayRequest;
 import org.openkcm.protocol.orbital.v1.ReplicatedEvent;
 import org.openkcm.protocol.orbital.v1.StatusReply;
 import org.openkcm.protocol.orbital.v1.StatusRequest;
@@ -56,7 +58,18 @@ final class Inbox implements OrbitalServicePowerApi {
   private final StatusQuery status;
   private final org.openkcm.core.tenant.HomeRegionHeartbeats heartbeats;
 
-  Inbox(ActorSystem<?> system, OrbitalSettings settings, Traffic traffic, StatusQuery status) {
+  private final History history;
+  private final CatchUp catchUp;
+
+  Inbox(
+      ActorSystem<?> system,
+      OrbitalSettings settings,
+      Traffic traffic,
+      StatusQuery status,
+      History history,
+      CatchUp catchUp) {
+    this.history = history;
+    this.catchUp = catchUp;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.serialization = SerializationExtension.get(Adapter.toClassic(system));
@@ -105,34 +118,17 @@ final class Inbox implements OrbitalServicePowerApi {
       return CompletableFuture.failedFuture(GrpcErrors.toGrpc(no.get()));
     }
     String origin = in.getOriginRegion();
-    OrbitalSettings.Peer peer = peers.get(origin);
-    if (peer == null) {
-      return denied(
-          md,
-          origin,
-          "region "
-              + Fields.safe(origin)
-              + " is not a peer of this region (openkcm.orbital.peers)");
-    }
-    Optional<SpiffeId> caller = PeerIdentity.of(md);
-    if (caller.isPresent() && !caller.get().isWithin(peer.identity())) {
-      return denied(
-          md,
-          origin,
-          caller.get().uri()
-              + " may not deliver events of region "
-              + origin
-              + " (its Cores carry "
-              + peer.identity().uri()
-              + ")");
+    Optional<String> notPeer = notPeer(md, origin, "deliver events");
+    if (notPeer.isPresent()) {
+      return denied(md, origin, notPeer.get());
     }
     heartbeats.heard(origin); // events or a heartbeat: the peer is alive
-    CompletionStage<long[]> counts = CompletableFuture.completedFuture(new long[3]);
+    CompletionStage<long[]> counts = CompletableFuture.completedFuture(new long[4]);
     for (ReplicatedEvent e : in.getEventsList()) {
       counts =
           counts.thenCompose(
               c ->
-                  applyOne(origin, e)
+                  applyInOrder(origin, e, c)
                       .thenApply(
                           outcome -> {
                             switch (outcome.kind()) {
@@ -170,6 +166,7 @@ final class Inbox implements OrbitalServicePowerApi {
                     .setApplied(c[0])
                     .setDuplicates(c[1])
                     .setRefused(c[2])
+                    .setCaughtUp(c[3])
                     .build())
         .exceptionally(
             failure -> {
@@ -177,7 +174,108 @@ final class Inbox implements OrbitalServicePowerApi {
             });
   }
 
-  /** A delivery refused as a whole (the caller is not the region it claims): audited. */
+  /**
+   * Applies {@code e} once every earlier event of its origin that crosses regions was applied (or
+   * considered) here: when the entity finds a gap, the missing events are fetched from the origin
+   * and applied first ({@link CatchUp}; their number added to {@code counts[3]}).
+   */
+  private CompletionStage<ReplicaOutcome> applyInOrder(String origin, ReplicatedEvent e, long[] c) {
+    return applyOne(origin, e, e.getPreviousSequenceNr())
+        .thenCompose(
+            outcome -> {
+              if (outcome.kind() != ReplicaOutcome.Kind.GAP) {
+                return CompletableFuture.completedFuture(outcome);
+              }
+              return catchUp
+                  .fill(
+                      origin,
+                      e.getTenantId(),
+                      outcome.replicatedUpTo(),
+                      e.getSequenceNr(),
+                      (o, replayed) -> applyOne(o, replayed, 0).thenApply(r -> count(o, r)))
+                  .thenCompose(
+                      fetched -> {
+                        c[3] += fetched;
+                        return applyOne(origin, e, 0);
+                      });
+            });
+  }
+
+  /** A replayed event's outcome, counted as the peer's traffic (its lag is not: it was late). */
+  private ReplicaOutcome count(String origin, ReplicaOutcome outcome) {
+    if (outcome.kind() == ReplicaOutcome.Kind.REFUSED) {
+      traffic.in(origin).refused("(catch-up) " + outcome.refusal() + ": " + outcome.detail());
+    }
+    return outcome;
+  }
+
+  @Override
+  public CompletionStage<ReplayReply> replay(ReplayRequest in, Metadata md) {
+    Optional<OpenKcmException> no = refused(md, Set.of("core"), "read a tenant's history");
+    if (no.isPresent()) {
+      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(no.get()));
+    }
+    String asker = in.getRequestingRegion();
+    Optional<String> notPeer = notPeer(md, asker, "read tenant history");
+    if (notPeer.isPresent()) {
+      return denied(md, asker, notPeer.get());
+    }
+    Optional<String> bad = Identifiers.problem("tenant", in.getTenantId());
+    if (bad.isEmpty()
+        && (in.getAfterSequenceNr() < 0 || in.getBeforeSequenceNr() <= in.getAfterSequenceNr())) {
+      bad =
+          Optional.of(
+              "a replay range must be 0 <= after < before, was "
+                  + in.getAfterSequenceNr()
+                  + ".."
+                  + in.getBeforeSequenceNr());
+    }
+    if (bad.isPresent()) {
+      return CompletableFuture.failedFuture(
+          GrpcErrors.toGrpc(new OpenKcmException(ErrorReason.INVALID_ARGUMENT, bad.get())));
+    }
+    log.info(
+        "Orbital: region {} catches up tenant {}: events after #{} before #{}",
+        asker,
+        in.getTenantId(),
+        in.getAfterSequenceNr(),
+        in.getBeforeSequenceNr());
+    return history
+        .replay(in.getTenantId(), in.getAfterSequenceNr(), in.getBeforeSequenceNr())
+        .exceptionally(
+            failure -> {
+              throw GrpcErrors.toGrpc(Rejections.parse(failure));
+            });
+  }
+
+  /**
+   * Why the caller may not {@code what} as {@code region}: the region is no configured peer, or the
+   * caller's certificate is not within the identity its Cores carry; empty when it may.
+   */
+  private Optional<String> notPeer(Metadata md, String region, String what) {
+    OrbitalSettings.Peer peer = peers.get(region);
+    if (peer == null) {
+      return Optional.of(
+          "region "
+              + Fields.safe(region)
+              + " is not a peer of this region (openkcm.orbital.peers)");
+    }
+    Optional<SpiffeId> caller = PeerIdentity.of(md);
+    if (caller.isPresent() && !caller.get().isWithin(peer.identity())) {
+      return Optional.of(
+          caller.get().uri()
+              + " may not "
+              + what
+              + " as region "
+              + region
+              + " (its Cores carry "
+              + peer.identity().uri()
+              + ")");
+    }
+    return Optional.empty();
+  }
+
+  /** A call refused as a whole (the caller is not the region it claims): audited. */
   private static <T> CompletionStage<T> denied(Metadata md, String origin, String why) {
     AuditLog.record(
         "orbital.denied",
@@ -280,7 +378,11 @@ final class Inbox implements OrbitalServicePowerApi {
         new OpenKcmException(ErrorReason.INVALID_ARGUMENT, "not a kill-switch change"));
   }
 
-  private CompletionStage<ReplicaOutcome> applyOne(String origin, ReplicatedEvent e) {
+  /**
+   * {@code e} applied by its tenant's entity, checked for a gap after {@code previous} (0: not).
+   */
+  private CompletionStage<ReplicaOutcome> applyOne(
+      String origin, ReplicatedEvent e, long previous) {
     if (e.getTenantId().isEmpty()) {
       return applyKillSwitch(origin, e);
     }
@@ -305,7 +407,7 @@ final class Inbox implements OrbitalServicePowerApi {
         .<ReplicaOutcome>askWithStatus(
             replyTo ->
                 new TenantEntity.ApplyReplicated(
-                    origin, e.getSequenceNr(), event, maxSequenceJump, replyTo),
+                    origin, e.getSequenceNr(), event, maxSequenceJump, previous, replyTo),
             timeout);
   }
 }

@@ -13,6 +13,7 @@ import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
+import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.seal.NodeMasterKey;
 import org.openkcm.node.tls.MutualTls;
 import org.openkcm.node.tls.NodeTls;
@@ -80,6 +81,16 @@ public final class Orbital implements AutoCloseable {
           return m;
         });
     metrics.gauge(
+        "openkcm_replication_unrecoverable_gaps",
+        "Gaps in the peer region's events that a catch-up could not fill since this node started (the"
+            + " missing events were purged there behind a destroying event; alert on any increase)",
+        "peer",
+        () -> {
+          java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+          peers.forEach(p -> m.put(p, (double) traffic.in(p).unrecoverableGaps()));
+          return m;
+        });
+    metrics.gauge(
         "openkcm_replication_connected",
         "1 while the last shipment to the peer region arrived, else 0",
         "peer",
@@ -96,7 +107,32 @@ public final class Orbital implements AutoCloseable {
             system
                 .dispatchers()
                 .lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
-    Inbox inbox = new Inbox(system, settings, traffic, status);
+    java.util.Map<String, Supplier<OrbitalServiceClient>> clients = new java.util.HashMap<>();
+    for (OrbitalSettings.Peer peer : settings.peers()) {
+      clients.put(
+          peer.name(),
+          () ->
+              OrbitalServiceClient.create(
+                  // only that region's Cores: another Core answering there gets nothing
+                  NodeTls.clientOf(
+                      GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
+                          .withDeadline(settings.callTimeout()),
+                      tls,
+                      peer.identity()),
+                  system));
+    }
+    java.util.concurrent.Executor blocking =
+        system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
+    MasterKey master = NodeMasterKey.get(system).master();
+    Inbox inbox =
+        new Inbox(
+            system,
+            settings,
+            traffic,
+            status,
+            new History(
+                system, sessions, blocking, new Shipment(system, master), settings.replayPage()),
+            new CatchUp(settings.region(), java.util.Map.copyOf(clients), traffic));
     var server = Http.get(system).newServerAt(settings.host(), settings.port());
     if (tls.isPresent()) {
       var ctx = tls.get().sslContext(CALLER_KINDS);
@@ -110,19 +146,9 @@ public final class Orbital implements AutoCloseable {
 
     List<org.apache.pekko.actor.Cancellable> heartbeats = new ArrayList<>();
     for (OrbitalSettings.Peer peer : settings.peers()) {
-      Supplier<OrbitalServiceClient> clients =
-          () ->
-              OrbitalServiceClient.create(
-                  // only that region's Cores: another Core answering there gets nothing
-                  NodeTls.clientOf(
-                      GrpcClientSettings.connectToServiceAt(peer.host(), peer.port(), system)
-                          .withDeadline(settings.callTimeout()),
-                      tls,
-                      peer.identity()),
-                  system);
-      Outbox.start(
-          system, settings, peer, clients, sessions, NodeMasterKey.get(system).master(), traffic);
-      heartbeats.add(heartbeat(system, settings, clients));
+      Supplier<OrbitalServiceClient> to = clients.get(peer.name());
+      Outbox.start(system, settings, peer, to, sessions, master, traffic);
+      heartbeats.add(heartbeat(system, settings, to));
     }
     if (!settings.peers().isEmpty()) {
       heartbeats.add(new ShippedPurge(settings, sessions).start(system));

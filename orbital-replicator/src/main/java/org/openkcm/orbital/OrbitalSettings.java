@@ -12,6 +12,7 @@ import org.openkcm.node.tls.SpiffeId;
  * @param maxSequenceJump how far past the last event applied from an origin (per tenant) the next
  *     one's sequence number may be
  * @param purgeInterval how often the events before destroying events every peer has are deleted
+ * @param replayPage how many journal rows one reply to a peer's catch-up reads at most
  */
 public record OrbitalSettings(
     boolean enabled,
@@ -24,7 +25,8 @@ public record OrbitalSettings(
     Duration maxBackoff,
     Duration heartbeatInterval,
     long maxSequenceJump,
-    Duration purgeInterval) {
+    Duration purgeInterval,
+    int replayPage) {
 
   /**
    * Another region's Orbital endpoint, and the identity its Cores present: a caller claiming to be
@@ -63,6 +65,7 @@ public record OrbitalSettings(
         c.getDuration("max-backoff"),
         c.getDuration("heartbeat-interval"),
         c.getLong("max-sequence-jump"),
-        c.getDuration("purge-interval"));
+        c.getDuration("purge-interval"),
+        c.getInt("replay-page"));
   }
 }

@@ -1,13 +1,13 @@
 package org.openkcm.orbital;
 
-import com.google.protobuf.ByteString;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.persistence.query.Offset;
@@ -19,10 +19,7 @@ import org.apache.pekko.projection.javadsl.AtLeastOnceProjection;
 import org.apache.pekko.projection.javadsl.Handler;
 import org.apache.pekko.projection.javadsl.SourceProvider;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
-import org.apache.pekko.serialization.Serialization;
-import org.apache.pekko.serialization.SerializationExtension;
-import org.apache.pekko.serialization.Serializer;
-import org.apache.pekko.serialization.Serializers;
+import org.openkcm.core.killswitch.KillSwitchEntity;
 import org.openkcm.core.seal.MasterKey;
 import org.openkcm.core.tenant.TenantEntity;
 import org.openkcm.core.tenant.TenantReplication;
@@ -55,7 +52,9 @@ final class Outbox {
                 ProjectionId.of("orbital-to-" + peer.name(), TenantReplication.TAG),
                 source,
                 sessions,
-                () -> new Ship(system, settings.region(), peer.name(), clients, master, traffic),
+                () ->
+                    new Ship(
+                        system, settings.region(), peer.name(), clients, sessions, master, traffic),
                 system)
             .withRestartBackoff(settings.minBackoff(), settings.maxBackoff(), 0.2);
     ClusterSingleton.get(system)
@@ -64,85 +63,106 @@ final class Outbox {
   }
 
   /**
-   * Sends one event (portable form) and completes when the peer has applied it. Each (re)start of
-   * the projection makes a new one, with a fresh connection to the peer (a channel that failed
-   * while the peer was away would wait out its own reconnect backoff).
+   * Sends one event (portable form), naming the tenant's previous crossing event in this region's
+   * journal (the receiver catches up when it never applied that one), and completes when the peer
+   * has applied it. Each (re)start of the projection makes a new one, with a fresh connection to
+   * the peer (a channel that failed while the peer was away would wait out its own reconnect
+   * backoff) and one to the journal's database.
    */
   static final class Ship extends Handler<EventEnvelope<Object>> {
     private final String region;
     private final String peer;
     private final Traffic traffic;
     private final OrbitalServiceClient client;
-    private final MasterKey master;
-    private final Serialization serialization;
+    private final Shipment shipment;
+    private final JournalSession journal;
+    private final Executor blocking;
 
     Ship(
         ActorSystem<?> system,
         String region,
         String peer,
         Supplier<OrbitalServiceClient> clients,
+        Supplier<JournalSession> sessions,
         MasterKey master,
         Traffic traffic) {
       this.region = region;
       this.peer = peer;
       this.traffic = traffic;
       this.client = clients.get();
-      this.master = master;
-      this.serialization = SerializationExtension.get(Adapter.toClassic(system));
+      this.shipment = new Shipment(system, master);
+      this.journal = sessions.get();
+      this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     }
 
     @Override
     public CompletionStage<Done> stop() {
+      try {
+        journal.close();
+      } catch (java.sql.SQLException e) {
+        // closing a connection that failed: nothing held
+      }
       return client.close();
     }
 
     @Override
     public CompletionStage<Done> process(EventEnvelope<Object> envelope) {
-      Object event;
-      String tenantId;
-      if (envelope.event() instanceof org.openkcm.core.killswitch.KillSwitchEntity.Event change) {
-        event = change; // the region/global kill-switch: no blob, no tenant
-        tenantId = "";
+      CompletionStage<Optional<ReplicatedEvent>> shipped;
+      if (envelope.event() instanceof KillSwitchEntity.Event change) {
+        shipped =
+            CompletableFuture.completedFuture(
+                Optional.of(
+                    shipment.killSwitch(envelope.sequenceNr(), envelope.timestamp(), change)));
       } else if (envelope.event() instanceof TenantEntity.Event tenantEvent) {
-        tenantId = envelope.persistenceId().substring(envelope.persistenceId().indexOf('|') + 1);
-        Optional<TenantEntity.Event> portable;
-        try {
-          portable = TenantReplication.portable(tenantId, tenantEvent, master);
-        } catch (RuntimeException e) {
-          return CompletableFuture.failedFuture(e); // sealed node: retried with backoff
-        }
-        if (portable.isEmpty()) {
-          return CompletableFuture.completedFuture(Done.getInstance());
-        }
-        event = portable.get();
+        String pid = envelope.persistenceId();
+        String tenantId = pid.substring(pid.indexOf('|') + 1);
+        shipped =
+            CompletableFuture.supplyAsync(
+                () ->
+                    shipment.tenantEvent(
+                        tenantId,
+                        envelope.sequenceNr(),
+                        envelope.timestamp(),
+                        tenantEvent,
+                        previous(pid, envelope.sequenceNr())),
+                blocking); // a sealed node fails here: retried with backoff
       } else {
         return CompletableFuture.completedFuture(Done.getInstance());
       }
-      Serializer serializer = serialization.findSerializerFor(event);
-      byte[] payload = serialization.serialize(event).get();
-      ApplyRequest request =
-          ApplyRequest.newBuilder()
-              .setOriginRegion(region)
-              .addEvents(
-                  ReplicatedEvent.newBuilder()
-                      .setTenantId(tenantId)
-                      .setSequenceNr(envelope.sequenceNr())
-                      .setTimestampMillis(envelope.timestamp())
-                      .setSerializerId(serializer.identifier())
-                      .setManifest(Serializers.manifestFor(serializer, event))
-                      .setPayload(ByteString.copyFrom(payload)))
-              .build();
-      return client
-          .apply(request)
-          .handle(
-              (r, failure) -> {
-                if (failure != null) {
-                  traffic.failed(peer, failure);
-                  throw new java.util.concurrent.CompletionException(failure);
-                }
-                traffic.shipped(peer);
-                return Done.getInstance();
-              });
+      return shipped.thenCompose(
+          event -> {
+            if (event.isEmpty()) {
+              return CompletableFuture.completedFuture(Done.getInstance());
+            }
+            ApplyRequest request =
+                ApplyRequest.newBuilder().setOriginRegion(region).addEvents(event.get()).build();
+            return client
+                .apply(request)
+                .handle(
+                    (r, failure) -> {
+                      if (failure != null) {
+                        traffic.failed(peer, failure);
+                        throw new java.util.concurrent.CompletionException(failure);
+                      }
+                      traffic.shipped(peer);
+                      return Done.getInstance();
+                    });
+          });
+    }
+
+    /** The tenant's previous crossing event before {@code seq} here (one indexed query). */
+    private long previous(String persistenceId, long seq) {
+      try {
+        return journal.withConnection(
+            c -> {
+              long p = History.previousCrossing(c, persistenceId, seq);
+              c.commit();
+              return p;
+            });
+      } catch (Exception e) {
+        throw new IllegalStateException(
+            "Orbital: cannot read the journal for " + persistenceId + ": " + e.getMessage(), e);
+      }
     }
   }
 }

@@ -60,7 +60,10 @@ final class StatusQuery {
       p.setAppliedFromPeer(in.count()).setLagP50Ms(in.quantile(0.5)).setLagP99Ms(in.quantile(0.99));
       p.setRefusedFromPeer(in.refused())
           .setLastRefusal(in.lastRefusal())
-          .addAllRecentRefusals(in.recentRefusals());
+          .addAllRecentRefusals(in.recentRefusals())
+          .setGapsFromPeer(in.gaps())
+          .setCaughtUpFromPeer(in.caughtUp())
+          .setUnrecoverableGapsFromPeer(in.unrecoverableGaps());
       in.last().ifPresent(t -> p.setLastAppliedAt(t.toString()));
       reply.addPeers(p);
     }

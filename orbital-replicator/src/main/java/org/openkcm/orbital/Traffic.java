@@ -41,6 +41,37 @@ final class Traffic {
           org.openkcm.protocol.error.Fields.safe(why.length() > 512 ? why.substring(0, 512) : why);
     }
 
+    private long gaps;
+    private long caughtUp;
+    private long unrecoverable;
+
+    /**
+     * A catch-up from this peer done: {@code fetched} events filled a gap; {@code truncated}: some
+     * of it was purged there. A catch-up that found nothing (the previous event named was one that
+     * does not cross, a pinned service's rotation) is no gap.
+     */
+    synchronized void gap(long fetched, boolean truncated) {
+      if (fetched > 0 || truncated) {
+        gaps++;
+      }
+      caughtUp += fetched;
+      if (truncated) {
+        unrecoverable++;
+      }
+    }
+
+    synchronized long gaps() {
+      return gaps;
+    }
+
+    synchronized long caughtUp() {
+      return caughtUp;
+    }
+
+    synchronized long unrecoverableGaps() {
+      return unrecoverable;
+    }
+
     synchronized long refused() {
       return refused;
     }

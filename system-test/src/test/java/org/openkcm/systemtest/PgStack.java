@@ -90,6 +90,36 @@ final class PgStack implements AutoCloseable {
         });
   }
 
+  /** A certificate of this stack's development CA for {@code spiffe://<domain>/<path...>}. */
+  MutualTls identity(String... path) {
+    Path pki = Path.of(coreConfig.getString("openkcm.tls.dir"));
+    String domain = coreConfig.getString("openkcm.tls.trust-domain");
+    String base = "it-" + String.join("-", path);
+    DevCa.loadOrCreate(pki, domain)
+        .ensure(pki, base, new SpiffeId(domain, List.of(path)), Duration.ofDays(1));
+    return MutualTls.load(MutualTls.Settings.forDir(pki, base));
+  }
+
+  /** A call to the Orbital endpoint at {@code port} as {@code as} (mTLS). */
+  <T> T orbital(
+      int port,
+      MutualTls as,
+      Function<org.openkcm.protocol.orbital.v1.OrbitalServiceClient, CompletionStage<T>> call) {
+    var orbital =
+        org.openkcm.protocol.orbital.v1.OrbitalServiceClient.create(
+            NodeTls.client(
+                GrpcClientSettings.connectToServiceAt("127.0.0.1", port, client.system())
+                    .withDeadline(Rpc.CALL),
+                Optional.of(as),
+                Set.of("core")),
+            client.system());
+    try {
+      return Rpc.await(call.apply(orbital));
+    } finally {
+      orbital.close();
+    }
+  }
+
   static PgStack start(
       String name, Map<String, Object> coreSettings, Map<String, Object> gatewaySettings)
       throws Exception {

@@ -41,6 +41,12 @@ final class ReplicaAdmission {
   /** Applied before (by origin and sequence number): nothing to do. */
   record Duplicate() implements Verdict {}
 
+  /**
+   * The origin's previous event that crosses regions ({@code previous}) was never applied here:
+   * applying this one first would move the high-water mark past it and lose it.
+   */
+  record Gap(long upTo, long previous) implements Verdict {}
+
   /** May be persisted and applied. */
   record Admit() implements Verdict {}
 
@@ -53,6 +59,21 @@ final class ReplicaAdmission {
    */
   static Verdict judge(
       String tenantId, TenantState s, String origin, long seq, Event event, long maxJump) {
+    return judge(tenantId, s, origin, seq, 0, event, maxJump);
+  }
+
+  /**
+   * The verdict on {@code event}, sequence number {@code seq} of {@code origin} whose previous
+   * event that crosses regions is {@code previous} (0: none, or not said: no gap check).
+   */
+  static Verdict judge(
+      String tenantId,
+      TenantState s,
+      String origin,
+      long seq,
+      long previous,
+      Event event,
+      long maxJump) {
     long upTo = s.replicatedUpTo(origin);
     if (seq <= upTo) {
       return new Duplicate();
@@ -69,6 +90,9 @@ final class ReplicaAdmission {
               + " (at most "
               + maxJump
               + " apart)");
+    }
+    if (previous > upTo && previous < seq) {
+      return new Gap(upTo, previous);
     }
     if (event instanceof LifecycleProtocol.WrapBudgetReserved
         || event instanceof TenantEntity.BlobsResealed

@@ -42,9 +42,31 @@ final class ReplicaApply {
   ReplyEffect<Event, TenantState> onApply(TenantState s, ApplyReplicated c) {
     ReplicaAdmission.Verdict verdict =
         ReplicaAdmission.judge(
-            rt.tenantId, s, c.originRegion(), c.sequenceNr(), c.event(), c.maxSequenceJump());
+            rt.tenantId,
+            s,
+            c.originRegion(),
+            c.sequenceNr(),
+            c.previousSequenceNr(),
+            c.event(),
+            c.maxSequenceJump());
     if (verdict instanceof ReplicaAdmission.Duplicate) {
       return rt.effect.reply(c.replyTo(), StatusReply.success(ReplicaOutcome.DUPLICATE));
+    }
+    if (verdict instanceof ReplicaAdmission.Gap g) {
+      log.warn(
+          "tenant {}: {} #{} from region {} follows #{}, but #{} is the last applied here;"
+              + " catching up first",
+          rt.tenantId,
+          c.event().getClass().getSimpleName(),
+          c.sequenceNr(),
+          c.originRegion(),
+          g.previous(),
+          g.upTo());
+      return rt.effect.reply(
+          c.replyTo(),
+          StatusReply.success(
+              ReplicaOutcome.gap(
+                  g.upTo(), "#" + c.sequenceNr() + " follows #" + g.previous() + ", not applied")));
     }
     if (verdict instanceof ReplicaAdmission.Refuse r) {
       return refuse(c, r.why(), r.detail());

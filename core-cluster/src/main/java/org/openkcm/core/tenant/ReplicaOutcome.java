@@ -8,18 +8,34 @@ import org.openkcm.core.serialization.CborSerializable;
  * nothing persisted.
  *
  * @param detail what exactly was refused (empty otherwise): for the log, the audit and the sender
+ * @param replicatedUpTo with {@link Kind#GAP}: the origin's last event applied here (the catch-up
+ *     starts after it); 0 otherwise
  */
-public record ReplicaOutcome(Kind kind, Refusal refusal, String detail)
+public record ReplicaOutcome(Kind kind, Refusal refusal, String detail, long replicatedUpTo)
     implements CborSerializable {
 
   public ReplicaOutcome {
     detail = detail == null ? "" : detail;
   }
 
+  public ReplicaOutcome(Kind kind, Refusal refusal, String detail) {
+    this(kind, refusal, detail, 0);
+  }
+
   public enum Kind {
     APPLIED,
     DUPLICATE,
-    REFUSED
+    REFUSED,
+    /**
+     * Not applied, nothing persisted: an event of the origin before it (its previous one that
+     * crosses regions) was never applied here. The receiver catches up from the origin first.
+     */
+    GAP
+  }
+
+  /** The origin's events after {@code upTo} and before this one are missing here. */
+  public static ReplicaOutcome gap(long upTo, String detail) {
+    return new ReplicaOutcome(Kind.GAP, Refusal.NONE, detail, upTo);
   }
 
   public static final ReplicaOutcome APPLIED = new ReplicaOutcome(Kind.APPLIED, Refusal.NONE, "");

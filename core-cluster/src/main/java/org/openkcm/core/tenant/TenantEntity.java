@@ -197,11 +197,22 @@ public final class TenantEntity
               use = com.fasterxml.jackson.annotation.JsonTypeInfo.Id.CLASS)
           Event event,
       long maxSequenceJump,
+      long previousSequenceNr,
       ActorRef<StatusReply<ReplicaOutcome>> replyTo)
       implements Command {
     public ApplyReplicated {
       // from a node of before the bound: the default of openkcm.orbital.max-sequence-jump
       maxSequenceJump = maxSequenceJump <= 0 ? 1_000_000 : maxSequenceJump;
+    }
+
+    /** Without a gap check (a sender that does not name the previous event, a catch-up). */
+    public ApplyReplicated(
+        String originRegion,
+        long sequenceNr,
+        Event event,
+        long maxSequenceJump,
+        ActorRef<StatusReply<ReplicaOutcome>> replyTo) {
+      this(originRegion, sequenceNr, event, maxSequenceJump, 0, replyTo);
     }
   }
 

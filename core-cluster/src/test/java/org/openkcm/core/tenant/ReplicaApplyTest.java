@@ -123,11 +123,20 @@ class ReplicaApplyTest {
       String origin,
       long seq,
       Event event) {
+    return apply(replica, origin, seq, 0, event);
+  }
+
+  private static ReplicaOutcome apply(
+      EventSourcedBehaviorTestKit<Command, Event, TenantState> replica,
+      String origin,
+      long seq,
+      long previous,
+      Event event) {
     EventSourcedBehaviorTestKit.CommandResultWithReply<
             Command, Event, TenantState, StatusReply<ReplicaOutcome>>
         result =
             replica.runCommand(
-                r -> new TenantEntity.ApplyReplicated(origin, seq, event, 1_000_000, r));
+                r -> new TenantEntity.ApplyReplicated(origin, seq, event, 1_000_000, previous, r));
     ReplicaOutcome outcome = result.reply().getValue();
     if (outcome.kind() != ReplicaOutcome.Kind.APPLIED) {
       assertTrue(result.events().isEmpty(), "nothing persisted for " + outcome);
@@ -209,6 +218,31 @@ class ReplicaApplyTest {
     assertEquals(
         ErrorReason.NOT_HOME_REGION,
         org.openkcm.core.reply.Rejections.parse(notHome.getError()).reason());
+  }
+
+  @Test
+  void anEventWhosePreviousNeverArrivedIsNotAppliedUntilTheGapIsFilled() throws Exception {
+    EventSourcedBehaviorTestKit<Command, Event, TenantState> replica = replica("holes");
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED, apply(replica, "eu", 1, 0, onboarding("holes")).kind());
+    // #5 follows #3 at home (#4 never crosses), but #3 never arrived: not applied, nothing
+    // persisted
+    ReplicaOutcome gap = apply(replica, "eu", 5, 3, rotation("holes", "payments", 2));
+    assertEquals(ReplicaOutcome.Kind.GAP, gap.kind(), gap::toString);
+    assertEquals(1, gap.replicatedUpTo(), "the catch-up starts after #1");
+    assertEquals(1, replica.getState().replicatedUpTo("eu"));
+    // the catch-up delivers #3 (no check: it is in order), then #5 applies as it names #3
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED,
+        apply(replica, "eu", 3, 0, service("holes", "payments", 1)).kind());
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED,
+        apply(replica, "eu", 5, 3, rotation("holes", "payments", 2)).kind());
+    assertEquals(5, replica.getState().replicatedUpTo("eu"));
+    // a previous number at or past the event's own is no gap (nonsense is not chased)
+    assertEquals(
+        ReplicaOutcome.Kind.APPLIED,
+        apply(replica, "eu", 6, 6, rotation("holes", "payments", 3)).kind());
   }
 
   @Test
