@@ -71,23 +71,11 @@ class OrbitalCatchUpIT {
 
       // eu's outbox never sees the next service's creation: its tag row is dropped as it is written
       String schema = schemaOf(eu.db);
-      try (Connection c = DriverManager.getConnection(eu.db.url(), PostgresSchema.USER, "");
-          Statement st = c.createStatement()) {
-        st.execute(
-            ("CREATE FUNCTION %1$s.lose_tag() RETURNS trigger AS $$ BEGIN"
-                    + " IF EXISTS (SELECT 1 FROM %1$s.event_journal j WHERE j.ordering = NEW.event_id"
-                    + " AND j.persistence_id = 'Tenant|%2$s'"
-                    + " AND j.event_ser_manifest LIKE '%%$ServiceCreated') THEN RETURN NULL; END IF;"
-                    + " RETURN NEW; END $$ LANGUAGE plpgsql")
-                .formatted(schema, TENANT));
-        st.execute(
-            "CREATE TRIGGER lose_tag BEFORE INSERT ON %1$s.event_tag FOR EACH ROW EXECUTE FUNCTION %1$s.lose_tag()"
-                .formatted(schema));
-      }
+      loseTagsOfServiceCreations(eu.db, schema, true);
       createService(eu, "ledger");
+      loseTagsOfServiceCreations(eu.db, schema, false);
       try (Connection c = DriverManager.getConnection(eu.db.url(), PostgresSchema.USER, "");
           Statement st = c.createStatement()) {
-        st.execute("DROP TRIGGER lose_tag ON " + schema + ".event_tag");
         var rs =
             st.executeQuery(
                 ("SELECT count(*) FROM %1$s.event_tag t JOIN %1$s.event_journal j"
@@ -100,31 +88,14 @@ class OrbitalCatchUpIT {
       GenerateDataKeyResponse ledgerKey = generate(eu, "ledger");
 
       // the next event eu ships names the lost one as its previous: us catches up first
-      eu.admin(
-          a ->
-              a.rotateServiceKey(
-                  RotateKeyRequest.newBuilder()
-                      .setTenantId(TENANT)
-                      .setServiceId("payments")
-                      .setRequestedBy("it")
-                      .build()));
+      rotate(eu, "payments");
       GenerateDataKeyResponse second = generate(eu, "payments");
       eventually(us, () -> decrypt(us, second)); // v2 of payments arrived
       assertArrayEquals(
           ledgerKey.getPlaintext().toByteArray(),
           decrypt(us, "ledger", ledgerKey),
           "ledger reached us");
-      PeerStatus fromEu =
-          us
-              .orbital(
-                  usPort,
-                  us.identity("admin", "cli"),
-                  o -> o.status(StatusRequest.getDefaultInstance()))
-              .getPeersList()
-              .stream()
-              .filter(p -> p.getPeer().equals("eu"))
-              .findFirst()
-              .orElseThrow();
+      PeerStatus fromEu = statusFromEu(us, usPort);
       assertEquals(1, fromEu.getGapsFromPeer(), fromEu.toString());
       assertEquals(1, fromEu.getCaughtUpFromPeer(), fromEu.toString());
       assertEquals(0, fromEu.getUnrecoverableGapsFromPeer(), fromEu.toString());
@@ -175,7 +146,88 @@ class OrbitalCatchUpIT {
                                   .setBeforeSequenceNr(3)
                                   .build())));
       assertEquals(ErrorReason.INVALID_ARGUMENT, backwards.reason(), backwards.getMessage());
+
+      // a gap some of whose events the origin no longer has (its history up to them deleted, as
+      // the purge behind a destroying event does): audit's creation is gone, archive's is left;
+      // counted and alerted as unrecoverable, and what remains is applied
+      loseTagsOfServiceCreations(eu.db, schema, true);
+      createService(eu, "audit");
+      long audit =
+          eu.db.events("Tenant|" + TENANT).stream()
+              .mapToLong(e -> e.sequenceNr())
+              .max()
+              .orElseThrow();
+      createService(eu, "archive");
+      loseTagsOfServiceCreations(eu.db, schema, false);
+      try (Connection c = DriverManager.getConnection(eu.db.url(), PostgresSchema.USER, "");
+          Statement st = c.createStatement()) {
+        st.execute(
+            "DELETE FROM %s.event_journal WHERE persistence_id = 'Tenant|%s' AND sequence_number <= %d"
+                .formatted(schema, TENANT, audit));
+      }
+      ReplayReply purged =
+          eu.orbital(
+              euPort,
+              eu.identity("core", "us"),
+              o -> o.replay(ask.setAfterSequenceNr(0).setBeforeSequenceNr(1_000).build()));
+      assertTrue(purged.getTruncated(), purged.toString());
+      rotate(eu, "payments");
+      GenerateDataKeyResponse third = generate(eu, "payments");
+      eventually(us, () -> decrypt(us, third)); // v3 applied after the unrecoverable gap
+      GenerateDataKeyResponse archived = generate(eu, "archive");
+      assertArrayEquals(
+          archived.getPlaintext().toByteArray(),
+          decrypt(us, "archive", archived),
+          "what remained of the gap was applied");
+      PeerStatus after = statusFromEu(us, usPort);
+      assertEquals(1, after.getUnrecoverableGapsFromPeer(), after.toString());
+      assertEquals(2, after.getCaughtUpFromPeer(), after.toString());
     }
+  }
+
+  /** Installs (or removes) a trigger in eu's journal that drops the tag of service creations. */
+  private static void loseTagsOfServiceCreations(PostgresSchema db, String schema, boolean on)
+      throws Exception {
+    try (Connection c = DriverManager.getConnection(db.url(), PostgresSchema.USER, "");
+        Statement st = c.createStatement()) {
+      if (!on) {
+        st.execute("DROP TRIGGER lose_tag ON " + schema + ".event_tag");
+        return;
+      }
+      st.execute(
+          ("CREATE OR REPLACE FUNCTION %1$s.lose_tag() RETURNS trigger AS $$ BEGIN"
+                  + " IF EXISTS (SELECT 1 FROM %1$s.event_journal j WHERE j.ordering ="
+                  + " NEW.event_id AND j.persistence_id = 'Tenant|%2$s'"
+                  + " AND j.event_ser_manifest LIKE '%%$ServiceCreated') THEN RETURN NULL; END IF;"
+                  + " RETURN NEW; END $$ LANGUAGE plpgsql")
+              .formatted(schema, TENANT));
+      st.execute(
+          ("CREATE TRIGGER lose_tag BEFORE INSERT ON %1$s.event_tag FOR EACH ROW"
+                  + " EXECUTE FUNCTION %1$s.lose_tag()")
+              .formatted(schema));
+    }
+  }
+
+  private static PeerStatus statusFromEu(PgStack us, int usPort) {
+    return us
+        .orbital(
+            usPort, us.identity("admin", "cli"), o -> o.status(StatusRequest.getDefaultInstance()))
+        .getPeersList()
+        .stream()
+        .filter(p -> p.getPeer().equals("eu"))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static void rotate(PgStack region, String service) {
+    region.admin(
+        a ->
+            a.rotateServiceKey(
+                RotateKeyRequest.newBuilder()
+                    .setTenantId(TENANT)
+                    .setServiceId(service)
+                    .setRequestedBy("it")
+                    .build()));
   }
 
   private static void createService(PgStack region, String service) {
