@@ -168,6 +168,63 @@ class TenantRotationTest {
   }
 
   @Test
+  void aReplicaNeverRotatesByAgeOrBudgetAndWrapsOnlyItsShareOfTheBudget() throws Exception {
+    start(budget(10, 8, 3)); // the home region (this entity) onboards the tenant and its service
+    MasterKey here = MasterKey.unsealedWith(KeyMaterial.random(32, RANDOM));
+    // two regions share the L3 versions: each wraps at most 10 / 2 with one, rotation at 8 / 2
+    KeyLifecycle share = budget(10, 8, 3).sharedBy(2);
+    assertEquals(5, share.maxWrapsPerL3());
+    ActorTestKit region2 = ActorTestKit.create("replica-region", TenantEntityTest.CONFIG);
+    try {
+      EventSourcedBehaviorTestKit<Command, Event, TenantState> replica =
+          EventSourcedBehaviorTestKit.create(
+              region2.system(),
+              TenantEntity.create(
+                  "acme",
+                  new TenantDependencies(
+                      keystore,
+                      RANDOM,
+                      clock,
+                      TenantSettings.forTests(1000).withLifecycle(share),
+                      KillSwitchView.NONE,
+                      here)));
+      // the home's events, in the form they cross regions
+      List<Object> atHome = tenant.persistenceTestKit().persistedInStorage("Tenant|acme");
+      for (int i = 0; i < atHome.size(); i++) {
+        var portable = TenantReplication.portable("acme", (Event) atHome.get(i), master);
+        if (portable.isEmpty()) {
+          continue;
+        }
+        long seq = i + 1;
+        var applied =
+            replica
+                .<StatusReply<ReplicaOutcome>>runCommand(
+                    r -> new TenantEntity.ApplyReplicated("eu", seq, portable.get(), 1_000_000, r))
+                .reply();
+        assertEquals(ReplicaOutcome.Kind.APPLIED, applied.getValue().kind(), applied::toString);
+      }
+      List<Long> versions = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        StatusReply<Wrapped> w = wrapReply(replica, 1);
+        assertTrue(w.isSuccess(), w::toString);
+        versions.add(w.getValue().l3Version());
+      }
+      assertEquals(
+          List.of(1L, 1L, 1L, 1L, 1L), versions, "past rotate-at: still v1 (home rotates)");
+      assertReason(ErrorReason.NONCE_BUDGET_EXHAUSTED, wrapReply(replica, 1));
+      clock.advance(Duration.ofDays(91)); // past l3-max-age
+      replica.runCommand(new TenantEntity.LifecycleTick());
+      List<Object> persisted = replica.persistenceTestKit().persistedInStorage("Tenant|acme");
+      assertTrue(
+          persisted.stream().noneMatch(e -> e instanceof LifecycleProtocol.L3Rotated),
+          "a replica never makes a key version: " + persisted);
+      assertReason(ErrorReason.NONCE_BUDGET_EXHAUSTED, wrapReply(replica, 1));
+    } finally {
+      region2.shutdownTestKit();
+    }
+  }
+
+  @Test
   void anL3OlderThanItsCryptoperiodRotatesByItself() throws Exception {
     start(new KeyLifecycle(1L << 30, 3L << 28, 1000, Duration.ofDays(90), Duration.ofDays(3650)));
     Wrapped old = wrap(1);
@@ -403,6 +460,11 @@ class TenantRotationTest {
   }
 
   private StatusReply<Wrapped> wrapReply(int n) {
+    return wrapReply(tenant, n);
+  }
+
+  private static StatusReply<Wrapped> wrapReply(
+      EventSourcedBehaviorTestKit<Command, Event, TenantState> tenant, int n) {
     List<WrapItem> items = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       byte[] dek = new byte[32];
