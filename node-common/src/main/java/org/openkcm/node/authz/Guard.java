@@ -65,6 +65,14 @@ public record Guard(Optional<Authorizer> authz) {
     if (authz.isEmpty()) {
       return;
     }
+    if (scopes.isEmpty()) {
+      // a call that names nothing it touches (an empty batch) is decided by nothing: denied, so
+      // that
+      // no method runs unchecked because its request listed no item
+      throw new OpenKcmException(
+          org.openkcm.protocol.error.ErrorReason.PERMISSION_DENIED,
+          action + " names no tenant or service to authorize");
+    }
     for (Scope scope : scopes) {
       authz.get().require(caller, action, scope.resource(), scope.service(), correlationId);
     }
