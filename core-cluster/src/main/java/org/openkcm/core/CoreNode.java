@@ -150,7 +150,10 @@ public final class CoreNode implements AutoCloseable {
         new org.openkcm.core.keystore.MeteredKeystore(
             drivers, org.openkcm.node.metrics.NodeMetrics.get(system));
     NodeHealth health = NodeHealth.get(system);
-    health.require("journal", new JournalProbe(config, blockingExecutor(system)));
+    // on Pekko's blocking-IO dispatcher, not the keystore's: a slow database never queues L1 calls
+    health.require(
+        "journal",
+        new JournalProbe(config, system.dispatchers().lookup(DispatcherSelector.blocking())));
     Management.start(system)
         .whenComplete(
             (uri, e) -> {

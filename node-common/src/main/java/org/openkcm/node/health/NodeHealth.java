@@ -31,7 +31,11 @@ public final class NodeHealth implements Extension {
       new ExtensionId<>() {
         @Override
         public NodeHealth createExtension(ActorSystem<?> system) {
-          NodeHealth health = new NodeHealth();
+          com.typesafe.config.Config c = system.settings().config();
+          NodeHealth health =
+              new NodeHealth(
+                  c.hasPath(CACHE) ? c.getDuration(CACHE) : java.time.Duration.ofSeconds(1),
+                  System::nanoTime);
           // first thing of a coordinated shutdown (SIGTERM, a rolling restart): stop being ready,
           // so
           // load balancers and Kubernetes' endpoints drop the node before its listeners stop
@@ -53,7 +57,24 @@ public final class NodeHealth implements Extension {
   private volatile boolean stopping;
   private volatile Optional<java.net.URI> management = Optional.empty();
 
-  private NodeHealth() {}
+  /** How long one evaluation of the conditions answers every probe. */
+  static final String CACHE = "openkcm.management.ready-cache";
+
+  private final long cacheNanos;
+  private final java.util.function.LongSupplier nanoTime;
+  private CompletableFuture<List<String>> last;
+  private long lastAt;
+
+  /**
+   * {@code cache}: one evaluation of the conditions (a JDBC round trip, a seal check) answers every
+   * probe for that long, and probes that arrive while one runs wait for it: a probe flood opens one
+   * connection per {@code cache}, not one per probe. {@code nanoTime}: the clock (tests move their
+   * own).
+   */
+  NodeHealth(java.time.Duration cache, java.util.function.LongSupplier nanoTime) {
+    this.cacheNanos = cache.toNanos();
+    this.nanoTime = nanoTime;
+  }
 
   public static NodeHealth get(ActorSystem<?> system) {
     return ID.apply(system);
@@ -62,6 +83,7 @@ public final class NodeHealth implements Extension {
   /** Adds (or replaces) the condition called {@code name}. */
   public synchronized void require(String name, Condition condition) {
     conditions.put(name, condition);
+    last = null; // the next probe evaluates the new set
   }
 
   /** The node's listener is bound: from now on readiness is the conditions alone. */
@@ -91,6 +113,18 @@ public final class NodeHealth implements Extension {
     if (!serving) {
       return CompletableFuture.completedFuture(List.of("listener: not serving yet"));
     }
+    synchronized (this) {
+      long now = nanoTime.getAsLong();
+      if (last == null || (last.isDone() && now - lastAt >= cacheNanos)) {
+        last = evaluate();
+        lastAt = now;
+      }
+      return last;
+    }
+  }
+
+  /** Runs every condition once. */
+  private CompletableFuture<List<String>> evaluate() {
     List<Map.Entry<String, Condition>> now;
     synchronized (this) {
       now = List.copyOf(conditions.entrySet());
