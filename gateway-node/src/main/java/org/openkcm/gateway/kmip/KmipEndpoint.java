@@ -55,7 +55,10 @@ public final class KmipEndpoint {
               k.getInt("port"),
               k.getInt("max-connections"),
               k.getDuration("idle-timeout"),
-              new TtlvCodec.Limits((int) maxMessage, k.getInt("max-depth"), k.getInt("max-items"))),
+              new TtlvCodec.Limits((int) maxMessage, k.getInt("max-depth"), k.getInt("max-items")),
+              k.getInt("max-handshakes"),
+              k.getDuration("handshake-timeout"),
+              k.getStringList("protocols")),
           k.getInt("max-batch-items"),
           k.getDuration("request-timeout"));
     }

@@ -33,14 +33,45 @@ import org.slf4j.LoggerFactory;
  * without one, or whose certificate names no application, is closed after the handshake. A message
  * that cannot even be framed (a wrong first tag, over the size limit, cut short) closes the
  * connection; anything decodable is answered.
+ *
+ * <p>Unauthenticated sockets cost little and never lock clients out: a connection first takes one
+ * of {@code maxHandshakes} handshake slots for at most {@code handshakeTimeout}; only once its
+ * certificate names an application does it take one of {@code maxConnections} connection slots,
+ * with the (long) idle timeout. Only {@code protocols} are offered ({@code openkcm.tls.protocols}).
  */
 public final class KmipListener implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(KmipListener.class);
 
-  /** Where and how many. */
+  /**
+   * Where and how many: {@code maxConnections} authenticated connections, {@code idleTimeout}
+   * without a request closes one; {@code maxHandshakes} connections still in their TLS handshake,
+   * each for at most {@code handshakeTimeout}; the TLS {@code protocols} offered.
+   */
   public record Settings(
-      String host, int port, int maxConnections, Duration idleTimeout, TtlvCodec.Limits limits) {}
+      String host,
+      int port,
+      int maxConnections,
+      Duration idleTimeout,
+      TtlvCodec.Limits limits,
+      int maxHandshakes,
+      Duration handshakeTimeout,
+      java.util.List<String> protocols) {
+
+    public Settings {
+      if (maxHandshakes < 1 || maxConnections < 1) {
+        throw new IllegalArgumentException(
+            "KMIP: max-connections and max-handshakes must be at least 1");
+      }
+      if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+        throw new IllegalArgumentException("KMIP: handshake-timeout must be positive");
+      }
+      if (protocols.isEmpty()) {
+        throw new IllegalArgumentException("KMIP: no TLS protocol enabled");
+      }
+      protocols = java.util.List.copyOf(protocols);
+    }
+  }
 
   /** The owner a verified client certificate stands for; empty when it names none. */
   public interface Identities {
@@ -53,6 +84,7 @@ public final class KmipListener implements AutoCloseable {
   private final Identities identities;
   private final ExecutorService workers;
   private final Semaphore slots;
+  private final Semaphore handshakes;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private final Thread acceptor;
   private final AtomicInteger served = new AtomicInteger();
@@ -68,7 +100,7 @@ public final class KmipListener implements AutoCloseable {
             tls.getServerSocketFactory()
                 .createServerSocket(settings.port(), 128, InetAddress.getByName(settings.host()));
     server.setNeedClientAuth(true);
-    server.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+    server.setEnabledProtocols(settings.protocols().toArray(String[]::new));
     this.workers =
         Executors.newCachedThreadPool(
             r -> {
@@ -77,14 +109,18 @@ public final class KmipListener implements AutoCloseable {
               return t;
             });
     this.slots = new Semaphore(settings.maxConnections());
+    this.handshakes = new Semaphore(settings.maxHandshakes());
     this.acceptor = new Thread(this::acceptLoop, "kmip-accept");
     acceptor.setDaemon(true);
     acceptor.start();
     log.info(
-        "KMIP listening on {}:{} (mutual TLS, up to {} connections)",
+        "KMIP listening on {}:{} (mutual TLS {}, up to {} connections, {} handshakes of at most {})",
         settings.host(),
         port(),
-        settings.maxConnections());
+        settings.protocols(),
+        settings.maxConnections(),
+        settings.maxHandshakes(),
+        settings.handshakeTimeout());
   }
 
   public int port() {
@@ -111,11 +147,11 @@ public final class KmipListener implements AutoCloseable {
         }
         continue;
       }
-      if (!slots.tryAcquire()) {
+      if (!handshakes.tryAcquire()) {
         log.warn(
-            "KMIP connection from {} refused: {} connections open",
+            "KMIP connection from {} refused: {} handshakes pending",
             s.getRemoteSocketAddress(),
-            settings.maxConnections());
+            settings.maxHandshakes());
         closeQuietly(s);
         continue;
       }
@@ -127,32 +163,64 @@ public final class KmipListener implements AutoCloseable {
             } finally {
               open.remove(s);
               closeQuietly(s);
-              slots.release();
             }
           });
     }
   }
 
-  private void serve(SSLSocket s) {
-    String peer = String.valueOf(s.getRemoteSocketAddress());
-    Owner owner;
+  /**
+   * The handshake, in a handshake slot and within {@code handshakeTimeout}: the owner the client
+   * certificate names, empty (logged) when none or when the handshake fails.
+   */
+  private Optional<Owner> handshake(SSLSocket s, String peer) {
     try {
-      s.setSoTimeout((int) settings.idleTimeout().toMillis());
+      s.setSoTimeout((int) settings.handshakeTimeout().toMillis());
       s.setTcpNoDelay(true);
       s.startHandshake();
       Optional<Owner> o = identities.owner(s.getSession());
       if (o.isEmpty()) {
         log.warn("KMIP connection from {} refused: its certificate names no application", peer);
-        return;
       }
-      owner = o.get();
+      return o;
+    } catch (SocketTimeoutException e) {
+      log.info(
+          "KMIP connection from {} closed: no handshake within {}",
+          peer,
+          settings.handshakeTimeout());
     } catch (SSLException e) {
       log.info("KMIP handshake with {} failed: {}", peer, e.getMessage());
-      return;
     } catch (IOException e) {
       log.info("KMIP connection from {} ended during the handshake: {}", peer, e.getMessage());
+    } finally {
+      handshakes.release();
+    }
+    return Optional.empty();
+  }
+
+  private void serve(SSLSocket s) {
+    String peer = String.valueOf(s.getRemoteSocketAddress());
+    Optional<Owner> authenticated = handshake(s, peer);
+    if (authenticated.isEmpty()) {
       return;
     }
+    Owner owner = authenticated.get();
+    if (!slots.tryAcquire()) {
+      log.warn(
+          "KMIP connection of {} refused: {} connections open", owner, settings.maxConnections());
+      return;
+    }
+    try {
+      s.setSoTimeout((int) settings.idleTimeout().toMillis());
+      converse(s, owner);
+    } catch (SocketException e) {
+      log.debug("KMIP connection of {} ended: {}", owner, e.getMessage());
+    } finally {
+      slots.release();
+    }
+  }
+
+  /** Requests and answers, one at a time, until the client leaves, idles or sends garbage. */
+  private void converse(SSLSocket s, Owner owner) {
     try (InputStream in = new BufferedInputStream(s.getInputStream(), 16 * 1024);
         OutputStream out = s.getOutputStream()) {
       while (!closed) {

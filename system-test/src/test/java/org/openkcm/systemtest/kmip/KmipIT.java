@@ -2,6 +2,7 @@ package org.openkcm.systemtest.kmip;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -68,7 +69,12 @@ class KmipIT {
                     "openkcm.gateway.kmip.schema",
                     SCHEMA,
                     "openkcm.audit.trail.enabled",
-                    true))
+                    true,
+                    // few, short handshakes: the idle-socket flood below runs into both
+                    "openkcm.gateway.kmip.max-handshakes",
+                    4,
+                    "openkcm.gateway.kmip.handshake-timeout",
+                    "1s"))
             .withFallback(tlsOn);
     stack = DemoStack.start(dir, "test", tlsOn, gateway);
     stack.ensureTenant("acme", "devfile:acme-root", "billing");
@@ -292,6 +298,56 @@ class KmipIT {
         failed(s, "get-after-destroy", "ITEM_NOT_FOUND");
       }
       default -> throw new IllegalArgumentException(product);
+    }
+  }
+
+  @Test
+  void idleSocketsNeverLockClientsOutAndOnlyTheConfiguredTlsVersionIsOffered() throws Exception {
+    // 20 sockets that never start a handshake (5 times max-handshakes): each is closed by the
+    // gateway, at accept or after handshake-timeout, and never holds a connection slot
+    List<java.net.Socket> idle = new ArrayList<>();
+    try {
+      for (int i = 0; i < 20; i++) {
+        idle.add(new java.net.Socket(kmip.getAddress(), kmip.getPort()));
+      }
+      for (java.net.Socket s : idle) {
+        s.setSoTimeout(5_000); // five times handshake-timeout
+        try {
+          // at most a TLS alert record, then the end of the stream
+          assertTrue(s.getInputStream().readAllBytes().length < 64, "closed by the gateway");
+        } catch (java.net.SocketTimeoutException e) {
+          throw new AssertionError("an idle socket was still open after 5 s", e);
+        } catch (java.net.SocketException reset) {
+          // closed by the gateway before a byte was read
+        }
+      }
+    } finally {
+      for (java.net.Socket s : idle) {
+        s.close();
+      }
+    }
+    ok(pykmip("acme", "1.4", "create"), "create"); // served right after the flood
+
+    // openkcm.tls.protocols is TLS 1.3: a valid application that offers only TLS 1.2 gets no
+    // handshake
+    javax.net.ssl.SSLContext tls12 =
+        org.openkcm.node.tls.MutualTls.load(
+                new org.openkcm.node.tls.MutualTls.Settings(
+                    dir.resolve("clients").resolve("acme.crt"),
+                    dir.resolve("clients").resolve("acme.key"),
+                    pki.resolve(DevCa.CA_CERT),
+                    DOMAIN,
+                    List.of("TLSv1.2"),
+                    Duration.ofSeconds(30)))
+            .sslContext(java.util.Set.of("gateway"));
+    try (javax.net.ssl.SSLSocket s =
+        (javax.net.ssl.SSLSocket)
+            tls12.getSocketFactory().createSocket(kmip.getAddress(), kmip.getPort())) {
+      s.setEnabledProtocols(new String[] {"TLSv1.2"});
+      s.setSoTimeout(5_000);
+      javax.net.ssl.SSLException refused =
+          assertThrows(javax.net.ssl.SSLException.class, s::startHandshake);
+      assertTrue(String.valueOf(refused.getMessage()).contains("protocol"), refused.getMessage());
     }
   }
 
