@@ -5,11 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executor;
-import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -43,24 +39,13 @@ final class History {
   private static final String PREVIOUS =
       "SELECT max(sequence_number) FROM event_journal WHERE persistence_id = ?"
           + " AND sequence_number < ? AND event_ser_manifest NOT IN (?, ?, ?)";
-  private static final String LOWEST =
-      "SELECT min(sequence_number) FROM event_journal WHERE persistence_id = ? AND NOT deleted";
 
   private final ActorSystem<?> system;
-  private final Supplier<JournalSession> sessions;
-  private final Executor blocking;
   private final Shipment shipment;
   private final int page;
 
-  History(
-      ActorSystem<?> system,
-      Supplier<JournalSession> sessions,
-      Executor blocking,
-      Shipment shipment,
-      int page) {
+  History(ActorSystem<?> system, Shipment shipment, int page) {
     this.system = system;
-    this.sessions = sessions;
-    this.blocking = blocking;
     this.shipment = shipment;
     this.page = page;
   }
@@ -86,24 +71,6 @@ final class History {
     }
   }
 
-  /** The lowest sequence number of the tenant still in the journal (empty when none). */
-  private Optional<Long> lowest(String persistenceId) {
-    try (JournalSession s = sessions.get()) {
-      return s.withConnection(
-          c -> {
-            try (PreparedStatement ps = c.prepareStatement(LOWEST)) {
-              ps.setString(1, persistenceId);
-              try (ResultSet rs = ps.executeQuery()) {
-                long min = rs.next() ? rs.getLong(1) : 0;
-                return min == 0 ? Optional.<Long>empty() : Optional.of(min);
-              }
-            }
-          });
-    } catch (Exception e) {
-      throw new IllegalStateException("Orbital: cannot read the journal: " + e.getMessage(), e);
-    }
-  }
-
   /**
    * The events of {@code tenantId} written here after {@code after} and before {@code before} that
    * cross regions, in their portable form: of at most {@code replay-page} journal rows, {@code
@@ -113,35 +80,33 @@ final class History {
    */
   CompletionStage<ReplayReply> replay(String tenantId, long after, long before) {
     String pid = persistenceId(tenantId);
-    CompletionStage<Optional<Long>> lowest =
-        CompletableFuture.supplyAsync(() -> lowest(pid), blocking);
     JdbcReadJournal journal =
         PersistenceQuery.get(Adapter.toClassic(system))
             .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-    CompletionStage<List<org.apache.pekko.persistence.query.EventEnvelope>> read =
-        journal
-            .currentEventsByPersistenceId(pid, after + 1, before - 1)
-            .take(page)
-            .runWith(Sink.seq(), system);
-    return lowest.thenCombine(
-        read,
-        (low, envelopes) -> {
-          ReplayReply.Builder reply = ReplayReply.newBuilder();
-          // a purge deletes a prefix of the history: the range lost some when it starts below
-          reply.setTruncated(low.map(l -> l > after + 1).orElse(after + 1 < before));
-          long scanned = after;
-          for (var env : envelopes) {
-            scanned = env.sequenceNr();
-            if (env.event() instanceof TenantEntity.Event e) {
-              shipment
-                  .tenantEvent(tenantId, env.sequenceNr(), env.timestamp(), e, 0)
-                  .ifPresent(reply::addEvents);
-            }
-          }
-          return reply
-              .setScannedUpTo(scanned)
-              .setMore(envelopes.size() == page && scanned < before - 1)
-              .build();
-        });
+    return journal
+        .currentEventsByPersistenceId(pid, after + 1, before - 1)
+        .take(page)
+        .runWith(Sink.seq(), system)
+        .thenApply(
+            envelopes -> {
+              ReplayReply.Builder reply = ReplayReply.newBuilder();
+              // a tenant's numbers are contiguous in the journal: one missing at the start of
+              // the range was purged (a purge deletes a prefix of the history)
+              long first = envelopes.isEmpty() ? before : envelopes.get(0).sequenceNr();
+              reply.setTruncated(first > after + 1);
+              long scanned = after;
+              for (var env : envelopes) {
+                scanned = env.sequenceNr();
+                if (env.event() instanceof TenantEntity.Event e) {
+                  shipment
+                      .tenantEvent(tenantId, env.sequenceNr(), env.timestamp(), e, 0)
+                      .ifPresent(reply::addEvents);
+                }
+              }
+              return reply
+                  .setScannedUpTo(scanned)
+                  .setMore(envelopes.size() == page && scanned < before - 1)
+                  .build();
+            });
   }
 }

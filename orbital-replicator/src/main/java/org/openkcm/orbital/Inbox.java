@@ -180,7 +180,13 @@ final class Inbox implements OrbitalServicePowerApi {
    * and applied first ({@link CatchUp}; their number added to {@code counts[3]}).
    */
   private CompletionStage<ReplicaOutcome> applyInOrder(String origin, ReplicatedEvent e, long[] c) {
-    return applyOne(origin, e, e.getPreviousSequenceNr())
+    // a previous event already considered here (applied, or fetched and refused) is no gap
+    long previous =
+        e.getTenantId().isEmpty()
+                || e.getPreviousSequenceNr() <= catchUp.considered(origin, e.getTenantId())
+            ? 0
+            : e.getPreviousSequenceNr();
+    return applyOne(origin, e, previous)
         .thenCompose(
             outcome -> {
               if (outcome.kind() != ReplicaOutcome.Kind.GAP) {
@@ -192,7 +198,8 @@ final class Inbox implements OrbitalServicePowerApi {
                       e.getTenantId(),
                       outcome.replicatedUpTo(),
                       e.getSequenceNr(),
-                      (o, replayed) -> applyOne(o, replayed, 0).thenApply(r -> count(o, r)))
+                      (o, replayed) ->
+                          applyOne(o, replayed, 0).thenApply(r -> count(o, replayed, r)))
                   .thenCompose(
                       fetched -> {
                         c[3] += fetched;
@@ -202,9 +209,18 @@ final class Inbox implements OrbitalServicePowerApi {
   }
 
   /** A replayed event's outcome, counted as the peer's traffic (its lag is not: it was late). */
-  private ReplicaOutcome count(String origin, ReplicaOutcome outcome) {
+  private ReplicaOutcome count(String origin, ReplicatedEvent e, ReplicaOutcome outcome) {
     if (outcome.kind() == ReplicaOutcome.Kind.REFUSED) {
-      traffic.in(origin).refused("(catch-up) " + outcome.refusal() + ": " + outcome.detail());
+      traffic
+          .in(origin)
+          .refused(
+              e.getTenantId()
+                  + " #"
+                  + e.getSequenceNr()
+                  + " (catch-up): "
+                  + outcome.refusal()
+                  + ": "
+                  + outcome.detail());
     }
     return outcome;
   }

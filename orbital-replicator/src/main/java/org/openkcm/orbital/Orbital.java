@@ -121,8 +121,6 @@ public final class Orbital implements AutoCloseable {
                       peer.identity()),
                   system));
     }
-    java.util.concurrent.Executor blocking =
-        system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
     MasterKey master = NodeMasterKey.get(system).master();
     Inbox inbox =
         new Inbox(
@@ -130,9 +128,13 @@ public final class Orbital implements AutoCloseable {
             settings,
             traffic,
             status,
-            new History(
-                system, sessions, blocking, new Shipment(system, master), settings.replayPage()),
-            new CatchUp(settings.region(), java.util.Map.copyOf(clients), traffic));
+            new History(system, new Shipment(system, master), settings.replayPage()),
+            // within half the sender's deadline: the delivery then still answers in time
+            new CatchUp(
+                settings.region(),
+                java.util.Map.copyOf(clients),
+                traffic,
+                settings.callTimeout().dividedBy(2)));
     var server = Http.get(system).newServerAt(settings.host(), settings.port());
     if (tls.isPresent()) {
       var ctx = tls.get().sslContext(CALLER_KINDS);

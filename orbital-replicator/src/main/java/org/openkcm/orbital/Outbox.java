@@ -75,8 +75,9 @@ final class Outbox {
     private final Traffic traffic;
     private final OrbitalServiceClient client;
     private final Shipment shipment;
-    private final JournalSession journal;
+    private final Supplier<JournalSession> sessions;
     private final Executor blocking;
+    private JournalSession journal; // opened on first use, on the blocking dispatcher
 
     Ship(
         ActorSystem<?> system,
@@ -91,18 +92,25 @@ final class Outbox {
       this.traffic = traffic;
       this.client = clients.get();
       this.shipment = new Shipment(system, master);
-      this.journal = sessions.get();
+      this.sessions = sessions;
       this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     }
 
     @Override
     public CompletionStage<Done> stop() {
-      try {
-        journal.close();
-      } catch (java.sql.SQLException e) {
-        // closing a connection that failed: nothing held
-      }
+      closeJournal();
       return client.close();
+    }
+
+    private synchronized void closeJournal() {
+      if (journal != null) {
+        try {
+          journal.close();
+        } catch (java.sql.SQLException e) {
+          // closing a connection that failed: nothing held
+        }
+        journal = null;
+      }
     }
 
     @Override
@@ -129,30 +137,46 @@ final class Outbox {
       } else {
         return CompletableFuture.completedFuture(Done.getInstance());
       }
-      return shipped.thenCompose(
-          event -> {
-            if (event.isEmpty()) {
-              return CompletableFuture.completedFuture(Done.getInstance());
-            }
-            ApplyRequest request =
-                ApplyRequest.newBuilder().setOriginRegion(region).addEvents(event.get()).build();
-            return client
-                .apply(request)
-                .handle(
-                    (r, failure) -> {
-                      if (failure != null) {
-                        traffic.failed(peer, failure);
-                        throw new java.util.concurrent.CompletionException(failure);
-                      }
-                      traffic.shipped(peer);
-                      return Done.getInstance();
-                    });
-          });
+      return shipped
+          .whenComplete(
+              (event, failure) -> {
+                if (failure != null) {
+                  traffic.failed(peer, failure); // a sealed node, the journal unreachable
+                }
+              })
+          .thenCompose(
+              event -> {
+                if (event.isEmpty()) {
+                  return CompletableFuture.completedFuture(Done.getInstance());
+                }
+                ApplyRequest request =
+                    ApplyRequest.newBuilder()
+                        .setOriginRegion(region)
+                        .addEvents(event.get())
+                        .build();
+                return client
+                    .apply(request)
+                    .handle(
+                        (r, failure) -> {
+                          if (failure != null) {
+                            traffic.failed(peer, failure);
+                            throw new java.util.concurrent.CompletionException(failure);
+                          }
+                          traffic.shipped(peer);
+                          return Done.getInstance();
+                        });
+              });
     }
 
-    /** The tenant's previous crossing event before {@code seq} here (one indexed query). */
-    private long previous(String persistenceId, long seq) {
+    /**
+     * The tenant's previous crossing event before {@code seq} here (one indexed query); a failed
+     * connection is dropped and opened again at the next event.
+     */
+    private synchronized long previous(String persistenceId, long seq) {
       try {
+        if (journal == null) {
+          journal = sessions.get();
+        }
         return journal.withConnection(
             c -> {
               long p = History.previousCrossing(c, persistenceId, seq);
@@ -160,6 +184,7 @@ final class Outbox {
               return p;
             });
       } catch (Exception e) {
+        closeJournal();
         throw new IllegalStateException(
             "Orbital: cannot read the journal for " + persistenceId + ": " + e.getMessage(), e);
       }

@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -59,7 +58,8 @@ final class ShippedPurge {
 
   /** Runs {@link #once} every {@code purge-interval} on the blocking dispatcher. */
   Cancellable start(ActorSystem<?> system) {
-    Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    scala.concurrent.ExecutionContextExecutor blocking =
+        system.dispatchers().lookup(DispatcherSelector.blocking());
     return system
         .scheduler()
         .scheduleWithFixedDelay(
@@ -73,7 +73,7 @@ final class ShippedPurge {
                     "Orbital: journal purge of shipped destroying events failed: {}", e.toString());
               }
             },
-            system.executionContext());
+            blocking);
   }
 
   /** How many sweeps the purge of region {@code region} in this JVM has completed. */

@@ -215,12 +215,18 @@ final class TenantEvolution {
       return r.with(
           d -> {
             Map<String, Long> upTo = new java.util.TreeMap<>(d.replicated);
+            if (s instanceof TenantState.Unregistered u) {
+              upTo.putAll(u.replicated()); // the pending kills' origins: applied before
+            }
             upTo.put(e.originRegion(), e.originSequenceNr());
             d.replicated = upTo;
             if (e.event() instanceof TenantOnboarded && !(s instanceof TenantState.Registered)) {
               d.homeRegion = e.originRegion(); // onboarded from there: its home
             }
           });
+    }
+    if (next instanceof TenantState.Unregistered u) {
+      return u.withReplicated(e.originRegion(), e.originSequenceNr());
     }
     if (next instanceof TenantState.Offboarded o) {
       Map<String, Long> upTo = new java.util.TreeMap<>(o.replicated());

@@ -167,22 +167,37 @@ public sealed interface TenantState extends CborSerializable {
   /**
    * No such tenant here (yet). {@code pendingKills}: kills another region pulled before its home's
    * onboarding reached this region; they are in force from the onboarding on (a kill is never lost
-   * to the order events of different regions arrive in).
+   * to the order events of different regions arrive in). {@code replicated}: per origin region, the
+   * last sequence number of its events applied here (those pending kills), carried into the tenant
+   * at its onboarding, so that none is applied twice.
    */
-  public record Unregistered(Map<String, KillRecord> pendingKills) implements TenantState {
+  public record Unregistered(Map<String, KillRecord> pendingKills, Map<String, Long> replicated)
+      implements TenantState {
 
     public Unregistered {
       pendingKills = pendingKills == null ? Map.of() : Map.copyOf(pendingKills);
+      replicated = replicated == null ? Map.of() : Map.copyOf(replicated);
     }
 
     public Unregistered() {
-      this(Map.of());
+      this(Map.of(), Map.of());
     }
 
     Unregistered withPendingKill(String id, KillRecord k) {
       Map<String, KillRecord> next = new TreeMap<>(pendingKills);
       next.put(id, k);
-      return new Unregistered(next);
+      return new Unregistered(next, replicated);
+    }
+
+    Unregistered withReplicated(String origin, long upTo) {
+      Map<String, Long> next = new TreeMap<>(replicated);
+      next.put(origin, upTo);
+      return new Unregistered(pendingKills, next);
+    }
+
+    @Override
+    public long replicatedUpTo(String originRegion) {
+      return replicated.getOrDefault(originRegion, 0L);
     }
   }
 

@@ -407,11 +407,17 @@ class ReplicaApplyTest {
                 9,
                 new TenantEntity.TenantKilled("seen in us", "us", Instant.now(), "c", "us/k"))
             .kind());
+    // a resend of that kill (or a catch-up that fetches it again) is applied once
+    TenantEntity.TenantKilled again =
+        new TenantEntity.TenantKilled("seen in us", "us", Instant.now(), "c", "us/k");
+    assertEquals(ReplicaOutcome.Kind.DUPLICATE, apply(here, "us", 9, again).kind());
     apply(here, "eu", 1, onboarding("early-kill"));
     here.restart(); // and after recovery
     TenantState.Registered s = (TenantState.Registered) here.getState();
     assertEquals(java.util.Set.of("us/k"), s.kills().keySet());
     assertEquals("seen in us", s.killed().orElseThrow().reason());
+    assertEquals(9, s.replicatedUpTo("us"), "the onboarding keeps what was applied before it");
+    assertEquals(ReplicaOutcome.Kind.DUPLICATE, apply(here, "us", 9, again).kind());
   }
 
   @Test
