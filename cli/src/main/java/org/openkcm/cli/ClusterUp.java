@@ -51,8 +51,10 @@ final class ClusterUp implements Callable<Integer> {
 
   @Option(
       names = "--jdbc-url",
-      defaultValue = "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=openkcm_cluster",
-      description = "The journal (PostgreSQL; its currentSchema is created when missing).")
+      description =
+          "The journal (PostgreSQL; its currentSchema is created when missing and belongs to this"
+              + " data dir). Default: a schema of this data dir's own in"
+              + " jdbc:postgresql://127.0.0.1:5432/test.")
   String jdbcUrl;
 
   @Option(
@@ -81,6 +83,16 @@ final class ClusterUp implements Callable<Integer> {
               + dir
               + " (./openkcm cluster status, ./openkcm cluster down)");
     }
+    if (jdbcUrl == null) {
+      jdbcUrl = ClusterJournal.defaultUrl(dir);
+    }
+    // one cluster per journal schema: another data dir's master key could not open its blobs
+    // (the nodes' own database user: the dev profile's, OPENKCM_JDBC_USER/PASSWORD when set)
+    ClusterJournal.claim(
+        jdbcUrl,
+        dir,
+        System.getenv().getOrDefault("OPENKCM_JDBC_USER", "postgres"),
+        System.getenv().getOrDefault("OPENKCM_JDBC_PASSWORD", ""));
     Duration timeout = ConfigFactory.parseString("t = " + readyTimeout).getDuration("t");
     PrintWriter err = spec.commandLine().getErr();
     int[] grpc = new int[coreNodes];
