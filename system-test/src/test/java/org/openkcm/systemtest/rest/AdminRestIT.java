@@ -278,6 +278,60 @@ class AdminRestIT {
   }
 
   @Test
+  void writesFromAnotherSiteOrWithABodyThatIsNotJsonAreRefused() throws Exception {
+    String body = "{\"tenantId\":\"csrf\",\"l1Reference\":\"devfile:csrf\"}";
+    for (String[] header :
+        List.of(
+            new String[] {"Origin", "https://evil.example"},
+            new String[] {"Origin", "null"},
+            new String[] {"Sec-Fetch-Site", "cross-site"},
+            new String[] {"Sec-Fetch-Site", "same-site"})) {
+      HttpResponse<String> r =
+          operator.send(
+              HttpRequest.newBuilder(URI.create(base + "/v1/tenants"))
+                  .timeout(Duration.ofSeconds(30))
+                  .header("Content-Type", "application/json")
+                  .header(header[0], header[1])
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(403, r.statusCode(), header[0] + ": " + header[1] + " -> " + r.body());
+      assertEquals("PERMISSION_DENIED", JSON.readTree(r.body()).get("reason").asText());
+    }
+    // what an HTML form may post across sites without asking
+    for (String type :
+        List.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")) {
+      HttpResponse<String> r =
+          operator.send(
+              HttpRequest.newBuilder(URI.create(base + "/v1/tenants/csrf/kill"))
+                  .timeout(Duration.ofSeconds(30))
+                  .header("Content-Type", type)
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(415, r.statusCode(), type + " -> " + r.body());
+    }
+    HttpResponse<String> missing = call(operator, "GET", "/v1/tenants/csrf", null);
+    assertEquals(404, missing.statusCode(), "nothing was created: " + missing.body());
+    // the listener's own origin, and a request without a body, still pass the check (and are
+    // answered for the tenant they name, which does not exist)
+    HttpResponse<String> same =
+        operator.send(
+            HttpRequest.newBuilder(URI.create(base + "/v1/tenants/csrf/kill"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .header("Origin", base)
+                .header("Sec-Fetch-Site", "same-origin")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"reason\":\"x\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(
+        "TENANT_NOT_FOUND", JSON.readTree(same.body()).get("reason").asText(), same.body());
+    HttpResponse<String> noBody = call(operator, "POST", "/v1/tenants/csrf/check-l1", null);
+    assertEquals("TENANT_NOT_FOUND", JSON.readTree(noBody.body()).get("reason").asText());
+  }
+
+  @Test
   void errorsAreProblemsWithTheReasonCode() throws Exception {
     HttpResponse<String> missing = call(operator, "GET", "/v1/tenants/nobody-here", null);
     assertEquals(404, missing.statusCode());
