@@ -178,6 +178,11 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     Map<String, List<Entry>> byTenant = new LinkedHashMap<>();
     for (Entry p : batch) {
       String tenant = p.tenant() == null || p.tenant().isEmpty() ? NODE : p.tenant();
+      if (!tenant.equals(NODE) && denial(p) && !hasChain(tenant)) {
+        // a denial never creates a tenant's chain (a flood of made-up tenant ids would make a
+        // schema each): it goes to the node's chain, the tenant named in its body
+        tenant = NODE;
+      }
       byTenant.computeIfAbsent(tenant, t -> new ArrayList<>()).add(p);
     }
     // One transaction (one commit) for the whole batch, whatever its tenants: a commit per tenant
@@ -254,6 +259,43 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     }
   }
 
+  /** Tenants found to have no chain yet (bounded; a tenant's first allowed record makes one). */
+  private final java.util.Set<String> noChain =
+      java.util.Collections.newSetFromMap(
+          new java.util.LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+              return size() > 10_000;
+            }
+          });
+
+  /** Whether {@code e} records an authorization denial. */
+  private static boolean denial(Entry e) {
+    return "authz".equals(e.event()) && e.json().contains("\"decision\":\"deny\"");
+  }
+
+  /** Whether {@code tenant}'s chain exists (cached, or its schema in the database). */
+  private boolean hasChain(String tenant) throws SQLException {
+    if (ends.containsKey(tenant)) {
+      return true;
+    }
+    if (noChain.contains(tenant)) {
+      return false;
+    }
+    try (PreparedStatement ps =
+        connection.prepareStatement(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = ?")) {
+      ps.setString(1, schemaOf(tenant));
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          return true;
+        }
+      }
+    }
+    noChain.add(tenant);
+    return false;
+  }
+
   /** {@link #schema}, computed once per tenant (a hash and a regex: not once per batch). */
   private String schemaOf(String tenant) {
     return schemas.computeIfAbsent(tenant, PostgresAuditTrail::schema);
@@ -266,6 +308,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
       return end;
     }
     String schema = schemaOf(tenant);
+    noChain.remove(tenant);
     try (Statement st = connection.createStatement()) {
       st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       st.execute(

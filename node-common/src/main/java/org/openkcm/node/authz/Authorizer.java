@@ -156,6 +156,20 @@ public final class Authorizer {
    */
   public void require(
       Optional<SpiffeId> caller, String action, Resource resource, String service, String cid) {
+    // a malformed id is answered before any decision is made or audited: a flood of random ids
+    // costs no policy evaluation, no cache entry and no record in a tenant's chain
+    if (resource.type().equals("Tenant") && !resource.id().equals("*")) {
+      Optional<String> bad =
+          org.openkcm.protocol.envelope.Identifiers.problem("tenant", resource.id())
+              .or(
+                  () ->
+                      service.isEmpty() || service.equals("*")
+                          ? Optional.empty()
+                          : org.openkcm.protocol.envelope.Identifiers.problem("service", service));
+      if (bad.isPresent()) {
+        throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, bad.get());
+      }
+    }
     if (caller.isEmpty()) {
       AuditLog.record(
           "authz",

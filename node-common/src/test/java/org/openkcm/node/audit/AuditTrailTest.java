@@ -230,6 +230,53 @@ class AuditTrailTest {
   }
 
   @Test
+  void aDenialNeverCreatesATenantsChainAndLandsInTheNodesChain() throws Exception {
+    String madeUp = "made-up-" + Long.toHexString(System.nanoTime());
+    PostgresAuditTrail t =
+        new PostgresAuditTrail(
+            new PostgresAuditTrail.Settings(URL, "postgres", "", 1000, Duration.ofHours(1)),
+            Optional.empty(),
+            Clock.systemUTC());
+    try {
+      for (int i = 0; i < 3; i++) {
+        t.accept(
+            madeUp,
+            "authz",
+            AuditLog.json("authz", "decision", "deny", "tenant", madeUp, "action", "Decrypt"));
+      }
+      // a denial for a tenant that has a chain stays in it
+      t.accept(
+          tenant,
+          "authz",
+          AuditLog.json("authz", "decision", "deny", "tenant", tenant, "action", "Decrypt"));
+    } finally {
+      t.close();
+    }
+    try (Connection c = DriverManager.getConnection(URL, "postgres", "");
+        Statement st = c.createStatement()) {
+      var rs =
+          st.executeQuery(
+              "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '"
+                  + PostgresAuditTrail.schema(madeUp)
+                  + "'");
+      rs.next();
+      assertEquals(0, rs.getInt(1), "no schema for a made-up tenant");
+      rs =
+          st.executeQuery(
+              "SELECT count(*) FROM "
+                  + PostgresAuditTrail.schema(PostgresAuditTrail.NODE)
+                  + ".records WHERE body LIKE '%"
+                  + madeUp
+                  + "%'");
+      rs.next();
+      assertEquals(3, rs.getInt(1), "the denials are in the node's chain");
+    } finally {
+      sql("DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(madeUp) + " CASCADE");
+    }
+    assertEquals(24, verify().records(), "the known tenant's denial is in its own chain");
+  }
+
+  @Test
   void anEditedRecordIsNamed() throws Exception {
     sql(
         "UPDATE "

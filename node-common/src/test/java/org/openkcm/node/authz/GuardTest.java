@@ -52,6 +52,20 @@ class GuardTest {
                         List.of(Guard.Scope.tenant("globex", "payments")),
                         "c"))
             .reason());
+    // a malformed tenant or service id is refused before any decision or audit record
+    for (Guard.Scope bad :
+        List.of(
+            Guard.Scope.tenant("ACME; DROP", "payments"),
+            Guard.Scope.tenant("x".repeat(64), "payments"),
+            Guard.Scope.tenant("acme", "Pay/ments"))) {
+      assertEquals(
+          ErrorReason.INVALID_ARGUMENT,
+          assertThrows(
+                  OpenKcmException.class,
+                  () -> GUARD.require(APP, "DecryptBatch", List.of(bad), "c"))
+              .reason(),
+          bad.toString());
+    }
     // without an authorizer (plaintext development listeners) nothing is checked
     assertDoesNotThrow(() -> Guard.OPEN.require(APP, "DecryptBatch", List.of(), "c"));
   }
