@@ -83,6 +83,26 @@ public final class AuditLog {
     return deferralStarted ? Deferral.QUEUE.backlog() : 0;
   }
 
+  private static final java.util.concurrent.atomic.AtomicLong SHED =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * Whether a new request may be admitted: not while the audit queue is past its capacity (its
+   * records could only wait in memory). A refused request is counted ({@link #shed}).
+   */
+  public static boolean admitting() {
+    if (deferralStarted && Deferral.QUEUE.overCapacity()) {
+      SHED.incrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  /** Requests refused since this JVM started because the audit queue was past its capacity. */
+  public static long shed() {
+    return SHED.get();
+  }
+
   /** The audit queue and thread, started on first use. */
   private static volatile boolean deferralStarted;
 

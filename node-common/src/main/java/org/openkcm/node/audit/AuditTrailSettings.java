@@ -39,6 +39,12 @@ public final class AuditTrailSettings {
                       "openkcm_audit_backlog_records",
                       "Audit records waiting for the audit thread (to be made or written)",
                       running::backlog);
+              org.openkcm.node.metrics.NodeMetrics.get(system)
+                  .gauge(
+                      "openkcm_audit_shed_requests",
+                      "Requests refused (AUDIT_BACKLOG_FULL) since this JVM started because the"
+                          + " audit queue was past its capacity; alert on any increase",
+                      () -> (double) AuditLog.shed());
             });
   }
 

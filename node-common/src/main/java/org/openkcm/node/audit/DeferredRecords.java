@@ -21,10 +21,12 @@ import org.slf4j.LoggerFactory;
  * request's answer never waits for its record, the event loops neither contend on a lock nor wake a
  * thread per record, and every sink sees the records in the order they were enqueued.
  *
- * <p>Nothing is dropped: a full queue ({@link #CAPACITY} records in production, e.g. while the
- * trail's database is away) makes the caller wait until the thread has made room; {@link #flush}
- * (called by the trail's flush and close, and by a JVM shutdown hook) waits until every record
- * enqueued so far has reached the sinks. Each record keeps the instant it was enqueued.
+ * <p>Nothing is dropped and no caller waits: past {@link #CAPACITY} records (e.g. while the trail's
+ * database is away) records are still taken ({@link #overCapacity} then tells the nodes to refuse
+ * new requests, so that the queue grows only by what admitted requests still record: an event-loop
+ * thread never parks here); {@link #flush} (called by the trail's flush and close, and by a JVM
+ * shutdown hook) waits until every record enqueued so far has reached the sinks. Each record keeps
+ * the instant it was enqueued.
  */
 final class DeferredRecords {
 
@@ -73,10 +75,13 @@ final class DeferredRecords {
         .addShutdownHook(new Thread(() -> flush(Duration.ofSeconds(5)), "openkcm-audit-flush"));
   }
 
-  /** Enqueues a record; waits while the queue is full (nothing is dropped). */
+  /** Enqueues a record, never waiting (nothing is dropped; see {@link #overCapacity}). */
   void offer(Deferred d) {
-    if (size.incrementAndGet() > capacity && Thread.currentThread() != thread) {
-      waitForRoom();
+    if (size.incrementAndGet() > capacity && full.compareAndSet(false, true)) {
+      log.warn(
+          "audit queue past its capacity ({} records): new requests are refused until it drains",
+          capacity);
+      hurry = true;
     }
     enqueued.incrementAndGet();
     queue.add(d);
@@ -91,16 +96,9 @@ final class DeferredRecords {
     return Math.max(0, size.get());
   }
 
-  private void waitForRoom() {
-    if (full.compareAndSet(false, true)) {
-      log.warn("audit queue full ({} records): callers wait for the audit thread", capacity);
-    }
-    while (size.get() > capacity && !Thread.currentThread().isInterrupted()) {
-      hurry = true;
-      LockSupport.unpark(thread);
-      LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
-    }
-    // interrupted: enqueued all the same, over the bound (a record is never dropped)
+  /** Whether as many records wait as the queue holds: the nodes admit no new request. */
+  boolean overCapacity() {
+    return size.get() >= capacity;
   }
 
   /** Waits (at most {@code timeout}) until every record enqueued before this call is delivered. */
@@ -173,7 +171,7 @@ final class DeferredRecords {
       }
       // room only once delivered: a stuck sink (its database away) holds the callers
       if (size.addAndGet(-batch.size()) < capacity && full.compareAndSet(true, false)) {
-        log.info("audit queue has room again");
+        log.info("audit queue has room again: requests are admitted");
       }
       synchronized (done) {
         done.addAndGet(batch.size());

@@ -46,6 +46,11 @@ import org.slf4j.LoggerFactory;
 public final class Authorizer {
 
   private static final Logger log = LoggerFactory.getLogger(Authorizer.class);
+
+  /** Actions admitted even while the audit queue is full: stopping a tenant never waits. */
+  private static final java.util.Set<String> KILLS =
+      java.util.Set.of("KillTenant", "EngageKillSwitch");
+
   private static final String CLASSPATH = "classpath:";
   private static final Map<String, String> KINDS =
       Map.of("core", "Core", "gateway", "Gateway", "app", "App", "admin", "Admin");
@@ -169,6 +174,16 @@ public final class Authorizer {
       if (bad.isPresent()) {
         throw new OpenKcmException(ErrorReason.INVALID_ARGUMENT, bad.get());
       }
+    }
+    // the audit queue past its capacity (the trail's database away): no new request, so that no
+    // event-loop thread ever waits for room and every admitted request keeps its record; a kill
+    // is always admitted (its record waits in memory with the others)
+    if (!KILLS.contains(action) && !AuditLog.admitting()) {
+      throw new OpenKcmException(
+          ErrorReason.AUDIT_BACKLOG_FULL,
+          "this node's audit records are not being written (queue full): "
+              + action
+              + " refused; retry later or at another node");
     }
     if (caller.isEmpty()) {
       AuditLog.record(

@@ -67,6 +67,12 @@ public enum ErrorReason {
   /** The request took longer than the configured timeout. */
   TIMEOUT(Status.Code.DEADLINE_EXCEEDED),
   /**
+   * The node's audit records wait to be written (its trail's database is slow or away) past the
+   * queue's capacity: new requests are refused until they drain (every admitted one keeps its
+   * record). Retry later, or at another node.
+   */
+  AUDIT_BACKLOG_FULL(Status.Code.UNAVAILABLE),
+  /**
    * The caller's identity may not do this (authorization policy); the audit log has the decision.
    */
   PERMISSION_DENIED(Status.Code.PERMISSION_DENIED),
