@@ -24,7 +24,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A gRPC listener on grpc-java's Netty server. Per connection it bounds the calls in flight and the
- * size of one request, so one client cannot take all of the server's memory or streams.
+ * size of one request, so one client cannot take all of the server's memory or streams; a
+ * connection that does not finish its TLS handshake within {@code handshakeTimeout} is closed (the
+ * default of grpc-java is two minutes); clients may ping every {@code permitKeepAlive} even without
+ * calls (our gateway pings its Core every 10 s; grpc-java's default permit of 5 minutes answered
+ * that with {@code too_many_pings}), and a connection idle for {@code maxConnectionIdle} is closed
+ * gracefully. grpc-java has no cap on connections: the process's file descriptors bound them.
  */
 public final class NettyGrpcServer implements AutoCloseable {
 
@@ -32,7 +37,35 @@ public final class NettyGrpcServer implements AutoCloseable {
 
   /** Per-connection bounds. */
   public record Limits(
-      int maxConcurrentCallsPerConnection, int maxInboundMessageBytes, Duration shutdownGrace) {}
+      int maxConcurrentCallsPerConnection,
+      int maxInboundMessageBytes,
+      Duration shutdownGrace,
+      Duration handshakeTimeout,
+      Duration permitKeepAlive,
+      Duration maxConnectionIdle) {
+
+    /** With the defaults: a 10 s handshake, pings every 5 s permitted, 15 min idle. */
+    public Limits(
+        int maxConcurrentCallsPerConnection, int maxInboundMessageBytes, Duration shutdownGrace) {
+      this(
+          maxConcurrentCallsPerConnection,
+          maxInboundMessageBytes,
+          shutdownGrace,
+          Duration.ofSeconds(10),
+          Duration.ofSeconds(5),
+          Duration.ofMinutes(15));
+    }
+
+    public Limits withHandshakeTimeout(Duration timeout) {
+      return new Limits(
+          maxConcurrentCallsPerConnection,
+          maxInboundMessageBytes,
+          shutdownGrace,
+          timeout,
+          permitKeepAlive,
+          maxConnectionIdle);
+    }
+  }
 
   private final Server server;
   private final Duration grace;
@@ -59,7 +92,11 @@ public final class NettyGrpcServer implements AutoCloseable {
         NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .executor(executor)
             .maxConcurrentCallsPerConnection(limits.maxConcurrentCallsPerConnection())
-            .maxInboundMessageSize(limits.maxInboundMessageBytes());
+            .maxInboundMessageSize(limits.maxInboundMessageBytes())
+            .handshakeTimeout(limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .permitKeepAliveTime(limits.permitKeepAlive().toMillis(), TimeUnit.MILLISECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .maxConnectionIdle(limits.maxConnectionIdle().toMillis(), TimeUnit.MILLISECONDS);
     if (tls.isPresent()) {
       MutualTls t = tls.get();
       try {
