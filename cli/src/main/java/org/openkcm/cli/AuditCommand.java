@@ -79,20 +79,69 @@ final class AuditCommand {
       mixinStandardHelpOptions = true,
       description = {
         "Recompute the tenant's hash chain and check its signed checkpoints; exit 0 when it holds,",
-        "3 with the first record that does not (edited, deleted, inserted or reordered)."
+        "3 with the first record that does not (edited, deleted, inserted or reordered), a",
+        "checkpoint missing, signed by a certificate the trust bundle did not issue to a node, or",
+        "a record no longer matching an anchor exported earlier."
       })
   static final class Verify implements Callable<Integer> {
     @Mixin Database db;
 
+    @Option(
+        names = "--tls-dir",
+        description =
+            "Directory with the trust bundle (ca.crt): every checkpoint must then be signed by a"
+                + " node (core/ or gateway/) it issued. Without it signers are not checked.")
+    Path tlsDir;
+
+    @Option(
+        names = "--trust-domain",
+        defaultValue = "openkcm.local",
+        description = "The nodes' trust domain (default: ${DEFAULT-VALUE}).")
+    String trustDomain;
+
+    @Option(
+        names = "--checkpoint-every",
+        defaultValue = "1000",
+        description =
+            "The trail's openkcm.audit.trail.checkpoint-every: checkpoints further apart mean some"
+                + " were deleted (default: ${DEFAULT-VALUE}; 0: not checked).")
+    long checkpointEvery;
+
+    @Option(
+        names = "--anchor",
+        description =
+            "Checkpoints exported earlier (admin audit export --checkpoints FILE) and kept outside"
+                + " the database: the records they name must still match.")
+    Path anchor;
+
     @Override
-    public Integer call() throws SQLException {
+    public Integer call() throws Exception {
+      if (checkpointEvery < 0) {
+        throw new OpenKcmException(
+            ErrorReason.INVALID_ARGUMENT, "--checkpoint-every must be 0 or more");
+      }
+      Optional<AuditChain.Signers> signers = Optional.empty();
+      if (tlsDir != null) {
+        Path bundle = tlsDir.resolve("ca.crt");
+        if (!Files.isRegularFile(bundle)) {
+          throw new OpenKcmException(
+              ErrorReason.INVALID_ARGUMENT, "no trust bundle at " + bundle + " (--tls-dir)");
+        }
+        signers =
+            Optional.of(org.openkcm.node.audit.CheckpointSigners.fromBundle(bundle, trustDomain));
+      }
+      java.util.List<AuditChain.Checkpoint> anchors =
+          anchor == null ? java.util.List.of() : AuditAnchors.read(anchor);
       try (AuditReader r = db.open()) {
-        AuditChain.Verdict v = r.verify(db.tenant);
+        AuditChain.Verdict v =
+            r.verify(db.tenant, new AuditChain.Policy(checkpointEvery, signers, anchors));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("tenant", db.tenant);
         out.put("records", v.records());
         out.put("checkpoints", v.checkpoints());
         out.put("signedCheckpoints", v.signedCheckpoints());
+        out.put("signersChecked", signers.isPresent());
+        out.put("anchors", anchors.size());
         out.put("intact", v.ok());
         v.firstProblem().ifPresent(p -> out.put("firstProblem", p));
         Cli.printJson(out);
@@ -116,6 +165,13 @@ final class AuditCommand {
 
     @Option(names = "--out", description = "File to write (default: standard output).")
     Path out;
+
+    @Option(
+        names = "--checkpoints",
+        description =
+            "Also write the tenant's signed checkpoints (seq, hash, signature, certificate) to this"
+                + " file, one JSON line each: keep it outside the database and verify --anchor it.")
+    Path checkpoints;
 
     @Override
     public Integer call() throws Exception {
@@ -146,6 +202,11 @@ final class AuditCommand {
                 });
         w.flush();
         System.err.println("exported " + n + " records of " + db.tenant);
+        if (checkpoints != null) {
+          int k = AuditAnchors.write(r.checkpoints(db.tenant), checkpoints);
+          System.err.println(
+              "exported " + k + " checkpoints of " + db.tenant + " to " + checkpoints);
+        }
         return 0;
       }
     }

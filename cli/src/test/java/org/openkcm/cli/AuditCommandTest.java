@@ -41,10 +41,21 @@ class AuditCommandTest {
 
   @Test
   void verifiesExportsAndNamesTampering() throws Exception {
+    // the trail signs its checkpoints as a Core node of a development CA does
+    Path pki = Files.createTempDirectory("audit-cli-pki");
+    org.openkcm.node.tls.DevCa ca = org.openkcm.node.tls.DevCa.loadOrCreate(pki, "openkcm.local");
+    ca.issue(
+        org.openkcm.node.tls.SpiffeId.parse("spiffe://openkcm.local/core/node-1"),
+        Duration.ofDays(1),
+        pki.resolve("core.crt"),
+        pki.resolve("core.key"));
     PostgresAuditTrail trail =
         new PostgresAuditTrail(
             new PostgresAuditTrail.Settings(URL, "postgres", "", 4, Duration.ofHours(1)),
-            Optional.empty(),
+            Optional.of(
+                new PostgresAuditTrail.Signer(
+                    org.openkcm.node.tls.Pem.readPrivateKey(pki.resolve("core.key")),
+                    org.openkcm.node.tls.Pem.readCertificates(pki.resolve("core.crt")).get(0))),
             Clock.systemUTC());
     try (AutoCloseable sink = AuditLog.addSink(trail)) {
       for (int i = 1; i <= 9; i++) {
@@ -73,8 +84,80 @@ class AuditCommandTest {
     assertEquals(0, export.code(), export.err());
     assertEquals(9, Files.readAllLines(file).size());
 
+    // the checkpoints kept outside (export --checkpoints), and a strict verify against them and
+    // the trust bundle
+    Path anchors = Files.createTempFile("audit-anchors", ".jsonl");
+    Run kept =
+        cli(
+            "admin",
+            "audit",
+            "export",
+            "--tenant",
+            tenant,
+            "--jdbc-url",
+            URL,
+            "--out",
+            file.toString(),
+            "--checkpoints",
+            anchors.toString());
+    assertEquals(0, kept.code(), kept.err());
+    assertEquals(3, Files.readAllLines(anchors).size(), "checkpoints at 4, 8 and 9");
+    Run strict =
+        cli(
+            "admin",
+            "audit",
+            "verify",
+            "--tenant",
+            tenant,
+            "--jdbc-url",
+            URL,
+            "--tls-dir",
+            pki.toString(),
+            "--checkpoint-every",
+            "4",
+            "--anchor",
+            anchors.toString());
+    assertEquals(0, strict.code(), strict.out() + strict.err());
+    assertTrue(
+        strict.out().contains("\"signersChecked\":true") && strict.out().contains("\"anchors\":3"),
+        strict.out());
+    Path otherCa = Files.createTempDirectory("audit-cli-other-ca");
+    org.openkcm.node.tls.DevCa.loadOrCreate(otherCa, "openkcm.local");
+    Run foreign =
+        cli(
+            "admin",
+            "audit",
+            "verify",
+            "--tenant",
+            tenant,
+            "--jdbc-url",
+            URL,
+            "--tls-dir",
+            otherCa.toString());
+    assertEquals(3, foreign.code(), foreign.out());
+    assertTrue(foreign.out().contains("not issued by the trust bundle"), foreign.out());
+    Path forgedAnchors = Files.createTempFile("audit-anchors-forged", ".jsonl");
+    String first = Files.readAllLines(anchors).get(0);
+    int at = first.indexOf("\"hash\":\"") + "\"hash\":\"".length();
+    char flipped = first.charAt(at) == '0' ? '1' : '0'; // record 4's hash, one digit changed
+    Files.writeString(forgedAnchors, first.substring(0, at) + flipped + first.substring(at + 1));
+    Run moved =
+        cli(
+            "admin",
+            "audit",
+            "verify",
+            "--tenant",
+            tenant,
+            "--jdbc-url",
+            URL,
+            "--anchor",
+            forgedAnchors.toString());
+    assertEquals(3, moved.code(), moved.out() + moved.err());
+
+    // a DBA who switches the append-only triggers off and edits a record
     try (var c = DriverManager.getConnection(URL, "postgres", "");
         var st = c.createStatement()) {
+      st.execute("SET session_replication_role = replica");
       st.execute(
           "UPDATE "
               + PostgresAuditTrail.schema(tenant)

@@ -42,6 +42,26 @@ public final class AuditChain {
     }
   }
 
+  /**
+   * Who may sign checkpoints: empty when the certificate is acceptable (issued by the trust bundle
+   * to a node identity of the trust domain), else why not.
+   */
+  @FunctionalInterface
+  public interface Signers {
+    Optional<String> problem(X509Certificate certificate);
+  }
+
+  /**
+   * How strict a verification is. {@code maxGap}: checkpoints at most this many records apart, from
+   * the start and up to the end (a writer checkpoints every {@code checkpoint-every} records; 0:
+   * not checked). {@code signers}: when present every checkpoint must be signed, by one of them.
+   * {@code anchors}: checkpoints kept outside the database (exported earlier): the records they
+   * name must still hash to what they say.
+   */
+  public record Policy(long maxGap, Optional<Signers> signers, List<Checkpoint> anchors) {
+    public static final Policy LENIENT = new Policy(0, Optional.empty(), List.of());
+  }
+
   private AuditChain() {}
 
   public static byte[] hash(long seq, byte[] prev, Instant at, String body) {
@@ -99,6 +119,84 @@ public final class AuditChain {
    * against its record and its signature; and that no checkpoint points past the last record.
    */
   public static Verdict verify(String tenant, List<Row> rows, List<Checkpoint> checkpoints) {
+    return verify(tenant, rows, checkpoints, Policy.LENIENT);
+  }
+
+  /**
+   * {@link #verify(String, List, List)}, then what {@code policy} asks: no checkpoint missing
+   * (gaps), every checkpoint signed by an accepted signer, every anchor matched.
+   */
+  public static Verdict verify(
+      String tenant, List<Row> rows, List<Checkpoint> checkpoints, Policy policy) {
+    Verdict chain = verifyChain(tenant, rows, checkpoints);
+    if (!chain.ok()) {
+      return chain;
+    }
+    java.util.Map<Long, byte[]> hashes = new java.util.HashMap<>();
+    rows.forEach(r -> hashes.put(r.seq(), r.hash()));
+    for (Checkpoint a : policy.anchors()) {
+      byte[] h = hashes.get(a.seq());
+      if (h == null || !MessageDigest.isEqual(h, a.hash())) {
+        return bad(
+            rows,
+            checkpoints,
+            "record "
+                + a.seq()
+                + (h == null ? " is gone" : " no longer hashes")
+                + " to what the anchor kept outside says (rewritten since it was exported)");
+      }
+    }
+    if (policy.signers().isPresent()) {
+      for (Checkpoint c : checkpoints) {
+        if (c.signer().isEmpty() || c.signature() == null || c.algorithm() == null) {
+          return bad(rows, checkpoints, "checkpoint " + c.seq() + " is not signed");
+        }
+        Optional<String> signer = policy.signers().get().problem(c.signer().get());
+        if (signer.isPresent()) {
+          return bad(
+              rows,
+              checkpoints,
+              "checkpoint "
+                  + c.seq()
+                  + " is signed by a certificate not accepted: "
+                  + signer.get());
+        }
+      }
+    }
+    if (policy.maxGap() > 0) {
+      long last = 0;
+      for (Checkpoint c : checkpoints) {
+        if (c.seq() - last > policy.maxGap()) {
+          return bad(
+              rows,
+              checkpoints,
+              "no checkpoint between records "
+                  + last
+                  + " and "
+                  + c.seq()
+                  + " (checkpoints deleted? at most "
+                  + policy.maxGap()
+                  + " apart)");
+        }
+        last = c.seq();
+      }
+      if (rows.size() - last > policy.maxGap()) {
+        return bad(
+            rows,
+            checkpoints,
+            "no checkpoint after record "
+                + last
+                + " of "
+                + rows.size()
+                + " (checkpoints deleted? at most "
+                + policy.maxGap()
+                + " apart)");
+      }
+    }
+    return chain;
+  }
+
+  private static Verdict verifyChain(String tenant, List<Row> rows, List<Checkpoint> checkpoints) {
     byte[] prev = GENESIS;
     long expected = 1;
     java.util.Map<Long, byte[]> hashes = new java.util.HashMap<>();

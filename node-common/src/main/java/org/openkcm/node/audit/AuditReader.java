@@ -52,6 +52,15 @@ public final class AuditReader implements AutoCloseable {
   }
 
   public AuditChain.Verdict verify(String tenant) throws SQLException {
+    return verify(tenant, AuditChain.Policy.LENIENT);
+  }
+
+  /** The tenant's chain verified as {@code policy} asks. */
+  public AuditChain.Verdict verify(String tenant, AuditChain.Policy policy) throws SQLException {
+    return AuditChain.verify(tenant, rows(tenant), checkpoints(tenant), policy);
+  }
+
+  private List<AuditChain.Row> rows(String tenant) throws SQLException {
     String schema = PostgresAuditTrail.schema(tenant);
     List<AuditChain.Row> rows = new ArrayList<>();
     try (PreparedStatement ps =
@@ -68,6 +77,12 @@ public final class AuditReader implements AutoCloseable {
                 rs.getBytes(5)));
       }
     }
+    return rows;
+  }
+
+  /** The tenant's checkpoints as stored, oldest first. */
+  public List<AuditChain.Checkpoint> checkpoints(String tenant) throws SQLException {
+    String schema = PostgresAuditTrail.schema(tenant);
     List<AuditChain.Checkpoint> cps = new ArrayList<>();
     try (PreparedStatement ps =
             c.prepareStatement(
@@ -85,7 +100,7 @@ public final class AuditReader implements AutoCloseable {
                 certificate(rs.getString(5))));
       }
     }
-    return AuditChain.verify(tenant, rows, cps);
+    return cps;
   }
 
   /** Each record since {@code since} (inclusive) as one JSON line: seq, at, hash and the record. */

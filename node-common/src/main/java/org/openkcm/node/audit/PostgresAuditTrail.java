@@ -310,6 +310,13 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     String schema = schemaOf(tenant);
     noChain.remove(tenant);
     try (Statement st = connection.createStatement()) {
+      // the nodes of a region create a tenant's chain at once: one at a time (in this batch's
+      // transaction, released at its commit)
+      try (PreparedStatement lock =
+          connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+        lock.setString(1, "openkcm-ddl:" + schema);
+        lock.execute();
+      }
       st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       st.execute(
           "CREATE TABLE IF NOT EXISTS "
@@ -321,6 +328,7 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
               + schema
               + ".checkpoints (seq bigint PRIMARY KEY, hash bytea NOT NULL,"
               + " signed_at timestamptz NOT NULL, algorithm text, signature bytea, certificate text)");
+      appendOnly(st, schema);
     }
     end = new ChainEnd();
     end.schema = schema;
@@ -336,8 +344,52 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
         end.hash = rs.getBytes(2);
       }
     }
+    // records since the chain's last checkpoint count toward the next one, whoever wrote them:
+    // checkpoints stay at most checkpoint-every apart across restarts and writers (verify checks)
+    try (Statement st = connection.createStatement();
+        ResultSet rs =
+            st.executeQuery("SELECT coalesce(max(seq), 0) FROM " + schema + ".checkpoints")) {
+      end.sinceCheckpoint = rs.next() ? Math.max(0, end.seq - rs.getLong(1)) : end.seq;
+    }
     ends.put(tenant, end);
     return end;
+  }
+
+  /**
+   * The chain's tables take INSERTs only: an UPDATE, DELETE or TRUNCATE by the writer (or anyone
+   * who does not first switch triggers off, as only an owner or superuser can) fails. Whoever does
+   * switch them off is still caught by {@code verify}: the hashes, the signed checkpoints and, kept
+   * outside, the tenant's exported anchors.
+   */
+  private static void appendOnly(Statement st, String schema) throws SQLException {
+    st.execute(
+        "CREATE OR REPLACE FUNCTION "
+            + schema
+            + ".append_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION"
+            + " 'the audit trail is append-only: % on % refused', TG_OP, TG_TABLE_NAME"
+            + " USING ERRCODE = 'insufficient_privilege'; END $$ LANGUAGE plpgsql");
+    for (String table : List.of("records", "checkpoints")) {
+      st.execute(
+          "CREATE OR REPLACE TRIGGER "
+              + table
+              + "_append_only BEFORE UPDATE OR DELETE ON "
+              + schema
+              + "."
+              + table
+              + " FOR EACH ROW EXECUTE FUNCTION "
+              + schema
+              + ".append_only()");
+      st.execute(
+          "CREATE OR REPLACE TRIGGER "
+              + table
+              + "_no_truncate BEFORE TRUNCATE ON "
+              + schema
+              + "."
+              + table
+              + " FOR EACH STATEMENT EXECUTE FUNCTION "
+              + schema
+              + ".append_only()");
+    }
   }
 
   private void checkpointDue(boolean all) throws SQLException {

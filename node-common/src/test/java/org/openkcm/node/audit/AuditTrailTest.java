@@ -33,10 +33,11 @@ class AuditTrailTest {
   private final String tenant = "audit-test-" + Long.toHexString(System.nanoTime());
   private final String schema = PostgresAuditTrail.schema(tenant);
   private PostgresAuditTrail trail;
+  private Path dir;
 
   @BeforeEach
   void write() throws Exception {
-    Path dir = Files.createTempDirectory("audit-test");
+    dir = Files.createTempDirectory("audit-test");
     DevCa ca = DevCa.loadOrCreate(dir.resolve("pki"), "openkcm.local");
     ca.issue(
         SpiffeId.parse("spiffe://openkcm.local/core/node-1"),
@@ -68,6 +69,28 @@ class AuditTrailTest {
     sql(
         "DROP SCHEMA IF EXISTS " + schema + " CASCADE",
         "DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(PostgresAuditTrail.NODE) + " CASCADE");
+  }
+
+  /**
+   * A database owner or superuser who first switches the chain's append-only triggers off (as only
+   * they can) and then edits rows: what the hashes, the signed checkpoints and the anchors must
+   * still catch.
+   */
+  private static void dba(String... statements) throws Exception {
+    try (Connection c = dbaConnection();
+        Statement st = c.createStatement()) {
+      for (String s : statements) {
+        st.execute(s);
+      }
+    }
+  }
+
+  private static Connection dbaConnection() throws Exception {
+    Connection c = DriverManager.getConnection(URL, "postgres", "");
+    try (Statement st = c.createStatement()) {
+      st.execute("SET session_replication_role = replica");
+    }
+    return c;
   }
 
   private static void sql(String... statements) throws Exception {
@@ -278,7 +301,7 @@ class AuditTrailTest {
 
   @Test
   void anEditedRecordIsNamed() throws Exception {
-    sql(
+    dba(
         "UPDATE "
             + schema
             + ".records SET body = replace(body, 'drill 7', 'drill 8') WHERE seq = 7");
@@ -287,13 +310,13 @@ class AuditTrailTest {
 
   @Test
   void aDeletedRecordIsNamed() throws Exception {
-    sql("DELETE FROM " + schema + ".records WHERE seq = 10");
+    dba("DELETE FROM " + schema + ".records WHERE seq = 10");
     assertBroken("record 10 is missing");
   }
 
   @Test
   void reorderedRecordsAreNamed() throws Exception {
-    sql(
+    dba(
         "UPDATE " + schema + ".records SET seq = -12 WHERE seq = 12",
         "UPDATE " + schema + ".records SET seq = 12 WHERE seq = 13",
         "UPDATE " + schema + ".records SET seq = 13 WHERE seq = -12");
@@ -302,7 +325,7 @@ class AuditTrailTest {
 
   @Test
   void anInsertedRecordIsNamed() throws Exception {
-    sql(
+    dba(
         "UPDATE " + schema + ".records SET seq = seq + 100 WHERE seq >= 15",
         "UPDATE " + schema + ".records SET seq = seq - 99 WHERE seq >= 115",
         "INSERT INTO "
@@ -331,7 +354,7 @@ class AuditTrailTest {
         prev = h;
       }
     }
-    try (Connection c = DriverManager.getConnection(URL, "postgres", "");
+    try (Connection c = dbaConnection();
         var ps =
             c.prepareStatement(
                 "UPDATE "
@@ -350,14 +373,156 @@ class AuditTrailTest {
 
   @Test
   void deletedTailAndForgedSignaturesAreNamed() throws Exception {
-    sql("DELETE FROM " + schema + ".records WHERE seq = 23");
+    dba("DELETE FROM " + schema + ".records WHERE seq = 23");
     assertBroken("trail ends at 22");
     drop();
     write();
-    sql(
+    dba(
         "UPDATE "
             + schema
             + ".checkpoints SET signature = set_byte(signature, 10, get_byte(signature, 10) # 1) WHERE seq = 10");
     assertBroken("checkpoint 10 has a bad signature");
+  }
+
+  /** Checkpoints every 5 records, signed by a node of the test's CA, and {@code anchors}. */
+  private AuditChain.Verdict verifyStrictly(List<AuditChain.Checkpoint> anchors) throws Exception {
+    try (AuditReader r = new AuditReader(URL, "postgres", "")) {
+      return r.verify(
+          tenant,
+          new AuditChain.Policy(
+              5,
+              Optional.of(
+                  CheckpointSigners.fromBundle(
+                      dir.resolve("pki").resolve(DevCa.CA_CERT), "openkcm.local")),
+              anchors));
+    }
+  }
+
+  private void assertStrictlyBroken(String expected) throws Exception {
+    AuditChain.Verdict v = verifyStrictly(List.of());
+    assertTrue(v.firstProblem().isPresent(), "tampering found: " + v);
+    assertTrue(v.firstProblem().get().contains(expected), v.firstProblem().get());
+  }
+
+  @Test
+  void theWriterMayOnlyAppend() throws Exception {
+    for (String change :
+        List.of(
+            "UPDATE " + schema + ".records SET body = 'x' WHERE seq = 3",
+            "DELETE FROM " + schema + ".records WHERE seq = 23",
+            "TRUNCATE " + schema + ".records",
+            "UPDATE " + schema + ".checkpoints SET signature = NULL",
+            "DELETE FROM " + schema + ".checkpoints",
+            "TRUNCATE " + schema + ".checkpoints")) {
+      java.sql.SQLException refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.sql.SQLException.class, () -> sql(change), change);
+      assertTrue(refused.getMessage().contains("append-only"), refused.getMessage());
+    }
+    assertTrue(verifyStrictly(List.of()).ok(), "nothing changed");
+  }
+
+  @Test
+  void deletedOrUnsignedCheckpointsFailAStrictVerification() throws Exception {
+    assertTrue(verifyStrictly(List.of()).ok(), verifyStrictly(List.of()).toString());
+    dba("DELETE FROM " + schema + ".checkpoints WHERE seq IN (10, 15)");
+    assertTrue(verify().ok(), "the chain alone cannot tell");
+    assertStrictlyBroken("no checkpoint between records 5 and 20");
+    dba("DELETE FROM " + schema + ".checkpoints");
+    assertStrictlyBroken("no checkpoint after record 0 of 23");
+    drop();
+    write();
+    dba(
+        "UPDATE "
+            + schema
+            + ".checkpoints SET algorithm = NULL, signature = NULL, certificate = NULL");
+    assertTrue(verify().ok(), "the chain alone accepts unsigned checkpoints");
+    assertStrictlyBroken("checkpoint 5 is not signed");
+  }
+
+  @Test
+  void checkpointsReSignedWithAnotherCertificateFailAStrictVerification() throws Exception {
+    // a rewrite re-signed with a certificate of the writer's own making: the row names it, so the
+    // signature holds; it was not issued by the trust bundle, or not to a node
+    for (String[] signer :
+        new String[][] {{"evil-ca", "core/node-1"}, {"pki", "app/acme/payments"}}) {
+      DevCa ca = DevCa.loadOrCreate(dir.resolve(signer[0]), "openkcm.local");
+      Path crt = dir.resolve(signer[0] + "-signer.crt");
+      Path key = dir.resolve(signer[0] + "-signer.key");
+      ca.issue(
+          SpiffeId.parse("spiffe://openkcm.local/" + signer[1]),
+          Instant.now().minusSeconds(60),
+          Instant.now().plus(Duration.ofDays(1)),
+          crt,
+          key);
+      java.security.cert.X509Certificate cert = Pem.readCertificates(crt).get(0);
+      java.security.PrivateKey pk = Pem.readPrivateKey(key);
+      try (Connection c = dbaConnection();
+          Statement st = c.createStatement();
+          var rs = st.executeQuery("SELECT seq, hash, algorithm FROM " + schema + ".checkpoints");
+          var ps =
+              c.prepareStatement(
+                  "UPDATE "
+                      + schema
+                      + ".checkpoints SET signature = ?, certificate = ? WHERE seq = ?")) {
+        while (rs.next()) {
+          java.security.Signature sig = java.security.Signature.getInstance(rs.getString(3));
+          sig.initSign(pk);
+          sig.update(AuditChain.checkpointPayload(tenant, rs.getLong(1), rs.getBytes(2)));
+          ps.setBytes(1, sig.sign());
+          ps.setString(2, java.util.Base64.getEncoder().encodeToString(cert.getEncoded()));
+          ps.setLong(3, rs.getLong(1));
+          ps.executeUpdate();
+        }
+      }
+      assertTrue(verify().ok(), "the chain alone believes the row's certificate");
+      assertStrictlyBroken(
+          signer[0].equals("pki") ? "is not a node of openkcm.local" : "not issued by the trust");
+    }
+  }
+
+  @Test
+  void anchorsKeptOutsideCatchAChainRewrittenAndReSigned() throws Exception {
+    List<AuditChain.Checkpoint> anchors;
+    try (AuditReader r = new AuditReader(URL, "postgres", "")) {
+      anchors = r.checkpoints(tenant); // what the tenant exported and keeps
+    }
+    assertTrue(verifyStrictly(anchors).ok());
+    // the whole chain rewritten from record 3 on and its checkpoints dropped: the chain and the
+    // gap rule alone could not tell if the writer re-checkpointed (not even needed here)
+    List<AuditChain.Row> rows = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(URL, "postgres", "");
+        Statement st = c.createStatement();
+        var rs = st.executeQuery("SELECT seq, at, body FROM " + schema + ".records ORDER BY seq")) {
+      byte[] prev = AuditChain.GENESIS;
+      while (rs.next()) {
+        long seq = rs.getLong(1);
+        Instant at = rs.getTimestamp(2).toInstant();
+        String body = seq == 3 ? rs.getString(3).replace("drill 3", "nothing") : rs.getString(3);
+        byte[] h = AuditChain.hash(seq, prev, at, body);
+        rows.add(new AuditChain.Row(seq, at, body, prev, h));
+        prev = h;
+      }
+    }
+    try (Connection c = dbaConnection();
+        var ps =
+            c.prepareStatement(
+                "UPDATE "
+                    + schema
+                    + ".records SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?")) {
+      for (AuditChain.Row r : rows) {
+        ps.setString(1, r.body());
+        ps.setBytes(2, r.prevHash());
+        ps.setBytes(3, r.hash());
+        ps.setLong(4, r.seq());
+        ps.executeUpdate();
+      }
+    }
+    dba("DELETE FROM " + schema + ".checkpoints");
+    assertTrue(verify().ok(), "the chain alone holds");
+    try (AuditReader r = new AuditReader(URL, "postgres", "")) {
+      AuditChain.Verdict v = r.verify(tenant, new AuditChain.Policy(0, Optional.empty(), anchors));
+      assertTrue(v.firstProblem().orElse("").contains("record 5 no longer hashes"), v.toString());
+    }
   }
 }
