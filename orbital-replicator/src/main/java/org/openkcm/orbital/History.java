@@ -36,9 +36,10 @@ final class History {
           TenantEntity.BlobsResealed.class.getName(),
           TenantEntity.Replicated.class.getName());
 
+  // quoted: the journal's tables and columns are lower-case on PostgreSQL and H2 alike
   private static final String PREVIOUS =
-      "SELECT max(sequence_number) FROM event_journal WHERE persistence_id = ?"
-          + " AND sequence_number < ? AND event_ser_manifest NOT IN (?, ?, ?)";
+      "SELECT max(\"sequence_number\") FROM \"event_journal\" WHERE \"persistence_id\" = ?"
+          + " AND \"sequence_number\" < ? AND \"event_ser_manifest\" NOT IN (?, ?, ?)";
 
   private final ActorSystem<?> system;
   private final Shipment shipment;
