@@ -233,6 +233,40 @@ class SealedCoreIT {
         .toByteArray();
   }
 
+  @Test
+  void sealRecordsNameTheVerifiedIdentityNotTheClaimedOne() throws Exception {
+    java.nio.file.Path data = java.nio.file.Files.createTempDirectory("openkcm-seal-tls");
+    java.util.Map<String, Object> core = new java.util.HashMap<>();
+    core.put("openkcm.core.seal.mode", "shamir");
+    OrbitalRegions.mutualTls(core, "core", data.resolve("l1"));
+    stack = PgStack.start("seal-tls", core, Map.of());
+    List<String> by = new java.util.concurrent.CopyOnWriteArrayList<>();
+    org.openkcm.node.audit.AuditSink sink =
+        (tenant, event, json) -> {
+          if (event.startsWith("seal.")) {
+            by.add(event + " " + json);
+          }
+        };
+    try (AutoCloseable registered = org.openkcm.node.audit.AuditLog.addSink(sink)) {
+      admin(
+          a ->
+              a.initSeal(
+                  InitSealRequest.newBuilder()
+                      .setShares(3)
+                      .setThreshold(2)
+                      .setRequestedBy("somebody-else")
+                      .build()));
+      admin(a -> a.seal(SealRequest.newBuilder().setRequestedBy("somebody-else").build()));
+      org.openkcm.node.audit.AuditLog.flushDeferred(Duration.ofSeconds(10));
+    }
+    List<String> mine = by.stream().filter(r -> !r.contains("\"mode\":\"auto\"")).toList();
+    assertEquals(2, mine.size(), by.toString());
+    for (String record : mine) {
+      assertTrue(record.contains("spiffe://openkcm.local/admin/cli"), record);
+      assertFalse(record.contains("somebody-else"), record);
+    }
+  }
+
   private <T> T admin(Function<AdminServiceClient, CompletionStage<T>> call) {
     return stack.admin(call);
   }

@@ -440,7 +440,16 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   public CompletionStage<InitSealReply> initSeal(InitSealRequest in, Metadata md) {
     return fields(
         () -> Fields.text("requested_by", in.getRequestedBy(), 256),
-        () -> checked(md, "InitSeal", SEAL, "", () -> service.initSeal(in)));
+        () ->
+            checked(
+                md,
+                "InitSeal",
+                SEAL,
+                "",
+                // the record names who the certificate says, not what the request claims
+                () ->
+                    service.initSeal(
+                        in.toBuilder().setRequestedBy(identity(md, in.getRequestedBy())).build())));
   }
 
   @Override
@@ -467,6 +476,14 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   public CompletionStage<SealStatusReply> seal(SealRequest in, Metadata md) {
     return fields(
         () -> Fields.text("requested_by", in.getRequestedBy(), 256),
-        () -> checked(md, "Seal", SEAL, "", () -> service.seal(in)));
+        () ->
+            checked(
+                md,
+                "Seal",
+                SEAL,
+                "",
+                () ->
+                    service.seal(
+                        in.toBuilder().setRequestedBy(identity(md, in.getRequestedBy())).build())));
   }
 }
