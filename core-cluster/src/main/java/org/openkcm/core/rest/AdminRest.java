@@ -345,6 +345,26 @@ public final class AdminRest {
               ErrorReason.PERMISSION_DENIED,
               "a console sign-in URL is issued to an admin certificate identity only"));
     }
+    // only to an admin holding a role: every role may read the seal's status (decided by the
+    // policies and audited as that identity); an admin certificate without a role gets nothing
+    return admin
+        .sealStatus(SealRequest.getDefaultInstance(), md)
+        .handle((status, failure) -> failure)
+        .thenCompose(
+            failure ->
+                failure == null
+                    ? issueConsoleToken(caller.get())
+                    : done(
+                        GrpcErrors.fromGrpc(failure).reason() == ErrorReason.PERMISSION_DENIED
+                            ? Problem.of(
+                                ErrorReason.PERMISSION_DENIED,
+                                caller.get().uri()
+                                    + " holds no admin role (operator, security-officer): no"
+                                    + " console session")
+                            : Problem.of(GrpcErrors.fromGrpc(failure))));
+  }
+
+  private CompletionStage<HttpResponse> issueConsoleToken(org.openkcm.node.tls.SpiffeId caller) {
     return consoleUrl.thenApply(
         url -> {
           if (url.isEmpty()) {
@@ -352,15 +372,15 @@ public final class AdminRest {
                 ErrorReason.INVALID_ARGUMENT,
                 "the console is off on this node (openkcm.console.enabled)");
           }
-          String token = sessions.issue(caller.get());
-          org.openkcm.node.audit.AuditLog.record("console.sign-in-url", "by", caller.get().uri());
+          String token = sessions.issue(caller);
+          org.openkcm.node.audit.AuditLog.record("console.sign-in-url", "by", caller.uri());
           String body =
               "{\"url\":\""
                   + url.get()
                   + "/console/login?token="
                   + token
                   + "\",\"identity\":\""
-                  + caller.get().uri()
+                  + caller.uri()
                   + "\",\"expiresInSeconds\":"
                   + sessions.tokenTtl().toSeconds()
                   + "}";

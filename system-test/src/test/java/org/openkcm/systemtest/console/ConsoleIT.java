@@ -56,10 +56,24 @@ class ConsoleIT {
   static void start() throws Exception {
     dir = Files.createTempDirectory("openkcm-console");
     Config tlsOn = ConfigFactory.parseMap(Map.of("openkcm.tls.enabled", true));
+    // one narrower policy on top of the shipped ones: the officer may not read the drill tenant
+    Path policy = dir.resolve("narrower.cedar");
+    Files.writeString(
+        policy,
+        "@id(\"officer-does-not-read-the-drill-tenant\")\nforbid (principal =="
+            + " OpenKCM::Admin::\"officer\", action == OpenKCM::Action::\"GetTenant\", resource =="
+            + " OpenKCM::Tenant::\""
+            + TENANT
+            + "\");\n");
     Config core =
         ConfigFactory.parseMap(
                 Map.of(
-                    "openkcm.audit.trail.enabled", true, "openkcm.audit.trail.checkpoint-every", 1))
+                    "openkcm.audit.trail.enabled",
+                    true,
+                    "openkcm.audit.trail.checkpoint-every",
+                    1,
+                    "openkcm.authz.policy-files",
+                    List.of("classpath:policies/default.cedar", policy.toString())))
             .withFallback(tlsOn);
     stack = DemoStack.start(dir, "test", core, tlsOn);
     DevCa ca = DevCa.loadOrCreate(dir.resolve("pki"), DOMAIN);
@@ -70,20 +84,7 @@ class ConsoleIT {
         Instant.now().plus(Duration.ofDays(1)),
         d.resolve("cli.crt"),
         d.resolve("cli.key"));
-    MutualTls tls =
-        MutualTls.load(
-            new MutualTls.Settings(
-                d.resolve("cli.crt"),
-                d.resolve("cli.key"),
-                dir.resolve("pki").resolve(DevCa.CA_CERT),
-                DOMAIN,
-                List.of("TLSv1.3"),
-                Duration.ofSeconds(30)));
-    cli =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .sslContext(tls.sslContext(Set.of("core")))
-            .build();
+    cli = client(ca, "cli");
     Files.createDirectories(SHOTS);
     ChromeOptions options = new ChromeOptions();
     options.setBinary("/usr/bin/chromium");
@@ -114,6 +115,76 @@ class ConsoleIT {
               + PostgresAuditTrail.schema(PostgresAuditTrail.NODE)
               + " CASCADE");
     }
+  }
+
+  /** An HTTPS client presenting {@code spiffe://<domain>/admin/<name>}. */
+  private static HttpClient client(DevCa ca, String name) {
+    Path d = dir.resolve("clients");
+    ca.issue(
+        SpiffeId.parse("spiffe://" + DOMAIN + "/admin/" + name),
+        Instant.now().minusSeconds(60),
+        Instant.now().plus(Duration.ofDays(1)),
+        d.resolve(name + ".crt"),
+        d.resolve(name + ".key"));
+    MutualTls tls =
+        MutualTls.load(
+            new MutualTls.Settings(
+                d.resolve(name + ".crt"),
+                d.resolve(name + ".key"),
+                dir.resolve("pki").resolve(DevCa.CA_CERT),
+                DOMAIN,
+                List.of("TLSv1.3"),
+                Duration.ofSeconds(30)));
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .sslContext(tls.sslContext(Set.of("core")))
+        .build();
+  }
+
+  private static HttpResponse<String> post(HttpClient as, String path) throws Exception {
+    return as.send(
+        HttpRequest.newBuilder(
+                URI.create("https://127.0.0.1:" + stack.core().grpcAddress().getPort() + path))
+            .POST(HttpRequest.BodyPublishers.noBody())
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void consoleSessionsAreForAdminsWithARoleAndTheAuditPageIsAuthorizedLikeRest() throws Exception {
+    DevCa ca = DevCa.loadOrCreate(dir.resolve("pki"), DOMAIN);
+    // an admin certificate without a role gets no session
+    HttpResponse<String> none = post(client(ca, "nobody"), "/v1/console/tokens");
+    assertEquals(403, none.statusCode(), none.body());
+    assertTrue(none.body().contains("holds no admin role"), none.body());
+    // the officer gets one, but the policies do not let it read the drill tenant: neither does
+    // the console's audit page
+    HttpClient officer = client(ca, "officer");
+    HttpResponse<String> token = post(officer, "/v1/console/tokens");
+    assertEquals(201, token.statusCode(), token.body());
+    browser.manage().deleteAllCookies();
+    browser.get(new ObjectMapper().readTree(token.body()).get("url").asText());
+    assertEquals("spiffe://" + DOMAIN + "/admin/officer", text("identity"));
+    String base =
+        browser.getCurrentUrl().substring(0, browser.getCurrentUrl().indexOf("/console/"));
+    browser.get(base + "/console/audit?tenant=" + TENANT);
+    assertTrue(browser.findElements(By.id("audit")).isEmpty(), browser.getPageSource());
+    assertTrue(browser.getPageSource().contains("PERMISSION_DENIED"), browser.getPageSource());
+    shot("7-audit-denied");
+    HttpResponse<String> rest =
+        officer.send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        "https://127.0.0.1:"
+                            + stack.core().grpcAddress().getPort()
+                            + "/v1/tenants/"
+                            + TENANT
+                            + "/audit"))
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(403, rest.statusCode(), "the REST API answers the same: " + rest.body());
+    browser.manage().deleteAllCookies();
   }
 
   private static String signInUrl() throws Exception {
