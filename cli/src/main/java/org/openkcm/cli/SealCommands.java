@@ -128,7 +128,9 @@ final class SealCommands {
       mixinStandardHelpOptions = true,
       description =
           "One-time, for data written before master-key sealing: seal every tenant's (or one tenant's) "
-              + "L2/L3 blobs with the master key. Opens nothing; safe to run again.")
+              + "L2/L3 blobs with the master key. Opens nothing. Only on a Core started with"
+              + " openkcm.core.seal.migration = on, and only when a second identity runs it within"
+              + " 10 minutes of the first (four eyes).")
   static final class MigrateSealCmd implements Callable<Integer> {
     @Mixin AdminCommand.CoreTarget target;
 
@@ -150,6 +152,9 @@ final class SealCommands {
             out.put("tenants", r.getTenants());
             out.put("migrated", r.getMigratedList());
             out.put("blobsSealed", r.getBlobsSealed());
+            if (!r.getAwaitingSecondIdentity().isEmpty()) {
+              out.put("awaitingSecondIdentity", r.getAwaitingSecondIdentity());
+            }
             return out;
           });
     }

@@ -49,7 +49,12 @@ class SealedCoreIT {
 
   @Test
   void sealedNodeRefusesUntilThresholdSharesUnsealItAndWrongSharesAreRejected() throws Exception {
-    stack = PgStack.start("seal", Map.of("openkcm.core.seal.mode", "shamir"), Map.of());
+    stack =
+        PgStack.start(
+            "seal",
+            // started for the one-time seal migration below (plaintext: no second identity asked)
+            Map.of("openkcm.core.seal.mode", "shamir", "openkcm.core.seal.migration", true),
+            Map.of());
     ActorTestKit client = stack.client;
     DataKeyServiceClient app = stack.app;
 
@@ -256,10 +261,24 @@ class SealedCoreIT {
                       .setThreshold(2)
                       .setRequestedBy("somebody-else")
                       .build()));
+      // the seal migration is off on this node: refused whoever asks
+      assertEquals(
+          ErrorReason.PERMISSION_DENIED,
+          failure(
+                  () ->
+                      admin(
+                          a ->
+                              a.migrateSeal(
+                                  org.openkcm.protocol.admin.v1.MigrateSealRequest
+                                      .getDefaultInstance())))
+              .reason());
       admin(a -> a.seal(SealRequest.newBuilder().setRequestedBy("somebody-else").build()));
       org.openkcm.node.audit.AuditLog.flushDeferred(Duration.ofSeconds(10));
     }
-    List<String> mine = by.stream().filter(r -> !r.contains("\"mode\":\"auto\"")).toList();
+    List<String> mine =
+        by.stream()
+            .filter(r -> !r.contains("\"mode\":\"auto\"") && !r.startsWith("seal.migration"))
+            .toList();
     assertEquals(2, mine.size(), by.toString());
     for (String record : mine) {
       assertTrue(record.contains("spiffe://openkcm.local/admin/cli"), record);

@@ -1,6 +1,7 @@
 package org.openkcm.core.api;
 
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.grpc.javadsl.Metadata;
@@ -31,6 +32,7 @@ import org.openkcm.protocol.admin.v1.SealStatusReply;
 import org.openkcm.protocol.admin.v1.TenantInfo;
 import org.openkcm.protocol.admin.v1.UnsealRequest;
 import org.openkcm.protocol.error.Fields;
+import org.openkcm.protocol.error.GrpcErrors;
 import org.openkcm.protocol.error.OpenKcmException;
 
 /**
@@ -50,20 +52,29 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
 
   private final Optional<HomeForwarder> forwarder;
   private final OnBehalf onBehalf;
+  private final SealMigrationGate migrationGate;
 
   public AuthorizedAdminService(AdminService service, Optional<Authorizer> authz) {
-    this(service, authz, Optional.empty(), org.openkcm.core.cluster.PeerRegions.NONE);
+    this(
+        service,
+        authz,
+        Optional.empty(),
+        org.openkcm.core.cluster.PeerRegions.NONE,
+        new SealMigrationGate(
+            false, java.time.Duration.ofMinutes(10), java.time.Clock.systemUTC()));
   }
 
   AuthorizedAdminService(
       AdminService service,
       Optional<Authorizer> authz,
       Optional<HomeForwarder> forwarder,
-      org.openkcm.core.cluster.PeerRegions peers) {
+      org.openkcm.core.cluster.PeerRegions peers,
+      SealMigrationGate migrationGate) {
     this.service = service;
     this.authz = authz;
     this.forwarder = forwarder;
     this.onBehalf = new OnBehalf(peers);
+    this.migrationGate = migrationGate;
   }
 
   /**
@@ -245,7 +256,25 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
   @Override
   public CompletionStage<org.openkcm.protocol.admin.v1.MigrateSealReply> migrateSeal(
       org.openkcm.protocol.admin.v1.MigrateSealRequest in, Metadata md) {
-    return checked(md, "MigrateSeal", SEAL, in.getCorrelationId(), () -> service.migrateSeal(in));
+    return checked(
+        md,
+        "MigrateSeal",
+        SEAL,
+        in.getCorrelationId(),
+        () -> {
+          Optional<String> waiting;
+          try {
+            waiting = migrationGate.admit(PeerIdentity.of(md));
+          } catch (OpenKcmException e) {
+            return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
+          }
+          return waiting.isPresent()
+              ? CompletableFuture.completedFuture(
+                  org.openkcm.protocol.admin.v1.MigrateSealReply.newBuilder()
+                      .setAwaitingSecondIdentity(waiting.get())
+                      .build())
+              : service.migrateSeal(in);
+        });
   }
 
   @Override

@@ -60,7 +60,11 @@ public final class CoreApi {
             new AdminServiceImpl(system, askTimeout, killSwitches.singleton(), region, seal),
             authz,
             Optional.of(new HomeForwarder(system, tls, askTimeout)),
-            org.openkcm.core.cluster.PeerRegions.from(system.settings().config()));
+            org.openkcm.core.cluster.PeerRegions.from(system.settings().config()),
+            new SealMigrationGate(
+                system.settings().config().getBoolean("openkcm.core.seal.migration"),
+                system.settings().config().getDuration("openkcm.core.seal.migration-window"),
+                java.time.Clock.systemUTC()));
     AuthorizedCoreKeyService keys =
         new AuthorizedCoreKeyService(
             new CoreKeyServiceImpl(
