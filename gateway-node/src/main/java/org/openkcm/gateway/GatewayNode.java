@@ -310,8 +310,17 @@ public final class GatewayNode implements AutoCloseable {
                       c.grpc(),
                       wiring.tls(),
                       List.of(
-                          DataKeyServers.definition(service, wiring.authz()),
-                          DataKeyServers.vaultDefinition(vaultService, wiring.authz()))));
+                          DataKeyServers.definition(
+                              service,
+                              wiring.authz(),
+                              system.settings().config().getBoolean("openkcm.audit.gateway-calls")),
+                          DataKeyServers.vaultDefinition(
+                              vaultService,
+                              wiring.authz(),
+                              system
+                                  .settings()
+                                  .config()
+                                  .getBoolean("openkcm.audit.gateway-calls")))));
           case "pekko" ->
               pekkoServer(system, c.grpc(), wiring.tls())
                   .bind(

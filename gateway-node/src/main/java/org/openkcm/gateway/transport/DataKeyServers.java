@@ -51,7 +51,13 @@ public final class DataKeyServers {
   private DataKeyServers() {}
 
   public static ServerServiceDefinition definition(DataKeyService s, Optional<Authorizer> authz) {
-    Checked g = new Checked(new Guard(authz));
+    return definition(s, authz, false);
+  }
+
+  /** With {@code auditCalls}: one audit record per call ({@code openkcm.audit.gateway-calls}). */
+  public static ServerServiceDefinition definition(
+      DataKeyService s, Optional<Authorizer> authz, boolean auditCalls) {
+    Checked g = new Checked(new Guard(authz), auditCalls);
     return UnaryService.named(DataKeyService.name)
         .method(
             "GenerateDataKey",
@@ -104,7 +110,13 @@ public final class DataKeyServers {
    */
   public static ServerServiceDefinition vaultDefinition(
       KeyVaultService s, Optional<Authorizer> authz) {
-    Checked g = new Checked(new Guard(authz));
+    return vaultDefinition(s, authz, false);
+  }
+
+  /** With {@code auditCalls}: one audit record per call ({@code openkcm.audit.gateway-calls}). */
+  public static ServerServiceDefinition vaultDefinition(
+      KeyVaultService s, Optional<Authorizer> authz, boolean auditCalls) {
+    Checked g = new Checked(new Guard(authz), auditCalls);
     return UnaryService.named(KeyVaultService.name)
         .method(
             "CreateKey",
@@ -165,21 +177,23 @@ public final class DataKeyServers {
 
   /**
    * Wraps a method in the {@link Guard}: it runs only when every scope of its request is allowed
-   * for the caller the {@link PeerInterceptor} verified.
+   * for the caller the {@link PeerInterceptor} verified; with {@code audit}, each call leaves one
+   * record ({@link CallAudit}).
    */
-  private record Checked(Guard guard) {
+  private record Checked(Guard guard, boolean audit) {
     <Q, R> Function<Q, CompletionStage<R>> check(
         String action, Function<Q, Set<Scope>> scopes, Function<Q, CompletionStage<R>> call) {
-      if (guard.authz().isEmpty()) {
-        return call;
-      }
-      return request ->
-          guard.call(
-              Optional.ofNullable(PeerInterceptor.PEER.get()),
-              action,
-              scopes.apply(request),
-              "",
-              () -> call.apply(request));
+      Function<Q, CompletionStage<R>> guarded =
+          guard.authz().isEmpty()
+              ? call
+              : request ->
+                  guard.call(
+                      Optional.ofNullable(PeerInterceptor.PEER.get()),
+                      action,
+                      scopes.apply(request),
+                      "",
+                      () -> call.apply(request));
+      return audit ? CallAudit.around(action, scopes, guarded) : guarded;
     }
   }
 

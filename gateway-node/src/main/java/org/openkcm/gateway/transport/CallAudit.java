@@ -1,0 +1,82 @@
+package org.openkcm.gateway.transport;
+
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.openkcm.node.audit.AuditLog;
+import org.openkcm.node.authz.Guard.Scope;
+import org.openkcm.node.grpc.PeerInterceptor;
+import org.openkcm.node.tls.SpiffeId;
+import org.openkcm.protocol.error.GrpcErrors;
+
+/**
+ * One audit record per data-key call at the gateway — which application opened which tenant's keys,
+ * when, how many, how it ended — in the tenant's chain ({@code gateway.call}: tenant, service,
+ * caller, operation, key count, correlation id, outcome). Made off the answering thread ({@link
+ * AuditLog#recordLater}): the answer never waits for its record. The key count and the correlation
+ * id are read from the request's own fields ({@code items}, {@code count}, {@code correlation_id}),
+ * found once per operation.
+ */
+final class CallAudit {
+
+  /** Per request type: its items field, count field and correlation id field (each may be null). */
+  private record Fields(FieldDescriptor items, FieldDescriptor count, FieldDescriptor cid) {}
+
+  private static final Map<com.google.protobuf.Descriptors.Descriptor, Fields> FIELDS =
+      new ConcurrentHashMap<>();
+
+  private CallAudit() {}
+
+  static <Q, R> Function<Q, CompletionStage<R>> around(
+      String action, Function<Q, Set<Scope>> scopes, Function<Q, CompletionStage<R>> call) {
+    return request -> {
+      SpiffeId caller = PeerInterceptor.PEER.get(); // the call's context: read it here
+      CompletionStage<R> answer = call.apply(request);
+      answer.whenComplete(
+          (ok, failure) -> {
+            Scope first = scopes.apply(request).stream().findFirst().orElse(null);
+            Message m = (Message) request;
+            Fields f = FIELDS.computeIfAbsent(m.getDescriptorForType(), CallAudit::fieldsOf);
+            AuditLog.recordLater(
+                "gateway.call",
+                "tenant",
+                first == null ? "" : first.resource().id(),
+                "service",
+                first == null ? "" : first.service(),
+                "caller",
+                (Supplier<String>) () -> caller == null ? "none" : caller.uri(),
+                "operation",
+                action,
+                "count",
+                count(m, f),
+                "cid",
+                f.cid() == null ? "" : String.valueOf(m.getField(f.cid())),
+                "outcome",
+                failure == null ? "ok" : GrpcErrors.fromGrpc(failure).reason().name());
+          });
+      return answer;
+    };
+  }
+
+  private static Fields fieldsOf(com.google.protobuf.Descriptors.Descriptor d) {
+    return new Fields(
+        d.findFieldByName("items"),
+        d.findFieldByName("count"),
+        d.findFieldByName("correlation_id"));
+  }
+
+  private static long count(Message m, Fields f) {
+    if (f.items() != null && f.items().isRepeated()) {
+      return m.getRepeatedFieldCount(f.items());
+    }
+    if (f.count() != null && f.count().getJavaType() == FieldDescriptor.JavaType.INT) {
+      return ((Number) m.getField(f.count())).longValue();
+    }
+    return 1;
+  }
+}
