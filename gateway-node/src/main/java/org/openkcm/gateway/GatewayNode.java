@@ -270,7 +270,11 @@ public final class GatewayNode implements AutoCloseable {
           case "memory" -> new InMemoryKeyVault(Clock.systemUTC());
           case "redis" ->
               new RedisKeyVault(
-                  v.getString("redis.uri"), v.getString("redis.key-prefix"), Clock.systemUTC());
+                  v.getString("redis.uri"),
+                  v.getString("redis.key-prefix"),
+                  Clock.systemUTC(),
+                  v.getInt("redis.wait-replicas"),
+                  v.getDuration("redis.wait-timeout"));
           case "postgres", "embedded" ->
               new JdbcKeyVault(
                   SqlDatabase.open(v.getConfig(backend), "openkcm-vault"),

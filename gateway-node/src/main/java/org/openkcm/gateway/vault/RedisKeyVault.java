@@ -19,6 +19,12 @@ import java.util.concurrent.CompletionStage;
  * Vault on Redis (Lettuce, asynchronous). Per key a hash {@code <prefix>:<tenant>:k:<id>} (service,
  * envelope in base64, context as {@code c:<name>} fields, subject, created); a tombstone {@code
  * <prefix>:<tenant>:d:<id>} once destroyed; a set per subject. Only envelopes are stored.
+ *
+ * <p>A destroy is one server-side script (tombstone, delete, subject set: all or nothing, where
+ * three commands could leave a key half destroyed), then, with {@code waitReplicas}, {@code WAIT}s
+ * until that many replicas acknowledged it: a failover right after a destroy must not bring the
+ * envelope back. Standalone Redis or one primary with replicas (the script touches the subject
+ * set's key, which it does not declare: not for Redis Cluster).
  */
 public final class RedisKeyVault implements KeyVault {
 
@@ -27,13 +33,38 @@ public final class RedisKeyVault implements KeyVault {
   private final RedisAsyncCommands<String, String> redis;
   private final String prefix;
   private final Clock clock;
+  private final int waitReplicas;
+  private final java.time.Duration waitTimeout;
+
+  /** The destroy script: KEYS = key, tombstone; ARGV = destroyed at, subject-set prefix, id. */
+  private static final String DESTROY =
+      "local sub = redis.call('HGET', KEYS[1], 'sub')\n"
+          + "if not sub then return 0 end\n"
+          + "redis.call('SET', KEYS[2], ARGV[1])\n"
+          + "redis.call('DEL', KEYS[1])\n"
+          + "if sub ~= '' then redis.call('SREM', ARGV[2] .. sub, ARGV[3]) end\n"
+          + "return 1";
 
   public RedisKeyVault(String uri, String prefix, Clock clock) {
+    this(uri, prefix, clock, 0, java.time.Duration.ofSeconds(1));
+  }
+
+  /**
+   * {@code waitReplicas}: replicas that must acknowledge a destroy within {@code waitTimeout} (0:
+   * none, a standalone Redis).
+   */
+  public RedisKeyVault(
+      String uri, String prefix, Clock clock, int waitReplicas, java.time.Duration waitTimeout) {
+    if (waitReplicas < 0) {
+      throw new IllegalArgumentException("redis.wait-replicas must be 0 or more");
+    }
     this.client = RedisClient.create(uri);
     this.connection = client.connect();
     this.redis = connection.async();
     this.prefix = prefix;
     this.clock = clock;
+    this.waitReplicas = waitReplicas;
+    this.waitTimeout = waitTimeout;
   }
 
   @Override
@@ -100,24 +131,41 @@ public final class RedisKeyVault implements KeyVault {
 
   @Override
   public CompletionStage<Boolean> destroy(String tenantId, String keyId) {
-    String k = key(tenantId, keyId);
-    return redis
-        .hget(k, "sub")
-        .thenCompose(
-            sub -> {
-              if (sub == null) {
-                return CompletableFuture.completedFuture(false);
-              }
-              return redis
-                  .set(tomb(tenantId, keyId), clock.instant().toString())
-                  .thenCompose(ok -> redis.del(k))
-                  .thenCompose(
-                      n ->
-                          sub.isEmpty()
-                              ? CompletableFuture.completedFuture(n)
-                              : redis.srem(subject(tenantId, sub), keyId))
-                  .thenApply(n -> true);
-            });
+    CompletionStage<Long> destroyed =
+        redis.eval(
+            DESTROY,
+            io.lettuce.core.ScriptOutputType.INTEGER,
+            new String[] {key(tenantId, keyId), tomb(tenantId, keyId)},
+            clock.instant().toString(),
+            prefix + ":" + tenantId + ":s:",
+            keyId);
+    return destroyed.thenCompose(
+        n -> {
+          if (n == null || n == 0) {
+            return CompletableFuture.completedFuture(false);
+          }
+          if (waitReplicas == 0) {
+            return CompletableFuture.completedFuture(true);
+          }
+          return redis
+              .waitForReplication(waitReplicas, waitTimeout.toMillis())
+              .thenApply(
+                  acked -> {
+                    if (acked < waitReplicas) {
+                      throw new IllegalStateException(
+                          "key "
+                              + keyId
+                              + " destroyed on the Redis primary, but only "
+                              + acked
+                              + " of "
+                              + waitReplicas
+                              + " replicas acknowledged it within "
+                              + waitTimeout
+                              + " (openkcm.gateway.vault.redis.wait-replicas)");
+                    }
+                    return true;
+                  });
+        });
   }
 
   @Override
