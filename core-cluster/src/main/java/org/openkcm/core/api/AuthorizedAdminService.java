@@ -264,7 +264,7 @@ public final class AuthorizedAdminService implements AdminServicePowerApi {
         () -> {
           Optional<String> waiting;
           try {
-            waiting = migrationGate.admit(PeerIdentity.of(md));
+            waiting = migrationGate.admit(PeerIdentity.of(md), in.getTenantId());
           } catch (OpenKcmException e) {
             return CompletableFuture.failedFuture(GrpcErrors.toGrpc(e));
           }

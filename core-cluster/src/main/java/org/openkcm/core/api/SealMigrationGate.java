@@ -14,12 +14,15 @@ import org.openkcm.protocol.error.OpenKcmException;
  * standing permission: it runs only while the node was started with {@code
  * openkcm.core.seal.migration = on}, and, with identities (mTLS), only when a second identity asks
  * for it within {@code window} of the first (four eyes); the approval is used up by the migration
- * it lets through. Kept on the node that answers (the CLI talks to one Core).
+ * it lets through, and approves only the same scope (one tenant, or all). Kept on the node that
+ * answers (the CLI talks to one Core): the two runs go to the same Core.
  */
 final class SealMigrationGate {
 
-  /** The first identity's request, waiting for a second one. */
-  private record Request(SpiffeId by, Instant at) {}
+  /**
+   * The first identity's request (for {@code scope}: a tenant, "" for all), waiting for a second.
+   */
+  private record Request(SpiffeId by, Instant at, String scope) {}
 
   private final boolean enabled;
   private final Duration window;
@@ -37,6 +40,14 @@ final class SealMigrationGate {
    * up), the first identity's answer when a second must follow; throws when migrations are off.
    */
   synchronized Optional<String> admit(Optional<SpiffeId> caller) {
+    return admit(caller, "");
+  }
+
+  /**
+   * As {@link #admit(Optional)} for a migration of {@code scope} (a tenant id, "" for every
+   * tenant): the second identity approves exactly what the first asked for.
+   */
+  synchronized Optional<String> admit(Optional<SpiffeId> caller, String scope) {
     if (!enabled) {
       throw new OpenKcmException(
           ErrorReason.PERMISSION_DENIED,
@@ -49,6 +60,7 @@ final class SealMigrationGate {
     Instant now = clock.instant();
     if (pending != null
         && !pending.by().equals(caller.get())
+        && pending.scope().equals(scope)
         && !now.isAfter(pending.at().plus(window))) {
       AuditLog.record(
           "seal.migration-approved",
@@ -59,10 +71,12 @@ final class SealMigrationGate {
       pending = null; // used up
       return Optional.empty();
     }
-    pending = new Request(caller.get(), now);
+    pending = new Request(caller.get(), now, scope);
     AuditLog.record("seal.migration-requested", "by", caller.get().uri());
     return Optional.of(
-        "seal migration requested by "
+        "seal migration of "
+            + (scope.isEmpty() ? "every tenant" : "tenant " + scope)
+            + " requested by "
             + caller.get().uri()
             + ": another identity must run the same command within "
             + window.toMinutes()

@@ -36,7 +36,16 @@ public final class JournalProbe implements NodeHealth.Condition {
   public CompletionStage<Optional<String>> unmet() {
     return CompletableFuture.supplyAsync(
         () -> {
-          try (Connection c = DriverManager.getConnection(url, user, password)) {
+          java.util.Properties props = new java.util.Properties();
+          props.setProperty("user", user);
+          props.setProperty("password", password);
+          if (url.startsWith("jdbc:postgresql:")) {
+            // pgjdbc waits forever by default: a stalled database must not hold the probe's thread
+            props.setProperty("loginTimeout", "2");
+            props.setProperty("connectTimeout", "2");
+            props.setProperty("socketTimeout", "3");
+          }
+          try (Connection c = DriverManager.getConnection(url, props)) {
             return c.isValid(2)
                 ? Optional.<String>empty()
                 : Optional.of("the journal's database did not answer within 2 s");

@@ -432,7 +432,8 @@ public final class AdminRest {
               .orElse(request.getUri().host().address() + ":" + request.getUri().port());
       String given = origin.get().replaceFirst("/$", "");
       String authority = given.replaceFirst("^https?://", "");
-      if (authority.equals(given) || !authority.equalsIgnoreCase(own)) {
+      if (authority.equals(given)
+          || !withoutDefaultPort(authority).equalsIgnoreCase(withoutDefaultPort(own))) {
         return java.util.Optional.of(
             Problem.of(
                 403,
@@ -456,6 +457,11 @@ public final class AdminRest {
                   + request.entity().getContentType().mediaType()));
     }
     return java.util.Optional.empty();
+  }
+
+  /** {@code host:443} as {@code host} (HTTP/2 requests carry no Host header, their URI a port). */
+  private static String withoutDefaultPort(String authority) {
+    return authority.replaceFirst(":443$", "");
   }
 
   /**

@@ -51,14 +51,15 @@ class SealMigrationGateTest {
     assertTrue(off.getMessage().contains("openkcm.core.seal.migration = on"), off.getMessage());
 
     SealMigrationGate gate = new SealMigrationGate(true, Duration.ofMinutes(10), clock);
-    assertTrue(gate.admit(OPS).orElseThrow().contains("another identity must run"));
-    assertTrue(gate.admit(OPS).isPresent(), "the same identity twice is not two people");
-    assertTrue(gate.admit(SO).isEmpty(), "a second identity within the window: runs");
-    assertTrue(gate.admit(SO).isPresent(), "the approval was used up");
+    assertTrue(gate.admit(OPS, "acme").orElseThrow().contains("another identity must run"));
+    assertTrue(gate.admit(SO, "").isPresent(), "a second identity approves only the same scope");
+    assertTrue(gate.admit(SO, "").isPresent(), "the same identity twice is not two people");
+    assertTrue(gate.admit(OPS, "").isEmpty(), "a second identity, same scope, in the window: runs");
+    assertTrue(gate.admit(OPS, "").isPresent(), "the approval was used up");
     now.set(now.get().plus(Duration.ofMinutes(11)));
-    assertTrue(gate.admit(OPS).isPresent(), "a request older than the window lapsed");
+    assertTrue(gate.admit(SO, "").isPresent(), "a request older than the window lapsed");
     now.set(now.get().plus(Duration.ofMinutes(9)));
-    assertTrue(gate.admit(SO).isEmpty());
+    assertTrue(gate.admit(OPS, "").isEmpty());
     assertTrue(gate.admit(Optional.empty()).isEmpty(), "plaintext (tests): no identities to count");
   }
 }

@@ -353,12 +353,16 @@ public final class CoreLink implements AutoCloseable {
                 return CompletableFuture.completedFuture(ok);
               }
               OpenKcmException e = GrpcErrors.fromGrpc(failure);
-              if (e.reason() != ErrorReason.CORE_UNAVAILABLE) {
+              // another Core may take it: this one is unreachable, or its audit queue is full
+              boolean elsewhere =
+                  e.reason() == ErrorReason.CORE_UNAVAILABLE
+                      || e.reason() == ErrorReason.AUDIT_BACKLOG_FULL;
+              if (!elsewhere) {
                 return CompletableFuture.<T>failedFuture(e);
               }
               if (tried + 1 < clients.size()) {
                 log.warn(
-                    "Core {} unreachable ({}); trying {}",
+                    "Core {} unreachable or busy ({}); trying {}",
                     keyEndpoints.get(i),
                     e.getMessage(),
                     keyEndpoints.get((start + tried + 1) % clients.size()));
@@ -366,8 +370,11 @@ public final class CoreLink implements AutoCloseable {
               }
               return CompletableFuture.<T>failedFuture(
                   new OpenKcmException(
-                      ErrorReason.CORE_UNAVAILABLE,
-                      "no Core node reachable (tried " + keyEndpoints + "): " + e.getMessage()));
+                      e.reason(),
+                      "no Core node could take it (tried "
+                          + keyEndpoints
+                          + "): "
+                          + e.getMessage()));
             })
         .thenCompose(Function.identity());
   }

@@ -36,10 +36,16 @@ final class CallAudit {
       String action, Function<Q, Set<Scope>> scopes, Function<Q, CompletionStage<R>> call) {
     return request -> {
       SpiffeId caller = PeerInterceptor.PEER.get(); // the call's context: read it here
-      CompletionStage<R> answer = call.apply(request);
+      CompletionStage<R> answer;
+      try {
+        answer = call.apply(request);
+      } catch (RuntimeException thrown) {
+        answer = java.util.concurrent.CompletableFuture.failedFuture(thrown);
+      }
       answer.whenComplete(
           (ok, failure) -> {
-            Scope first = scopes.apply(request).stream().findFirst().orElse(null);
+            Set<Scope> touched = scopes.apply(request);
+            Scope first = touched.stream().findFirst().orElse(null);
             Message m = (Message) request;
             Fields f = FIELDS.computeIfAbsent(m.getDescriptorForType(), CallAudit::fieldsOf);
             AuditLog.recordLater(
@@ -47,7 +53,8 @@ final class CallAudit {
                 "tenant",
                 first == null ? "" : first.resource().id(),
                 "service",
-                first == null ? "" : first.service(),
+                // every service a batch touched
+                String.join(",", touched.stream().map(Scope::service).distinct().sorted().toList()),
                 "caller",
                 (Supplier<String>) () -> caller == null ? "none" : caller.uri(),
                 "operation",

@@ -36,6 +36,15 @@ public final class RedisKeyVault implements KeyVault {
   private final int waitReplicas;
   private final java.time.Duration waitTimeout;
 
+  /**
+   * Destroys and their WAIT on a connection of their own: WAIT holds the connection it is sent on
+   * (it waits for that client's writes), and every other tenant's vault traffic must not queue
+   * behind a lagging replica.
+   */
+  private final StatefulRedisConnection<String, String> destroyConnection;
+
+  private final RedisAsyncCommands<String, String> destroys;
+
   /** The destroy script: KEYS = key, tombstone; ARGV = destroyed at, subject-set prefix, id. */
   private static final String DESTROY =
       "local sub = redis.call('HGET', KEYS[1], 'sub')\n"
@@ -65,6 +74,8 @@ public final class RedisKeyVault implements KeyVault {
     this.clock = clock;
     this.waitReplicas = waitReplicas;
     this.waitTimeout = waitTimeout;
+    this.destroyConnection = client.connect();
+    this.destroys = destroyConnection.async();
   }
 
   @Override
@@ -132,7 +143,7 @@ public final class RedisKeyVault implements KeyVault {
   @Override
   public CompletionStage<Boolean> destroy(String tenantId, String keyId) {
     CompletionStage<Long> destroyed =
-        redis.eval(
+        destroys.eval(
             DESTROY,
             io.lettuce.core.ScriptOutputType.INTEGER,
             new String[] {key(tenantId, keyId), tomb(tenantId, keyId)},
@@ -147,7 +158,7 @@ public final class RedisKeyVault implements KeyVault {
           if (waitReplicas == 0) {
             return CompletableFuture.completedFuture(true);
           }
-          return redis
+          return destroys
               .waitForReplication(waitReplicas, waitTimeout.toMillis())
               .thenApply(
                   acked -> {
@@ -217,6 +228,7 @@ public final class RedisKeyVault implements KeyVault {
 
   @Override
   public void close() {
+    destroyConnection.close();
     connection.close();
     client.shutdown();
   }

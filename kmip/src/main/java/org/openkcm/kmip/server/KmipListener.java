@@ -85,6 +85,16 @@ public final class KmipListener implements AutoCloseable {
   private final ExecutorService workers;
   private final Semaphore slots;
   private final Semaphore handshakes;
+
+  /** Closes a connection whose handshake is not done by its deadline (a total, not per read). */
+  private final java.util.concurrent.ScheduledExecutorService deadlines =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "kmip-handshake-deadline");
+            t.setDaemon(true);
+            return t;
+          });
+
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private final Thread acceptor;
   private final AtomicInteger served = new AtomicInteger();
@@ -173,10 +183,20 @@ public final class KmipListener implements AutoCloseable {
    * certificate names, empty (logged) when none or when the handshake fails.
    */
   private Optional<Owner> handshake(SSLSocket s, String peer) {
+    // the whole handshake within handshakeTimeout: a client trickling a byte per read timeout
+    // does not hold its slot longer
+    java.util.concurrent.ScheduledFuture<?> deadline =
+        deadlines.schedule(
+            () -> closeQuietly(s),
+            settings.handshakeTimeout().toMillis(),
+            java.util.concurrent.TimeUnit.MILLISECONDS);
     try {
       s.setSoTimeout((int) settings.handshakeTimeout().toMillis());
       s.setTcpNoDelay(true);
       s.startHandshake();
+      if (!deadline.cancel(false)) {
+        return Optional.empty(); // closed at its deadline as the handshake ended
+      }
       Optional<Owner> o = identities.owner(s.getSession());
       if (o.isEmpty()) {
         log.warn("KMIP connection from {} refused: its certificate names no application", peer);
@@ -192,6 +212,7 @@ public final class KmipListener implements AutoCloseable {
     } catch (IOException e) {
       log.info("KMIP connection from {} ended during the handshake: {}", peer, e.getMessage());
     } finally {
+      deadline.cancel(false);
       handshakes.release();
     }
     return Optional.empty();
@@ -261,6 +282,7 @@ public final class KmipListener implements AutoCloseable {
     }
     open.forEach(KmipListener::closeQuietly);
     workers.shutdownNow();
+    deadlines.shutdownNow();
     log.info("KMIP listener on port {} closed after {} requests", port(), served.get());
   }
 }

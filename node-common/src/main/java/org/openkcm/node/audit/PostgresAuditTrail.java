@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * checkpointInterval}). It has no queue or thread of its own: {@link AuditLog}'s audit thread hands
  * it each batch ({@link #acceptAll}), which it hashes and writes in one transaction there. A failed
  * write is retried (reconnecting) until it succeeds or the trail closes: meanwhile the audit queue
- * fills and then its callers wait, so nothing is dropped. Several nodes may write one tenant's
+ * fills and the nodes refuse new requests ({@link AuditLog#admitting}). Several nodes may write one tenant's
  * chain (a clash on a sequence number re-reads the chain's end and writes again).
  */
 public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
@@ -178,9 +178,9 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
     Map<String, List<Entry>> byTenant = new LinkedHashMap<>();
     for (Entry p : batch) {
       String tenant = p.tenant() == null || p.tenant().isEmpty() ? NODE : p.tenant();
-      if (!tenant.equals(NODE) && denial(p) && !hasChain(tenant)) {
-        // a denial never creates a tenant's chain (a flood of made-up tenant ids would make a
-        // schema each): it goes to the node's chain, the tenant named in its body
+      if (!tenant.equals(NODE) && refusal(p) && !hasChain(tenant)) {
+        // a denial or a failed call never creates a tenant's chain (a flood of made-up tenant ids
+        // would make a schema each): it goes to the node's chain, the tenant named in its body
         tenant = NODE;
       }
       byTenant.computeIfAbsent(tenant, t -> new ArrayList<>()).add(p);
@@ -269,9 +269,17 @@ public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
             }
           });
 
-  /** Whether {@code e} records an authorization denial. */
-  private static boolean denial(Entry e) {
-    return "authz".equals(e.event()) && e.json().contains("\"decision\":\"deny\"");
+  /**
+   * Whether {@code e} records an authorization denial or a call that did not succeed (a key
+   * request's or a gateway call's {@code outcome} other than ok): nothing that proves the tenant
+   * exists.
+   */
+  private static boolean refusal(Entry e) {
+    String json = e.json();
+    if ("authz".equals(e.event())) {
+      return json.contains("\"decision\":\"deny\"");
+    }
+    return json.contains("\"outcome\":\"") && !json.contains("\"outcome\":\"ok\"");
   }
 
   /** Whether {@code tenant}'s chain exists (cached, or its schema in the database). */

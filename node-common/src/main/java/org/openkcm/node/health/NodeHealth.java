@@ -57,6 +57,9 @@ public final class NodeHealth implements Extension {
   private volatile boolean stopping;
   private volatile Optional<java.net.URI> management = Optional.empty();
 
+  /** How long one condition may take before it counts as unmet. */
+  static final java.time.Duration CONDITION_TIMEOUT = java.time.Duration.ofSeconds(5);
+
   /** How long one evaluation of the conditions answers every probe. */
   static final String CACHE = "openkcm.management.ready-cache";
 
@@ -137,8 +140,11 @@ public final class NodeHealth implements Extension {
       } catch (RuntimeException e) {
         one = CompletableFuture.completedFuture(Optional.of(String.valueOf(e.getMessage())));
       }
+      // a condition that hangs (a database that takes the connection and never answers) makes the
+      // node not ready, never the probe hang for good: the next probe checks again
       CompletableFuture<Optional<String>> checked =
-          one.exceptionally(e -> Optional.of("check failed: " + rootMessage(e)));
+          one.orTimeout(CONDITION_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+              .exceptionally(e -> Optional.of("check failed: " + rootMessage(e)));
       out =
           out.thenCombine(
               checked,

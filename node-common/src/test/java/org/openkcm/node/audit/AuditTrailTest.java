@@ -267,6 +267,18 @@ class AuditTrailTest {
             "authz",
             AuditLog.json("authz", "decision", "deny", "tenant", madeUp, "action", "Decrypt"));
       }
+      // nor does a failed call naming it (a gateway's record of a call for an unknown tenant)
+      t.accept(
+          madeUp,
+          "gateway.call",
+          AuditLog.json(
+              "gateway.call",
+              "tenant",
+              madeUp,
+              "operation",
+              "Decrypt",
+              "outcome",
+              "TENANT_NOT_FOUND"));
       // a denial for a tenant that has a chain stays in it
       t.accept(
           tenant,
@@ -292,7 +304,7 @@ class AuditTrailTest {
                   + madeUp
                   + "%'");
       rs.next();
-      assertEquals(3, rs.getInt(1), "the denials are in the node's chain");
+      assertEquals(4, rs.getInt(1), "the denials and the failed call are in the node's chain");
     } finally {
       sql("DROP SCHEMA IF EXISTS " + PostgresAuditTrail.schema(madeUp) + " CASCADE");
     }

@@ -326,6 +326,26 @@ class KmipIT {
         s.close();
       }
     }
+    // a socket that trickles its ClientHello, a byte at a time inside the per-read timeout, is
+    // closed at the handshake's total deadline all the same
+    try (java.net.Socket trickle = new java.net.Socket(kmip.getAddress(), kmip.getPort())) {
+      trickle.setSoTimeout(200);
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      boolean closed = false;
+      byte[] hello = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc, 0x03, 0x03};
+      for (int i = 0; !closed && System.nanoTime() < deadline; i++) {
+        try {
+          trickle.getOutputStream().write(hello[i % hello.length]);
+          trickle.getOutputStream().flush();
+          closed = trickle.getInputStream().read() == -1;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // 200 ms without an answer: the next byte (well inside the 1 s per-read timeout)
+        } catch (java.io.IOException gone) {
+          closed = true;
+        }
+      }
+      assertTrue(closed, "a trickling handshake was still open after 10 s");
+    }
     ok(pykmip("acme", "1.4", "create"), "create"); // served right after the flood
 
     // openkcm.tls.protocols is TLS 1.3: a valid application that offers only TLS 1.2 gets no
