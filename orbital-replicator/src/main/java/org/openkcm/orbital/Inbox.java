@@ -113,14 +113,10 @@ final class Inbox implements OrbitalServicePowerApi {
 
   @Override
   public CompletionStage<ApplyResponse> apply(ApplyRequest in, Metadata md) {
-    Optional<OpenKcmException> no = refused(md, Set.of("core"), "deliver tenant events");
-    if (no.isPresent()) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(no.get()));
-    }
     String origin = in.getOriginRegion();
-    Optional<String> notPeer = notPeer(md, origin, "deliver events");
-    if (notPeer.isPresent()) {
-      return denied(md, origin, notPeer.get());
+    Optional<CompletionStage<ApplyResponse>> no = unlessPeerCore(md, origin, "deliver events");
+    if (no.isPresent()) {
+      return no.get();
     }
     heartbeats.heard(origin); // events or a heartbeat: the peer is alive
     CompletionStage<long[]> counts = CompletableFuture.completedFuture(new long[4]);
@@ -227,14 +223,10 @@ final class Inbox implements OrbitalServicePowerApi {
 
   @Override
   public CompletionStage<ReplayReply> replay(ReplayRequest in, Metadata md) {
-    Optional<OpenKcmException> no = refused(md, Set.of("core"), "read a tenant's history");
-    if (no.isPresent()) {
-      return CompletableFuture.failedFuture(GrpcErrors.toGrpc(no.get()));
-    }
     String asker = in.getRequestingRegion();
-    Optional<String> notPeer = notPeer(md, asker, "read tenant history");
-    if (notPeer.isPresent()) {
-      return denied(md, asker, notPeer.get());
+    Optional<CompletionStage<ReplayReply>> no = unlessPeerCore(md, asker, "read tenant history");
+    if (no.isPresent()) {
+      return no.get();
     }
     Optional<String> bad = Identifiers.problem("tenant", in.getTenantId());
     if (bad.isEmpty()
@@ -262,6 +254,18 @@ final class Inbox implements OrbitalServicePowerApi {
             failure -> {
               throw GrpcErrors.toGrpc(Rejections.parse(failure));
             });
+  }
+
+  /**
+   * The refusal of a call that may only come from a Core of configured peer {@code region} (to
+   * {@code what}); empty when the caller is one.
+   */
+  private <T> Optional<CompletionStage<T>> unlessPeerCore(Metadata md, String region, String what) {
+    Optional<OpenKcmException> notCore = refused(md, Set.of("core"), what);
+    if (notCore.isPresent()) {
+      return Optional.of(CompletableFuture.failedFuture(GrpcErrors.toGrpc(notCore.get())));
+    }
+    return notPeer(md, region, what).map(why -> denied(md, region, why));
   }
 
   /**

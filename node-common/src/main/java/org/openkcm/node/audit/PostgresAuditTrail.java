@@ -40,8 +40,8 @@ import org.slf4j.LoggerFactory;
  * checkpointInterval}). It has no queue or thread of its own: {@link AuditLog}'s audit thread hands
  * it each batch ({@link #acceptAll}), which it hashes and writes in one transaction there. A failed
  * write is retried (reconnecting) until it succeeds or the trail closes: meanwhile the audit queue
- * fills and the nodes refuse new requests ({@link AuditLog#admitting}). Several nodes may write one tenant's
- * chain (a clash on a sequence number re-reads the chain's end and writes again).
+ * fills and the nodes refuse new requests ({@link AuditLog#admitting}). Several nodes may write one
+ * tenant's chain (a clash on a sequence number re-reads the chain's end and writes again).
  */
 public final class PostgresAuditTrail implements AuditSink, AutoCloseable {
 
