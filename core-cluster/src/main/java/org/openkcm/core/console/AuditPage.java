@@ -13,10 +13,13 @@ import org.openkcm.node.audit.AuditReader;
  */
 final class AuditPage {
 
+  private final Config root;
   private final Config audit;
 
-  AuditPage(Config audit) {
-    this.audit = audit;
+  /** {@code root}: the node's configuration ({@code openkcm.audit.trail}, {@code openkcm.tls}). */
+  AuditPage(Config root) {
+    this.root = root;
+    this.audit = root.getConfig("openkcm.audit.trail");
   }
 
   String render(ConsoleSessions.Session s, Optional<String> tenant, Optional<String> event) {
@@ -37,7 +40,7 @@ final class AuditPage {
       if (!r.exists(tenant.get())) {
         b.append("<p>No audit records of ").append(esc(tenant.get())).append(".</p>");
       } else {
-        var verdict = r.verify(tenant.get());
+        var verdict = r.verify(tenant.get(), org.openkcm.node.audit.AuditPolicies.forNode(root));
         b.append("<p id=\"verdict\">Chain: ")
             .append(
                 verdict.ok()

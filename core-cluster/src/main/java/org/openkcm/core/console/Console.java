@@ -65,7 +65,7 @@ public final class Console {
     this.system = system;
     this.admin = admin;
     this.sessions = sessions;
-    this.auditPage = new AuditPage(system.settings().config().getConfig("openkcm.audit.trail"));
+    this.auditPage = new AuditPage(system.settings().config());
     this.materializer = Materializer.matFromSystem(system);
   }
 

@@ -94,7 +94,7 @@ public final class AdminRest {
     this.audit =
         new TenantAuditRoute(
             admin,
-            system.settings().config().getConfig("openkcm.audit.trail"),
+            system.settings().config(),
             system
                 .dispatchers()
                 .lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));

@@ -25,13 +25,15 @@ import org.openkcm.protocol.error.GrpcErrors;
 final class TenantAuditRoute {
 
   private final AdminServicePowerApi admin;
+  private final Config root;
   private final Config trail;
   private final Executor blocking;
 
-  /** {@code trail}: the node's {@code openkcm.audit.trail} section. */
-  TenantAuditRoute(AdminServicePowerApi admin, Config trail, Executor blocking) {
+  /** {@code root}: the node's configuration ({@code openkcm.audit.trail}, {@code openkcm.tls}). */
+  TenantAuditRoute(AdminServicePowerApi admin, Config root, Executor blocking) {
     this.admin = admin;
-    this.trail = trail;
+    this.root = root;
+    this.trail = root.getConfig("openkcm.audit.trail");
     this.blocking = blocking;
   }
 
@@ -66,7 +68,8 @@ final class TenantAuditRoute {
       if (!r.exists(tenant)) {
         return AdminRest.json(b.append(",\"intact\":true,\"records\":[]}").toString());
       }
-      var verdict = r.verify(tenant);
+      // strictly: no checkpoint missing, each signed by a node of the trust bundle
+      var verdict = r.verify(tenant, org.openkcm.node.audit.AuditPolicies.forNode(root));
       b.append(",\"intact\":").append(verdict.ok());
       verdict
           .firstProblem()

@@ -222,6 +222,28 @@ class AdminRestIT {
     assertShape("/v1/tenants/{tenant}/audit", "GET", 200, trail);
     assertTrue(trail.get("intact").asBoolean(), trail.toString());
     assertTrue(trail.get("records").toString().contains("rest drill"), trail.toString());
+    // the API verifies strictly: a checkpoint a database writer added without a signature (the
+    // chain alone would accept it) makes the trail not intact
+    String audit = PostgresAuditTrail.schema("rest-acme");
+    try (var c =
+            java.sql.DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:5432/test", "postgres", "");
+        var st = c.createStatement()) {
+      st.execute("SET session_replication_role = replica");
+      st.execute(
+          "INSERT INTO "
+              + audit
+              + ".checkpoints (seq, hash, signed_at) SELECT seq, hash, now() FROM "
+              + audit
+              + ".records WHERE seq = 1 ON CONFLICT (seq) DO UPDATE SET algorithm = NULL,"
+              + " signature = NULL, certificate = NULL");
+      JsonNode forged = JSON.readTree(call(operator, "GET", t + "/audit", null).body());
+      assertTrue(!forged.get("intact").asBoolean(), forged.toString());
+      assertTrue(
+          forged.get("firstProblem").asText().contains("checkpoint 1 is not signed"),
+          forged.toString());
+      st.execute("DELETE FROM " + audit + ".checkpoints WHERE seq = 1 AND signature IS NULL");
+    }
     for (JsonNode record : trail.get("records")) { // only the event asked for
       assertEquals("tenant.kill", record.get("record").get("event").asText(), record.toString());
     }
