@@ -203,6 +203,15 @@ final class AuditCommand {
         w.flush();
         System.err.println("exported " + n + " records of " + db.tenant);
         if (checkpoints != null) {
+          // an anchor must not enshrine tampering already in the database
+          AuditChain.Verdict v = r.verify(db.tenant);
+          if (!v.ok()) {
+            System.err.println(
+                "no checkpoints written: the trail does not verify ("
+                    + v.firstProblem().get()
+                    + ")");
+            return 3;
+          }
           int k = AuditAnchors.write(r.checkpoints(db.tenant), checkpoints);
           System.err.println(
               "exported " + k + " checkpoints of " + db.tenant + " to " + checkpoints);

@@ -166,6 +166,22 @@ class AuditCommandTest {
     Run bad = cli("admin", "audit", "verify", "--tenant", tenant, "--jdbc-url", URL);
     assertEquals(3, bad.code());
     assertTrue(bad.out().contains("record 5 was changed"), bad.out());
+    Path late = Files.createTempFile("audit-anchors-late", ".jsonl");
+    Run enshrine =
+        cli(
+            "admin",
+            "audit",
+            "export",
+            "--tenant",
+            tenant,
+            "--jdbc-url",
+            URL,
+            "--out",
+            file.toString(),
+            "--checkpoints",
+            late.toString());
+    assertEquals(3, enshrine.code(), "no anchors from a trail that does not verify");
+    assertEquals(0, Files.size(late));
 
     Run none = cli("admin", "audit", "verify", "--tenant", "no-such-" + tenant, "--jdbc-url", URL);
     assertEquals(1, none.code());
