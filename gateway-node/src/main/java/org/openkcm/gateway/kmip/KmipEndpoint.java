@@ -58,7 +58,8 @@ public final class KmipEndpoint {
               new TtlvCodec.Limits((int) maxMessage, k.getInt("max-depth"), k.getInt("max-items")),
               k.getInt("max-handshakes"),
               k.getDuration("handshake-timeout"),
-              k.getStringList("protocols")),
+              k.getStringList("protocols"),
+              k.getInt("max-connections-per-owner")),
           k.getInt("max-batch-items"),
           k.getDuration("request-timeout"));
     }

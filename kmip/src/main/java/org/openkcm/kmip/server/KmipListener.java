@@ -45,8 +45,9 @@ public final class KmipListener implements AutoCloseable {
 
   /**
    * Where and how many: {@code maxConnections} authenticated connections, {@code idleTimeout}
-   * without a request closes one; {@code maxHandshakes} connections still in their TLS handshake,
-   * each for at most {@code handshakeTimeout}; the TLS {@code protocols} offered.
+   * without a request closes one, at most {@code maxConnectionsPerOwner} of them one application's;
+   * {@code maxHandshakes} connections still in their TLS handshake, each for at most {@code
+   * handshakeTimeout}; the TLS {@code protocols} offered.
    */
   public record Settings(
       String host,
@@ -56,12 +57,14 @@ public final class KmipListener implements AutoCloseable {
       TtlvCodec.Limits limits,
       int maxHandshakes,
       Duration handshakeTimeout,
-      java.util.List<String> protocols) {
+      java.util.List<String> protocols,
+      int maxConnectionsPerOwner) {
 
     public Settings {
-      if (maxHandshakes < 1 || maxConnections < 1) {
+      if (maxHandshakes < 1 || maxConnections < 1 || maxConnectionsPerOwner < 1) {
         throw new IllegalArgumentException(
-            "KMIP: max-connections and max-handshakes must be at least 1");
+            "KMIP: max-connections, max-connections-per-owner and max-handshakes must be at least"
+                + " 1");
       }
       if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
         throw new IllegalArgumentException("KMIP: handshake-timeout must be positive");
@@ -85,6 +88,10 @@ public final class KmipListener implements AutoCloseable {
   private final ExecutorService workers;
   private final Semaphore slots;
   private final Semaphore handshakes;
+
+  /** Authenticated connections open per owner: one application cannot take every slot. */
+  private final java.util.Map<Owner, java.util.concurrent.atomic.AtomicInteger> perOwner =
+      new ConcurrentHashMap<>();
 
   /** Closes a connection whose handshake is not done by its deadline (a total, not per read). */
   private final java.util.concurrent.ScheduledExecutorService deadlines =
@@ -225,18 +232,32 @@ public final class KmipListener implements AutoCloseable {
       return;
     }
     Owner owner = authenticated.get();
-    if (!slots.tryAcquire()) {
+    java.util.concurrent.atomic.AtomicInteger mine =
+        perOwner.computeIfAbsent(owner, o -> new java.util.concurrent.atomic.AtomicInteger());
+    if (mine.incrementAndGet() > settings.maxConnectionsPerOwner()) {
+      mine.decrementAndGet();
       log.warn(
-          "KMIP connection of {} refused: {} connections open", owner, settings.maxConnections());
+          "KMIP connection of {} refused: it has {} open (max-connections-per-owner)",
+          owner,
+          settings.maxConnectionsPerOwner());
       return;
     }
     try {
-      s.setSoTimeout((int) settings.idleTimeout().toMillis());
-      converse(s, owner);
-    } catch (SocketException e) {
-      log.debug("KMIP connection of {} ended: {}", owner, e.getMessage());
+      if (!slots.tryAcquire()) {
+        log.warn(
+            "KMIP connection of {} refused: {} connections open", owner, settings.maxConnections());
+        return;
+      }
+      try {
+        s.setSoTimeout((int) settings.idleTimeout().toMillis());
+        converse(s, owner);
+      } catch (SocketException e) {
+        log.debug("KMIP connection of {} ended: {}", owner, e.getMessage());
+      } finally {
+        slots.release();
+      }
     } finally {
-      slots.release();
+      mine.decrementAndGet();
     }
   }
 

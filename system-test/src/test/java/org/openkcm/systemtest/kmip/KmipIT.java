@@ -74,7 +74,9 @@ class KmipIT {
                     "openkcm.gateway.kmip.max-handshakes",
                     4,
                     "openkcm.gateway.kmip.handshake-timeout",
-                    "1s"))
+                    "1s",
+                    "openkcm.gateway.kmip.max-connections-per-owner",
+                    2))
             .withFallback(tlsOn);
     stack = DemoStack.start(dir, "test", tlsOn, gateway);
     stack.ensureTenant("acme", "devfile:acme-root", "billing");
@@ -368,6 +370,55 @@ class KmipIT {
       javax.net.ssl.SSLException refused =
           assertThrows(javax.net.ssl.SSLException.class, s::startHandshake);
       assertTrue(String.valueOf(refused.getMessage()).contains("protocol"), refused.getMessage());
+    }
+  }
+
+  @Test
+  void oneApplicationCannotTakeEveryConnectionSlot() throws Exception {
+    javax.net.ssl.SSLContext acme =
+        org.openkcm.node.tls.MutualTls.load(
+                new org.openkcm.node.tls.MutualTls.Settings(
+                    dir.resolve("clients").resolve("acme.crt"),
+                    dir.resolve("clients").resolve("acme.key"),
+                    pki.resolve(DevCa.CA_CERT),
+                    DOMAIN,
+                    List.of("TLSv1.3"),
+                    Duration.ofSeconds(30)))
+            .sslContext(java.util.Set.of("gateway"));
+    List<javax.net.ssl.SSLSocket> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        javax.net.ssl.SSLSocket s =
+            (javax.net.ssl.SSLSocket)
+                acme.getSocketFactory().createSocket(kmip.getAddress(), kmip.getPort());
+        s.setSoTimeout(300);
+        s.startHandshake();
+        held.add(s);
+      }
+      // the first two are held open by the gateway (it waits for a request) ...
+      for (int i = 0; i < 2; i++) {
+        javax.net.ssl.SSLSocket open = held.get(i);
+        assertThrows(
+            java.net.SocketTimeoutException.class, () -> open.getInputStream().read(), "open");
+      }
+      // ... the third of the same application is closed at once (max-connections-per-owner = 2)
+      javax.net.ssl.SSLSocket third = held.get(2);
+      third.setSoTimeout(5_000);
+      boolean closed;
+      try {
+        closed = third.getInputStream().read() == -1;
+      } catch (java.net.SocketTimeoutException e) {
+        closed = false;
+      } catch (java.io.IOException e) {
+        closed = true;
+      }
+      assertTrue(closed, "a third connection of acme was kept");
+      // another application is served meanwhile
+      ok(pykmip("globex", "1.4", "create"), "create");
+    } finally {
+      for (javax.net.ssl.SSLSocket s : held) {
+        s.close();
+      }
     }
   }
 
