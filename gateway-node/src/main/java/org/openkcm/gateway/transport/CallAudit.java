@@ -6,11 +6,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import org.openkcm.node.audit.AuditLog;
 import org.openkcm.node.authz.Guard.Scope;
-import org.openkcm.node.grpc.PeerInterceptor;
 import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.error.GrpcErrors;
 
@@ -32,42 +30,45 @@ final class CallAudit {
 
   private CallAudit() {}
 
-  static <Q, R> Function<Q, CompletionStage<R>> around(
-      String action, Function<Q, Set<Scope>> scopes, Function<Q, CompletionStage<R>> call) {
-    return request -> {
-      SpiffeId caller = PeerInterceptor.PEER.get(); // the call's context: read it here
-      CompletionStage<R> answer;
-      try {
-        answer = call.apply(request);
-      } catch (RuntimeException thrown) {
-        answer = java.util.concurrent.CompletableFuture.failedFuture(thrown);
-      }
-      answer.whenComplete(
-          (ok, failure) -> {
-            Set<Scope> touched = scopes.apply(request);
-            Scope first = touched.stream().findFirst().orElse(null);
-            Message m = (Message) request;
-            Fields f = FIELDS.computeIfAbsent(m.getDescriptorForType(), CallAudit::fieldsOf);
-            AuditLog.recordLater(
-                "gateway.call",
-                "tenant",
-                first == null ? "" : first.resource().id(),
-                "service",
-                // every service a batch touched
-                String.join(",", touched.stream().map(Scope::service).distinct().sorted().toList()),
-                "caller",
-                (Supplier<String>) () -> caller == null ? "none" : caller.uri(),
-                "operation",
-                action,
-                "count",
-                count(m, f),
-                "cid",
-                f.cid() == null ? "" : String.valueOf(m.getField(f.cid())),
-                "outcome",
-                failure == null ? "ok" : GrpcErrors.fromGrpc(failure).reason().name());
-          });
-      return answer;
-    };
+  /**
+   * Runs {@code call} for {@code request} of {@code caller}, which touches {@code touched}, and
+   * records it once it ends (a synchronous throw too).
+   */
+  static <R> CompletionStage<R> recorded(
+      String action,
+      Message request,
+      Set<Scope> touched,
+      SpiffeId caller,
+      Supplier<CompletionStage<R>> call) {
+    CompletionStage<R> answer;
+    try {
+      answer = call.get();
+    } catch (RuntimeException thrown) {
+      answer = java.util.concurrent.CompletableFuture.failedFuture(thrown);
+    }
+    answer.whenComplete(
+        (ok, failure) -> {
+          Scope first = touched.stream().findFirst().orElse(null);
+          Fields f = FIELDS.computeIfAbsent(request.getDescriptorForType(), CallAudit::fieldsOf);
+          AuditLog.recordLater(
+              "gateway.call",
+              "tenant",
+              first == null ? "" : first.resource().id(),
+              "service",
+              // every service a batch touched
+              String.join(",", touched.stream().map(Scope::service).distinct().sorted().toList()),
+              "caller",
+              (Supplier<String>) () -> caller == null ? "none" : caller.uri(),
+              "operation",
+              action,
+              "count",
+              count(request, f),
+              "cid",
+              f.cid() == null ? "" : String.valueOf(request.getField(f.cid())),
+              "outcome",
+              failure == null ? "ok" : GrpcErrors.fromGrpc(failure).reason().name());
+        });
+    return answer;
   }
 
   private static Fields fieldsOf(com.google.protobuf.Descriptors.Descriptor d) {

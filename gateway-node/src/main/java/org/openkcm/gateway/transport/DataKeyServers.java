@@ -8,11 +8,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.openkcm.node.authz.Authorizer;
 import org.openkcm.node.authz.Guard;
 import org.openkcm.node.authz.Guard.Scope;
 import org.openkcm.node.grpc.PeerInterceptor;
 import org.openkcm.node.grpc.UnaryService;
+import org.openkcm.node.tls.SpiffeId;
 import org.openkcm.protocol.envelope.EnvelopeCodec;
 import org.openkcm.protocol.envelope.EnvelopeException;
 import org.openkcm.protocol.gateway.v1.CreateKeyRequest;
@@ -183,17 +185,28 @@ public final class DataKeyServers {
   private record Checked(Guard guard, boolean audit) {
     <Q, R> Function<Q, CompletionStage<R>> check(
         String action, Function<Q, Set<Scope>> scopes, Function<Q, CompletionStage<R>> call) {
-      Function<Q, CompletionStage<R>> guarded =
-          guard.authz().isEmpty()
-              ? call
-              : request ->
-                  guard.call(
-                      Optional.ofNullable(PeerInterceptor.PEER.get()),
-                      action,
-                      scopes.apply(request),
-                      "",
-                      () -> call.apply(request));
-      return audit ? CallAudit.around(action, scopes, guarded) : guarded;
+      if (guard.authz().isEmpty() && !audit) {
+        return call;
+      }
+      return request -> {
+        SpiffeId caller = PeerInterceptor.PEER.get(); // the call's context: read it here
+        // once per call: an envelope's header is parsed for the guard and the record alike
+        Set<Scope> touched = scopes.apply(request);
+        Supplier<CompletionStage<R>> run =
+            guard.authz().isEmpty()
+                ? () -> call.apply(request)
+                : () ->
+                    guard.call(
+                        Optional.ofNullable(caller),
+                        action,
+                        touched,
+                        "",
+                        () -> call.apply(request));
+        return audit
+            ? CallAudit.recorded(
+                action, (com.google.protobuf.Message) request, touched, caller, run)
+            : run.get();
+      };
     }
   }
 

@@ -352,16 +352,7 @@ class KmipIT {
 
     // openkcm.tls.protocols is TLS 1.3: a valid application that offers only TLS 1.2 gets no
     // handshake
-    javax.net.ssl.SSLContext tls12 =
-        org.openkcm.node.tls.MutualTls.load(
-                new org.openkcm.node.tls.MutualTls.Settings(
-                    dir.resolve("clients").resolve("acme.crt"),
-                    dir.resolve("clients").resolve("acme.key"),
-                    pki.resolve(DevCa.CA_CERT),
-                    DOMAIN,
-                    List.of("TLSv1.2"),
-                    Duration.ofSeconds(30)))
-            .sslContext(java.util.Set.of("gateway"));
+    javax.net.ssl.SSLContext tls12 = acmeTls("TLSv1.2");
     try (javax.net.ssl.SSLSocket s =
         (javax.net.ssl.SSLSocket)
             tls12.getSocketFactory().createSocket(kmip.getAddress(), kmip.getPort())) {
@@ -375,16 +366,7 @@ class KmipIT {
 
   @Test
   void oneApplicationCannotTakeEveryConnectionSlot() throws Exception {
-    javax.net.ssl.SSLContext acme =
-        org.openkcm.node.tls.MutualTls.load(
-                new org.openkcm.node.tls.MutualTls.Settings(
-                    dir.resolve("clients").resolve("acme.crt"),
-                    dir.resolve("clients").resolve("acme.key"),
-                    pki.resolve(DevCa.CA_CERT),
-                    DOMAIN,
-                    List.of("TLSv1.3"),
-                    Duration.ofSeconds(30)))
-            .sslContext(java.util.Set.of("gateway"));
+    javax.net.ssl.SSLContext acme = acmeTls("TLSv1.3");
     List<javax.net.ssl.SSLSocket> held = new ArrayList<>();
     try {
       for (int i = 0; i < 3; i++) {
@@ -517,5 +499,18 @@ class KmipIT {
 
   private static boolean contains(byte[] haystack, byte[] needle) {
     return Bytes.indexOf(haystack, needle) >= 0;
+  }
+
+  /** A TLS context presenting acme's application certificate, offering only {@code protocol}. */
+  private static javax.net.ssl.SSLContext acmeTls(String protocol) {
+    return org.openkcm.node.tls.MutualTls.load(
+            new org.openkcm.node.tls.MutualTls.Settings(
+                dir.resolve("clients").resolve("acme.crt"),
+                dir.resolve("clients").resolve("acme.key"),
+                pki.resolve(DevCa.CA_CERT),
+                DOMAIN,
+                List.of(protocol),
+                Duration.ofSeconds(30)))
+        .sslContext(java.util.Set.of("gateway"));
   }
 }
